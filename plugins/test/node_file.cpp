@@ -1,0 +1,184 @@
+// Loads libvirt test-driver node files: <node> with inline or file=-referenced <domain>,
+// <network> and <pool> elements, the node's <cpu> and <memory>, and the test:runstate
+// extension.
+#include "test_state.hpp"
+
+#include <domus/model/xml_tree.hpp>
+#include <domus/protocol/errors.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace domus::test_driver {
+namespace {
+
+using model::xml_node;
+using protocol::errc;
+using protocol::error;
+
+constexpr std::string_view test_namespace = "http://libvirt.org/schemas/domain/test/1.0";
+
+std::string read_file(const std::string& path, const std::string& referrer) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw error(errc::xml_error, (referrer.empty() ? std::string() : referrer + ": ") +
+                                     "cannot read '" + path + "': " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+[[noreturn]] void fail(const std::string& origin, const xml_node& at, const std::string& msg) {
+  throw error(errc::xml_error, origin + ":" + std::to_string(at.line) + ": " + msg);
+}
+
+uint64_t number(const std::string& origin, const xml_node& el, const std::string& path) {
+  std::string t = el.text_content();
+  auto b = t.find_first_not_of(" \t\r\n");
+  auto e = t.find_last_not_of(" \t\r\n");
+  if (b == std::string::npos)
+    fail(origin, el, path + ": empty value");
+  t = t.substr(b, e - b + 1);
+  for (char c : t)
+    if (c < '0' || c > '9')
+      fail(origin, el, path + ": '" + t + "' is not a whole number");
+  try {
+    return std::stoull(t);
+  } catch (...) {
+    fail(origin, el, path + ": '" + t + "' is too large");
+  }
+}
+
+// Prefixes bound to the test namespace by xmlns declarations on these elements.
+void collect_test_prefixes(const xml_node& el, std::vector<std::string>& out) {
+  for (auto& a : el.attrs)
+    if (a.name.rfind("xmlns:", 0) == 0 && a.value == test_namespace)
+      out.push_back(a.name.substr(6));
+}
+
+// The element an entry stands for: itself, or the root of the file its file= names.
+struct resolved {
+  xml_node node;
+  std::string origin;
+};
+
+resolved resolve(const xml_node& entry, const std::string& origin, const std::string& dir) {
+  const std::string* file = entry.attr("file");
+  if (!file)
+    return {entry, origin};
+  std::string path = (!file->empty() && (*file)[0] == '/') ? *file : dir + "/" + *file;
+  std::string text = read_file(path, origin + ":" + std::to_string(entry.line));
+  return {model::parse_xml(text, path), path};
+}
+
+seed_object load_domain(const resolved& r, std::vector<std::string> prefixes) {
+  seed_object obj;
+  obj.kind = DOMUS_OBJECT_DOMAIN;
+  obj.state = DOMUS_STATE_RUNNING; // libvirt's default runstate
+  obj.origin = r.origin;
+  if (r.node.name != "domain")
+    fail(r.origin, r.node, "expected <domain>, found <" + r.node.name + ">");
+  xml_node dom = r.node;
+  collect_test_prefixes(dom, prefixes);
+  auto is_test = [&](const xml_node& c, std::string_view local) {
+    for (auto& p : prefixes)
+      if (c.name == p + ":" + std::string(local))
+        return true;
+    return false;
+  };
+  bool transient = false;
+  std::vector<xml_node> kept;
+  for (auto& c : dom.children) {
+    if (!c.is_text && is_test(c, "runstate")) {
+      uint64_t v = number(r.origin, c, "/domain/test:runstate");
+      if (v < DOMUS_STATE_RUNNING || v > DOMUS_STATE_PMSUSPENDED)
+        fail(r.origin, c, "/domain/test:runstate: runstate '" + std::to_string(v) +
+                              "' is out of range (1 to 7)");
+      obj.state = static_cast<int32_t>(v);
+    } else if (!c.is_text && is_test(c, "transient")) {
+      transient = true;
+    } else if (!c.is_text && c.name.find(':') != std::string::npos &&
+               [&] {
+                 for (auto& p : prefixes)
+                   if (c.name.rfind(p + ":", 0) == 0)
+                     return true;
+                 return false;
+               }()) {
+      // Other test: elements (hasmanagedsave, domainsnapshot) are not modelled; like
+      // libvirt, nothing of the test namespace is written back.
+    } else {
+      kept.push_back(c);
+    }
+  }
+  if (transient && obj.state == DOMUS_STATE_SHUTOFF)
+    fail(r.origin, dom, "/domain: a transient domain cannot have runstate shutoff (5)");
+  obj.persistent = !transient;
+  dom.children = std::move(kept);
+  std::vector<model::xml_attr> attrs;
+  for (auto& a : dom.attrs)
+    if (!(a.name.rfind("xmlns:", 0) == 0 && a.value == test_namespace))
+      attrs.push_back(a);
+  dom.attrs = std::move(attrs);
+  obj.xml = model::to_xml_string(dom);
+  return obj;
+}
+
+void load_node_facts(const std::string& origin, const xml_node& root, node_facts& n) {
+  if (auto* cpu = root.child("cpu")) {
+    if (auto* e = cpu->child("nodes"))
+      n.nodes = static_cast<uint32_t>(number(origin, *e, "/node/cpu/nodes"));
+    if (auto* e = cpu->child("sockets"))
+      n.sockets = static_cast<uint32_t>(number(origin, *e, "/node/cpu/sockets"));
+    if (auto* e = cpu->child("cores"))
+      n.cores = static_cast<uint32_t>(number(origin, *e, "/node/cpu/cores"));
+    if (auto* e = cpu->child("threads"))
+      n.threads = static_cast<uint32_t>(number(origin, *e, "/node/cpu/threads"));
+    if (auto* e = cpu->child("active"))
+      n.active_cpus = static_cast<uint32_t>(number(origin, *e, "/node/cpu/active"));
+    if (auto* e = cpu->child("mhz"))
+      n.mhz = static_cast<uint32_t>(number(origin, *e, "/node/cpu/mhz"));
+    if (auto* e = cpu->child("model"))
+      n.cpu_model = e->text_content();
+    if (n.nodes == 0 || n.sockets == 0 || n.cores == 0 || n.threads == 0)
+      fail(origin, *cpu, "/node/cpu: nodes, sockets, cores and threads must be at least 1");
+  }
+  if (auto* mem = root.child("memory"))
+    n.memory_kib = number(origin, *mem, "/node/memory");
+}
+
+} // namespace
+
+seed load_node_file(const std::string& path) {
+  std::string text = read_file(path, "");
+  xml_node root = model::parse_xml(text, path);
+  if (root.name != "node")
+    fail(path, root, "the root element is <" + root.name + ">, expected <node>");
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  std::vector<std::string> prefixes;
+  collect_test_prefixes(root, prefixes);
+
+  seed s;
+  load_node_facts(path, root, s.node);
+  for (auto& c : root.children) {
+    if (c.is_text)
+      continue;
+    if (c.name == "domain") {
+      s.objects.push_back(load_domain(resolve(c, path, dir), prefixes));
+    } else if (c.name == "network" || c.name == "pool") {
+      resolved r = resolve(c, path, dir);
+      seed_object obj;
+      obj.kind = c.name == "network" ? DOMUS_OBJECT_NETWORK : DOMUS_OBJECT_POOL;
+      obj.state = DOMUS_STATE_RUNNING;
+      obj.origin = r.origin;
+      obj.xml = model::to_xml_string(r.node);
+      s.objects.push_back(std::move(obj));
+    }
+    // <interface>, <device> and <auth> are not modelled yet; libvirt's own later issues.
+  }
+  return s;
+}
+
+} // namespace domus::test_driver

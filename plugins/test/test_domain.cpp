@@ -1,0 +1,136 @@
+#include "test_domain.hpp"
+
+#include <cstdio>
+#include <random>
+#include <sstream>
+
+namespace domus::test_driver {
+namespace {
+
+// The text of a lifecycle action element (<on_poweroff>, <on_reboot>), or "".
+std::string action_of(const model::domain_def& def, std::string_view element) {
+  for (auto& c : def.children)
+    if (!c.is_text && c.name == element)
+      return c.text_content();
+  return "";
+}
+
+outcome refuse(int32_t status, std::string message) {
+  outcome o;
+  o.status = status;
+  o.message = std::move(message);
+  return o;
+}
+
+bool active(const domus_dom& d) { return d.state != DOMUS_STATE_SHUTOFF; }
+
+// Sets the state and, for shut off, drops the live definition and the id.
+outcome settle(domus_dom& d, int32_t state, int32_t reason,
+               std::vector<domus_event_v1> events) {
+  d.state = state;
+  d.reason = reason;
+  if (state == DOMUS_STATE_SHUTOFF) {
+    d.id = -1;
+    d.live = d.def;
+  }
+  outcome o;
+  o.state = {d.state, d.reason, d.id};
+  o.events = std::move(events);
+  o.private_data = encode_status(d);
+  return o;
+}
+
+std::string name_of(const domus_dom& d) { return "'" + d.def.name + "'"; }
+
+} // namespace
+
+outcome start_domain(domus_instance& inst, domus_dom& d) {
+  std::lock_guard<std::mutex> lock(d.mutex);
+  if (active(d))
+    return refuse(DOMUS_E_INVALID_OPERATION, "domain " + name_of(d) + " is already active");
+  d.id = inst.next_id++;
+  d.live = d.def;
+  d.started = std::chrono::steady_clock::now();
+  return settle(d, DOMUS_STATE_RUNNING, DOMUS_REASON_BOOTED,
+                {{DOMUS_EVENT_STARTED, DOMUS_DETAIL_BOOTED}});
+}
+
+outcome shutdown_domain(domus_dom& d) {
+  std::lock_guard<std::mutex> lock(d.mutex);
+  if (!active(d))
+    return refuse(DOMUS_E_INVALID_OPERATION, "domain " + name_of(d) + " is not running");
+  // The mock guest powers off at once; on_poweroff decides what follows.
+  std::string action = action_of(d.live, "on_poweroff");
+  if (action == "restart" || action == "rename-restart")
+    return settle(d, DOMUS_STATE_RUNNING, DOMUS_REASON_BOOTED, {});
+  return settle(d, DOMUS_STATE_SHUTOFF, DOMUS_REASON_SHUTDOWN,
+                {{DOMUS_EVENT_STOPPED, DOMUS_DETAIL_SHUTDOWN}});
+}
+
+outcome reboot_domain(domus_dom& d) {
+  std::lock_guard<std::mutex> lock(d.mutex);
+  if (!active(d))
+    return refuse(DOMUS_E_INVALID_OPERATION, "domain " + name_of(d) + " is not running");
+  if (action_of(d.live, "on_reboot") == "destroy")
+    return settle(d, DOMUS_STATE_SHUTOFF, DOMUS_REASON_SHUTDOWN,
+                  {{DOMUS_EVENT_STOPPED, DOMUS_DETAIL_SHUTDOWN}});
+  // libvirt's mock reboots in place: same id, reason booted, no event.
+  d.started = std::chrono::steady_clock::now();
+  return settle(d, DOMUS_STATE_RUNNING, DOMUS_REASON_BOOTED, {});
+}
+
+outcome destroy_domain(domus_dom& d) {
+  std::lock_guard<std::mutex> lock(d.mutex);
+  if (!active(d))
+    return refuse(DOMUS_E_INVALID_OPERATION, "domain " + name_of(d) + " is not running");
+  return settle(d, DOMUS_STATE_SHUTOFF, DOMUS_REASON_DESTROYED,
+                {{DOMUS_EVENT_STOPPED, DOMUS_DETAIL_DESTROYED}});
+}
+
+outcome suspend_domain(domus_dom& d) {
+  std::lock_guard<std::mutex> lock(d.mutex);
+  if (!active(d) || d.state == DOMUS_STATE_PAUSED)
+    return refuse(DOMUS_E_INVALID_OPERATION, "domain " + name_of(d) + " is not running");
+  return settle(d, DOMUS_STATE_PAUSED, DOMUS_REASON_USER,
+                {{DOMUS_EVENT_SUSPENDED, DOMUS_DETAIL_PAUSED}});
+}
+
+outcome resume_domain(domus_dom& d) {
+  std::lock_guard<std::mutex> lock(d.mutex);
+  if (d.state != DOMUS_STATE_PAUSED)
+    return refuse(DOMUS_E_INVALID_OPERATION, "domain " + name_of(d) + " is not paused");
+  return settle(d, DOMUS_STATE_RUNNING, DOMUS_REASON_UNPAUSED,
+                {{DOMUS_EVENT_RESUMED, DOMUS_DETAIL_UNPAUSED}});
+}
+
+std::string encode_status(const domus_dom& d) {
+  return std::to_string(d.state) + " " + std::to_string(d.reason) + " " + std::to_string(d.id);
+}
+
+bool decode_status(const std::string& data, domus_dom_state_v1& out) {
+  std::istringstream in(data);
+  return static_cast<bool>(in >> out.state >> out.reason >> out.id) &&
+         out.state >= DOMUS_STATE_RUNNING && out.state <= DOMUS_STATE_PMSUSPENDED;
+}
+
+void apply_test_defaults(model::domain_def& def) {
+  if (def.os_arch.empty() && (def.os_type == "hvm" || def.os_type == "xen"))
+    def.os_arch = "i686";
+  thread_local std::mt19937 rng{std::random_device{}()};
+  for (auto& c : def.children) {
+    if (c.is_text || c.name != "devices")
+      continue;
+    for (auto& dev : c.children) {
+      if (dev.is_text || dev.name != "interface" || dev.child("mac"))
+        continue;
+      char mac[32];
+      std::snprintf(mac, sizeof mac, "52:54:00:%02x:%02x:%02x", unsigned(rng() & 0xFF), unsigned(rng() & 0xFF),
+                    unsigned(rng() & 0xFF));
+      model::xml_node m = model::xml_node::element("mac");
+      m.set_attr("address", mac);
+      dev.children.insert(dev.children.begin(), std::move(m));
+    }
+  }
+}
+
+} // namespace domus::test_driver

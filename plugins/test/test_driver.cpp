@@ -1,0 +1,303 @@
+// The `test` driver's ABI surface: domus_driver_entry and the operation tables. Every
+// operation completes synchronously, before its call returns, as a mock can.
+#include "test_domain.hpp"
+#include "test_state.hpp"
+
+#include <domus/model/domain_def.hpp>
+#include <domus/protocol/errors.hpp>
+
+#include <memory>
+
+using namespace domus::test_driver;
+using domus::protocol::error;
+
+namespace {
+
+const char* const schemes[] = {"test", nullptr};
+
+domus_result_v1 blank() {
+  domus_result_v1 r{};
+  r.struct_size = sizeof r;
+  return r;
+}
+
+void fail(domus_complete_fn done, void* user, int32_t status, const std::string& message) {
+  domus_result_v1 r = blank();
+  r.status = status;
+  r.message = message.c_str();
+  done(user, &r);
+}
+
+// Runs body; an exception becomes an error completion (nothing throws across the ABI).
+template <class F>
+void guarded(domus_complete_fn done, void* user, F&& body) {
+  try {
+    body();
+  } catch (const error& e) {
+    fail(done, user, static_cast<int32_t>(e.code()), e.what());
+  } catch (const std::exception& e) {
+    fail(done, user, DOMUS_E_INTERNAL, std::string("test driver: ") + e.what());
+  }
+}
+
+void complete(domus_complete_fn done, void* user, const outcome& o) {
+  if (o.status != DOMUS_OK)
+    return fail(done, user, o.status, o.message);
+  domus_result_v1 r = blank();
+  r.state = &o.state;
+  r.events = o.events.data();
+  r.n_events = o.events.size();
+  r.private_data = {o.private_data.data(), o.private_data.size()};
+  done(user, &r);
+}
+
+domus::model::domain_def parse(const char* xml, const std::string& origin) {
+  auto def = domus::model::parse_domain(xml, origin);
+  domus::model::normalize(def);
+  return def;
+}
+
+void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* user) {
+  guarded(done, user, [&] {
+    std::string path = args->path ? args->path : "";
+    seed s;
+    if (path == "/default")
+      s = (args->flags & DOMUS_OPEN_FRESH) ? default_seed() : seed{};
+    else if (path.size() > 1 && path[0] == '/')
+      s = load_node_file(path);
+    else
+      throw error(domus::protocol::errc::invalid_argument,
+                  "the test driver needs test:///default or test:///ABSOLUTE/PATH.xml, got '" +
+                      std::string(args->uri) + "'");
+
+    auto inst = std::make_unique<domus_instance>();
+    inst->host = args->host;
+    inst->uri = args->uri;
+    inst->node = s.node;
+
+    // Build every object before handing any over, so that a bad file changes nothing.
+    std::vector<std::unique_ptr<domus_dom>> doms;
+    std::vector<std::string> xmls, blobs;
+    for (auto& obj : s.objects) {
+      if (obj.kind != DOMUS_OBJECT_DOMAIN) {
+        doms.push_back(nullptr);
+        xmls.push_back(obj.xml);
+        blobs.emplace_back();
+        continue;
+      }
+      auto d = std::make_unique<domus_dom>();
+      d->def = parse(obj.xml.c_str(), obj.origin);
+      d->live = d->def;
+      if (obj.state != DOMUS_STATE_SHUTOFF) {
+        d->id = inst->next_id++;
+        d->started = std::chrono::steady_clock::now();
+      }
+      d->state = obj.state;
+      d->reason = DOMUS_REASON_UNKNOWN;
+      xmls.push_back(domus::model::format_domain(d->def));
+      blobs.push_back(encode_status(*d));
+      doms.push_back(std::move(d));
+    }
+    std::vector<domus_object_v1> objects;
+    for (size_t i = 0; i < s.objects.size(); ++i) {
+      domus_object_v1 o{};
+      o.struct_size = sizeof o;
+      o.kind = s.objects[i].kind;
+      o.xml = xmls[i].c_str();
+      o.persistent = s.objects[i].persistent ? 1 : 0;
+      o.state = {s.objects[i].state, DOMUS_REASON_UNKNOWN, doms[i] ? doms[i]->id : -1};
+      if (doms[i]) {
+        o.dom = doms[i].get();
+        o.private_data = {blobs[i].data(), blobs[i].size()};
+      }
+      objects.push_back(o);
+    }
+    domus_result_v1 r = blank();
+    r.instance = inst.get();
+    r.objects = objects.data();
+    r.n_objects = objects.size();
+    // From here on the runtime owns the handles it was given.
+    inst.release();
+    for (auto& d : doms)
+      d.release();
+    done(user, &r);
+  });
+}
+
+void test_close(domus_instance* inst) { delete inst; }
+
+void test_node_info(domus_instance* inst, domus_complete_fn done, void* user) {
+  const node_facts& n = inst->node;
+  domus_node_info_v1 info{};
+  info.struct_size = sizeof info;
+  info.cpu_model = n.cpu_model.c_str();
+  info.memory_kib = n.memory_kib;
+  info.cpus = n.cpus();
+  info.mhz = n.mhz;
+  info.numa_nodes = n.nodes;
+  info.sockets_per_node = n.sockets;
+  info.cores_per_socket = n.cores;
+  info.threads_per_core = n.threads;
+  domus_result_v1 r = blank();
+  r.node = &info;
+  done(user, &r);
+}
+
+void test_version_info(domus_instance*, domus_complete_fn done, void* user) {
+  domus_version_v1 v{};
+  v.struct_size = sizeof v;
+  v.hypervisor_type = "TEST";
+  v.hypervisor_version = 2; // libvirt's mock reports 0.0.2
+  v.security_model = "testSecurity";
+  v.security_doi = "";
+  domus_result_v1 r = blank();
+  r.version = &v;
+  done(user, &r);
+}
+
+void test_normalize(domus_instance*, const char* xml, domus_complete_fn done, void* user) {
+  guarded(done, user, [&] {
+    auto def = parse(xml, "<request>");
+    apply_test_defaults(def);
+    std::string out = domus::model::format_domain(def);
+    domus_result_v1 r = blank();
+    r.xml = out.c_str();
+    done(user, &r);
+  });
+}
+
+void test_define(domus_instance*, domus_dom* existing, const char* xml, domus_complete_fn done,
+                 void* user) {
+  guarded(done, user, [&] {
+    auto def = parse(xml, "<request>");
+    domus_dom* d = existing;
+    std::unique_ptr<domus_dom> fresh;
+    if (!d) {
+      fresh = std::make_unique<domus_dom>();
+      d = fresh.get();
+    }
+    {
+      std::lock_guard<std::mutex> lock(d->mutex);
+      d->def = std::move(def);
+      if (d->state == DOMUS_STATE_SHUTOFF)
+        d->live = d->def;
+    }
+    domus_result_v1 r = blank();
+    r.dom = fresh ? fresh.release() : d;
+    done(user, &r);
+  });
+}
+
+void test_undefine(domus_instance*, domus_dom* d, domus_complete_fn done, void* user) {
+  std::lock_guard<std::mutex> lock(d->mutex);
+  if (d->state != DOMUS_STATE_SHUTOFF)
+    return fail(done, user, DOMUS_E_INVALID_OPERATION,
+                "domain '" + d->def.name + "' is active; stop it before undefining it");
+  domus_result_v1 r = blank();
+  done(user, &r);
+}
+
+void test_start(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
+                void* user) {
+  complete(done, user, start_domain(*inst, *d));
+}
+void test_shutdown(domus_instance*, domus_dom* d, uint32_t, domus_complete_fn done, void* user) {
+  complete(done, user, shutdown_domain(*d));
+}
+void test_reboot(domus_instance*, domus_dom* d, uint32_t, domus_complete_fn done, void* user) {
+  complete(done, user, reboot_domain(*d));
+}
+void test_destroy(domus_instance*, domus_dom* d, uint32_t, domus_complete_fn done, void* user) {
+  complete(done, user, destroy_domain(*d));
+}
+void test_suspend(domus_instance*, domus_dom* d, domus_complete_fn done, void* user) {
+  complete(done, user, suspend_domain(*d));
+}
+void test_resume(domus_instance*, domus_dom* d, domus_complete_fn done, void* user) {
+  complete(done, user, resume_domain(*d));
+}
+
+void test_info(domus_instance*, domus_dom* d, domus_complete_fn done, void* user) {
+  domus_dom_info_v1 info{};
+  info.struct_size = sizeof info;
+  {
+    std::lock_guard<std::mutex> lock(d->mutex);
+    bool active = d->state != DOMUS_STATE_SHUTOFF;
+    const auto& def = active ? d->live : d->def;
+    info.state = {d->state, d->reason, d->id};
+    info.max_memory_kib = def.memory_kib;
+    info.memory_kib = def.current_memory_kib;
+    info.vcpus = def.vcpus_now();
+    if (active)
+      info.cpu_time_ns = static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(
+              std::chrono::steady_clock::now() - d->started)
+              .count());
+    info.os_type = "linux"; // what libvirt's mock reports for every guest
+    info.security_label = active ? "libvirt-test" : nullptr;
+    info.security_enforcing = 1;
+  }
+  domus_result_v1 r = blank();
+  r.info = &info;
+  done(user, &r);
+}
+
+void test_reconnect(domus_instance*, const char* live_xml, domus_bytes_v1 priv,
+                    domus_complete_fn done, void* user) {
+  guarded(done, user, [&] {
+    domus_dom_state_v1 st{};
+    std::string data(priv.data ? static_cast<const char*>(priv.data) : "", priv.len);
+    if (!decode_status(data, st) || st.state == DOMUS_STATE_SHUTOFF)
+      throw error(domus::protocol::errc::operation_failed,
+                  "the test driver's status data is missing or not its own");
+    auto d = std::make_unique<domus_dom>();
+    d->def = parse(live_xml, "<status>");
+    d->live = d->def;
+    d->state = st.state;
+    d->reason = st.reason;
+    d->id = st.id;
+    d->started = std::chrono::steady_clock::now();
+    domus_result_v1 r = blank();
+    r.state = &st;
+    r.dom = d.release();
+    done(user, &r);
+  });
+}
+
+void test_release(domus_instance*, domus_dom* d) { delete d; }
+
+const domus_domain_ops_v1 domain_ops = {
+    sizeof(domus_domain_ops_v1),
+    test_normalize,
+    test_define,
+    test_undefine,
+    test_start,
+    test_shutdown,
+    test_reboot,
+    test_destroy,
+    test_suspend,
+    test_resume,
+    test_info,
+    test_reconnect,
+    test_release,
+};
+
+const domus_driver_v1 driver = {
+    DOMUS_DRIVER_ABI_MAJOR,
+    DOMUS_DRIVER_ABI_MINOR,
+    sizeof(domus_driver_v1),
+    "test",
+    "0.1.0",
+    schemes,
+    test_open,
+    test_close,
+    test_node_info,
+    test_version_info,
+    &domain_ops,
+};
+
+} // namespace
+
+extern "C" DOMUS_DRIVER_EXPORT const domus_driver_v1* domus_driver_entry(uint32_t host_abi_major) {
+  return host_abi_major == DOMUS_DRIVER_ABI_MAJOR ? &driver : nullptr;
+}

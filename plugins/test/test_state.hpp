@@ -1,0 +1,67 @@
+// The mock hypervisor's state: instances and domains of the `test` driver.
+#pragma once
+
+#include <domus/driver_v1.h>
+#include <domus/model/domain_def.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace domus::test_driver {
+
+/// Host facts `nodeinfo` shows; libvirt's test driver defaults unless a node file says.
+struct node_facts {
+  std::string cpu_model = "i686";
+  uint64_t memory_kib = 3145728;
+  uint32_t nodes = 2, sockets = 2, cores = 2, threads = 2, mhz = 1400;
+  uint32_t active_cpus = 0; ///< 0: all of nodes * sockets * cores * threads
+  uint32_t cpus() const;
+};
+
+/// An object the instance starts with (from the default configuration or a node file).
+struct seed_object {
+  int32_t kind = DOMUS_OBJECT_DOMAIN;
+  std::string xml;
+  int32_t state = DOMUS_STATE_SHUTOFF;
+  bool persistent = true;
+  std::string origin; ///< the file it came from, for error messages
+};
+
+/// What an instance starts with.
+struct seed {
+  node_facts node;
+  std::vector<seed_object> objects;
+};
+
+/// libvirt's default test configuration: domain `test`, network `default`, pool
+/// `default-pool`.
+seed default_seed();
+
+/// Loads a libvirt test-driver node file. Throws protocol::error naming file and cause.
+seed load_node_file(const std::string& path);
+
+} // namespace domus::test_driver
+
+/// A mock domain. Mutating operations never overlap on one domain (the ABI's rule), but
+/// `info` may run beside one, so the fields are guarded.
+struct domus_dom {
+  std::mutex mutex;
+  domus::model::domain_def def; ///< what the next start boots
+  domus::model::domain_def live;
+  int32_t state = DOMUS_STATE_SHUTOFF;
+  int32_t reason = DOMUS_REASON_UNKNOWN;
+  int32_t id = -1;
+  std::chrono::steady_clock::time_point started{};
+};
+
+/// A mock hypervisor connection.
+struct domus_instance {
+  const domus_host_v1* host = nullptr;
+  std::string uri;
+  domus::test_driver::node_facts node;
+  std::atomic<int32_t> next_id{1}; ///< ids are never reused, as in libvirt
+};

@@ -1,0 +1,86 @@
+// The client library: a connection to domusd's request socket and an event subscriber
+// with the ping/pong handshake. No CAF; used by domsh, the tests and the benchmarks.
+#pragma once
+
+#include "domus/protocol/codec.hpp"
+#include "domus/protocol/uri.hpp"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace domus::protocol {
+
+/// A DEALER connection to the daemon's read-write or read-only socket. Requests may be
+/// pipelined: send() several, then receive() their replies in any order.
+class connection {
+public:
+  /// Connects (lazily, as ZeroMQ does) to the daemon whose read-write socket is
+  /// rw_socket_path; read_only picks domus-sock-ro beside it.
+  connection(const std::string& rw_socket_path, bool read_only);
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  /// Throws error(no_daemon) naming the socket when its file is missing or nothing
+  /// accepts connections on it (a stale file). Costs one connect(2).
+  void check_listening() const;
+
+  /// Sends a request and returns its id.
+  int64_t send(std::string_view uri, std::string_view proc, const json& args);
+
+  /// The next reply, or nullopt when none arrives within timeout.
+  std::optional<reply> receive(std::chrono::milliseconds timeout);
+
+  /// Sends a request and waits for its reply; replies to other ids that arrive meanwhile
+  /// are kept for receive(). Throws error(timeout) naming the socket.
+  reply call(std::string_view uri, std::string_view proc, const json& args,
+             std::chrono::milliseconds timeout);
+
+  /// Drops the reply to this id when it arrives.
+  void forget(int64_t id);
+
+  /// The socket files this connection uses.
+  const socket_files& files() const;
+  /// The socket path requests go to (rw or ro).
+  const std::string& request_socket() const;
+
+  struct impl;
+  impl& internals() { return *impl_; }
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+/// One message from the event socket.
+struct event_message {
+  std::string topic;
+  json body;
+};
+
+/// A SUB connection to the daemon's event socket.
+class subscriber {
+public:
+  /// Prepares a subscription to topic prefixes (e.g. "domain.") on the daemon that
+  /// `requests` talks to; handshake() makes it live.
+  subscriber(connection& requests, std::vector<std::string> topics);
+  ~subscriber();
+  subscriber(const subscriber&) = delete;
+  subscriber& operator=(const subscriber&) = delete;
+
+  /// Subscribes to the topics and "sys.", then sends events.ping until the daemon's
+  /// sys.pong with our token arrives: from then on every event published is received.
+  /// Throws error(timeout) when no pong comes within timeout.
+  void handshake(std::chrono::milliseconds timeout);
+
+  /// The next event (sys.* messages are skipped), or nullopt after timeout.
+  std::optional<event_message> next(std::chrono::milliseconds timeout);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace domus::protocol

@@ -1,0 +1,231 @@
+#include "domus/protocol/client.hpp"
+
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <random>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <unordered_set>
+
+namespace domus::protocol {
+
+using clock_type = std::chrono::steady_clock;
+
+struct connection::impl {
+  socket_files files;
+  std::string target;
+  zmq::context_t ctx{1};
+  zmq::socket_t sock{ctx, zmq::socket_type::dealer};
+  int64_t next_id = 1;
+  std::deque<reply> stash;             // replies received while call() waited for another
+  std::unordered_set<int64_t> ignored; // ids whose replies nobody wants
+
+  // One reply from the socket within timeout, ignoring forgotten ids.
+  std::optional<reply> read_one(std::chrono::milliseconds timeout) {
+    auto deadline = clock_type::now() + timeout;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                         clock_type::now());
+      if (left.count() < 0)
+        left = std::chrono::milliseconds(0);
+      zmq::pollitem_t item{sock.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, left);
+      if (!(item.revents & ZMQ_POLLIN))
+        return std::nullopt;
+      std::vector<zmq::message_t> frames;
+      if (!zmq::recv_multipart(sock, std::back_inserter(frames), zmq::recv_flags::dontwait))
+        continue;
+      if (frames.empty())
+        continue;
+      auto& body = frames.back();
+      reply r = decode_reply(std::string_view(static_cast<const char*>(body.data()),
+                                              body.size()));
+      if (r.id && ignored.erase(*r.id))
+        continue;
+      return r;
+    }
+  }
+};
+
+connection::connection(const std::string& rw_socket_path, bool read_only)
+    : impl_(std::make_unique<impl>()) {
+  impl_->files = socket_files::beside(rw_socket_path);
+  impl_->target = read_only ? impl_->files.ro : impl_->files.rw;
+  impl_->sock.set(zmq::sockopt::linger, 0);
+  impl_->sock.set(zmq::sockopt::sndhwm, 0);
+  impl_->sock.set(zmq::sockopt::rcvhwm, 0);
+  impl_->sock.connect("ipc://" + impl_->target);
+}
+
+connection::~connection() = default;
+
+void connection::check_listening() const {
+  const std::string& path = impl_->target;
+  sockaddr_un addr{};
+  if (path.size() >= sizeof addr.sun_path)
+    throw error(errc::no_daemon, "the socket path " + path + " is longer than the " +
+                                     std::to_string(sizeof addr.sun_path - 1) +
+                                     "-byte limit of unix sockets");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw error(errc::no_daemon, "no daemon is listening on " + path +
+                                     ": the socket file does not exist");
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    throw error(errc::internal, std::string("socket(): ") + std::strerror(errno));
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0)
+    throw error(errc::no_daemon,
+                "no daemon is listening on " + path + ": " + std::strerror(err) +
+                    (err == ECONNREFUSED ? " (a stale socket file left by a daemon that "
+                                           "stopped)"
+                                         : ""));
+}
+
+int64_t connection::send(std::string_view uri, std::string_view proc, const json& args) {
+  int64_t id = impl_->next_id++;
+  std::string body = encode_request(id, uri, proc, args);
+  std::array<zmq::const_buffer, 2> frames{zmq::const_buffer(nullptr, 0),
+                                          zmq::buffer(body)};
+  zmq::send_multipart(impl_->sock, frames);
+  return id;
+}
+
+std::optional<reply> connection::receive(std::chrono::milliseconds timeout) {
+  if (!impl_->stash.empty()) {
+    reply r = std::move(impl_->stash.front());
+    impl_->stash.pop_front();
+    return r;
+  }
+  return impl_->read_one(timeout);
+}
+
+reply connection::call(std::string_view uri, std::string_view proc, const json& args,
+                       std::chrono::milliseconds timeout) {
+  int64_t id = send(uri, proc, args);
+  auto deadline = clock_type::now() + timeout;
+  for (;;) {
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+    auto r = impl_->read_one(std::max(left, std::chrono::milliseconds(0)));
+    if (!r) {
+      forget(id);
+      throw error(errc::timeout, "the daemon on " + impl_->target + " did not answer '" +
+                                     std::string(proc) + "' within " +
+                                     std::to_string(timeout.count()) + " ms");
+    }
+    // A reply without an id answers a request the daemon could not read: ours, when
+    // nothing else is outstanding, which is how call() is used.
+    if (!r->id || *r->id == id)
+      return std::move(*r);
+    impl_->stash.push_back(std::move(*r));
+  }
+}
+
+void connection::forget(int64_t id) { impl_->ignored.insert(id); }
+
+const socket_files& connection::files() const { return impl_->files; }
+
+const std::string& connection::request_socket() const { return impl_->target; }
+
+struct subscriber::impl {
+  connection& requests;
+  std::vector<std::string> topics;
+  zmq::socket_t sock;
+  std::deque<event_message> early; // events that arrived during the handshake
+
+  impl(connection& c, std::vector<std::string> t)
+      : requests(c), topics(std::move(t)),
+        sock(c.internals().ctx, zmq::socket_type::sub) {}
+
+  std::optional<event_message> read_one(std::chrono::milliseconds timeout) {
+    zmq::pollitem_t item{sock.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, timeout);
+    if (!(item.revents & ZMQ_POLLIN))
+      return std::nullopt;
+    std::vector<zmq::message_t> frames;
+    if (!zmq::recv_multipart(sock, std::back_inserter(frames), zmq::recv_flags::dontwait) ||
+        frames.size() != 2)
+      return std::nullopt;
+    event_message m;
+    m.topic = frames[0].to_string();
+    m.body = json::parse(frames[1].to_string_view(), nullptr, false);
+    return m;
+  }
+};
+
+subscriber::subscriber(connection& requests, std::vector<std::string> topics)
+    : impl_(std::make_unique<impl>(requests, std::move(topics))) {
+  impl_->sock.set(zmq::sockopt::linger, 0);
+  impl_->sock.set(zmq::sockopt::rcvhwm, 0);
+}
+
+subscriber::~subscriber() = default;
+
+void subscriber::handshake(std::chrono::milliseconds timeout) {
+  auto& s = impl_->sock;
+  s.connect("ipc://" + impl_->requests.files().events);
+  for (auto& t : impl_->topics)
+    s.set(zmq::sockopt::subscribe, t);
+  s.set(zmq::sockopt::subscribe, "sys.");
+  std::random_device rd;
+  std::string token = std::to_string(rd()) + "-" + std::to_string(rd());
+  auto deadline = clock_type::now() + timeout;
+  // The ping can overtake the subscription (another connection), so it is re-sent, with
+  // a growing interval, until the pong arrives.
+  auto interval = std::chrono::milliseconds(2);
+  while (clock_type::now() < deadline) {
+    impl_->requests.forget(impl_->requests.send("", "events.ping", {{"token", token}}));
+    auto until = std::min(deadline, clock_type::now() + interval);
+    for (;;) {
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(until - clock_type::now());
+      if (left.count() <= 0)
+        break;
+      auto m = impl_->read_one(left);
+      if (!m)
+        break;
+      if (m->topic == topic_pong) {
+        if (m->body.is_object() && m->body.value("token", std::string{}) == token)
+          return;
+        continue;
+      }
+      if (m->topic.rfind("sys.", 0) != 0)
+        impl_->early.push_back(std::move(*m));
+    }
+    interval = std::min(interval * 2, std::chrono::milliseconds(100));
+  }
+  throw error(errc::timeout, "no answer to the event handshake from " +
+                                 impl_->requests.files().events + " within " +
+                                 std::to_string(timeout.count()) + " ms");
+}
+
+std::optional<event_message> subscriber::next(std::chrono::milliseconds timeout) {
+  if (!impl_->early.empty()) {
+    auto m = std::move(impl_->early.front());
+    impl_->early.pop_front();
+    return m;
+  }
+  auto deadline = clock_type::now() + timeout;
+  for (;;) {
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+    auto m = impl_->read_one(std::max(left, std::chrono::milliseconds(0)));
+    if (!m)
+      return std::nullopt;
+    if (m->topic.rfind("sys.", 0) != 0)
+      return m;
+  }
+}
+
+} // namespace domus::protocol

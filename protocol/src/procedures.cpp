@@ -1,0 +1,59 @@
+#include "domus/protocol/procedures.hpp"
+
+namespace domus::protocol {
+
+const std::vector<proc_entry>& proc_catalogue() {
+  using t = proc_target;
+  static const std::vector<proc_entry> entries = {
+      {proc::events_ping, "events.ping", t::daemon, false, "{token}",
+       "publishes sys.pong with the token on the event socket (subscription handshake)"},
+      {proc::connect_open, "connect.open", t::instance, false, "{}",
+       "opens the driver instance of the URI if needed; returns the normalized URI"},
+      {proc::connect_version, "connect.version", t::instance, false, "{}",
+       "daemon version, driver name and version, hypervisor type and version"},
+      {proc::node_info, "node.info", t::instance, false, "{}",
+       "the host's CPU model, memory, CPUs and topology as the driver reports them"},
+      {proc::domain_list, "domain.list", t::instance, false, "{active?, inactive?}",
+       "summaries of the instance's domains"},
+      {proc::domain_define, "domain.define", t::instance, true, "{xml, origin?}",
+       "defines a persistent domain, or replaces the definition of the same name and UUID"},
+      {proc::domain_create, "domain.create", t::instance, true, "{xml, origin?}",
+       "creates and starts a transient domain"},
+      {proc::domain_lookup, "domain.lookup", t::domain, false, "{domain}",
+       "the summary of one domain: name, uuid, id, state, reason, persistent, autostart"},
+      {proc::domain_info, "domain.info", t::domain, false, "{domain}",
+       "the summary plus os type, memory, vCPUs, CPU time and security label"},
+      {proc::domain_xml, "domain.xml", t::domain, false, "{domain, inactive?}",
+       "the live definition of an active domain, or the persistent one"},
+      {proc::domain_undefine, "domain.undefine", t::domain, true, "{domain}",
+       "removes the persistent definition (an active domain becomes transient)"},
+      {proc::domain_start, "domain.start", t::domain, true, "{domain}",
+       "starts an inactive persistent domain"},
+      {proc::domain_shutdown, "domain.shutdown", t::domain, true, "{domain}",
+       "asks the guest to shut down"},
+      {proc::domain_reboot, "domain.reboot", t::domain, true, "{domain}",
+       "asks the guest to reboot"},
+      {proc::domain_destroy, "domain.destroy", t::domain, true, "{domain}",
+       "stops the domain at once"},
+      {proc::domain_suspend, "domain.suspend", t::domain, true, "{domain}",
+       "pauses the domain's vCPUs"},
+      {proc::domain_resume, "domain.resume", t::domain, true, "{domain}",
+       "resumes a paused domain"},
+      {proc::domain_autostart, "domain.autostart", t::domain, true, "{domain, enable}",
+       "marks or unmarks a persistent domain to start with the host"},
+  };
+  return entries;
+}
+
+const proc_entry* find_proc(std::string_view name) {
+  for (auto& e : proc_catalogue())
+    if (e.name == name)
+      return &e;
+  return nullptr;
+}
+
+const proc_entry& entry(proc p) {
+  return proc_catalogue().at(static_cast<size_t>(p) - 1);
+}
+
+} // namespace domus::protocol

@@ -1,0 +1,242 @@
+#include "domus/model/xml_tree.hpp"
+
+#include <domus/protocol/errors.hpp>
+
+#include <libxml/SAX2.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+
+#include <memory>
+
+namespace domus::model {
+
+using protocol::errc;
+using protocol::error;
+
+const std::string* xml_node::attr(std::string_view n) const {
+  for (auto& a : attrs)
+    if (a.name == n)
+      return &a.value;
+  return nullptr;
+}
+
+void xml_node::set_attr(std::string_view n, std::string value) {
+  for (auto& a : attrs)
+    if (a.name == n) {
+      a.value = std::move(value);
+      return;
+    }
+  attrs.push_back({std::string(n), std::move(value)});
+}
+
+const xml_node* xml_node::child(std::string_view n) const {
+  for (auto& c : children)
+    if (!c.is_text && c.name == n)
+      return &c;
+  return nullptr;
+}
+
+xml_node* xml_node::child(std::string_view n) {
+  for (auto& c : children)
+    if (!c.is_text && c.name == n)
+      return &c;
+  return nullptr;
+}
+
+std::string xml_node::text_content() const {
+  std::string out;
+  for (auto& c : children)
+    if (c.is_text)
+      out += c.text;
+  return out;
+}
+
+bool xml_node::has_elements() const {
+  for (auto& c : children)
+    if (!c.is_text)
+      return true;
+  return false;
+}
+
+xml_node xml_node::element(std::string name) {
+  xml_node n;
+  n.name = std::move(name);
+  return n;
+}
+
+xml_node xml_node::text_node(std::string text) {
+  xml_node n;
+  n.is_text = true;
+  n.text = std::move(text);
+  return n;
+}
+
+namespace {
+
+std::string qualified(const xmlChar* name, xmlNs* ns) {
+  std::string out;
+  if (ns && ns->prefix) {
+    out = reinterpret_cast<const char*>(ns->prefix);
+    out += ':';
+  }
+  out += reinterpret_cast<const char*>(name);
+  return out;
+}
+
+bool is_blank(std::string_view s) {
+  return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
+
+xml_node convert(xmlNode* n) {
+  xml_node out;
+  out.name = qualified(n->name, n->ns);
+  out.line = static_cast<int>(xmlGetLineNo(n));
+  for (xmlNs* ns = n->nsDef; ns; ns = ns->next) {
+    std::string name = ns->prefix ? "xmlns:" + std::string(reinterpret_cast<const char*>(
+                                                   ns->prefix))
+                                  : std::string("xmlns");
+    out.attrs.push_back({name, ns->href ? reinterpret_cast<const char*>(ns->href) : ""});
+  }
+  for (xmlAttr* a = n->properties; a; a = a->next) {
+    xmlChar* v = xmlNodeListGetString(n->doc, a->children, 1);
+    out.attrs.push_back({qualified(a->name, a->ns), v ? reinterpret_cast<char*>(v) : ""});
+    xmlFree(v);
+  }
+  for (xmlNode* c = n->children; c; c = c->next) {
+    if (c->type == XML_ELEMENT_NODE) {
+      out.children.push_back(convert(c));
+    } else if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+      const char* t = reinterpret_cast<const char*>(c->content);
+      if (!out.children.empty() && out.children.back().is_text)
+        out.children.back().text += t ? t : "";
+      else
+        out.children.push_back(xml_node::text_node(t ? t : ""));
+    }
+    // Comments and processing instructions are dropped, as libvirt does.
+  }
+  // Indentation between child elements carries no meaning; text of a leaf element is
+  // kept exactly as written.
+  if (out.has_elements()) {
+    std::vector<xml_node> kept;
+    for (auto& c : out.children)
+      if (!c.is_text || !is_blank(c.text))
+        kept.push_back(std::move(c));
+    out.children = std::move(kept);
+  }
+  return out;
+}
+
+struct parse_state {
+  std::string doctype_error;
+};
+
+// Any DOCTYPE is refused before its declarations are read: no external entity (XXE) and
+// no entity expansion (billion laughs) can happen.
+void on_internal_subset(void* ctx, const xmlChar* name, const xmlChar*, const xmlChar*) {
+  auto* pctx = static_cast<xmlParserCtxtPtr>(ctx);
+  auto* st = static_cast<parse_state*>(pctx->_private);
+  st->doctype_error = "line " + std::to_string(xmlSAX2GetLineNumber(ctx)) +
+                      ": DOCTYPE declarations are not allowed (entities are refused)";
+  xmlStopParser(pctx);
+}
+
+void ignore_errors(void*, const char*, ...) {}
+
+} // namespace
+
+xml_node parse_xml(std::string_view document, std::string_view origin) {
+  std::string org(origin);
+  std::unique_ptr<xmlParserCtxt, void (*)(xmlParserCtxtPtr)> ctx(xmlNewParserCtxt(),
+                                                                  xmlFreeParserCtxt);
+  if (!ctx)
+    throw error(errc::internal, "cannot allocate an XML parser");
+  parse_state st;
+  ctx->_private = &st;
+  ctx->sax->internalSubset = on_internal_subset;
+  ctx->sax->externalSubset = nullptr;
+  ctx->sax->error = ignore_errors; // errors are reported below, once, with the origin
+  ctx->sax->warning = ignore_errors;
+  ctx->vctxt.error = ignore_errors;
+  ctx->vctxt.warning = ignore_errors;
+  xmlSetGenericErrorFunc(nullptr, ignore_errors);
+  // No XML_PARSE_NOENT (entities are not substituted), no DTD loading, no network.
+  int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
+  xmlDocPtr doc = xmlCtxtReadMemory(ctx.get(), document.data(), static_cast<int>(document.size()),
+                                    org.c_str(), nullptr, options);
+  std::unique_ptr<xmlDoc, void (*)(xmlDocPtr)> guard(doc, xmlFreeDoc);
+  if (!st.doctype_error.empty())
+    throw error(errc::xml_error, org + ": " + st.doctype_error);
+  if (!doc || !ctx->wellFormed) {
+    const xmlError* e = xmlCtxtGetLastError(ctx.get());
+    std::string msg = e && e->message ? e->message : "not well-formed XML";
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' '))
+      msg.pop_back();
+    int line = e ? e->line : 0;
+    throw error(errc::xml_error, org + ":" + std::to_string(line) + ": " + msg);
+  }
+  xmlNode* root = xmlDocGetRootElement(doc);
+  if (!root)
+    throw error(errc::xml_error, org + ": the document has no root element");
+  return convert(root);
+}
+
+namespace {
+
+void escape(std::string& out, std::string_view s) {
+  for (char c : s) {
+    switch (c) {
+    case '&': out += "&amp;"; break;
+    case '<': out += "&lt;"; break;
+    case '>': out += "&gt;"; break;
+    case '\'': out += "&apos;"; break;
+    case '"': out += "&quot;"; break;
+    default: out += c;
+    }
+  }
+}
+
+} // namespace
+
+void write_xml(std::string& out, const xml_node& node, int depth) {
+  std::string indent(static_cast<size_t>(depth) * 2, ' ');
+  out += indent;
+  out += '<';
+  out += node.name;
+  for (auto& a : node.attrs) {
+    out += ' ';
+    out += a.name;
+    out += "='";
+    escape(out, a.value);
+    out += '\'';
+  }
+  if (node.children.empty()) {
+    out += "/>\n";
+    return;
+  }
+  out += '>';
+  if (!node.has_elements()) {
+    escape(out, node.text_content());
+    out += "</" + node.name + ">\n";
+    return;
+  }
+  out += '\n';
+  for (auto& c : node.children) {
+    if (c.is_text) {
+      out += indent + "  ";
+      escape(out, c.text);
+      out += '\n';
+    } else {
+      write_xml(out, c, depth + 1);
+    }
+  }
+  out += indent + "</" + node.name + ">\n";
+}
+
+std::string to_xml_string(const xml_node& node) {
+  std::string out;
+  write_xml(out, node, 0);
+  return out;
+}
+
+} // namespace domus::model

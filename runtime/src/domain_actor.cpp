@@ -1,0 +1,616 @@
+#include "domain_actor.hpp"
+
+#include "domain_json.hpp"
+#include "driver_call.hpp"
+#include "gateway.hpp"
+#include "lifecycle.hpp"
+#include "log.hpp"
+#include "messages.hpp"
+
+#include <domus/protocol/vocabulary.hpp>
+
+#include <caf/all.hpp>
+
+#include <deque>
+#include <functional>
+#include <unordered_map>
+
+namespace domus::runtime {
+
+using protocol::errc;
+using protocol::json;
+using protocol::proc;
+
+namespace {
+
+/// A mutating job waiting for its turn.
+struct job {
+  rpc request;
+  std::shared_ptr<const model::domain_def> def; ///< define, create, redefine
+  enum kind_t { operation = 1, define_new, create_new, redefine } kind = operation;
+};
+
+class domain_logic;
+
+struct domain_state {
+  domain_seed s;
+  std::shared_ptr<domain_logic> logic; // the behavior's handlers point into it
+  std::deque<job> queue;
+  bool busy = false;
+  pending_calls calls;
+  bool removed = false;
+  static inline const char* name = "domain";
+};
+
+using domain_actor = caf::stateful_actor<domain_state>;
+
+// What the actor does; one instance per actor, holding only `self`.
+class domain_logic {
+public:
+  explicit domain_logic(domain_actor* self) : self_(self) {}
+
+  domain_state& st() { return self_->state; }
+  const instance_context& ctx() { return *st().s.ctx; }
+  gateway& gw() { return *ctx().gw; }
+
+  // The live definition while active (or for a transient domain), else the persistent one.
+  const model::domain_def& current_def() {
+    auto& s = st().s;
+    if (s.live_def && (active() || !s.persistent_def))
+      return *s.live_def;
+    return *s.persistent_def;
+  }
+  std::string name() { return current_def().name; }
+  bool active() { return protocol::state_is_active(st().s.state.state); }
+
+  domain_summary summary() {
+    auto& s = st().s;
+    domain_summary out;
+    out.name = current_def().name;
+    out.uuid = current_def().uuid_string();
+    out.id = active() ? s.state.id : -1;
+    out.state = s.state.state;
+    out.reason = s.state.reason;
+    out.persistent = s.persistent_def != nullptr;
+    out.autostart = s.autostart;
+    out.dom = s.dom;
+    out.persistent_def = s.persistent_def;
+    out.live_def = s.live_def;
+    out.private_data = s.private_data;
+    return out;
+  }
+
+  // -- replies, events, routes --------------------------------------------------------
+
+  void reply(const rpc& r, const json& result) {
+    gw().reply(r.serial, protocol::encode_reply(r.id, result));
+  }
+  void reply_error(const rpc& r, errc code, const std::string& message) {
+    gw().reply(r.serial, protocol::encode_error(r.id, code, message));
+  }
+  void reply_driver_error(const rpc& r, const driver_result& res, const std::string& what) {
+    auto code = protocol::errc_from_number(res.status).value_or(errc::operation_failed);
+    reply_error(r, code, res.message.empty() ? what + ": the driver reported error " +
+                                                   std::to_string(res.status)
+                                             : res.message);
+  }
+
+  void publish(int32_t event, int32_t detail) {
+    if (!protocol::find_detail(event, detail)) {
+      log_warning("driver of " + ctx().uri + " reported an unknown event " +
+                  std::to_string(event) + "/" + std::to_string(detail) + " for domain '" +
+                  name() + "'; not published");
+      return;
+    }
+    gw().publish(std::string(protocol::topic_domain_lifecycle),
+                 lifecycle_event_body(ctx().uri, summary(), event, detail));
+  }
+
+  // The gateway's routes and the instance's summary, before any reply that depends on
+  // them leaves.
+  void announce() {
+    auto s = summary();
+    gw().route_set(ctx().uri, {caf::actor_cast<caf::actor>(self_), s.name, s.uuid, s.id});
+    self_->send(ctx().registry, summary_atom::value, s);
+  }
+
+  // -- driver calls -------------------------------------------------------------------
+
+  template <class Call, class Then>
+  void drive(Call&& call, Then&& then) {
+    st().calls.drive(caf::actor_cast<caf::actor>(self_), std::forward<Call>(call),
+                     std::forward<Then>(then));
+  }
+
+  // Applies a state the driver reports; the live definition follows activity.
+  void apply_state(const domus_dom_state_v1& ns) {
+    auto& s = st().s;
+    int32_t state = protocol::find_state(ns.state) ? ns.state : DOMUS_STATE_SHUTOFF;
+    int32_t reason = protocol::find_reason(state, ns.reason) ? ns.reason : DOMUS_REASON_UNKNOWN;
+    bool was_active = active();
+    s.state = {state, reason, protocol::state_is_active(state) ? ns.id : -1};
+    if (active() && !was_active && !s.live_def)
+      s.live_def = s.persistent_def;
+    if (!active() && s.persistent_def)
+      s.live_def.reset(); // a transient domain keeps it: its identity until it vanishes
+  }
+
+  void apply(const driver_result& r) {
+    if (r.state)
+      apply_state(*r.state);
+    if (r.private_data)
+      st().s.private_data = *r.private_data;
+    if (r.xml && active()) {
+      try {
+        auto live = model::parse_domain(*r.xml, "<driver>");
+        model::normalize(live);
+        st().s.live_def = std::make_shared<const model::domain_def>(std::move(live));
+      } catch (const protocol::error& e) {
+        log_warning("driver of " + ctx().uri + " returned a live definition of domain '" +
+                    name() + "' that does not parse (" + e.what() + "); kept the defined one");
+      }
+    }
+    for (auto& e : r.events)
+      publish(e.event, e.detail);
+  }
+
+  // -- the job queue ------------------------------------------------------------------
+
+  void enqueue(job j) {
+    st().queue.push_back(std::move(j));
+    if (!st().busy)
+      run_next();
+  }
+
+  void finish() {
+    st().busy = false;
+    if (!st().removed)
+      run_next();
+  }
+
+  void run_next() {
+    while (!st().busy && !st().queue.empty() && !st().removed) {
+      job j = std::move(st().queue.front());
+      st().queue.pop_front();
+      st().busy = true;
+      run(j);
+    }
+  }
+
+  void run(job& j) {
+    if (!st().s.failed.empty()) {
+      reply_error(j.request, errc::internal, st().s.failed);
+      return finish();
+    }
+    switch (j.kind) {
+    case job::define_new: return define_new(j);
+    case job::create_new: return create_new(j);
+    case job::redefine: return redefine(j);
+    case job::operation: break;
+    }
+    const rpc& r = j.request;
+    if (auto why = check_transition(r.proc, st().s.state.state, name())) {
+      reply_error(r, errc::invalid_operation, *why);
+      return finish();
+    }
+    switch (r.proc) {
+    case proc::domain_start: return lifecycle_op(j, &domus_domain_ops_v1::start);
+    case proc::domain_shutdown: return lifecycle_op(j, &domus_domain_ops_v1::shutdown);
+    case proc::domain_reboot: return lifecycle_op(j, &domus_domain_ops_v1::reboot);
+    case proc::domain_destroy: return lifecycle_op(j, &domus_domain_ops_v1::destroy);
+    case proc::domain_suspend: return simple_op(j, &domus_domain_ops_v1::suspend);
+    case proc::domain_resume: return simple_op(j, &domus_domain_ops_v1::resume);
+    case proc::domain_undefine: return undefine(j);
+    case proc::domain_autostart: return autostart(j);
+    default:
+      reply_error(r, errc::internal, "procedure not handled by the domain actor");
+      return finish();
+    }
+  }
+
+  using flagged_op = void (*domus_domain_ops_v1::*)(domus_instance*, domus_dom*, uint32_t,
+                                                    domus_complete_fn, void*);
+  using plain_op = void (*domus_domain_ops_v1::*)(domus_instance*, domus_dom*,
+                                                  domus_complete_fn, void*);
+
+  void lifecycle_op(job& j, flagged_op op) {
+    auto fn = ctx().ops()->*op;
+    if (!fn)
+      return unsupported(j.request);
+    rpc r = j.request;
+    auto* inst = ctx().inst;
+    auto* dom = st().s.dom;
+    drive([=](domus_complete_fn done, void* user) { fn(inst, dom, 0, done, user); },
+          [this, r](driver_result& res) { complete_op(r, res); });
+  }
+
+  void simple_op(job& j, plain_op op) {
+    auto fn = ctx().ops()->*op;
+    if (!fn)
+      return unsupported(j.request);
+    rpc r = j.request;
+    auto* inst = ctx().inst;
+    auto* dom = st().s.dom;
+    drive([=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
+          [this, r](driver_result& res) { complete_op(r, res); });
+  }
+
+  void unsupported(const rpc& r) {
+    reply_error(r, errc::unsupported,
+                "the " + std::string(ctx().driver().name) + " driver does not support '" +
+                    std::string(protocol::entry(r.proc).name) + "'");
+    finish();
+  }
+
+  void complete_op(const rpc& r, driver_result& res) {
+    if (!res.ok()) {
+      reply_driver_error(r, res, "cannot " + std::string(protocol::entry(r.proc).name) +
+                                     " domain '" + name() + "'");
+      if (res.status == DOMUS_E_INTERNAL)
+        return crash("the driver reported an internal error: " + res.message);
+      return finish();
+    }
+    apply(res);
+    if (!active() && !st().s.persistent_def)
+      return vanish(r); // a transient domain that stopped is gone
+    announce();
+    reply(r, summary_json(summary()));
+    finish();
+  }
+
+  // The driver's state is unknown after an internal error: die, so that the supervisor
+  // restarts this actor and resyncs it from the driver.
+  void crash(const std::string& why) {
+    st().busy = false;
+    self_->quit(caf::make_error(caf::sec::runtime_error, why));
+  }
+
+  void undefine(job& j) {
+    rpc r = j.request;
+    auto& s = st().s;
+    if (!s.persistent_def) {
+      // libvirt accepts it on a transient domain too; nothing changes but the event.
+      publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
+      reply(r, summary_json(summary()));
+      return finish();
+    }
+    if (active()) {
+      // An active domain stays running, now transient.
+      s.persistent_def.reset();
+      s.autostart = false;
+      publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
+      announce();
+      reply(r, summary_json(summary()));
+      return finish();
+    }
+    auto fn = ctx().ops()->undefine;
+    if (!fn) {
+      publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
+      return vanish(r);
+    }
+    auto* inst = ctx().inst;
+    auto* dom = s.dom;
+    drive([=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
+          [this, r](driver_result& res) {
+            if (!res.ok()) {
+              reply_driver_error(r, res, "cannot undefine domain '" + name() + "'");
+              return finish();
+            }
+            publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
+            vanish(r);
+          });
+  }
+
+  // The domain no longer exists: release the driver's handle, drop the routes, tell the
+  // instance, answer, and stop. Requests that still reach this actor get no-domain.
+  void vanish(const rpc& r) {
+    auto& s = st().s;
+    json result = summary_json(summary());
+    if (s.dom && ctx().ops()->release)
+      ctx().ops()->release(ctx().inst, s.dom);
+    s.dom = nullptr;
+    st().removed = true;
+    gw().route_remove(ctx().uri, self_->id());
+    self_->send(ctx().registry, removed_atom::value, self_->id());
+    reply(r, result);
+    for (auto& waiting : st().queue)
+      reply_error(waiting.request, errc::no_domain,
+                  "domain '" + name() + "' no longer exists");
+    st().queue.clear();
+    self_->quit();
+  }
+
+  void autostart(job& j) {
+    rpc r = j.request;
+    auto e = r.args.find("enable");
+    if (e == r.args.end() || !e->is_boolean()) {
+      reply_error(r, errc::bad_request, "domain.autostart needs a boolean \"enable\"");
+      return finish();
+    }
+    if (!st().s.persistent_def) {
+      reply_error(r, errc::invalid_operation,
+                  "cannot set autostart on transient domain '" + name() +
+                      "': only defined domains start with the host");
+      return finish();
+    }
+    st().s.autostart = e->get<bool>();
+    announce();
+    reply(r, summary_json(summary()));
+    finish();
+  }
+
+  // -- definitions ----------------------------------------------------------------------
+
+  // Runs the driver's normalize hook (when it has one) on a definition.
+  void normalize(const rpc& r, std::shared_ptr<const model::domain_def> def,
+                 std::function<void(std::shared_ptr<const model::domain_def>)> then) {
+    auto fn = ctx().ops()->normalize;
+    if (!fn)
+      return then(std::move(def));
+    auto xml = std::make_shared<std::string>(model::format_domain(*def));
+    auto* inst = ctx().inst;
+    drive([=](domus_complete_fn done, void* user) { fn(inst, xml->c_str(), done, user); },
+          [this, r, def, then](driver_result& res) {
+            if (!res.ok() || !res.xml) {
+              reply_driver_error(r, res, "the driver refused the definition");
+              return fail_definition();
+            }
+            try {
+              auto out = model::parse_domain(*res.xml, "<driver>");
+              model::normalize(out);
+              if (out.name != def->name || out.uuid != def->uuid)
+                throw protocol::error(errc::internal, "the driver's normalize hook changed "
+                                                      "the domain's name or UUID");
+              then(std::make_shared<const model::domain_def>(std::move(out)));
+            } catch (const protocol::error& e) {
+              reply_error(r, errc::internal, std::string("driver normalize: ") + e.what());
+              fail_definition();
+            }
+          });
+  }
+
+  // A definition job failed: a domain that never got defined disappears.
+  void fail_definition() {
+    if (st().s.dom)
+      return finish();
+    st().removed = true;
+    self_->send(ctx().registry, removed_atom::value, self_->id());
+    self_->quit();
+  }
+
+  void define_new(job& j) {
+    rpc r = j.request;
+    normalize(r, j.def, [this, r](std::shared_ptr<const model::domain_def> def) {
+      driver_define(r, def, [this, r, def](domus_dom* dom) {
+        st().s.dom = dom;
+        st().s.persistent_def = def;
+        publish(DOMUS_EVENT_DEFINED, DOMUS_DETAIL_ADDED);
+        announce();
+        reply(r, summary_json(summary()));
+        finish();
+      });
+    });
+  }
+
+  void create_new(job& j) {
+    rpc r = j.request;
+    normalize(r, j.def, [this, r](std::shared_ptr<const model::domain_def> def) {
+      driver_define(r, def, [this, r, def](domus_dom* dom) {
+        st().s.dom = dom;
+        st().s.live_def = def; // transient: no persistent definition
+        auto fn = ctx().ops()->start;
+        auto* inst = ctx().inst;
+        drive([=](domus_complete_fn done, void* user) { fn(inst, dom, 0, done, user); },
+              [this, r](driver_result& res) {
+                if (!res.ok() || !res.state || !protocol::state_is_active(res.state->state)) {
+                  reply_driver_error(r, res, "cannot start domain '" + name() + "'");
+                  if (ctx().ops()->release)
+                    ctx().ops()->release(ctx().inst, st().s.dom);
+                  st().s.dom = nullptr;
+                  st().s.live_def.reset();
+                  return fail_definition();
+                }
+                apply(res);
+                announce();
+                reply(r, summary_json(summary()));
+                finish();
+              });
+      });
+    });
+  }
+
+  void redefine(job& j) {
+    rpc r = j.request;
+    normalize(r, j.def, [this, r](std::shared_ptr<const model::domain_def> def) {
+      driver_define(r, def, [this, r, def](domus_dom*) {
+        bool was_persistent = st().s.persistent_def != nullptr;
+        st().s.persistent_def = def;
+        // libvirt says "added" when a running transient domain becomes persistent.
+        publish(DOMUS_EVENT_DEFINED, was_persistent ? DOMUS_DETAIL_UPDATED : DOMUS_DETAIL_ADDED);
+        announce();
+        reply(r, summary_json(summary()));
+        finish();
+      });
+    });
+  }
+
+  void driver_define(const rpc& r, std::shared_ptr<const model::domain_def> def,
+                     std::function<void(domus_dom*)> then) {
+    auto fn = ctx().ops()->define;
+    if (!fn) {
+      reply_error(r, errc::unsupported,
+                  "the " + std::string(ctx().driver().name) + " driver cannot define domains");
+      return fail_definition();
+    }
+    auto xml = std::make_shared<std::string>(model::format_domain(*def));
+    auto* inst = ctx().inst;
+    auto* existing = st().s.dom;
+    drive([=](domus_complete_fn done, void* user) { fn(inst, existing, xml->c_str(), done, user); },
+          [this, r, existing, then](driver_result& res) {
+            if (!res.ok() || (!existing && !res.dom)) {
+              reply_driver_error(r, res, "the driver refused the definition");
+              return fail_definition();
+            }
+            then(existing ? existing : res.dom);
+          });
+  }
+
+  // -- queries --------------------------------------------------------------------------
+
+  void query(const rpc& r) {
+    switch (r.proc) {
+    case proc::domain_lookup:
+      return reply(r, summary_json(summary()));
+    case proc::domain_xml: {
+      bool inactive = r.args.value("inactive", false);
+      auto& s = st().s;
+      if (inactive && s.persistent_def)
+        return reply(r, json{{"xml", model::format_domain(*s.persistent_def)}});
+      auto id = active() ? std::optional<int>(s.state.id) : std::nullopt;
+      return reply(r, json{{"xml", model::format_domain(current_def(), id)}});
+    }
+    case proc::domain_info:
+      return info(r);
+    default:
+      return reply_error(r, errc::internal, "procedure not handled by the domain actor");
+    }
+  }
+
+  void info(const rpc& r) {
+    auto fn = ctx().ops()->info;
+    auto respond = [this, r](driver_result* res) {
+      auto s = summary();
+      json out = summary_json(s);
+      const auto& def = current_def();
+      out["os_type"] = def.os_type;
+      out["max_memory_kib"] = def.memory_kib;
+      out["memory_kib"] = def.current_memory_kib;
+      out["vcpus"] = def.vcpus_now();
+      out["cpu_time_ns"] = 0;
+      out["managed_save"] = false;
+      json sec = {{"model", ctx().security_model}, {"doi", ctx().security_doi}};
+      if (res && res->info) {
+        auto& i = *res->info;
+        out["max_memory_kib"] = i.max_memory_kib;
+        out["memory_kib"] = i.memory_kib;
+        out["vcpus"] = i.vcpus;
+        out["cpu_time_ns"] = i.cpu_time_ns;
+        if (!res->info_os_type.empty())
+          out["os_type"] = res->info_os_type;
+        if (res->has_security_label) {
+          sec["label"] = res->info_security_label;
+          sec["enforcing"] = i.security_enforcing != 0;
+        }
+      }
+      out["security"] = sec;
+      reply(r, out);
+    };
+    if (!fn || !st().s.dom)
+      return respond(nullptr);
+    auto* inst = ctx().inst;
+    auto* dom = st().s.dom;
+    // Allowed beside a pending mutating job (the ABI's concurrency rule).
+    drive([=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
+          [this, r, respond](driver_result& res) {
+            if (!res.ok())
+              return reply_driver_error(r, res, "cannot get information on domain '" +
+                                                    name() + "'");
+            respond(&res);
+          });
+  }
+
+  // -- start-up and reports -----------------------------------------------------------
+
+  void on_start() {
+    if (!st().s.resync)
+      return;
+    if (!st().s.dom || !ctx().ops()->info)
+      return announce();
+    auto* inst = ctx().inst;
+    auto* dom = st().s.dom;
+    st().busy = true; // mutations wait for the resync
+    drive([=](domus_complete_fn done, void* user) { ctx().ops()->info(inst, dom, done, user); },
+          [this](driver_result& res) {
+            if (res.ok() && res.info)
+              apply_state(res.info->state);
+            else
+              log_warning("domain '" + name() + "' of " + ctx().uri +
+                          ": resync after restart failed: " + res.message);
+            announce();
+            finish();
+          });
+  }
+
+  void on_report(report_data& rep) {
+    driver_result r;
+    r.state = rep.state;
+    r.events = std::move(rep.events);
+    r.private_data = std::move(rep.private_data);
+    apply(r);
+    if (!active() && !st().s.persistent_def && !st().busy) {
+      // A transient guest that powered itself off is gone.
+      st().removed = true;
+      if (st().s.dom && ctx().ops()->release)
+        ctx().ops()->release(ctx().inst, st().s.dom);
+      st().s.dom = nullptr;
+      gw().route_remove(ctx().uri, self_->id());
+      self_->send(ctx().registry, removed_atom::value, self_->id());
+      self_->quit();
+      return;
+    }
+    announce();
+  }
+
+  caf::behavior make_behavior() {
+    return {
+        [this](call_atom, rpc& r) {
+          if (st().removed)
+            return reply_error(r, errc::no_domain, "domain '" + name() + "' no longer exists");
+          if (protocol::entry(r.proc).mutating)
+            enqueue(job{std::move(r), nullptr, job::operation});
+          else
+            query(r);
+        },
+        [this](adopt_atom, definition_job& d) {
+          bool create = d.request.proc == proc::domain_create;
+          enqueue(job{std::move(d.request), std::move(d.def),
+                      create ? job::create_new : job::define_new});
+        },
+        [this](redefine_atom, definition_job& d) {
+          enqueue(job{std::move(d.request), std::move(d.def), job::redefine});
+        },
+        [this](done_atom, uint64_t id, driver_result& r) { st().calls.done(id, r); },
+        [this](report_atom, report_data& rep) { on_report(rep); },
+    };
+  }
+
+private:
+  domain_actor* self_;
+};
+
+caf::behavior domain_behavior(domain_actor* self, domain_seed seed) {
+  self->state.s = std::move(seed);
+  self->set_exception_handler([](std::exception_ptr& ep) -> caf::error {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    return caf::make_error(caf::sec::runtime_error, "domain actor failed: " + what);
+  });
+  self->state.logic = std::make_shared<domain_logic>(self);
+  auto* logic = self->state.logic.get();
+  auto b = logic->make_behavior();
+  logic->on_start();
+  return b;
+}
+
+} // namespace
+
+caf::actor spawn_domain_actor(caf::local_actor* parent, domain_seed seed) {
+  return parent->spawn(domain_behavior, std::move(seed));
+}
+
+} // namespace domus::runtime

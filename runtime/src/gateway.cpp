@@ -1,0 +1,517 @@
+#include "gateway.hpp"
+
+#include "log.hpp"
+#include "messages.hpp"
+
+#include <domus/model/uuid.hpp>
+#include <domus/protocol/uri.hpp>
+
+#include <caf/send.hpp>
+
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace domus::runtime {
+
+using protocol::errc;
+using protocol::json;
+
+namespace {
+
+enum class sock_kind : int { rw = 0, ro = 1, events = 2 };
+
+// The routing replica of one driver instance.
+struct instance_routes {
+  caf::actor registry;
+  bool ready = false;
+  std::unordered_map<std::string, caf::actor> by_name, by_uuid;
+  std::unordered_map<int32_t, caf::actor> by_id;
+  std::unordered_map<caf::actor_id, route_entry> by_actor;
+  std::vector<uint64_t> waiting; // serials of requests waiting for the instance to open
+};
+
+struct pending_request {
+  sock_kind sock;
+  std::string routing_id;
+  int64_t client_id = 0;
+  caf::actor_id target = 0; // 0: not dispatched yet
+  std::string uri;          // normalized
+  protocol::request req;    // kept until dispatched
+};
+
+} // namespace
+
+struct gateway::impl {
+  event_loop& loop;
+  instance_factory factory;
+  gateway_config cfg;
+  zmq::context_t ctx{1};
+  std::unique_ptr<zmq::socket_t> socks[3];
+  uv_poll_t* polls[3] = {};
+  bool pumping = false, pump_again = false;
+  bool accepting = true;
+  uint64_t seq = 0;
+  uint64_t next_serial = 1;
+  std::unordered_map<uint64_t, pending_request> pending;
+  std::unordered_map<std::string, instance_routes> instances;
+  std::function<void()> on_idle;
+  uv_timer_t* drain_timer = nullptr;
+
+  impl(event_loop& l, instance_factory f, gateway_config c)
+      : loop(l), factory(std::move(f)), cfg(std::move(c)) {}
+
+  // -- sockets --------------------------------------------------------------------------
+
+  void bind(sock_kind k, zmq::socket_type type, const std::string& path, unsigned mode) {
+    auto s = std::make_unique<zmq::socket_t>(ctx, type);
+    s->set(zmq::sockopt::linger, 0);
+    s->set(zmq::sockopt::rcvhwm, 0);
+    if (type == zmq::socket_type::router) {
+      s->set(zmq::sockopt::router_mandatory, 1);
+      s->set(zmq::sockopt::sndhwm, static_cast<int>(cfg.reply_queue_limit));
+      // The hard cap, above the limit the daemon answers with message-too-large.
+      int64_t cap = static_cast<int64_t>(std::max<uint64_t>(cfg.max_request_bytes * 4, 64u << 20));
+      s->set(zmq::sockopt::maxmsgsize, cap);
+    } else {
+      s->set(zmq::sockopt::sndhwm, static_cast<int>(cfg.event_queue_limit));
+      s->set(zmq::sockopt::maxmsgsize, int64_t{4096}); // subscriptions only
+    }
+    // Only this daemon holds the pid lock, so an existing file is a stale one.
+    ::unlink(path.c_str());
+    try {
+      s->bind("ipc://" + path);
+    } catch (const zmq::error_t& e) {
+      throw protocol::error(errc::config_error, "cannot bind " + path + ": " + e.what());
+    }
+    if (::chmod(path.c_str(), mode) != 0)
+      throw protocol::error(errc::config_error,
+                            "cannot set the mode of " + path + ": " + std::strerror(errno));
+    auto* p = new uv_poll_t;
+    p->data = this;
+    uv_poll_init(loop.uv(), p, s->get(zmq::sockopt::fd));
+    uv_poll_start(p, UV_READABLE, [](uv_poll_t* h, int, int) {
+      static_cast<impl*>(h->data)->pump();
+    });
+    polls[static_cast<int>(k)] = p;
+    socks[static_cast<int>(k)] = std::move(s);
+  }
+
+  // ZMQ_FD is edge-like: drain every socket until it has nothing, and again after sends.
+  void pump() {
+    if (pumping) {
+      pump_again = true;
+      return;
+    }
+    pumping = true;
+    do {
+      pump_again = false;
+      for (int k = 0; k < 3; ++k) {
+        auto& s = socks[k];
+        if (!s)
+          continue;
+        while (s && (s->get(zmq::sockopt::events) & ZMQ_POLLIN)) {
+          std::vector<zmq::message_t> frames;
+          if (!zmq::recv_multipart(*s, std::back_inserter(frames), zmq::recv_flags::dontwait))
+            break;
+          if (k == static_cast<int>(sock_kind::events))
+            continue; // (un)subscriptions; XPUB needs them read, nothing else
+          on_message(static_cast<sock_kind>(k), frames);
+        }
+      }
+    } while (pump_again);
+    pumping = false;
+  }
+
+  void send_frame(sock_kind k, const std::string& routing_id, const std::string& body) {
+    auto& s = socks[static_cast<int>(k)];
+    if (!s)
+      return;
+    std::array<zmq::const_buffer, 3> frames{zmq::buffer(routing_id),
+                                            zmq::const_buffer(nullptr, 0), zmq::buffer(body)};
+    try {
+      if (!zmq::send_multipart(*s, frames, zmq::send_flags::dontwait))
+        log_warning("reply dropped: the client's queue is full (reply_queue_limit)");
+    } catch (const zmq::error_t& e) {
+      // ROUTER_MANDATORY: the client is gone. Logged, never silent.
+      log_debug(std::string("reply dropped: client gone (") + e.what() + ")");
+    }
+    pump_again = true;
+    if (!pumping)
+      pump();
+  }
+
+  // -- requests -------------------------------------------------------------------------
+
+  void on_message(sock_kind k, std::vector<zmq::message_t>& frames) {
+    std::string routing_id = frames[0].to_string();
+    if (frames.size() != 3 || frames[1].size() != 0) {
+      send_frame(k, routing_id,
+                 protocol::encode_error(std::nullopt, errc::bad_request,
+                                        "expected two frames after the routing id: an empty "
+                                        "delimiter and one JSON request"));
+      return;
+    }
+    std::string_view body(static_cast<const char*>(frames[2].data()), frames[2].size());
+    if (body.size() > cfg.max_request_bytes) {
+      send_frame(k, routing_id,
+                 protocol::encode_error(protocol::recover_request_id(body),
+                                        errc::message_too_large,
+                                        "the request is " + std::to_string(body.size()) +
+                                            " bytes; this daemon accepts at most " +
+                                            std::to_string(cfg.max_request_bytes)));
+      return;
+    }
+    auto decoded = protocol::decode_request(body);
+    if (auto* f = std::get_if<protocol::request_failure>(&decoded)) {
+      send_frame(k, routing_id, protocol::encode_error(f->id, f->code, f->message));
+      return;
+    }
+    auto& req = std::get<protocol::request>(decoded);
+    if (!accepting) {
+      send_frame(k, routing_id,
+                 protocol::encode_error(req.id, errc::shutting_down, "the daemon is stopping"));
+      return;
+    }
+    if (k == sock_kind::ro && req.proc->mutating) {
+      send_frame(k, routing_id,
+                 protocol::encode_error(req.id, errc::permission_denied,
+                                        "'" + std::string(req.proc->name) +
+                                            "' changes state and is refused on the "
+                                            "read-only socket"));
+      return;
+    }
+    if (req.proc->target == protocol::proc_target::daemon) {
+      handle_daemon_request(k, routing_id, req);
+      return;
+    }
+    protocol::uri u;
+    try {
+      u = protocol::parse_uri(req.uri);
+    } catch (const protocol::error& e) {
+      send_frame(k, routing_id, protocol::encode_error(req.id, e.code(), e.what()));
+      return;
+    }
+    uint64_t serial = next_serial++;
+    pending_request p;
+    p.sock = k;
+    p.routing_id = std::move(routing_id);
+    p.client_id = req.id;
+    p.uri = u.normalized();
+    p.req = std::move(req);
+    auto [it, _] = pending.emplace(serial, std::move(p));
+    auto inst = instances.find(it->second.uri);
+    if (inst == instances.end()) {
+      std::string why;
+      errc code = errc::internal;
+      caf::actor registry = factory(u, why, code);
+      if (!registry) {
+        fail(serial, code, why);
+        return;
+      }
+      inst = instances.emplace(it->second.uri, instance_routes{}).first;
+      inst->second.registry = std::move(registry);
+    }
+    if (!inst->second.ready) {
+      inst->second.waiting.push_back(serial);
+      return;
+    }
+    dispatch(serial, it->second, inst->second);
+  }
+
+  void handle_daemon_request(sock_kind k, const std::string& routing_id,
+                             const protocol::request& req) {
+    // events.ping: the only daemon procedure of v1.
+    auto tok = req.args.find("token");
+    if (tok == req.args.end() || !tok->is_string()) {
+      send_frame(k, routing_id,
+                 protocol::encode_error(req.id, errc::bad_request,
+                                        "events.ping needs a string \"token\""));
+      return;
+    }
+    json pong = {{"topic", protocol::topic_pong}, {"token", *tok}};
+    send_event(std::string(protocol::topic_pong), protocol::json_text(pong));
+    send_frame(k, routing_id, protocol::encode_reply(req.id, json::object()));
+  }
+
+  // Resolves args.domain as virsh does: an id, then a UUID, then a name.
+  caf::actor resolve(const instance_routes& r, const json& key) {
+    if (key.is_number_integer()) {
+      auto it = r.by_id.find(static_cast<int32_t>(key.get<int64_t>()));
+      return it == r.by_id.end() ? caf::actor{} : it->second;
+    }
+    const std::string& s = key.get_ref<const std::string&>();
+    if (!s.empty() && s.size() < 10 && s.find_first_not_of("0123456789") == std::string::npos) {
+      auto it = r.by_id.find(std::stoi(s));
+      if (it != r.by_id.end())
+        return it->second;
+    }
+    if (auto u = model::parse_uuid(s)) {
+      auto it = r.by_uuid.find(model::format_uuid(*u));
+      if (it != r.by_uuid.end())
+        return it->second;
+    }
+    auto it = r.by_name.find(s);
+    return it == r.by_name.end() ? caf::actor{} : it->second;
+  }
+
+  void dispatch(uint64_t serial, pending_request& p, instance_routes& r) {
+    caf::actor target;
+    if (p.req.proc->target == protocol::proc_target::instance) {
+      target = r.registry;
+    } else {
+      auto key = p.req.args.find("domain");
+      if (key == p.req.args.end() || !(key->is_string() || key->is_number_integer())) {
+        fail(serial, errc::bad_request,
+             "'" + std::string(p.req.proc->name) +
+                 "' needs args.domain: a name, a UUID or an id");
+        return;
+      }
+      target = resolve(r, *key);
+      if (!target) {
+        std::string shown = key->is_string() ? key->get<std::string>() : key->dump();
+        fail(serial, errc::no_domain,
+             "domain '" + shown + "' not found: no domain of " + p.uri +
+                 " has that name, UUID or id");
+        return;
+      }
+    }
+    p.target = target.id();
+    rpc msg;
+    msg.serial = serial;
+    msg.id = p.req.id;
+    msg.proc = p.req.proc->id;
+    msg.args = std::move(p.req.args);
+    caf::anon_send(target, call_atom::value, std::move(msg));
+  }
+
+  void fail(uint64_t serial, errc code, const std::string& message) {
+    auto it = pending.find(serial);
+    if (it == pending.end())
+      return;
+    auto p = std::move(it->second);
+    pending.erase(it);
+    send_frame(p.sock, p.routing_id, protocol::encode_error(p.client_id, code, message));
+    idle_check();
+  }
+
+  void answer(uint64_t serial, const std::string& frame) {
+    auto it = pending.find(serial);
+    if (it == pending.end())
+      return; // already failed (actor gone, shutdown): the late reply is dropped
+    auto p = std::move(it->second);
+    pending.erase(it);
+    send_frame(p.sock, p.routing_id, frame);
+    idle_check();
+  }
+
+  void send_event(const std::string& topic, const std::string& body) {
+    auto& s = socks[static_cast<int>(sock_kind::events)];
+    if (!s)
+      return;
+    std::array<zmq::const_buffer, 2> frames{zmq::buffer(topic), zmq::buffer(body)};
+    zmq::send_multipart(*s, frames, zmq::send_flags::dontwait);
+    pump_again = true;
+    if (!pumping)
+      pump();
+  }
+
+  // -- routes ---------------------------------------------------------------------------
+
+  void unroute(instance_routes& r, caf::actor_id a) {
+    auto it = r.by_actor.find(a);
+    if (it == r.by_actor.end())
+      return;
+    auto& e = it->second;
+    auto erase_if_same = [&](auto& map, const auto& key) {
+      auto m = map.find(key);
+      if (m != map.end() && m->second.id() == a)
+        map.erase(m);
+    };
+    erase_if_same(r.by_name, e.name);
+    erase_if_same(r.by_uuid, e.uuid);
+    if (e.id >= 0)
+      erase_if_same(r.by_id, e.id);
+    r.by_actor.erase(it);
+  }
+
+  void route(instance_routes& r, route_entry e) {
+    unroute(r, e.actor.id());
+    r.by_name[e.name] = e.actor;
+    r.by_uuid[e.uuid] = e.actor;
+    if (e.id >= 0)
+      r.by_id[e.id] = e.actor;
+    r.by_actor[e.actor.id()] = std::move(e);
+  }
+
+  // -- shutdown -------------------------------------------------------------------------
+
+  void idle_check() {
+    if (!on_idle || !pending.empty())
+      return;
+    auto cb = std::move(on_idle);
+    on_idle = nullptr;
+    if (drain_timer) {
+      event_loop::close_and_delete(drain_timer);
+      drain_timer = nullptr;
+    }
+    cb();
+  }
+};
+
+gateway::gateway(event_loop& loop, instance_factory factory, gateway_config cfg)
+    : impl_(std::make_unique<impl>(loop, std::move(factory), std::move(cfg))), loop_(loop) {}
+
+gateway::~gateway() = default;
+
+void gateway::open() {
+  impl_->bind(sock_kind::events, zmq::socket_type::xpub, impl_->cfg.events_path,
+              impl_->cfg.events_mode);
+  impl_->bind(sock_kind::ro, zmq::socket_type::router, impl_->cfg.ro_path, impl_->cfg.ro_mode);
+  impl_->bind(sock_kind::rw, zmq::socket_type::router, impl_->cfg.rw_path, impl_->cfg.rw_mode);
+}
+
+void gateway::close() {
+  for (int k = 0; k < 3; ++k) {
+    if (impl_->polls[k]) {
+      uv_poll_stop(impl_->polls[k]);
+      event_loop::close_and_delete(impl_->polls[k]);
+      impl_->polls[k] = nullptr;
+    }
+  }
+  // Replies already queued get a moment to leave before the sockets close.
+  for (auto& s : impl_->socks)
+    if (s)
+      s->set(zmq::sockopt::linger, 1000);
+  for (auto& s : impl_->socks)
+    s.reset();
+  for (auto* p : {&impl_->cfg.rw_path, &impl_->cfg.ro_path, &impl_->cfg.events_path})
+    ::unlink(p->c_str());
+  impl_->ctx.close();
+}
+
+void gateway::drain(std::chrono::milliseconds timeout, std::function<void()> done) {
+  impl_->accepting = false;
+  impl_->on_idle = std::move(done);
+  if (impl_->pending.empty()) {
+    impl_->idle_check();
+    return;
+  }
+  log_info("waiting for " + std::to_string(impl_->pending.size()) +
+           " request(s) in flight before stopping");
+  impl_->drain_timer = new uv_timer_t;
+  impl_->drain_timer->data = impl_.get();
+  uv_timer_init(loop_.uv(), impl_->drain_timer);
+  uv_timer_start(
+      impl_->drain_timer,
+      [](uv_timer_t* t) {
+        auto* self = static_cast<impl*>(t->data);
+        std::vector<uint64_t> serials;
+        for (auto& [s, _] : self->pending)
+          serials.push_back(s);
+        for (auto s : serials)
+          self->fail(s, errc::shutting_down,
+                     "the daemon stopped before the request completed");
+      },
+      static_cast<uint64_t>(timeout.count()), 0);
+}
+
+size_t gateway::pending_count() const { return impl_->pending.size(); }
+
+uint64_t gateway::last_seq() const { return impl_->seq; }
+
+void gateway::reply(uint64_t serial, std::string frame) {
+  auto* i = impl_.get();
+  loop_.post([i, serial, frame = std::move(frame)] { i->answer(serial, frame); });
+}
+
+void gateway::retarget(uint64_t serial, caf::actor_id actor) {
+  auto* i = impl_.get();
+  loop_.post([i, serial, actor] {
+    auto it = i->pending.find(serial);
+    if (it != i->pending.end())
+      it->second.target = actor;
+  });
+}
+
+void gateway::publish(std::string topic, std::string body) {
+  auto* i = impl_.get();
+  loop_.post([i, topic = std::move(topic), body = std::move(body)] {
+    // The one place seq is assigned: events leave in the order they are numbered.
+    std::string numbered = "{\"seq\":" + std::to_string(++i->seq);
+    numbered += body.size() > 2 ? "," + body.substr(1) : std::string("}");
+    i->send_event(topic, numbered);
+  });
+}
+
+void gateway::route_set(std::string uri, route_entry route) {
+  auto* i = impl_.get();
+  loop_.post([i, uri = std::move(uri), route = std::move(route)]() mutable {
+    auto it = i->instances.find(uri);
+    if (it != i->instances.end())
+      i->route(it->second, std::move(route));
+  });
+}
+
+void gateway::route_remove(std::string uri, caf::actor_id actor) {
+  auto* i = impl_.get();
+  loop_.post([i, uri = std::move(uri), actor] {
+    auto it = i->instances.find(uri);
+    if (it != i->instances.end())
+      i->unroute(it->second, actor);
+  });
+}
+
+void gateway::actor_gone(std::string uri, caf::actor_id actor, errc code, std::string message) {
+  auto* i = impl_.get();
+  loop_.post([i, uri = std::move(uri), actor, code, message = std::move(message)] {
+    auto it = i->instances.find(uri);
+    if (it != i->instances.end())
+      i->unroute(it->second, actor);
+    std::vector<uint64_t> serials;
+    for (auto& [s, p] : i->pending)
+      if (p.target == actor)
+        serials.push_back(s);
+    for (auto s : serials)
+      i->fail(s, code, message);
+  });
+}
+
+void gateway::instance_ready(std::string uri, std::vector<route_entry> routes) {
+  auto* i = impl_.get();
+  loop_.post([i, uri = std::move(uri), routes = std::move(routes)]() mutable {
+    auto it = i->instances.find(uri);
+    if (it == i->instances.end())
+      return;
+    auto& r = it->second;
+    for (auto& e : routes)
+      i->route(r, std::move(e));
+    r.ready = true;
+    auto waiting = std::move(r.waiting);
+    for (auto s : waiting) {
+      auto p = i->pending.find(s);
+      if (p != i->pending.end())
+        i->dispatch(s, p->second, r);
+    }
+  });
+}
+
+void gateway::instance_failed(std::string uri, errc code, std::string message) {
+  auto* i = impl_.get();
+  loop_.post([i, uri = std::move(uri), code, message = std::move(message)] {
+    auto it = i->instances.find(uri);
+    if (it == i->instances.end())
+      return;
+    auto waiting = std::move(it->second.waiting);
+    i->instances.erase(it);
+    for (auto s : waiting)
+      i->fail(s, code, message);
+  });
+}
+
+} // namespace domus::runtime

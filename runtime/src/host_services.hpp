@@ -1,0 +1,36 @@
+// The host services table a driver instance gets at open (domus_host_v1): logging,
+// unsolicited reports, work, timers and fd watches on the event loop, child processes.
+#pragma once
+
+#include "event_loop.hpp"
+
+#include <domus/driver_v1.h>
+
+#include <caf/actor.hpp>
+
+#include <memory>
+#include <string>
+
+namespace domus::runtime {
+
+/// The services of one driver instance. Lives until the daemon exits.
+class host_services {
+public:
+  host_services(event_loop& loop, std::string uri);
+  ~host_services();
+  host_services(const host_services&) = delete;
+  host_services& operator=(const host_services&) = delete;
+
+  /// The table handed to the driver's open.
+  const domus_host_v1* table() const;
+
+  /// Where reports go: the instance actor. Set before the driver is opened.
+  void set_instance_actor(caf::actor a);
+
+  struct impl;
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace domus::runtime

@@ -1,0 +1,515 @@
+#include "instance_actor.hpp"
+
+#include "domain_actor.hpp"
+#include "domain_json.hpp"
+#include "driver_call.hpp"
+#include "gateway.hpp"
+#include "host_services.hpp"
+#include "log.hpp"
+#include "messages.hpp"
+
+#include <domus/protocol/vocabulary.hpp>
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <deque>
+#include <unordered_map>
+
+namespace domus::runtime {
+
+using protocol::errc;
+using protocol::json;
+using protocol::proc;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+/// What the instance knows of one domain actor.
+struct record {
+  caf::actor actor;
+  domain_summary summary;
+  bool defined = false; ///< false while its first define or create runs
+  std::deque<clock_type::time_point> restarts;
+};
+
+class instance_logic;
+
+struct instance_state {
+  instance_seed seed;
+  std::shared_ptr<instance_context> ctx;
+  bool open = false;
+  bool stopping = false;
+  pending_calls calls;
+  std::unordered_map<caf::actor_id, record> records;
+  std::unordered_map<std::string, caf::actor_id> by_name, by_uuid;
+  std::unordered_map<domus_dom*, caf::actor_id> by_dom;
+  std::vector<driver_result::object> other_objects; ///< networks, pools: later issues
+  std::string hypervisor_type;
+  uint64_t hypervisor_version = 0;
+  supervision_policy policy;
+  std::shared_ptr<instance_logic> logic;
+  static inline const char* name = "instance";
+};
+
+using instance_actor = caf::stateful_actor<instance_state>;
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+class instance_logic {
+public:
+  explicit instance_logic(instance_actor* self) : self_(self) {}
+
+  instance_state& st() { return self_->state; }
+  const std::string& uri() { return st().ctx->uri; }
+  gateway& gw() { return *st().seed.gw; }
+  caf::actor me() { return caf::actor_cast<caf::actor>(self_); }
+
+  template <class Call, class Then>
+  void drive(Call&& call, Then&& then) {
+    st().calls.drive(me(), std::forward<Call>(call), std::forward<Then>(then));
+  }
+
+  void reply(const rpc& r, const json& result) {
+    gw().reply(r.serial, protocol::encode_reply(r.id, result));
+  }
+  void reply_error(const rpc& r, errc code, const std::string& message) {
+    gw().reply(r.serial, protocol::encode_error(r.id, code, message));
+  }
+
+  // -- opening --------------------------------------------------------------------------
+
+  void open() {
+    auto& seed = st().seed;
+    auto ctx = std::make_shared<instance_context>();
+    ctx->uri = seed.uri.normalized();
+    ctx->plugin = seed.plugin;
+    ctx->gw = seed.gw;
+    ctx->registry = me();
+    st().ctx = ctx;
+    seed.host->set_instance_actor(me());
+    auto args = std::make_shared<domus_open_args_v1>();
+    auto strings = std::make_shared<std::vector<std::string>>(std::vector<std::string>{
+        ctx->uri, seed.uri.scheme, seed.uri.path, seed.state_dir, seed.run_dir});
+    args->struct_size = sizeof(domus_open_args_v1);
+    args->uri = (*strings)[0].c_str();
+    args->scheme = (*strings)[1].c_str();
+    args->path = (*strings)[2].c_str();
+    args->state_dir = (*strings)[3].c_str();
+    args->run_dir = (*strings)[4].c_str();
+    args->flags = seed.fresh ? DOMUS_OPEN_FRESH : 0;
+    args->host = seed.host->table();
+    auto open_fn = ctx->driver().open;
+    drive([args, strings, open_fn](domus_complete_fn done, void* user) {
+            open_fn(args.get(), done, user);
+          },
+          [this](driver_result& r) { opened(r); });
+  }
+
+  void fail_open(errc code, const std::string& message) {
+    log_error("cannot open " + uri() + ": " + message);
+    gw().instance_failed(uri(), code, message);
+    self_->quit();
+  }
+
+  void opened(driver_result& r) {
+    if (!r.ok() || !r.instance) {
+      auto code = protocol::errc_from_number(r.status).value_or(errc::operation_failed);
+      return fail_open(code, r.message.empty() ? "the driver could not open it" : r.message);
+    }
+    st().ctx->inst = r.instance;
+    auto objects = std::move(r.objects);
+    auto version_fn = st().ctx->driver().version_info;
+    if (!version_fn)
+      return ready(objects);
+    auto* inst = r.instance;
+    drive([version_fn, inst](domus_complete_fn done, void* user) { version_fn(inst, done, user); },
+          [this, objects](driver_result& v) mutable {
+            if (v.ok() && v.version) {
+              st().ctx->security_model = v.version_security_model;
+              st().ctx->security_doi = v.version_security_doi;
+              st().hypervisor_type = v.version_type;
+              st().hypervisor_version = v.version->hypervisor_version;
+            }
+            ready(objects);
+          });
+  }
+
+  void ready(std::vector<driver_result::object>& objects) {
+    std::vector<route_entry> routes;
+    size_t domains = 0;
+    for (auto& o : objects) {
+      if (o.kind != DOMUS_OBJECT_DOMAIN) {
+        st().other_objects.push_back(std::move(o));
+        continue;
+      }
+      model::domain_def def;
+      try {
+        def = model::parse_domain(o.xml, uri());
+        model::normalize(def);
+      } catch (const protocol::error& e) {
+        log_error(uri() + ": a domain the driver has does not parse, skipped: " + e.what());
+        if (o.dom && st().ctx->ops() && st().ctx->ops()->release)
+          st().ctx->ops()->release(st().ctx->inst, o.dom);
+        continue;
+      }
+      if (st().by_name.count(def.name) || st().by_uuid.count(def.uuid_string())) {
+        log_error(uri() + ": the driver has two domains named '" + def.name +
+                  "' or with UUID " + def.uuid_string() + "; the second is skipped");
+        continue;
+      }
+      domain_seed seed;
+      seed.ctx = st().ctx;
+      seed.dom = o.dom;
+      auto shared = std::make_shared<const model::domain_def>(std::move(def));
+      bool active = protocol::state_is_active(o.state.state);
+      seed.persistent_def = (o.persistent || !active) ? shared : nullptr;
+      seed.live_def = active ? shared : nullptr;
+      seed.autostart = o.autostart;
+      seed.state = o.state;
+      if (!active)
+        seed.state.id = -1;
+      seed.private_data = o.private_data;
+      auto& rec = adopt(seed, true);
+      routes.push_back({rec.actor, rec.summary.name, rec.summary.uuid, rec.summary.id});
+      ++domains;
+    }
+    st().open = true;
+    log_info(uri() + " is open (driver '" + std::string(st().ctx->driver().name) + "', " +
+             std::to_string(domains) + " domain(s))");
+    gw().instance_ready(uri(), std::move(routes));
+  }
+
+  // Spawns and indexes a domain actor.
+  record& adopt(const domain_seed& seed, bool defined) {
+    caf::actor a = spawn_domain_actor(self_, seed);
+    self_->monitor(a);
+    record rec;
+    rec.actor = a;
+    rec.defined = defined;
+    const auto& def = seed.live_def ? *seed.live_def : *seed.persistent_def;
+    rec.summary.name = def.name;
+    rec.summary.uuid = def.uuid_string();
+    rec.summary.id = seed.state.id;
+    rec.summary.state = seed.state.state;
+    rec.summary.reason = seed.state.reason;
+    rec.summary.persistent = seed.persistent_def != nullptr;
+    rec.summary.autostart = seed.autostart;
+    rec.summary.dom = seed.dom;
+    rec.summary.persistent_def = seed.persistent_def;
+    rec.summary.live_def = seed.live_def;
+    rec.summary.private_data = seed.private_data;
+    index(a.id(), rec.summary);
+    return st().records[a.id()] = std::move(rec);
+  }
+
+  void index(caf::actor_id id, const domain_summary& s) {
+    st().by_name[s.name] = id;
+    st().by_uuid[s.uuid] = id;
+    if (s.dom)
+      st().by_dom[s.dom] = id;
+  }
+
+  void unindex(caf::actor_id id, const domain_summary& s) {
+    auto drop = [id](auto& map, const auto& key) {
+      auto it = map.find(key);
+      if (it != map.end() && it->second == id)
+        map.erase(it);
+    };
+    drop(st().by_name, s.name);
+    drop(st().by_uuid, s.uuid);
+    if (s.dom)
+      drop(st().by_dom, s.dom);
+  }
+
+  record* find(const std::unordered_map<std::string, caf::actor_id>& map,
+               const std::string& key) {
+    auto it = map.find(key);
+    if (it == map.end())
+      return nullptr;
+    auto r = st().records.find(it->second);
+    return r == st().records.end() ? nullptr : &r->second;
+  }
+
+  // -- requests -------------------------------------------------------------------------
+
+  void handle(rpc& r) {
+    switch (r.proc) {
+    case proc::connect_open:
+      return reply(r, json{{"uri", uri()}, {"driver", st().ctx->driver().name}});
+    case proc::connect_version:
+      return reply(r, json{{"daemon", DOMUS_VERSION},
+                           {"driver", st().ctx->driver().name},
+                           {"driver_version", st().ctx->driver().version
+                                                  ? st().ctx->driver().version
+                                                  : ""},
+                           {"hypervisor", {{"type", st().hypervisor_type},
+                                           {"version", st().hypervisor_version}}},
+                           {"security", {{"model", st().ctx->security_model},
+                                         {"doi", st().ctx->security_doi}}}});
+    case proc::node_info:
+      return node_info(r);
+    case proc::domain_list:
+      return list(r);
+    case proc::domain_define:
+    case proc::domain_create:
+      return definition(r);
+    default:
+      return reply_error(r, errc::internal, "procedure not handled by the instance actor");
+    }
+  }
+
+  void node_info(const rpc& r) {
+    auto fn = st().ctx->driver().node_info;
+    if (!fn)
+      return reply_error(r, errc::unsupported, "the " + std::string(st().ctx->driver().name) +
+                                                   " driver has no node information");
+    auto* inst = st().ctx->inst;
+    drive([fn, inst](domus_complete_fn done, void* user) { fn(inst, done, user); },
+          [this, r](driver_result& res) {
+            if (!res.ok() || !res.node)
+              return reply_error(r, errc::operation_failed,
+                                 res.message.empty() ? "no node information" : res.message);
+            auto& n = *res.node;
+            reply(r, json{{"cpu_model", res.node_cpu_model},
+                          {"memory_kib", n.memory_kib},
+                          {"cpus", n.cpus},
+                          {"mhz", n.mhz},
+                          {"numa_nodes", n.numa_nodes},
+                          {"sockets_per_node", n.sockets_per_node},
+                          {"cores_per_socket", n.cores_per_socket},
+                          {"threads_per_core", n.threads_per_core}});
+          });
+  }
+
+  void list(const rpc& r) {
+    bool want_active = r.args.value("active", true);
+    bool want_inactive = r.args.value("inactive", true);
+    std::vector<const domain_summary*> act, inact;
+    for (auto& [_, rec] : st().records) {
+      if (!rec.defined)
+        continue;
+      bool is_active = protocol::state_is_active(rec.summary.state);
+      if (is_active && want_active)
+        act.push_back(&rec.summary);
+      else if (!is_active && want_inactive)
+        inact.push_back(&rec.summary);
+    }
+    // As virsh lists: active domains by id, then inactive ones by name, ignoring case.
+    std::sort(act.begin(), act.end(), [](auto* a, auto* b) { return a->id < b->id; });
+    std::sort(inact.begin(), inact.end(), [](auto* a, auto* b) {
+      auto la = lower(a->name), lb = lower(b->name);
+      return la != lb ? la < lb : a->name < b->name;
+    });
+    json out = json::array();
+    for (auto* s : act)
+      out.push_back(summary_json(*s));
+    for (auto* s : inact)
+      out.push_back(summary_json(*s));
+    reply(r, json{{"domains", std::move(out)}});
+  }
+
+  void definition(rpc& r) {
+    bool create = r.proc == proc::domain_create;
+    auto xml = r.args.find("xml");
+    if (xml == r.args.end() || !xml->is_string())
+      return reply_error(r, errc::bad_request, std::string(protocol::entry(r.proc).name) +
+                                                   " needs a string \"xml\"");
+    std::string origin = "<request>";
+    if (auto o = r.args.find("origin"); o != r.args.end()) {
+      if (!o->is_string())
+        return reply_error(r, errc::bad_request, "\"origin\" must be a string");
+      origin = o->get<std::string>();
+    }
+    model::domain_def def;
+    try {
+      def = model::parse_domain(xml->get_ref<const std::string&>(), origin);
+    } catch (const protocol::error& e) {
+      return reply_error(r, e.code(), e.what());
+    }
+
+    if (record* same = find(st().by_name, def.name)) {
+      if (!same->defined)
+        return reply_error(r, errc::busy, "domain '" + def.name +
+                                              "' is being defined by another request");
+      if (def.uuid && def.uuid_string() != same->summary.uuid)
+        return reply_error(r, errc::domain_exists,
+                           "domain '" + def.name + "' already exists with UUID " +
+                               same->summary.uuid + " (the definition has " +
+                               def.uuid_string() + ")");
+      def.uuid = model::parse_uuid(same->summary.uuid);
+      if (create) {
+        bool active = protocol::state_is_active(same->summary.state);
+        return reply_error(r, errc::invalid_operation,
+                           active ? "domain '" + def.name + "' is already active"
+                                  : "domain '" + def.name +
+                                        "' is already defined; start it instead");
+      }
+      model::normalize(def);
+      gw().retarget(r.serial, same->actor.id());
+      self_->send(same->actor, redefine_atom::value,
+                  definition_job{std::move(r),
+                                 std::make_shared<const model::domain_def>(std::move(def))});
+      return;
+    }
+    if (def.uuid) {
+      if (record* other = find(st().by_uuid, def.uuid_string()))
+        return reply_error(r, errc::domain_exists,
+                           "UUID " + def.uuid_string() + " is already used by domain '" +
+                               other->summary.name + "'");
+    }
+    model::normalize(def);
+    domain_seed seed;
+    seed.ctx = st().ctx;
+    auto shared = std::make_shared<const model::domain_def>(std::move(def));
+    if (create)
+      seed.live_def = shared;
+    else
+      seed.persistent_def = shared;
+    record& rec = adopt(seed, false);
+    gw().retarget(r.serial, rec.actor.id());
+    self_->send(rec.actor, adopt_atom::value, definition_job{std::move(r), shared});
+  }
+
+  // -- what domain actors report -----------------------------------------------------
+
+  void on_summary(caf::actor_id id, domain_summary& s) {
+    auto it = st().records.find(id);
+    if (it == st().records.end())
+      return;
+    unindex(id, it->second.summary);
+    it->second.summary = std::move(s);
+    it->second.defined = true;
+    index(id, it->second.summary);
+  }
+
+  void on_removed(caf::actor_id id) {
+    auto it = st().records.find(id);
+    if (it == st().records.end())
+      return;
+    unindex(id, it->second.summary);
+    st().records.erase(it);
+  }
+
+  void on_report(domus_dom* dom, report_data& rep) {
+    auto it = st().by_dom.find(dom);
+    if (it == st().by_dom.end()) {
+      log_warning(uri() + ": the driver reported a change of a domain the daemon does not "
+                          "know; ignored");
+      return;
+    }
+    self_->send(st().records[it->second].actor, report_atom::value, std::move(rep));
+  }
+
+  // -- supervision ----------------------------------------------------------------------
+
+  void on_down(const caf::down_msg& dm) {
+    caf::actor_id id = dm.source.id();
+    auto it = st().records.find(id);
+    if (it == st().records.end()) {
+      // Removed on purpose (undefined, or a transient domain that stopped).
+      gw().actor_gone(uri(), id, errc::no_domain, "the domain no longer exists");
+      return;
+    }
+    if (st().stopping)
+      return;
+    record rec = std::move(it->second);
+    st().records.erase(it);
+    unindex(id, rec.summary);
+    std::string reason = self_->system().render(dm.reason);
+    auto now = clock_type::now();
+    rec.restarts.push_back(now);
+    while (!rec.restarts.empty() &&
+           now - rec.restarts.front() > std::chrono::seconds(st().policy.window_seconds))
+      rec.restarts.pop_front();
+    gw().actor_gone(uri(), id, errc::internal,
+                    "the actor of domain '" + rec.summary.name +
+                        "' failed while handling the request (" + reason +
+                        "); it was restarted");
+    domain_seed seed;
+    seed.ctx = st().ctx;
+    seed.dom = rec.summary.dom;
+    seed.persistent_def = rec.summary.persistent_def;
+    seed.live_def = rec.summary.live_def;
+    seed.autostart = rec.summary.autostart;
+    seed.state = {rec.summary.state, rec.summary.reason, rec.summary.id};
+    seed.private_data = rec.summary.private_data;
+    seed.resync = true;
+    if (rec.restarts.size() > st().policy.max_restarts) {
+      seed.failed = "domain '" + rec.summary.name + "' is marked in error: its actor failed " +
+                    std::to_string(rec.restarts.size()) + " times within " +
+                    std::to_string(st().policy.window_seconds) + " s (last: " + reason + ")";
+      log_error(uri() + ": " + seed.failed);
+      gw().publish("domain.error", error_event_body(uri(), rec.summary, seed.failed));
+    } else {
+      log_warning(uri() + ": the actor of domain '" + rec.summary.name + "' failed (" + reason +
+                  "); restarted and resynced from the driver (" +
+                  std::to_string(rec.restarts.size()) + " in the last " +
+                  std::to_string(st().policy.window_seconds) + " s)");
+    }
+    if (!seed.persistent_def && !seed.live_def)
+      return; // never got defined: nothing to restart
+    record& fresh = adopt(seed, rec.defined);
+    fresh.restarts = std::move(rec.restarts);
+  }
+
+  caf::behavior make_behavior() {
+    self_->set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
+    self_->set_exit_handler([this](caf::exit_msg& em) {
+      // Shutdown: the domain actors go with the instance.
+      st().stopping = true;
+      for (auto& [_, rec] : st().records)
+        self_->send_exit(rec.actor, em.reason);
+      self_->quit(em.reason);
+    });
+    return {
+        [this](call_atom, rpc& r) { handle(r); },
+        [this](done_atom, uint64_t id, driver_result& r) { st().calls.done(id, r); },
+        [this](summary_atom, domain_summary& s) {
+          on_summary(self_->current_sender()->id(), s);
+        },
+        [this](removed_atom, caf::actor_id id) { on_removed(id); },
+        [this](report_atom, uint64_t dom, report_data& rep) {
+          on_report(reinterpret_cast<domus_dom*>(dom), rep);
+        },
+    };
+  }
+
+private:
+  instance_actor* self_;
+};
+
+caf::behavior instance_behavior(instance_actor* self, instance_seed seed) {
+  self->state.seed = std::move(seed);
+  self->set_exception_handler([](std::exception_ptr& ep) -> caf::error {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    log_error("instance actor failed: " + what);
+    return caf::make_error(caf::sec::runtime_error, what);
+  });
+  self->state.logic = std::make_shared<instance_logic>(self);
+  auto* logic = self->state.logic.get();
+  auto b = logic->make_behavior();
+  logic->open();
+  return b;
+}
+
+} // namespace
+
+caf::actor spawn_instance_actor(caf::actor_system& sys, instance_seed seed) {
+  return sys.spawn(instance_behavior, std::move(seed));
+}
+
+} // namespace domus::runtime

@@ -1,0 +1,217 @@
+// domusd: the Domus daemon. Wires the pieces together: settings, paths and the pid lock,
+// the driver plugins, the actor system, the event loop with the gateway, and shutdown.
+#include "gateway.hpp"
+#include "host_services.hpp"
+#include "instance_actor.hpp"
+#include "log.hpp"
+#include "options.hpp"
+#include "paths.hpp"
+#include "pidfile.hpp"
+#include "plugin_loader.hpp"
+
+#include <domus/protocol/errors.hpp>
+
+#include <caf/all.hpp>
+#include <libxml/parser.h>
+
+#include <csignal>
+#include <cstdio>
+#include <deque>
+#include <future>
+#include <iostream>
+#include <thread>
+
+using namespace domus;
+using namespace domus::runtime;
+
+namespace {
+
+// The directory name of a driver instance under etc/, var/lib/ and run/: the scheme for
+// the instance libvirt keeps in /etc/libvirt/<driver> (test:///default, qemu:///system),
+// else the scheme and the path made safe.
+std::string instance_dir_name(const protocol::uri& u) {
+  if (u.path == "/default" || u.path == "/system")
+    return u.scheme;
+  std::string out = u.scheme + "-";
+  for (char c : u.path.substr(1))
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') ? c : '_';
+  if (out.size() > 120)
+    out = out.substr(0, 100) + "-" + std::to_string(std::hash<std::string>{}(u.path));
+  return out;
+}
+
+unsigned worker_count(const daemon_options& o) {
+  if (o.worker_threads)
+    return o.worker_threads;
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw < 2 ? 2 : hw;
+}
+
+int run(const command_line& cl) {
+  daemon_paths paths = make_paths(cl.root.value_or(""));
+  daemon_options opts = resolve_options(cl, cl.config_file.value_or(paths.config_file()));
+  set_log_level(opts.level);
+  check_socket_paths(paths);
+  create_directories(paths);
+  pid_file lock(paths.pid_file());
+
+  xmlInitParser();
+  std::signal(SIGPIPE, SIG_IGN);
+
+  driver_table drivers;
+  std::string plugin_dir = opts.plugin_dir.empty() ? bundled_plugin_dir() : opts.plugin_dir;
+  if (drivers.load_directory(plugin_dir) == 0)
+    log_warning("no driver plugin loaded from " + plugin_dir + "; every URI will fail");
+
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.policy", opts.scheduler_policy == "sharing" ? caf::atom("sharing")
+                                                                  : caf::atom("stealing"));
+  cfg.set("scheduler.max-threads", static_cast<size_t>(worker_count(opts)));
+  caf::actor_system sys{cfg};
+
+  event_loop loop;
+  std::deque<std::unique_ptr<host_services>> hosts; // loop thread only
+  std::vector<caf::actor> instances;                // loop thread only
+  gateway* gw_ptr = nullptr;
+
+  instance_factory factory = [&](const protocol::uri& u, std::string& why,
+                                 protocol::errc& code) -> caf::actor {
+    const loaded_driver* d = drivers.find(u.scheme);
+    if (!d) {
+      std::string loaded;
+      for (auto& s : drivers.schemes())
+        loaded += (loaded.empty() ? "" : ", ") + s;
+      code = protocol::errc::no_driver;
+      why = "no driver serves '" + u.scheme + "' URIs (loaded: " +
+            (loaded.empty() ? "none" : loaded) + ")";
+      return {};
+    }
+    instance_seed seed;
+    seed.uri = u;
+    seed.plugin = d;
+    seed.gw = gw_ptr;
+    std::string dir = instance_dir_name(u);
+    seed.state_dir = paths.lib + "/" + dir;
+    seed.run_dir = paths.run + "/" + dir;
+    try {
+      make_dirs(seed.state_dir, 0755);
+      make_dirs(seed.run_dir, 0755);
+    } catch (const protocol::error& e) {
+      code = e.code();
+      why = e.what();
+      return {};
+    }
+    hosts.push_back(std::make_unique<host_services>(loop, u.normalized()));
+    seed.host = hosts.back().get();
+    caf::actor a = spawn_instance_actor(sys, std::move(seed));
+    instances.push_back(a);
+    return a;
+  };
+
+  gateway_config gcfg;
+  gcfg.rw_path = paths.rw_socket();
+  gcfg.ro_path = paths.ro_socket();
+  gcfg.events_path = paths.events_socket();
+  gcfg.rw_mode = opts.rw_socket_mode;
+  gcfg.ro_mode = opts.ro_socket_mode;
+  gcfg.events_mode = opts.events_socket_mode;
+  gcfg.max_request_bytes = opts.max_request_bytes;
+  gcfg.reply_queue_limit = opts.reply_queue_limit;
+  gcfg.event_queue_limit = opts.event_queue_limit;
+  gateway gw(loop, factory, gcfg);
+  gw_ptr = &gw;
+
+  std::promise<void> opened, stopped;
+  auto stop_requested = std::make_shared<std::once_flag>();
+  uv_signal_t sig_term, sig_int;
+  loop.start([&] {
+    try {
+      gw.open();
+    } catch (...) {
+      opened.set_exception(std::current_exception());
+      return;
+    }
+    auto on_signal = [](uv_signal_t* h, int signum) {
+      auto* fn = static_cast<std::function<void(int)>*>(h->data);
+      (*fn)(signum);
+    };
+    static std::function<void(int)> handler;
+    handler = [&, stop_requested](int signum) {
+      std::call_once(*stop_requested, [&] {
+        log_info(std::string("stopping (") + (signum == SIGTERM ? "SIGTERM" : "SIGINT") + ")");
+        gw.drain(std::chrono::milliseconds(opts.shutdown_timeout_ms),
+                 [&] { stopped.set_value(); });
+      });
+    };
+    for (auto [h, s] : {std::pair{&sig_term, SIGTERM}, std::pair{&sig_int, SIGINT}}) {
+      uv_signal_init(loop.uv(), h);
+      h->data = &handler;
+      uv_signal_start(h, on_signal, s);
+    }
+    opened.set_value();
+  });
+  try {
+    opened.get_future().get();
+  } catch (...) {
+    loop.stop();
+    throw;
+  }
+  log_info("domusd " DOMUS_VERSION " ready; state under " + paths.etc + ", " + paths.lib +
+           ", " + paths.run);
+  log_info("connect with: domsh -c 'test:///default?socket=" + paths.rw_socket() + "'");
+
+  stopped.get_future().wait();
+
+  // Nothing is in flight: stop the actors, then the loop (which closes the sockets).
+  std::vector<caf::actor> to_stop;
+  std::promise<void> listed;
+  loop.post([&] {
+    to_stop = instances;
+    listed.set_value();
+  });
+  listed.get_future().wait();
+  for (auto& a : to_stop)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  to_stop.clear();
+  sys.await_all_actors_done();
+  loop.stop([&] {
+    uv_signal_stop(&sig_term);
+    uv_signal_stop(&sig_int);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sig_term), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sig_int), nullptr);
+    gw.close();
+    instances.clear();
+  });
+  log_info("stopped");
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  command_line cl;
+  try {
+    cl = parse_command_line(args);
+  } catch (const protocol::error& e) {
+    std::fprintf(stderr, "domusd: error: %s\n", e.what());
+    return 2;
+  }
+  if (cl.help) {
+    std::cout << usage_text();
+    return 0;
+  }
+  if (cl.version) {
+    std::cout << "domusd " DOMUS_VERSION "\n";
+    return 0;
+  }
+  try {
+    return run(cl);
+  } catch (const protocol::error& e) {
+    std::fprintf(stderr, "domusd: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "domusd: error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,54 @@
+// domusd's settings: built-in defaults, then domusd.conf, then command-line flags.
+#pragma once
+
+#include "log.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace domus::runtime {
+
+/// Every setting of the daemon (conf/domusd.conf documents each).
+struct daemon_options {
+  std::string root;                 ///< --root: the tree's prefix; "" for the default
+  std::string config_file;          ///< "" for <etc>/domusd.conf
+  log_level level = log_level::info;
+  std::string plugin_dir;           ///< "" for the bundled plugins
+  uint64_t max_request_bytes = 16u << 20;
+  unsigned rw_socket_mode = 0600;
+  unsigned ro_socket_mode = 0666;
+  unsigned events_socket_mode = 0666;
+  int64_t reply_queue_limit = 1000000; ///< ZeroMQ send HWM of the request sockets
+  int64_t event_queue_limit = 1000000; ///< ZeroMQ send HWM per event subscriber
+  std::string scheduler_policy = "sharing"; ///< CAF: "sharing" or "stealing"
+  unsigned worker_threads = 0;      ///< CAF scheduler threads; 0: one per core, at least 2
+  unsigned shutdown_timeout_ms = 5000;
+};
+
+/// What the command line asked for.
+struct command_line {
+  bool help = false;
+  bool version = false;
+  std::optional<std::string> root, config_file, plugin_dir;
+  std::optional<log_level> level;
+};
+
+/// Parses domusd's flags; throws protocol::error(invalid_argument) naming a bad flag.
+command_line parse_command_line(const std::vector<std::string>& args);
+
+/// The --help text.
+std::string usage_text();
+
+/// Reads a domusd.conf into opts: `key = value` lines, strings in double quotes, `#`
+/// comments. Throws protocol::error(config_error) as "FILE:LINE: ..." for an unknown key
+/// or a bad value.
+void load_config_text(const std::string& text, const std::string& origin,
+                      daemon_options& opts);
+
+/// Defaults, then the config file (an absent default file is fine, an absent --config
+/// file is not), then the flags.
+daemon_options resolve_options(const command_line& cl, const std::string& default_config);
+
+} // namespace domus::runtime
