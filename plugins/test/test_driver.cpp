@@ -87,6 +87,7 @@ void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* use
       }
       auto d = std::make_unique<domus_dom>();
       d->def = parse(obj.xml.c_str(), obj.origin);
+      apply_test_defaults(d->def);
       d->live = d->def;
       if (obj.state != DOMUS_STATE_SHUTOFF) {
         d->id = inst->next_id++;

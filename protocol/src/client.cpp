@@ -17,6 +17,23 @@ namespace domus::protocol {
 
 using clock_type = std::chrono::steady_clock;
 
+namespace {
+
+// Whether the socket has a message within timeout; a signal ends the wait early.
+bool poll_in(zmq::socket_t& s, std::chrono::milliseconds timeout) {
+  zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+  try {
+    zmq::poll(&item, 1, timeout);
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EINTR)
+      return false;
+    throw;
+  }
+  return (item.revents & ZMQ_POLLIN) != 0;
+}
+
+} // namespace
+
 struct connection::impl {
   socket_files files;
   std::string target;
@@ -34,9 +51,7 @@ struct connection::impl {
                                                                          clock_type::now());
       if (left.count() < 0)
         left = std::chrono::milliseconds(0);
-      zmq::pollitem_t item{sock.handle(), 0, ZMQ_POLLIN, 0};
-      zmq::poll(&item, 1, left);
-      if (!(item.revents & ZMQ_POLLIN))
+      if (!poll_in(sock, left))
         return std::nullopt;
       std::vector<zmq::message_t> frames;
       if (!zmq::recv_multipart(sock, std::back_inserter(frames), zmq::recv_flags::dontwait))
@@ -149,9 +164,7 @@ struct subscriber::impl {
         sock(c.internals().ctx, zmq::socket_type::sub) {}
 
   std::optional<event_message> read_one(std::chrono::milliseconds timeout) {
-    zmq::pollitem_t item{sock.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, timeout);
-    if (!(item.revents & ZMQ_POLLIN))
+    if (!poll_in(sock, timeout))
       return std::nullopt;
     std::vector<zmq::message_t> frames;
     if (!zmq::recv_multipart(sock, std::back_inserter(frames), zmq::recv_flags::dontwait) ||

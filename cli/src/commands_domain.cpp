@@ -1,0 +1,230 @@
+// Domain commands: list, dominfo, domstate, domid, domname, domuuid, dumpxml, define,
+// create, undefine, start, shutdown, reboot, destroy, suspend, resume, autostart.
+#include "command_table.hpp"
+#include "format.hpp"
+#include "shell.hpp"
+
+#include <domus/protocol/vocabulary.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace domus::cli {
+
+using protocol::json;
+
+namespace {
+
+std::string state_text(const json& d) {
+  auto* s = protocol::find_state(d.value("state", std::string()));
+  return s ? std::string(s->text) : "no state";
+}
+
+std::string reason_text(const json& d) {
+  auto* s = protocol::find_state(d.value("state", std::string()));
+  if (!s)
+    return "unknown";
+  auto* r = protocol::find_reason(s->state, d.value("reason", std::string()));
+  return r ? std::string(r->text) : "unknown";
+}
+
+std::string id_text(const json& d) {
+  return d.contains("id") && d["id"].is_number() ? std::to_string(d["id"].get<int64_t>()) : "-";
+}
+
+json lookup(shell& sh, const parsed_command& pc) {
+  return sh.call("domain.lookup", {{"domain", *pc.value("domain")}});
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw std::runtime_error("cannot read '" + path + "': " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A lifecycle command: the request, then virsh's confirmation with the name as typed.
+bool simple(shell& sh, const parsed_command& pc, std::string_view proc, std::string_view text) {
+  std::string d = *pc.value("domain");
+  sh.call(proc, {{"domain", d}});
+  std::cout << "Domain '" << d << "' " << text << '\n';
+  return true;
+}
+
+} // namespace
+
+bool cmd_list(shell& sh, const parsed_command& pc) {
+  bool inactive = pc.flag("inactive") || pc.flag("state-shutoff");
+  bool all = pc.flag("all");
+  json args = {{"active", all || !inactive}, {"inactive", all || inactive}};
+  if (pc.flag("table") && (pc.flag("name") || pc.flag("uuid") || pc.flag("id"))) {
+    shell::error(std::string("Options --table and --") +
+                 (pc.flag("name") ? "name" : pc.flag("uuid") ? "uuid" : "id") +
+                 " are mutually exclusive");
+    return false;
+  }
+  json result = sh.call("domain.list", args);
+  std::vector<json> rows;
+  for (auto& d : result["domains"]) {
+    std::string st = d.value("state", "");
+    bool persistent = d.value("persistent", true);
+    bool autostart = d.value("autostart", false);
+    if (pc.flag("transient") && persistent)
+      continue;
+    if (pc.flag("persistent") && !persistent)
+      continue;
+    if (pc.flag("autostart") && !autostart)
+      continue;
+    if (pc.flag("no-autostart") && autostart)
+      continue;
+    bool any_state = pc.flag("state-running") || pc.flag("state-paused") ||
+                     pc.flag("state-shutoff") || pc.flag("state-other");
+    if (any_state) {
+      bool other = st != "running" && st != "paused" && st != "shutoff";
+      if (!((pc.flag("state-running") && st == "running") ||
+            (pc.flag("state-paused") && st == "paused") ||
+            (pc.flag("state-shutoff") && st == "shutoff") || (pc.flag("state-other") && other)))
+        continue;
+    }
+    rows.push_back(d);
+  }
+  if (pc.flag("name") || pc.flag("uuid") || pc.flag("id")) {
+    // Fields in virsh's order, uuid, id, name; --id alone skips inactive domains.
+    bool only_id = pc.flag("id") && !pc.flag("name") && !pc.flag("uuid");
+    for (auto& d : rows) {
+      if (only_id && id_text(d) == "-")
+        continue;
+      std::string line;
+      auto add = [&](const std::string& s) { line += (line.empty() ? "" : " ") + s; };
+      if (pc.flag("uuid"))
+        add(d.value("uuid", ""));
+      if (pc.flag("id"))
+        add(id_text(d));
+      if (pc.flag("name"))
+        add(d.value("name", ""));
+      std::cout << line << '\n';
+    }
+    return true;
+  }
+  std::vector<std::vector<std::string>> cells;
+  for (auto& d : rows)
+    cells.push_back({id_text(d), d.value("name", ""), state_text(d)});
+  std::cout << format_table({"Id", "Name", "State"}, cells, sh.quiet());
+  return true;
+}
+
+bool cmd_dominfo(shell& sh, const parsed_command& pc) {
+  json d = sh.call("domain.info", {{"domain", *pc.value("domain")}});
+  auto kv = [](const std::string& k, const std::string& v) { return key_value(k, v, 15); };
+  std::ostringstream out;
+  out << kv("Id:", id_text(d)) << kv("Name:", d.value("name", ""))
+      << kv("UUID:", d.value("uuid", "")) << kv("OS Type:", d.value("os_type", ""))
+      << kv("State:", state_text(d)) << kv("CPU(s):", std::to_string(d.value("vcpus", 0)));
+  uint64_t cpu_ns = d.value("cpu_time_ns", uint64_t{0});
+  if (cpu_ns) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.1lfs", static_cast<double>(cpu_ns) / 1e9);
+    out << kv("CPU time:", buf);
+  }
+  out << kv("Max memory:", std::to_string(d.value("max_memory_kib", uint64_t{0})) + " KiB")
+      << kv("Used memory:", std::to_string(d.value("memory_kib", uint64_t{0})) + " KiB")
+      << kv("Persistent:", d.value("persistent", true) ? "yes" : "no")
+      << kv("Autostart:", d.value("autostart", false) ? "enable" : "disable")
+      << kv("Managed save:", d.value("managed_save", false) ? "yes" : "no");
+  const json& sec = d.contains("security") ? d["security"] : json::object();
+  std::string model = sec.value("model", "");
+  if (!model.empty()) {
+    out << kv("Security model:", model) << kv("Security DOI:", sec.value("doi", ""));
+    std::string label = sec.value("label", "");
+    if (!label.empty())
+      out << kv("Security label:", label + " (" +
+                                       (sec.value("enforcing", true) ? "enforcing" : "permissive") +
+                                       ")");
+  }
+  std::cout << out.str();
+  return true;
+}
+
+bool cmd_domstate(shell& sh, const parsed_command& pc) {
+  json d = lookup(sh, pc);
+  std::cout << state_text(d);
+  if (pc.flag("reason"))
+    std::cout << " (" << reason_text(d) << ")";
+  std::cout << '\n';
+  return true;
+}
+
+bool cmd_domid(shell& sh, const parsed_command& pc) {
+  std::cout << id_text(lookup(sh, pc)) << '\n';
+  return true;
+}
+
+bool cmd_domname(shell& sh, const parsed_command& pc) {
+  std::cout << lookup(sh, pc).value("name", "") << '\n';
+  return true;
+}
+
+bool cmd_domuuid(shell& sh, const parsed_command& pc) {
+  std::cout << lookup(sh, pc).value("uuid", "") << '\n';
+  return true;
+}
+
+bool cmd_dumpxml(shell& sh, const parsed_command& pc) {
+  json r = sh.call("domain.xml", {{"domain", *pc.value("domain")},
+                                  {"inactive", pc.flag("inactive")}});
+  std::cout << r.value("xml", "");
+  return true;
+}
+
+bool cmd_define(shell& sh, const parsed_command& pc) {
+  std::string file = *pc.value("file");
+  json r = sh.call("domain.define", {{"xml", read_file(file)}, {"origin", file}});
+  std::cout << "Domain '" << r.value("name", "") << "' defined from " << file << '\n';
+  return true;
+}
+
+bool cmd_create(shell& sh, const parsed_command& pc) {
+  std::string file = *pc.value("file");
+  json r = sh.call("domain.create", {{"xml", read_file(file)}, {"origin", file}});
+  std::cout << "Domain '" << r.value("name", "") << "' created from " << file << '\n';
+  return true;
+}
+
+bool cmd_undefine(shell& sh, const parsed_command& pc) {
+  return simple(sh, pc, "domain.undefine", "has been undefined");
+}
+bool cmd_start(shell& sh, const parsed_command& pc) {
+  return simple(sh, pc, "domain.start", "started");
+}
+bool cmd_shutdown(shell& sh, const parsed_command& pc) {
+  return simple(sh, pc, "domain.shutdown", "is being shutdown");
+}
+bool cmd_reboot(shell& sh, const parsed_command& pc) {
+  return simple(sh, pc, "domain.reboot", "is being rebooted");
+}
+bool cmd_destroy(shell& sh, const parsed_command& pc) {
+  return simple(sh, pc, "domain.destroy", "destroyed");
+}
+bool cmd_suspend(shell& sh, const parsed_command& pc) {
+  return simple(sh, pc, "domain.suspend", "suspended");
+}
+bool cmd_resume(shell& sh, const parsed_command& pc) {
+  return simple(sh, pc, "domain.resume", "resumed");
+}
+
+bool cmd_autostart(shell& sh, const parsed_command& pc) {
+  std::string d = *pc.value("domain");
+  bool enable = !pc.flag("disable");
+  sh.call("domain.autostart", {{"domain", d}, {"enable", enable}});
+  std::cout << "Domain '" << d << "' " << (enable ? "marked" : "unmarked")
+            << " as autostarted\n";
+  return true;
+}
+
+} // namespace domus::cli
