@@ -1,0 +1,342 @@
+// The probe driver: a test plugin that drives every host service through the table, so
+// that none of them is a stub. Schemes: "probe" (works) and "broken" (open fails).
+//
+// Its domains run as real child processes spawned through the host:
+//  - start spawns the guest (`sleep 1000`), completing when the host reports SPAWNED;
+//    a domain named "selfstop-*" runs `sh -c 'exit 7'` instead: its exit becomes an
+//    unsolicited report (stopped/shutdown) that the daemon publishes as an event;
+//  - destroy kills the child through the host and completes when its exit is seen;
+//  - suspend completes from a host timer, resume from an fd watch on a pipe;
+//  - info completes through a task posted to the loop;
+//  - reboot of a domain named "crash-*" reports an internal error, which makes the
+//    runtime restart (and resync) the domain's actor.
+#include <domus/driver_v1.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+struct domus_instance {
+  const domus_host_v1* host;
+  std::atomic<int32_t> next_id{1};
+};
+
+struct domus_dom {
+  std::mutex mutex;
+  std::string name;
+  domus_dom_state_v1 state{DOMUS_STATE_SHUTOFF, DOMUS_REASON_UNKNOWN, -1};
+  uint64_t child = 0;
+  bool destroying = false;
+  domus_complete_fn pending_done = nullptr; // start or destroy waiting for the child
+  void* pending_user = nullptr;
+  domus_instance* inst = nullptr;
+};
+
+namespace {
+
+const char* const schemes[] = {"probe", "broken", nullptr};
+
+domus_result_v1 blank() {
+  domus_result_v1 r{};
+  r.struct_size = sizeof r;
+  return r;
+}
+
+void fail(domus_complete_fn done, void* user, int32_t status, const std::string& msg) {
+  domus_result_v1 r = blank();
+  r.status = status;
+  r.message = msg.c_str();
+  done(user, &r);
+}
+
+void log(domus_instance* inst, const std::string& msg) {
+  inst->host->log(inst->host->ctx, DOMUS_LOG_INFO, msg.c_str());
+}
+
+// Completes with the domain's state and events.
+void complete_state(domus_complete_fn done, void* user, domus_dom_state_v1 st,
+                    std::vector<domus_event_v1> events) {
+  domus_result_v1 r = blank();
+  r.state = &st;
+  r.events = events.data();
+  r.n_events = events.size();
+  done(user, &r);
+}
+
+// The name from a definition: enough XML reading for a probe.
+std::string name_of(const char* xml) {
+  const char* b = std::strstr(xml, "<name>");
+  const char* e = b ? std::strstr(b, "</name>") : nullptr;
+  return b && e ? std::string(b + 6, e) : std::string("?");
+}
+
+void on_child(void* arg, const domus_child_event_v1* ev) {
+  auto* d = static_cast<domus_dom*>(arg);
+  domus_instance* inst = d->inst;
+  std::unique_lock<std::mutex> lock(d->mutex);
+  if (ev->kind == DOMUS_CHILD_SPAWNED) {
+    d->state = {DOMUS_STATE_RUNNING, DOMUS_REASON_BOOTED, inst->next_id++};
+    auto done = d->pending_done;
+    auto user = d->pending_user;
+    d->pending_done = nullptr;
+    auto st = d->state;
+    lock.unlock();
+    log(inst, "probe: guest '" + d->name + "' spawned as pid " + std::to_string(ev->pid));
+    complete_state(done, user, st, {{DOMUS_EVENT_STARTED, DOMUS_DETAIL_BOOTED}});
+    return;
+  }
+  if (ev->kind == DOMUS_CHILD_FAILED) {
+    auto done = d->pending_done;
+    auto user = d->pending_user;
+    d->pending_done = nullptr;
+    lock.unlock();
+    fail(done, user, DOMUS_E_OPERATION_FAILED, "probe: cannot spawn the guest");
+    return;
+  }
+  // EXITED
+  d->child = 0;
+  log(inst, "probe: guest '" + d->name + "' exited (status " + std::to_string(ev->status) +
+                ", signal " + std::to_string(ev->signal) + ")");
+  if (d->destroying) {
+    d->destroying = false;
+    d->state = {DOMUS_STATE_SHUTOFF, DOMUS_REASON_DESTROYED, -1};
+    auto done = d->pending_done;
+    auto user = d->pending_user;
+    d->pending_done = nullptr;
+    auto st = d->state;
+    lock.unlock();
+    complete_state(done, user, st, {{DOMUS_EVENT_STOPPED, DOMUS_DETAIL_DESTROYED}});
+    return;
+  }
+  // The guest stopped by itself: an unsolicited change, reported to the host.
+  bool clean = ev->signal == 0 && ev->status == 7;
+  d->state = {DOMUS_STATE_SHUTOFF, clean ? DOMUS_REASON_SHUTDOWN : DOMUS_REASON_CRASHED, -1};
+  domus_event_v1 evs[] = {
+      {DOMUS_EVENT_STOPPED, clean ? DOMUS_DETAIL_SHUTDOWN : DOMUS_DETAIL_CRASHED}};
+  domus_report_v1 rep{};
+  rep.struct_size = sizeof rep;
+  rep.state = d->state;
+  rep.events = evs;
+  rep.n_events = 1;
+  lock.unlock();
+  inst->host->report(inst->host->ctx, d, &rep);
+}
+
+void probe_open(const domus_open_args_v1* args, domus_complete_fn done, void* user) {
+  if (std::string(args->scheme) == "broken")
+    return fail(done, user, DOMUS_E_OPERATION_FAILED,
+                "the broken driver cannot open anything (a test of open failures)");
+  auto* inst = new domus_instance{args->host};
+  log(inst, std::string("probe: open ") + args->uri + " state_dir=" + args->state_dir);
+  domus_result_v1 r = blank();
+  r.instance = inst;
+  done(user, &r);
+}
+
+void probe_close(domus_instance* inst) { delete inst; }
+
+void probe_node_info(domus_instance*, domus_complete_fn done, void* user) {
+  domus_node_info_v1 n{};
+  n.struct_size = sizeof n;
+  n.cpu_model = "probe";
+  n.memory_kib = 1024;
+  n.cpus = n.mhz = n.numa_nodes = n.sockets_per_node = n.cores_per_socket =
+      n.threads_per_core = 1;
+  domus_result_v1 r = blank();
+  r.node = &n;
+  done(user, &r);
+}
+
+void probe_define(domus_instance* inst, domus_dom* existing, const char* xml,
+                  domus_complete_fn done, void* user) {
+  domus_dom* d = existing ? existing : new domus_dom;
+  d->name = name_of(xml);
+  d->inst = inst;
+  domus_result_v1 r = blank();
+  r.dom = d;
+  done(user, &r);
+}
+
+void probe_undefine(domus_instance*, domus_dom*, domus_complete_fn done, void* user) {
+  domus_result_v1 r = blank();
+  done(user, &r);
+}
+
+void probe_start(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
+                 void* user) {
+  {
+    std::lock_guard<std::mutex> lock(d->mutex);
+    d->pending_done = done;
+    d->pending_user = user;
+  }
+  bool selfstop = d->name.rfind("selfstop-", 0) == 0;
+  static const char* const sleeper[] = {"sleep", "1000", nullptr};
+  static const char* const quitter[] = {"sh", "-c", "exit 7", nullptr};
+  domus_spawn_v1 spec{};
+  spec.struct_size = sizeof spec;
+  spec.file = selfstop ? "sh" : "sleep";
+  spec.argv = selfstop ? quitter : sleeper;
+  spec.stdin_fd = spec.stdout_fd = spec.stderr_fd = -1;
+  // The host calls on_child from its loop thread, which takes the lock: not held here.
+  uint64_t child = inst->host->spawn(inst->host->ctx, &spec, on_child, d);
+  std::lock_guard<std::mutex> lock(d->mutex);
+  if (d->state.state != DOMUS_STATE_SHUTOFF || !selfstop)
+    d->child = child;
+}
+
+void probe_destroy(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
+                   void* user) {
+  std::lock_guard<std::mutex> lock(d->mutex);
+  if (!d->child)
+    return fail(done, user, DOMUS_E_INVALID_OPERATION, "probe: '" + d->name + "' has no guest");
+  d->destroying = true;
+  d->pending_done = done;
+  d->pending_user = user;
+  int32_t rc = inst->host->kill(inst->host->ctx, d->child, SIGTERM);
+  if (rc != 0) {
+    d->destroying = false;
+    d->pending_done = nullptr;
+    fail(done, user, DOMUS_E_OPERATION_FAILED, "probe: kill failed: " + std::to_string(rc));
+  }
+}
+
+void probe_shutdown(domus_instance* inst, domus_dom* d, uint32_t flags, domus_complete_fn done,
+                    void* user) {
+  probe_destroy(inst, d, flags, done, user);
+}
+
+void probe_reboot(domus_instance*, domus_dom* d, uint32_t, domus_complete_fn done, void* user) {
+  if (d->name.rfind("crash-", 0) == 0)
+    return fail(done, user, DOMUS_E_INTERNAL,
+                "probe: the hypervisor lost track of '" + d->name + "' (a test of supervision)");
+  complete_state(done, user, d->state, {});
+}
+
+struct timer_job {
+  domus_dom* d;
+  domus_complete_fn done;
+  void* user;
+};
+
+void probe_suspend(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* user) {
+  // Completes from a host timer, on the loop thread.
+  auto* job = new timer_job{d, done, user};
+  inst->host->timer_start(
+      inst->host->ctx, 5, 0,
+      [](void* arg) {
+        auto* j = static_cast<timer_job*>(arg);
+        domus_dom_state_v1 st;
+        {
+          std::lock_guard<std::mutex> lock(j->d->mutex);
+          j->d->state.state = DOMUS_STATE_PAUSED;
+          j->d->state.reason = DOMUS_REASON_USER;
+          st = j->d->state;
+        }
+        complete_state(j->done, j->user, st, {{DOMUS_EVENT_SUSPENDED, DOMUS_DETAIL_PAUSED}});
+        delete j;
+      },
+      job);
+}
+
+struct watch_job {
+  domus_instance* inst;
+  domus_dom* d;
+  domus_complete_fn done;
+  void* user;
+  int fds[2];
+  uint64_t watch;
+};
+
+void probe_resume(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* user) {
+  // Completes when a pipe becomes readable, seen through a host fd watch.
+  auto* job = new watch_job{inst, d, done, user, {-1, -1}, 0};
+  if (::pipe(job->fds) != 0) {
+    delete job;
+    return fail(done, user, DOMUS_E_OPERATION_FAILED, "probe: pipe failed");
+  }
+  job->watch = inst->host->watch_fd(
+      inst->host->ctx, job->fds[0], DOMUS_FD_READABLE,
+      [](void* arg, int fd, uint32_t) {
+        auto* j = static_cast<watch_job*>(arg);
+        char c;
+        if (::read(fd, &c, 1) != 1)
+          return;
+        j->inst->host->unwatch_fd(j->inst->host->ctx, j->watch);
+        ::close(j->fds[0]);
+        ::close(j->fds[1]);
+        domus_dom_state_v1 st;
+        {
+          std::lock_guard<std::mutex> lock(j->d->mutex);
+          j->d->state.state = DOMUS_STATE_RUNNING;
+          j->d->state.reason = DOMUS_REASON_UNPAUSED;
+          st = j->d->state;
+        }
+        complete_state(j->done, j->user, st, {{DOMUS_EVENT_RESUMED, DOMUS_DETAIL_UNPAUSED}});
+        delete j;
+      },
+      job);
+  if (::write(job->fds[1], "x", 1) != 1)
+    log(inst, "probe: pipe write failed");
+}
+
+struct info_job {
+  domus_dom* d;
+  domus_complete_fn done;
+  void* user;
+};
+
+void probe_info(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* user) {
+  // Completes from a task posted to the loop.
+  inst->host->post(
+      inst->host->ctx,
+      [](void* arg) {
+        auto* j = static_cast<info_job*>(arg);
+        domus_dom_info_v1 info{};
+        info.struct_size = sizeof info;
+        {
+          std::lock_guard<std::mutex> lock(j->d->mutex);
+          info.state = j->d->state;
+        }
+        info.max_memory_kib = info.memory_kib = 1024;
+        info.vcpus = 1;
+        info.os_type = "probe";
+        domus_result_v1 r = blank();
+        r.info = &info;
+        j->done(j->user, &r);
+        delete j;
+      },
+      new info_job{d, done, user});
+}
+
+void probe_release(domus_instance*, domus_dom* d) { delete d; }
+
+const domus_domain_ops_v1 ops = {
+    sizeof(domus_domain_ops_v1),
+    nullptr, // no normalize hook: the runtime's rules only
+    probe_define,
+    probe_undefine,
+    probe_start,
+    probe_shutdown,
+    probe_reboot,
+    probe_destroy,
+    probe_suspend,
+    probe_resume,
+    probe_info,
+    nullptr, // no reconnect
+    probe_release,
+};
+
+const domus_driver_v1 driver = {
+    DOMUS_DRIVER_ABI_MAJOR, DOMUS_DRIVER_ABI_MINOR, sizeof(domus_driver_v1), "probe", "1.0",
+    schemes, probe_open, probe_close, probe_node_info, nullptr, &ops,
+};
+
+} // namespace
+
+extern "C" DOMUS_DRIVER_EXPORT const domus_driver_v1* domus_driver_entry(uint32_t major) {
+  return major == DOMUS_DRIVER_ABI_MAJOR ? &driver : nullptr;
+}

@@ -1,0 +1,106 @@
+/* The plugin ABI header compiles as strict C99, and its layout on x86_64 is pinned: a
+ * change that moves a field breaks every driver built before it, so it must fail here. */
+#include <domus/driver_v1.h>
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define PIN(type, field, offset) \
+  typedef char pin_##type##_##field[(offsetof(type, field) == (offset)) ? 1 : -1]
+
+PIN(domus_driver_v1, abi_major, 0);
+PIN(domus_driver_v1, abi_minor, 4);
+PIN(domus_driver_v1, struct_size, 8);
+PIN(domus_driver_v1, name, 16);
+PIN(domus_driver_v1, version, 24);
+PIN(domus_driver_v1, schemes, 32);
+PIN(domus_driver_v1, open, 40);
+PIN(domus_driver_v1, close, 48);
+PIN(domus_driver_v1, node_info, 56);
+PIN(domus_driver_v1, version_info, 64);
+PIN(domus_driver_v1, domain, 72);
+
+PIN(domus_domain_ops_v1, struct_size, 0);
+PIN(domus_domain_ops_v1, normalize, 8);
+PIN(domus_domain_ops_v1, define, 16);
+PIN(domus_domain_ops_v1, undefine, 24);
+PIN(domus_domain_ops_v1, start, 32);
+PIN(domus_domain_ops_v1, shutdown, 40);
+PIN(domus_domain_ops_v1, reboot, 48);
+PIN(domus_domain_ops_v1, destroy, 56);
+PIN(domus_domain_ops_v1, suspend, 64);
+PIN(domus_domain_ops_v1, resume, 72);
+PIN(domus_domain_ops_v1, info, 80);
+PIN(domus_domain_ops_v1, reconnect, 88);
+PIN(domus_domain_ops_v1, release, 96);
+
+PIN(domus_result_v1, struct_size, 0);
+PIN(domus_result_v1, status, 4);
+PIN(domus_result_v1, message, 8);
+PIN(domus_result_v1, dom, 16);
+PIN(domus_result_v1, state, 24);
+PIN(domus_result_v1, events, 32);
+PIN(domus_result_v1, n_events, 40);
+PIN(domus_result_v1, xml, 48);
+PIN(domus_result_v1, private_data, 56);
+PIN(domus_result_v1, info, 72);
+PIN(domus_result_v1, node, 80);
+PIN(domus_result_v1, version, 88);
+PIN(domus_result_v1, instance, 96);
+PIN(domus_result_v1, objects, 104);
+PIN(domus_result_v1, n_objects, 112);
+
+PIN(domus_host_v1, struct_size, 0);
+PIN(domus_host_v1, ctx, 8);
+PIN(domus_host_v1, log, 16);
+PIN(domus_host_v1, report, 24);
+PIN(domus_host_v1, post, 32);
+PIN(domus_host_v1, timer_start, 40);
+PIN(domus_host_v1, timer_stop, 48);
+PIN(domus_host_v1, watch_fd, 56);
+PIN(domus_host_v1, unwatch_fd, 64);
+PIN(domus_host_v1, spawn, 72);
+PIN(domus_host_v1, kill, 80);
+
+PIN(domus_open_args_v1, uri, 8);
+PIN(domus_open_args_v1, flags, 48);
+PIN(domus_open_args_v1, host, 56);
+
+PIN(domus_dom_state_v1, state, 0);
+PIN(domus_dom_state_v1, reason, 4);
+PIN(domus_dom_state_v1, id, 8);
+
+PIN(domus_dom_info_v1, state, 4);
+PIN(domus_dom_info_v1, max_memory_kib, 16);
+PIN(domus_dom_info_v1, memory_kib, 24);
+PIN(domus_dom_info_v1, vcpus, 32);
+PIN(domus_dom_info_v1, cpu_time_ns, 40);
+PIN(domus_dom_info_v1, os_type, 48);
+PIN(domus_dom_info_v1, security_label, 56);
+PIN(domus_dom_info_v1, security_enforcing, 64);
+
+PIN(domus_object_v1, kind, 4);
+PIN(domus_object_v1, dom, 8);
+PIN(domus_object_v1, xml, 16);
+PIN(domus_object_v1, state, 32);
+PIN(domus_object_v1, private_data, 48);
+
+PIN(domus_report_v1, state, 4);
+PIN(domus_report_v1, events, 16);
+PIN(domus_report_v1, private_data, 32);
+
+PIN(domus_spawn_v1, file, 8);
+PIN(domus_spawn_v1, argv, 16);
+PIN(domus_spawn_v1, stdin_fd, 40);
+
+/* The numbers are part of the contract too. */
+typedef char pin_no_domain[(DOMUS_E_NO_DOMAIN == 1) ? 1 : -1];
+typedef char pin_config[(DOMUS_E_CONFIG_ERROR == 21) ? 1 : -1];
+typedef char pin_shutoff[(DOMUS_STATE_SHUTOFF == 5) ? 1 : -1];
+typedef char pin_stopped[(DOMUS_EVENT_STOPPED == 6) ? 1 : -1];
+
+int main(void) {
+  printf("domus_driver_v1: %u bytes, ABI %u.%u\n", (unsigned)sizeof(domus_driver_v1),
+         DOMUS_DRIVER_ABI_MAJOR, DOMUS_DRIVER_ABI_MINOR);
+  return sizeof(domus_driver_v1) == 80 && sizeof(domus_domain_ops_v1) == 104 ? 0 : 1;
+}

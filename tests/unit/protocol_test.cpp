@@ -1,0 +1,238 @@
+#define BOOST_TEST_MODULE protocol
+#include <boost/test/unit_test.hpp>
+
+#include <domus/driver_v1.h>
+#include <domus/protocol/codec.hpp>
+#include <domus/protocol/errors.hpp>
+#include <domus/protocol/procedures.hpp>
+#include <domus/protocol/uri.hpp>
+#include <domus/protocol/vocabulary.hpp>
+
+#include <cstdlib>
+#include <set>
+
+using namespace domus::protocol;
+
+BOOST_TEST_DONT_PRINT_LOG_VALUE(std::optional<int64_t>)
+BOOST_TEST_DONT_PRINT_LOG_VALUE(std::optional<errc>)
+
+BOOST_AUTO_TEST_SUITE(errors)
+
+// The numbers are a public contract (docs/protocol.md): never renumbered or reused.
+BOOST_AUTO_TEST_CASE(catalogue_is_pinned) {
+  const std::pair<int, const char*> pinned[] = {
+      {1, "no-domain"},         {2, "invalid-operation"}, {3, "xml-error"},
+      {4, "invalid-name"},      {5, "permission-denied"}, {6, "busy"},
+      {7, "message-too-large"}, {8, "bad-request"},       {9, "unsupported"},
+      {10, "internal"},         {11, "domain-exists"},    {12, "unknown-procedure"},
+      {13, "version-mismatch"}, {14, "no-driver"},        {15, "operation-failed"},
+      {16, "shutting-down"},    {17, "invalid-argument"}, {18, "resync"},
+      {19, "timeout"},          {20, "no-daemon"},        {21, "config-error"},
+  };
+  BOOST_TEST(error_catalogue().size() == std::size(pinned));
+  for (auto& [number, name] : pinned) {
+    auto code = errc_from_number(number);
+    BOOST_TEST_REQUIRE(code.has_value());
+    BOOST_TEST(to_string(*code) == name);
+    BOOST_TEST(errc_from_string(name) == code);
+  }
+  BOOST_TEST(!errc_from_number(0).has_value());
+  BOOST_TEST(!errc_from_string("nope").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(every_code_is_documented) {
+  std::set<std::string_view> names;
+  for (auto& e : error_catalogue()) {
+    BOOST_TEST(!e.doc.empty());
+    BOOST_TEST(names.insert(e.name).second);
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(codec)
+
+request decode_ok(std::string_view text) {
+  auto r = decode_request(text);
+  BOOST_TEST_REQUIRE(std::holds_alternative<request>(r));
+  return std::get<request>(r);
+}
+
+request_failure decode_fail(std::string_view text) {
+  auto r = decode_request(text);
+  BOOST_TEST_REQUIRE(std::holds_alternative<request_failure>(r));
+  return std::get<request_failure>(r);
+}
+
+BOOST_AUTO_TEST_CASE(round_trip) {
+  std::string wire = encode_request(42, "test:///default", "domain.start", {{"domain", "web1"}});
+  request r = decode_ok(wire);
+  BOOST_TEST(r.id == 42);
+  BOOST_TEST(r.uri == "test:///default");
+  BOOST_TEST(r.proc->name == "domain.start");
+  BOOST_TEST(r.proc->mutating);
+  BOOST_TEST(r.args["domain"] == "web1");
+}
+
+BOOST_AUTO_TEST_CASE(args_default_to_an_empty_object) {
+  request r = decode_ok(R"({"v":1,"id":1,"uri":"test:///default","proc":"domain.list"})");
+  BOOST_TEST(r.args.is_object());
+  BOOST_TEST(r.args.empty());
+}
+
+BOOST_AUTO_TEST_CASE(malformed_json_recovers_the_id) {
+  auto f = decode_fail(R"({"v":1,"id":77,"uri":"test:///default","proc":)");
+  BOOST_TEST(static_cast<int>(f.code) == static_cast<int>(errc::bad_request));
+  BOOST_TEST(f.id == 77);
+  auto g = decode_fail("garbage");
+  BOOST_TEST(!g.id.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(version_mismatch) {
+  auto f = decode_fail(R"({"v":2,"id":5,"uri":"x:///y","proc":"domain.list"})");
+  BOOST_TEST(static_cast<int>(f.code) == static_cast<int>(errc::version_mismatch));
+  BOOST_TEST(f.id == 5);
+  BOOST_TEST(f.message.find("version 2") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(envelope_errors) {
+  BOOST_TEST(static_cast<int>(decode_fail("[1,2]").code) == static_cast<int>(errc::bad_request));
+  auto no_id = decode_fail(R"({"v":1,"proc":"domain.list","uri":"test:///default"})");
+  BOOST_TEST(!no_id.id.has_value());
+  auto unknown = decode_fail(R"({"v":1,"id":3,"proc":"domain.fly","uri":"test:///default"})");
+  BOOST_TEST(static_cast<int>(unknown.code) == static_cast<int>(errc::unknown_procedure));
+  BOOST_TEST(unknown.message.find("domain.fly") != std::string::npos);
+  auto no_uri = decode_fail(R"({"v":1,"id":3,"proc":"domain.list"})");
+  BOOST_TEST(no_uri.message.find("uri") != std::string::npos);
+  auto bad_args = decode_fail(R"({"v":1,"id":3,"proc":"domain.list","uri":"a:///b","args":[]})");
+  BOOST_TEST(static_cast<int>(bad_args.code) == static_cast<int>(errc::bad_request));
+  // Daemon procedures need no URI.
+  BOOST_TEST(decode_ok(R"({"v":1,"id":9,"proc":"events.ping","args":{"token":"t"}})").id == 9);
+}
+
+BOOST_AUTO_TEST_CASE(recover_id_only_from_the_documented_prefix) {
+  BOOST_TEST(recover_request_id(R"({"v":1,"id":123,"uri":)") == 123);
+  BOOST_TEST(recover_request_id(R"({ "v" : 1 , "id" : -4 ...)") == -4);
+  BOOST_TEST(!recover_request_id(R"({"id":1,"v":1})").has_value());
+  BOOST_TEST(!recover_request_id(R"({"v":1,"id":"x"})").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(replies) {
+  reply ok = decode_reply(encode_reply(7, {{"x", 1}}));
+  BOOST_TEST(ok.ok);
+  BOOST_TEST(ok.id == 7);
+  BOOST_TEST(ok.result["x"] == 1);
+  reply err = decode_reply(encode_error(std::nullopt, errc::no_domain, "domain 'x' not found",
+                                        {{"extra", true}}));
+  BOOST_TEST(!err.ok);
+  BOOST_TEST(!err.id.has_value());
+  BOOST_TEST(static_cast<int>(err.code) == static_cast<int>(errc::no_domain));
+  BOOST_TEST(err.error["number"] == 1);
+  BOOST_TEST(err.error["code"] == "no-domain");
+  BOOST_TEST(err.error["extra"] == true);
+  BOOST_CHECK_THROW(decode_reply("nope"), error);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_utf8_in_a_message_is_replaced_not_thrown) {
+  std::string bad = "domain '\xff' not found";
+  reply r = decode_reply(encode_error(1, errc::no_domain, bad));
+  BOOST_TEST(!r.message.empty());
+}
+
+BOOST_AUTO_TEST_CASE(utc_time_format) {
+  std::chrono::system_clock::time_point epoch{};
+  BOOST_TEST(format_utc_ms(epoch) == "1970-01-01T00:00:00.000Z");
+  std::chrono::system_clock::time_point t{std::chrono::milliseconds(1700000000123)};
+  BOOST_TEST(format_utc_ms(t) == "2023-11-14T22:13:20.123Z");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(procedures)
+
+BOOST_AUTO_TEST_CASE(catalogue_is_consistent) {
+  int expected = 1;
+  for (auto& p : proc_catalogue()) {
+    BOOST_TEST(static_cast<int>(p.id) == expected++);
+    BOOST_TEST(find_proc(p.name) == &p);
+    BOOST_TEST(&entry(p.id) == &p);
+  }
+  BOOST_TEST(!find_proc("domain.nope"));
+  // What the read-only socket refuses.
+  BOOST_TEST(find_proc("domain.define")->mutating);
+  BOOST_TEST(!find_proc("domain.info")->mutating);
+  BOOST_TEST(!find_proc("events.ping")->mutating);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(uris)
+
+BOOST_AUTO_TEST_CASE(parse_and_normalize) {
+  auto u = parse_uri("test+unix:///default?socket=/tmp/x/domus-sock&foo=bar");
+  BOOST_TEST(u.scheme == "test");
+  BOOST_TEST(u.transport == "unix");
+  BOOST_TEST(u.path == "/default");
+  BOOST_TEST(u.query.at("socket") == "/tmp/x/domus-sock");
+  BOOST_TEST(u.normalized() == "test:///default");
+  BOOST_TEST(parse_uri("test:///a%20b.xml").path == "/a b.xml");
+}
+
+BOOST_AUTO_TEST_CASE(refusals_name_the_problem) {
+  auto fails = [](const char* text, const char* part) {
+    try {
+      parse_uri(text);
+      BOOST_ERROR("accepted " << text);
+    } catch (const error& e) {
+      BOOST_TEST(std::string(e.what()).find(part) != std::string::npos, e.what());
+    }
+  };
+  fails("nonsense", "expected driver");
+  fails("test+tcp:///default", "transport 'tcp'");
+  fails("qemu://host/system", "remote hosts");
+  fails("Te$t:///x", "driver name");
+  fails("test:///a%zz", "percent");
+}
+
+BOOST_AUTO_TEST_CASE(socket_paths) {
+  BOOST_TEST(socket_path_for(parse_uri("qemu:///system")) == "/run/domus/domus-sock");
+  BOOST_TEST(socket_path_for(parse_uri("test:///default?socket=/s/domus-sock")) ==
+             "/s/domus-sock");
+  ::setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+  BOOST_TEST(socket_path_for(parse_uri("qemu:///session")) ==
+             "/run/user/1000/domus/domus-sock");
+  BOOST_CHECK_THROW(socket_path_for(parse_uri("test:///default?socket=relative")), error);
+  auto files = socket_files::beside("/a/b/domus-sock");
+  BOOST_TEST(files.ro == "/a/b/domus-sock-ro");
+  BOOST_TEST(files.events == "/a/b/domus-events");
+}
+
+BOOST_AUTO_TEST_CASE(default_uri_from_the_environment) {
+  ::unsetenv("DOMUS_DEFAULT_URI");
+  BOOST_TEST(default_uri() == "test:///default");
+  ::setenv("DOMUS_DEFAULT_URI", "qemu:///system", 1);
+  BOOST_TEST(default_uri() == "qemu:///system");
+  ::unsetenv("DOMUS_DEFAULT_URI");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(vocabulary)
+
+BOOST_AUTO_TEST_CASE(virsh_words) {
+  BOOST_TEST(find_state(DOMUS_STATE_SHUTOFF)->text == "shut off");
+  BOOST_TEST(find_state("shutoff")->state == DOMUS_STATE_SHUTOFF);
+  BOOST_TEST(find_reason(DOMUS_STATE_PAUSED, DOMUS_REASON_USER)->text == "user");
+  BOOST_TEST(find_reason(DOMUS_STATE_PAUSED, DOMUS_REASON_IOERROR)->text == "I/O error");
+  BOOST_TEST(find_reason(DOMUS_STATE_RUNNING, DOMUS_REASON_WAKEUP)->text == "event wakeup");
+  BOOST_TEST(!find_reason(DOMUS_STATE_SHUTOFF, DOMUS_REASON_BOOTED));
+  BOOST_TEST(find_event(DOMUS_EVENT_STOPPED)->wire == "stopped");
+  BOOST_TEST(find_detail(DOMUS_EVENT_SHUTDOWN, DOMUS_DETAIL_HOST)->text ==
+             "Finished after host request");
+  BOOST_TEST(!find_detail(DOMUS_EVENT_STARTED, DOMUS_DETAIL_DESTROYED));
+  BOOST_TEST(state_is_active(DOMUS_STATE_PAUSED));
+  BOOST_TEST(!state_is_active(DOMUS_STATE_SHUTOFF));
+  BOOST_TEST(!state_is_active(0));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,205 @@
+#define BOOST_TEST_MODULE runtime
+#include <boost/test/unit_test.hpp>
+
+#include "lifecycle.hpp"
+#include "options.hpp"
+#include "paths.hpp"
+#include "pidfile.hpp"
+#include "plugin_loader.hpp"
+
+#include <domus/driver_v1.h>
+#include <domus/protocol/errors.hpp>
+
+#include <cstdlib>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace domus::runtime;
+using domus::protocol::errc;
+using domus::protocol::proc;
+
+namespace {
+
+std::string temp_dir() {
+  char tmpl[] = "/tmp/domus-unit-XXXXXX";
+  return ::mkdtemp(tmpl);
+}
+
+std::string config_error(const std::string& text) {
+  daemon_options o;
+  try {
+    load_config_text(text, "domusd.conf", o);
+  } catch (const domus::protocol::error& e) {
+    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(errc::config_error));
+    return e.what();
+  }
+  return "";
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(lifecycle)
+
+BOOST_AUTO_TEST_CASE(table) {
+  BOOST_TEST(!check_transition(proc::domain_start, DOMUS_STATE_SHUTOFF, "w"));
+  BOOST_TEST(check_transition(proc::domain_start, DOMUS_STATE_RUNNING, "w").value() ==
+             "cannot start domain 'w': it is running (start needs a shut off domain)");
+  BOOST_TEST(check_transition(proc::domain_start, DOMUS_STATE_PAUSED, "w").has_value());
+  BOOST_TEST(!check_transition(proc::domain_suspend, DOMUS_STATE_RUNNING, "w"));
+  BOOST_TEST(check_transition(proc::domain_suspend, DOMUS_STATE_PAUSED, "w").value() ==
+             "cannot suspend domain 'w': it is paused (suspend needs a running domain)");
+  BOOST_TEST(!check_transition(proc::domain_resume, DOMUS_STATE_PAUSED, "w"));
+  BOOST_TEST(check_transition(proc::domain_resume, DOMUS_STATE_RUNNING, "w").has_value());
+  BOOST_TEST(check_transition(proc::domain_destroy, DOMUS_STATE_SHUTOFF, "w").value() ==
+             "cannot destroy domain 'w': it is shut off (destroy needs an active domain)");
+  // libvirt's test driver shuts a paused guest down.
+  BOOST_TEST(!check_transition(proc::domain_shutdown, DOMUS_STATE_PAUSED, "w"));
+  BOOST_TEST(!check_transition(proc::domain_reboot, DOMUS_STATE_RUNNING, "w"));
+  BOOST_TEST(check_transition(proc::domain_reboot, DOMUS_STATE_SHUTOFF, "w").has_value());
+  // Procedures without a rule are not lifecycle transitions.
+  BOOST_TEST(!check_transition(proc::domain_undefine, DOMUS_STATE_RUNNING, "w"));
+  BOOST_TEST(!find_rule(proc::domain_autostart));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(settings)
+
+BOOST_AUTO_TEST_CASE(config_file) {
+  daemon_options o;
+  load_config_text("# comment\n"
+                   "log_level = \"debug\"   # trailing comment\n"
+                   "max_request_bytes = 4096\n"
+                   "unix_sock_ro_perms = \"0644\"\n"
+                   "plugin_dir = \"/opt/x#y\"\n"
+                   "\n"
+                   "scheduler_policy = \"stealing\"\n"
+                   "worker_threads = 3\n",
+                   "domusd.conf", o);
+  BOOST_TEST(static_cast<int>(o.level) == static_cast<int>(log_level::debug));
+  BOOST_TEST(o.max_request_bytes == 4096u);
+  BOOST_TEST(o.ro_socket_mode == 0644u);
+  BOOST_TEST(o.plugin_dir == "/opt/x#y");
+  BOOST_TEST(o.scheduler_policy == "stealing");
+  BOOST_TEST(o.worker_threads == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(config_errors_name_file_line_and_key) {
+  BOOST_TEST(config_error("\n\nbogus = 1\n") == "domusd.conf:3: unknown setting 'bogus'");
+  BOOST_TEST(config_error("log_level = debug\n") ==
+             "domusd.conf:1: log_level: expected a string in double quotes, got debug");
+  BOOST_TEST(config_error("max_request_bytes = 12x\n").find("domusd.conf:1: max_request_bytes") ==
+             0u);
+  BOOST_TEST(config_error("max_request_bytes = 1\n").find("from 1024") != std::string::npos);
+  BOOST_TEST(config_error("unix_sock_rw_perms = \"0999\"\n").find("octal") != std::string::npos);
+  BOOST_TEST(config_error("just words\n") == "domusd.conf:1: expected key = value, got 'just words'");
+  BOOST_TEST(config_error("plugin_dir = \"open\n").find("unterminated") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(sample_config_parses) {
+  // conf/domusd.conf documents every setting with its default; it must stay valid.
+  command_line cl;
+  cl.config_file = std::string(DOMUS_SOURCE_DIR) + "/conf/domusd.conf";
+  daemon_options o = resolve_options(cl, "");
+  daemon_options defaults;
+  BOOST_TEST(o.max_request_bytes == defaults.max_request_bytes);
+  BOOST_TEST(o.rw_socket_mode == defaults.rw_socket_mode);
+}
+
+BOOST_AUTO_TEST_CASE(flags_override_the_file) {
+  std::string dir = temp_dir();
+  std::string conf = dir + "/domusd.conf";
+  FILE* f = std::fopen(conf.c_str(), "w");
+  std::fputs("log_level = \"error\"\nplugin_dir = \"/from/file\"\n", f);
+  std::fclose(f);
+  command_line cl = parse_command_line({"--config", conf, "--log-level=debug"});
+  daemon_options o = resolve_options(cl, "");
+  BOOST_TEST(static_cast<int>(o.level) == static_cast<int>(log_level::debug));
+  BOOST_TEST(o.plugin_dir == "/from/file");
+  command_line missing = parse_command_line({"--config", dir + "/nope.conf"});
+  BOOST_CHECK_THROW(resolve_options(missing, ""), domus::protocol::error);
+  // An absent default file is fine.
+  BOOST_CHECK_NO_THROW(resolve_options(command_line{}, dir + "/absent.conf"));
+}
+
+BOOST_AUTO_TEST_CASE(command_line_errors) {
+  BOOST_CHECK_THROW(parse_command_line({"--bogus"}), domus::protocol::error);
+  BOOST_CHECK_THROW(parse_command_line({"--root"}), domus::protocol::error);
+  BOOST_CHECK_THROW(parse_command_line({"--log-level", "loud"}), domus::protocol::error);
+  BOOST_TEST(parse_command_line({"--help"}).help);
+  BOOST_TEST(parse_command_line({"-V"}).version);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(layout)
+
+BOOST_AUTO_TEST_CASE(root_tree) {
+  daemon_paths p = make_paths("/srv/d/");
+  BOOST_TEST(p.etc == "/srv/d/etc/domus");
+  BOOST_TEST(p.lib == "/srv/d/var/lib/domus");
+  BOOST_TEST(p.run == "/srv/d/run/domus");
+  BOOST_TEST(p.rw_socket() == "/srv/d/run/domus/domus-sock");
+  BOOST_TEST(p.pid_file() == "/srv/d/run/domus/domusd.pid");
+  BOOST_TEST(make_paths("/").etc == "/etc/domus");
+}
+
+BOOST_AUTO_TEST_CASE(long_socket_paths_are_refused_naming_the_path) {
+  std::string root = "/tmp/" + std::string(100, 'x');
+  try {
+    check_socket_paths(make_paths(root));
+    BOOST_ERROR("a socket path over the limit was accepted");
+  } catch (const domus::protocol::error& e) {
+    BOOST_TEST(std::string(e.what()).find(root + "/run/domus/domus-sock") != std::string::npos);
+    BOOST_TEST(std::string(e.what()).find("at most 107") != std::string::npos);
+  }
+  BOOST_CHECK_NO_THROW(check_socket_paths(make_paths("/tmp/short")));
+}
+
+BOOST_AUTO_TEST_CASE(pid_lock_is_exclusive) {
+  std::string dir = temp_dir();
+  {
+    pid_file first(dir + "/domusd.pid");
+    // A second holder in another process is refused; fcntl locks are per process, so
+    // the second attempt runs in a child.
+    pid_t child = ::fork();
+    if (child == 0) {
+      try {
+        pid_file second(dir + "/domusd.pid");
+        ::_exit(0);
+      } catch (const domus::protocol::error& e) {
+        bool names_pid = std::string(e.what()).find(std::to_string(::getppid())) != std::string::npos;
+        ::_exit(names_pid ? 3 : 4);
+      }
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    BOOST_TEST(WEXITSTATUS(status) == 3);
+  }
+  // Released and removed with its holder.
+  BOOST_TEST(::access((dir + "/domusd.pid").c_str(), F_OK) != 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(plugins)
+
+BOOST_AUTO_TEST_CASE(bad_plugins_are_refused_and_the_rest_load) {
+  driver_table drivers;
+  std::string bad = std::string(DOMUS_TEST_PLUGIN_DIR) + "/bad";
+  BOOST_TEST(drivers.load_file(std::string(DOMUS_PLUGIN_DIR) + "/test.so"));
+  for (auto name : {"no_entry", "null_entry", "abi_two", "too_small", "zz_dup_scheme",
+                    "unresolved"})
+    BOOST_TEST(!drivers.load_file(bad + "/" + name + ".so"), name);
+  BOOST_TEST_REQUIRE(drivers.find("test") != nullptr);
+  BOOST_TEST(std::string(drivers.find("test")->driver->name) == "test");
+  BOOST_TEST(!drivers.find("future"));
+  BOOST_TEST(!drivers.find("tiny"));
+  BOOST_TEST(drivers.load_directory(std::string(DOMUS_TEST_PLUGIN_DIR)) == 1u); // probe.so
+  BOOST_TEST(drivers.find("probe") != nullptr);
+  BOOST_TEST(drivers.find("broken") != nullptr);
+  BOOST_TEST(drivers.load_directory("/nonexistent") == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
