@@ -71,11 +71,14 @@ protocol::json shell::call(std::string_view proc, const protocol::json& args) {
 }
 
 bool shell::run_command(const parsed_command& pc) {
+  unreachable_ = false;
   try {
     return pc.spec->handler(*this, pc);
   } catch (const protocol::error& e) {
-    if (e.code() == errc::no_daemon)
+    if (e.code() == errc::no_daemon) {
       error("failed to connect to the daemon");
+      unreachable_ = true;
+    }
     error(e.what());
   } catch (const std::exception& e) {
     error(e.what());
@@ -102,8 +105,9 @@ int shell::run_line(const std::string& line, bool& quit) {
       quit = true;
       break;
     }
-    // virsh ends every command's output with one blank line.
-    if (!settings_.quiet)
+    // virsh ends every command's output with one blank line (it never ran a command
+    // without a connection).
+    if (!settings_.quiet && !unreachable_)
       std::cout << '\n';
     std::cout.flush();
   }

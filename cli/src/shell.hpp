@@ -57,6 +57,7 @@ private:
 
   shell_settings settings_;
   std::unique_ptr<protocol::connection> conn_;
+  bool unreachable_ = false; ///< the last command could not reach the daemon
 };
 
 /// How long a request may take before domsh gives up on the daemon.

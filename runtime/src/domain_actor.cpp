@@ -244,10 +244,12 @@ public:
 
   void complete_op(const rpc& r, driver_result& res) {
     if (!res.ok()) {
-      reply_driver_error(r, res, "cannot " + std::string(protocol::entry(r.proc).name) +
-                                     " domain '" + name() + "'");
+      // Unanswered: the gateway fails the request when the supervisor has replaced this
+      // actor, so that no request can reach the dead one after the client heard back.
       if (res.status == DOMUS_E_INTERNAL)
         return crash("the driver reported an internal error: " + res.message);
+      reply_driver_error(r, res, "cannot " + std::string(protocol::entry(r.proc).name) +
+                                     " domain '" + name() + "'");
       return finish();
     }
     apply(res);

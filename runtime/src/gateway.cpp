@@ -482,6 +482,25 @@ void gateway::actor_gone(std::string uri, caf::actor_id actor, errc code, std::s
   });
 }
 
+void gateway::actor_replaced(std::string uri, caf::actor_id old, route_entry replacement,
+                             errc code, std::string message) {
+  auto* i = impl_.get();
+  loop_.post([i, uri = std::move(uri), old, replacement = std::move(replacement), code,
+              message = std::move(message)]() mutable {
+    auto it = i->instances.find(uri);
+    if (it != i->instances.end()) {
+      i->unroute(it->second, old);
+      i->route(it->second, std::move(replacement));
+    }
+    std::vector<uint64_t> serials;
+    for (auto& [s, p] : i->pending)
+      if (p.target == old)
+        serials.push_back(s);
+    for (auto s : serials)
+      i->fail(s, code, message);
+  });
+}
+
 void gateway::instance_ready(std::string uri, std::vector<route_entry> routes) {
   auto* i = impl_.get();
   loop_.post([i, uri = std::move(uri), routes = std::move(routes)]() mutable {

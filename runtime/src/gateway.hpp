@@ -78,6 +78,10 @@ public:
   /// A domain actor is gone: its routes are removed and requests still pending on it are
   /// failed with code and message.
   void actor_gone(std::string uri, caf::actor_id actor, protocol::errc code, std::string message);
+  /// A domain actor died and `replacement` took its place: requests go to the new actor
+  /// from now on, and those still pending on the old one fail with code and message.
+  void actor_replaced(std::string uri, caf::actor_id old, route_entry replacement,
+                      protocol::errc code, std::string message);
   /// The instance is open: its routes, then the requests that waited for it.
   void instance_ready(std::string uri, std::vector<route_entry> routes);
   /// The instance could not open: waiting requests fail; the next request retries.

@@ -57,6 +57,15 @@ struct instance_state {
 
 using instance_actor = caf::stateful_actor<instance_state>;
 
+// The text of an actor's exit reason: the message it quit with, else CAF's rendering.
+std::string reason_text(const caf::error& e) {
+  const caf::message& ctx = e.context();
+  for (size_t i = 0; i < ctx.size(); ++i)
+    if (ctx.match_element<std::string>(i))
+      return ctx.get_as<std::string>(i);
+  return caf::to_string(e);
+}
+
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -423,16 +432,19 @@ public:
     record rec = std::move(it->second);
     st().records.erase(it);
     unindex(id, rec.summary);
-    std::string reason = self_->system().render(dm.reason);
+    std::string reason = reason_text(dm.reason);
     auto now = clock_type::now();
     rec.restarts.push_back(now);
     while (!rec.restarts.empty() &&
            now - rec.restarts.front() > std::chrono::seconds(st().policy.window_seconds))
       rec.restarts.pop_front();
-    gw().actor_gone(uri(), id, errc::internal,
-                    "the actor of domain '" + rec.summary.name +
-                        "' failed while handling the request (" + reason +
-                        "); it was restarted");
+    std::string failure = "the actor of domain '" + rec.summary.name + "' failed (" + reason +
+                          "); the request was not completed";
+    if (!rec.summary.persistent_def && !rec.summary.live_def) {
+      // It never got defined: nothing to restart.
+      gw().actor_gone(uri(), id, errc::internal, failure);
+      return;
+    }
     domain_seed seed;
     seed.ctx = st().ctx;
     seed.dom = rec.summary.dom;
@@ -454,10 +466,12 @@ public:
                   std::to_string(rec.restarts.size()) + " in the last " +
                   std::to_string(st().policy.window_seconds) + " s)");
     }
-    if (!seed.persistent_def && !seed.live_def)
-      return; // never got defined: nothing to restart
     record& fresh = adopt(seed, rec.defined);
     fresh.restarts = std::move(rec.restarts);
+    // The new actor takes the routes before the requests of the old one are failed.
+    gw().actor_replaced(uri(), id,
+                        {fresh.actor, fresh.summary.name, fresh.summary.uuid, fresh.summary.id},
+                        errc::internal, failure + "; it was restarted");
   }
 
   caf::behavior make_behavior() {

@@ -1,0 +1,178 @@
+#define BOOST_TEST_MODULE events_integration
+#include <boost/test/unit_test.hpp>
+
+#include "daemon.hpp"
+
+#include <domus/protocol/client.hpp>
+
+#include <csignal>
+#include <regex>
+#include <sstream>
+
+// The event contract: topic frame, JSON body with seq (+1 each), time, uri, event,
+// detail and domain; events of a change published before its reply; the handshake.
+
+using namespace domus::testing;
+using domus::protocol::json;
+
+namespace {
+
+const std::string xml = "<domain type='test'><name>ev1</name>"
+                        "<uuid>0b5fd4a5-2c1f-4e4c-9e0e-3f8c9a1b2c3d</uuid>"
+                        "<memory>1024</memory><os><type>hvm</type></os></domain>";
+
+// The next event, failing the test after 5 s.
+domus::protocol::event_message next(domus::protocol::subscriber& s) {
+  auto m = s.next(std::chrono::seconds(5));
+  BOOST_TEST_REQUIRE(m.has_value(), "no event within 5 s");
+  return *m;
+}
+
+json call(domus::protocol::connection& c, const std::string& proc, const json& args) {
+  auto r = c.call("test:///default", proc, args, std::chrono::seconds(5));
+  BOOST_TEST_REQUIRE(r.ok, r.message);
+  return r.result;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(lifecycle_events_with_seq_topic_order_and_fields) {
+  daemon_process d;
+  domus::protocol::connection c(d.socket(), false);
+  domus::protocol::subscriber sub(c, {"domain."});
+  sub.handshake(std::chrono::seconds(5));
+
+  const std::vector<std::pair<std::string, json>> steps = {
+      {"domain.define", {{"xml", xml}}},   {"domain.start", {{"domain", "ev1"}}},
+      {"domain.suspend", {{"domain", "ev1"}}}, {"domain.resume", {{"domain", "ev1"}}},
+      {"domain.destroy", {{"domain", "ev1"}}}, {"domain.start", {{"domain", "ev1"}}},
+      {"domain.shutdown", {{"domain", "ev1"}}}, {"domain.undefine", {{"domain", "ev1"}}}};
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"defined", "added"},   {"started", "booted"},  {"suspended", "paused"},
+      {"resumed", "unpaused"}, {"stopped", "destroyed"}, {"started", "booted"},
+      {"stopped", "shutdown"}, {"undefined", "removed"}};
+  for (auto& [proc, args] : steps)
+    call(c, proc, args);
+
+  const std::regex time_format(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
+  uint64_t last_seq = 0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    auto m = next(sub);
+    BOOST_TEST_CONTEXT("event " << i << ": " << m.body.dump()) {
+      BOOST_TEST(m.topic == "domain.lifecycle");
+      BOOST_TEST(m.body["topic"] == "domain.lifecycle");
+      uint64_t seq = m.body["seq"].get<uint64_t>();
+      if (i == 0)
+        BOOST_TEST(seq == 1u); // a new daemon state starts at 1
+      else
+        BOOST_TEST(seq == last_seq + 1);
+      last_seq = seq;
+      BOOST_TEST(std::regex_match(m.body["time"].get<std::string>(), time_format));
+      BOOST_TEST(m.body["uri"] == "test:///default");
+      BOOST_TEST(m.body["event"] == expected[i].first);
+      BOOST_TEST(m.body["detail"] == expected[i].second);
+      BOOST_TEST(m.body["domain"]["name"] == "ev1");
+      BOOST_TEST(m.body["domain"]["uuid"] == "0b5fd4a5-2c1f-4e4c-9e0e-3f8c9a1b2c3d");
+    }
+  }
+  BOOST_TEST(!sub.next(std::chrono::milliseconds(50)).has_value()); // nothing extra
+}
+
+// The reply to a change leaves after its events: a subscriber that asks for nothing but
+// reads until the event of its own request finds it without waiting long.
+BOOST_AUTO_TEST_CASE(events_precede_the_reply) {
+  daemon_process d;
+  domus::protocol::connection c(d.socket(), false);
+  domus::protocol::subscriber sub(c, {"domain.lifecycle"});
+  sub.handshake(std::chrono::seconds(5));
+  for (int i = 0; i < 50; ++i) {
+    call(c, i % 2 ? "domain.resume" : "domain.suspend", {{"domain", "test"}});
+    // Handed to the publisher before the reply: already on its way.
+    auto m = sub.next(std::chrono::seconds(2));
+    BOOST_TEST_REQUIRE(m.has_value());
+    BOOST_TEST(m->body["event"] == (i % 2 ? "resumed" : "suspended"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(topic_filters_see_gaps_in_seq) {
+  daemon_process d;
+  domus::protocol::connection c(d.socket(), false);
+  domus::protocol::subscriber only_sys(c, {"nothing."});
+  only_sys.handshake(std::chrono::seconds(5));
+  call(c, "domain.suspend", {{"domain", "test"}});
+  BOOST_TEST(!only_sys.next(std::chrono::milliseconds(100)).has_value());
+  domus::protocol::subscriber all(c, {"domain."});
+  all.handshake(std::chrono::seconds(5));
+  call(c, "domain.resume", {{"domain", "test"}});
+  auto m = next(all);
+  BOOST_TEST(m.body["seq"] == 2); // seq 1 went to nobody here
+}
+
+BOOST_AUTO_TEST_CASE(python_subscriber_from_the_docs) {
+  daemon_process d;
+  child py({"/usr/bin/python3", std::string(DOMUS_SOURCE_DIR) + "/tests/integration/subscriber.py",
+            d.root() + "/run/domus", "4"});
+  py.wait_for(1, "READY\n", std::chrono::seconds(20));
+  domus::protocol::connection c(d.socket(), false);
+  call(c, "domain.define", {{"xml", xml}});
+  call(c, "domain.start", {{"domain", "ev1"}});
+  call(c, "domain.destroy", {{"domain", "ev1"}});
+  call(c, "domain.undefine", {{"domain", "ev1"}});
+  BOOST_TEST(py.wait() == 0, py.err());
+  std::istringstream lines(py.out());
+  std::string line;
+  std::getline(lines, line); // READY
+  std::vector<std::string> seen;
+  while (std::getline(lines, line)) {
+    json e = json::parse(line);
+    seen.push_back(e["event"].get<std::string>() + "/" + e["detail"].get<std::string>());
+  }
+  BOOST_TEST((seen == std::vector<std::string>{"defined/added", "started/booted",
+                                               "stopped/destroyed", "undefined/removed"}));
+}
+
+BOOST_AUTO_TEST_CASE(domsh_event_prints_what_virsh_prints) {
+  daemon_process d;
+  std::string dir = temp_dir("e");
+  write_file(dir + "/ev1.xml", xml);
+  child ev({domsh_path(), "-d", "1", "-c", d.uri(), "event", "--all", "--loop", "--timestamp"});
+  ev.wait_for(2, "listening for events", std::chrono::seconds(10));
+  BOOST_TEST(d.domsh({"define " + dir + "/ev1.xml; start ev1; suspend ev1; resume ev1; "
+                      "destroy ev1; undefine ev1"})
+                 .status == 0);
+  ev.wait_for(1, "Undefined Removed\n", std::chrono::seconds(10));
+  ev.signal(SIGINT);
+  BOOST_TEST(ev.wait() == 0);
+  std::regex line(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\+0000: event 'lifecycle' for domain 'ev1': (.*))");
+  std::istringstream in(ev.out());
+  std::vector<std::string> texts;
+  std::string l;
+  while (std::getline(in, l)) {
+    std::smatch m;
+    if (std::regex_match(l, m, line))
+      texts.push_back(m[1]);
+  }
+  BOOST_TEST((texts == std::vector<std::string>{"Defined Added", "Started Booted",
+                                                "Suspended Paused", "Resumed Unpaused",
+                                                "Stopped Destroyed", "Undefined Removed"}));
+  BOOST_TEST(ev.out().find("event loop interrupted\nevents received: 6\n") != std::string::npos,
+             ev.out());
+}
+
+BOOST_AUTO_TEST_CASE(domsh_event_one_shot_filter_and_timeout) {
+  daemon_process d;
+  child ev({domsh_path(), "-d", "1", "-c", d.uri(), "event", "test", "--event", "lifecycle"});
+  ev.wait_for(2, "listening for events", std::chrono::seconds(10));
+  BOOST_TEST(d.domsh({"suspend test"}).status == 0);
+  BOOST_TEST(ev.wait() == 0);
+  BOOST_TEST(ev.out() == "event 'lifecycle' for domain 'test': Suspended Paused\n"
+                         "events received: 1\n\n");
+  auto none = d.domsh({"event --all --timeout 1"});
+  BOOST_TEST(none.status == 1);
+  BOOST_TEST(none.out == "event loop timed out\nevents received: 0\n\n");
+  BOOST_TEST(d.domsh({"event --list"}).out == "lifecycle\n\n");
+  auto bad = d.domsh({"event --event reboot"});
+  BOOST_TEST(bad.err == "error: unknown event type reboot\n");
+  auto neither = d.domsh({"event"});
+  BOOST_TEST(neither.err == "error: one of --list, --all, or --event <type> is required\n");
+}

@@ -1,0 +1,168 @@
+#define BOOST_TEST_MODULE host_services_integration
+#include <boost/test/unit_test.hpp>
+
+#include "daemon.hpp"
+
+#include <domus/protocol/client.hpp>
+
+#include <unistd.h>
+
+// The probe plugin (tests/plugins/probe_driver.cpp) drives every host service through
+// the table: spawn and child exit, kill, timers, fd watches, posted work, unsolicited
+// reports; and it makes a domain's actor fail, which supervision must absorb.
+
+using namespace domus::testing;
+using domus::protocol::json;
+
+namespace {
+
+std::string plugin_dir() {
+  std::string dir = temp_dir("pl");
+  ::symlink((std::string(DOMUS_PLUGIN_DIR) + "/test.so").c_str(), (dir + "/test.so").c_str());
+  ::symlink((std::string(DOMUS_TEST_PLUGIN_DIR) + "/probe.so").c_str(),
+            (dir + "/probe.so").c_str());
+  return dir;
+}
+
+std::string probe_xml(const std::string& name) {
+  return "<domain type='probe'><name>" + name +
+         "</name><memory>1024</memory><os><type>hvm</type></os></domain>";
+}
+
+struct fixture {
+  daemon_process d{{"--plugin-dir", plugin_dir()}};
+  std::string uri = "probe:///one";
+  domus::protocol::connection c{d.socket(), false};
+  domus::protocol::subscriber sub{c, {"domain."}};
+
+  fixture() { sub.handshake(std::chrono::seconds(5)); }
+
+  domus::protocol::reply call(const std::string& proc, const json& args) {
+    return c.call(uri, proc, args, std::chrono::seconds(10));
+  }
+  json ok(const std::string& proc, const json& args) {
+    auto r = call(proc, args);
+    BOOST_TEST_REQUIRE(r.ok, proc << ": " << r.message);
+    return r.result;
+  }
+  std::string next_event() {
+    auto m = sub.next(std::chrono::seconds(10));
+    BOOST_TEST_REQUIRE(m.has_value(), "no event within 10 s");
+    return m->body["domain"]["name"].get<std::string>() + " " +
+           m->body["event"].get<std::string>() + "/" + m->body["detail"].get<std::string>();
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(every_host_service, fixture) {
+  ok("domain.define", {{"xml", probe_xml("g1")}});
+  BOOST_TEST(next_event() == "g1 defined/added");
+
+  // start: spawn; the completion comes from the loop thread when the child is up.
+  json started = ok("domain.start", {{"domain", "g1"}});
+  BOOST_TEST(started["state"] == "running");
+  BOOST_TEST(started["id"] == 1);
+  BOOST_TEST(next_event() == "g1 started/booted");
+
+  // info: completed from a task posted to the loop.
+  json info = ok("domain.info", {{"domain", "g1"}});
+  BOOST_TEST(info["os_type"] == "probe");
+  BOOST_TEST(info["state"] == "running");
+
+  // suspend: completed from a host timer; resume: from an fd watch.
+  BOOST_TEST(ok("domain.suspend", {{"domain", "g1"}})["state"] == "paused");
+  BOOST_TEST(next_event() == "g1 suspended/paused");
+  BOOST_TEST(ok("domain.resume", {{"domain", "g1"}})["state"] == "running");
+  BOOST_TEST(next_event() == "g1 resumed/unpaused");
+
+  // destroy: kill through the host, completed when the child's exit is seen.
+  BOOST_TEST(ok("domain.destroy", {{"domain", "g1"}})["state"] == "shutoff");
+  BOOST_TEST(next_event() == "g1 stopped/destroyed");
+  std::string log = d.log();
+  BOOST_TEST(log.find("probe:///one: probe: guest 'g1' spawned as pid") != std::string::npos, log);
+  BOOST_TEST(log.find("probe:///one: probe: guest 'g1' exited (status 0, signal 15)") !=
+                 std::string::npos,
+             log);
+  BOOST_TEST(log.find("state_dir=" + d.root() + "/var/lib/domus/probe-one") != std::string::npos,
+             log);
+}
+
+// A guest that stops by itself: the child's exit (status 7) becomes an unsolicited report
+// from the driver, published as an event; the domain's state follows.
+BOOST_FIXTURE_TEST_CASE(unsolicited_state_change_becomes_an_event, fixture) {
+  ok("domain.define", {{"xml", probe_xml("selfstop-1")}});
+  BOOST_TEST(next_event() == "selfstop-1 defined/added");
+  ok("domain.start", {{"domain", "selfstop-1"}});
+  BOOST_TEST(next_event() == "selfstop-1 started/booted");
+  BOOST_TEST(next_event() == "selfstop-1 stopped/shutdown");
+  json st = ok("domain.lookup", {{"domain", "selfstop-1"}});
+  BOOST_TEST(st["state"] == "shutoff");
+  BOOST_TEST(st["reason"] == "shutdown");
+  BOOST_TEST(st["id"].is_null());
+}
+
+// A transient guest that stops by itself is gone.
+BOOST_FIXTURE_TEST_CASE(transient_guest_that_stops_vanishes, fixture) {
+  ok("domain.create", {{"xml", probe_xml("selfstop-2")}});
+  BOOST_TEST(next_event() == "selfstop-2 started/booted");
+  BOOST_TEST(next_event() == "selfstop-2 stopped/shutdown");
+  auto r = call("domain.lookup", {{"domain", "selfstop-2"}});
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(static_cast<int>(r.code) == static_cast<int>(domus::protocol::errc::no_domain));
+}
+
+// A driver call that reports an internal error makes the domain's actor fail; the
+// supervisor restarts it, resynced from the driver, and nothing else notices.
+BOOST_FIXTURE_TEST_CASE(supervision_restarts_a_failed_domain_actor, fixture) {
+  ok("domain.define", {{"xml", probe_xml("crash-1")}});
+  ok("domain.define", {{"xml", probe_xml("calm")}});
+  ok("domain.start", {{"domain", "crash-1"}});
+  ok("domain.start", {{"domain", "calm"}});
+  auto r = call("domain.reboot", {{"domain", "crash-1"}});
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(r.message.find("lost track of 'crash-1'") != std::string::npos, r.message);
+  // Restarted and resynced: its state is still the driver's.
+  json st = ok("domain.lookup", {{"domain", "crash-1"}});
+  BOOST_TEST(st["state"] == "running");
+  BOOST_TEST(ok("domain.suspend", {{"domain", "crash-1"}})["state"] == "paused");
+  BOOST_TEST(ok("domain.lookup", {{"domain", "calm"}})["state"] == "running");
+  BOOST_TEST(ok("domain.list", json::object())["domains"].size() == 2u);
+  std::string log = d.log();
+  BOOST_TEST(log.find("the actor of domain 'crash-1' failed") != std::string::npos, log);
+  BOOST_TEST(log.find("restarted and resynced from the driver (1 in the last 60 s)") !=
+                 std::string::npos,
+             log);
+  ok("domain.destroy", {{"domain", "crash-1"}});
+  ok("domain.destroy", {{"domain", "calm"}});
+}
+
+// Too many failures in the window: the domain is marked in error, a domain.error event
+// says so, and the rest keeps working.
+BOOST_FIXTURE_TEST_CASE(crash_loop_marks_the_domain_in_error, fixture) {
+  ok("domain.define", {{"xml", probe_xml("crash-2")}});
+  ok("domain.start", {{"domain", "crash-2"}});
+  for (int i = 0; i < 6; ++i)
+    BOOST_TEST(!call("domain.reboot", {{"domain", "crash-2"}}).ok);
+  std::string seen;
+  for (int i = 0; i < 10 && seen.find("domain.error") == std::string::npos; ++i) {
+    auto m = sub.next(std::chrono::seconds(10));
+    BOOST_TEST_REQUIRE(m.has_value());
+    seen += m->topic + " ";
+    if (m->topic == "domain.error") {
+      BOOST_TEST(m->body["domain"]["name"] == "crash-2");
+      BOOST_TEST(m->body["message"].get<std::string>().find("marked in error") !=
+                 std::string::npos);
+      BOOST_TEST(m->body.contains("seq"));
+    }
+  }
+  BOOST_TEST(seen.find("domain.error") != std::string::npos, seen);
+  auto refused = call("domain.suspend", {{"domain", "crash-2"}});
+  BOOST_TEST(!refused.ok);
+  BOOST_TEST(refused.message.find("marked in error") != std::string::npos, refused.message);
+  BOOST_TEST(ok("domain.lookup", {{"domain", "crash-2"}})["name"] == "crash-2");
+  // Other instances and domains never noticed.
+  auto other = c.call("test:///default", "domain.lookup", {{"domain", "test"}},
+                      std::chrono::seconds(5));
+  BOOST_TEST(other.ok);
+}
