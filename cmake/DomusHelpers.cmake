@@ -7,8 +7,10 @@ target_compile_options(domus_warnings INTERFACE -Wall -Wextra -Wno-unused-parame
 # (or DIR), exporting only domus_driver_entry.
 function(domus_add_plugin name)
   cmake_parse_arguments(P "" "OUTPUT_DIR" "" ${ARGN})
+  set(bundled FALSE)
   if(NOT P_OUTPUT_DIR)
     set(P_OUTPUT_DIR ${DOMUS_BUILD_PLUGIN_DIR})
+    set(bundled TRUE)
   endif()
   set(target domus_plugin_${name})
   add_library(${target} MODULE ${P_UNPARSED_ARGUMENTS})
@@ -23,4 +25,7 @@ function(domus_add_plugin name)
   # Static libraries linked in stay private to the plugin.
   target_link_options(${target} PRIVATE -Wl,--no-undefined -Wl,--exclude-libs,ALL
     -Wl,--version-script=${PROJECT_SOURCE_DIR}/cmake/plugin.map)
+  if(bundled)
+    install(TARGETS ${target} LIBRARY DESTINATION ${DOMUS_INSTALL_PLUGIN_DIR})
+  endif()
 endfunction()

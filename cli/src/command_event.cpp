@@ -15,7 +15,9 @@ namespace {
 
 volatile std::sig_atomic_t interrupted = 0;
 
-void on_sigint(int) { interrupted = 1; }
+void on_sigint(int) {
+  interrupted = 1;
+}
 
 // "2026-11-28T00:10:13.993Z" -> "2026-11-28 00:10:13.993+0000", virsh's --timestamp.
 std::string virsh_time(const std::string& t) {
@@ -31,8 +33,9 @@ std::string event_line(const json& body, bool timestamp) {
   std::string line;
   if (timestamp)
     line = virsh_time(body.value("time", "")) + ": ";
-  line += "event 'lifecycle' for domain '" + body["domain"].value("name", "") + "': " +
-          (e ? std::string(e->text) : "unknown") + " " + (d ? std::string(d->text) : "unknown");
+  line += "event 'lifecycle' for domain '" + body["domain"].value("name", "") +
+          "': " + (e ? std::string(e->text) : "unknown") + " " +
+          (d ? std::string(d->text) : "unknown");
   return line;
 }
 
@@ -66,12 +69,14 @@ bool cmd_event(shell& sh, const parsed_command& pc) {
     uuid = sh.call("domain.lookup", {{"domain", *d}}).value("uuid", "");
   long timeout_s = pc.value("timeout") ? std::stol(*pc.value("timeout")) : 0;
 
-  protocol::subscriber sub(sh.connection(), {std::string(protocol::topic_domain_lifecycle)});
+  protocol::subscriber sub(sh.connection(),
+                           {std::string(protocol::topic_domain_lifecycle)});
   sub.handshake(std::chrono::seconds(5));
   sh.info("listening for events on " + sh.connection().files().events);
 
   interrupted = 0;
-  struct sigaction sa {}, old {};
+  struct sigaction sa {
+  }, old{};
   sa.sa_handler = on_sigint;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, &old);

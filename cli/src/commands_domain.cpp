@@ -33,7 +33,8 @@ std::string reason_text(const json& d) {
 }
 
 std::string id_text(const json& d) {
-  return d.contains("id") && d["id"].is_number() ? std::to_string(d["id"].get<int64_t>()) : "-";
+  return d.contains("id") && d["id"].is_number() ? std::to_string(d["id"].get<int64_t>())
+                                                 : "-";
 }
 
 json lookup(shell& sh, const parsed_command& pc) {
@@ -50,7 +51,8 @@ std::string read_file(const std::string& path) {
 }
 
 // A lifecycle command: the request, then virsh's confirmation with the name as typed.
-bool simple(shell& sh, const parsed_command& pc, std::string_view proc, std::string_view text) {
+bool simple(shell& sh, const parsed_command& pc, std::string_view proc,
+            std::string_view text) {
   std::string d = *pc.value("domain");
   sh.call(proc, {{"domain", d}});
   std::cout << "Domain '" << d << "' " << text << '\n';
@@ -65,7 +67,9 @@ bool cmd_list(shell& sh, const parsed_command& pc) {
   json args = {{"active", all || !inactive}, {"inactive", all || inactive}};
   if (pc.flag("table") && (pc.flag("name") || pc.flag("uuid") || pc.flag("id"))) {
     shell::error(std::string("Options --table and --") +
-                 (pc.flag("name") ? "name" : pc.flag("uuid") ? "uuid" : "id") +
+                 (pc.flag("name")   ? "name"
+                  : pc.flag("uuid") ? "uuid"
+                                    : "id") +
                  " are mutually exclusive");
     return false;
   }
@@ -89,7 +93,8 @@ bool cmd_list(shell& sh, const parsed_command& pc) {
       bool other = st != "running" && st != "paused" && st != "shutoff";
       if (!((pc.flag("state-running") && st == "running") ||
             (pc.flag("state-paused") && st == "paused") ||
-            (pc.flag("state-shutoff") && st == "shutoff") || (pc.flag("state-other") && other)))
+            (pc.flag("state-shutoff") && st == "shutoff") ||
+            (pc.flag("state-other") && other)))
         continue;
     }
     rows.push_back(d);
@@ -121,18 +126,22 @@ bool cmd_list(shell& sh, const parsed_command& pc) {
 
 bool cmd_dominfo(shell& sh, const parsed_command& pc) {
   json d = sh.call("domain.info", {{"domain", *pc.value("domain")}});
-  auto kv = [](const std::string& k, const std::string& v) { return key_value(k, v, 15); };
+  auto kv = [](const std::string& k, const std::string& v) {
+    return key_value(k, v, 15);
+  };
   std::ostringstream out;
   out << kv("Id:", id_text(d)) << kv("Name:", d.value("name", ""))
       << kv("UUID:", d.value("uuid", "")) << kv("OS Type:", d.value("os_type", ""))
-      << kv("State:", state_text(d)) << kv("CPU(s):", std::to_string(d.value("vcpus", 0)));
+      << kv("State:", state_text(d))
+      << kv("CPU(s):", std::to_string(d.value("vcpus", 0)));
   uint64_t cpu_ns = d.value("cpu_time_ns", uint64_t{0});
   if (cpu_ns) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.1lfs", static_cast<double>(cpu_ns) / 1e9);
     out << kv("CPU time:", buf);
   }
-  out << kv("Max memory:", std::to_string(d.value("max_memory_kib", uint64_t{0})) + " KiB")
+  out << kv("Max memory:",
+            std::to_string(d.value("max_memory_kib", uint64_t{0})) + " KiB")
       << kv("Used memory:", std::to_string(d.value("memory_kib", uint64_t{0})) + " KiB")
       << kv("Persistent:", d.value("persistent", true) ? "yes" : "no")
       << kv("Autostart:", d.value("autostart", false) ? "enable" : "disable")
@@ -143,9 +152,9 @@ bool cmd_dominfo(shell& sh, const parsed_command& pc) {
     out << kv("Security model:", model) << kv("Security DOI:", sec.value("doi", ""));
     std::string label = sec.value("label", "");
     if (!label.empty())
-      out << kv("Security label:", label + " (" +
-                                       (sec.value("enforcing", true) ? "enforcing" : "permissive") +
-                                       ")");
+      out << kv("Security label:",
+                label + " (" +
+                    (sec.value("enforcing", true) ? "enforcing" : "permissive") + ")");
   }
   std::cout << out.str();
   return true;
@@ -176,8 +185,8 @@ bool cmd_domuuid(shell& sh, const parsed_command& pc) {
 }
 
 bool cmd_dumpxml(shell& sh, const parsed_command& pc) {
-  json r = sh.call("domain.xml", {{"domain", *pc.value("domain")},
-                                  {"inactive", pc.flag("inactive")}});
+  json r = sh.call("domain.xml",
+                   {{"domain", *pc.value("domain")}, {"inactive", pc.flag("inactive")}});
   std::cout << r.value("xml", "");
   return true;
 }

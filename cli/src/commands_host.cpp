@@ -12,7 +12,7 @@ namespace domus::cli {
 using protocol::json;
 
 bool cmd_uri(shell& sh, const parsed_command&) {
-  sh.connection();
+  sh.call("connect.open", json::object());
   std::cout << sh.uri() << '\n';
   return true;
 }
@@ -57,7 +57,7 @@ bool cmd_nodeinfo(shell& sh, const parsed_command&) {
 bool cmd_connect(shell& sh, const parsed_command& pc) {
   std::string uri = pc.value("name").value_or(protocol::default_uri());
   sh.reconnect(uri, pc.flag("readonly"));
-  sh.connection();
+  sh.call("connect.open", json::object());
   return true;
 }
 
@@ -69,8 +69,9 @@ void print_group(const command_group& g) {
     if (c.group != g.keyword)
       continue;
     std::string name(c.name);
-    std::cout << "    " << name << std::string(name.size() < 30 ? 30 - name.size() : 0, ' ')
-              << " " << c.brief << '\n';
+    std::cout << "    " << name
+              << std::string(name.size() < 30 ? 30 - name.size() : 0, ' ') << " "
+              << c.brief << '\n';
   }
 }
 
@@ -85,7 +86,8 @@ std::string option_label(const option_spec& o, bool synopsis) {
 }
 
 void print_command(const command_spec& c) {
-  std::cout << "  NAME\n    " << c.name << " - " << c.brief << "\n\n  SYNOPSIS\n    " << c.name;
+  std::cout << "  NAME\n    " << c.name << " - " << c.brief << "\n\n  SYNOPSIS\n    "
+            << c.name;
   for (auto& o : c.options)
     std::cout << ' ' << option_label(o, true);
   std::cout << "\n\n";
@@ -95,8 +97,9 @@ void print_command(const command_spec& c) {
     std::cout << "  OPTIONS\n";
     for (auto& o : c.options) {
       std::string label = option_label(o, false);
-      std::cout << "    " << label << std::string(label.size() < 15 ? 15 - label.size() : 0, ' ')
-                << "  " << o.help << '\n';
+      std::cout << "    " << label
+                << std::string(label.size() < 15 ? 15 - label.size() : 0, ' ') << "  "
+                << o.help << '\n';
     }
     std::cout << '\n';
   }
@@ -127,6 +130,8 @@ bool cmd_help(shell&, const parsed_command& pc) {
   return false;
 }
 
-bool cmd_quit(shell&, const parsed_command&) { return true; }
+bool cmd_quit(shell&, const parsed_command&) {
+  return true;
+}
 
 } // namespace domus::cli

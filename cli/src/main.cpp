@@ -56,8 +56,10 @@ int main(int argc, char** argv) {
       s.quiet = true;
     else if (a == "--connect-timeout" || a.rfind("--connect-timeout=", 0) == 0) {
       std::string v = a.size() > 17 ? a.substr(18) : value(a);
-      if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 6) {
-        shell::error("--connect-timeout needs a whole number of seconds, got '" + v + "'");
+      if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos ||
+          v.size() > 6) {
+        shell::error("--connect-timeout needs a whole number of seconds, got '" + v +
+                     "'");
         return 1;
       }
       s.connect_timeout_s = std::stoi(v);

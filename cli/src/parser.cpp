@@ -72,7 +72,8 @@ parsed_command bind_command(const std::vector<std::string>& words) {
       }
       const option_spec* o = find_opt(opt);
       if (!o)
-        throw parse_error("command '" + std::string(name) + "' doesn't support option --" + opt);
+        throw parse_error("command '" + std::string(name) +
+                          "' doesn't support option --" + opt);
       if (seen(o->name))
         throw parse_error("option --" + opt + " already seen");
       if (o->kind == option_kind::flag) {
@@ -91,7 +92,8 @@ parsed_command bind_command(const std::vector<std::string>& words) {
                           (o->kind == option_kind::number ? "number" : "string") + ">");
       if (o->kind == option_kind::number &&
           (value.empty() || value.find_first_not_of("0123456789") != std::string::npos))
-        throw parse_error("numeric value '" + value + "' for <" + opt + "> option is malformed "
+        throw parse_error("numeric value '" + value + "' for <" + opt +
+                          "> option is malformed "
                           "or out of range");
       pc.values[opt] = value;
       continue;
@@ -109,8 +111,8 @@ parsed_command bind_command(const std::vector<std::string>& words) {
   }
   for (auto& o : pc.spec->options)
     if (o.required && !seen(o.name))
-      throw parse_error("command '" + std::string(name) + "' requires <" + std::string(o.name) +
-                        "> option");
+      throw parse_error("command '" + std::string(name) + "' requires <" +
+                        std::string(o.name) + "> option");
   return pc;
 }
 

@@ -16,7 +16,8 @@ std::string start_hint(const std::string& path) {
   const std::string tail = "/run/domus/domus-sock";
   if (path == tail)
     return "start it with: domusd";
-  if (path.size() > tail.size() && path.compare(path.size() - tail.size(), tail.size(), tail) == 0)
+  if (path.size() > tail.size() &&
+      path.compare(path.size() - tail.size(), tail.size(), tail) == 0)
     return "start it with: domusd --root " + path.substr(0, path.size() - tail.size());
   return "start domusd, or give its socket with -c 'DRIVER:///PATH?socket=SOCKET'";
 }
@@ -32,7 +33,9 @@ void shell::info(const std::string& message) const {
     std::cerr << "domsh: " << message << std::endl;
 }
 
-void shell::error(const std::string& message) { std::cerr << "error: " << message << std::endl; }
+void shell::error(const std::string& message) {
+  std::cerr << "error: " << message << std::endl;
+}
 
 protocol::connection& shell::connection() {
   if (conn_)
@@ -42,16 +45,11 @@ protocol::connection& shell::connection() {
   auto c = std::make_unique<protocol::connection>(socket, settings_.read_only);
   try {
     c->check_listening();
-    auto r = c->call(settings_.uri, "connect.open", protocol::json::object(),
-                     std::chrono::seconds(settings_.connect_timeout_s));
-    if (!r.ok)
-      throw protocol::error(r.code, "failed to connect to " + settings_.uri + ": " + r.message);
-    info("connected to " + c->request_socket() + " (" + r.result.value("uri", "") + ")");
   } catch (const protocol::error& e) {
-    if (e.code() == errc::no_daemon || e.code() == errc::timeout)
-      throw protocol::error(errc::no_daemon, std::string(e.what()) + "; " + start_hint(socket));
-    throw;
+    throw protocol::error(errc::no_daemon,
+                          std::string(e.what()) + "; " + start_hint(socket));
   }
+  answered_ = false;
   conn_ = std::move(c);
   return *conn_;
 }
@@ -64,6 +62,26 @@ void shell::reconnect(std::string uri, bool read_only) {
 
 protocol::json shell::call(std::string_view proc, const protocol::json& args) {
   auto& c = connection();
+  if (!answered_) {
+    // The daemon must answer within the connect timeout; the first request itself may
+    // take longer (a driver opening its instance, a guest starting), so a ping goes
+    // ahead of it on the same connection and costs no extra round trip.
+    int64_t ping = c.send("", "events.ping", {{"token", "connect"}});
+    int64_t id = c.send(settings_.uri, proc, args);
+    try {
+      c.wait_for(ping, std::chrono::seconds(settings_.connect_timeout_s), "events.ping");
+    } catch (const protocol::error& e) {
+      std::string hint = start_hint(c.request_socket());
+      conn_.reset();
+      throw protocol::error(errc::no_daemon, std::string(e.what()) + "; " + hint);
+    }
+    answered_ = true;
+    info("connected to " + c.request_socket());
+    auto r = c.wait_for(id, request_timeout, proc);
+    if (!r.ok)
+      throw protocol::error(r.code, r.message);
+    return std::move(r.result);
+  }
   auto r = c.call(settings_.uri, proc, args, request_timeout);
   if (!r.ok)
     throw protocol::error(r.code, r.message);

@@ -15,11 +15,11 @@ namespace domus::cli {
 
 /// Global settings from domsh's own options.
 struct shell_settings {
-  std::string uri;          ///< as given, or the default
-  bool read_only = false;   ///< -r: the read-only socket
+  std::string uri;        ///< as given, or the default
+  bool read_only = false; ///< -r: the read-only socket
   int connect_timeout_s = 5;
-  bool quiet = false;       ///< -q: no blank lines, no table headers, no banner
-  int debug_level = 4;      ///< -d: messages at or above this level go to stderr (0..4)
+  bool quiet = false;  ///< -q: no blank lines, no table headers, no banner
+  int debug_level = 4; ///< -d: messages at or above this level go to stderr (0..4)
 };
 
 class shell {
@@ -58,6 +58,7 @@ private:
   shell_settings settings_;
   std::unique_ptr<protocol::connection> conn_;
   bool unreachable_ = false; ///< the last command could not reach the daemon
+  bool answered_ = false;    ///< the daemon has answered on this connection
 };
 
 /// How long a request may take before domsh gives up on the daemon.

@@ -24,13 +24,15 @@ std::string read_file(const std::string& path, const std::string& referrer) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw error(errc::xml_error, (referrer.empty() ? std::string() : referrer + ": ") +
-                                     "cannot read '" + path + "': " + std::strerror(errno));
+                                     "cannot read '" + path +
+                                     "': " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-[[noreturn]] void fail(const std::string& origin, const xml_node& at, const std::string& msg) {
+[[noreturn]] void fail(const std::string& origin, const xml_node& at,
+                       const std::string& msg) {
   throw error(errc::xml_error, origin + ":" + std::to_string(at.line) + ": " + msg);
 }
 
@@ -64,7 +66,8 @@ struct resolved {
   std::string origin;
 };
 
-resolved resolve(const xml_node& entry, const std::string& origin, const std::string& dir) {
+resolved resolve(const xml_node& entry, const std::string& origin,
+                 const std::string& dir) {
   const std::string* file = entry.attr("file");
   if (!file)
     return {entry, origin};
@@ -94,13 +97,13 @@ seed_object load_domain(const resolved& r, std::vector<std::string> prefixes) {
     if (!c.is_text && is_test(c, "runstate")) {
       uint64_t v = number(r.origin, c, "/domain/test:runstate");
       if (v < DOMUS_STATE_RUNNING || v > DOMUS_STATE_PMSUSPENDED)
-        fail(r.origin, c, "/domain/test:runstate: runstate '" + std::to_string(v) +
-                              "' is out of range (1 to 7)");
+        fail(r.origin, c,
+             "/domain/test:runstate: runstate '" + std::to_string(v) +
+                 "' is out of range (1 to 7)");
       obj.state = static_cast<int32_t>(v);
     } else if (!c.is_text && is_test(c, "transient")) {
       transient = true;
-    } else if (!c.is_text && c.name.find(':') != std::string::npos &&
-               [&] {
+    } else if (!c.is_text && c.name.find(':') != std::string::npos && [&] {
                  for (auto& p : prefixes)
                    if (c.name.rfind(p + ":", 0) == 0)
                      return true;
@@ -142,7 +145,8 @@ void load_node_facts(const std::string& origin, const xml_node& root, node_facts
     if (auto* e = cpu->child("model"))
       n.cpu_model = e->text_content();
     if (n.nodes == 0 || n.sockets == 0 || n.cores == 0 || n.threads == 0)
-      fail(origin, *cpu, "/node/cpu: nodes, sockets, cores and threads must be at least 1");
+      fail(origin, *cpu,
+           "/node/cpu: nodes, sockets, cores and threads must be at least 1");
   }
   if (auto* mem = root.child("memory"))
     n.memory_kib = number(origin, *mem, "/node/memory");

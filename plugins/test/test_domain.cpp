@@ -22,7 +22,9 @@ outcome refuse(int32_t status, std::string message) {
   return o;
 }
 
-bool active(const domus_dom& d) { return d.state != DOMUS_STATE_SHUTOFF; }
+bool active(const domus_dom& d) {
+  return d.state != DOMUS_STATE_SHUTOFF;
+}
 
 // Sets the state and, for shut off, drops the live definition and the id.
 outcome settle(domus_dom& d, int32_t state, int32_t reason,
@@ -40,14 +42,17 @@ outcome settle(domus_dom& d, int32_t state, int32_t reason,
   return o;
 }
 
-std::string name_of(const domus_dom& d) { return "'" + d.def.name + "'"; }
+std::string name_of(const domus_dom& d) {
+  return "'" + d.def.name + "'";
+}
 
 } // namespace
 
 outcome start_domain(domus_instance& inst, domus_dom& d) {
   std::lock_guard<std::mutex> lock(d.mutex);
   if (active(d))
-    return refuse(DOMUS_E_INVALID_OPERATION, "domain " + name_of(d) + " is already active");
+    return refuse(DOMUS_E_INVALID_OPERATION,
+                  "domain " + name_of(d) + " is already active");
   d.id = inst.next_id++;
   d.live = d.def;
   d.started = std::chrono::steady_clock::now();
@@ -104,7 +109,8 @@ outcome resume_domain(domus_dom& d) {
 }
 
 std::string encode_status(const domus_dom& d) {
-  return std::to_string(d.state) + " " + std::to_string(d.reason) + " " + std::to_string(d.id);
+  return std::to_string(d.state) + " " + std::to_string(d.reason) + " " +
+         std::to_string(d.id);
 }
 
 bool decode_status(const std::string& data, domus_dom_state_v1& out) {
@@ -124,8 +130,8 @@ void apply_test_defaults(model::domain_def& def) {
       if (dev.is_text || dev.name != "interface" || dev.child("mac"))
         continue;
       char mac[32];
-      std::snprintf(mac, sizeof mac, "52:54:00:%02x:%02x:%02x", unsigned(rng() & 0xFF), unsigned(rng() & 0xFF),
-                    unsigned(rng() & 0xFF));
+      std::snprintf(mac, sizeof mac, "52:54:00:%02x:%02x:%02x", unsigned(rng() & 0xFF),
+                    unsigned(rng() & 0xFF), unsigned(rng() & 0xFF));
       model::xml_node m = model::xml_node::element("mac");
       m.set_attr("address", mac);
       dev.children.insert(dev.children.begin(), std::move(m));

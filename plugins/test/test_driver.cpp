@@ -21,7 +21,8 @@ domus_result_v1 blank() {
   return r;
 }
 
-void fail(domus_complete_fn done, void* user, int32_t status, const std::string& message) {
+void fail(domus_complete_fn done, void* user, int32_t status,
+          const std::string& message) {
   domus_result_v1 r = blank();
   r.status = status;
   r.message = message.c_str();
@@ -29,8 +30,7 @@ void fail(domus_complete_fn done, void* user, int32_t status, const std::string&
 }
 
 // Runs body; an exception becomes an error completion (nothing throws across the ABI).
-template <class F>
-void guarded(domus_complete_fn done, void* user, F&& body) {
+template <class F> void guarded(domus_complete_fn done, void* user, F&& body) {
   try {
     body();
   } catch (const error& e) {
@@ -66,9 +66,10 @@ void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* use
     else if (path.size() > 1 && path[0] == '/')
       s = load_node_file(path);
     else
-      throw error(domus::protocol::errc::invalid_argument,
-                  "the test driver needs test:///default or test:///ABSOLUTE/PATH.xml, got '" +
-                      std::string(args->uri) + "'");
+      throw error(
+          domus::protocol::errc::invalid_argument,
+          "the test driver needs test:///default or test:///ABSOLUTE/PATH.xml, got '" +
+              std::string(args->uri) + "'");
 
     auto inst = std::make_unique<domus_instance>();
     inst->host = args->host;
@@ -125,7 +126,9 @@ void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* use
   });
 }
 
-void test_close(domus_instance* inst) { delete inst; }
+void test_close(domus_instance* inst) {
+  delete inst;
+}
 
 void test_node_info(domus_instance* inst, domus_complete_fn done, void* user) {
   const node_facts& n = inst->node;
@@ -156,7 +159,8 @@ void test_version_info(domus_instance*, domus_complete_fn done, void* user) {
   done(user, &r);
 }
 
-void test_normalize(domus_instance*, const char* xml, domus_complete_fn done, void* user) {
+void test_normalize(domus_instance*, const char* xml, domus_complete_fn done,
+                    void* user) {
   guarded(done, user, [&] {
     auto def = parse(xml, "<request>");
     apply_test_defaults(def);
@@ -167,8 +171,8 @@ void test_normalize(domus_instance*, const char* xml, domus_complete_fn done, vo
   });
 }
 
-void test_define(domus_instance*, domus_dom* existing, const char* xml, domus_complete_fn done,
-                 void* user) {
+void test_define(domus_instance*, domus_dom* existing, const char* xml,
+                 domus_complete_fn done, void* user) {
   guarded(done, user, [&] {
     auto def = parse(xml, "<request>");
     domus_dom* d = existing;
@@ -202,13 +206,16 @@ void test_start(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn 
                 void* user) {
   complete(done, user, start_domain(*inst, *d));
 }
-void test_shutdown(domus_instance*, domus_dom* d, uint32_t, domus_complete_fn done, void* user) {
+void test_shutdown(domus_instance*, domus_dom* d, uint32_t, domus_complete_fn done,
+                   void* user) {
   complete(done, user, shutdown_domain(*d));
 }
-void test_reboot(domus_instance*, domus_dom* d, uint32_t, domus_complete_fn done, void* user) {
+void test_reboot(domus_instance*, domus_dom* d, uint32_t, domus_complete_fn done,
+                 void* user) {
   complete(done, user, reboot_domain(*d));
 }
-void test_destroy(domus_instance*, domus_dom* d, uint32_t, domus_complete_fn done, void* user) {
+void test_destroy(domus_instance*, domus_dom* d, uint32_t, domus_complete_fn done,
+                  void* user) {
   complete(done, user, destroy_domain(*d));
 }
 void test_suspend(domus_instance*, domus_dom* d, domus_complete_fn done, void* user) {
@@ -230,10 +237,10 @@ void test_info(domus_instance*, domus_dom* d, domus_complete_fn done, void* user
     info.memory_kib = def.current_memory_kib;
     info.vcpus = def.vcpus_now();
     if (active)
-      info.cpu_time_ns = static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(
-              std::chrono::steady_clock::now() - d->started)
-              .count());
+      info.cpu_time_ns =
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::steady_clock::now() - d->started)
+                                    .count());
     info.os_type = "linux"; // what libvirt's mock reports for every guest
     info.security_label = active ? "libvirt-test" : nullptr;
     info.security_enforcing = 1;
@@ -265,7 +272,9 @@ void test_reconnect(domus_instance*, const char* live_xml, domus_bytes_v1 priv,
   });
 }
 
-void test_release(domus_instance*, domus_dom* d) { delete d; }
+void test_release(domus_instance*, domus_dom* d) {
+  delete d;
+}
 
 const domus_domain_ops_v1 domain_ops = {
     sizeof(domus_domain_ops_v1),
@@ -299,6 +308,7 @@ const domus_driver_v1 driver = {
 
 } // namespace
 
-extern "C" DOMUS_DRIVER_EXPORT const domus_driver_v1* domus_driver_entry(uint32_t host_abi_major) {
+extern "C" DOMUS_DRIVER_EXPORT const domus_driver_v1*
+domus_driver_entry(uint32_t host_abi_major) {
   return host_abi_major == DOMUS_DRIVER_ABI_MAJOR ? &driver : nullptr;
 }

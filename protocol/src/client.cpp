@@ -47,20 +47,21 @@ struct connection::impl {
   std::optional<reply> read_one(std::chrono::milliseconds timeout) {
     auto deadline = clock_type::now() + timeout;
     for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                         clock_type::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - clock_type::now());
       if (left.count() < 0)
         left = std::chrono::milliseconds(0);
       if (!poll_in(sock, left))
         return std::nullopt;
       std::vector<zmq::message_t> frames;
-      if (!zmq::recv_multipart(sock, std::back_inserter(frames), zmq::recv_flags::dontwait))
+      if (!zmq::recv_multipart(sock, std::back_inserter(frames),
+                               zmq::recv_flags::dontwait))
         continue;
       if (frames.empty())
         continue;
       auto& body = frames.back();
-      reply r = decode_reply(std::string_view(static_cast<const char*>(body.data()),
-                                              body.size()));
+      reply r = decode_reply(
+          std::string_view(static_cast<const char*>(body.data()), body.size()));
       if (r.id && ignored.erase(*r.id))
         continue;
       return r;
@@ -89,8 +90,8 @@ void connection::check_listening() const {
                                      "-byte limit of unix sockets");
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
-    throw error(errc::no_daemon, "no daemon is listening on " + path +
-                                     ": the socket file does not exist");
+    throw error(errc::no_daemon,
+                "no daemon is listening on " + path + ": the socket file does not exist");
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     throw error(errc::internal, std::string("socket(): ") + std::strerror(errno));
@@ -127,16 +128,26 @@ std::optional<reply> connection::receive(std::chrono::milliseconds timeout) {
 
 reply connection::call(std::string_view uri, std::string_view proc, const json& args,
                        std::chrono::milliseconds timeout) {
-  int64_t id = send(uri, proc, args);
+  return wait_for(send(uri, proc, args), timeout, proc);
+}
+
+reply connection::wait_for(int64_t id, std::chrono::milliseconds timeout,
+                           std::string_view what) {
+  for (auto it = impl_->stash.begin(); it != impl_->stash.end(); ++it)
+    if (it->id == id) {
+      reply r = std::move(*it);
+      impl_->stash.erase(it);
+      return r;
+    }
   auto deadline = clock_type::now() + timeout;
   for (;;) {
-    auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                      clock_type::now());
     auto r = impl_->read_one(std::max(left, std::chrono::milliseconds(0)));
     if (!r) {
       forget(id);
       throw error(errc::timeout, "the daemon on " + impl_->target + " did not answer '" +
-                                     std::string(proc) + "' within " +
+                                     std::string(what) + "' within " +
                                      std::to_string(timeout.count()) + " ms");
     }
     // A reply without an id answers a request the daemon could not read: ours, when
@@ -147,11 +158,17 @@ reply connection::call(std::string_view uri, std::string_view proc, const json& 
   }
 }
 
-void connection::forget(int64_t id) { impl_->ignored.insert(id); }
+void connection::forget(int64_t id) {
+  impl_->ignored.insert(id);
+}
 
-const socket_files& connection::files() const { return impl_->files; }
+const socket_files& connection::files() const {
+  return impl_->files;
+}
 
-const std::string& connection::request_socket() const { return impl_->target; }
+const std::string& connection::request_socket() const {
+  return impl_->target;
+}
 
 struct subscriber::impl {
   connection& requests;
@@ -167,7 +184,8 @@ struct subscriber::impl {
     if (!poll_in(sock, timeout))
       return std::nullopt;
     std::vector<zmq::message_t> frames;
-    if (!zmq::recv_multipart(sock, std::back_inserter(frames), zmq::recv_flags::dontwait) ||
+    if (!zmq::recv_multipart(sock, std::back_inserter(frames),
+                             zmq::recv_flags::dontwait) ||
         frames.size() != 2)
       return std::nullopt;
     event_message m;
@@ -201,8 +219,8 @@ void subscriber::handshake(std::chrono::milliseconds timeout) {
     impl_->requests.forget(impl_->requests.send("", "events.ping", {{"token", token}}));
     auto until = std::min(deadline, clock_type::now() + interval);
     for (;;) {
-      auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(until - clock_type::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - clock_type::now());
       if (left.count() <= 0)
         break;
       auto m = impl_->read_one(left);
@@ -231,8 +249,8 @@ std::optional<event_message> subscriber::next(std::chrono::milliseconds timeout)
   }
   auto deadline = clock_type::now() + timeout;
   for (;;) {
-    auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                      clock_type::now());
     auto m = impl_->read_one(std::max(left, std::chrono::milliseconds(0)));
     if (!m)
       return std::nullopt;

@@ -50,7 +50,8 @@ std::optional<int64_t> recover_request_id(std::string_view frame) {
   while (i < frame.size() && std::isdigit(static_cast<unsigned char>(frame[i])) &&
          i - start < 18)
     value = value * 10 + (frame[i++] - '0');
-  if (i == start || (i < frame.size() && std::isdigit(static_cast<unsigned char>(frame[i]))))
+  if (i == start ||
+      (i < frame.size() && std::isdigit(static_cast<unsigned char>(frame[i]))))
     return std::nullopt;
   return negative ? -value : value;
 }
@@ -65,10 +66,12 @@ std::variant<request, request_failure> decode_request(std::string_view frame) {
   auto id = integer_field(doc, "id");
   auto v = doc.find("v");
   if (v == doc.end() || !v->is_number_integer())
-    return failure(id, errc::bad_request, "the request has no integer \"v\" (protocol version)");
+    return failure(id, errc::bad_request,
+                   "the request has no integer \"v\" (protocol version)");
   if (v->get<int64_t>() != version)
     return failure(id, errc::version_mismatch,
-                   "protocol version " + v->dump() + " is not supported (this daemon speaks " +
+                   "protocol version " + v->dump() +
+                       " is not supported (this daemon speaks " +
                        std::to_string(version) + ")");
   if (!id)
     return failure(std::nullopt, errc::bad_request, "the request has no integer \"id\"");

@@ -16,7 +16,8 @@ const std::vector<proc_entry>& proc_catalogue() {
       {proc::domain_list, "domain.list", t::instance, false, "{active?, inactive?}",
        "summaries of the instance's domains"},
       {proc::domain_define, "domain.define", t::instance, true, "{xml, origin?}",
-       "defines a persistent domain, or replaces the definition of the same name and UUID"},
+       "defines a persistent domain, or replaces the definition of the same name and "
+       "UUID"},
       {proc::domain_create, "domain.create", t::instance, true, "{xml, origin?}",
        "creates and starts a transient domain"},
       {proc::domain_lookup, "domain.lookup", t::domain, false, "{domain}",

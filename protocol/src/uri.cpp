@@ -45,7 +45,9 @@ std::string percent_decode(std::string_view text, std::string_view whole) {
 
 } // namespace
 
-std::string uri::normalized() const { return scheme + "://" + path; }
+std::string uri::normalized() const {
+  return scheme + "://" + path;
+}
 
 uri parse_uri(std::string_view text) {
   uri u;
@@ -69,20 +71,22 @@ uri parse_uri(std::string_view text) {
   }
   auto rest = text.substr(colon + 3);
   auto qmark = rest.find('?');
-  auto query = qmark == std::string_view::npos ? std::string_view{} : rest.substr(qmark + 1);
+  auto query =
+      qmark == std::string_view::npos ? std::string_view{} : rest.substr(qmark + 1);
   rest = rest.substr(0, qmark);
   auto slash = rest.find('/');
   u.host = std::string(rest.substr(0, slash));
   if (!u.host.empty())
     fail(text, "remote hosts are not supported yet (use " + u.scheme + ":///...)");
-  u.path = slash == std::string_view::npos ? "/" : percent_decode(rest.substr(slash), text);
+  u.path =
+      slash == std::string_view::npos ? "/" : percent_decode(rest.substr(slash), text);
   while (!query.empty()) {
     auto amp = query.find('&');
     auto pair = query.substr(0, amp);
     auto eq = pair.find('=');
     auto key = percent_decode(pair.substr(0, eq), text);
-    auto value =
-        eq == std::string_view::npos ? std::string{} : percent_decode(pair.substr(eq + 1), text);
+    auto value = eq == std::string_view::npos ? std::string{}
+                                              : percent_decode(pair.substr(eq + 1), text);
     if (!key.empty())
       u.query[key] = value;
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
@@ -99,7 +103,8 @@ std::string socket_path_for(const uri& u) {
   if (auto it = u.query.find("socket"); it != u.query.end()) {
     if (it->second.empty() || it->second[0] != '/')
       throw error(errc::invalid_argument,
-                  "the socket parameter must be an absolute path, got '" + it->second + "'");
+                  "the socket parameter must be an absolute path, got '" + it->second +
+                      "'");
     return it->second;
   }
   bool session = u.path == "/session" || (u.path != "/system" && geteuid() != 0);
@@ -115,7 +120,8 @@ std::string socket_path_for(const uri& u) {
 
 socket_files socket_files::beside(const std::string& rw_path) {
   auto slash = rw_path.rfind('/');
-  std::string dir = slash == std::string::npos ? std::string(".") : rw_path.substr(0, slash);
+  std::string dir =
+      slash == std::string::npos ? std::string(".") : rw_path.substr(0, slash);
   return {rw_path, dir + "/domus-sock-ro", dir + "/domus-events"};
 }
 

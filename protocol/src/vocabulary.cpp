@@ -45,6 +45,7 @@ const reason_word reasons[] = {
     {DOMUS_STATE_PAUSED, DOMUS_REASON_SHUTTING_DOWN, "shutting_down", "shutting down"},
     {DOMUS_STATE_PAUSED, DOMUS_REASON_SNAPSHOT, "snapshot", "creating snapshot"},
     {DOMUS_STATE_PAUSED, DOMUS_REASON_API_ERROR, "api_error", "api error"},
+    {DOMUS_STATE_PAUSED, DOMUS_REASON_CRASHED, "crashed", "crashed"},
     {DOMUS_STATE_PAUSED, DOMUS_REASON_STARTING_UP, "starting_up", "starting up"},
     {DOMUS_STATE_PAUSED, DOMUS_REASON_POSTCOPY, "postcopy", "post-copy"},
     {DOMUS_STATE_PAUSED, DOMUS_REASON_POSTCOPY_FAILED, "postcopy_failed",
@@ -123,8 +124,7 @@ const detail_word details[] = {
     {DOMUS_EVENT_CRASHED, DOMUS_DETAIL_CRASHLOADED, "crashloaded", "Crashloaded"},
 };
 
-template <class Range, class Pred>
-auto* find_in(const Range& range, Pred pred) {
+template <class Range, class Pred> auto* find_in(const Range& range, Pred pred) {
   for (auto& row : range)
     if (pred(row))
       return &row;

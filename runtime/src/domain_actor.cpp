@@ -53,7 +53,8 @@ public:
   const instance_context& ctx() { return *st().s.ctx; }
   gateway& gw() { return *ctx().gw; }
 
-  // The live definition while active (or for a transient domain), else the persistent one.
+  // The live definition while active (or for a transient domain), else the persistent
+  // one.
   const model::domain_def& current_def() {
     auto& s = st().s;
     if (s.live_def && (active() || !s.persistent_def))
@@ -88,11 +89,13 @@ public:
   void reply_error(const rpc& r, errc code, const std::string& message) {
     gw().reply(r.serial, protocol::encode_error(r.id, code, message));
   }
-  void reply_driver_error(const rpc& r, const driver_result& res, const std::string& what) {
+  void reply_driver_error(const rpc& r, const driver_result& res,
+                          const std::string& what) {
     auto code = protocol::errc_from_number(res.status).value_or(errc::operation_failed);
-    reply_error(r, code, res.message.empty() ? what + ": the driver reported error " +
-                                                   std::to_string(res.status)
-                                             : res.message);
+    reply_error(r, code,
+                res.message.empty()
+                    ? what + ": the driver reported error " + std::to_string(res.status)
+                    : res.message);
   }
 
   void publish(int32_t event, int32_t detail) {
@@ -116,8 +119,7 @@ public:
 
   // -- driver calls -------------------------------------------------------------------
 
-  template <class Call, class Then>
-  void drive(Call&& call, Then&& then) {
+  template <class Call, class Then> void drive(Call&& call, Then&& then) {
     st().calls.drive(caf::actor_cast<caf::actor>(self_), std::forward<Call>(call),
                      std::forward<Then>(then));
   }
@@ -126,7 +128,8 @@ public:
   void apply_state(const domus_dom_state_v1& ns) {
     auto& s = st().s;
     int32_t state = protocol::find_state(ns.state) ? ns.state : DOMUS_STATE_SHUTOFF;
-    int32_t reason = protocol::find_reason(state, ns.reason) ? ns.reason : DOMUS_REASON_UNKNOWN;
+    int32_t reason =
+        protocol::find_reason(state, ns.reason) ? ns.reason : DOMUS_REASON_UNKNOWN;
     bool was_active = active();
     s.state = {state, reason, protocol::state_is_active(state) ? ns.id : -1};
     if (active() && !was_active && !s.live_def)
@@ -147,7 +150,8 @@ public:
         st().s.live_def = std::make_shared<const model::domain_def>(std::move(live));
       } catch (const protocol::error& e) {
         log_warning("driver of " + ctx().uri + " returned a live definition of domain '" +
-                    name() + "' that does not parse (" + e.what() + "); kept the defined one");
+                    name() + "' that does not parse (" + e.what() +
+                    "); kept the defined one");
       }
     }
     for (auto& e : r.events)
@@ -183,10 +187,14 @@ public:
       return finish();
     }
     switch (j.kind) {
-    case job::define_new: return define_new(j);
-    case job::create_new: return create_new(j);
-    case job::redefine: return redefine(j);
-    case job::operation: break;
+    case job::define_new:
+      return define_new(j);
+    case job::create_new:
+      return create_new(j);
+    case job::redefine:
+      return redefine(j);
+    case job::operation:
+      break;
     }
     const rpc& r = j.request;
     if (auto why = check_transition(r.proc, st().s.state.state, name())) {
@@ -194,14 +202,22 @@ public:
       return finish();
     }
     switch (r.proc) {
-    case proc::domain_start: return lifecycle_op(j, &domus_domain_ops_v1::start);
-    case proc::domain_shutdown: return lifecycle_op(j, &domus_domain_ops_v1::shutdown);
-    case proc::domain_reboot: return lifecycle_op(j, &domus_domain_ops_v1::reboot);
-    case proc::domain_destroy: return lifecycle_op(j, &domus_domain_ops_v1::destroy);
-    case proc::domain_suspend: return simple_op(j, &domus_domain_ops_v1::suspend);
-    case proc::domain_resume: return simple_op(j, &domus_domain_ops_v1::resume);
-    case proc::domain_undefine: return undefine(j);
-    case proc::domain_autostart: return autostart(j);
+    case proc::domain_start:
+      return lifecycle_op(j, &domus_domain_ops_v1::start);
+    case proc::domain_shutdown:
+      return lifecycle_op(j, &domus_domain_ops_v1::shutdown);
+    case proc::domain_reboot:
+      return lifecycle_op(j, &domus_domain_ops_v1::reboot);
+    case proc::domain_destroy:
+      return lifecycle_op(j, &domus_domain_ops_v1::destroy);
+    case proc::domain_suspend:
+      return simple_op(j, &domus_domain_ops_v1::suspend);
+    case proc::domain_resume:
+      return simple_op(j, &domus_domain_ops_v1::resume);
+    case proc::domain_undefine:
+      return undefine(j);
+    case proc::domain_autostart:
+      return autostart(j);
     default:
       reply_error(r, errc::internal, "procedure not handled by the domain actor");
       return finish();
@@ -248,8 +264,9 @@ public:
       // actor, so that no request can reach the dead one after the client heard back.
       if (res.status == DOMUS_E_INTERNAL)
         return crash("the driver reported an internal error: " + res.message);
-      reply_driver_error(r, res, "cannot " + std::string(protocol::entry(r.proc).name) +
-                                     " domain '" + name() + "'");
+      reply_driver_error(r, res,
+                         "cannot " + std::string(protocol::entry(r.proc).name) +
+                             " domain '" + name() + "'");
       return finish();
     }
     apply(res);
@@ -351,24 +368,25 @@ public:
       return then(std::move(def));
     auto xml = std::make_shared<std::string>(model::format_domain(*def));
     auto* inst = ctx().inst;
-    drive([=](domus_complete_fn done, void* user) { fn(inst, xml->c_str(), done, user); },
-          [this, r, def, then](driver_result& res) {
-            if (!res.ok() || !res.xml) {
-              reply_driver_error(r, res, "the driver refused the definition");
-              return fail_definition();
-            }
-            try {
-              auto out = model::parse_domain(*res.xml, "<driver>");
-              model::normalize(out);
-              if (out.name != def->name || out.uuid != def->uuid)
-                throw protocol::error(errc::internal, "the driver's normalize hook changed "
-                                                      "the domain's name or UUID");
-              then(std::make_shared<const model::domain_def>(std::move(out)));
-            } catch (const protocol::error& e) {
-              reply_error(r, errc::internal, std::string("driver normalize: ") + e.what());
-              fail_definition();
-            }
-          });
+    drive(
+        [=](domus_complete_fn done, void* user) { fn(inst, xml->c_str(), done, user); },
+        [this, r, def, then](driver_result& res) {
+          if (!res.ok() || !res.xml) {
+            reply_driver_error(r, res, "the driver refused the definition");
+            return fail_definition();
+          }
+          try {
+            auto out = model::parse_domain(*res.xml, "<driver>");
+            model::normalize(out);
+            if (out.name != def->name || out.uuid != def->uuid)
+              throw protocol::error(errc::internal, "the driver's normalize hook changed "
+                                                    "the domain's name or UUID");
+            then(std::make_shared<const model::domain_def>(std::move(out)));
+          } catch (const protocol::error& e) {
+            reply_error(r, errc::internal, std::string("driver normalize: ") + e.what());
+            fail_definition();
+          }
+        });
   }
 
   // A definition job failed: a domain that never got defined disappears.
@@ -404,7 +422,8 @@ public:
         auto* inst = ctx().inst;
         drive([=](domus_complete_fn done, void* user) { fn(inst, dom, 0, done, user); },
               [this, r](driver_result& res) {
-                if (!res.ok() || !res.state || !protocol::state_is_active(res.state->state)) {
+                if (!res.ok() || !res.state ||
+                    !protocol::state_is_active(res.state->state)) {
                   reply_driver_error(r, res, "cannot start domain '" + name() + "'");
                   if (ctx().ops()->release)
                     ctx().ops()->release(ctx().inst, st().s.dom);
@@ -428,7 +447,8 @@ public:
         bool was_persistent = st().s.persistent_def != nullptr;
         st().s.persistent_def = def;
         // libvirt says "added" when a running transient domain becomes persistent.
-        publish(DOMUS_EVENT_DEFINED, was_persistent ? DOMUS_DETAIL_UPDATED : DOMUS_DETAIL_ADDED);
+        publish(DOMUS_EVENT_DEFINED,
+                was_persistent ? DOMUS_DETAIL_UPDATED : DOMUS_DETAIL_ADDED);
         announce();
         reply(r, summary_json(summary()));
         finish();
@@ -441,13 +461,15 @@ public:
     auto fn = ctx().ops()->define;
     if (!fn) {
       reply_error(r, errc::unsupported,
-                  "the " + std::string(ctx().driver().name) + " driver cannot define domains");
+                  "the " + std::string(ctx().driver().name) +
+                      " driver cannot define domains");
       return fail_definition();
     }
     auto xml = std::make_shared<std::string>(model::format_domain(*def));
     auto* inst = ctx().inst;
     auto* existing = st().s.dom;
-    drive([=](domus_complete_fn done, void* user) { fn(inst, existing, xml->c_str(), done, user); },
+    drive([=](domus_complete_fn done,
+              void* user) { fn(inst, existing, xml->c_str(), done, user); },
           [this, r, existing, then](driver_result& res) {
             if (!res.ok() || (!existing && !res.dom)) {
               reply_driver_error(r, res, "the driver refused the definition");
@@ -515,8 +537,8 @@ public:
     drive([=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
           [this, r, respond](driver_result& res) {
             if (!res.ok())
-              return reply_driver_error(r, res, "cannot get information on domain '" +
-                                                    name() + "'");
+              return reply_driver_error(
+                  r, res, "cannot get information on domain '" + name() + "'");
             respond(&res);
           });
   }
@@ -531,7 +553,8 @@ public:
     auto* inst = ctx().inst;
     auto* dom = st().s.dom;
     st().busy = true; // mutations wait for the resync
-    drive([=](domus_complete_fn done, void* user) { ctx().ops()->info(inst, dom, done, user); },
+    drive([=](domus_complete_fn done,
+              void* user) { ctx().ops()->info(inst, dom, done, user); },
           [this](driver_result& res) {
             if (res.ok() && res.info)
               apply_state(res.info->state);
@@ -567,7 +590,8 @@ public:
     return {
         [this](call_atom, rpc& r) {
           if (st().removed)
-            return reply_error(r, errc::no_domain, "domain '" + name() + "' no longer exists");
+            return reply_error(r, errc::no_domain,
+                               "domain '" + name() + "' no longer exists");
           if (protocol::entry(r.proc).mutating)
             enqueue(job{std::move(r), nullptr, job::operation});
           else

@@ -7,14 +7,16 @@ namespace domus::runtime {
 namespace {
 
 // A reader checks struct_size before it reads a field a later minor version appended.
-template <class S>
-bool has(const S* s, size_t end_of_field) {
+template <class S> bool has(const S* s, size_t end_of_field) {
   return s && s->struct_size >= end_of_field;
 }
 
-#define DOMUS_HAS(ptr, type, field) has(ptr, offsetof(type, field) + sizeof(((type*)nullptr)->field))
+#define DOMUS_HAS(ptr, type, field)                                                      \
+  has(ptr, offsetof(type, field) + sizeof(((type*)nullptr)->field))
 
-std::string str(const char* s) { return s ? std::string(s) : std::string(); }
+std::string str(const char* s) {
+  return s ? std::string(s) : std::string();
+}
 
 } // namespace
 
@@ -42,8 +44,8 @@ driver_result driver_result::copy(const domus_result_v1* r) {
   if (r->xml)
     out.xml = std::string(r->xml);
   if (r->private_data.data)
-    out.private_data = std::string(static_cast<const char*>(r->private_data.data),
-                                   r->private_data.len);
+    out.private_data =
+        std::string(static_cast<const char*>(r->private_data.data), r->private_data.len);
   if (DOMUS_HAS(r->info, domus_dom_info_v1, security_enforcing)) {
     out.info = *r->info;
     out.info_os_type = str(r->info->os_type);
@@ -62,8 +64,8 @@ driver_result driver_result::copy(const domus_result_v1* r) {
     out.version_type = str(r->version->hypervisor_type);
     out.version_security_model = str(r->version->security_model);
     out.version_security_doi = str(r->version->security_doi);
-    out.version->hypervisor_type = out.version->security_model = out.version->security_doi =
-        nullptr;
+    out.version->hypervisor_type = out.version->security_model =
+        out.version->security_doi = nullptr;
   }
   out.instance = r->instance;
   for (size_t i = 0; r->objects && i < r->n_objects; ++i) {
@@ -78,7 +80,8 @@ driver_result driver_result::copy(const domus_result_v1* r) {
     c.autostart = o.autostart != 0;
     c.state = o.state;
     if (o.private_data.data)
-      c.private_data.assign(static_cast<const char*>(o.private_data.data), o.private_data.len);
+      c.private_data.assign(static_cast<const char*>(o.private_data.data),
+                            o.private_data.len);
     out.objects.push_back(std::move(c));
   }
   return out;

@@ -7,7 +7,8 @@ namespace domus::runtime {
 event_loop::event_loop() {
   uv_loop_init(&loop_);
   wakeup_.data = this;
-  uv_async_init(&loop_, &wakeup_, [](uv_async_t* a) { static_cast<event_loop*>(a->data)->drain(); });
+  uv_async_init(&loop_, &wakeup_,
+                [](uv_async_t* a) { static_cast<event_loop*>(a->data)->drain(); });
 }
 
 event_loop::~event_loop() {

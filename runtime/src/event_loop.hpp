@@ -39,8 +39,7 @@ public:
   bool in_loop_thread() const { return std::this_thread::get_id() == thread_id_; }
 
   /// Closes a handle and deletes it (allocated with new) once libuv is done with it.
-  template <class Handle>
-  static void close_and_delete(Handle* h) {
+  template <class Handle> static void close_and_delete(Handle* h) {
     uv_close(reinterpret_cast<uv_handle_t*>(h),
              [](uv_handle_t* p) { delete reinterpret_cast<Handle*>(p); });
   }

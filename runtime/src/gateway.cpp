@@ -76,7 +76,8 @@ struct gateway::impl {
       s->set(zmq::sockopt::router_mandatory, 1);
       s->set(zmq::sockopt::sndhwm, static_cast<int>(cfg.reply_queue_limit));
       // The hard cap, above the limit the daemon answers with message-too-large.
-      int64_t cap = static_cast<int64_t>(std::max<uint64_t>(cfg.max_request_bytes * 4, 64u << 20));
+      int64_t cap =
+          static_cast<int64_t>(std::max<uint64_t>(cfg.max_request_bytes * 4, 64u << 20));
       s->set(zmq::sockopt::maxmsgsize, cap);
     } else {
       s->set(zmq::sockopt::sndhwm, static_cast<int>(cfg.event_queue_limit));
@@ -90,14 +91,13 @@ struct gateway::impl {
       throw protocol::error(errc::config_error, "cannot bind " + path + ": " + e.what());
     }
     if (::chmod(path.c_str(), mode) != 0)
-      throw protocol::error(errc::config_error,
-                            "cannot set the mode of " + path + ": " + std::strerror(errno));
+      throw protocol::error(errc::config_error, "cannot set the mode of " + path + ": " +
+                                                    std::strerror(errno));
     auto* p = new uv_poll_t;
     p->data = this;
     uv_poll_init(loop.uv(), p, s->get(zmq::sockopt::fd));
-    uv_poll_start(p, UV_READABLE, [](uv_poll_t* h, int, int) {
-      static_cast<impl*>(h->data)->pump();
-    });
+    uv_poll_start(p, UV_READABLE,
+                  [](uv_poll_t* h, int, int) { static_cast<impl*>(h->data)->pump(); });
     polls[static_cast<int>(k)] = p;
     socks[static_cast<int>(k)] = std::move(s);
   }
@@ -117,7 +117,8 @@ struct gateway::impl {
           continue;
         while (s && (s->get(zmq::sockopt::events) & ZMQ_POLLIN)) {
           std::vector<zmq::message_t> frames;
-          if (!zmq::recv_multipart(*s, std::back_inserter(frames), zmq::recv_flags::dontwait))
+          if (!zmq::recv_multipart(*s, std::back_inserter(frames),
+                                   zmq::recv_flags::dontwait))
             break;
           if (k == static_cast<int>(sock_kind::events))
             continue; // (un)subscriptions; XPUB needs them read, nothing else
@@ -132,8 +133,8 @@ struct gateway::impl {
     auto& s = socks[static_cast<int>(k)];
     if (!s)
       return;
-    std::array<zmq::const_buffer, 3> frames{zmq::buffer(routing_id),
-                                            zmq::const_buffer(nullptr, 0), zmq::buffer(body)};
+    std::array<zmq::const_buffer, 3> frames{
+        zmq::buffer(routing_id), zmq::const_buffer(nullptr, 0), zmq::buffer(body)};
     try {
       if (!zmq::send_multipart(*s, frames, zmq::send_flags::dontwait))
         log_warning("reply dropped: the client's queue is full (reply_queue_limit)");
@@ -151,10 +152,11 @@ struct gateway::impl {
   void on_message(sock_kind k, std::vector<zmq::message_t>& frames) {
     std::string routing_id = frames[0].to_string();
     if (frames.size() != 3 || frames[1].size() != 0) {
-      send_frame(k, routing_id,
-                 protocol::encode_error(std::nullopt, errc::bad_request,
-                                        "expected two frames after the routing id: an empty "
-                                        "delimiter and one JSON request"));
+      send_frame(
+          k, routing_id,
+          protocol::encode_error(std::nullopt, errc::bad_request,
+                                 "expected two frames after the routing id: an empty "
+                                 "delimiter and one JSON request"));
       return;
     }
     std::string_view body(static_cast<const char*>(frames[2].data()), frames[2].size());
@@ -174,8 +176,9 @@ struct gateway::impl {
     }
     auto& req = std::get<protocol::request>(decoded);
     if (!accepting) {
-      send_frame(k, routing_id,
-                 protocol::encode_error(req.id, errc::shutting_down, "the daemon is stopping"));
+      send_frame(
+          k, routing_id,
+          protocol::encode_error(req.id, errc::shutting_down, "the daemon is stopping"));
       return;
     }
     if (k == sock_kind::ro && req.proc->mutating) {
@@ -246,7 +249,8 @@ struct gateway::impl {
       return it == r.by_id.end() ? caf::actor{} : it->second;
     }
     const std::string& s = key.get_ref<const std::string&>();
-    if (!s.empty() && s.size() < 10 && s.find_first_not_of("0123456789") == std::string::npos) {
+    if (!s.empty() && s.size() < 10 &&
+        s.find_first_not_of("0123456789") == std::string::npos) {
       auto it = r.by_id.find(std::stoi(s));
       if (it != r.by_id.end())
         return it->second;
@@ -365,15 +369,18 @@ struct gateway::impl {
 };
 
 gateway::gateway(event_loop& loop, instance_factory factory, gateway_config cfg)
-    : impl_(std::make_unique<impl>(loop, std::move(factory), std::move(cfg))), loop_(loop) {}
+    : impl_(std::make_unique<impl>(loop, std::move(factory), std::move(cfg))),
+      loop_(loop) {}
 
 gateway::~gateway() = default;
 
 void gateway::open() {
   impl_->bind(sock_kind::events, zmq::socket_type::xpub, impl_->cfg.events_path,
               impl_->cfg.events_mode);
-  impl_->bind(sock_kind::ro, zmq::socket_type::router, impl_->cfg.ro_path, impl_->cfg.ro_mode);
-  impl_->bind(sock_kind::rw, zmq::socket_type::router, impl_->cfg.rw_path, impl_->cfg.rw_mode);
+  impl_->bind(sock_kind::ro, zmq::socket_type::router, impl_->cfg.ro_path,
+              impl_->cfg.ro_mode);
+  impl_->bind(sock_kind::rw, zmq::socket_type::router, impl_->cfg.rw_path,
+              impl_->cfg.rw_mode);
 }
 
 void gateway::close() {
@@ -421,9 +428,13 @@ void gateway::drain(std::chrono::milliseconds timeout, std::function<void()> don
       static_cast<uint64_t>(timeout.count()), 0);
 }
 
-size_t gateway::pending_count() const { return impl_->pending.size(); }
+size_t gateway::pending_count() const {
+  return impl_->pending.size();
+}
 
-uint64_t gateway::last_seq() const { return impl_->seq; }
+uint64_t gateway::last_seq() const {
+  return impl_->seq;
+}
 
 void gateway::reply(uint64_t serial, std::string frame) {
   auto* i = impl_.get();
@@ -467,7 +478,8 @@ void gateway::route_remove(std::string uri, caf::actor_id actor) {
   });
 }
 
-void gateway::actor_gone(std::string uri, caf::actor_id actor, errc code, std::string message) {
+void gateway::actor_gone(std::string uri, caf::actor_id actor, errc code,
+                         std::string message) {
   auto* i = impl_.get();
   loop_.post([i, uri = std::move(uri), actor, code, message = std::move(message)] {
     auto it = i->instances.find(uri);

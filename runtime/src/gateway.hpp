@@ -32,8 +32,8 @@ struct route_entry {
 
 /// Creates the instance actor for a normalized URI, or fails with an error (e.g.
 /// no-driver). Called on the loop thread.
-using instance_factory = std::function<caf::actor(const protocol::uri& u, std::string& why,
-                                                  protocol::errc& code)>;
+using instance_factory = std::function<caf::actor(
+    const protocol::uri& u, std::string& why, protocol::errc& code)>;
 
 /// Socket settings of the gateway.
 struct gateway_config {
@@ -77,7 +77,8 @@ public:
   void route_remove(std::string uri, caf::actor_id actor);
   /// A domain actor is gone: its routes are removed and requests still pending on it are
   /// failed with code and message.
-  void actor_gone(std::string uri, caf::actor_id actor, protocol::errc code, std::string message);
+  void actor_gone(std::string uri, caf::actor_id actor, protocol::errc code,
+                  std::string message);
   /// A domain actor died and `replacement` took its place: requests go to the new actor
   /// from now on, and those still pending on the old one fail with code and message.
   void actor_replaced(std::string uri, caf::actor_id old, route_entry replacement,

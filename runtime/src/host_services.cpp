@@ -32,8 +32,7 @@ struct host_services::impl {
   impl(event_loop& l, std::string u) : loop(l), uri(std::move(u)) {}
 
   // Runs fn on the loop thread: at once when already there.
-  template <class F>
-  void on_loop(F&& fn) {
+  template <class F> void on_loop(F&& fn) {
     if (loop.in_loop_thread())
       fn();
     else
@@ -45,17 +44,20 @@ namespace {
 
 using impl = host_services::impl;
 
-impl& self(void* ctx) { return *static_cast<impl*>(ctx); }
+impl& self(void* ctx) {
+  return *static_cast<impl*>(ctx);
+}
 
 void host_log(void* ctx, int32_t level, const char* message) {
-  auto l = level >= DOMUS_LOG_ERROR && level <= DOMUS_LOG_DEBUG ? static_cast<log_level>(level)
-                                                                  : log_level::info;
+  auto l = level >= DOMUS_LOG_ERROR && level <= DOMUS_LOG_DEBUG
+               ? static_cast<log_level>(level)
+               : log_level::info;
   log(l, self(ctx).uri + ": " + (message ? message : ""));
 }
 
 void host_report(void* ctx, domus_dom* dom, const domus_report_v1* r) {
-  if (!dom || !r || r->struct_size < offsetof(domus_report_v1, private_data) +
-                                         sizeof(domus_bytes_v1)) {
+  if (!dom || !r ||
+      r->struct_size < offsetof(domus_report_v1, private_data) + sizeof(domus_bytes_v1)) {
     log_error(self(ctx).uri + ": the driver sent a malformed report; ignored");
     return;
   }
@@ -64,8 +66,8 @@ void host_report(void* ctx, domus_dom* dom, const domus_report_v1* r) {
   if (r->events && r->n_events)
     d.events.assign(r->events, r->events + r->n_events);
   if (r->private_data.data)
-    d.private_data = std::string(static_cast<const char*>(r->private_data.data),
-                                 r->private_data.len);
+    d.private_data =
+        std::string(static_cast<const char*>(r->private_data.data), r->private_data.len);
   caf::anon_send(self(ctx).instance, report_atom::value,
                  static_cast<uint64_t>(reinterpret_cast<uintptr_t>(dom)), std::move(d));
 }
@@ -84,8 +86,8 @@ struct timer_data {
   bool repeat;
 };
 
-uint64_t host_timer_start(void* ctx, uint64_t delay_ms, uint64_t repeat_ms, domus_task_fn fn,
-                          void* arg) {
+uint64_t host_timer_start(void* ctx, uint64_t delay_ms, uint64_t repeat_ms,
+                          domus_task_fn fn, void* arg) {
   if (!fn)
     return 0;
   impl& h = self(ctx);
@@ -295,8 +297,12 @@ host_services::host_services(event_loop& loop, std::string uri)
 
 host_services::~host_services() = default;
 
-const domus_host_v1* host_services::table() const { return &impl_->table; }
+const domus_host_v1* host_services::table() const {
+  return &impl_->table;
+}
 
-void host_services::set_instance_actor(caf::actor a) { impl_->instance = std::move(a); }
+void host_services::set_instance_actor(caf::actor a) {
+  impl_->instance = std::move(a);
+}
 
 } // namespace domus::runtime

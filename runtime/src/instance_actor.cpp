@@ -81,8 +81,7 @@ public:
   gateway& gw() { return *st().seed.gw; }
   caf::actor me() { return caf::actor_cast<caf::actor>(self_); }
 
-  template <class Call, class Then>
-  void drive(Call&& call, Then&& then) {
+  template <class Call, class Then> void drive(Call&& call, Then&& then) {
     st().calls.drive(me(), std::forward<Call>(call), std::forward<Then>(then));
   }
 
@@ -116,9 +115,8 @@ public:
     args->flags = seed.fresh ? DOMUS_OPEN_FRESH : 0;
     args->host = seed.host->table();
     auto open_fn = ctx->driver().open;
-    drive([args, strings, open_fn](domus_complete_fn done, void* user) {
-            open_fn(args.get(), done, user);
-          },
+    drive([args, strings, open_fn](domus_complete_fn done,
+                                   void* user) { open_fn(args.get(), done, user); },
           [this](driver_result& r) { opened(r); });
   }
 
@@ -131,7 +129,8 @@ public:
   void opened(driver_result& r) {
     if (!r.ok() || !r.instance) {
       auto code = protocol::errc_from_number(r.status).value_or(errc::operation_failed);
-      return fail_open(code, r.message.empty() ? "the driver could not open it" : r.message);
+      return fail_open(code,
+                       r.message.empty() ? "the driver could not open it" : r.message);
     }
     st().ctx->inst = r.instance;
     auto objects = std::move(r.objects);
@@ -139,7 +138,8 @@ public:
     if (!version_fn)
       return ready(objects);
     auto* inst = r.instance;
-    drive([version_fn, inst](domus_complete_fn done, void* user) { version_fn(inst, done, user); },
+    drive([version_fn, inst](domus_complete_fn done,
+                             void* user) { version_fn(inst, done, user); },
           [this, objects](driver_result& v) mutable {
             if (v.ok() && v.version) {
               st().ctx->security_model = v.version_security_model;
@@ -164,7 +164,8 @@ public:
         def = model::parse_domain(o.xml, uri());
         model::normalize(def);
       } catch (const protocol::error& e) {
-        log_error(uri() + ": a domain the driver has does not parse, skipped: " + e.what());
+        log_error(uri() +
+                  ": a domain the driver has does not parse, skipped: " + e.what());
         if (o.dom && st().ctx->ops() && st().ctx->ops()->release)
           st().ctx->ops()->release(st().ctx->inst, o.dom);
         continue;
@@ -254,15 +255,16 @@ public:
     case proc::connect_open:
       return reply(r, json{{"uri", uri()}, {"driver", st().ctx->driver().name}});
     case proc::connect_version:
-      return reply(r, json{{"daemon", DOMUS_VERSION},
-                           {"driver", st().ctx->driver().name},
-                           {"driver_version", st().ctx->driver().version
-                                                  ? st().ctx->driver().version
-                                                  : ""},
-                           {"hypervisor", {{"type", st().hypervisor_type},
-                                           {"version", st().hypervisor_version}}},
-                           {"security", {{"model", st().ctx->security_model},
-                                         {"doi", st().ctx->security_doi}}}});
+      return reply(
+          r,
+          json{{"daemon", DOMUS_VERSION},
+               {"driver", st().ctx->driver().name},
+               {"driver_version",
+                st().ctx->driver().version ? st().ctx->driver().version : ""},
+               {"hypervisor",
+                {{"type", st().hypervisor_type}, {"version", st().hypervisor_version}}},
+               {"security",
+                {{"model", st().ctx->security_model}, {"doi", st().ctx->security_doi}}}});
     case proc::node_info:
       return node_info(r);
     case proc::domain_list:
@@ -271,21 +273,24 @@ public:
     case proc::domain_create:
       return definition(r);
     default:
-      return reply_error(r, errc::internal, "procedure not handled by the instance actor");
+      return reply_error(r, errc::internal,
+                         "procedure not handled by the instance actor");
     }
   }
 
   void node_info(const rpc& r) {
     auto fn = st().ctx->driver().node_info;
     if (!fn)
-      return reply_error(r, errc::unsupported, "the " + std::string(st().ctx->driver().name) +
-                                                   " driver has no node information");
+      return reply_error(r, errc::unsupported,
+                         "the " + std::string(st().ctx->driver().name) +
+                             " driver has no node information");
     auto* inst = st().ctx->inst;
     drive([fn, inst](domus_complete_fn done, void* user) { fn(inst, done, user); },
           [this, r](driver_result& res) {
             if (!res.ok() || !res.node)
               return reply_error(r, errc::operation_failed,
-                                 res.message.empty() ? "no node information" : res.message);
+                                 res.message.empty() ? "no node information"
+                                                     : res.message);
             auto& n = *res.node;
             reply(r, json{{"cpu_model", res.node_cpu_model},
                           {"memory_kib", n.memory_kib},
@@ -329,8 +334,9 @@ public:
     bool create = r.proc == proc::domain_create;
     auto xml = r.args.find("xml");
     if (xml == r.args.end() || !xml->is_string())
-      return reply_error(r, errc::bad_request, std::string(protocol::entry(r.proc).name) +
-                                                   " needs a string \"xml\"");
+      return reply_error(r, errc::bad_request,
+                         std::string(protocol::entry(r.proc).name) +
+                             " needs a string \"xml\"");
     std::string origin = "<request>";
     if (auto o = r.args.find("origin"); o != r.args.end()) {
       if (!o->is_string())
@@ -346,8 +352,9 @@ public:
 
     if (record* same = find(st().by_name, def.name)) {
       if (!same->defined)
-        return reply_error(r, errc::busy, "domain '" + def.name +
-                                              "' is being defined by another request");
+        return reply_error(r, errc::busy,
+                           "domain '" + def.name +
+                               "' is being defined by another request");
       if (def.uuid && def.uuid_string() != same->summary.uuid)
         return reply_error(r, errc::domain_exists,
                            "domain '" + def.name + "' already exists with UUID " +
@@ -364,8 +371,8 @@ public:
       model::normalize(def);
       gw().retarget(r.serial, same->actor.id());
       self_->send(same->actor, redefine_atom::value,
-                  definition_job{std::move(r),
-                                 std::make_shared<const model::domain_def>(std::move(def))});
+                  definition_job{std::move(r), std::make_shared<const model::domain_def>(
+                                                   std::move(def))});
       return;
     }
     if (def.uuid) {
@@ -410,8 +417,9 @@ public:
   void on_report(domus_dom* dom, report_data& rep) {
     auto it = st().by_dom.find(dom);
     if (it == st().by_dom.end()) {
-      log_warning(uri() + ": the driver reported a change of a domain the daemon does not "
-                          "know; ignored");
+      log_warning(uri() +
+                  ": the driver reported a change of a domain the daemon does not "
+                  "know; ignored");
       return;
     }
     self_->send(st().records[it->second].actor, report_atom::value, std::move(rep));
@@ -438,8 +446,8 @@ public:
     while (!rec.restarts.empty() &&
            now - rec.restarts.front() > std::chrono::seconds(st().policy.window_seconds))
       rec.restarts.pop_front();
-    std::string failure = "the actor of domain '" + rec.summary.name + "' failed (" + reason +
-                          "); the request was not completed";
+    std::string failure = "the actor of domain '" + rec.summary.name + "' failed (" +
+                          reason + "); the request was not completed";
     if (!rec.summary.persistent_def && !rec.summary.live_def) {
       // It never got defined: nothing to restart.
       gw().actor_gone(uri(), id, errc::internal, failure);
@@ -455,23 +463,25 @@ public:
     seed.private_data = rec.summary.private_data;
     seed.resync = true;
     if (rec.restarts.size() > st().policy.max_restarts) {
-      seed.failed = "domain '" + rec.summary.name + "' is marked in error: its actor failed " +
-                    std::to_string(rec.restarts.size()) + " times within " +
-                    std::to_string(st().policy.window_seconds) + " s (last: " + reason + ")";
+      seed.failed =
+          "domain '" + rec.summary.name + "' is marked in error: its actor failed " +
+          std::to_string(rec.restarts.size()) + " times within " +
+          std::to_string(st().policy.window_seconds) + " s (last: " + reason + ")";
       log_error(uri() + ": " + seed.failed);
       gw().publish("domain.error", error_event_body(uri(), rec.summary, seed.failed));
     } else {
-      log_warning(uri() + ": the actor of domain '" + rec.summary.name + "' failed (" + reason +
-                  "); restarted and resynced from the driver (" +
+      log_warning(uri() + ": the actor of domain '" + rec.summary.name + "' failed (" +
+                  reason + "); restarted and resynced from the driver (" +
                   std::to_string(rec.restarts.size()) + " in the last " +
                   std::to_string(st().policy.window_seconds) + " s)");
     }
     record& fresh = adopt(seed, rec.defined);
     fresh.restarts = std::move(rec.restarts);
     // The new actor takes the routes before the requests of the old one are failed.
-    gw().actor_replaced(uri(), id,
-                        {fresh.actor, fresh.summary.name, fresh.summary.uuid, fresh.summary.id},
-                        errc::internal, failure + "; it was restarted");
+    gw().actor_replaced(
+        uri(), id,
+        {fresh.actor, fresh.summary.name, fresh.summary.uuid, fresh.summary.id},
+        errc::internal, failure + "; it was restarted");
   }
 
   caf::behavior make_behavior() {

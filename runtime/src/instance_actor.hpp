@@ -34,7 +34,7 @@ caf::actor spawn_instance_actor(caf::actor_system& sys, instance_seed seed);
 
 /// Settings of supervision.
 struct supervision_policy {
-  size_t max_restarts = 5;    ///< within window_seconds; more marks the domain in error
+  size_t max_restarts = 5; ///< within window_seconds; more marks the domain in error
   int window_seconds = 60;
 };
 

@@ -13,12 +13,12 @@ namespace domus::runtime {
 class gateway;
 
 struct instance_context {
-  std::string uri;                     ///< normalized, e.g. "test:///default"
+  std::string uri; ///< normalized, e.g. "test:///default"
   const loaded_driver* plugin = nullptr;
   domus_instance* inst = nullptr;
   gateway* gw = nullptr;
-  caf::actor registry;                 ///< the instance actor
-  std::string security_model;          ///< from version_info, "" for none
+  caf::actor registry;        ///< the instance actor
+  std::string security_model; ///< from version_info, "" for none
   std::string security_doi;
 
   const domus_driver_v1& driver() const { return *plugin->driver; }

@@ -8,7 +8,9 @@
 namespace domus::runtime {
 namespace {
 
-constexpr unsigned bit(int s) { return 1u << s; }
+constexpr unsigned bit(int s) {
+  return 1u << s;
+}
 
 constexpr unsigned inactive = bit(DOMUS_STATE_SHUTOFF);
 constexpr unsigned active = bit(DOMUS_STATE_RUNNING) | bit(DOMUS_STATE_BLOCKED) |
@@ -19,8 +21,10 @@ using protocol::proc;
 
 const lifecycle_rule rules[] = {
     {proc::domain_start, "start", inactive, "a shut off domain"},
-    {proc::domain_shutdown, "shut down", active & ~bit(DOMUS_STATE_CRASHED), "an active domain"},
-    {proc::domain_reboot, "reboot", active & ~bit(DOMUS_STATE_CRASHED), "an active domain"},
+    {proc::domain_shutdown, "shut down", active & ~bit(DOMUS_STATE_CRASHED),
+     "an active domain"},
+    {proc::domain_reboot, "reboot", active & ~bit(DOMUS_STATE_CRASHED),
+     "an active domain"},
     {proc::domain_destroy, "destroy", active, "an active domain"},
     {proc::domain_suspend, "suspend", bit(DOMUS_STATE_RUNNING) | bit(DOMUS_STATE_BLOCKED),
      "a running domain"},

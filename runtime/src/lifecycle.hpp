@@ -14,9 +14,9 @@ namespace domus::runtime {
 /// One row: an operation and the states it is allowed from.
 struct lifecycle_rule {
   protocol::proc op;
-  std::string_view verb;       ///< "start"
-  unsigned allowed_states;     ///< bit (1 << state) per allowed domus_domain_state_v1
-  std::string_view needs;      ///< "a shut off domain"
+  std::string_view verb;   ///< "start"
+  unsigned allowed_states; ///< bit (1 << state) per allowed domus_domain_state_v1
+  std::string_view needs;  ///< "a shut off domain"
 };
 
 /// The rule for an operation, or nullptr when the operation has none.

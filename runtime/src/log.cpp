@@ -12,19 +12,27 @@ std::atomic<int> threshold{static_cast<int>(log_level::info)};
 
 std::string_view name_of(log_level l) {
   switch (l) {
-  case log_level::error: return "error";
-  case log_level::warning: return "warning";
-  case log_level::info: return "info";
-  case log_level::debug: return "debug";
+  case log_level::error:
+    return "error";
+  case log_level::warning:
+    return "warning";
+  case log_level::info:
+    return "info";
+  case log_level::debug:
+    return "debug";
   }
   return "info";
 }
 
 } // namespace
 
-void set_log_level(log_level level) { threshold = static_cast<int>(level); }
+void set_log_level(log_level level) {
+  threshold = static_cast<int>(level);
+}
 
-log_level current_log_level() { return static_cast<log_level>(threshold.load()); }
+log_level current_log_level() {
+  return static_cast<log_level>(threshold.load());
+}
 
 std::optional<log_level> parse_log_level(std::string_view text) {
   for (auto l : {log_level::error, log_level::warning, log_level::info, log_level::debug})

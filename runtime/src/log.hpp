@@ -20,10 +20,20 @@ std::optional<log_level> parse_log_level(std::string_view text);
 /// Writes one line atomically (a single write(2)), from any thread.
 void log(log_level level, std::string_view message);
 
-inline void log_error(std::string_view m) { log(log_level::error, m); }
-inline void log_warning(std::string_view m) { log(log_level::warning, m); }
-inline void log_info(std::string_view m) { log(log_level::info, m); }
-inline void log_debug(std::string_view m) { log(log_level::debug, m); }
-inline bool log_enabled(log_level level) { return level <= current_log_level(); }
+inline void log_error(std::string_view m) {
+  log(log_level::error, m);
+}
+inline void log_warning(std::string_view m) {
+  log(log_level::warning, m);
+}
+inline void log_info(std::string_view m) {
+  log(log_level::info, m);
+}
+inline void log_debug(std::string_view m) {
+  log(log_level::debug, m);
+}
+inline bool log_enabled(log_level level) {
+  return level <= current_log_level();
+}
 
 } // namespace domus::runtime

@@ -20,6 +20,7 @@
 #include <future>
 #include <iostream>
 #include <thread>
+#include <unistd.h>
 
 using namespace domus;
 using namespace domus::runtime;
@@ -34,7 +35,8 @@ std::string instance_dir_name(const protocol::uri& u) {
     return u.scheme;
   std::string out = u.scheme + "-";
   for (char c : u.path.substr(1))
-    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') ? c : '_';
+    out +=
+        (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') ? c : '_';
   if (out.size() > 120)
     out = out.substr(0, 100) + "-" + std::to_string(std::hash<std::string>{}(u.path));
   return out;
@@ -59,13 +61,14 @@ int run(const command_line& cl) {
   std::signal(SIGPIPE, SIG_IGN);
 
   driver_table drivers;
-  std::string plugin_dir = opts.plugin_dir.empty() ? bundled_plugin_dir() : opts.plugin_dir;
+  std::string plugin_dir =
+      opts.plugin_dir.empty() ? bundled_plugin_dir() : opts.plugin_dir;
   if (drivers.load_directory(plugin_dir) == 0)
     log_warning("no driver plugin loaded from " + plugin_dir + "; every URI will fail");
 
   caf::actor_system_config cfg;
   cfg.set("scheduler.policy", opts.scheduler_policy == "sharing" ? caf::atom("sharing")
-                                                                  : caf::atom("stealing"));
+                                                                 : caf::atom("stealing"));
   cfg.set("scheduler.max-threads", static_cast<size_t>(worker_count(opts)));
   caf::actor_system sys{cfg};
 
@@ -82,8 +85,8 @@ int run(const command_line& cl) {
       for (auto& s : drivers.schemes())
         loaded += (loaded.empty() ? "" : ", ") + s;
       code = protocol::errc::no_driver;
-      why = "no driver serves '" + u.scheme + "' URIs (loaded: " +
-            (loaded.empty() ? "none" : loaded) + ")";
+      why = "no driver serves '" + u.scheme +
+            "' URIs (loaded: " + (loaded.empty() ? "none" : loaded) + ")";
       return {};
     }
     instance_seed seed;
@@ -138,7 +141,8 @@ int run(const command_line& cl) {
     static std::function<void(int)> handler;
     handler = [&, stop_requested](int signum) {
       std::call_once(*stop_requested, [&] {
-        log_info(std::string("stopping (") + (signum == SIGTERM ? "SIGTERM" : "SIGINT") + ")");
+        log_info(std::string("stopping (") + (signum == SIGTERM ? "SIGTERM" : "SIGINT") +
+                 ")");
         gw.drain(std::chrono::milliseconds(opts.shutdown_timeout_ms),
                  [&] { stopped.set_value(); });
       });
@@ -158,7 +162,10 @@ int run(const command_line& cl) {
   }
   log_info("domusd " DOMUS_VERSION " ready; state under " + paths.etc + ", " + paths.lib +
            ", " + paths.run);
-  log_info("connect with: domsh -c 'test:///default?socket=" + paths.rw_socket() + "'");
+  if (paths.rw_socket() == "/run/domus/domus-sock" && ::geteuid() == 0)
+    log_info("connect with: domsh list --all (as root; or -c 'test:///default')");
+  else
+    log_info("connect with: domsh -c 'test:///default?socket=" + paths.rw_socket() + "'");
 
   stopped.get_future().wait();
 

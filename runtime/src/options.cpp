@@ -44,10 +44,12 @@ command_line parse_command_line(const std::vector<std::string>& args) {
       std::string v = value();
       cl.level = parse_log_level(v);
       if (!cl.level)
-        throw error(errc::invalid_argument, "unknown log level '" + v +
-                                                "' (expected error, warning, info or debug)");
+        throw error(errc::invalid_argument,
+                    "unknown log level '" + v +
+                        "' (expected error, warning, info or debug)");
     } else
-      throw error(errc::invalid_argument, "unknown option '" + args[i] + "' (see --help)");
+      throw error(errc::invalid_argument,
+                  "unknown option '" + args[i] + "' (see --help)");
   }
   return cl;
 }
@@ -98,51 +100,49 @@ std::string to_string_value(const std::string& v, bool quoted) {
 unsigned to_mode(const std::string& v, bool quoted) {
   std::string s = to_string_value(v, quoted);
   if (s.empty() || s.size() > 4 || s.find_first_not_of("01234567") != std::string::npos)
-    throw std::invalid_argument("expected an octal mode such as \"0600\", got \"" + s + "\"");
+    throw std::invalid_argument("expected an octal mode such as \"0600\", got \"" + s +
+                                "\"");
   return static_cast<unsigned>(std::stoul(s, nullptr, 8));
 }
 
 const std::map<std::string, setting>& settings() {
   static const std::map<std::string, setting> table = {
-      {"log_level",
-       {[](auto& v, bool q, auto& o) {
+      {"log_level", {[](auto& v, bool q, auto& o) {
          auto l = parse_log_level(to_string_value(v, q));
          if (!l)
            throw std::invalid_argument("expected \"error\", \"warning\", \"info\" or "
-                                       "\"debug\", got \"" + v + "\"");
+                                       "\"debug\", got \"" +
+                                       v + "\"");
          o.level = *l;
        }}},
-      {"plugin_dir", {[](auto& v, bool q, auto& o) { o.plugin_dir = to_string_value(v, q); }}},
-      {"max_request_bytes",
-       {[](auto& v, bool q, auto& o) {
+      {"plugin_dir",
+       {[](auto& v, bool q, auto& o) { o.plugin_dir = to_string_value(v, q); }}},
+      {"max_request_bytes", {[](auto& v, bool q, auto& o) {
          o.max_request_bytes = to_number(v, q, 1024, uint64_t{1} << 30);
        }}},
-      {"unix_sock_rw_perms", {[](auto& v, bool q, auto& o) { o.rw_socket_mode = to_mode(v, q); }}},
-      {"unix_sock_ro_perms", {[](auto& v, bool q, auto& o) { o.ro_socket_mode = to_mode(v, q); }}},
+      {"unix_sock_rw_perms",
+       {[](auto& v, bool q, auto& o) { o.rw_socket_mode = to_mode(v, q); }}},
+      {"unix_sock_ro_perms",
+       {[](auto& v, bool q, auto& o) { o.ro_socket_mode = to_mode(v, q); }}},
       {"unix_sock_events_perms",
        {[](auto& v, bool q, auto& o) { o.events_socket_mode = to_mode(v, q); }}},
-      {"reply_queue_limit",
-       {[](auto& v, bool q, auto& o) {
+      {"reply_queue_limit", {[](auto& v, bool q, auto& o) {
          o.reply_queue_limit = static_cast<int64_t>(to_number(v, q, 0, 100000000));
        }}},
-      {"event_queue_limit",
-       {[](auto& v, bool q, auto& o) {
+      {"event_queue_limit", {[](auto& v, bool q, auto& o) {
          o.event_queue_limit = static_cast<int64_t>(to_number(v, q, 0, 100000000));
        }}},
-      {"scheduler_policy",
-       {[](auto& v, bool q, auto& o) {
+      {"scheduler_policy", {[](auto& v, bool q, auto& o) {
          std::string s = to_string_value(v, q);
          if (s != "sharing" && s != "stealing")
-           throw std::invalid_argument("expected \"sharing\" or \"stealing\", got \"" + s +
-                                       "\"");
+           throw std::invalid_argument("expected \"sharing\" or \"stealing\", got \"" +
+                                       s + "\"");
          o.scheduler_policy = s;
        }}},
-      {"worker_threads",
-       {[](auto& v, bool q, auto& o) {
+      {"worker_threads", {[](auto& v, bool q, auto& o) {
          o.worker_threads = static_cast<unsigned>(to_number(v, q, 0, 256));
        }}},
-      {"shutdown_timeout_ms",
-       {[](auto& v, bool q, auto& o) {
+      {"shutdown_timeout_ms", {[](auto& v, bool q, auto& o) {
          o.shutdown_timeout_ms = static_cast<unsigned>(to_number(v, q, 0, 600000));
        }}},
   };
@@ -201,7 +201,8 @@ void load_config_text(const std::string& text, const std::string& origin,
   }
 }
 
-daemon_options resolve_options(const command_line& cl, const std::string& default_config) {
+daemon_options resolve_options(const command_line& cl,
+                               const std::string& default_config) {
   daemon_options opts;
   std::string path = cl.config_file ? *cl.config_file : default_config;
   std::ifstream in(path);

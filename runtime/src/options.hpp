@@ -12,18 +12,18 @@ namespace domus::runtime {
 
 /// Every setting of the daemon (conf/domusd.conf documents each).
 struct daemon_options {
-  std::string root;                 ///< --root: the tree's prefix; "" for the default
-  std::string config_file;          ///< "" for <etc>/domusd.conf
+  std::string root;        ///< --root: the tree's prefix; "" for the default
+  std::string config_file; ///< "" for <etc>/domusd.conf
   log_level level = log_level::info;
-  std::string plugin_dir;           ///< "" for the bundled plugins
+  std::string plugin_dir; ///< "" for the bundled plugins
   uint64_t max_request_bytes = 16u << 20;
   unsigned rw_socket_mode = 0600;
   unsigned ro_socket_mode = 0666;
   unsigned events_socket_mode = 0666;
-  int64_t reply_queue_limit = 1000000; ///< ZeroMQ send HWM of the request sockets
-  int64_t event_queue_limit = 1000000; ///< ZeroMQ send HWM per event subscriber
+  int64_t reply_queue_limit = 1000000;      ///< ZeroMQ send HWM of the request sockets
+  int64_t event_queue_limit = 1000000;      ///< ZeroMQ send HWM per event subscriber
   std::string scheduler_policy = "sharing"; ///< CAF: "sharing" or "stealing"
-  unsigned worker_threads = 0;      ///< CAF scheduler threads; 0: one per core, at least 2
+  unsigned worker_threads = 0; ///< CAF scheduler threads; 0: one per core, at least 2
   unsigned shutdown_timeout_ms = 5000;
 };
 

@@ -44,7 +44,8 @@ daemon_paths make_paths(const std::string& root) {
     std::string r = strip_trailing_slashes(absolute(root));
     if (r == "/")
       r.clear();
-    return {r + "/etc/domus", r + "/var/lib/domus", r + "/run/domus", r + "/var/log/domus"};
+    return {r + "/etc/domus", r + "/var/lib/domus", r + "/run/domus",
+            r + "/var/log/domus"};
   }
   if (::geteuid() == 0)
     return {"/etc/domus", "/var/lib/domus", "/run/domus", "/var/log/domus"};
@@ -87,10 +88,11 @@ void check_socket_paths(const daemon_paths& p) {
   constexpr size_t limit = sizeof(sockaddr_un{}.sun_path) - 1;
   for (auto& s : {p.rw_socket(), p.ro_socket(), p.events_socket()})
     if (s.size() > limit)
-      throw error(errc::config_error, "the socket path " + s + " is " +
-                                          std::to_string(s.size()) + " bytes long; unix "
-                                          "sockets allow at most " + std::to_string(limit) +
-                                          " (choose a shorter --root)");
+      throw error(errc::config_error,
+                  "the socket path " + s + " is " + std::to_string(s.size()) +
+                      " bytes long; unix "
+                      "sockets allow at most " +
+                      std::to_string(limit) + " (choose a shorter --root)");
 }
 
 } // namespace domus::runtime

@@ -24,15 +24,19 @@ pid_file::pid_file(std::string path) : path_(std::move(path)) {
     int err = errno;
     char buf[32] = {};
     ssize_t n = ::pread(fd_, buf, sizeof buf - 1, 0);
-    std::string other = n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("?");
+    std::string other =
+        n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("?");
     while (!other.empty() && (other.back() == '\n' || other.back() == ' '))
       other.pop_back();
     ::close(fd_);
     fd_ = -1;
     if (err == EAGAIN || err == EACCES)
-      throw error(errc::config_error, "another domusd (pid " + other + ") is already running "
-                                      "with this state (" + path_ + " is locked); stop it "
-                                      "first or use another --root");
+      throw error(errc::config_error, "another domusd (pid " + other +
+                                          ") is already running "
+                                          "with this state (" +
+                                          path_ +
+                                          " is locked); stop it "
+                                          "first or use another --root");
     throw error(errc::config_error, "cannot lock " + path_ + ": " + std::strerror(err));
   }
   std::string pid = std::to_string(::getpid()) + "\n";

@@ -68,9 +68,9 @@ bool driver_table::load_file(const std::string& path) {
     by_scheme_[*s] = drivers_.size() - 1;
     list += (list.empty() ? "" : ", ") + std::string(*s);
   }
-  log_info("plugin " + path + ": driver '" + d->name + "' " + (d->version ? d->version : "") +
-           " (ABI " + std::to_string(d->abi_major) + "." + std::to_string(d->abi_minor) +
-           ") serves " + list);
+  log_info("plugin " + path + ": driver '" + d->name + "' " +
+           (d->version ? d->version : "") + " (ABI " + std::to_string(d->abi_major) +
+           "." + std::to_string(d->abi_minor) + ") serves " + list);
   return true;
 }
 

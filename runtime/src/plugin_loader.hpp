@@ -11,8 +11,8 @@ namespace domus::runtime {
 
 /// A driver plugin that loaded.
 struct loaded_driver {
-  std::string file;               ///< the .so it came from
-  const domus_driver_v1* driver;  ///< valid until the process exits (never dlclose'd)
+  std::string file;              ///< the .so it came from
+  const domus_driver_v1* driver; ///< valid until the process exits (never dlclose'd)
 };
 
 /// Drivers by the URI schemes they serve.

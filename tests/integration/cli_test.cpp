@@ -12,7 +12,8 @@ using namespace domus::testing;
 
 namespace {
 
-run_result virsh(const std::vector<std::string>& args, const std::string& uri = "test:///default",
+run_result virsh(const std::vector<std::string>& args,
+                 const std::string& uri = "test:///default",
                  const std::string& stdin_text = "") {
   std::vector<std::string> argv = {"/usr/bin/virsh", "-c", uri};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -45,29 +46,34 @@ void same_stdout(const run_result& ours, const run_result& theirs) {
 BOOST_FIXTURE_TEST_SUITE(side_by_side, fixture)
 
 BOOST_AUTO_TEST_CASE(queries_on_the_default_configuration) {
-  for (std::string cmd : {"list", "list --all", "list --name", "list --uuid", "list --all --id",
-                          "list --inactive", "dominfo test", "domstate test",
-                          "domstate test --reason", "domid test", "domname 1",
-                          "domuuid test", "nodeinfo", "dumpxml test", "dumpxml 1 --inactive"}) {
-    BOOST_TEST_CONTEXT(cmd) { same_stdout(d.domsh({cmd}), virsh({cmd})); }
+  for (std::string cmd :
+       {"list", "list --all", "list --name", "list --uuid", "list --all --id",
+        "list --inactive", "dominfo test", "domstate test", "domstate test --reason",
+        "domid test", "domname 1", "domuuid test", "nodeinfo", "dumpxml test",
+        "dumpxml 1 --inactive"}) {
+    BOOST_TEST_CONTEXT(cmd) {
+      same_stdout(d.domsh({cmd}), virsh({cmd}));
+    }
   }
 }
 
 // One connection, a whole lifecycle, every confirmation and state as virsh prints them.
 BOOST_AUTO_TEST_CASE(lifecycle_sequence) {
-  std::string seq = "define " + file +
-                    "; list --all; start web1; list --all; domstate web1 --reason; dominfo web1;"
-                    " suspend web1; domstate web1 --reason; list; resume web1;"
-                    " domstate web1 --reason; reboot web1; domstate web1 --reason; domid web1;"
-                    " shutdown web1; domstate web1 --reason; start web1; domid web1;"
-                    " destroy web1; domstate web1 --reason; dominfo web1; autostart web1;"
-                    " dominfo web1; autostart --disable web1; list --all --autostart;"
-                    " undefine web1; list --all";
+  std::string seq =
+      "define " + file +
+      "; list --all; start web1; list --all; domstate web1 --reason; dominfo web1;"
+      " suspend web1; domstate web1 --reason; list; resume web1;"
+      " domstate web1 --reason; reboot web1; domstate web1 --reason; domid web1;"
+      " shutdown web1; domstate web1 --reason; start web1; domid web1;"
+      " destroy web1; domstate web1 --reason; dominfo web1; autostart web1;"
+      " dominfo web1; autostart --disable web1; list --all --autostart;"
+      " undefine web1; list --all";
   same_stdout(d.domsh({seq}), virsh({seq}));
 }
 
 BOOST_AUTO_TEST_CASE(transient_domains) {
-  std::string seq = "create " + file + "; list --all --transient; dominfo web1; undefine web1;"
+  std::string seq = "create " + file +
+                    "; list --all --transient; dominfo web1; undefine web1;"
                     " list --all; destroy web1; list --all";
   auto ours = d.domsh({seq});
   auto theirs = virsh({seq});
@@ -76,14 +82,17 @@ BOOST_AUTO_TEST_CASE(transient_domains) {
 }
 
 BOOST_AUTO_TEST_CASE(words_as_separate_arguments) {
-  same_stdout(d.domsh({"domstate", "test", "--reason"}), virsh({"domstate", "test", "--reason"}));
+  same_stdout(d.domsh({"domstate", "test", "--reason"}),
+              virsh({"domstate", "test", "--reason"}));
 }
 
 BOOST_AUTO_TEST_CASE(help_pages) {
   for (std::string cmd : {"help dominfo", "help domstate", "help suspend", "help resume",
                           "help uri", "help nodeinfo", "help autostart", "help domid",
                           "help domname", "help domuuid", "help quit", "help event"}) {
-    BOOST_TEST_CONTEXT(cmd) { same_stdout(d.domsh({cmd}), virsh({cmd})); }
+    BOOST_TEST_CONTEXT(cmd) {
+      same_stdout(d.domsh({cmd}), virsh({cmd}));
+    }
   }
   auto groups = d.domsh({"help"});
   BOOST_TEST(groups.out.find(" Domain Management (help keyword 'domain'):\n") == 19u);
@@ -96,7 +105,8 @@ BOOST_AUTO_TEST_CASE(interactive_terminal) {
   auto ours = run({domsh_path(), "-c", d.uri()}, input);
   auto theirs = virsh({}, "test:///default", input);
   std::string expected = std::regex_replace(theirs.out, std::regex("virsh"), "domsh");
-  expected = std::regex_replace(expected, std::regex("test:///default\n"), d.uri() + "\n");
+  expected =
+      std::regex_replace(expected, std::regex("test:///default\n"), d.uri() + "\n");
   BOOST_TEST(ours.out == expected);
   BOOST_TEST(ours.status == 0);
   BOOST_TEST(ours.err == "error: unknown command: 'bogus'\n");
@@ -107,7 +117,8 @@ BOOST_AUTO_TEST_CASE(interactive_terminal) {
 BOOST_AUTO_TEST_CASE(node_files) {
   for (std::string file : {"testnode.xml", "testnodeinline.xml"}) {
     std::string path = std::string(DOMUS_CONFORMANCE_DIR) + "/test-driver/" + file;
-    std::string cmds = "nodeinfo; list --all; domstate fc5 --reason; dominfo fv0; domid fc4";
+    std::string cmds =
+        "nodeinfo; list --all; domstate fc5 --reason; dominfo fv0; domid fc4";
     auto ours = run({domsh_path(), "-c", d.uri(path), cmds});
     auto theirs = virsh({cmds}, "test://" + path);
     BOOST_TEST_CONTEXT(file) {
@@ -125,8 +136,8 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_FIXTURE_TEST_SUITE(errors, fixture)
 
 BOOST_AUTO_TEST_CASE(command_line_mistakes_as_virsh_reports_them) {
-  for (std::string cmd : {"bogus", "list --bogus", "dominfo", "dominfo a b", "list; bogus",
-                          "event --all --timeout"}) {
+  for (std::string cmd : {"bogus", "list --bogus", "dominfo", "dominfo a b",
+                          "list; bogus", "event --all --timeout"}) {
     BOOST_TEST_CONTEXT(cmd) {
       auto ours = d.domsh({cmd});
       auto theirs = virsh({cmd});
@@ -140,12 +151,13 @@ BOOST_AUTO_TEST_CASE(command_line_mistakes_as_virsh_reports_them) {
 BOOST_AUTO_TEST_CASE(operation_errors_name_object_and_cause) {
   auto start_running = d.domsh({"start test"});
   BOOST_TEST(start_running.status == 1);
-  BOOST_TEST(start_running.err ==
-             "error: cannot start domain 'test': it is running (start needs a shut off domain)\n");
+  BOOST_TEST(start_running.err == "error: cannot start domain 'test': it is running "
+                                  "(start needs a shut off domain)\n");
   BOOST_TEST(start_running.out == "\n"); // virsh's blank line, even after a failure
   auto unknown = d.domsh({"dominfo nosuch"});
   BOOST_TEST(unknown.status == 1);
-  BOOST_TEST(unknown.err.find("domain 'nosuch' not found") != std::string::npos, unknown.err);
+  BOOST_TEST(unknown.err.find("domain 'nosuch' not found") != std::string::npos,
+             unknown.err);
   auto missing_file = d.domsh({"define /nonexistent/x.xml"});
   BOOST_TEST(missing_file.err ==
              "error: cannot read '/nonexistent/x.xml': No such file or directory\n");
@@ -157,21 +169,26 @@ BOOST_AUTO_TEST_CASE(operation_errors_name_object_and_cause) {
 
 BOOST_AUTO_TEST_CASE(bad_xml_names_file_line_and_element) {
   std::string bad = dir + "/bad.xml";
-  write_file(bad, "<domain type='test'>\n  <name>b</name>\n  <memory unit='GB2'>1</memory>\n"
-                  "  <os><type>hvm</type></os>\n</domain>\n");
+  write_file(bad,
+             "<domain type='test'>\n  <name>b</name>\n  <memory unit='GB2'>1</memory>\n"
+             "  <os><type>hvm</type></os>\n</domain>\n");
   auto r = d.domsh({"define " + bad});
   BOOST_TEST(r.status == 1);
-  BOOST_TEST(r.err == "error: " + bad + ":3: /domain/memory: unknown unit 'GB2' (expected one "
-                      "of b, bytes, KB, KiB, MB, MiB, GB, GiB, TB, TiB, PB, PiB, EB, EiB)\n");
+  BOOST_TEST(r.err ==
+             "error: " + bad +
+                 ":3: /domain/memory: unknown unit 'GB2' (expected one "
+                 "of b, bytes, KB, KiB, MB, MiB, GB, GiB, TB, TiB, PB, PiB, EB, EiB)\n");
   std::string broken = dir + "/broken.xml";
-  write_file(broken, "<domain type='test'>\n  <name>b</name>\n  <memory>1</memory\n</domain>\n");
+  write_file(broken,
+             "<domain type='test'>\n  <name>b</name>\n  <memory>1</memory\n</domain>\n");
   auto r2 = d.domsh({"define " + broken});
   BOOST_TEST(r2.err.find("error: " + broken + ":4: ") == 0u, r2.err);
   std::string named = dir + "/named.xml";
   write_file(named, "<domain type='test'><name>a/b</name><memory>1</memory>"
                     "<os><type>hvm</type></os></domain>");
   auto r3 = d.domsh({"define " + named});
-  BOOST_TEST(r3.err.find("invalid domain name 'a/b': it contains '/'") != std::string::npos,
+  BOOST_TEST(r3.err.find("invalid domain name 'a/b': it contains '/'") !=
+                 std::string::npos,
              r3.err);
   // Nothing was defined by any of them.
   BOOST_TEST(d.domsh({"list --all --name"}).out == "test\n\n");
@@ -182,7 +199,8 @@ BOOST_AUTO_TEST_CASE(duplicates) {
   // Same name and UUID: an update.
   BOOST_TEST(d.domsh({"define " + file}).status == 0);
   std::string other_uuid = dir + "/other.xml";
-  write_file(other_uuid, std::regex_replace(domain_xml, std::regex("3e3fce45"), "aaaaaaaa"));
+  write_file(other_uuid,
+             std::regex_replace(domain_xml, std::regex("3e3fce45"), "aaaaaaaa"));
   auto r = d.domsh({"define " + other_uuid});
   BOOST_TEST(r.status == 1);
   BOOST_TEST(r.err.find("domain 'web1' already exists with UUID 3e3fce45-4f53-4fa7-bb32-"
@@ -192,9 +210,10 @@ BOOST_AUTO_TEST_CASE(duplicates) {
   write_file(other_name, std::regex_replace(domain_xml, std::regex("web1"), "web2"));
   auto r2 = d.domsh({"define " + other_name});
   BOOST_TEST(r2.status == 1);
-  BOOST_TEST(r2.err.find("UUID 3e3fce45-4f53-4fa7-bb32-11f34168b82b is already used by domain "
-                         "'web1'") != std::string::npos,
-             r2.err);
+  BOOST_TEST(
+      r2.err.find("UUID 3e3fce45-4f53-4fa7-bb32-11f34168b82b is already used by domain "
+                  "'web1'") != std::string::npos,
+      r2.err);
   BOOST_TEST(d.domsh({"list --all --name"}).out == "test\nweb1\n\n");
 }
 
@@ -202,13 +221,15 @@ BOOST_AUTO_TEST_CASE(read_only_socket_refuses_changes) {
   auto r = run({domsh_path(), "-r", "-c", d.uri(), "suspend test"});
   BOOST_TEST(r.status == 1);
   BOOST_TEST(r.err.find("refused on the read-only socket") != std::string::npos, r.err);
-  BOOST_TEST(run({domsh_path(), "-r", "-c", d.uri(), "domstate test"}).out == "running\n\n");
+  BOOST_TEST(run({domsh_path(), "-r", "-c", d.uri(), "domstate test"}).out ==
+             "running\n\n");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_driver_and_bad_uri) {
   auto r = run({domsh_path(), "-c", d.uri("/system", "nodriver"), "list"});
   BOOST_TEST(r.status == 1);
-  BOOST_TEST(r.err.find("no driver serves 'nodriver' URIs (loaded: test)") != std::string::npos,
+  BOOST_TEST(r.err.find("no driver serves 'nodriver' URIs (loaded: test)") !=
+                 std::string::npos,
              r.err);
   auto bad = run({domsh_path(), "-c", "not a uri", "list"});
   BOOST_TEST(bad.status == 1);

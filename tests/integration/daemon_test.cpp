@@ -14,7 +14,9 @@ using namespace domus::testing;
 
 namespace {
 
-bool exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
+bool exists(const std::string& p) {
+  return ::access(p.c_str(), F_OK) == 0;
+}
 
 unsigned mode_of(const std::string& p) {
   struct stat st {};
@@ -72,7 +74,8 @@ BOOST_AUTO_TEST_CASE(stale_socket_after_a_crash) {
   BOOST_TEST(r.status == 1);
   BOOST_TEST(r.err.find("no daemon is listening on " + sock) != std::string::npos, r.err);
   BOOST_TEST(r.err.find("stale socket file") != std::string::npos, r.err);
-  BOOST_TEST(r.err.find("start it with: domusd --root " + root) != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("start it with: domusd --root " + root) != std::string::npos,
+             r.err);
   BOOST_TEST_MESSAGE("stale socket reported in " << ms << " ms");
   // A new daemon takes the tree over.
   daemon_process second({}, root);
@@ -81,20 +84,24 @@ BOOST_AUTO_TEST_CASE(stale_socket_after_a_crash) {
 
 BOOST_AUTO_TEST_CASE(no_daemon_at_all) {
   std::string dir = temp_dir("n");
-  auto r = run({domsh_path(), "-c", "test:///default?socket=" + dir + "/run/domus/domus-sock",
-                "list"});
+  auto r = run({domsh_path(), "-c",
+                "test:///default?socket=" + dir + "/run/domus/domus-sock", "list"});
   BOOST_TEST(r.status == 1);
   BOOST_TEST(r.out.empty());
-  BOOST_TEST(r.err == "error: failed to connect to the daemon\nerror: no daemon is listening on " +
-                          dir + "/run/domus/domus-sock: the socket file does not exist; start it "
-                          "with: domusd --root " + dir + "\n");
+  BOOST_TEST(r.err ==
+             "error: failed to connect to the daemon\nerror: no daemon is listening on " +
+                 dir +
+                 "/run/domus/domus-sock: the socket file does not exist; start it "
+                 "with: domusd --root " +
+                 dir + "\n");
 }
 
 BOOST_AUTO_TEST_CASE(socket_path_over_the_limit) {
   std::string root = temp_dir("l") + "/" + std::string(80, 'r');
   auto r = run({domusd_path(), "--root", root});
   BOOST_TEST(r.status == 1);
-  BOOST_TEST(r.err.find("the socket path " + root + "/run/domus/domus-sock") != std::string::npos,
+  BOOST_TEST(r.err.find("the socket path " + root + "/run/domus/domus-sock") !=
+                 std::string::npos,
              r.err);
   BOOST_TEST(!exists(root)); // refused before anything was created
 }
@@ -104,8 +111,9 @@ BOOST_AUTO_TEST_CASE(bad_configuration) {
   write_file(dir + "/bad.conf", "log_level = \"info\"\nmax_request_bytes = \"big\"\n");
   auto r = run({domusd_path(), "--root", dir, "--config", dir + "/bad.conf"});
   BOOST_TEST(r.status == 1);
-  BOOST_TEST(r.err == "domusd: error: " + dir + "/bad.conf:2: max_request_bytes: expected a "
-                      "whole number, got big\n");
+  BOOST_TEST(r.err == "domusd: error: " + dir +
+                          "/bad.conf:2: max_request_bytes: expected a "
+                          "whole number, got big\n");
   auto flag = run({domusd_path(), "--bogus"});
   BOOST_TEST(flag.status == 2);
   BOOST_TEST(flag.err.find("unknown option '--bogus'") != std::string::npos);
@@ -127,13 +135,17 @@ BOOST_AUTO_TEST_CASE(config_file_of_the_tree_is_read) {
 BOOST_AUTO_TEST_CASE(plugins_that_fail_are_refused_and_the_daemon_carries_on) {
   std::string dir = temp_dir("p");
   std::string bad = std::string(DOMUS_TEST_PLUGIN_DIR) + "/bad/";
-  ::symlink((std::string(DOMUS_PLUGIN_DIR) + "/test.so").c_str(), (dir + "/test.so").c_str());
-  ::symlink((std::string(DOMUS_TEST_PLUGIN_DIR) + "/probe.so").c_str(), (dir + "/probe.so").c_str());
-  for (auto b : {"no_entry", "null_entry", "abi_two", "too_small", "zz_dup_scheme", "unresolved"})
+  ::symlink((std::string(DOMUS_PLUGIN_DIR) + "/test.so").c_str(),
+            (dir + "/test.so").c_str());
+  ::symlink((std::string(DOMUS_TEST_PLUGIN_DIR) + "/probe.so").c_str(),
+            (dir + "/probe.so").c_str());
+  for (auto b :
+       {"no_entry", "null_entry", "abi_two", "too_small", "zz_dup_scheme", "unresolved"})
     ::symlink((bad + b + ".so").c_str(), (dir + "/" + b + ".so").c_str());
   daemon_process d({"--plugin-dir", dir});
   std::string log = d.log();
-  for (auto b : {"no_entry", "null_entry", "abi_two", "too_small", "zz_dup_scheme", "unresolved"}) {
+  for (auto b : {"no_entry", "null_entry", "abi_two", "too_small", "zz_dup_scheme",
+                 "unresolved"}) {
     std::string prefix = "plugin " + dir + "/" + b + ".so refused: ";
     size_t at = log.find(prefix);
     BOOST_TEST(at != std::string::npos, b);
@@ -143,7 +155,8 @@ BOOST_AUTO_TEST_CASE(plugins_that_fail_are_refused_and_the_daemon_carries_on) {
   // A driver whose open fails: an error for that URI only, and the next request retries.
   auto broken = run({domsh_path(), "-c", d.uri("/x", "broken"), "list"});
   BOOST_TEST(broken.status == 1);
-  BOOST_TEST(broken.err.find("the broken driver cannot open anything") != std::string::npos,
+  BOOST_TEST(broken.err.find("the broken driver cannot open anything") !=
+                 std::string::npos,
              broken.err);
   auto again = run({domsh_path(), "-c", d.uri("/x", "broken"), "list"});
   BOOST_TEST(again.err == broken.err);

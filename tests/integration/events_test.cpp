@@ -43,12 +43,12 @@ BOOST_AUTO_TEST_CASE(lifecycle_events_with_seq_topic_order_and_fields) {
   sub.handshake(std::chrono::seconds(5));
 
   const std::vector<std::pair<std::string, json>> steps = {
-      {"domain.define", {{"xml", xml}}},   {"domain.start", {{"domain", "ev1"}}},
-      {"domain.suspend", {{"domain", "ev1"}}}, {"domain.resume", {{"domain", "ev1"}}},
-      {"domain.destroy", {{"domain", "ev1"}}}, {"domain.start", {{"domain", "ev1"}}},
+      {"domain.define", {{"xml", xml}}},        {"domain.start", {{"domain", "ev1"}}},
+      {"domain.suspend", {{"domain", "ev1"}}},  {"domain.resume", {{"domain", "ev1"}}},
+      {"domain.destroy", {{"domain", "ev1"}}},  {"domain.start", {{"domain", "ev1"}}},
       {"domain.shutdown", {{"domain", "ev1"}}}, {"domain.undefine", {{"domain", "ev1"}}}};
   const std::vector<std::pair<std::string, std::string>> expected = {
-      {"defined", "added"},   {"started", "booted"},  {"suspended", "paused"},
+      {"defined", "added"},    {"started", "booted"},    {"suspended", "paused"},
       {"resumed", "unpaused"}, {"stopped", "destroyed"}, {"started", "booted"},
       {"stopped", "shutdown"}, {"undefined", "removed"}};
   for (auto& [proc, args] : steps)
@@ -110,7 +110,8 @@ BOOST_AUTO_TEST_CASE(topic_filters_see_gaps_in_seq) {
 
 BOOST_AUTO_TEST_CASE(python_subscriber_from_the_docs) {
   daemon_process d;
-  child py({"/usr/bin/python3", std::string(DOMUS_SOURCE_DIR) + "/tests/integration/subscriber.py",
+  child py({"/usr/bin/python3",
+            std::string(DOMUS_SOURCE_DIR) + "/tests/integration/subscriber.py",
             d.root() + "/run/domus", "4"});
   py.wait_for(1, "READY\n", std::chrono::seconds(20));
   domus::protocol::connection c(d.socket(), false);
@@ -127,23 +128,27 @@ BOOST_AUTO_TEST_CASE(python_subscriber_from_the_docs) {
     json e = json::parse(line);
     seen.push_back(e["event"].get<std::string>() + "/" + e["detail"].get<std::string>());
   }
-  BOOST_TEST((seen == std::vector<std::string>{"defined/added", "started/booted",
-                                               "stopped/destroyed", "undefined/removed"}));
+  BOOST_TEST(
+      (seen == std::vector<std::string>{"defined/added", "started/booted",
+                                        "stopped/destroyed", "undefined/removed"}));
 }
 
 BOOST_AUTO_TEST_CASE(domsh_event_prints_what_virsh_prints) {
   daemon_process d;
   std::string dir = temp_dir("e");
   write_file(dir + "/ev1.xml", xml);
-  child ev({domsh_path(), "-d", "1", "-c", d.uri(), "event", "--all", "--loop", "--timestamp"});
+  child ev({domsh_path(), "-d", "1", "-c", d.uri(), "event", "--all", "--loop",
+            "--timestamp"});
   ev.wait_for(2, "listening for events", std::chrono::seconds(10));
-  BOOST_TEST(d.domsh({"define " + dir + "/ev1.xml; start ev1; suspend ev1; resume ev1; "
+  BOOST_TEST(d.domsh({"define " + dir +
+                      "/ev1.xml; start ev1; suspend ev1; resume ev1; "
                       "destroy ev1; undefine ev1"})
                  .status == 0);
   ev.wait_for(1, "Undefined Removed\n", std::chrono::seconds(10));
   ev.signal(SIGINT);
   BOOST_TEST(ev.wait() == 0);
-  std::regex line(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\+0000: event 'lifecycle' for domain 'ev1': (.*))");
+  std::regex line(
+      R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\+0000: event 'lifecycle' for domain 'ev1': (.*))");
   std::istringstream in(ev.out());
   std::vector<std::string> texts;
   std::string l;
@@ -152,16 +157,19 @@ BOOST_AUTO_TEST_CASE(domsh_event_prints_what_virsh_prints) {
     if (std::regex_match(l, m, line))
       texts.push_back(m[1]);
   }
-  BOOST_TEST((texts == std::vector<std::string>{"Defined Added", "Started Booted",
-                                                "Suspended Paused", "Resumed Unpaused",
-                                                "Stopped Destroyed", "Undefined Removed"}));
-  BOOST_TEST(ev.out().find("event loop interrupted\nevents received: 6\n") != std::string::npos,
+  BOOST_TEST(
+      (texts == std::vector<std::string>{"Defined Added", "Started Booted",
+                                         "Suspended Paused", "Resumed Unpaused",
+                                         "Stopped Destroyed", "Undefined Removed"}));
+  BOOST_TEST(ev.out().find("event loop interrupted\nevents received: 6\n") !=
+                 std::string::npos,
              ev.out());
 }
 
 BOOST_AUTO_TEST_CASE(domsh_event_one_shot_filter_and_timeout) {
   daemon_process d;
-  child ev({domsh_path(), "-d", "1", "-c", d.uri(), "event", "test", "--event", "lifecycle"});
+  child ev(
+      {domsh_path(), "-d", "1", "-c", d.uri(), "event", "test", "--event", "lifecycle"});
   ev.wait_for(2, "listening for events", std::chrono::seconds(10));
   BOOST_TEST(d.domsh({"suspend test"}).status == 0);
   BOOST_TEST(ev.wait() == 0);
@@ -174,5 +182,6 @@ BOOST_AUTO_TEST_CASE(domsh_event_one_shot_filter_and_timeout) {
   auto bad = d.domsh({"event --event reboot"});
   BOOST_TEST(bad.err == "error: unknown event type reboot\n");
   auto neither = d.domsh({"event"});
-  BOOST_TEST(neither.err == "error: one of --list, --all, or --event <type> is required\n");
+  BOOST_TEST(neither.err ==
+             "error: one of --list, --all, or --event <type> is required\n");
 }

@@ -5,6 +5,7 @@
 
 #include <domus/protocol/client.hpp>
 
+#include <csignal>
 #include <unistd.h>
 
 // The probe plugin (tests/plugins/probe_driver.cpp) drives every host service through
@@ -18,7 +19,8 @@ namespace {
 
 std::string plugin_dir() {
   std::string dir = temp_dir("pl");
-  ::symlink((std::string(DOMUS_PLUGIN_DIR) + "/test.so").c_str(), (dir + "/test.so").c_str());
+  ::symlink((std::string(DOMUS_PLUGIN_DIR) + "/test.so").c_str(),
+            (dir + "/test.so").c_str());
   ::symlink((std::string(DOMUS_TEST_PLUGIN_DIR) + "/probe.so").c_str(),
             (dir + "/probe.so").c_str());
   return dir;
@@ -49,7 +51,8 @@ struct fixture {
     auto m = sub.next(std::chrono::seconds(10));
     BOOST_TEST_REQUIRE(m.has_value(), "no event within 10 s");
     return m->body["domain"]["name"].get<std::string>() + " " +
-           m->body["event"].get<std::string>() + "/" + m->body["detail"].get<std::string>();
+           m->body["event"].get<std::string>() + "/" +
+           m->body["detail"].get<std::string>();
   }
 };
 
@@ -80,11 +83,14 @@ BOOST_FIXTURE_TEST_CASE(every_host_service, fixture) {
   BOOST_TEST(ok("domain.destroy", {{"domain", "g1"}})["state"] == "shutoff");
   BOOST_TEST(next_event() == "g1 stopped/destroyed");
   std::string log = d.log();
-  BOOST_TEST(log.find("probe:///one: probe: guest 'g1' spawned as pid") != std::string::npos, log);
+  BOOST_TEST(log.find("probe:///one: probe: guest 'g1' spawned as pid") !=
+                 std::string::npos,
+             log);
   BOOST_TEST(log.find("probe:///one: probe: guest 'g1' exited (status 0, signal 15)") !=
                  std::string::npos,
              log);
-  BOOST_TEST(log.find("state_dir=" + d.root() + "/var/lib/domus/probe-one") != std::string::npos,
+  BOOST_TEST(log.find("state_dir=" + d.root() + "/var/lib/domus/probe-one") !=
+                 std::string::npos,
              log);
 }
 
@@ -109,7 +115,8 @@ BOOST_FIXTURE_TEST_CASE(transient_guest_that_stops_vanishes, fixture) {
   BOOST_TEST(next_event() == "selfstop-2 stopped/shutdown");
   auto r = call("domain.lookup", {{"domain", "selfstop-2"}});
   BOOST_TEST(!r.ok);
-  BOOST_TEST(static_cast<int>(r.code) == static_cast<int>(domus::protocol::errc::no_domain));
+  BOOST_TEST(static_cast<int>(r.code) ==
+             static_cast<int>(domus::protocol::errc::no_domain));
 }
 
 // A driver call that reports an internal error makes the domain's actor fail; the
@@ -159,10 +166,40 @@ BOOST_FIXTURE_TEST_CASE(crash_loop_marks_the_domain_in_error, fixture) {
   BOOST_TEST(seen.find("domain.error") != std::string::npos, seen);
   auto refused = call("domain.suspend", {{"domain", "crash-2"}});
   BOOST_TEST(!refused.ok);
-  BOOST_TEST(refused.message.find("marked in error") != std::string::npos, refused.message);
+  BOOST_TEST(refused.message.find("marked in error") != std::string::npos,
+             refused.message);
   BOOST_TEST(ok("domain.lookup", {{"domain", "crash-2"}})["name"] == "crash-2");
   // Other instances and domains never noticed.
   auto other = c.call("test:///default", "domain.lookup", {{"domain", "test"}},
                       std::chrono::seconds(5));
   BOOST_TEST(other.ok);
+}
+
+// SIGTERM with a request in flight that the hypervisor never completes: the request is
+// failed with a clear error after shutdown_timeout_ms, new ones are refused meanwhile,
+// and the daemon exits cleanly.
+BOOST_AUTO_TEST_CASE(shutdown_fails_requests_that_never_complete) {
+  std::string conf = temp_dir("s") + "/domusd.conf";
+  write_file(conf, "shutdown_timeout_ms = 300\n");
+  daemon_process d({"--plugin-dir", plugin_dir(), "--config", conf});
+  domus::protocol::connection c(d.socket(), false);
+  BOOST_TEST(c.call("probe:///one", "domain.define", {{"xml", probe_xml("hang-1")}},
+                    std::chrono::seconds(5))
+                 .ok);
+  int64_t id = c.send("probe:///one", "domain.start", {{"domain", "hang-1"}});
+  // The start is in flight once a later query on the same connection is answered.
+  auto q = c.call("probe:///one", "domain.lookup", {{"domain", "hang-1"}},
+                  std::chrono::seconds(5));
+  BOOST_TEST(q.ok);
+  d.process().signal(SIGTERM);
+  auto r = c.receive(std::chrono::seconds(10));
+  BOOST_TEST_REQUIRE(r.has_value());
+  BOOST_TEST(r->id.value_or(-1) == id);
+  BOOST_TEST(!r->ok);
+  BOOST_TEST(static_cast<int>(r->code) ==
+             static_cast<int>(domus::protocol::errc::shutting_down));
+  BOOST_TEST(r->message == "the daemon stopped before the request completed");
+  BOOST_TEST(d.stop() == 0);
+  BOOST_TEST(d.log().find("waiting for 1 request(s) in flight before stopping") !=
+             std::string::npos);
 }

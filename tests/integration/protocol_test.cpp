@@ -50,7 +50,8 @@ struct raw_client {
   }
 };
 
-std::string request(int64_t id, const std::string& proc, const json& args = json::object(),
+std::string request(int64_t id, const std::string& proc,
+                    const json& args = json::object(),
                     const std::string& uri = "test:///default") {
   return json{{"v", 1}, {"id", id}, {"uri", uri}, {"proc", proc}, {"args", args}}.dump();
 }
@@ -79,7 +80,8 @@ BOOST_AUTO_TEST_CASE(envelope) {
   BOOST_TEST(ok["result"]["reason"] == "unknown");
   // Any of name, UUID (any spelling) or id finds it; ids as numbers too.
   for (json key : {json("1"), json(1), json("6695EB01F6A4830479AA97F2502E193F")})
-    BOOST_TEST(c.call(request(1, "domain.lookup", {{"domain", key}}))["result"]["name"] == "test");
+    BOOST_TEST(c.call(request(1, "domain.lookup", {{"domain", key}}))["result"]["name"] ==
+               "test");
   // The URI is normalized: transport and query do not matter.
   BOOST_TEST(c.call(request(2, "domain.lookup", {{"domain", "test"}},
                             "test+unix:///default?socket=/elsewhere"))["ok"] == true);
@@ -101,14 +103,17 @@ BOOST_AUTO_TEST_CASE(bad_requests_get_error_replies) {
   is_error(c.call(request(9, "domain.start", {{"domain", "ghost"}})), "no-domain", 1);
   is_error(c.call(request(10, "domain.define", {{"xml", 5}})), "bad-request", 8);
   is_error(c.call(request(11, "domain.define", {{"xml", "<domain"}})), "xml-error", 3);
-  is_error(c.call(request(12, "domain.start", {{"domain", "test"}})), "invalid-operation", 2);
+  is_error(c.call(request(12, "domain.start", {{"domain", "test"}})), "invalid-operation",
+           2);
   is_error(c.call(request(13, "domain.lookup", {{"domain", "x"}}, "bogus uri")),
            "invalid-argument", 17);
-  is_error(c.call(request(14, "domain.autostart", {{"domain", "test"}})), "bad-request", 8);
-  is_error(c.call(request(15, "domain.define",
-                          {{"xml", "<domain type='test'><name>.</name><memory>1</memory><os>"
-                                   "<type>hvm</type></os></domain>"}})),
-           "invalid-name", 4);
+  is_error(c.call(request(14, "domain.autostart", {{"domain", "test"}})), "bad-request",
+           8);
+  is_error(
+      c.call(request(15, "domain.define",
+                     {{"xml", "<domain type='test'><name>.</name><memory>1</memory><os>"
+                              "<type>hvm</type></os></domain>"}})),
+      "invalid-name", 4);
   // The daemon is still fine.
   BOOST_TEST(c.call(request(16, "domain.list"))["ok"] == true);
 }
@@ -131,8 +136,8 @@ BOOST_AUTO_TEST_CASE(oversized_request) {
   daemon_process d({"--config", dir + "/small.conf"});
   raw_client c(d.socket());
   // Written as the client library writes requests, "v" and "id" first: the id comes back.
-  std::string huge = domus::protocol::encode_request(33, "test:///default", "domain.define",
-                                                     {{"xml", std::string(10000, 'x')}});
+  std::string huge = domus::protocol::encode_request(
+      33, "test:///default", "domain.define", {{"xml", std::string(10000, 'x')}});
   json r = c.call(huge);
   is_error(r, "message-too-large", 7);
   BOOST_TEST(r["id"] == 33);
@@ -140,7 +145,8 @@ BOOST_AUTO_TEST_CASE(oversized_request) {
   json r2 = c.call(request(35, "domain.define", {{"xml", std::string(10000, 'x')}}));
   is_error(r2, "message-too-large", 7);
   BOOST_TEST(r2["id"].is_null());
-  BOOST_TEST(r["error"]["message"].get<std::string>().find("at most 4096") != std::string::npos);
+  BOOST_TEST(r["error"]["message"].get<std::string>().find("at most 4096") !=
+             std::string::npos);
   // The connection stays usable.
   BOOST_TEST(c.call(request(34, "domain.list"))["ok"] == true);
 }
@@ -148,11 +154,14 @@ BOOST_AUTO_TEST_CASE(oversized_request) {
 BOOST_AUTO_TEST_CASE(read_only_socket) {
   daemon_process d;
   raw_client ro(d.root() + "/run/domus/domus-sock-ro");
-  is_error(ro.call(request(1, "domain.suspend", {{"domain", "test"}})), "permission-denied", 5);
-  is_error(ro.call(request(2, "domain.define", {{"xml", "<x/>"}})), "permission-denied", 5);
+  is_error(ro.call(request(1, "domain.suspend", {{"domain", "test"}})),
+           "permission-denied", 5);
+  is_error(ro.call(request(2, "domain.define", {{"xml", "<x/>"}})), "permission-denied",
+           5);
   BOOST_TEST(ro.call(request(3, "domain.info", {{"domain", "test"}}))["ok"] == true);
-  BOOST_TEST(ro.call(json{{"v", 1}, {"id", 4}, {"proc", "events.ping"},
-                          {"args", {{"token", "t"}}}}.dump())["ok"] == true);
+  BOOST_TEST(ro.call(json{
+                 {"v", 1}, {"id", 4}, {"proc", "events.ping"}, {"args", {{"token", "t"}}}}
+                         .dump())["ok"] == true);
 }
 
 // Many requests in flight on one connection, each answered once under its own id.
@@ -164,7 +173,8 @@ BOOST_AUTO_TEST_CASE(pipelined_requests) {
   for (int i = 0; i < 500; ++i) {
     int64_t id = static_cast<int64_t>(rng() % 1000000000) * (i % 2 ? 1 : -1);
     ids.insert(id);
-    c.send({"", request(id, i % 3 ? "domain.info" : "domain.list", {{"domain", "test"}})});
+    c.send(
+        {"", request(id, i % 3 ? "domain.info" : "domain.list", {{"domain", "test"}})});
   }
   std::set<int64_t> answered;
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -199,10 +209,18 @@ BOOST_AUTO_TEST_CASE(concurrent_clients) {
       std::string xml = "<domain type='test'><name>" + name +
                         "</name><memory>1024</memory><os><type>hvm</type></os></domain>";
       for (int i = 0; i < 25; ++i) {
-        bool good = c.call("test:///default", "domain.define", {{"xml", xml}}, std::chrono::seconds(5)).ok &&
-                    c.call("test:///default", "domain.start", {{"domain", name}}, std::chrono::seconds(5)).ok &&
-                    c.call("test:///default", "domain.destroy", {{"domain", name}}, std::chrono::seconds(5)).ok &&
-                    c.call("test:///default", "domain.undefine", {{"domain", name}}, std::chrono::seconds(5)).ok;
+        bool good = c.call("test:///default", "domain.define", {{"xml", xml}},
+                           std::chrono::seconds(5))
+                        .ok &&
+                    c.call("test:///default", "domain.start", {{"domain", name}},
+                           std::chrono::seconds(5))
+                        .ok &&
+                    c.call("test:///default", "domain.destroy", {{"domain", name}},
+                           std::chrono::seconds(5))
+                        .ok &&
+                    c.call("test:///default", "domain.undefine", {{"domain", name}},
+                           std::chrono::seconds(5))
+                        .ok;
         ok += good ? 1 : 0;
       }
     });

@@ -9,7 +9,8 @@
 //  - suspend completes from a host timer, resume from an fd watch on a pipe;
 //  - info completes through a task posted to the loop;
 //  - reboot of a domain named "crash-*" reports an internal error, which makes the
-//    runtime restart (and resync) the domain's actor.
+//    runtime restart (and resync) the domain's actor;
+//  - start of a domain named "hang-*" never completes (a hypervisor that hangs).
 #include <domus/driver_v1.h>
 
 #include <atomic>
@@ -99,8 +100,9 @@ void on_child(void* arg, const domus_child_event_v1* ev) {
   }
   // EXITED
   d->child = 0;
-  log(inst, "probe: guest '" + d->name + "' exited (status " + std::to_string(ev->status) +
-                ", signal " + std::to_string(ev->signal) + ")");
+  log(inst, "probe: guest '" + d->name + "' exited (status " +
+                std::to_string(ev->status) + ", signal " + std::to_string(ev->signal) +
+                ")");
   if (d->destroying) {
     d->destroying = false;
     d->state = {DOMUS_STATE_SHUTOFF, DOMUS_REASON_DESTROYED, -1};
@@ -114,7 +116,8 @@ void on_child(void* arg, const domus_child_event_v1* ev) {
   }
   // The guest stopped by itself: an unsolicited change, reported to the host.
   bool clean = ev->signal == 0 && ev->status == 7;
-  d->state = {DOMUS_STATE_SHUTOFF, clean ? DOMUS_REASON_SHUTDOWN : DOMUS_REASON_CRASHED, -1};
+  d->state = {DOMUS_STATE_SHUTOFF, clean ? DOMUS_REASON_SHUTDOWN : DOMUS_REASON_CRASHED,
+              -1};
   domus_event_v1 evs[] = {
       {DOMUS_EVENT_STOPPED, clean ? DOMUS_DETAIL_SHUTDOWN : DOMUS_DETAIL_CRASHED}};
   domus_report_v1 rep{};
@@ -137,7 +140,9 @@ void probe_open(const domus_open_args_v1* args, domus_complete_fn done, void* us
   done(user, &r);
 }
 
-void probe_close(domus_instance* inst) { delete inst; }
+void probe_close(domus_instance* inst) {
+  delete inst;
+}
 
 void probe_node_info(domus_instance*, domus_complete_fn done, void* user) {
   domus_node_info_v1 n{};
@@ -173,6 +178,8 @@ void probe_start(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn
     d->pending_done = done;
     d->pending_user = user;
   }
+  if (d->name.rfind("hang-", 0) == 0)
+    return; // never completes: the runtime must not wait for it forever
   bool selfstop = d->name.rfind("selfstop-", 0) == 0;
   static const char* const sleeper[] = {"sleep", "1000", nullptr};
   static const char* const quitter[] = {"sh", "-c", "exit 7", nullptr};
@@ -192,7 +199,8 @@ void probe_destroy(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_
                    void* user) {
   std::lock_guard<std::mutex> lock(d->mutex);
   if (!d->child)
-    return fail(done, user, DOMUS_E_INVALID_OPERATION, "probe: '" + d->name + "' has no guest");
+    return fail(done, user, DOMUS_E_INVALID_OPERATION,
+                "probe: '" + d->name + "' has no guest");
   d->destroying = true;
   d->pending_done = done;
   d->pending_user = user;
@@ -200,19 +208,22 @@ void probe_destroy(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_
   if (rc != 0) {
     d->destroying = false;
     d->pending_done = nullptr;
-    fail(done, user, DOMUS_E_OPERATION_FAILED, "probe: kill failed: " + std::to_string(rc));
+    fail(done, user, DOMUS_E_OPERATION_FAILED,
+         "probe: kill failed: " + std::to_string(rc));
   }
 }
 
-void probe_shutdown(domus_instance* inst, domus_dom* d, uint32_t flags, domus_complete_fn done,
-                    void* user) {
+void probe_shutdown(domus_instance* inst, domus_dom* d, uint32_t flags,
+                    domus_complete_fn done, void* user) {
   probe_destroy(inst, d, flags, done, user);
 }
 
-void probe_reboot(domus_instance*, domus_dom* d, uint32_t, domus_complete_fn done, void* user) {
+void probe_reboot(domus_instance*, domus_dom* d, uint32_t, domus_complete_fn done,
+                  void* user) {
   if (d->name.rfind("crash-", 0) == 0)
     return fail(done, user, DOMUS_E_INTERNAL,
-                "probe: the hypervisor lost track of '" + d->name + "' (a test of supervision)");
+                "probe: the hypervisor lost track of '" + d->name +
+                    "' (a test of supervision)");
   complete_state(done, user, d->state, {});
 }
 
@@ -222,7 +233,8 @@ struct timer_job {
   void* user;
 };
 
-void probe_suspend(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* user) {
+void probe_suspend(domus_instance* inst, domus_dom* d, domus_complete_fn done,
+                   void* user) {
   // Completes from a host timer, on the loop thread.
   auto* job = new timer_job{d, done, user};
   inst->host->timer_start(
@@ -236,7 +248,8 @@ void probe_suspend(domus_instance* inst, domus_dom* d, domus_complete_fn done, v
           j->d->state.reason = DOMUS_REASON_USER;
           st = j->d->state;
         }
-        complete_state(j->done, j->user, st, {{DOMUS_EVENT_SUSPENDED, DOMUS_DETAIL_PAUSED}});
+        complete_state(j->done, j->user, st,
+                       {{DOMUS_EVENT_SUSPENDED, DOMUS_DETAIL_PAUSED}});
         delete j;
       },
       job);
@@ -251,7 +264,8 @@ struct watch_job {
   uint64_t watch;
 };
 
-void probe_resume(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* user) {
+void probe_resume(domus_instance* inst, domus_dom* d, domus_complete_fn done,
+                  void* user) {
   // Completes when a pipe becomes readable, seen through a host fd watch.
   auto* job = new watch_job{inst, d, done, user, {-1, -1}, 0};
   if (::pipe(job->fds) != 0) {
@@ -275,7 +289,8 @@ void probe_resume(domus_instance* inst, domus_dom* d, domus_complete_fn done, vo
           j->d->state.reason = DOMUS_REASON_UNPAUSED;
           st = j->d->state;
         }
-        complete_state(j->done, j->user, st, {{DOMUS_EVENT_RESUMED, DOMUS_DETAIL_UNPAUSED}});
+        complete_state(j->done, j->user, st,
+                       {{DOMUS_EVENT_RESUMED, DOMUS_DETAIL_UNPAUSED}});
         delete j;
       },
       job);
@@ -312,7 +327,9 @@ void probe_info(domus_instance* inst, domus_dom* d, domus_complete_fn done, void
       new info_job{d, done, user});
 }
 
-void probe_release(domus_instance*, domus_dom* d) { delete d; }
+void probe_release(domus_instance*, domus_dom* d) {
+  delete d;
+}
 
 const domus_domain_ops_v1 ops = {
     sizeof(domus_domain_ops_v1),
@@ -331,8 +348,17 @@ const domus_domain_ops_v1 ops = {
 };
 
 const domus_driver_v1 driver = {
-    DOMUS_DRIVER_ABI_MAJOR, DOMUS_DRIVER_ABI_MINOR, sizeof(domus_driver_v1), "probe", "1.0",
-    schemes, probe_open, probe_close, probe_node_info, nullptr, &ops,
+    DOMUS_DRIVER_ABI_MAJOR,
+    DOMUS_DRIVER_ABI_MINOR,
+    sizeof(domus_driver_v1),
+    "probe",
+    "1.0",
+    schemes,
+    probe_open,
+    probe_close,
+    probe_node_info,
+    nullptr,
+    &ops,
 };
 
 } // namespace

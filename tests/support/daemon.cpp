@@ -8,8 +8,12 @@
 
 namespace domus::testing {
 
-std::string domusd_path() { return std::string(DOMUS_BIN_DIR) + "/domusd"; }
-std::string domsh_path() { return std::string(DOMUS_BIN_DIR) + "/domsh"; }
+std::string domusd_path() {
+  return std::string(DOMUS_BIN_DIR) + "/domusd";
+}
+std::string domsh_path() {
+  return std::string(DOMUS_BIN_DIR) + "/domsh";
+}
 
 bool wait_until_answering(const std::string& socket, std::chrono::milliseconds timeout,
                           child* proc) {
@@ -20,7 +24,8 @@ bool wait_until_answering(const std::string& socket, std::chrono::milliseconds t
     try {
       protocol::connection c(socket, false);
       c.check_listening();
-      auto r = c.call("", "events.ping", {{"token", "ready"}}, std::chrono::milliseconds(200));
+      auto r =
+          c.call("", "events.ping", {{"token", "ready"}}, std::chrono::milliseconds(200));
       if (r.ok)
         return true;
     } catch (const protocol::error&) {
@@ -43,7 +48,8 @@ daemon_process::daemon_process(std::vector<std::string> extra, std::string root)
     throw std::runtime_error(std::string("domusd did not become ready: ") + e.what());
   }
   if (!wait_until_answering(socket(), std::chrono::seconds(10)))
-    throw std::runtime_error("domusd did not answer on " + socket() + "\n" + proc_->err());
+    throw std::runtime_error("domusd did not answer on " + socket() + "\n" +
+                             proc_->err());
 }
 
 daemon_process::~daemon_process() {
@@ -55,7 +61,8 @@ daemon_process::~daemon_process() {
   }
 }
 
-std::string daemon_process::uri(const std::string& path, const std::string& scheme) const {
+std::string daemon_process::uri(const std::string& path,
+                                const std::string& scheme) const {
   return scheme + "://" + path + "?socket=" + socket();
 }
 
@@ -76,7 +83,8 @@ std::string daemon_process::log() {
   return proc_->err();
 }
 
-run_result daemon_process::domsh(const std::vector<std::string>& args, const std::string& stdin_text) {
+run_result daemon_process::domsh(const std::vector<std::string>& args,
+                                 const std::string& stdin_text) {
   std::vector<std::string> argv = {domsh_path(), "-c", uri()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, stdin_text);

@@ -24,7 +24,8 @@ public:
   const std::string& root() const { return root_; }
   std::string socket() const { return root_ + "/run/domus/domus-sock"; }
   /// test:///default (or another path) with ?socket= this daemon's socket.
-  std::string uri(const std::string& path = "/default", const std::string& scheme = "test") const;
+  std::string uri(const std::string& path = "/default",
+                  const std::string& scheme = "test") const;
   /// SIGTERM and wait: the exit status.
   int stop();
   /// SIGKILL and wait.
@@ -35,7 +36,8 @@ public:
   child& process() { return *proc_; }
 
   /// Runs domsh -c uri() ARGS.
-  run_result domsh(const std::vector<std::string>& args, const std::string& stdin_text = "");
+  run_result domsh(const std::vector<std::string>& args,
+                   const std::string& stdin_text = "");
 
 private:
   std::string root_;

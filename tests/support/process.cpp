@@ -19,8 +19,9 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-int spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-          int in_fd, int out_fd, int err_fd) {
+int spawn(const std::vector<std::string>& argv,
+          const std::map<std::string, std::string>& env, int in_fd, int out_fd,
+          int err_fd) {
   std::vector<std::string> envs;
   for (char** e = environ; *e; ++e) {
     std::string kv = *e;
@@ -56,7 +57,8 @@ int decode(int status) {
 
 } // namespace
 
-child::child(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+child::child(const std::vector<std::string>& argv,
+             const std::map<std::string, std::string>& env,
              const std::string& stderr_file)
     : err_file_(stderr_file) {
   int out[2], err[2];
@@ -64,7 +66,8 @@ child::child(const std::vector<std::string>& argv, const std::map<std::string, s
     throw std::runtime_error("pipe failed");
   int err_target = err[1];
   if (!err_file_.empty())
-    err_target = ::open(err_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    err_target =
+        ::open(err_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   pid_ = spawn(argv, env, devnull, out[1], err_target);
   ::close(devnull);
@@ -79,7 +82,9 @@ child::child(const std::vector<std::string>& argv, const std::map<std::string, s
   err_fd_ = err[0];
 }
 
-void child::poll_output(std::chrono::milliseconds timeout) { pump(timeout); }
+void child::poll_output(std::chrono::milliseconds timeout) {
+  pump(timeout);
+}
 
 child::~child() {
   if (status_ < 0 && pid_ > 0) {
@@ -116,13 +121,15 @@ void child::pump(std::chrono::milliseconds timeout) {
   }
 }
 
-void child::wait_for(int stream, const std::string& text, std::chrono::milliseconds timeout) {
+void child::wait_for(int stream, const std::string& text,
+                     std::chrono::milliseconds timeout) {
   auto deadline = clock_type::now() + timeout;
   for (;;) {
     const std::string& s = stream == 1 ? out_ : err_;
     if (s.find(text) != std::string::npos)
       return;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                      clock_type::now());
     if (left.count() <= 0 || (out_fd_ < 0 && err_fd_ < 0 && err_file_.empty()))
       throw std::runtime_error("'" + text + "' did not appear within " +
                                std::to_string(timeout.count()) + " ms; stdout: " + out_ +
@@ -156,8 +163,9 @@ int child::wait(std::chrono::milliseconds timeout) {
       break;
     }
     if (clock_type::now() > deadline)
-      throw std::runtime_error("process " + std::to_string(pid_) + " did not exit within " +
-                               std::to_string(timeout.count()) + " ms; stderr: " + err_);
+      throw std::runtime_error("process " + std::to_string(pid_) +
+                               " did not exit within " + std::to_string(timeout.count()) +
+                               " ms; stderr: " + err_);
     pump(std::chrono::milliseconds(20));
   }
   while (out_fd_ >= 0 || err_fd_ >= 0)
@@ -167,7 +175,8 @@ int child::wait(std::chrono::milliseconds timeout) {
 }
 
 run_result run(const std::vector<std::string>& argv, const std::string& stdin_text,
-               const std::map<std::string, std::string>& env, std::chrono::milliseconds timeout) {
+               const std::map<std::string, std::string>& env,
+               std::chrono::milliseconds timeout) {
   std::string dir = temp_dir("in");
   std::string in_path = dir + "/stdin";
   write_file(in_path, stdin_text);

@@ -26,7 +26,8 @@ run_result run(const std::vector<std::string>& argv, const std::string& stdin_te
 class child {
 public:
   /// With stderr_file set, stderr goes to that file (a daemon's log never fills a pipe).
-  child(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
+  child(const std::vector<std::string>& argv,
+        const std::map<std::string, std::string>& env = {},
         const std::string& stderr_file = "");
   ~child();
   child(const child&) = delete;

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define PIN(type, field, offset) \
+#define PIN(type, field, offset)                                                         \
   typedef char pin_##type##_##field[(offsetof(type, field) == (offset)) ? 1 : -1]
 
 PIN(domus_driver_v1, abi_major, 0);

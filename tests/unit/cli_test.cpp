@@ -47,13 +47,16 @@ BOOST_AUTO_TEST_CASE(binding) {
 // virsh's own wording for command-line mistakes.
 BOOST_AUTO_TEST_CASE(errors_read_as_virsh_writes_them) {
   BOOST_TEST(parse_error_of("bogus") == "unknown command: 'bogus'");
-  BOOST_TEST(parse_error_of("list --bogus") == "command 'list' doesn't support option --bogus");
+  BOOST_TEST(parse_error_of("list --bogus") ==
+             "command 'list' doesn't support option --bogus");
   BOOST_TEST(parse_error_of("list --al") == "command 'list' doesn't support option --al");
   BOOST_TEST(parse_error_of("dominfo") == "command 'dominfo' requires <domain> option");
   BOOST_TEST(parse_error_of("dominfo a extra") == "unexpected data 'extra'");
   BOOST_TEST(parse_error_of("dominfo a --domain b") == "option --domain already seen");
-  BOOST_TEST(parse_error_of("event --all --timeout") == "expected syntax: --timeout <number>");
-  BOOST_TEST(parse_error_of("event --all --timeout x").find("malformed") != std::string::npos);
+  BOOST_TEST(parse_error_of("event --all --timeout") ==
+             "expected syntax: --timeout <number>");
+  BOOST_TEST(parse_error_of("event --all --timeout x").find("malformed") !=
+             std::string::npos);
   // A mistake anywhere stops the whole line.
   BOOST_TEST(parse_error_of("list; bogus") == "unknown command: 'bogus'");
 }
@@ -101,8 +104,8 @@ BOOST_AUTO_TEST_CASE(quiet_table_ignores_the_header) {
 
 // The last cell is never padded; an empty one still leaves its three separator spaces.
 BOOST_AUTO_TEST_CASE(empty_last_cell) {
-  BOOST_TEST(format_table({"Id", "Name", "State", "Title"}, {{"1", "test", "running", ""}},
-                          false) ==
+  BOOST_TEST(format_table({"Id", "Name", "State", "Title"},
+                          {{"1", "test", "running", ""}}, false) ==
              " Id   Name   State     Title\n"
              "------------------------------\n"
              " 1    test   running   \n");

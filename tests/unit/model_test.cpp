@@ -26,14 +26,17 @@ std::string read(const std::string& path) {
   return ss.str();
 }
 
-bool exists(const std::string& path) { return std::ifstream(path).good(); }
+bool exists(const std::string& path) {
+  return std::ifstream(path).good();
+}
 
 std::vector<std::string> files_ending(const std::string& dir, const std::string& suffix) {
   std::vector<std::string> out;
   if (DIR* d = opendir(dir.c_str())) {
     while (dirent* e = readdir(d)) {
       std::string n = e->d_name;
-      if (n.size() > suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0)
+      if (n.size() > suffix.size() &&
+          n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0)
         out.push_back(n.substr(0, n.size() - suffix.size()));
     }
     closedir(d);
@@ -43,7 +46,8 @@ std::vector<std::string> files_ending(const std::string& dir, const std::string&
 }
 
 // Every element's path, with multiplicity: what a round trip must keep.
-void element_paths(const xml_node& n, const std::string& prefix, std::map<std::string, int>& out) {
+void element_paths(const xml_node& n, const std::string& prefix,
+                   std::map<std::string, int>& out) {
   std::string path = prefix + "/" + n.name;
   ++out[path];
   for (auto& c : n.children)
@@ -59,16 +63,18 @@ BOOST_AUTO_TEST_CASE(rule) {
   BOOST_TEST(!name_problem("web1"));
   BOOST_TEST(!name_problem("ünïcödé-guest"));
   BOOST_TEST(!name_problem(std::string(200, 'a')));
-  BOOST_TEST(name_problem(std::string(201, 'a')).value().find("201 bytes") != std::string::npos);
+  BOOST_TEST(name_problem(std::string(201, 'a')).value().find("201 bytes") !=
+             std::string::npos);
   BOOST_TEST(name_problem("").has_value());
   BOOST_TEST(name_problem(".").has_value());
   BOOST_TEST(name_problem("..").has_value());
   BOOST_TEST(!name_problem("..."));
   BOOST_TEST(name_problem("a/b").value().find("'/'") != std::string::npos);
-  BOOST_TEST(name_problem(std::string("a\0b", 3)).value().find("NUL") != std::string::npos);
+  BOOST_TEST(name_problem(std::string("a\0b", 3)).value().find("NUL") !=
+             std::string::npos);
   BOOST_TEST(name_problem("tab\there").value().find("control") != std::string::npos);
   BOOST_TEST(name_problem("del\x7f").has_value());
-  BOOST_TEST(name_problem("c1\xc2\x85").has_value());   // U+0085, a C1 control
+  BOOST_TEST(name_problem("c1\xc2\x85").has_value()); // U+0085, a C1 control
   BOOST_TEST(name_problem("bad\xff").value().find("UTF-8") != std::string::npos);
   BOOST_TEST(name_problem("\xc0\xaf").has_value());     // overlong '/'
   BOOST_TEST(name_problem("\xed\xa0\x80").has_value()); // a surrogate
@@ -162,13 +168,15 @@ BOOST_AUTO_TEST_CASE(writer_escapes_and_indents) {
   xml_node c = xml_node::element("b");
   c.children.push_back(xml_node::text_node("x & y"));
   n.children.push_back(c);
-  BOOST_TEST(to_xml_string(n) == "<a q='it&apos;s &lt;&amp;&gt;'>\n  <b>x &amp; y</b>\n</a>\n");
+  BOOST_TEST(to_xml_string(n) ==
+             "<a q='it&apos;s &lt;&amp;&gt;'>\n  <b>x &amp; y</b>\n</a>\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
 
 // Golden files: tests/data/domain-xml/CASE.in.xml -> CASE.out.xml, or CASE.err holding
-// "CODE: MESSAGE". DOMUS_REGENERATE=1 rewrites the expected files from what the code does.
+// "CODE: MESSAGE". DOMUS_REGENERATE=1 rewrites the expected files from what the code
+// does.
 BOOST_AUTO_TEST_CASE(golden_domain_xml) {
   const std::string dir = std::string(DOMUS_TEST_DATA_DIR) + "/domain-xml/";
   bool regenerate = std::getenv("DOMUS_REGENERATE") != nullptr;
@@ -183,7 +191,8 @@ BOOST_AUTO_TEST_CASE(golden_domain_xml) {
         actual = format_domain(def);
         kind = ".out.xml";
       } catch (const domus::protocol::error& e) {
-        actual = std::string(domus::protocol::to_string(e.code())) + ": " + e.what() + "\n";
+        actual =
+            std::string(domus::protocol::to_string(e.code())) + ": " + e.what() + "\n";
         kind = ".err";
       }
       if (regenerate) {
@@ -194,7 +203,8 @@ BOOST_AUTO_TEST_CASE(golden_domain_xml) {
       }
       BOOST_TEST_REQUIRE((exists(dir + name + ".out.xml") || exists(dir + name + ".err")),
                          "no expected output; run with DOMUS_REGENERATE=1 and review");
-      BOOST_TEST_REQUIRE(exists(dir + name + kind), "expected the other outcome: " << actual);
+      BOOST_TEST_REQUIRE(exists(dir + name + kind),
+                         "expected the other outcome: " << actual);
       BOOST_TEST(actual == read(dir + name + kind));
     }
   }
@@ -219,7 +229,8 @@ BOOST_AUTO_TEST_CASE(missing_uuid_is_generated_and_kept_stable) {
 BOOST_AUTO_TEST_CASE(conformance_domains_round_trip) {
   const std::string dir = std::string(DOMUS_CONFORMANCE_DIR) + "/domain/";
   auto cases = files_ending(dir, ".out.xml");
-  BOOST_TEST_REQUIRE(cases.size() >= 20u, "libvirt's conformance corpus not found at " << dir);
+  BOOST_TEST_REQUIRE(cases.size() >= 20u,
+                     "libvirt's conformance corpus not found at " << dir);
   for (auto& name : cases) {
     BOOST_TEST_CONTEXT("case " << name) {
       std::string in = read(dir + name + ".in.xml");
@@ -239,5 +250,6 @@ BOOST_AUTO_TEST_CASE(conformance_domains_round_trip) {
   }
   // The corpus's own must-fail cases that this slice of the model already refuses.
   for (auto name : {"no-memory", "broken-xml-invalid"})
-    BOOST_CHECK_THROW(parse_domain(read(dir + name + ".in.xml"), name), domus::protocol::error);
+    BOOST_CHECK_THROW(parse_domain(read(dir + name + ".in.xml"), name),
+                      domus::protocol::error);
 }

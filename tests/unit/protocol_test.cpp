@@ -65,7 +65,8 @@ request_failure decode_fail(std::string_view text) {
 }
 
 BOOST_AUTO_TEST_CASE(round_trip) {
-  std::string wire = encode_request(42, "test:///default", "domain.start", {{"domain", "web1"}});
+  std::string wire =
+      encode_request(42, "test:///default", "domain.start", {{"domain", "web1"}});
   request r = decode_ok(wire);
   BOOST_TEST(r.id == 42);
   BOOST_TEST(r.uri == "test:///default");
@@ -96,18 +97,22 @@ BOOST_AUTO_TEST_CASE(version_mismatch) {
 }
 
 BOOST_AUTO_TEST_CASE(envelope_errors) {
-  BOOST_TEST(static_cast<int>(decode_fail("[1,2]").code) == static_cast<int>(errc::bad_request));
+  BOOST_TEST(static_cast<int>(decode_fail("[1,2]").code) ==
+             static_cast<int>(errc::bad_request));
   auto no_id = decode_fail(R"({"v":1,"proc":"domain.list","uri":"test:///default"})");
   BOOST_TEST(!no_id.id.has_value());
-  auto unknown = decode_fail(R"({"v":1,"id":3,"proc":"domain.fly","uri":"test:///default"})");
+  auto unknown =
+      decode_fail(R"({"v":1,"id":3,"proc":"domain.fly","uri":"test:///default"})");
   BOOST_TEST(static_cast<int>(unknown.code) == static_cast<int>(errc::unknown_procedure));
   BOOST_TEST(unknown.message.find("domain.fly") != std::string::npos);
   auto no_uri = decode_fail(R"({"v":1,"id":3,"proc":"domain.list"})");
   BOOST_TEST(no_uri.message.find("uri") != std::string::npos);
-  auto bad_args = decode_fail(R"({"v":1,"id":3,"proc":"domain.list","uri":"a:///b","args":[]})");
+  auto bad_args =
+      decode_fail(R"({"v":1,"id":3,"proc":"domain.list","uri":"a:///b","args":[]})");
   BOOST_TEST(static_cast<int>(bad_args.code) == static_cast<int>(errc::bad_request));
   // Daemon procedures need no URI.
-  BOOST_TEST(decode_ok(R"({"v":1,"id":9,"proc":"events.ping","args":{"token":"t"}})").id == 9);
+  BOOST_TEST(
+      decode_ok(R"({"v":1,"id":9,"proc":"events.ping","args":{"token":"t"}})").id == 9);
 }
 
 BOOST_AUTO_TEST_CASE(recover_id_only_from_the_documented_prefix) {
@@ -122,8 +127,8 @@ BOOST_AUTO_TEST_CASE(replies) {
   BOOST_TEST(ok.ok);
   BOOST_TEST(ok.id == 7);
   BOOST_TEST(ok.result["x"] == 1);
-  reply err = decode_reply(encode_error(std::nullopt, errc::no_domain, "domain 'x' not found",
-                                        {{"extra", true}}));
+  reply err = decode_reply(encode_error(std::nullopt, errc::no_domain,
+                                        "domain 'x' not found", {{"extra", true}}));
   BOOST_TEST(!err.ok);
   BOOST_TEST(!err.id.has_value());
   BOOST_TEST(static_cast<int>(err.code) == static_cast<int>(errc::no_domain));
@@ -224,7 +229,8 @@ BOOST_AUTO_TEST_CASE(virsh_words) {
   BOOST_TEST(find_state("shutoff")->state == DOMUS_STATE_SHUTOFF);
   BOOST_TEST(find_reason(DOMUS_STATE_PAUSED, DOMUS_REASON_USER)->text == "user");
   BOOST_TEST(find_reason(DOMUS_STATE_PAUSED, DOMUS_REASON_IOERROR)->text == "I/O error");
-  BOOST_TEST(find_reason(DOMUS_STATE_RUNNING, DOMUS_REASON_WAKEUP)->text == "event wakeup");
+  BOOST_TEST(find_reason(DOMUS_STATE_RUNNING, DOMUS_REASON_WAKEUP)->text ==
+             "event wakeup");
   BOOST_TEST(!find_reason(DOMUS_STATE_SHUTOFF, DOMUS_REASON_BOOTED));
   BOOST_TEST(find_event(DOMUS_EVENT_STOPPED)->wire == "stopped");
   BOOST_TEST(find_detail(DOMUS_EVENT_SHUTDOWN, DOMUS_DETAIL_HOST)->text ==

@@ -51,8 +51,9 @@ BOOST_AUTO_TEST_CASE(table) {
              "cannot suspend domain 'w': it is paused (suspend needs a running domain)");
   BOOST_TEST(!check_transition(proc::domain_resume, DOMUS_STATE_PAUSED, "w"));
   BOOST_TEST(check_transition(proc::domain_resume, DOMUS_STATE_RUNNING, "w").has_value());
-  BOOST_TEST(check_transition(proc::domain_destroy, DOMUS_STATE_SHUTOFF, "w").value() ==
-             "cannot destroy domain 'w': it is shut off (destroy needs an active domain)");
+  BOOST_TEST(
+      check_transition(proc::domain_destroy, DOMUS_STATE_SHUTOFF, "w").value() ==
+      "cannot destroy domain 'w': it is shut off (destroy needs an active domain)");
   // libvirt's test driver shuts a paused guest down.
   BOOST_TEST(!check_transition(proc::domain_shutdown, DOMUS_STATE_PAUSED, "w"));
   BOOST_TEST(!check_transition(proc::domain_reboot, DOMUS_STATE_RUNNING, "w"));
@@ -89,12 +90,16 @@ BOOST_AUTO_TEST_CASE(config_errors_name_file_line_and_key) {
   BOOST_TEST(config_error("\n\nbogus = 1\n") == "domusd.conf:3: unknown setting 'bogus'");
   BOOST_TEST(config_error("log_level = debug\n") ==
              "domusd.conf:1: log_level: expected a string in double quotes, got debug");
-  BOOST_TEST(config_error("max_request_bytes = 12x\n").find("domusd.conf:1: max_request_bytes") ==
-             0u);
-  BOOST_TEST(config_error("max_request_bytes = 1\n").find("from 1024") != std::string::npos);
-  BOOST_TEST(config_error("unix_sock_rw_perms = \"0999\"\n").find("octal") != std::string::npos);
-  BOOST_TEST(config_error("just words\n") == "domusd.conf:1: expected key = value, got 'just words'");
-  BOOST_TEST(config_error("plugin_dir = \"open\n").find("unterminated") != std::string::npos);
+  BOOST_TEST(config_error("max_request_bytes = 12x\n")
+                 .find("domusd.conf:1: max_request_bytes") == 0u);
+  BOOST_TEST(config_error("max_request_bytes = 1\n").find("from 1024") !=
+             std::string::npos);
+  BOOST_TEST(config_error("unix_sock_rw_perms = \"0999\"\n").find("octal") !=
+             std::string::npos);
+  BOOST_TEST(config_error("just words\n") ==
+             "domusd.conf:1: expected key = value, got 'just words'");
+  BOOST_TEST(config_error("plugin_dir = \"open\n").find("unterminated") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(sample_config_parses) {
@@ -151,7 +156,8 @@ BOOST_AUTO_TEST_CASE(long_socket_paths_are_refused_naming_the_path) {
     check_socket_paths(make_paths(root));
     BOOST_ERROR("a socket path over the limit was accepted");
   } catch (const domus::protocol::error& e) {
-    BOOST_TEST(std::string(e.what()).find(root + "/run/domus/domus-sock") != std::string::npos);
+    BOOST_TEST(std::string(e.what()).find(root + "/run/domus/domus-sock") !=
+               std::string::npos);
     BOOST_TEST(std::string(e.what()).find("at most 107") != std::string::npos);
   }
   BOOST_CHECK_NO_THROW(check_socket_paths(make_paths("/tmp/short")));
@@ -169,7 +175,8 @@ BOOST_AUTO_TEST_CASE(pid_lock_is_exclusive) {
         pid_file second(dir + "/domusd.pid");
         ::_exit(0);
       } catch (const domus::protocol::error& e) {
-        bool names_pid = std::string(e.what()).find(std::to_string(::getppid())) != std::string::npos;
+        bool names_pid =
+            std::string(e.what()).find(std::to_string(::getppid())) != std::string::npos;
         ::_exit(names_pid ? 3 : 4);
       }
     }
@@ -189,14 +196,15 @@ BOOST_AUTO_TEST_CASE(bad_plugins_are_refused_and_the_rest_load) {
   driver_table drivers;
   std::string bad = std::string(DOMUS_TEST_PLUGIN_DIR) + "/bad";
   BOOST_TEST(drivers.load_file(std::string(DOMUS_PLUGIN_DIR) + "/test.so"));
-  for (auto name : {"no_entry", "null_entry", "abi_two", "too_small", "zz_dup_scheme",
-                    "unresolved"})
+  for (auto name :
+       {"no_entry", "null_entry", "abi_two", "too_small", "zz_dup_scheme", "unresolved"})
     BOOST_TEST(!drivers.load_file(bad + "/" + name + ".so"), name);
   BOOST_TEST_REQUIRE(drivers.find("test") != nullptr);
   BOOST_TEST(std::string(drivers.find("test")->driver->name) == "test");
   BOOST_TEST(!drivers.find("future"));
   BOOST_TEST(!drivers.find("tiny"));
-  BOOST_TEST(drivers.load_directory(std::string(DOMUS_TEST_PLUGIN_DIR)) == 1u); // probe.so
+  BOOST_TEST(drivers.load_directory(std::string(DOMUS_TEST_PLUGIN_DIR)) ==
+             1u); // probe.so
   BOOST_TEST(drivers.find("probe") != nullptr);
   BOOST_TEST(drivers.find("broken") != nullptr);
   BOOST_TEST(drivers.load_directory("/nonexistent") == 0u);

@@ -84,7 +84,8 @@ domus_host_v1 host() {
   return h;
 }
 
-result open(const std::string& uri, const std::string& path, uint32_t flags = DOMUS_OPEN_FRESH) {
+result open(const std::string& uri, const std::string& path,
+            uint32_t flags = DOMUS_OPEN_FRESH) {
   static domus_host_v1 h = host();
   domus_open_args_v1 a{};
   a.struct_size = sizeof a;
@@ -100,8 +101,7 @@ result open(const std::string& uri, const std::string& path, uint32_t flags = DO
   return r;
 }
 
-template <class Op>
-result call(Op op) {
+template <class Op> result call(Op op) {
   result r;
   op(capture, &r);
   BOOST_TEST(r.called);
@@ -145,7 +145,8 @@ BOOST_AUTO_TEST_CASE(default_configuration) {
   BOOST_TEST(v.hv_type == "TEST");
   BOOST_TEST(v.hv_version == 2u);
 
-  result info = call([&](auto cb, void* u) { d->domain->info(r.instance, r.objects[0].dom, cb, u); });
+  result info = call(
+      [&](auto cb, void* u) { d->domain->info(r.instance, r.objects[0].dom, cb, u); });
   BOOST_TEST(info.info->max_memory_kib == 8388608u);
   BOOST_TEST(info.info->memory_kib == 2097152u);
   BOOST_TEST(info.info->vcpus == 2u);
@@ -174,7 +175,8 @@ BOOST_AUTO_TEST_CASE(mock_lifecycle) {
   BOOST_TEST(norm.xml.find("<type arch='i686'>hvm</type>") != std::string::npos);
   BOOST_TEST(norm.xml.find("<mac address='52:54:00:") != std::string::npos);
 
-  result def = call([&](auto cb, void* u) { ops->define(inst, nullptr, norm.xml.c_str(), cb, u); });
+  result def = call(
+      [&](auto cb, void* u) { ops->define(inst, nullptr, norm.xml.c_str(), cb, u); });
   BOOST_TEST_REQUIRE(def.dom != nullptr);
   domus_dom* dom = def.dom;
 
@@ -261,7 +263,8 @@ BOOST_AUTO_TEST_CASE(bad_node_files_fail_naming_the_file) {
   result r = open("test://" + missing, missing);
   BOOST_TEST(r.status == DOMUS_E_XML_ERROR);
   BOOST_TEST(r.message.find(missing) != std::string::npos);
-  std::string not_node = std::string(DOMUS_CONFORMANCE_DIR) + "/test-driver/testdomfc4.xml";
+  std::string not_node =
+      std::string(DOMUS_CONFORMANCE_DIR) + "/test-driver/testdomfc4.xml";
   result r2 = open("test://" + not_node, not_node);
   BOOST_TEST(r2.status == DOMUS_E_XML_ERROR);
   BOOST_TEST(r2.message.find("expected <node>") != std::string::npos, r2.message);

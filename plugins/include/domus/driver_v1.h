@@ -189,7 +189,8 @@ typedef struct domus_instance domus_instance;
 /** A driver's domain object. Owned by the driver; freed when the runtime releases it. */
 typedef struct domus_dom domus_dom;
 
-/* ---- values ------------------------------------------------------------------------- */
+/* ---- values -------------------------------------------------------------------------
+ */
 
 /** A byte string (driver-private status data). data == NULL means "absent". */
 typedef struct domus_bytes_v1 {
@@ -239,20 +240,20 @@ typedef struct domus_node_info_v1 {
 /** Result of `version_info`. */
 typedef struct domus_version_v1 {
   uint32_t struct_size;
-  const char* hypervisor_type;  /**< e.g. "TEST", "QEMU" */
-  uint64_t hypervisor_version;  /**< major * 1000000 + minor * 1000 + micro */
-  const char* security_model;   /**< "" or NULL: none */
+  const char* hypervisor_type; /**< e.g. "TEST", "QEMU" */
+  uint64_t hypervisor_version; /**< major * 1000000 + minor * 1000 + micro */
+  const char* security_model;  /**< "" or NULL: none */
   const char* security_doi;
 } domus_version_v1;
 
 /** An object an instance already has, handed to the runtime by `open`. */
 typedef struct domus_object_v1 {
   uint32_t struct_size;
-  int32_t kind;               /**< domus_object_kind_v1 */
-  domus_dom* dom;             /**< kind DOMAIN: the driver's handle */
-  const char* xml;            /**< the definition (the live one while active) */
-  int32_t persistent;         /**< 1 persistent, 0 transient */
-  int32_t autostart;          /**< 1 or 0 */
+  int32_t kind;       /**< domus_object_kind_v1 */
+  domus_dom* dom;     /**< kind DOMAIN: the driver's handle */
+  const char* xml;    /**< the definition (the live one while active) */
+  int32_t persistent; /**< 1 persistent, 0 transient */
+  int32_t autostart;  /**< 1 or 0 */
   domus_dom_state_v1 state;
   domus_bytes_v1 private_data; /**< status data the runtime keeps for reconnect */
 } domus_object_v1;
@@ -260,15 +261,16 @@ typedef struct domus_object_v1 {
 /** What an operation produced. Only the fields its operation documents are read. */
 typedef struct domus_result_v1 {
   uint32_t struct_size;
-  int32_t status;                  /**< DOMUS_OK or a DOMUS_E_* number */
-  const char* message;             /**< on error: what failed on which object, and why */
-  domus_dom* dom;                  /**< define, reconnect: the domain's handle */
-  const domus_dom_state_v1* state; /**< the domain's state after the operation; NULL: unchanged */
-  const domus_event_v1* events;    /**< lifecycle events the operation caused, in order */
+  int32_t status;      /**< DOMUS_OK or a DOMUS_E_* number */
+  const char* message; /**< on error: what failed on which object, and why */
+  domus_dom* dom;      /**< define, reconnect: the domain's handle */
+  const domus_dom_state_v1*
+      state; /**< the domain's state after the operation; NULL: unchanged */
+  const domus_event_v1* events; /**< lifecycle events the operation caused, in order */
   size_t n_events;
-  const char* xml;                 /**< normalize: the definition with the driver's defaults;
-                                        start: the live definition (NULL: as defined) */
-  domus_bytes_v1 private_data;     /**< status data to keep for reconnect (NULL: unchanged) */
+  const char* xml;             /**< normalize: the definition with the driver's defaults;
+                                    start: the live definition (NULL: as defined) */
+  domus_bytes_v1 private_data; /**< status data to keep for reconnect (NULL: unchanged) */
   const domus_dom_info_v1* info;   /**< info */
   const domus_node_info_v1* node;  /**< node_info */
   const domus_version_v1* version; /**< version_info */
@@ -288,17 +290,17 @@ typedef struct domus_report_v1 {
   domus_dom_state_v1 state;     /**< the new state */
   const domus_event_v1* events; /**< events to publish, in order */
   size_t n_events;
-  domus_bytes_v1 private_data;  /**< new status data to keep (NULL: unchanged) */
+  domus_bytes_v1 private_data; /**< new status data to keep (NULL: unchanged) */
 } domus_report_v1;
 
 /** A child process to spawn. NULL envp inherits the daemon's environment. */
 typedef struct domus_spawn_v1 {
   uint32_t struct_size;
-  const char* file;          /**< program; searched in PATH when it has no '/' */
-  const char* const* argv;   /**< NULL-terminated, argv[0] included */
-  const char* const* envp;   /**< NULL-terminated "K=V" strings, or NULL */
-  const char* cwd;           /**< NULL: the daemon's */
-  int32_t stdin_fd;          /**< fd to inherit as the child's stdin; -1: /dev/null */
+  const char* file;        /**< program; searched in PATH when it has no '/' */
+  const char* const* argv; /**< NULL-terminated, argv[0] included */
+  const char* const* envp; /**< NULL-terminated "K=V" strings, or NULL */
+  const char* cwd;         /**< NULL: the daemon's */
+  int32_t stdin_fd;        /**< fd to inherit as the child's stdin; -1: /dev/null */
   int32_t stdout_fd;
   int32_t stderr_fd;
 } domus_spawn_v1;
@@ -337,8 +339,8 @@ typedef struct domus_host_v1 {
   /** Runs fn(arg) on the loop thread, soon. Returns 0 on success. */
   int32_t (*post)(void* ctx, domus_task_fn fn, void* arg);
   /** Calls fn(arg) after delay_ms, then every repeat_ms when that is not 0. */
-  uint64_t (*timer_start)(void* ctx, uint64_t delay_ms, uint64_t repeat_ms, domus_task_fn fn,
-                          void* arg);
+  uint64_t (*timer_start)(void* ctx, uint64_t delay_ms, uint64_t repeat_ms,
+                          domus_task_fn fn, void* arg);
   /** Stops a timer; called on the loop thread, fn is not called again. */
   void (*timer_stop)(void* ctx, uint64_t timer);
   /** Calls fn when fd becomes readable or writable (DOMUS_FD_* bits). */
@@ -356,12 +358,12 @@ typedef struct domus_host_v1 {
 /** What `open` gets. */
 typedef struct domus_open_args_v1 {
   uint32_t struct_size;
-  const char* uri;            /**< normalized, e.g. "test:///default" */
-  const char* scheme;         /**< e.g. "test" */
-  const char* path;           /**< e.g. "/default" */
-  const char* state_dir;      /**< a directory private to this instance (var/lib) */
-  const char* run_dir;        /**< a directory private to this instance (run) */
-  uint32_t flags;             /**< DOMUS_OPEN_* */
+  const char* uri;       /**< normalized, e.g. "test:///default" */
+  const char* scheme;    /**< e.g. "test" */
+  const char* path;      /**< e.g. "/default" */
+  const char* state_dir; /**< a directory private to this instance (var/lib) */
+  const char* run_dir;   /**< a directory private to this instance (run) */
+  uint32_t flags;        /**< DOMUS_OPEN_* */
   const domus_host_v1* host;
 } domus_open_args_v1;
 
@@ -371,49 +373,54 @@ typedef struct domus_open_args_v1 {
  */
 typedef struct domus_domain_ops_v1 {
   uint32_t struct_size;
-  /** Fills the driver's defaults into a definition: result.xml. Must keep name and uuid. */
-  void (*normalize)(domus_instance* inst, const char* xml, domus_complete_fn done, void* user);
+  /** Fills the driver's defaults into a definition: result.xml. Must keep name and uuid.
+   */
+  void (*normalize)(domus_instance* inst, const char* xml, domus_complete_fn done,
+                    void* user);
   /** Registers a new definition (existing == NULL: result.dom) or replaces the one
       `existing` starts with next time. Persistence is the runtime's, not the driver's. */
   void (*define)(domus_instance* inst, domus_dom* existing, const char* xml,
                  domus_complete_fn done, void* user);
   /** Forgets an inactive domain's definition. The runtime releases the handle after. */
-  void (*undefine)(domus_instance* inst, domus_dom* dom, domus_complete_fn done, void* user);
+  void (*undefine)(domus_instance* inst, domus_dom* dom, domus_complete_fn done,
+                   void* user);
   /** Starts a domain: result.state (with its id), result.events, optionally result.xml
       and result.private_data. */
-  void (*start)(domus_instance* inst, domus_dom* dom, uint32_t flags, domus_complete_fn done,
-                void* user);
+  void (*start)(domus_instance* inst, domus_dom* dom, uint32_t flags,
+                domus_complete_fn done, void* user);
   /** Asks the guest to shut down: result.state, result.events (if it already stopped). */
   void (*shutdown)(domus_instance* inst, domus_dom* dom, uint32_t flags,
                    domus_complete_fn done, void* user);
   /** Reboots the guest: result.state, result.events. */
-  void (*reboot)(domus_instance* inst, domus_dom* dom, uint32_t flags, domus_complete_fn done,
-                 void* user);
+  void (*reboot)(domus_instance* inst, domus_dom* dom, uint32_t flags,
+                 domus_complete_fn done, void* user);
   /** Stops the domain at once: result.state, result.events. */
   void (*destroy)(domus_instance* inst, domus_dom* dom, uint32_t flags,
                   domus_complete_fn done, void* user);
   /** Pauses the guest's vCPUs: result.state, result.events. */
-  void (*suspend)(domus_instance* inst, domus_dom* dom, domus_complete_fn done, void* user);
+  void (*suspend)(domus_instance* inst, domus_dom* dom, domus_complete_fn done,
+                  void* user);
   /** Resumes a paused guest: result.state, result.events. */
-  void (*resume)(domus_instance* inst, domus_dom* dom, domus_complete_fn done, void* user);
+  void (*resume)(domus_instance* inst, domus_dom* dom, domus_complete_fn done,
+                 void* user);
   /** Current facts: result.info. May run while a mutating operation is pending. */
   void (*info)(domus_instance* inst, domus_dom* dom, domus_complete_fn done, void* user);
   /** Takes an active domain back after a daemon restart, from its live definition and
       the status data the runtime kept: result.dom, result.state. */
-  void (*reconnect)(domus_instance* inst, const char* live_xml, domus_bytes_v1 private_data,
-                    domus_complete_fn done, void* user);
+  void (*reconnect)(domus_instance* inst, const char* live_xml,
+                    domus_bytes_v1 private_data, domus_complete_fn done, void* user);
   /** The runtime holds no more reference to dom; the driver may free it. Synchronous. */
   void (*release)(domus_instance* inst, domus_dom* dom);
 } domus_domain_ops_v1;
 
 /** The driver, as domus_driver_entry returns it. Lives as long as the process. */
 typedef struct domus_driver_v1 {
-  uint32_t abi_major;          /**< DOMUS_DRIVER_ABI_MAJOR the driver was built with */
+  uint32_t abi_major; /**< DOMUS_DRIVER_ABI_MAJOR the driver was built with */
   uint32_t abi_minor;
-  uint32_t struct_size;        /**< sizeof(domus_driver_v1) of the driver's header */
-  const char* name;            /**< e.g. "test" */
-  const char* version;         /**< the driver's own version, e.g. "0.1.0" */
-  const char* const* schemes;  /**< URI schemes served, NULL-terminated */
+  uint32_t struct_size;       /**< sizeof(domus_driver_v1) of the driver's header */
+  const char* name;           /**< e.g. "test" */
+  const char* version;        /**< the driver's own version, e.g. "0.1.0" */
+  const char* const* schemes; /**< URI schemes served, NULL-terminated */
   /** Opens an instance: result.instance and result.objects (what it already has). */
   void (*open)(const domus_open_args_v1* args, domus_complete_fn done, void* user);
   /** Closes an instance after every handle was released. Synchronous. */

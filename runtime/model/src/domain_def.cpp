@@ -13,21 +13,53 @@ namespace domus::model {
 using protocol::errc;
 using protocol::error;
 
-std::string domain_def::uuid_string() const { return uuid ? format_uuid(*uuid) : ""; }
+std::string domain_def::uuid_string() const {
+  return uuid ? format_uuid(*uuid) : "";
+}
 
 namespace {
 
 // libvirt's order of <domain>'s children; a kept child is written at its place in this
 // list, one the list does not know after all of them.
 const std::string_view domain_child_order[] = {
-    "name",          "uuid",         "genid",          "title",       "description",
-    "metadata",      "maxMemory",    "memory",         "currentMemory", "blkiotune",
-    "memtune",       "memoryBacking", "vcpu",          "vcpus",       "iothreads",
-    "iothreadids",   "defaultiothread", "cputune",     "numatune",    "resource",
-    "sysinfo",       "bootloader",   "bootloader_args", "os",         "idmap",
-    "features",      "cpu",          "clock",          "on_poweroff", "on_reboot",
-    "on_crash",      "on_lockfailure", "pm",           "perf",        "devices",
-    "seclabel",      "keywrap",      "launchSecurity",
+    "name",
+    "uuid",
+    "genid",
+    "title",
+    "description",
+    "metadata",
+    "maxMemory",
+    "memory",
+    "currentMemory",
+    "blkiotune",
+    "memtune",
+    "memoryBacking",
+    "vcpu",
+    "vcpus",
+    "iothreads",
+    "iothreadids",
+    "defaultiothread",
+    "cputune",
+    "numatune",
+    "resource",
+    "sysinfo",
+    "bootloader",
+    "bootloader_args",
+    "os",
+    "idmap",
+    "features",
+    "cpu",
+    "clock",
+    "on_poweroff",
+    "on_reboot",
+    "on_crash",
+    "on_lockfailure",
+    "pm",
+    "perf",
+    "devices",
+    "seclabel",
+    "keywrap",
+    "launchSecurity",
 };
 
 size_t order_of(std::string_view name) {
@@ -41,8 +73,8 @@ size_t order_of(std::string_view name) {
 struct context {
   std::string_view origin;
 
-  [[noreturn]] void fail(const xml_node& at, std::string_view path, const std::string& msg,
-                         errc code = errc::xml_error) const {
+  [[noreturn]] void fail(const xml_node& at, std::string_view path,
+                         const std::string& msg, errc code = errc::xml_error) const {
     std::string out(origin);
     if (at.line > 0)
       out += ":" + std::to_string(at.line);
@@ -111,8 +143,8 @@ void parse_os(const context& cx, const xml_node& os, domain_def& def) {
   for (auto& c : os.children) {
     if (!c.is_text && c.name == "type") {
       if (type)
-        cx.fail(c, "/domain/os/type", "given twice (first on line " +
-                                          std::to_string(type->line) + ")");
+        cx.fail(c, "/domain/os/type",
+                "given twice (first on line " + std::to_string(type->line) + ")");
       type = &c;
     } else if (!c.is_text) {
       def.os_children.push_back(c);
@@ -168,8 +200,9 @@ domain_def parse_domain(const xml_node& root, std::string_view origin) {
       once(1, c);
       auto u = parse_uuid(c.text_content());
       if (!u)
-        cx.fail(c, "/domain/uuid", "malformed UUID '" + c.text_content() +
-                                       "' (expected 32 hex digits, dashes optional)");
+        cx.fail(c, "/domain/uuid",
+                "malformed UUID '" + c.text_content() +
+                    "' (expected 32 hex digits, dashes optional)");
       def.uuid = *u;
     } else if (c.name == "memory") {
       once(2, c);
@@ -206,7 +239,8 @@ domain_def parse_domain(const xml_node& root, std::string_view origin) {
   if (def.memory_kib == 0)
     cx.fail(*seen[2], "/domain/memory", "memory size must be greater than 0");
   if (!seen[5])
-    cx.fail(root, "/domain/os", "an os <type> must be given (e.g. <os><type>hvm</type></os>)");
+    cx.fail(root, "/domain/os",
+            "an os <type> must be given (e.g. <os><type>hvm</type></os>)");
   if (def.vcpus_current && *def.vcpus_current > def.vcpus)
     cx.fail(*seen[4], "/domain/vcpu",
             "current vcpu count " + std::to_string(*def.vcpus_current) +
@@ -235,7 +269,8 @@ xml_node leaf(std::string_view name, std::string value) {
   return n;
 }
 
-xml_node memory_node(std::string_view name, uint64_t kib, const std::vector<xml_attr>& extra) {
+xml_node memory_node(std::string_view name, uint64_t kib,
+                     const std::vector<xml_attr>& extra) {
   xml_node m = leaf(name, std::to_string(kib));
   m.set_attr("unit", "KiB");
   for (auto& a : extra)

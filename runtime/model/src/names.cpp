@@ -84,7 +84,8 @@ void check_name(std::string_view name, std::string_view what) {
       }
     }
     throw protocol::error(protocol::errc::invalid_name, "invalid " + std::string(what) +
-                                                            " name '" + shown + "': " + *why);
+                                                            " name '" + shown +
+                                                            "': " + *why);
   }
 }
 

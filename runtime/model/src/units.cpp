@@ -32,13 +32,26 @@ std::optional<uint64_t> unit_scale(std::string_view unit) {
     return std::nullopt;
   int power;
   switch (std::tolower(static_cast<unsigned char>(unit[0]))) {
-  case 'k': power = 1; break;
-  case 'm': power = 2; break;
-  case 'g': power = 3; break;
-  case 't': power = 4; break;
-  case 'p': power = 5; break;
-  case 'e': power = 6; break;
-  default: return std::nullopt;
+  case 'k':
+    power = 1;
+    break;
+  case 'm':
+    power = 2;
+    break;
+  case 'g':
+    power = 3;
+    break;
+  case 't':
+    power = 4;
+    break;
+  case 'p':
+    power = 5;
+    break;
+  case 'e':
+    power = 6;
+    break;
+  default:
+    return std::nullopt;
   }
   uint64_t scale = 1;
   for (int i = 0; i < power; ++i)

@@ -93,9 +93,9 @@ xml_node convert(xmlNode* n) {
   out.name = qualified(n->name, n->ns);
   out.line = static_cast<int>(xmlGetLineNo(n));
   for (xmlNs* ns = n->nsDef; ns; ns = ns->next) {
-    std::string name = ns->prefix ? "xmlns:" + std::string(reinterpret_cast<const char*>(
-                                                   ns->prefix))
-                                  : std::string("xmlns");
+    std::string name =
+        ns->prefix ? "xmlns:" + std::string(reinterpret_cast<const char*>(ns->prefix))
+                   : std::string("xmlns");
     out.attrs.push_back({name, ns->href ? reinterpret_cast<const char*>(ns->href) : ""});
   }
   for (xmlAttr* a = n->properties; a; a = a->next) {
@@ -148,7 +148,7 @@ void ignore_errors(void*, const char*, ...) {}
 xml_node parse_xml(std::string_view document, std::string_view origin) {
   std::string org(origin);
   std::unique_ptr<xmlParserCtxt, void (*)(xmlParserCtxtPtr)> ctx(xmlNewParserCtxt(),
-                                                                  xmlFreeParserCtxt);
+                                                                 xmlFreeParserCtxt);
   if (!ctx)
     throw error(errc::internal, "cannot allocate an XML parser");
   parse_state st;
@@ -162,8 +162,9 @@ xml_node parse_xml(std::string_view document, std::string_view origin) {
   xmlSetGenericErrorFunc(nullptr, ignore_errors);
   // No XML_PARSE_NOENT (entities are not substituted), no DTD loading, no network.
   int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
-  xmlDocPtr doc = xmlCtxtReadMemory(ctx.get(), document.data(), static_cast<int>(document.size()),
-                                    org.c_str(), nullptr, options);
+  xmlDocPtr doc =
+      xmlCtxtReadMemory(ctx.get(), document.data(), static_cast<int>(document.size()),
+                        org.c_str(), nullptr, options);
   std::unique_ptr<xmlDoc, void (*)(xmlDocPtr)> guard(doc, xmlFreeDoc);
   if (!st.doctype_error.empty())
     throw error(errc::xml_error, org + ": " + st.doctype_error);
@@ -186,12 +187,23 @@ namespace {
 void escape(std::string& out, std::string_view s) {
   for (char c : s) {
     switch (c) {
-    case '&': out += "&amp;"; break;
-    case '<': out += "&lt;"; break;
-    case '>': out += "&gt;"; break;
-    case '\'': out += "&apos;"; break;
-    case '"': out += "&quot;"; break;
-    default: out += c;
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '\'':
+      out += "&apos;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    default:
+      out += c;
     }
   }
 }

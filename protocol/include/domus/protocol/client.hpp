@@ -39,6 +39,11 @@ public:
   reply call(std::string_view uri, std::string_view proc, const json& args,
              std::chrono::milliseconds timeout);
 
+  /// Waits for the reply to one request sent earlier; replies to other ids that arrive
+  /// meanwhile are kept for receive(). Throws error(timeout) naming the socket.
+  reply wait_for(int64_t id, std::chrono::milliseconds timeout,
+                 std::string_view what = "");
+
   /// Drops the reply to this id when it arrives.
   void forget(int64_t id);
 

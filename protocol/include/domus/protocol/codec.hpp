@@ -58,10 +58,10 @@ std::string encode_error(std::optional<int64_t> id, errc code, std::string_view 
 struct reply {
   std::optional<int64_t> id;
   bool ok = false;
-  json result;              ///< when ok
+  json result;                ///< when ok
   errc code = errc::internal; ///< when not ok
-  std::string message;      ///< when not ok
-  json error;               ///< the whole error object, when not ok
+  std::string message;        ///< when not ok
+  json error;                 ///< the whole error object, when not ok
 };
 
 /// Decodes a reply frame; throws protocol::error(bad_request) when it is not one.

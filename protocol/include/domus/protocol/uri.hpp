@@ -9,10 +9,10 @@ namespace domus::protocol {
 
 /// A parsed connection URI.
 struct uri {
-  std::string scheme;    ///< driver name, e.g. "test"
-  std::string transport; ///< "" or "unix"
-  std::string host;      ///< "" for the local host
-  std::string path;      ///< percent-decoded, e.g. "/default"
+  std::string scheme;                       ///< driver name, e.g. "test"
+  std::string transport;                    ///< "" or "unix"
+  std::string host;                         ///< "" for the local host
+  std::string path;                         ///< percent-decoded, e.g. "/default"
   std::map<std::string, std::string> query; ///< percent-decoded parameters
 
   /// The daemon's key for a driver instance: scheme and path ("test:///default").

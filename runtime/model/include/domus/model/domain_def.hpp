@@ -15,25 +15,25 @@ namespace domus::model {
 
 /// A domain definition.
 struct domain_def {
-  std::string type;                ///< <domain type=...>: the hypervisor type
+  std::string type; ///< <domain type=...>: the hypervisor type
   std::string name;
   std::optional<model::uuid> uuid; ///< absent until normalized when the input had none
   uint64_t memory_kib = 0;         ///< <memory>, maximum memory
   uint64_t current_memory_kib = 0; ///< <currentMemory>; 0 until normalized when absent
   uint32_t vcpus = 1;              ///< <vcpu>, the maximum
   std::optional<uint32_t> vcpus_current; ///< <vcpu current=...>
-  std::string os_type;             ///< <os><type>
-  std::string os_arch;             ///< <os><type arch=...>
-  std::string os_machine;          ///< <os><type machine=...>
+  std::string os_type;                   ///< <os><type>
+  std::string os_arch;                   ///< <os><type arch=...>
+  std::string os_machine;                ///< <os><type machine=...>
 
   // What the model does not know, kept verbatim.
-  std::vector<xml_attr> domain_attrs;    ///< other <domain> attributes (xmlns:...)
-  std::vector<xml_attr> memory_attrs;    ///< other <memory> attributes (dumpCore)
-  std::vector<xml_attr> vcpu_attrs;      ///< other <vcpu> attributes (placement, cpuset)
-  std::vector<xml_attr> os_type_attrs;   ///< other <os><type> attributes
-  std::vector<xml_attr> os_attrs;        ///< <os> attributes (firmware)
-  std::vector<xml_node> os_children;     ///< <os> children other than <type>
-  std::vector<xml_node> children;        ///< every other child of <domain>
+  std::vector<xml_attr> domain_attrs;  ///< other <domain> attributes (xmlns:...)
+  std::vector<xml_attr> memory_attrs;  ///< other <memory> attributes (dumpCore)
+  std::vector<xml_attr> vcpu_attrs;    ///< other <vcpu> attributes (placement, cpuset)
+  std::vector<xml_attr> os_type_attrs; ///< other <os><type> attributes
+  std::vector<xml_attr> os_attrs;      ///< <os> attributes (firmware)
+  std::vector<xml_node> os_children;   ///< <os> children other than <type>
+  std::vector<xml_node> children;      ///< every other child of <domain>
 
   /// The vCPUs the guest has now: current when given, else the maximum.
   uint32_t vcpus_now() const { return vcpus_current.value_or(vcpus); }

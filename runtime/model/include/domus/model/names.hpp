@@ -11,7 +11,8 @@ namespace domus::model {
 /// '/', no NUL, no control character, not "." or "..".
 std::optional<std::string> name_problem(std::string_view name);
 
-/// Throws protocol::error(invalid_name) when the name breaks the rule; `what` is "domain".
+/// Throws protocol::error(invalid_name) when the name breaks the rule; `what` is
+/// "domain".
 void check_name(std::string_view name, std::string_view what = "domain");
 
 } // namespace domus::model

@@ -1,0 +1,205 @@
+// rpc_bench: request round trips and throughput against a running domusd, through the
+// client library (what domsh and every C++ client use).
+//
+//   rpc_bench --socket PATH [--uri URI] [--requests N] [--cycles N]
+//
+// Prints one markdown row per scenario: latency of one request at a time (p50, p99),
+// pipelined throughput with 1 and 4 clients (64 requests in flight each), and
+// define-start-destroy-undefine cycles per second.
+#include <domus/protocol/client.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+using namespace domus::protocol;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct settings {
+  std::string socket;
+  std::string uri = "test:///default";
+  int requests = 20000;
+  int cycles = 2000;
+};
+
+double percentile(std::vector<double>& v, double p) {
+  if (v.empty())
+    return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1));
+  return v[i];
+}
+
+double us_since(clock_type::time_point t) {
+  return std::chrono::duration<double, std::micro>(clock_type::now() - t).count();
+}
+
+void row(const std::string& scenario, const std::string& clients, double p50, double p99,
+         double rate) {
+  std::printf("| %s | %s | %.0f | %.0f | %.0f |\n", scenario.c_str(), clients.c_str(),
+              p50, p99, rate);
+  std::fflush(stdout);
+}
+
+json args_for(const std::string& proc) {
+  return proc == "domain.list" ? json::object() : json{{"domain", "test"}};
+}
+
+// One request at a time.
+void latency(const settings& s, const std::string& proc, int n) {
+  connection c(s.socket, false);
+  std::vector<double> lat;
+  lat.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < 200; ++i) // warm up
+    c.call(s.uri, proc, args_for(proc), std::chrono::seconds(10));
+  auto start = clock_type::now();
+  for (int i = 0; i < n; ++i) {
+    auto t = clock_type::now();
+    auto r = c.call(s.uri, proc, args_for(proc), std::chrono::seconds(10));
+    if (!r.ok) {
+      std::fprintf(stderr, "%s failed: %s\n", proc.c_str(), r.message.c_str());
+      std::exit(1);
+    }
+    lat.push_back(us_since(t));
+  }
+  double secs = us_since(start) / 1e6;
+  row(proc + ", one at a time", "1", percentile(lat, 0.5), percentile(lat, 0.99),
+      n / secs);
+}
+
+// `clients` connections, each keeping `window` requests in flight.
+void pipelined(const settings& s, const std::string& proc, int clients, int window,
+               int n) {
+  std::vector<std::vector<double>> lats(static_cast<size_t>(clients));
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < clients; ++k) {
+    threads.emplace_back([&, k] {
+      connection c(s.socket, false);
+      c.call(s.uri, proc, args_for(proc), std::chrono::seconds(10));
+      ++ready;
+      while (!go)
+        std::this_thread::yield();
+      std::unordered_map<int64_t, clock_type::time_point> sent;
+      int per_client = n / clients;
+      int issued = 0, done = 0;
+      auto& lat = lats[static_cast<size_t>(k)];
+      lat.reserve(static_cast<size_t>(per_client));
+      while (done < per_client) {
+        while (issued < per_client && issued - done < window) {
+          int64_t id = c.send(s.uri, proc, args_for(proc));
+          sent[id] = clock_type::now();
+          ++issued;
+        }
+        auto r = c.receive(std::chrono::seconds(10));
+        if (!r || !r->ok || !r->id) {
+          std::fprintf(stderr, "pipelined %s failed\n", proc.c_str());
+          std::exit(1);
+        }
+        lat.push_back(us_since(sent[*r->id]));
+        sent.erase(*r->id);
+        ++done;
+      }
+    });
+  }
+  while (ready < clients)
+    std::this_thread::yield();
+  auto start = clock_type::now();
+  go = true;
+  for (auto& t : threads)
+    t.join();
+  double secs = us_since(start) / 1e6;
+  std::vector<double> all;
+  for (auto& l : lats)
+    all.insert(all.end(), l.begin(), l.end());
+  row(proc + ", " + std::to_string(window) + " in flight", std::to_string(clients),
+      percentile(all, 0.5), percentile(all, 0.99),
+      static_cast<double>(all.size()) / secs);
+}
+
+// define, start, destroy, undefine of fresh domains, one request at a time per client.
+void cycles(const settings& s, int clients, int n) {
+  std::vector<std::thread> threads;
+  std::vector<std::vector<double>> lats(static_cast<size_t>(clients));
+  auto start = clock_type::now();
+  for (int k = 0; k < clients; ++k) {
+    threads.emplace_back([&, k] {
+      connection c(s.socket, false);
+      auto& lat = lats[static_cast<size_t>(k)];
+      for (int i = 0; i < n / clients; ++i) {
+        std::string name = "bench-" + std::to_string(k) + "-" + std::to_string(i);
+        std::string xml = "<domain type='test'><name>" + name +
+                          "</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+                          "<os><type>hvm</type></os></domain>";
+        auto t = clock_type::now();
+        for (auto [proc, args] :
+             {std::pair<const char*, json>{"domain.define", {{"xml", xml}}},
+              {"domain.start", {{"domain", name}}},
+              {"domain.destroy", {{"domain", name}}},
+              {"domain.undefine", {{"domain", name}}}}) {
+          auto r = c.call(s.uri, proc, args, std::chrono::seconds(10));
+          if (!r.ok) {
+            std::fprintf(stderr, "%s %s failed: %s\n", proc, name.c_str(),
+                         r.message.c_str());
+            std::exit(1);
+          }
+        }
+        lat.push_back(us_since(t));
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  double secs = us_since(start) / 1e6;
+  std::vector<double> all;
+  for (auto& l : lats)
+    all.insert(all.end(), l.begin(), l.end());
+  row("define+start+destroy+undefine cycle", std::to_string(clients),
+      percentile(all, 0.5), percentile(all, 0.99),
+      static_cast<double>(all.size()) / secs);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  settings s;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--socket")
+      s.socket = argv[i + 1];
+    else if (a == "--uri")
+      s.uri = argv[i + 1];
+    else if (a == "--requests")
+      s.requests = std::atoi(argv[i + 1]);
+    else if (a == "--cycles")
+      s.cycles = std::atoi(argv[i + 1]);
+    else {
+      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (s.socket.empty()) {
+    std::fprintf(stderr, "usage: rpc_bench --socket PATH [--uri URI] [--requests N] "
+                         "[--cycles N]\n");
+    return 2;
+  }
+  std::printf("| scenario | clients | p50 us | p99 us | per second |\n");
+  std::printf("|---|---|---|---|---|\n");
+  for (std::string proc : {"domain.lookup", "domain.info"}) {
+    latency(s, proc, s.requests / 5);
+    pipelined(s, proc, 1, 64, s.requests);
+    pipelined(s, proc, 4, 64, s.requests);
+  }
+  cycles(s, 1, s.cycles);
+  cycles(s, 4, s.cycles);
+  return 0;
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds Domus in release mode, starts a private domusd for each scheduler policy, runs
+# rpc_bench through the rw socket and prints the tables (docs/benchmarks.md records them).
+#   bash benchmarks/run.sh [REQUESTS] [CYCLES]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+requests=${1:-20000}
+cycles=${2:-2000}
+build=build-release
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDOMUS_ENABLE_TESTS=OFF > /dev/null
+cmake --build "$build" -j 2 > /dev/null
+
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+for policy in sharing stealing; do
+  root=$(mktemp -d /tmp/domus-bench-XXXXXX)
+  mkdir -p "$root/etc/domus"
+  echo "scheduler_policy = \"$policy\"" > "$root/etc/domus/domusd.conf"
+  "$build/bin/domusd" --root "$root" --log-level warning 2> "$root/domusd.log" &
+  pid=$!
+  # Wait, bounded, until the daemon answers.
+  for _ in $(seq 1 200); do
+    if "$build/bin/domsh" -q -c "test:///default?socket=$root/run/domus/domus-sock" \
+         --connect-timeout 1 uri > /dev/null 2>&1; then
+      break
+    fi
+    sleep 0.05
+  done
+  echo
+  echo "## scheduler_policy = \"$policy\""
+  echo
+  "$build/bin/rpc_bench" --socket "$root/run/domus/domus-sock" --requests "$requests" \
+    --cycles "$cycles"
+  kill -TERM "$pid"
+  wait "$pid" || true
+  rm -rf "$root"
+done
