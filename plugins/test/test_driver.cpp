@@ -118,10 +118,11 @@ void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* use
     r.instance = inst.get();
     r.objects = objects.data();
     r.n_objects = objects.size();
-    // From here on the runtime owns the handles it was given.
-    inst.release();
+    // From here on the runtime holds the handles it was given.
     for (auto& d : doms)
-      d.release();
+      if (d)
+        inst->doms.insert(d.release());
+    inst.release();
     done(user, &r);
   });
 }
@@ -171,7 +172,7 @@ void test_normalize(domus_instance*, const char* xml, domus_complete_fn done,
   });
 }
 
-void test_define(domus_instance*, domus_dom* existing, const char* xml,
+void test_define(domus_instance* inst, domus_dom* existing, const char* xml,
                  domus_complete_fn done, void* user) {
   guarded(done, user, [&] {
     auto def = parse(xml, "<request>");
@@ -187,8 +188,12 @@ void test_define(domus_instance*, domus_dom* existing, const char* xml,
       if (d->state == DOMUS_STATE_SHUTOFF)
         d->live = d->def;
     }
+    if (fresh) {
+      std::lock_guard<std::mutex> lock(inst->doms_mutex);
+      inst->doms.insert(fresh.release());
+    }
     domus_result_v1 r = blank();
-    r.dom = fresh ? fresh.release() : d;
+    r.dom = d;
     done(user, &r);
   });
 }
@@ -250,7 +255,7 @@ void test_info(domus_instance*, domus_dom* d, domus_complete_fn done, void* user
   done(user, &r);
 }
 
-void test_reconnect(domus_instance*, const char* live_xml, domus_bytes_v1 priv,
+void test_reconnect(domus_instance* inst, const char* live_xml, domus_bytes_v1 priv,
                     domus_complete_fn done, void* user) {
   guarded(done, user, [&] {
     domus_dom_state_v1 st{};
@@ -267,7 +272,11 @@ void test_reconnect(domus_instance*, const char* live_xml, domus_bytes_v1 priv,
     d->started = std::chrono::steady_clock::now();
     domus_result_v1 r = blank();
     r.state = &st;
-    r.dom = d.release();
+    r.dom = d.get();
+    {
+      std::lock_guard<std::mutex> lock(inst->doms_mutex);
+      inst->doms.insert(d.release());
+    }
     done(user, &r);
   });
 }

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,4 +65,6 @@ struct domus_instance {
   std::string uri;
   domus::test_driver::node_facts node;
   std::atomic<int32_t> next_id{1}; ///< ids are never reused, as in libvirt
+  std::mutex doms_mutex;           ///< guards doms (taken on define and release only)
+  std::set<domus_dom*> doms;       ///< every handle not released, freed by close
 };

@@ -20,6 +20,8 @@ struct host_services::impl {
   std::string uri;
   domus_host_v1 table{};
   caf::actor instance;
+  std::atomic<const domus_driver_v1*> driver{nullptr};
+  std::atomic<domus_instance*> opened{nullptr};
   std::atomic<uint64_t> next_handle{1};
   // Loop thread only:
   std::unordered_map<uint64_t, uv_timer_t*> timers;
@@ -303,6 +305,18 @@ const domus_host_v1* host_services::table() const {
 
 void host_services::set_instance_actor(caf::actor a) {
   impl_->instance = std::move(a);
+}
+
+void host_services::set_opened(const domus_driver_v1* driver, domus_instance* inst) {
+  impl_->driver = driver;
+  impl_->opened = inst;
+}
+
+void host_services::close_instance() {
+  domus_instance* inst = impl_->opened.exchange(nullptr);
+  const domus_driver_v1* d = impl_->driver.load();
+  if (inst && d && d->close)
+    d->close(inst);
 }
 
 } // namespace domus::runtime

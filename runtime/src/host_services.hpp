@@ -27,6 +27,12 @@ public:
   /// Where reports go: the instance actor. Set before the driver is opened.
   void set_instance_actor(caf::actor a);
 
+  /// The driver instance these services belong to, once it is open.
+  void set_opened(const domus_driver_v1* driver, domus_instance* inst);
+
+  /// Closes the driver instance (if it opened). Call once no actor uses it any more.
+  void close_instance();
+
   struct impl;
 
 private:

@@ -133,6 +133,7 @@ public:
                        r.message.empty() ? "the driver could not open it" : r.message);
     }
     st().ctx->inst = r.instance;
+    st().seed.host->set_opened(&st().ctx->driver(), r.instance);
     auto objects = std::move(r.objects);
     auto version_fn = st().ctx->driver().version_info;
     if (!version_fn)

@@ -16,9 +16,11 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <iostream>
+#include <sys/signalfd.h>
 #include <thread>
 #include <unistd.h>
 
@@ -49,7 +51,24 @@ unsigned worker_count(const daemon_options& o) {
   return hw < 2 ? 2 : hw;
 }
 
+// SIGTERM and SIGINT are blocked in every thread (threads inherit the mask, so this runs
+// before any starts) and read from a signalfd on the event loop: no handler runs in an
+// arbitrary thread, and a second signal during shutdown changes nothing.
+int block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  int fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (fd < 0)
+    throw protocol::error(protocol::errc::internal,
+                          std::string("signalfd: ") + std::strerror(errno));
+  return fd;
+}
+
 int run(const command_line& cl) {
+  int signal_fd = block_stop_signals();
   daemon_paths paths = make_paths(cl.root.value_or(""));
   daemon_options opts = resolve_options(cl, cl.config_file.value_or(paths.config_file()));
   set_log_level(opts.level);
@@ -126,7 +145,20 @@ int run(const command_line& cl) {
 
   std::promise<void> opened, stopped;
   auto stop_requested = std::make_shared<std::once_flag>();
-  uv_signal_t sig_term, sig_int;
+  uv_poll_t* signal_poll = nullptr;
+  struct signal_watch {
+    int fd;
+    std::function<void(int)> handler;
+  } watch;
+  watch.fd = signal_fd;
+  watch.handler = [&, stop_requested](int signum) {
+    std::call_once(*stop_requested, [&] {
+      log_info(std::string("stopping (") + (signum == SIGTERM ? "SIGTERM" : "SIGINT") +
+               ")");
+      gw.drain(std::chrono::milliseconds(opts.shutdown_timeout_ms),
+               [&] { stopped.set_value(); });
+    });
+  };
   loop.start([&] {
     try {
       gw.open();
@@ -134,24 +166,15 @@ int run(const command_line& cl) {
       opened.set_exception(std::current_exception());
       return;
     }
-    auto on_signal = [](uv_signal_t* h, int signum) {
-      auto* fn = static_cast<std::function<void(int)>*>(h->data);
-      (*fn)(signum);
-    };
-    static std::function<void(int)> handler;
-    handler = [&, stop_requested](int signum) {
-      std::call_once(*stop_requested, [&] {
-        log_info(std::string("stopping (") + (signum == SIGTERM ? "SIGTERM" : "SIGINT") +
-                 ")");
-        gw.drain(std::chrono::milliseconds(opts.shutdown_timeout_ms),
-                 [&] { stopped.set_value(); });
-      });
-    };
-    for (auto [h, s] : {std::pair{&sig_term, SIGTERM}, std::pair{&sig_int, SIGINT}}) {
-      uv_signal_init(loop.uv(), h);
-      h->data = &handler;
-      uv_signal_start(h, on_signal, s);
-    }
+    signal_poll = new uv_poll_t;
+    signal_poll->data = &watch;
+    uv_poll_init(loop.uv(), signal_poll, signal_fd);
+    uv_poll_start(signal_poll, UV_READABLE, [](uv_poll_t* h, int, int) {
+      auto* w = static_cast<signal_watch*>(h->data);
+      signalfd_siginfo info{};
+      while (::read(w->fd, &info, sizeof info) == sizeof info)
+        w->handler(static_cast<int>(info.ssi_signo));
+    });
     opened.set_value();
   });
   try {
@@ -181,14 +204,21 @@ int run(const command_line& cl) {
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   to_stop.clear();
   sys.await_all_actors_done();
+  // No actor calls a driver any more; the loop still runs for their callbacks.
+  std::promise<void> closed;
+  loop.post([&] {
+    for (auto& h : hosts)
+      h->close_instance();
+    closed.set_value();
+  });
+  closed.get_future().wait();
   loop.stop([&] {
-    uv_signal_stop(&sig_term);
-    uv_signal_stop(&sig_int);
-    uv_close(reinterpret_cast<uv_handle_t*>(&sig_term), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&sig_int), nullptr);
+    uv_poll_stop(signal_poll);
+    event_loop::close_and_delete(signal_poll);
     gw.close();
     instances.clear();
   });
+  ::close(signal_fd);
   log_info("stopped");
   return 0;
 }

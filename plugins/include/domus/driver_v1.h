@@ -423,7 +423,9 @@ typedef struct domus_driver_v1 {
   const char* const* schemes; /**< URI schemes served, NULL-terminated */
   /** Opens an instance: result.instance and result.objects (what it already has). */
   void (*open)(const domus_open_args_v1* args, domus_complete_fn done, void* user);
-  /** Closes an instance after every handle was released. Synchronous. */
+  /** Closes an instance when the daemon stops, after every operation completed: frees
+      the instance and every domus_dom not released yet. Guests keep running (the next
+      daemon reconnects them). Synchronous. */
   void (*close)(domus_instance* inst);
   /** Host facts for `nodeinfo`: result.node. */
   void (*node_info)(domus_instance* inst, domus_complete_fn done, void* user);
