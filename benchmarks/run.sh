@@ -30,6 +30,23 @@ for policy in sharing stealing; do
   echo
   "$build/bin/rpc_bench" --socket "$root/run/domus/domus-sock" --requests "$requests" \
     --cycles "$cycles"
+  if [[ $policy == sharing ]]; then
+    # Whole processes, 50 invocations each: domsh through this daemon, virsh on libvirt's
+    # in-process mock (no daemon at all: virsh's cheapest case).
+    uri="test:///default?socket=$root/run/domus/domus-sock"
+    echo
+    echo "| command | domsh ms | virsh ms (in-process test:///default) |"
+    echo "|---|---|---|"
+    for cmd in "list --all" "dominfo test" "domstate test"; do
+      t0=$(date +%s%N)
+      for _ in $(seq 50); do "$build/bin/domsh" -c "$uri" $cmd > /dev/null; done
+      t1=$(date +%s%N)
+      for _ in $(seq 50); do virsh -c test:///default $cmd > /dev/null; done
+      t2=$(date +%s%N)
+      printf '| %s | %.1f | %.1f |\n' "$cmd" "$(echo "($t1 - $t0) / 50000000" | bc -l)" \
+        "$(echo "($t2 - $t1) / 50000000" | bc -l)"
+    done
+  fi
   kill -TERM "$pid"
   wait "$pid" || true
   rm -rf "$root"

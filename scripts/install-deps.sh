@@ -10,7 +10,7 @@ packages=(
   # libraries
   libcaf-dev libzmq3-dev cppzmq-dev libuv1-dev libxml2-dev nlohmann-json3-dev
   # tests and benchmarks
-  libboost-test-dev libbenchmark-dev python3-zmq libvirt-clients libxml2-utils
+  libboost-test-dev libbenchmark-dev python3-zmq libvirt-clients libxml2-utils bc
 )
 
 missing=()
