@@ -109,15 +109,16 @@ std::vector<std::string> driver_table::schemes() const {
 std::string bundled_plugin_dir() {
   char exe[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n > 0) {
-    exe[n] = 0;
-    std::string dir(exe);
-    dir = dir.substr(0, dir.rfind('/'));
-    char build[PATH_MAX];
-    if (::realpath(DOMUS_BUILD_BIN_DIR, build) && dir == build)
-      return DOMUS_BUILD_PLUGIN_DIR;
-  }
-  return DOMUS_INSTALL_PLUGIN_DIR;
+  if (n <= 0)
+    return DOMUS_BUILD_PLUGIN_DIR;
+  exe[n] = 0;
+  std::string dir(exe);
+  dir = dir.substr(0, dir.rfind('/'));
+  char build[PATH_MAX];
+  if (::realpath(DOMUS_BUILD_BIN_DIR, build) && dir == build)
+    return DOMUS_BUILD_PLUGIN_DIR;
+  // Installed: <prefix>/sbin/domusd and <prefix>/<libdir>/domus/plugins.
+  return dir + "/" + DOMUS_PLUGIN_DIR_FROM_SBIN;
 }
 
 } // namespace domus::runtime

@@ -38,7 +38,8 @@ private:
 };
 
 /// The directory of the bundled plugins: the build tree's when domusd runs from the build
-/// tree, else the installed one.
+/// tree, else the installed one, found relative to the executable (<prefix>/sbin/domusd
+/// -> <prefix>/<libdir>/domus/plugins).
 std::string bundled_plugin_dir();
 
 } // namespace domus::runtime

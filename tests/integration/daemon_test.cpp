@@ -172,3 +172,21 @@ BOOST_AUTO_TEST_CASE(instances_are_separate) {
   BOOST_TEST(run({domsh_path(), "-c", d.uri(node) + "&x=1", "domstate fv0"}).out ==
              "shut off\n\n");
 }
+
+// Installed under any prefix, domusd finds its bundled plugins with no flag.
+BOOST_AUTO_TEST_CASE(installed_daemon_finds_its_plugins) {
+  std::string prefix = temp_dir("i");
+  auto inst = run({DOMUS_CMAKE_COMMAND, "--install", DOMUS_BUILD_DIR, "--prefix", prefix});
+  BOOST_TEST_REQUIRE(inst.status == 0, inst.out << inst.err);
+  std::string root = temp_dir("r");
+  child d({prefix + "/sbin/domusd", "--root", root}, {}, root + "/domusd.log");
+  d.wait_for(2, " ready; ", std::chrono::seconds(20));
+  BOOST_TEST(d.err().find("plugin " + prefix + "/sbin/../lib/domus/plugins/test.so: driver "
+                          "'test'") != std::string::npos,
+             d.err());
+  auto r = run({prefix + "/bin/domsh", "-c",
+                "test:///default?socket=" + root + "/run/domus/domus-sock", "domstate test"});
+  BOOST_TEST(r.out == "running\n\n");
+  d.signal(SIGTERM);
+  BOOST_TEST(d.wait() == 0);
+}
