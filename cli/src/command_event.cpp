@@ -84,7 +84,19 @@ bool cmd_event(shell& sh, const parsed_command& pc) {
   int count = 0;
   bool timed_out = false;
   const std::string uri = protocol::parse_uri(sh.uri()).normalized();
+  // A quiet stream may mean a daemon that went away: after a few idle seconds, ask it.
+  auto last_heard = std::chrono::steady_clock::now();
+  bool daemon_gone = false;
   while (!interrupted) {
+    if (std::chrono::steady_clock::now() - last_heard > std::chrono::seconds(2)) {
+      try {
+        sh.connection().call("", "events.ping", {{"token", "alive"}}, std::chrono::seconds(2));
+        last_heard = std::chrono::steady_clock::now();
+      } catch (const protocol::error&) {
+        daemon_gone = true;
+        break;
+      }
+    }
     auto wait = std::chrono::milliseconds(200);
     if (timeout_s) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -98,6 +110,7 @@ bool cmd_event(shell& sh, const parsed_command& pc) {
     auto m = sub.next(wait);
     if (!m || !m->body.is_object())
       continue;
+    last_heard = std::chrono::steady_clock::now();
     // One daemon serves every URI: keep this connection's instance only.
     if (m->body.value("uri", "") != uri)
       continue;
@@ -109,6 +122,11 @@ bool cmd_event(shell& sh, const parsed_command& pc) {
       break;
   }
   sigaction(SIGINT, &old, nullptr);
+  if (daemon_gone) {
+    shell::error("the daemon on " + sh.connection().request_socket() +
+                 " stopped answering; " + std::to_string(count) + " event(s) received");
+    return false;
+  }
   if (interrupted)
     std::cout << "event loop interrupted\n";
   else if (timed_out)

@@ -185,3 +185,14 @@ BOOST_AUTO_TEST_CASE(domsh_event_one_shot_filter_and_timeout) {
   BOOST_TEST(neither.err ==
              "error: one of --list, --all, or --event <type> is required\n");
 }
+
+// A follower whose daemon dies does not wait forever: it notices within seconds.
+BOOST_AUTO_TEST_CASE(domsh_event_notices_a_dead_daemon) {
+  daemon_process d;
+  child ev({domsh_path(), "-d", "1", "-c", d.uri(), "event", "--all", "--loop"});
+  ev.wait_for(2, "listening for events", std::chrono::seconds(10));
+  d.kill9();
+  BOOST_TEST(ev.wait(std::chrono::seconds(20)) == 1);
+  BOOST_TEST(ev.err().find("stopped answering; 0 event(s) received") != std::string::npos,
+             ev.err());
+}
