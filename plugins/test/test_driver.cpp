@@ -128,6 +128,8 @@ void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* use
 }
 
 void test_close(domus_instance* inst) {
+  for (auto* d : inst->doms)
+    delete d;
   delete inst;
 }
 
@@ -281,7 +283,11 @@ void test_reconnect(domus_instance* inst, const char* live_xml, domus_bytes_v1 p
   });
 }
 
-void test_release(domus_instance*, domus_dom* d) {
+void test_release(domus_instance* inst, domus_dom* d) {
+  {
+    std::lock_guard<std::mutex> lock(inst->doms_mutex);
+    inst->doms.erase(d);
+  }
   delete d;
 }
 

@@ -1,8 +1,10 @@
 #include "domain_actor.hpp"
 
+#include "args.hpp"
 #include "domain_json.hpp"
 #include "driver_call.hpp"
 #include "gateway.hpp"
+#include "host_services.hpp"
 #include "lifecycle.hpp"
 #include "log.hpp"
 #include "messages.hpp"
@@ -13,7 +15,6 @@
 
 #include <deque>
 #include <functional>
-#include <unordered_map>
 
 namespace domus::runtime {
 
@@ -36,9 +37,12 @@ struct domain_state {
   domain_seed s;
   std::shared_ptr<domain_logic> logic; // the behavior's handlers point into it
   std::deque<job> queue;
-  bool busy = false;
+  bool busy = false;     // a job is running
+  bool draining = false; // run_next is on the stack: finish() must not recurse
   pending_calls calls;
-  bool removed = false;
+  bool removed = false;         // the domain no longer exists
+  bool release_pending = false; // release the handle once no driver call is out
+  bool awaiting_orphans = false; // calls of a dead incarnation are still out
   static inline const char* name = "domain";
 };
 
@@ -89,8 +93,7 @@ public:
   void reply_error(const rpc& r, errc code, const std::string& message) {
     gw().reply(r.serial, protocol::encode_error(r.id, code, message));
   }
-  void reply_driver_error(const rpc& r, const driver_result& res,
-                          const std::string& what) {
+  void reply_driver_error(const rpc& r, const driver_result& res, const std::string& what) {
     auto code = protocol::errc_from_number(res.status).value_or(errc::operation_failed);
     reply_error(r, code,
                 res.message.empty()
@@ -117,11 +120,32 @@ public:
     self_->send(ctx().registry, summary_atom::value, s);
   }
 
+  // The driver's handle is known: reports about it come here from now on.
+  void bind(domus_dom* dom) {
+    st().s.dom = dom;
+    if (dom)
+      ctx().host->bind(dom, st().calls.slot());
+  }
+
   // -- driver calls -------------------------------------------------------------------
 
   template <class Call, class Then> void drive(Call&& call, Then&& then) {
-    st().calls.drive(caf::actor_cast<caf::actor>(self_), std::forward<Call>(call),
-                     std::forward<Then>(then));
+    st().calls.drive(std::forward<Call>(call), std::forward<Then>(then));
+  }
+
+  void on_done(uint64_t generation, uint64_t id, driver_result& r) {
+    if (!st().calls.done(generation, id, r)) {
+      // A call of an incarnation that died: its facts still hold.
+      log_info(ctx().uri + ": domain '" + name() +
+               "' got the result of a call made before its actor was restarted");
+      if (r.ok() && !st().removed)
+        apply_facts(r);
+      if (st().awaiting_orphans && st().calls.slot()->in_flight() == 0) {
+        st().awaiting_orphans = false;
+        resync();
+      }
+    }
+    release_if_idle();
   }
 
   // Applies a state the driver reports; the live definition follows activity.
@@ -138,6 +162,7 @@ public:
       s.live_def.reset(); // a transient domain keeps it: its identity until it vanishes
   }
 
+  // A driver result's facts: state, status data, live definition, events.
   void apply(const driver_result& r) {
     if (r.state)
       apply_state(*r.state);
@@ -158,27 +183,47 @@ public:
       publish(e.event, e.detail);
   }
 
+  // Facts that arrive outside a job (a report, a late completion): applied and
+  // announced; a transient domain that stopped is gone.
+  void apply_facts(const driver_result& r) {
+    apply(r);
+    if (gone_if_stopped_transient())
+      return;
+    announce();
+  }
+
   // -- the job queue ------------------------------------------------------------------
 
   void enqueue(job j) {
     st().queue.push_back(std::move(j));
-    if (!st().busy)
+    if (!st().busy && !st().draining)
       run_next();
   }
 
   void finish() {
     st().busy = false;
-    if (!st().removed)
+    if (gone_if_stopped_transient())
+      return;
+    // A job that completed synchronously returns into run_next's loop: no recursion, so
+    // a long queue of refused requests cannot exhaust the stack.
+    if (!st().removed && !st().draining)
       run_next();
   }
 
   void run_next() {
+    st().draining = true;
     while (!st().busy && !st().queue.empty() && !st().removed) {
       job j = std::move(st().queue.front());
       st().queue.pop_front();
       st().busy = true;
-      run(j);
+      try {
+        run(j);
+      } catch (const protocol::error& e) {
+        reply_error(j.request, e.code(), e.what());
+        st().busy = false;
+      }
     }
+    st().draining = false;
   }
 
   void run(job& j) {
@@ -187,14 +232,10 @@ public:
       return finish();
     }
     switch (j.kind) {
-    case job::define_new:
-      return define_new(j);
-    case job::create_new:
-      return create_new(j);
-    case job::redefine:
-      return redefine(j);
-    case job::operation:
-      break;
+    case job::define_new: return define_new(j);
+    case job::create_new: return create_new(j);
+    case job::redefine: return redefine(j);
+    case job::operation: break;
     }
     const rpc& r = j.request;
     if (auto why = check_transition(r.proc, st().s.state.state, name())) {
@@ -202,35 +243,24 @@ public:
       return finish();
     }
     switch (r.proc) {
-    case proc::domain_start:
-      return lifecycle_op(j, &domus_domain_ops_v1::start);
-    case proc::domain_shutdown:
-      return lifecycle_op(j, &domus_domain_ops_v1::shutdown);
-    case proc::domain_reboot:
-      return lifecycle_op(j, &domus_domain_ops_v1::reboot);
-    case proc::domain_destroy:
-      return lifecycle_op(j, &domus_domain_ops_v1::destroy);
-    case proc::domain_suspend:
-      return simple_op(j, &domus_domain_ops_v1::suspend);
-    case proc::domain_resume:
-      return simple_op(j, &domus_domain_ops_v1::resume);
-    case proc::domain_undefine:
-      return undefine(j);
-    case proc::domain_autostart:
-      return autostart(j);
+    case proc::domain_start: return flagged_op(j, DOMUS_DOMAIN_OP(ctx(), start));
+    case proc::domain_shutdown: return flagged_op(j, DOMUS_DOMAIN_OP(ctx(), shutdown));
+    case proc::domain_reboot: return flagged_op(j, DOMUS_DOMAIN_OP(ctx(), reboot));
+    case proc::domain_destroy: return flagged_op(j, DOMUS_DOMAIN_OP(ctx(), destroy));
+    case proc::domain_suspend: return plain_op(j, DOMUS_DOMAIN_OP(ctx(), suspend));
+    case proc::domain_resume: return plain_op(j, DOMUS_DOMAIN_OP(ctx(), resume));
+    case proc::domain_undefine: return undefine(j);
+    case proc::domain_autostart: return autostart(j);
     default:
       reply_error(r, errc::internal, "procedure not handled by the domain actor");
       return finish();
     }
   }
 
-  using flagged_op = void (*domus_domain_ops_v1::*)(domus_instance*, domus_dom*, uint32_t,
-                                                    domus_complete_fn, void*);
-  using plain_op = void (*domus_domain_ops_v1::*)(domus_instance*, domus_dom*,
-                                                  domus_complete_fn, void*);
+  using flagged_fn = void (*)(domus_instance*, domus_dom*, uint32_t, domus_complete_fn, void*);
+  using plain_fn = void (*)(domus_instance*, domus_dom*, domus_complete_fn, void*);
 
-  void lifecycle_op(job& j, flagged_op op) {
-    auto fn = ctx().ops()->*op;
+  void flagged_op(job& j, flagged_fn fn) {
     if (!fn)
       return unsupported(j.request);
     rpc r = j.request;
@@ -240,8 +270,7 @@ public:
           [this, r](driver_result& res) { complete_op(r, res); });
   }
 
-  void simple_op(job& j, plain_op op) {
-    auto fn = ctx().ops()->*op;
+  void plain_op(job& j, plain_fn fn) {
     if (!fn)
       return unsupported(j.request);
     rpc r = j.request;
@@ -302,7 +331,7 @@ public:
       reply(r, summary_json(summary()));
       return finish();
     }
-    auto fn = ctx().ops()->undefine;
+    auto fn = DOMUS_DOMAIN_OP(ctx(), undefine);
     if (!fn) {
       publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
       return vanish(r);
@@ -320,39 +349,61 @@ public:
           });
   }
 
-  // The domain no longer exists: release the driver's handle, drop the routes, tell the
-  // instance, answer, and stop. Requests that still reach this actor get no-domain.
+  // The domain no longer exists: drop the routes, tell the instance, answer (with the
+  // last summary), and stop once the driver has every call back; requests that still
+  // reach this actor get no-domain.
   void vanish(const rpc& r) {
-    auto& s = st().s;
-    json result = summary_json(summary());
-    if (s.dom && ctx().ops()->release)
-      ctx().ops()->release(ctx().inst, s.dom);
-    s.dom = nullptr;
+    domain_summary last = summary();
+    last.persistent = false;
+    remove();
+    reply(r, summary_json(last));
+  }
+
+  void remove() {
     st().removed = true;
     gw().route_remove(ctx().uri, self_->id());
     self_->send(ctx().registry, removed_atom::value, self_->id());
-    reply(r, result);
     for (auto& waiting : st().queue)
-      reply_error(waiting.request, errc::no_domain,
-                  "domain '" + name() + "' no longer exists");
+      reply_error(waiting.request, errc::no_domain, "domain '" + name() + "' no longer exists");
     st().queue.clear();
+    st().release_pending = true;
+    release_if_idle();
+  }
+
+  // The runtime never releases a handle the driver still has a call on (an info beside
+  // the job, a call of a dead incarnation): it waits for them.
+  void release_if_idle() {
+    if (!st().release_pending || st().calls.slot()->in_flight() > 0)
+      return;
+    st().release_pending = false;
+    if (auto* dom = st().s.dom) {
+      ctx().host->unbind(dom);
+      if (auto fn = DOMUS_DOMAIN_OP(ctx(), release))
+        fn(ctx().inst, dom);
+      st().s.dom = nullptr;
+    }
     self_->quit();
+  }
+
+  // A transient domain found inactive is gone (it stopped outside a job, or a job that
+  // raced its power-off failed).
+  bool gone_if_stopped_transient() {
+    if (st().removed || st().busy || active() || st().s.persistent_def || !st().s.dom)
+      return false;
+    remove();
+    return true;
   }
 
   void autostart(job& j) {
     rpc r = j.request;
-    auto e = r.args.find("enable");
-    if (e == r.args.end() || !e->is_boolean()) {
-      reply_error(r, errc::bad_request, "domain.autostart needs a boolean \"enable\"");
-      return finish();
-    }
+    bool enable = required_bool(r.args, "enable");
     if (!st().s.persistent_def) {
       reply_error(r, errc::invalid_operation,
                   "cannot set autostart on transient domain '" + name() +
                       "': only defined domains start with the host");
       return finish();
     }
-    st().s.autostart = e->get<bool>();
+    st().s.autostart = enable;
     announce();
     reply(r, summary_json(summary()));
     finish();
@@ -360,49 +411,48 @@ public:
 
   // -- definitions ----------------------------------------------------------------------
 
+  using def_ptr = std::shared_ptr<const model::domain_def>;
+
   // Runs the driver's normalize hook (when it has one) on a definition.
-  void normalize(const rpc& r, std::shared_ptr<const model::domain_def> def,
-                 std::function<void(std::shared_ptr<const model::domain_def>)> then) {
-    auto fn = ctx().ops()->normalize;
+  void normalize(const rpc& r, def_ptr def, std::function<void(def_ptr)> then) {
+    auto fn = DOMUS_DOMAIN_OP(ctx(), normalize);
     if (!fn)
       return then(std::move(def));
     auto xml = std::make_shared<std::string>(model::format_domain(*def));
     auto* inst = ctx().inst;
-    drive(
-        [=](domus_complete_fn done, void* user) { fn(inst, xml->c_str(), done, user); },
-        [this, r, def, then](driver_result& res) {
-          if (!res.ok() || !res.xml) {
-            reply_driver_error(r, res, "the driver refused the definition");
-            return fail_definition();
-          }
-          try {
-            auto out = model::parse_domain(*res.xml, "<driver>");
-            model::normalize(out);
-            if (out.name != def->name || out.uuid != def->uuid)
-              throw protocol::error(errc::internal, "the driver's normalize hook changed "
-                                                    "the domain's name or UUID");
-            then(std::make_shared<const model::domain_def>(std::move(out)));
-          } catch (const protocol::error& e) {
-            reply_error(r, errc::internal, std::string("driver normalize: ") + e.what());
-            fail_definition();
-          }
-        });
+    drive([=](domus_complete_fn done, void* user) { fn(inst, xml->c_str(), done, user); },
+          [this, r, def, then](driver_result& res) {
+            if (!res.ok() || !res.xml) {
+              reply_driver_error(r, res, "the driver refused the definition");
+              return fail_definition();
+            }
+            try {
+              auto out = model::parse_domain(*res.xml, "<driver>");
+              model::normalize(out);
+              if (out.name != def->name || out.uuid != def->uuid)
+                throw protocol::error(errc::internal, "the driver's normalize hook changed "
+                                                      "the domain's name or UUID");
+              then(std::make_shared<const model::domain_def>(std::move(out)));
+            } catch (const protocol::error& e) {
+              reply_error(r, errc::internal, std::string("driver normalize: ") + e.what());
+              fail_definition();
+            }
+          });
   }
 
-  // A definition job failed: a domain that never got defined disappears.
+  // A definition job failed: a domain the driver never took disappears.
   void fail_definition() {
     if (st().s.dom)
       return finish();
-    st().removed = true;
-    self_->send(ctx().registry, removed_atom::value, self_->id());
-    self_->quit();
+    st().busy = false;
+    remove();
   }
 
   void define_new(job& j) {
     rpc r = j.request;
-    normalize(r, j.def, [this, r](std::shared_ptr<const model::domain_def> def) {
+    normalize(r, j.def, [this, r](def_ptr def) {
       driver_define(r, def, [this, r, def](domus_dom* dom) {
-        st().s.dom = dom;
+        bind(dom);
         st().s.persistent_def = def;
         publish(DOMUS_EVENT_DEFINED, DOMUS_DETAIL_ADDED);
         announce();
@@ -414,22 +464,23 @@ public:
 
   void create_new(job& j) {
     rpc r = j.request;
-    normalize(r, j.def, [this, r](std::shared_ptr<const model::domain_def> def) {
-      driver_define(r, def, [this, r, def](domus_dom* dom) {
-        st().s.dom = dom;
+    auto start = DOMUS_DOMAIN_OP(ctx(), start);
+    if (!start) {
+      reply_error(r, errc::unsupported,
+                  "the " + std::string(ctx().driver().name) + " driver cannot start domains");
+      return fail_definition();
+    }
+    normalize(r, j.def, [this, r, start](def_ptr def) {
+      driver_define(r, def, [this, r, def, start](domus_dom* dom) {
+        bind(dom);
         st().s.live_def = def; // transient: no persistent definition
-        auto fn = ctx().ops()->start;
         auto* inst = ctx().inst;
-        drive([=](domus_complete_fn done, void* user) { fn(inst, dom, 0, done, user); },
+        drive([=](domus_complete_fn done, void* user) { start(inst, dom, 0, done, user); },
               [this, r](driver_result& res) {
-                if (!res.ok() || !res.state ||
-                    !protocol::state_is_active(res.state->state)) {
+                if (!res.ok() || !res.state || !protocol::state_is_active(res.state->state)) {
                   reply_driver_error(r, res, "cannot start domain '" + name() + "'");
-                  if (ctx().ops()->release)
-                    ctx().ops()->release(ctx().inst, st().s.dom);
-                  st().s.dom = nullptr;
-                  st().s.live_def.reset();
-                  return fail_definition();
+                  st().busy = false;
+                  return remove();
                 }
                 apply(res);
                 announce();
@@ -442,7 +493,7 @@ public:
 
   void redefine(job& j) {
     rpc r = j.request;
-    normalize(r, j.def, [this, r](std::shared_ptr<const model::domain_def> def) {
+    normalize(r, j.def, [this, r](def_ptr def) {
       driver_define(r, def, [this, r, def](domus_dom*) {
         bool was_persistent = st().s.persistent_def != nullptr;
         st().s.persistent_def = def;
@@ -456,27 +507,25 @@ public:
     });
   }
 
-  void driver_define(const rpc& r, std::shared_ptr<const model::domain_def> def,
-                     std::function<void(domus_dom*)> then) {
-    auto fn = ctx().ops()->define;
+  void driver_define(const rpc& r, def_ptr def, std::function<void(domus_dom*)> then) {
+    auto fn = DOMUS_DOMAIN_OP(ctx(), define);
     if (!fn) {
       reply_error(r, errc::unsupported,
-                  "the " + std::string(ctx().driver().name) +
-                      " driver cannot define domains");
+                  "the " + std::string(ctx().driver().name) + " driver cannot define domains");
       return fail_definition();
     }
     auto xml = std::make_shared<std::string>(model::format_domain(*def));
     auto* inst = ctx().inst;
     auto* existing = st().s.dom;
-    drive([=](domus_complete_fn done,
-              void* user) { fn(inst, existing, xml->c_str(), done, user); },
-          [this, r, existing, then](driver_result& res) {
-            if (!res.ok() || (!existing && !res.dom)) {
-              reply_driver_error(r, res, "the driver refused the definition");
-              return fail_definition();
-            }
-            then(existing ? existing : res.dom);
-          });
+    drive(
+        [=](domus_complete_fn done, void* user) { fn(inst, existing, xml->c_str(), done, user); },
+        [this, r, existing, then](driver_result& res) {
+          if (!res.ok() || (!existing && !res.dom)) {
+            reply_driver_error(r, res, "the driver refused the definition");
+            return fail_definition();
+          }
+          then(existing ? existing : res.dom);
+        });
   }
 
   // -- queries --------------------------------------------------------------------------
@@ -486,7 +535,7 @@ public:
     case proc::domain_lookup:
       return reply(r, summary_json(summary()));
     case proc::domain_xml: {
-      bool inactive = r.args.value("inactive", false);
+      bool inactive = optional_bool(r.args, "inactive", false);
       auto& s = st().s;
       if (inactive && s.persistent_def)
         return reply(r, json{{"xml", model::format_domain(*s.persistent_def)}});
@@ -501,7 +550,7 @@ public:
   }
 
   void info(const rpc& r) {
-    auto fn = ctx().ops()->info;
+    auto fn = DOMUS_DOMAIN_OP(ctx(), info);
     auto respond = [this, r](driver_result* res) {
       auto s = summary();
       json out = summary_json(s);
@@ -537,8 +586,8 @@ public:
     drive([=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
           [this, r, respond](driver_result& res) {
             if (!res.ok())
-              return reply_driver_error(
-                  r, res, "cannot get information on domain '" + name() + "'");
+              return reply_driver_error(r, res,
+                                        "cannot get information on domain '" + name() + "'");
             respond(&res);
           });
   }
@@ -546,15 +595,30 @@ public:
   // -- start-up and reports -----------------------------------------------------------
 
   void on_start() {
+    if (st().s.dom)
+      ctx().host->bind(st().s.dom, st().calls.slot());
     if (!st().s.resync)
       return;
-    if (!st().s.dom || !ctx().ops()->info)
-      return announce();
+    st().busy = true; // jobs wait for the resync
+    if (st().calls.slot()->in_flight() > 0) {
+      // Calls of the incarnation that died are still out; their completions come here.
+      // No new call is made on the domain until they are all back.
+      st().awaiting_orphans = true;
+      return;
+    }
+    resync();
+  }
+
+  // After a restart: the driver's word on the domain's state, then jobs run again.
+  void resync() {
+    auto fn = DOMUS_DOMAIN_OP(ctx(), info);
+    if (!st().s.dom || !fn) {
+      announce();
+      return finish();
+    }
     auto* inst = ctx().inst;
     auto* dom = st().s.dom;
-    st().busy = true; // mutations wait for the resync
-    drive([=](domus_complete_fn done,
-              void* user) { ctx().ops()->info(inst, dom, done, user); },
+    drive([=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
           [this](driver_result& res) {
             if (res.ok() && res.info)
               apply_state(res.info->state);
@@ -567,36 +631,31 @@ public:
   }
 
   void on_report(report_data& rep) {
+    if (st().removed)
+      return;
     driver_result r;
     r.state = rep.state;
     r.events = std::move(rep.events);
     r.private_data = std::move(rep.private_data);
-    apply(r);
-    if (!active() && !st().s.persistent_def && !st().busy) {
-      // A transient guest that powered itself off is gone.
-      st().removed = true;
-      if (st().s.dom && ctx().ops()->release)
-        ctx().ops()->release(ctx().inst, st().s.dom);
-      st().s.dom = nullptr;
-      gw().route_remove(ctx().uri, self_->id());
-      self_->send(ctx().registry, removed_atom::value, self_->id());
-      self_->quit();
-      return;
+    apply_facts(r);
+  }
+
+  void on_call(rpc& r) {
+    if (st().removed)
+      return reply_error(r, errc::no_domain, "domain '" + name() + "' no longer exists");
+    try {
+      if (protocol::entry(r.proc).mutating)
+        enqueue(job{std::move(r), nullptr, job::operation});
+      else
+        query(r);
+    } catch (const protocol::error& e) {
+      reply_error(r, e.code(), e.what());
     }
-    announce();
   }
 
   caf::behavior make_behavior() {
     return {
-        [this](call_atom, rpc& r) {
-          if (st().removed)
-            return reply_error(r, errc::no_domain,
-                               "domain '" + name() + "' no longer exists");
-          if (protocol::entry(r.proc).mutating)
-            enqueue(job{std::move(r), nullptr, job::operation});
-          else
-            query(r);
-        },
+        [this](call_atom, rpc& r) { on_call(r); },
         [this](adopt_atom, definition_job& d) {
           bool create = d.request.proc == proc::domain_create;
           enqueue(job{std::move(d.request), std::move(d.def),
@@ -605,7 +664,9 @@ public:
         [this](redefine_atom, definition_job& d) {
           enqueue(job{std::move(d.request), std::move(d.def), job::redefine});
         },
-        [this](done_atom, uint64_t id, driver_result& r) { st().calls.done(id, r); },
+        [this](done_atom, uint64_t generation, uint64_t id, driver_result& r) {
+          on_done(generation, id, r);
+        },
         [this](report_atom, report_data& rep) { on_report(rep); },
     };
   }
@@ -626,6 +687,7 @@ caf::behavior domain_behavior(domain_actor* self, domain_seed seed) {
     }
     return caf::make_error(caf::sec::runtime_error, "domain actor failed: " + what);
   });
+  self->state.calls.attach(caf::actor_cast<caf::actor>(self), self->state.s.slot);
   self->state.logic = std::make_shared<domain_logic>(self);
   auto* logic = self->state.logic.get();
   auto b = logic->make_behavior();
@@ -636,7 +698,7 @@ caf::behavior domain_behavior(domain_actor* self, domain_seed seed) {
 } // namespace
 
 caf::actor spawn_domain_actor(caf::local_actor* parent, domain_seed seed) {
-  return parent->spawn(domain_behavior, std::move(seed));
+  return parent->spawn<caf::linked>(domain_behavior, std::move(seed));
 }
 
 } // namespace domus::runtime

@@ -2,6 +2,7 @@
 // queue: mutating operations run one at a time, queries are answered at once.
 #pragma once
 
+#include "domain_slot.hpp"
 #include "instance_context.hpp"
 
 #include <domus/model/domain_def.hpp>
@@ -16,6 +17,7 @@ namespace domus::runtime {
 /// Everything a domain actor starts from; also what the supervisor restarts it with.
 struct domain_seed {
   std::shared_ptr<const instance_context> ctx;
+  std::shared_ptr<domain_slot> slot; ///< the same for every incarnation of the domain
   domus_dom* dom = nullptr; ///< the driver's handle; null for a domain being defined
   std::shared_ptr<const model::domain_def> persistent_def; ///< null: transient
   std::shared_ptr<const model::domain_def> live_def;       ///< null: inactive
@@ -26,7 +28,8 @@ struct domain_seed {
   std::string failed;  ///< non-empty: supervision gave up; only queries are answered
 };
 
-/// Spawns a domain actor as a child of `parent` (the instance actor, which monitors it).
+/// Spawns a domain actor linked to `parent` (the instance actor, which also monitors it):
+/// a domain actor goes down with its instance.
 caf::actor spawn_domain_actor(caf::local_actor* parent, domain_seed seed);
 
 } // namespace domus::runtime

@@ -1,8 +1,11 @@
-// Calling a driver operation from an actor: the completion comes back to the actor as a
-// done_atom message, or is handed back at once when the driver completed before its call
-// returned (the test driver always does), which saves a mailbox hop.
+// Calling a driver operation from an actor: the completion comes back as a done_atom
+// message, or is handed back at once when the driver completed before its call returned
+// (the test driver always does), which saves a mailbox hop. Calls made for a domain go
+// through its domain_slot, so their completions reach whichever actor is in charge of
+// the domain when they arrive.
 #pragma once
 
+#include "domain_slot.hpp"
 #include "messages.hpp"
 
 #include <caf/actor.hpp>
@@ -10,6 +13,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 
@@ -20,7 +24,9 @@ namespace detail {
 struct call_context {
   // 0: the driver call is running; 1: completed while it ran; 2: the call returned first.
   std::atomic<int> phase{0};
-  caf::actor target;
+  caf::actor target;                 // without a slot
+  std::shared_ptr<domain_slot> slot; // for a domain
+  uint64_t generation = 0;
   uint64_t call_id = 0;
   driver_result result;
 };
@@ -29,56 +35,73 @@ inline void on_driver_complete(void* user, const domus_result_v1* r) {
   auto* c = static_cast<call_context*>(user);
   c->result = driver_result::copy(r);
   if (c->phase.exchange(1) == 2) {
-    caf::anon_send(c->target, done_atom::value, c->call_id, std::move(c->result));
+    caf::actor to = c->slot ? c->slot->call_finished() : c->target;
+    caf::anon_send(to, done_atom::value, c->generation, c->call_id, std::move(c->result));
     delete c;
   }
 }
 
 } // namespace detail
 
-/// Runs call(complete_fn, user). Returns the result when the driver completed during the
-/// call; otherwise nullopt, and `target` later receives (done_atom, call_id, result).
-template <class Call>
-std::optional<driver_result> call_driver(const caf::actor& target, uint64_t call_id,
-                                         Call&& call) {
-  auto* c = new detail::call_context;
-  c->target = target;
-  c->call_id = call_id;
-  call(&detail::on_driver_complete, static_cast<void*>(c));
-  if (c->phase.exchange(2) == 1) {
-    driver_result r = std::move(c->result);
-    delete c;
-    return r;
-  }
-  return std::nullopt;
-}
-
 /// The driver calls of one actor that have not completed yet, with what to do next.
 class pending_calls {
 public:
-  /// Calls the driver; `then(result)` runs at once when it completed synchronously, else
-  /// when the actor hands the done_atom message to done().
+  /// For an actor without a domain (the instance actor).
+  explicit pending_calls(caf::actor self = {}) : self_(std::move(self)) {}
+
+  /// For one incarnation of a domain actor.
+  void attach(caf::actor self, std::shared_ptr<domain_slot> slot) {
+    self_ = self;
+    slot_ = std::move(slot);
+    generation_ = slot_->attach(std::move(self));
+  }
+  void set_self(caf::actor self) { self_ = std::move(self); }
+
+  uint64_t generation() const { return generation_; }
+  const std::shared_ptr<domain_slot>& slot() const { return slot_; }
+
+  /// Calls call(complete_fn, user); `then(result)` runs at once when the driver completed
+  /// synchronously, else when the actor hands the done_atom message to done().
   template <class Call, class Then>
-  void drive(const caf::actor& self, Call&& call, Then&& then) {
+  void drive(Call&& call, Then&& then) {
     uint64_t id = next_++;
-    auto r = call_driver(self, id, std::forward<Call>(call));
-    if (r)
-      then(*r);
-    else
-      waiting_.emplace(id, std::forward<Then>(then));
+    auto* c = new detail::call_context;
+    c->target = self_;
+    c->slot = slot_;
+    c->generation = generation_;
+    c->call_id = id;
+    if (slot_)
+      slot_->call_started();
+    call(&detail::on_driver_complete, static_cast<void*>(c));
+    if (c->phase.exchange(2) == 1) {
+      if (slot_)
+        slot_->call_finished();
+      driver_result r = std::move(c->result);
+      delete c;
+      then(r);
+      return;
+    }
+    waiting_.emplace(id, std::forward<Then>(then));
   }
 
-  /// Runs the continuation of a completed call.
-  void done(uint64_t id, driver_result& r) {
+  /// Runs the continuation of a completed call of this incarnation; false when the call
+  /// is not one of ours (a call made by an incarnation that died).
+  bool done(uint64_t generation, uint64_t id, driver_result& r) {
+    if (generation != generation_)
+      return false;
     auto it = waiting_.find(id);
     if (it == waiting_.end())
-      return;
+      return false;
     auto k = std::move(it->second);
     waiting_.erase(it);
     k(r);
+    return true;
   }
 
 private:
+  caf::actor self_;
+  std::shared_ptr<domain_slot> slot_;
+  uint64_t generation_ = 0;
   uint64_t next_ = 1;
   std::unordered_map<uint64_t, std::function<void(driver_result&)>> waiting_;
 };

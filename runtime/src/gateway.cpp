@@ -85,11 +85,16 @@ struct gateway::impl {
     }
     // Only this daemon holds the pid lock, so an existing file is a stale one.
     ::unlink(path.c_str());
+    // Created private (the bind runs in this thread), then opened up to its mode: the
+    // read-write socket is never reachable by others, not even for an instant.
+    mode_t old_mask = ::umask(0077);
     try {
       s->bind("ipc://" + path);
     } catch (const zmq::error_t& e) {
+      ::umask(old_mask);
       throw protocol::error(errc::config_error, "cannot bind " + path + ": " + e.what());
     }
+    ::umask(old_mask);
     if (::chmod(path.c_str(), mode) != 0)
       throw protocol::error(errc::config_error, "cannot set the mode of " + path + ": " +
                                                     std::strerror(errno));
@@ -210,21 +215,37 @@ struct gateway::impl {
     auto [it, _] = pending.emplace(serial, std::move(p));
     auto inst = instances.find(it->second.uri);
     if (inst == instances.end()) {
+      // Opening an instance reads files and creates state (a node file, its
+      // directories): only the read-write socket may do it.
+      if (k == sock_kind::ro) {
+        fail(serial, errc::permission_denied,
+             "the driver instance " + it->second.uri + " is not open, and the read-only "
+             "socket cannot open one (use the read-write socket once)");
+        return;
+      }
       std::string why;
       errc code = errc::internal;
-      caf::actor registry = factory(u, why, code);
-      if (!registry) {
+      inst = open_instance(u, why, code);
+      if (inst == instances.end()) {
         fail(serial, code, why);
         return;
       }
-      inst = instances.emplace(it->second.uri, instance_routes{}).first;
-      inst->second.registry = std::move(registry);
     }
     if (!inst->second.ready) {
       inst->second.waiting.push_back(serial);
       return;
     }
     dispatch(serial, it->second, inst->second);
+  }
+
+  std::unordered_map<std::string, instance_routes>::iterator
+  open_instance(const protocol::uri& u, std::string& why, errc& code) {
+    caf::actor registry = factory(u, why, code);
+    if (!registry)
+      return instances.end();
+    auto inst = instances.emplace(u.normalized(), instance_routes{}).first;
+    inst->second.registry = std::move(registry);
+    return inst;
   }
 
   void handle_daemon_request(sock_kind k, const std::string& routing_id,
@@ -245,7 +266,10 @@ struct gateway::impl {
   // Resolves args.domain as virsh does: an id, then a UUID, then a name.
   caf::actor resolve(const instance_routes& r, const json& key) {
     if (key.is_number_integer()) {
-      auto it = r.by_id.find(static_cast<int32_t>(key.get<int64_t>()));
+      int64_t v = key.get<int64_t>();
+      if (v < 0 || v > INT32_MAX)
+        return {};
+      auto it = r.by_id.find(static_cast<int32_t>(v));
       return it == r.by_id.end() ? caf::actor{} : it->second;
     }
     const std::string& s = key.get_ref<const std::string&>();
@@ -529,6 +553,36 @@ void gateway::instance_ready(std::string uri, std::vector<route_entry> routes) {
       if (p != i->pending.end())
         i->dispatch(s, p->second, r);
     }
+  });
+}
+
+void gateway::open_instance(const std::string& uri) {
+  try {
+    auto u = protocol::parse_uri(uri);
+    if (impl_->instances.count(u.normalized()))
+      return;
+    std::string why;
+    errc code = errc::internal;
+    if (impl_->open_instance(u, why, code) == impl_->instances.end())
+      log_error("cannot open " + uri + " at start: " + why);
+  } catch (const protocol::error& e) {
+    log_error("cannot open " + uri + " at start: " + e.what());
+  }
+}
+
+void gateway::instance_down(std::string uri, caf::actor_id registry, std::string message) {
+  auto* i = impl_.get();
+  loop_.post([i, uri = std::move(uri), registry, message = std::move(message)] {
+    auto it = i->instances.find(uri);
+    if (it == i->instances.end() || it->second.registry.id() != registry)
+      return;
+    i->instances.erase(it);
+    std::vector<uint64_t> serials;
+    for (auto& [s, p] : i->pending)
+      if (p.uri == uri)
+        serials.push_back(s);
+    for (auto s : serials)
+      i->fail(s, errc::internal, message);
   });
 }
 

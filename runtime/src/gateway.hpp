@@ -62,6 +62,8 @@ public:
   void drain(std::chrono::milliseconds timeout, std::function<void()> done);
   /// Requests in flight.
   size_t pending_count() const;
+  /// Opens the driver instance of `uri` now (at start-up), logging a failure.
+  void open_instance(const std::string& uri);
 
   // -- any thread (posted to the loop) -------------------------------------------------
 
@@ -85,6 +87,9 @@ public:
                       protocol::errc code, std::string message);
   /// The instance is open: its routes, then the requests that waited for it.
   void instance_ready(std::string uri, std::vector<route_entry> routes);
+  /// The instance actor died: every request for the URI fails with message, and the next
+  /// request opens the instance afresh.
+  void instance_down(std::string uri, caf::actor_id registry, std::string message);
   /// The instance could not open: waiting requests fail; the next request retries.
   void instance_failed(std::string uri, protocol::errc code, std::string message);
 

@@ -19,7 +19,10 @@ struct host_services::impl {
   event_loop& loop;
   std::string uri;
   domus_host_v1 table{};
-  caf::actor instance;
+  // Where reports go: each domain's slot, so that they reach the domain's actor directly
+  // (in order with the completions of its calls, which take the same way).
+  std::mutex slots_mutex;
+  std::unordered_map<domus_dom*, std::weak_ptr<domain_slot>> slots;
   std::atomic<const domus_driver_v1*> driver{nullptr};
   std::atomic<domus_instance*> opened{nullptr};
   std::atomic<uint64_t> next_handle{1};
@@ -70,8 +73,21 @@ void host_report(void* ctx, domus_dom* dom, const domus_report_v1* r) {
   if (r->private_data.data)
     d.private_data =
         std::string(static_cast<const char*>(r->private_data.data), r->private_data.len);
-  caf::anon_send(self(ctx).instance, report_atom::value,
-                 static_cast<uint64_t>(reinterpret_cast<uintptr_t>(dom)), std::move(d));
+  impl& h = self(ctx);
+  std::shared_ptr<domain_slot> slot;
+  {
+    std::lock_guard<std::mutex> lock(h.slots_mutex);
+    auto it = h.slots.find(dom);
+    if (it != h.slots.end())
+      slot = it->second.lock();
+  }
+  caf::actor to = slot ? slot->current() : caf::actor{};
+  if (!to) {
+    log_warning(h.uri + ": the driver reported a change of a domain the daemon does not "
+                        "know (any more); ignored");
+    return;
+  }
+  caf::anon_send(to, report_atom::value, std::move(d));
 }
 
 int32_t host_post(void* ctx, domus_task_fn fn, void* arg) {
@@ -303,8 +319,14 @@ const domus_host_v1* host_services::table() const {
   return &impl_->table;
 }
 
-void host_services::set_instance_actor(caf::actor a) {
-  impl_->instance = std::move(a);
+void host_services::bind(domus_dom* dom, std::weak_ptr<domain_slot> slot) {
+  std::lock_guard<std::mutex> lock(impl_->slots_mutex);
+  impl_->slots[dom] = std::move(slot);
+}
+
+void host_services::unbind(domus_dom* dom) {
+  std::lock_guard<std::mutex> lock(impl_->slots_mutex);
+  impl_->slots.erase(dom);
 }
 
 void host_services::set_opened(const domus_driver_v1* driver, domus_instance* inst) {

@@ -2,6 +2,7 @@
 // unsolicited reports, work, timers and fd watches on the event loop, child processes.
 #pragma once
 
+#include "domain_slot.hpp"
 #include "event_loop.hpp"
 
 #include <domus/driver_v1.h>
@@ -24,8 +25,9 @@ public:
   /// The table handed to the driver's open.
   const domus_host_v1* table() const;
 
-  /// Where reports go: the instance actor. Set before the driver is opened.
-  void set_instance_actor(caf::actor a);
+  /// Reports about `dom` go to whichever actor the slot names; until unbind.
+  void bind(domus_dom* dom, std::weak_ptr<domain_slot> slot);
+  void unbind(domus_dom* dom);
 
   /// The driver instance these services belong to, once it is open.
   void set_opened(const domus_driver_v1* driver, domus_instance* inst);

@@ -1,5 +1,6 @@
 #include "instance_actor.hpp"
 
+#include "args.hpp"
 #include "domain_actor.hpp"
 #include "domain_json.hpp"
 #include "driver_call.hpp"
@@ -16,6 +17,7 @@
 #include <cctype>
 #include <chrono>
 #include <deque>
+#include <unistd.h>
 #include <unordered_map>
 
 namespace domus::runtime {
@@ -31,6 +33,7 @@ using clock_type = std::chrono::steady_clock;
 /// What the instance knows of one domain actor.
 struct record {
   caf::actor actor;
+  std::shared_ptr<domain_slot> slot; ///< kept across restarts
   domain_summary summary;
   bool defined = false; ///< false while its first define or create runs
   std::deque<clock_type::time_point> restarts;
@@ -46,7 +49,6 @@ struct instance_state {
   pending_calls calls;
   std::unordered_map<caf::actor_id, record> records;
   std::unordered_map<std::string, caf::actor_id> by_name, by_uuid;
-  std::unordered_map<domus_dom*, caf::actor_id> by_dom;
   std::vector<driver_result::object> other_objects; ///< networks, pools: later issues
   std::string hypervisor_type;
   uint64_t hypervisor_version = 0;
@@ -82,7 +84,7 @@ public:
   caf::actor me() { return caf::actor_cast<caf::actor>(self_); }
 
   template <class Call, class Then> void drive(Call&& call, Then&& then) {
-    st().calls.drive(me(), std::forward<Call>(call), std::forward<Then>(then));
+    st().calls.drive(std::forward<Call>(call), std::forward<Then>(then));
   }
 
   void reply(const rpc& r, const json& result) {
@@ -100,9 +102,9 @@ public:
     ctx->uri = seed.uri.normalized();
     ctx->plugin = seed.plugin;
     ctx->gw = seed.gw;
+    ctx->host = seed.host;
     ctx->registry = me();
     st().ctx = ctx;
-    seed.host->set_instance_actor(me());
     auto args = std::make_shared<domus_open_args_v1>();
     auto strings = std::make_shared<std::vector<std::string>>(std::vector<std::string>{
         ctx->uri, seed.uri.scheme, seed.uri.path, seed.state_dir, seed.run_dir});
@@ -122,6 +124,10 @@ public:
 
   void fail_open(errc code, const std::string& message) {
     log_error("cannot open " + uri() + ": " + message);
+    // Nothing of a failed instance stays behind (rmdir leaves a directory that is not
+    // empty alone).
+    ::rmdir(st().seed.state_dir.c_str());
+    ::rmdir(st().seed.run_dir.c_str());
     gw().instance_failed(uri(), code, message);
     self_->quit();
   }
@@ -167,8 +173,8 @@ public:
       } catch (const protocol::error& e) {
         log_error(uri() +
                   ": a domain the driver has does not parse, skipped: " + e.what());
-        if (o.dom && st().ctx->ops() && st().ctx->ops()->release)
-          st().ctx->ops()->release(st().ctx->inst, o.dom);
+        if (auto release = DOMUS_DOMAIN_OP(*st().ctx, release); o.dom && release)
+          release(st().ctx->inst, o.dom);
         continue;
       }
       if (st().by_name.count(def.name) || st().by_uuid.count(def.uuid_string())) {
@@ -199,11 +205,14 @@ public:
   }
 
   // Spawns and indexes a domain actor.
-  record& adopt(const domain_seed& seed, bool defined) {
+  record& adopt(domain_seed seed, bool defined) {
+    if (!seed.slot)
+      seed.slot = std::make_shared<domain_slot>();
     caf::actor a = spawn_domain_actor(self_, seed);
     self_->monitor(a);
     record rec;
     rec.actor = a;
+    rec.slot = seed.slot;
     rec.defined = defined;
     const auto& def = seed.live_def ? *seed.live_def : *seed.persistent_def;
     rec.summary.name = def.name;
@@ -224,8 +233,6 @@ public:
   void index(caf::actor_id id, const domain_summary& s) {
     st().by_name[s.name] = id;
     st().by_uuid[s.uuid] = id;
-    if (s.dom)
-      st().by_dom[s.dom] = id;
   }
 
   void unindex(caf::actor_id id, const domain_summary& s) {
@@ -236,8 +243,6 @@ public:
     };
     drop(st().by_name, s.name);
     drop(st().by_uuid, s.uuid);
-    if (s.dom)
-      drop(st().by_dom, s.dom);
   }
 
   record* find(const std::unordered_map<std::string, caf::actor_id>& map,
@@ -305,8 +310,8 @@ public:
   }
 
   void list(const rpc& r) {
-    bool want_active = r.args.value("active", true);
-    bool want_inactive = r.args.value("inactive", true);
+    bool want_active = optional_bool(r.args, "active", true);
+    bool want_inactive = optional_bool(r.args, "inactive", true);
     std::vector<const domain_summary*> act, inact;
     for (auto& [_, rec] : st().records) {
       if (!rec.defined)
@@ -333,23 +338,9 @@ public:
 
   void definition(rpc& r) {
     bool create = r.proc == proc::domain_create;
-    auto xml = r.args.find("xml");
-    if (xml == r.args.end() || !xml->is_string())
-      return reply_error(r, errc::bad_request,
-                         std::string(protocol::entry(r.proc).name) +
-                             " needs a string \"xml\"");
-    std::string origin = "<request>";
-    if (auto o = r.args.find("origin"); o != r.args.end()) {
-      if (!o->is_string())
-        return reply_error(r, errc::bad_request, "\"origin\" must be a string");
-      origin = o->get<std::string>();
-    }
-    model::domain_def def;
-    try {
-      def = model::parse_domain(xml->get_ref<const std::string&>(), origin);
-    } catch (const protocol::error& e) {
-      return reply_error(r, e.code(), e.what());
-    }
+    std::string xml = required_string(r.args, "xml");
+    std::string origin = optional_string(r.args, "origin").value_or("<request>");
+    model::domain_def def = model::parse_domain(xml, origin);
 
     if (record* same = find(st().by_name, def.name)) {
       if (!same->defined)
@@ -415,17 +406,6 @@ public:
     st().records.erase(it);
   }
 
-  void on_report(domus_dom* dom, report_data& rep) {
-    auto it = st().by_dom.find(dom);
-    if (it == st().by_dom.end()) {
-      log_warning(uri() +
-                  ": the driver reported a change of a domain the daemon does not "
-                  "know; ignored");
-      return;
-    }
-    self_->send(st().records[it->second].actor, report_atom::value, std::move(rep));
-  }
-
   // -- supervision ----------------------------------------------------------------------
 
   void on_down(const caf::down_msg& dm) {
@@ -449,13 +429,14 @@ public:
       rec.restarts.pop_front();
     std::string failure = "the actor of domain '" + rec.summary.name + "' failed (" +
                           reason + "); the request was not completed";
-    if (!rec.summary.persistent_def && !rec.summary.live_def) {
+    if (!rec.defined || !rec.summary.dom) {
       // It never got defined: nothing to restart.
       gw().actor_gone(uri(), id, errc::internal, failure);
       return;
     }
     domain_seed seed;
     seed.ctx = st().ctx;
+    seed.slot = rec.slot;
     seed.dom = rec.summary.dom;
     seed.persistent_def = rec.summary.persistent_def;
     seed.live_def = rec.summary.live_def;
@@ -488,22 +469,29 @@ public:
   caf::behavior make_behavior() {
     self_->set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
     self_->set_exit_handler([this](caf::exit_msg& em) {
-      // Shutdown: the domain actors go with the instance.
+      // A linked domain actor that died: the down handler restarts it.
+      if (em.source != self_->address())
+        return;
+      // Shutdown (anon_send_exit names the receiver as the source): the linked domain
+      // actors go with the instance.
       st().stopping = true;
-      for (auto& [_, rec] : st().records)
-        self_->send_exit(rec.actor, em.reason);
       self_->quit(em.reason);
     });
     return {
-        [this](call_atom, rpc& r) { handle(r); },
-        [this](done_atom, uint64_t id, driver_result& r) { st().calls.done(id, r); },
+        [this](call_atom, rpc& r) {
+          try {
+            handle(r);
+          } catch (const protocol::error& e) {
+            reply_error(r, e.code(), e.what());
+          }
+        },
+        [this](done_atom, uint64_t generation, uint64_t id, driver_result& r) {
+          st().calls.done(generation, id, r);
+        },
         [this](summary_atom, domain_summary& s) {
           on_summary(self_->current_sender()->id(), s);
         },
         [this](removed_atom, caf::actor_id id) { on_removed(id); },
-        [this](report_atom, uint64_t dom, report_data& rep) {
-          on_report(reinterpret_cast<domus_dom*>(dom), rep);
-        },
     };
   }
 
@@ -524,6 +512,7 @@ caf::behavior instance_behavior(instance_actor* self, instance_seed seed) {
     log_error("instance actor failed: " + what);
     return caf::make_error(caf::sec::runtime_error, what);
   });
+  self->state.calls.set_self(caf::actor_cast<caf::actor>(self));
   self->state.logic = std::make_shared<instance_logic>(self);
   auto* logic = self->state.logic.get();
   auto b = logic->make_behavior();

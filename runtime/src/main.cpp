@@ -3,6 +3,7 @@
 #include "gateway.hpp"
 #include "host_services.hpp"
 #include "instance_actor.hpp"
+#include "instance_watch.hpp"
 #include "log.hpp"
 #include "options.hpp"
 #include "paths.hpp"
@@ -95,6 +96,7 @@ int run(const command_line& cl) {
   std::deque<std::unique_ptr<host_services>> hosts; // loop thread only
   std::vector<caf::actor> instances;                // loop thread only
   gateway* gw_ptr = nullptr;
+  caf::actor instance_watch;
 
   instance_factory factory = [&](const protocol::uri& u, std::string& why,
                                  protocol::errc& code) -> caf::actor {
@@ -126,6 +128,7 @@ int run(const command_line& cl) {
     hosts.push_back(std::make_unique<host_services>(loop, u.normalized()));
     seed.host = hosts.back().get();
     caf::actor a = spawn_instance_actor(sys, std::move(seed));
+    watch_instance(instance_watch, a, u.normalized());
     instances.push_back(a);
     return a;
   };
@@ -142,6 +145,7 @@ int run(const command_line& cl) {
   gcfg.event_queue_limit = opts.event_queue_limit;
   gateway gw(loop, factory, gcfg);
   gw_ptr = &gw;
+  instance_watch = spawn_instance_watch(sys, gw);
 
   std::promise<void> opened, stopped;
   auto stop_requested = std::make_shared<std::once_flag>();
@@ -175,6 +179,8 @@ int run(const command_line& cl) {
       while (::read(w->fd, &info, sizeof info) == sizeof info)
         w->handler(static_cast<int>(info.ssi_signo));
     });
+    for (auto& uri : opts.open_at_start)
+      gw.open_instance(uri);
     opened.set_value();
   });
   try {
@@ -203,6 +209,8 @@ int run(const command_line& cl) {
   for (auto& a : to_stop)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   to_stop.clear();
+  caf::anon_send_exit(instance_watch, caf::exit_reason::user_shutdown);
+  instance_watch = nullptr;
   sys.await_all_actors_done();
   // No actor calls a driver any more; the loop still runs for their callbacks.
   std::promise<void> closed;

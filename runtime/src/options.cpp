@@ -142,6 +142,21 @@ const std::map<std::string, setting>& settings() {
       {"worker_threads", {[](auto& v, bool q, auto& o) {
          o.worker_threads = static_cast<unsigned>(to_number(v, q, 0, 256));
        }}},
+      {"open_at_start",
+       {[](auto& v, bool q, auto& o) {
+         std::string list = to_string_value(v, q);
+         o.open_at_start.clear();
+         std::string word;
+         for (char c : list + " ") {
+           if (c == ' ' || c == ',') {
+             if (!word.empty())
+               o.open_at_start.push_back(word);
+             word.clear();
+           } else {
+             word += c;
+           }
+         }
+       }}},
       {"shutdown_timeout_ms", {[](auto& v, bool q, auto& o) {
          o.shutdown_timeout_ms = static_cast<unsigned>(to_number(v, q, 0, 600000));
        }}},

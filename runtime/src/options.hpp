@@ -25,6 +25,8 @@ struct daemon_options {
   std::string scheduler_policy = "sharing"; ///< CAF: "sharing" or "stealing"
   unsigned worker_threads = 0; ///< CAF scheduler threads; 0: one per core, at least 2
   unsigned shutdown_timeout_ms = 5000;
+  /// Driver instances opened at start (the read-only socket cannot open one).
+  std::vector<std::string> open_at_start = {"test:///default"};
 };
 
 /// What the command line asked for.

@@ -96,6 +96,24 @@ BOOST_AUTO_TEST_CASE(no_daemon_at_all) {
                  dir + "\n");
 }
 
+// A daemon that accepts connections but never answers: domsh gives up after
+// --connect-timeout and says so.
+BOOST_AUTO_TEST_CASE(daemon_that_does_not_answer) {
+  daemon_process d;
+  d.process().signal(SIGSTOP);
+  auto start = std::chrono::steady_clock::now();
+  auto r = run({domsh_path(), "--connect-timeout", "1", "-c", d.uri(), "list"});
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - start)
+                .count();
+  d.process().signal(SIGCONT);
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(r.err.find("did not answer 'events.ping' within 1000 ms") != std::string::npos,
+             r.err);
+  BOOST_TEST(ms < 10000);
+  BOOST_TEST(d.domsh({"domstate test"}).out == "running\n\n");
+}
+
 BOOST_AUTO_TEST_CASE(socket_path_over_the_limit) {
   std::string root = temp_dir("l") + "/" + std::string(80, 'r');
   auto r = run({domusd_path(), "--root", root});

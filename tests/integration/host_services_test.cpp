@@ -39,6 +39,16 @@ struct fixture {
 
   fixture() { sub.handshake(std::chrono::seconds(5)); }
 
+  // Guests are child processes that outlive the daemon by design: stop them.
+  ~fixture() {
+    auto r = c.call(uri, "domain.list", json::object(), std::chrono::seconds(5));
+    if (!r.ok)
+      return;
+    for (auto& dom : r.result["domains"])
+      if (!dom["id"].is_null())
+        c.call(uri, "domain.destroy", {{"domain", dom["name"]}}, std::chrono::seconds(5));
+  }
+
   domus::protocol::reply call(const std::string& proc, const json& args) {
     return c.call(uri, proc, args, std::chrono::seconds(10));
   }
@@ -202,4 +212,61 @@ BOOST_AUTO_TEST_CASE(shutdown_fails_requests_that_never_complete) {
   BOOST_TEST(d.stop() == 0);
   BOOST_TEST(d.log().find("waiting for 1 request(s) in flight before stopping") !=
              std::string::npos);
+}
+
+// A long queue behind a job that completes later drains without recursion: 20000
+// requests refused at once after the start completes.
+BOOST_FIXTURE_TEST_CASE(long_queue_behind_an_asynchronous_job, fixture) {
+  ok("domain.define", {{"xml", probe_xml("q1")}});
+  const int n = 20000;
+  int64_t first = c.send(uri, "domain.start", {{"domain", "q1"}});
+  for (int i = 0; i < n; ++i)
+    c.send(uri, "domain.start", {{"domain", "q1"}});
+  int refused = 0;
+  bool started = false;
+  for (int i = 0; i <= n; ++i) {
+    auto r = c.receive(std::chrono::seconds(20));
+    BOOST_TEST_REQUIRE(r.has_value());
+    if (r->id.value_or(0) == first)
+      started = r->ok;
+    else
+      refused += (!r->ok && r->code == domus::protocol::errc::invalid_operation) ? 1 : 0;
+  }
+  BOOST_TEST(started);
+  BOOST_TEST(refused == n);
+}
+
+// The driver's handle is released only after every call on it came back: an info
+// posted to the loop races the destroy that removes a transient guest.
+BOOST_FIXTURE_TEST_CASE(release_waits_for_calls_in_flight, fixture) {
+  for (int i = 0; i < 20; ++i) {
+    std::string name = "t" + std::to_string(i);
+    ok("domain.create", {{"xml", probe_xml(name)}});
+    int64_t info = c.send(uri, "domain.info", {{"domain", name}});
+    int64_t destroy = c.send(uri, "domain.destroy", {{"domain", name}});
+    auto a = c.wait_for(info, std::chrono::seconds(10));
+    auto b = c.wait_for(destroy, std::chrono::seconds(10));
+    BOOST_TEST(a.ok);
+    BOOST_TEST(b.ok);
+    BOOST_TEST(b.result["state"] == "shutoff");
+    BOOST_TEST(!call("domain.lookup", {{"domain", name}}).ok);
+  }
+  BOOST_TEST(ok("domain.list", json::object())["domains"].empty());
+}
+
+// A call still out when its actor dies reaches the replacement, which waits for it
+// before it calls the driver again.
+BOOST_FIXTURE_TEST_CASE(calls_in_flight_survive_a_restart, fixture) {
+  ok("domain.define", {{"xml", probe_xml("crash-3")}});
+  ok("domain.start", {{"domain", "crash-3"}});
+  for (int i = 0; i < 3; ++i) {
+    int64_t info = c.send(uri, "domain.info", {{"domain", "crash-3"}});
+    int64_t reboot = c.send(uri, "domain.reboot", {{"domain", "crash-3"}});
+    auto a = c.wait_for(info, std::chrono::seconds(10));   // answered, or failed with the actor
+    auto b = c.wait_for(reboot, std::chrono::seconds(10)); // fails: the actor died
+    BOOST_TEST(!b.ok);
+    BOOST_TEST((a.ok || a.code == domus::protocol::errc::internal));
+  }
+  BOOST_TEST(ok("domain.suspend", {{"domain", "crash-3"}})["state"] == "paused");
+  BOOST_TEST(ok("domain.lookup", {{"domain", "crash-3"}})["state"] == "paused");
 }

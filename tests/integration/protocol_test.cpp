@@ -118,6 +118,50 @@ BOOST_AUTO_TEST_CASE(bad_requests_get_error_replies) {
   BOOST_TEST(c.call(request(16, "domain.list"))["ok"] == true);
 }
 
+// Arguments of the wrong type are bad requests: they never take an actor down, so the
+// domain and its instance keep working (and the daemon still stops cleanly).
+BOOST_AUTO_TEST_CASE(wrongly_typed_arguments) {
+  daemon_process d;
+  raw_client c(d.socket());
+  for (int i = 0; i < 8; ++i) {
+    is_error(c.call(request(i, "domain.list", {{"active", "yes"}})), "bad-request", 8);
+    is_error(c.call(request(i, "domain.xml", {{"domain", "test"}, {"inactive", 1}})),
+             "bad-request", 8);
+    is_error(c.call(request(i, "domain.autostart", {{"domain", "test"}, {"enable", "on"}})),
+             "bad-request", 8);
+    is_error(c.call(request(i, "domain.define", {{"xml", "<x/>"}, {"origin", 5}})), "bad-request",
+             8);
+  }
+  BOOST_TEST(c.call(request(50, "domain.list"))["result"]["domains"].size() == 1u);
+  BOOST_TEST(c.call(request(51, "domain.suspend", {{"domain", "test"}}))["ok"] == true);
+  BOOST_TEST(d.log().find("failed") == std::string::npos, d.log());
+  BOOST_TEST(d.stop() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(ids_out_of_range) {
+  daemon_process d;
+  raw_client c(d.socket());
+  is_error(c.call(request(1, "domain.lookup", {{"domain", 4294967297}})), "no-domain", 1);
+  is_error(c.call(request(2, "domain.lookup", {{"domain", -1}})), "no-domain", 1);
+  BOOST_TEST(c.call(request(3, "domain.lookup", {{"domain", 1}}))["result"]["name"] == "test");
+}
+
+// Opening an instance reads files: only the read-write socket may do it.
+BOOST_AUTO_TEST_CASE(read_only_socket_cannot_open_instances) {
+  daemon_process d;
+  raw_client ro(d.root() + "/run/domus/domus-sock-ro");
+  raw_client rw(d.socket());
+  std::string node = "test://" + std::string(DOMUS_CONFORMANCE_DIR) + "/test-driver/testnode.xml";
+  json refused = ro.call(request(1, "domain.list", json::object(), node));
+  is_error(refused, "permission-denied", 5);
+  BOOST_TEST(refused["error"]["message"].get<std::string>().find("is not open") !=
+             std::string::npos);
+  BOOST_TEST(rw.call(request(2, "domain.list", json::object(), node))["ok"] == true);
+  BOOST_TEST(ro.call(request(3, "domain.list", json::object(), node))["ok"] == true);
+  // test:///default is open from the start (open_at_start).
+  BOOST_TEST(d.log().find("test:///default is open") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(garbage_frames) {
   daemon_process d;
   raw_client c(d.socket());
@@ -154,6 +198,13 @@ BOOST_AUTO_TEST_CASE(oversized_request) {
 BOOST_AUTO_TEST_CASE(read_only_socket) {
   daemon_process d;
   raw_client ro(d.root() + "/run/domus/domus-sock-ro");
+  // Every procedure that changes state, whatever its arguments.
+  int id = 100;
+  for (auto& p : domus::protocol::proc_catalogue())
+    if (p.mutating)
+      is_error(ro.call(request(id++, std::string(p.name), {{"domain", "test"}, {"xml", "<x/>"}})),
+               "permission-denied", 5);
+  BOOST_TEST(id == 110); // all ten of them
   is_error(ro.call(request(1, "domain.suspend", {{"domain", "test"}})),
            "permission-denied", 5);
   is_error(ro.call(request(2, "domain.define", {{"xml", "<x/>"}})), "permission-denied",

@@ -2,7 +2,7 @@
 // that none of them is a stub. Schemes: "probe" (works) and "broken" (open fails).
 //
 // Its domains run as real child processes spawned through the host:
-//  - start spawns the guest (`sleep 1000`), completing when the host reports SPAWNED;
+//  - start spawns the guest (`sleep 120`), completing when the host reports SPAWNED;
 //    a domain named "selfstop-*" runs `sh -c 'exit 7'` instead: its exit becomes an
 //    unsolicited report (stopped/shutdown) that the daemon publishes as an event;
 //  - destroy kills the child through the host and completes when its exit is seen;
@@ -24,6 +24,8 @@
 struct domus_instance {
   const domus_host_v1* host;
   std::atomic<int32_t> next_id{1};
+  std::mutex children_mutex;
+  std::vector<uint64_t> children; // every guest spawned; a test plugin stops them on close
 };
 
 struct domus_dom {
@@ -140,7 +142,14 @@ void probe_open(const domus_open_args_v1* args, domus_complete_fn done, void* us
   done(user, &r);
 }
 
+// A real driver leaves its guests running when the daemon stops; the probe's guests are
+// test processes, so they stop with it.
 void probe_close(domus_instance* inst) {
+  {
+    std::lock_guard<std::mutex> lock(inst->children_mutex);
+    for (uint64_t c : inst->children)
+      inst->host->kill(inst->host->ctx, c, SIGKILL);
+  }
   delete inst;
 }
 
@@ -181,7 +190,7 @@ void probe_start(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn
   if (d->name.rfind("hang-", 0) == 0)
     return; // never completes: the runtime must not wait for it forever
   bool selfstop = d->name.rfind("selfstop-", 0) == 0;
-  static const char* const sleeper[] = {"sleep", "1000", nullptr};
+  static const char* const sleeper[] = {"sleep", "120", nullptr};
   static const char* const quitter[] = {"sh", "-c", "exit 7", nullptr};
   domus_spawn_v1 spec{};
   spec.struct_size = sizeof spec;
@@ -190,6 +199,10 @@ void probe_start(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn
   spec.stdin_fd = spec.stdout_fd = spec.stderr_fd = -1;
   // The host calls on_child from its loop thread, which takes the lock: not held here.
   uint64_t child = inst->host->spawn(inst->host->ctx, &spec, on_child, d);
+  {
+    std::lock_guard<std::mutex> lock(inst->children_mutex);
+    inst->children.push_back(child);
+  }
   std::lock_guard<std::mutex> lock(d->mutex);
   if (d->state.state != DOMUS_STATE_SHUTOFF || !selfstop)
     d->child = child;

@@ -409,7 +409,8 @@ typedef struct domus_domain_ops_v1 {
       the status data the runtime kept: result.dom, result.state. */
   void (*reconnect)(domus_instance* inst, const char* live_xml,
                     domus_bytes_v1 private_data, domus_complete_fn done, void* user);
-  /** The runtime holds no more reference to dom; the driver may free it. Synchronous. */
+  /** The runtime holds no more reference to dom and has no call on it outstanding (it
+      waits for every completion first); the driver may free it. Synchronous. */
   void (*release)(domus_instance* inst, domus_dom* dom);
 } domus_domain_ops_v1;
 
