@@ -90,7 +90,8 @@ bool cmd_event(shell& sh, const parsed_command& pc) {
   while (!interrupted) {
     if (std::chrono::steady_clock::now() - last_heard > std::chrono::seconds(2)) {
       try {
-        sh.connection().call("", "events.ping", {{"token", "alive"}}, std::chrono::seconds(2));
+        sh.connection().call("", "events.ping", {{"token", "alive"}},
+                             std::chrono::seconds(2));
         last_heard = std::chrono::steady_clock::now();
       } catch (const protocol::error&) {
         daemon_gone = true;

@@ -29,7 +29,8 @@ inline bool required_bool(const protocol::json& args, const char* key) {
 }
 
 /// args[key] as a string, nullopt when absent; throws protocol::error(bad_request).
-inline std::optional<std::string> optional_string(const protocol::json& args, const char* key) {
+inline std::optional<std::string> optional_string(const protocol::json& args,
+                                                  const char* key) {
   auto it = args.find(key);
   if (it == args.end())
     return std::nullopt;

@@ -40,8 +40,8 @@ struct domain_state {
   bool busy = false;     // a job is running
   bool draining = false; // run_next is on the stack: finish() must not recurse
   pending_calls calls;
-  bool removed = false;         // the domain no longer exists
-  bool release_pending = false; // release the handle once no driver call is out
+  bool removed = false;          // the domain no longer exists
+  bool release_pending = false;  // release the handle once no driver call is out
   bool awaiting_orphans = false; // calls of a dead incarnation are still out
   static inline const char* name = "domain";
 };
@@ -93,7 +93,8 @@ public:
   void reply_error(const rpc& r, errc code, const std::string& message) {
     gw().reply(r.serial, protocol::encode_error(r.id, code, message));
   }
-  void reply_driver_error(const rpc& r, const driver_result& res, const std::string& what) {
+  void reply_driver_error(const rpc& r, const driver_result& res,
+                          const std::string& what) {
     auto code = protocol::errc_from_number(res.status).value_or(errc::operation_failed);
     reply_error(r, code,
                 res.message.empty()
@@ -232,10 +233,14 @@ public:
       return finish();
     }
     switch (j.kind) {
-    case job::define_new: return define_new(j);
-    case job::create_new: return create_new(j);
-    case job::redefine: return redefine(j);
-    case job::operation: break;
+    case job::define_new:
+      return define_new(j);
+    case job::create_new:
+      return create_new(j);
+    case job::redefine:
+      return redefine(j);
+    case job::operation:
+      break;
     }
     const rpc& r = j.request;
     if (auto why = check_transition(r.proc, st().s.state.state, name())) {
@@ -243,21 +248,30 @@ public:
       return finish();
     }
     switch (r.proc) {
-    case proc::domain_start: return flagged_op(j, DOMUS_DOMAIN_OP(ctx(), start));
-    case proc::domain_shutdown: return flagged_op(j, DOMUS_DOMAIN_OP(ctx(), shutdown));
-    case proc::domain_reboot: return flagged_op(j, DOMUS_DOMAIN_OP(ctx(), reboot));
-    case proc::domain_destroy: return flagged_op(j, DOMUS_DOMAIN_OP(ctx(), destroy));
-    case proc::domain_suspend: return plain_op(j, DOMUS_DOMAIN_OP(ctx(), suspend));
-    case proc::domain_resume: return plain_op(j, DOMUS_DOMAIN_OP(ctx(), resume));
-    case proc::domain_undefine: return undefine(j);
-    case proc::domain_autostart: return autostart(j);
+    case proc::domain_start:
+      return flagged_op(j, DOMUS_DOMAIN_OP(ctx(), start));
+    case proc::domain_shutdown:
+      return flagged_op(j, DOMUS_DOMAIN_OP(ctx(), shutdown));
+    case proc::domain_reboot:
+      return flagged_op(j, DOMUS_DOMAIN_OP(ctx(), reboot));
+    case proc::domain_destroy:
+      return flagged_op(j, DOMUS_DOMAIN_OP(ctx(), destroy));
+    case proc::domain_suspend:
+      return plain_op(j, DOMUS_DOMAIN_OP(ctx(), suspend));
+    case proc::domain_resume:
+      return plain_op(j, DOMUS_DOMAIN_OP(ctx(), resume));
+    case proc::domain_undefine:
+      return undefine(j);
+    case proc::domain_autostart:
+      return autostart(j);
     default:
       reply_error(r, errc::internal, "procedure not handled by the domain actor");
       return finish();
     }
   }
 
-  using flagged_fn = void (*)(domus_instance*, domus_dom*, uint32_t, domus_complete_fn, void*);
+  using flagged_fn = void (*)(domus_instance*, domus_dom*, uint32_t, domus_complete_fn,
+                              void*);
   using plain_fn = void (*)(domus_instance*, domus_dom*, domus_complete_fn, void*);
 
   void flagged_op(job& j, flagged_fn fn) {
@@ -364,7 +378,8 @@ public:
     gw().route_remove(ctx().uri, self_->id());
     self_->send(ctx().registry, removed_atom::value, self_->id());
     for (auto& waiting : st().queue)
-      reply_error(waiting.request, errc::no_domain, "domain '" + name() + "' no longer exists");
+      reply_error(waiting.request, errc::no_domain,
+                  "domain '" + name() + "' no longer exists");
     st().queue.clear();
     st().release_pending = true;
     release_if_idle();
@@ -420,24 +435,25 @@ public:
       return then(std::move(def));
     auto xml = std::make_shared<std::string>(model::format_domain(*def));
     auto* inst = ctx().inst;
-    drive([=](domus_complete_fn done, void* user) { fn(inst, xml->c_str(), done, user); },
-          [this, r, def, then](driver_result& res) {
-            if (!res.ok() || !res.xml) {
-              reply_driver_error(r, res, "the driver refused the definition");
-              return fail_definition();
-            }
-            try {
-              auto out = model::parse_domain(*res.xml, "<driver>");
-              model::normalize(out);
-              if (out.name != def->name || out.uuid != def->uuid)
-                throw protocol::error(errc::internal, "the driver's normalize hook changed "
-                                                      "the domain's name or UUID");
-              then(std::make_shared<const model::domain_def>(std::move(out)));
-            } catch (const protocol::error& e) {
-              reply_error(r, errc::internal, std::string("driver normalize: ") + e.what());
-              fail_definition();
-            }
-          });
+    drive(
+        [=](domus_complete_fn done, void* user) { fn(inst, xml->c_str(), done, user); },
+        [this, r, def, then](driver_result& res) {
+          if (!res.ok() || !res.xml) {
+            reply_driver_error(r, res, "the driver refused the definition");
+            return fail_definition();
+          }
+          try {
+            auto out = model::parse_domain(*res.xml, "<driver>");
+            model::normalize(out);
+            if (out.name != def->name || out.uuid != def->uuid)
+              throw protocol::error(errc::internal, "the driver's normalize hook changed "
+                                                    "the domain's name or UUID");
+            then(std::make_shared<const model::domain_def>(std::move(out)));
+          } catch (const protocol::error& e) {
+            reply_error(r, errc::internal, std::string("driver normalize: ") + e.what());
+            fail_definition();
+          }
+        });
   }
 
   // A definition job failed: a domain the driver never took disappears.
@@ -467,7 +483,8 @@ public:
     auto start = DOMUS_DOMAIN_OP(ctx(), start);
     if (!start) {
       reply_error(r, errc::unsupported,
-                  "the " + std::string(ctx().driver().name) + " driver cannot start domains");
+                  "the " + std::string(ctx().driver().name) +
+                      " driver cannot start domains");
       return fail_definition();
     }
     normalize(r, j.def, [this, r, start](def_ptr def) {
@@ -475,18 +492,20 @@ public:
         bind(dom);
         st().s.live_def = def; // transient: no persistent definition
         auto* inst = ctx().inst;
-        drive([=](domus_complete_fn done, void* user) { start(inst, dom, 0, done, user); },
-              [this, r](driver_result& res) {
-                if (!res.ok() || !res.state || !protocol::state_is_active(res.state->state)) {
-                  reply_driver_error(r, res, "cannot start domain '" + name() + "'");
-                  st().busy = false;
-                  return remove();
-                }
-                apply(res);
-                announce();
-                reply(r, summary_json(summary()));
-                finish();
-              });
+        drive(
+            [=](domus_complete_fn done, void* user) { start(inst, dom, 0, done, user); },
+            [this, r](driver_result& res) {
+              if (!res.ok() || !res.state ||
+                  !protocol::state_is_active(res.state->state)) {
+                reply_driver_error(r, res, "cannot start domain '" + name() + "'");
+                st().busy = false;
+                return remove();
+              }
+              apply(res);
+              announce();
+              reply(r, summary_json(summary()));
+              finish();
+            });
       });
     });
   }
@@ -511,21 +530,22 @@ public:
     auto fn = DOMUS_DOMAIN_OP(ctx(), define);
     if (!fn) {
       reply_error(r, errc::unsupported,
-                  "the " + std::string(ctx().driver().name) + " driver cannot define domains");
+                  "the " + std::string(ctx().driver().name) +
+                      " driver cannot define domains");
       return fail_definition();
     }
     auto xml = std::make_shared<std::string>(model::format_domain(*def));
     auto* inst = ctx().inst;
     auto* existing = st().s.dom;
-    drive(
-        [=](domus_complete_fn done, void* user) { fn(inst, existing, xml->c_str(), done, user); },
-        [this, r, existing, then](driver_result& res) {
-          if (!res.ok() || (!existing && !res.dom)) {
-            reply_driver_error(r, res, "the driver refused the definition");
-            return fail_definition();
-          }
-          then(existing ? existing : res.dom);
-        });
+    drive([=](domus_complete_fn done,
+              void* user) { fn(inst, existing, xml->c_str(), done, user); },
+          [this, r, existing, then](driver_result& res) {
+            if (!res.ok() || (!existing && !res.dom)) {
+              reply_driver_error(r, res, "the driver refused the definition");
+              return fail_definition();
+            }
+            then(existing ? existing : res.dom);
+          });
   }
 
   // -- queries --------------------------------------------------------------------------
@@ -586,8 +606,8 @@ public:
     drive([=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
           [this, r, respond](driver_result& res) {
             if (!res.ok())
-              return reply_driver_error(r, res,
-                                        "cannot get information on domain '" + name() + "'");
+              return reply_driver_error(
+                  r, res, "cannot get information on domain '" + name() + "'");
             respond(&res);
           });
   }

@@ -62,8 +62,7 @@ public:
 
   /// Calls call(complete_fn, user); `then(result)` runs at once when the driver completed
   /// synchronously, else when the actor hands the done_atom message to done().
-  template <class Call, class Then>
-  void drive(Call&& call, Then&& then) {
+  template <class Call, class Then> void drive(Call&& call, Then&& then) {
     uint64_t id = next_++;
     auto* c = new detail::call_context;
     c->target = self_;

@@ -219,8 +219,9 @@ struct gateway::impl {
       // directories): only the read-write socket may do it.
       if (k == sock_kind::ro) {
         fail(serial, errc::permission_denied,
-             "the driver instance " + it->second.uri + " is not open, and the read-only "
-             "socket cannot open one (use the read-write socket once)");
+             "the driver instance " + it->second.uri +
+                 " is not open, and the read-only "
+                 "socket cannot open one (use the read-write socket once)");
         return;
       }
       std::string why;
@@ -570,7 +571,8 @@ void gateway::open_instance(const std::string& uri) {
   }
 }
 
-void gateway::instance_down(std::string uri, caf::actor_id registry, std::string message) {
+void gateway::instance_down(std::string uri, caf::actor_id registry,
+                            std::string message) {
   auto* i = impl_.get();
   loop_.post([i, uri = std::move(uri), registry, message = std::move(message)] {
     auto it = i->instances.find(uri);

@@ -36,9 +36,9 @@ struct instance_context {
 
 /// The domain operation `name` of the instance's driver, or nullptr when it has none:
 /// DOMUS_DOMAIN_OP(ctx, start).
-#define DOMUS_DOMAIN_OP(ctx, name)                                                            \
-  ((ctx).has_domain_slot(offsetof(domus_domain_ops_v1, name) + sizeof(void*))                 \
-       ? (ctx).plugin->driver->domain->name                                                   \
+#define DOMUS_DOMAIN_OP(ctx, name)                                                       \
+  ((ctx).has_domain_slot(offsetof(domus_domain_ops_v1, name) + sizeof(void*))            \
+       ? (ctx).plugin->driver->domain->name                                              \
        : nullptr)
 
 } // namespace domus::runtime

@@ -25,8 +25,8 @@ caf::behavior watch_behavior(caf::stateful_actor<watch_state>* self, gateway* gw
       return;
     std::string uri = std::move(it->second);
     self->state.uris.erase(it);
-    if (dm.reason == caf::exit_reason::user_shutdown || dm.reason == caf::exit_reason::normal ||
-        !dm.reason)
+    if (dm.reason == caf::exit_reason::user_shutdown ||
+        dm.reason == caf::exit_reason::normal || !dm.reason)
       return; // stopped on purpose, or an open that failed (already answered)
     std::string why = self->system().render(dm.reason);
     log_error("the actor of driver instance " + uri + " failed (" + why +
@@ -49,7 +49,8 @@ caf::actor spawn_instance_watch(caf::actor_system& sys, gateway& gw) {
   return sys.spawn(watch_behavior, &gw);
 }
 
-void watch_instance(const caf::actor& watch, const caf::actor& instance, const std::string& uri) {
+void watch_instance(const caf::actor& watch, const caf::actor& instance,
+                    const std::string& uri) {
   caf::anon_send(watch, watch_atom::value, instance, uri);
 }
 

@@ -15,6 +15,7 @@ class gateway;
 caf::actor spawn_instance_watch(caf::actor_system& sys, gateway& gw);
 
 /// Starts watching `instance`, the actor of `uri`. From any thread.
-void watch_instance(const caf::actor& watch, const caf::actor& instance, const std::string& uri);
+void watch_instance(const caf::actor& watch, const caf::actor& instance,
+                    const std::string& uri);
 
 } // namespace domus::runtime

@@ -142,8 +142,7 @@ const std::map<std::string, setting>& settings() {
       {"worker_threads", {[](auto& v, bool q, auto& o) {
          o.worker_threads = static_cast<unsigned>(to_number(v, q, 0, 256));
        }}},
-      {"open_at_start",
-       {[](auto& v, bool q, auto& o) {
+      {"open_at_start", {[](auto& v, bool q, auto& o) {
          std::string list = to_string_value(v, q);
          o.open_at_start.clear();
          std::string word;

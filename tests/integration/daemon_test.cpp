@@ -108,7 +108,8 @@ BOOST_AUTO_TEST_CASE(daemon_that_does_not_answer) {
                 .count();
   d.process().signal(SIGCONT);
   BOOST_TEST(r.status == 1);
-  BOOST_TEST(r.err.find("did not answer 'events.ping' within 1000 ms") != std::string::npos,
+  BOOST_TEST(r.err.find("did not answer 'events.ping' within 1000 ms") !=
+                 std::string::npos,
              r.err);
   BOOST_TEST(ms < 10000);
   BOOST_TEST(d.domsh({"domstate test"}).out == "running\n\n");
@@ -194,16 +195,19 @@ BOOST_AUTO_TEST_CASE(instances_are_separate) {
 // Installed under any prefix, domusd finds its bundled plugins with no flag.
 BOOST_AUTO_TEST_CASE(installed_daemon_finds_its_plugins) {
   std::string prefix = temp_dir("i");
-  auto inst = run({DOMUS_CMAKE_COMMAND, "--install", DOMUS_BUILD_DIR, "--prefix", prefix});
+  auto inst =
+      run({DOMUS_CMAKE_COMMAND, "--install", DOMUS_BUILD_DIR, "--prefix", prefix});
   BOOST_TEST_REQUIRE(inst.status == 0, inst.out << inst.err);
   std::string root = temp_dir("r");
   child d({prefix + "/sbin/domusd", "--root", root}, {}, root + "/domusd.log");
   d.wait_for(2, " ready; ", std::chrono::seconds(20));
-  BOOST_TEST(d.err().find("plugin " + prefix + "/sbin/../lib/domus/plugins/test.so: driver "
+  BOOST_TEST(d.err().find("plugin " + prefix +
+                          "/sbin/../lib/domus/plugins/test.so: driver "
                           "'test'") != std::string::npos,
              d.err());
-  auto r = run({prefix + "/bin/domsh", "-c",
-                "test:///default?socket=" + root + "/run/domus/domus-sock", "domstate test"});
+  auto r =
+      run({prefix + "/bin/domsh", "-c",
+           "test:///default?socket=" + root + "/run/domus/domus-sock", "domstate test"});
   BOOST_TEST(r.out == "running\n\n");
   d.signal(SIGTERM);
   BOOST_TEST(d.wait() == 0);

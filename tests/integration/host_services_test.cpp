@@ -262,7 +262,8 @@ BOOST_FIXTURE_TEST_CASE(calls_in_flight_survive_a_restart, fixture) {
   for (int i = 0; i < 3; ++i) {
     int64_t info = c.send(uri, "domain.info", {{"domain", "crash-3"}});
     int64_t reboot = c.send(uri, "domain.reboot", {{"domain", "crash-3"}});
-    auto a = c.wait_for(info, std::chrono::seconds(10));   // answered, or failed with the actor
+    auto a =
+        c.wait_for(info, std::chrono::seconds(10)); // answered, or failed with the actor
     auto b = c.wait_for(reboot, std::chrono::seconds(10)); // fails: the actor died
     BOOST_TEST(!b.ok);
     BOOST_TEST((a.ok || a.code == domus::protocol::errc::internal));

@@ -25,7 +25,8 @@ struct domus_instance {
   const domus_host_v1* host;
   std::atomic<int32_t> next_id{1};
   std::mutex children_mutex;
-  std::vector<uint64_t> children; // every guest spawned; a test plugin stops them on close
+  std::vector<uint64_t>
+      children; // every guest spawned; a test plugin stops them on close
 };
 
 struct domus_dom {
