@@ -72,6 +72,9 @@ int run(const command_line& cl) {
   int signal_fd = block_stop_signals();
   daemon_paths paths = make_paths(cl.root.value_or(""));
   daemon_options opts = resolve_options(cl, cl.config_file.value_or(paths.config_file()));
+  // A root set in the file (not on the command line) moves the tree.
+  if (!cl.root && !opts.root.empty())
+    paths = make_paths(opts.root);
   set_log_level(opts.level);
   check_socket_paths(paths);
   create_directories(paths);

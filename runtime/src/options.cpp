@@ -117,6 +117,7 @@ const std::map<std::string, setting>& settings() {
        }}},
       {"plugin_dir",
        {[](auto& v, bool q, auto& o) { o.plugin_dir = to_string_value(v, q); }}},
+      {"root", {[](auto& v, bool q, auto& o) { o.root = to_string_value(v, q); }}},
       {"max_request_bytes", {[](auto& v, bool q, auto& o) {
          o.max_request_bytes = to_number(v, q, 1024, uint64_t{1} << 30);
        }}},

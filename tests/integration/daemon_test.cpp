@@ -142,6 +142,21 @@ BOOST_AUTO_TEST_CASE(bad_configuration) {
   BOOST_TEST(run({domusd_path(), "--version"}).out == "domusd 0.1.0\n");
 }
 
+BOOST_AUTO_TEST_CASE(root_from_the_config_file) {
+  std::string dir = temp_dir("k");
+  std::string root = dir + "/tree";
+  write_file(dir + "/domusd.conf", "root = \"" + root + "\"\n");
+  child d({domusd_path(), "--config", dir + "/domusd.conf"}, {}, dir + "/log");
+  d.wait_for(2, " ready; ", std::chrono::seconds(20));
+  BOOST_TEST(exists(root + "/run/domus/domus-sock"));
+  auto r =
+      run({domsh_path(), "-c", "test:///default?socket=" + root + "/run/domus/domus-sock",
+           "domstate test"});
+  BOOST_TEST(r.out == "running\n\n");
+  d.signal(SIGTERM);
+  BOOST_TEST(d.wait() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(config_file_of_the_tree_is_read) {
   std::string root = temp_dir("f");
   ::mkdir((root + "/etc").c_str(), 0755);
