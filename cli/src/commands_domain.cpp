@@ -191,18 +191,25 @@ bool cmd_dumpxml(shell& sh, const parsed_command& pc) {
   return true;
 }
 
-bool cmd_define(shell& sh, const parsed_command& pc) {
+namespace {
+
+// define and create: the file's XML, with its name for error messages.
+bool from_file(shell& sh, const parsed_command& pc, std::string_view proc,
+               std::string_view done) {
   std::string file = *pc.value("file");
-  json r = sh.call("domain.define", {{"xml", read_file(file)}, {"origin", file}});
-  std::cout << "Domain '" << r.value("name", "") << "' defined from " << file << '\n';
+  json r = sh.call(proc, {{"xml", read_file(file)}, {"origin", file}});
+  std::cout << "Domain '" << r.value("name", "") << "' " << done << " from " << file
+            << '\n';
   return true;
 }
 
+} // namespace
+
+bool cmd_define(shell& sh, const parsed_command& pc) {
+  return from_file(sh, pc, "domain.define", "defined");
+}
 bool cmd_create(shell& sh, const parsed_command& pc) {
-  std::string file = *pc.value("file");
-  json r = sh.call("domain.create", {{"xml", read_file(file)}, {"origin", file}});
-  std::cout << "Domain '" << r.value("name", "") << "' created from " << file << '\n';
-  return true;
+  return from_file(sh, pc, "domain.create", "created");
 }
 
 bool cmd_undefine(shell& sh, const parsed_command& pc) {

@@ -249,17 +249,17 @@ public:
     }
     switch (r.proc) {
     case proc::domain_start:
-      return flagged_op(j, DOMUS_DOMAIN_OP(ctx(), start));
+      return operation(j, DOMUS_DOMAIN_OP(ctx(), start), uint32_t{0});
     case proc::domain_shutdown:
-      return flagged_op(j, DOMUS_DOMAIN_OP(ctx(), shutdown));
+      return operation(j, DOMUS_DOMAIN_OP(ctx(), shutdown), uint32_t{0});
     case proc::domain_reboot:
-      return flagged_op(j, DOMUS_DOMAIN_OP(ctx(), reboot));
+      return operation(j, DOMUS_DOMAIN_OP(ctx(), reboot), uint32_t{0});
     case proc::domain_destroy:
-      return flagged_op(j, DOMUS_DOMAIN_OP(ctx(), destroy));
+      return operation(j, DOMUS_DOMAIN_OP(ctx(), destroy), uint32_t{0});
     case proc::domain_suspend:
-      return plain_op(j, DOMUS_DOMAIN_OP(ctx(), suspend));
+      return operation(j, DOMUS_DOMAIN_OP(ctx(), suspend));
     case proc::domain_resume:
-      return plain_op(j, DOMUS_DOMAIN_OP(ctx(), resume));
+      return operation(j, DOMUS_DOMAIN_OP(ctx(), resume));
     case proc::domain_undefine:
       return undefine(j);
     case proc::domain_autostart:
@@ -270,28 +270,16 @@ public:
     }
   }
 
-  using flagged_fn = void (*)(domus_instance*, domus_dom*, uint32_t, domus_complete_fn,
-                              void*);
-  using plain_fn = void (*)(domus_instance*, domus_dom*, domus_complete_fn, void*);
-
-  void flagged_op(job& j, flagged_fn fn) {
+  // A lifecycle operation: fn(inst, dom, extra..., done, user), completed by complete_op.
+  template <class Fn, class... Extra> void operation(job& j, Fn fn, Extra... extra) {
     if (!fn)
       return unsupported(j.request);
     rpc r = j.request;
     auto* inst = ctx().inst;
     auto* dom = st().s.dom;
-    drive([=](domus_complete_fn done, void* user) { fn(inst, dom, 0, done, user); },
-          [this, r](driver_result& res) { complete_op(r, res); });
-  }
-
-  void plain_op(job& j, plain_fn fn) {
-    if (!fn)
-      return unsupported(j.request);
-    rpc r = j.request;
-    auto* inst = ctx().inst;
-    auto* dom = st().s.dom;
-    drive([=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
-          [this, r](driver_result& res) { complete_op(r, res); });
+    drive(
+        [=](domus_complete_fn done, void* user) { fn(inst, dom, extra..., done, user); },
+        [this, r](driver_result& res) { complete_op(r, res); });
   }
 
   void unsupported(const rpc& r) {
