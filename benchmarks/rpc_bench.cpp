@@ -49,6 +49,18 @@ void row(const std::string& scenario, const std::string& clients, double p50, do
   std::fflush(stdout);
 }
 
+// The row of a scenario whose clients recorded these latencies since `start`.
+void summarize(const std::string& scenario, int clients,
+               const std::vector<std::vector<double>>& lats,
+               clock_type::time_point start) {
+  double secs = us_since(start) / 1e6;
+  std::vector<double> all;
+  for (auto& l : lats)
+    all.insert(all.end(), l.begin(), l.end());
+  row(scenario, std::to_string(clients), percentile(all, 0.5), percentile(all, 0.99),
+      static_cast<double>(all.size()) / secs);
+}
+
 json args_for(const std::string& proc) {
   return proc == "domain.list" ? json::object() : json{{"domain", "test"}};
 }
@@ -117,13 +129,7 @@ void pipelined(const settings& s, const std::string& proc, int clients, int wind
   go = true;
   for (auto& t : threads)
     t.join();
-  double secs = us_since(start) / 1e6;
-  std::vector<double> all;
-  for (auto& l : lats)
-    all.insert(all.end(), l.begin(), l.end());
-  row(proc + ", " + std::to_string(window) + " in flight", std::to_string(clients),
-      percentile(all, 0.5), percentile(all, 0.99),
-      static_cast<double>(all.size()) / secs);
+  summarize(proc + ", " + std::to_string(window) + " in flight", clients, lats, start);
 }
 
 // define, start, destroy, undefine of fresh domains, one request at a time per client.
@@ -159,13 +165,7 @@ void cycles(const settings& s, int clients, int n) {
   }
   for (auto& t : threads)
     t.join();
-  double secs = us_since(start) / 1e6;
-  std::vector<double> all;
-  for (auto& l : lats)
-    all.insert(all.end(), l.begin(), l.end());
-  row("define+start+destroy+undefine cycle", std::to_string(clients),
-      percentile(all, 0.5), percentile(all, 0.99),
-      static_cast<double>(all.size()) / secs);
+  summarize("define+start+destroy+undefine cycle", clients, lats, start);
 }
 
 } // namespace

@@ -557,8 +557,21 @@ public:
     }
   }
 
-  void info(const rpc& r) {
+  // Asks the driver for the domain's facts; false (and `then` never runs) when the driver
+  // has no info operation or the domain no handle. Allowed beside a pending mutating job
+  // (the ABI's concurrency rule).
+  template <class Then> bool ask_info(Then&& then) {
     auto fn = DOMUS_DOMAIN_OP(ctx(), info);
+    if (!fn || !st().s.dom)
+      return false;
+    auto* inst = ctx().inst;
+    auto* dom = st().s.dom;
+    drive([=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
+          std::forward<Then>(then));
+    return true;
+  }
+
+  void info(const rpc& r) {
     auto respond = [this, r](driver_result* res) {
       auto s = summary();
       json out = summary_json(s);
@@ -586,18 +599,14 @@ public:
       out["security"] = sec;
       reply(r, out);
     };
-    if (!fn || !st().s.dom)
-      return respond(nullptr);
-    auto* inst = ctx().inst;
-    auto* dom = st().s.dom;
-    // Allowed beside a pending mutating job (the ABI's concurrency rule).
-    drive([=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
-          [this, r, respond](driver_result& res) {
-            if (!res.ok())
-              return reply_driver_error(
-                  r, res, "cannot get information on domain '" + name() + "'");
-            respond(&res);
-          });
+    bool asked = ask_info([this, r, respond](driver_result& res) {
+      if (!res.ok())
+        return reply_driver_error(r, res,
+                                  "cannot get information on domain '" + name() + "'");
+      respond(&res);
+    });
+    if (!asked)
+      respond(nullptr);
   }
 
   // -- start-up and reports -----------------------------------------------------------
@@ -619,23 +628,19 @@ public:
 
   // After a restart: the driver's word on the domain's state, then jobs run again.
   void resync() {
-    auto fn = DOMUS_DOMAIN_OP(ctx(), info);
-    if (!st().s.dom || !fn) {
+    bool asked = ask_info([this](driver_result& res) {
+      if (res.ok() && res.info)
+        apply_state(res.info->state);
+      else
+        log_warning("domain '" + name() + "' of " + ctx().uri +
+                    ": resync after restart failed: " + res.message);
       announce();
-      return finish();
+      finish();
+    });
+    if (!asked) {
+      announce();
+      finish();
     }
-    auto* inst = ctx().inst;
-    auto* dom = st().s.dom;
-    drive([=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
-          [this](driver_result& res) {
-            if (res.ok() && res.info)
-              apply_state(res.info->state);
-            else
-              log_warning("domain '" + name() + "' of " + ctx().uri +
-                          ": resync after restart failed: " + res.message);
-            announce();
-            finish();
-          });
   }
 
   void on_report(report_data& rep) {

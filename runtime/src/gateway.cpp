@@ -453,14 +453,6 @@ void gateway::drain(std::chrono::milliseconds timeout, std::function<void()> don
       static_cast<uint64_t>(timeout.count()), 0);
 }
 
-size_t gateway::pending_count() const {
-  return impl_->pending.size();
-}
-
-uint64_t gateway::last_seq() const {
-  return impl_->seq;
-}
-
 void gateway::reply(uint64_t serial, std::string frame) {
   auto* i = impl_.get();
   loop_.post([i, serial, frame = std::move(frame)] { i->answer(serial, frame); });

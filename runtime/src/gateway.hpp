@@ -60,8 +60,6 @@ public:
   /// Refuses new requests with shutting-down; calls done once no request is in flight
   /// or after the timeout (the rest are then failed with shutting-down).
   void drain(std::chrono::milliseconds timeout, std::function<void()> done);
-  /// Requests in flight.
-  size_t pending_count() const;
   /// Opens the driver instance of `uri` now (at start-up), logging a failure.
   void open_instance(const std::string& uri);
 
@@ -92,9 +90,6 @@ public:
   void instance_down(std::string uri, caf::actor_id registry, std::string message);
   /// The instance could not open: waiting requests fail; the next request retries.
   void instance_failed(std::string uri, protocol::errc code, std::string message);
-
-  /// The last event seq published (loop thread).
-  uint64_t last_seq() const;
 
 private:
   struct impl;

@@ -21,7 +21,6 @@ using done_atom = caf::atom_constant<caf::atom("done")>;       ///< driver call 
 using summary_atom = caf::atom_constant<caf::atom("summary")>; ///< domain -> instance
 using removed_atom = caf::atom_constant<caf::atom("removed")>; ///< domain -> instance
 using report_atom = caf::atom_constant<caf::atom("report")>;   ///< host -> domain actor
-using opened_atom = caf::atom_constant<caf::atom("opened")>;   ///< driver open completed
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;     ///< instance -> new domain
 using redefine_atom = caf::atom_constant<caf::atom("redefine")>; ///< instance -> domain
 

@@ -22,7 +22,7 @@
 #include <vector>
 
 struct domus_instance {
-  const domus_host_v1* host;
+  const domus_host_v1* host = nullptr;
   std::atomic<int32_t> next_id{1};
   std::mutex children_mutex;
   std::vector<uint64_t>
@@ -136,7 +136,8 @@ void probe_open(const domus_open_args_v1* args, domus_complete_fn done, void* us
   if (std::string(args->scheme) == "broken")
     return fail(done, user, DOMUS_E_OPERATION_FAILED,
                 "the broken driver cannot open anything (a test of open failures)");
-  auto* inst = new domus_instance{args->host};
+  auto* inst = new domus_instance;
+  inst->host = args->host;
   log(inst, std::string("probe: open ") + args->uri + " state_dir=" + args->state_dir);
   domus_result_v1 r = blank();
   r.instance = inst;
@@ -241,6 +242,19 @@ void probe_reboot(domus_instance*, domus_dom* d, uint32_t, domus_complete_fn don
   complete_state(done, user, d->state, {});
 }
 
+// Sets a guest's state and completes with it and one event.
+void settle(domus_dom* d, int32_t state, int32_t reason, domus_event_v1 event,
+            domus_complete_fn done, void* user) {
+  domus_dom_state_v1 st;
+  {
+    std::lock_guard<std::mutex> lock(d->mutex);
+    d->state.state = state;
+    d->state.reason = reason;
+    st = d->state;
+  }
+  complete_state(done, user, st, {event});
+}
+
 struct timer_job {
   domus_dom* d;
   domus_complete_fn done;
@@ -255,15 +269,8 @@ void probe_suspend(domus_instance* inst, domus_dom* d, domus_complete_fn done,
       inst->host->ctx, 5, 0,
       [](void* arg) {
         auto* j = static_cast<timer_job*>(arg);
-        domus_dom_state_v1 st;
-        {
-          std::lock_guard<std::mutex> lock(j->d->mutex);
-          j->d->state.state = DOMUS_STATE_PAUSED;
-          j->d->state.reason = DOMUS_REASON_USER;
-          st = j->d->state;
-        }
-        complete_state(j->done, j->user, st,
-                       {{DOMUS_EVENT_SUSPENDED, DOMUS_DETAIL_PAUSED}});
+        settle(j->d, DOMUS_STATE_PAUSED, DOMUS_REASON_USER,
+               {DOMUS_EVENT_SUSPENDED, DOMUS_DETAIL_PAUSED}, j->done, j->user);
         delete j;
       },
       job);
@@ -296,15 +303,8 @@ void probe_resume(domus_instance* inst, domus_dom* d, domus_complete_fn done,
         j->inst->host->unwatch_fd(j->inst->host->ctx, j->watch);
         ::close(j->fds[0]);
         ::close(j->fds[1]);
-        domus_dom_state_v1 st;
-        {
-          std::lock_guard<std::mutex> lock(j->d->mutex);
-          j->d->state.state = DOMUS_STATE_RUNNING;
-          j->d->state.reason = DOMUS_REASON_UNPAUSED;
-          st = j->d->state;
-        }
-        complete_state(j->done, j->user, st,
-                       {{DOMUS_EVENT_RESUMED, DOMUS_DETAIL_UNPAUSED}});
+        settle(j->d, DOMUS_STATE_RUNNING, DOMUS_REASON_UNPAUSED,
+               {DOMUS_EVENT_RESUMED, DOMUS_DETAIL_UNPAUSED}, j->done, j->user);
         delete j;
       },
       job);
