@@ -9,10 +9,8 @@ namespace {
 
 // The text of a lifecycle action element (<on_poweroff>, <on_reboot>), or "".
 std::string action_of(const model::domain_def& def, std::string_view element) {
-  for (auto& c : def.children)
-    if (!c.is_text && c.name == element)
-      return c.text_content();
-  return "";
+  const model::xml_node* c = def.root.child(element);
+  return c ? c->text_content() : "";
 }
 
 outcome refuse(int32_t status, std::string message) {
@@ -123,10 +121,8 @@ void apply_test_defaults(model::domain_def& def) {
   if (def.os_arch.empty() && (def.os_type == "hvm" || def.os_type == "xen"))
     def.os_arch = "i686";
   thread_local std::mt19937 rng{std::random_device{}()};
-  for (auto& c : def.children) {
-    if (c.is_text || c.name != "devices")
-      continue;
-    for (auto& dev : c.children) {
+  if (model::xml_node* devices = def.root.child("devices")) {
+    for (auto& dev : devices->children) {
       if (dev.is_text || dev.name != "interface" || dev.child("mac"))
         continue;
       char mac[32];

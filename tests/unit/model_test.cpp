@@ -9,53 +9,13 @@
 #include <domus/protocol/errors.hpp>
 
 #include <chrono>
-#include <dirent.h>
 #include <fstream>
-#include <map>
 #include <sstream>
 
 using namespace domus::model;
 using domus::protocol::errc;
 
-namespace {
-
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool exists(const std::string& path) {
-  return std::ifstream(path).good();
-}
-
-std::vector<std::string> files_ending(const std::string& dir, const std::string& suffix) {
-  std::vector<std::string> out;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      std::string n = e->d_name;
-      if (n.size() > suffix.size() &&
-          n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0)
-        out.push_back(n.substr(0, n.size() - suffix.size()));
-    }
-    closedir(d);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-// Every element's path, with multiplicity: what a round trip must keep.
-void element_paths(const xml_node& n, const std::string& prefix,
-                   std::map<std::string, int>& out) {
-  std::string path = prefix + "/" + n.name;
-  ++out[path];
-  for (auto& c : n.children)
-    if (!c.is_text)
-      element_paths(c, path, out);
-}
-
-} // namespace
+namespace {} // namespace
 
 BOOST_AUTO_TEST_SUITE(names)
 
@@ -174,42 +134,6 @@ BOOST_AUTO_TEST_CASE(writer_escapes_and_indents) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
-// Golden files: tests/data/domain-xml/CASE.in.xml -> CASE.out.xml, or CASE.err holding
-// "CODE: MESSAGE". DOMUS_REGENERATE=1 rewrites the expected files from what the code
-// does.
-BOOST_AUTO_TEST_CASE(golden_domain_xml) {
-  const std::string dir = std::string(DOMUS_TEST_DATA_DIR) + "/domain-xml/";
-  bool regenerate = std::getenv("DOMUS_REGENERATE") != nullptr;
-  auto cases = files_ending(dir, ".in.xml");
-  BOOST_TEST_REQUIRE(cases.size() >= 10u);
-  for (auto& name : cases) {
-    BOOST_TEST_CONTEXT("case " << name) {
-      std::string actual, kind;
-      try {
-        auto def = parse_domain(read(dir + name + ".in.xml"), name + ".in.xml");
-        normalize(def);
-        actual = format_domain(def);
-        kind = ".out.xml";
-      } catch (const domus::protocol::error& e) {
-        actual =
-            std::string(domus::protocol::to_string(e.code())) + ": " + e.what() + "\n";
-        kind = ".err";
-      }
-      if (regenerate) {
-        std::remove((dir + name + ".out.xml").c_str());
-        std::remove((dir + name + ".err").c_str());
-        std::ofstream(dir + name + kind) << actual;
-        continue;
-      }
-      BOOST_TEST_REQUIRE((exists(dir + name + ".out.xml") || exists(dir + name + ".err")),
-                         "no expected output; run with DOMUS_REGENERATE=1 and review");
-      BOOST_TEST_REQUIRE(exists(dir + name + kind),
-                         "expected the other outcome: " << actual);
-      BOOST_TEST(actual == read(dir + name + kind));
-    }
-  }
-}
-
 BOOST_AUTO_TEST_CASE(missing_uuid_is_generated_and_kept_stable) {
   auto def = parse_domain("<domain type='test'><name>n</name><memory>8</memory>"
                           "<os><type>hvm</type></os></domain>",
@@ -222,34 +146,4 @@ BOOST_AUTO_TEST_CASE(missing_uuid_is_generated_and_kept_stable) {
   normalize(again);
   BOOST_TEST(format_domain(again) == once);
   BOOST_TEST(format_domain(def, 7).find("<domain type='test' id='7'>") == 0);
-}
-
-// Every valid domain of libvirt's conformance corpus parses, and a round trip keeps every
-// element and is stable.
-BOOST_AUTO_TEST_CASE(conformance_domains_round_trip) {
-  const std::string dir = std::string(DOMUS_CONFORMANCE_DIR) + "/domain/";
-  auto cases = files_ending(dir, ".out.xml");
-  BOOST_TEST_REQUIRE(cases.size() >= 20u,
-                     "libvirt's conformance corpus not found at " << dir);
-  for (auto& name : cases) {
-    BOOST_TEST_CONTEXT("case " << name) {
-      std::string in = read(dir + name + ".in.xml");
-      domain_def def = parse_domain(in, name);
-      normalize(def);
-      std::string once = format_domain(def);
-      std::map<std::string, int> before, after;
-      element_paths(parse_xml(in, name), "", before);
-      element_paths(parse_xml(once, name), "", after);
-      before.erase("/domain/currentMemory"); // added by normalization
-      after.erase("/domain/currentMemory");
-      BOOST_TEST((before == after));
-      domain_def again = parse_domain(once, name);
-      normalize(again);
-      BOOST_TEST(format_domain(again) == once);
-    }
-  }
-  // The corpus's own must-fail cases that this slice of the model already refuses.
-  for (auto name : {"no-memory", "broken-xml-invalid"})
-    BOOST_CHECK_THROW(parse_domain(read(dir + name + ".in.xml"), name),
-                      domus::protocol::error);
 }

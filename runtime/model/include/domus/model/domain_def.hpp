@@ -1,5 +1,6 @@
-// The domain model: what Domus understands of a libvirt domain definition, plus every
-// element and attribute it does not model, kept in order and written back.
+// The domain model: a libvirt domain definition checked against the domain schema
+// (domain_schema.cpp), normalized as libvirt normalizes it, with the values the runtime
+// and drivers use at hand as typed fields.
 #pragma once
 
 #include "domus/model/uuid.hpp"
@@ -26,14 +27,11 @@ struct domain_def {
   std::string os_arch;                   ///< <os><type arch=...>
   std::string os_machine;                ///< <os><type machine=...>
 
-  // What the model does not know, kept verbatim.
-  std::vector<xml_attr> domain_attrs;  ///< other <domain> attributes (xmlns:...)
-  std::vector<xml_attr> memory_attrs;  ///< other <memory> attributes (dumpCore)
-  std::vector<xml_attr> vcpu_attrs;    ///< other <vcpu> attributes (placement, cpuset)
-  std::vector<xml_attr> os_type_attrs; ///< other <os><type> attributes
-  std::vector<xml_attr> os_attrs;      ///< <os> attributes (firmware)
-  std::vector<xml_node> os_children;   ///< <os> children other than <type>
-  std::vector<xml_node> children;      ///< every other child of <domain>
+  /// The whole definition, checked and in libvirt's order, unknown nodes kept after the
+  /// known children of their parent. The typed fields above win over it when formatted.
+  xml_node root;
+  /// The kept nodes outside the schema, "LINE: PATH" each (refused by strict parsing).
+  std::vector<std::string> unknown;
 
   /// The vCPUs the guest has now: current when given, else the maximum.
   uint32_t vcpus_now() const { return vcpus_current.value_or(vcpus); }
@@ -43,15 +41,20 @@ struct domain_def {
 
 /// Parses and validates a definition. `origin` names the source in errors ("web1.xml" or
 /// "<request>"); errors read "ORIGIN:LINE: /domain/memory: unknown unit 'GB2' (...)" and
-/// throw protocol::error(xml_error), or invalid_name for a bad name.
-domain_def parse_domain(std::string_view xml, std::string_view origin);
+/// throw protocol::error(xml_error), or invalid_name for a bad name. `strict` refuses
+/// elements and attributes outside the schema (`define --validate`).
+domain_def parse_domain(std::string_view xml, std::string_view origin,
+                        bool strict = false);
 
 /// Same, from an already parsed root element.
-domain_def parse_domain(const xml_node& root, std::string_view origin);
+domain_def parse_domain(xml_node root, std::string_view origin, bool strict = false);
 
 /// The generic normalization every driver gets: a missing UUID generated, currentMemory
 /// defaulted to (and capped at) memory, vcpu current dropped when equal to the maximum.
 void normalize(domain_def& def);
+
+/// The <devices> element of a definition, added when absent.
+xml_node& devices_of(domain_def& def);
 
 /// Formats a definition in libvirt's element order. `id` is written on an active domain's
 /// live definition.

@@ -1,0 +1,408 @@
+#include "domain_rules.hpp"
+
+#include "domus/model/cpuset.hpp"
+#include "domus/model/names.hpp"
+#include "domus/model/schema.hpp"
+
+#include <domus/protocol/errors.hpp>
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <map>
+
+namespace domus::model {
+
+using protocol::errc;
+using protocol::error;
+
+namespace {
+
+std::string line_of(const xml_node& n) {
+  return std::to_string(n.line);
+}
+
+std::vector<xml_node*> children_named(xml_node& parent, std::string_view name) {
+  std::vector<xml_node*> out;
+  for (auto& c : parent.children)
+    if (!c.is_text && c.name == name)
+      out.push_back(&c);
+  return out;
+}
+
+struct rules {
+  std::string_view origin;
+  xml_node& root;
+
+  [[noreturn]] void fail(const xml_node& at, std::string_view path,
+                         const std::string& msg, errc code = errc::xml_error) {
+    fail_at(origin, at, path, msg, code);
+  }
+
+  void name() {
+    const xml_node& n = *root.child("name");
+    try {
+      check_name(n.text_content());
+    } catch (const error& e) {
+      fail(n, "/domain/name", e.what(), errc::invalid_name);
+    }
+  }
+
+  void memory() {
+    const xml_node* m = root.child("memory");
+    if (!m)
+      fail(root, "/domain", "memory size must be given with <memory>");
+    if (m->text_content() == "0")
+      fail(*m, "/domain/memory", "memory size must be greater than 0");
+  }
+
+  void vcpu() {
+    const xml_node* v = root.child("vcpu");
+    if (!v)
+      return;
+    uint64_t max = std::stoull(v->text_content());
+    if (max == 0 || max > 16384)
+      fail(*v, "/domain/vcpu",
+           "vcpu count '" + v->text_content() +
+               "' is not a whole number from 1 to 16384");
+    if (auto* c = v->attr("current")) {
+      uint64_t cur = std::stoull(*c);
+      if (cur == 0)
+        fail(*v, "/domain/vcpu/@current", "current vcpu count must be at least 1");
+      if (cur > max)
+        fail(*v, "/domain/vcpu",
+             "current vcpu count " + *c + " is greater than the maximum " +
+                 v->text_content());
+    }
+  }
+
+  void os_type() {
+    const xml_node& t = *root.child("os")->child("type");
+    if (t.text_content().empty())
+      fail(t, "/domain/os/type", "an os <type> must be given (e.g. <type>hvm</type>)");
+  }
+
+  // libvirt writes one <vcpusched> per vCPU ("2-3" becomes 2 and 3), sorted by vCPU, and
+  // likewise <iothreadsched>; an id named twice is an error.
+  void split_sched(std::string_view element, std::string_view ids_attr, uint64_t limit,
+                   std::string_view what) {
+    xml_node* tune = root.child("cputune");
+    if (!tune)
+      return;
+    std::string path = "/domain/cputune/" + std::string(element);
+    std::map<uint32_t, xml_node> by_id;
+    std::map<uint32_t, int> line;
+    std::vector<xml_node> kept;
+    size_t first = SIZE_MAX; // where the first of them was
+    for (auto& c : tune->children) {
+      if (c.is_text || c.name != element) {
+        kept.push_back(std::move(c));
+        continue;
+      }
+      first = std::min(first, kept.size());
+      auto ids = parse_cpuset(*c.attr(ids_attr)); // checked by conform()
+      for (uint32_t id : *ids) {
+        if (limit && id >= limit)
+          fail(c, path,
+               std::string(what) + " " + std::to_string(id) + " does not exist (" +
+                   std::to_string(limit) + " configured)");
+        if (by_id.count(id))
+          fail(c, path,
+               std::string(what) + " " + std::to_string(id) +
+                   " is already scheduled on line " + std::to_string(line[id]));
+        xml_node one = c;
+        for (auto& a : one.attrs)
+          if (a.name == ids_attr)
+            a.value = std::to_string(id);
+        by_id.emplace(id, std::move(one));
+        line[id] = c.line;
+      }
+    }
+    if (by_id.empty()) {
+      tune->children = std::move(kept);
+      return;
+    }
+    // conform() grouped them in the table's order: the split ones go where they were.
+    auto pos = kept.begin() + static_cast<std::ptrdiff_t>(first);
+    std::vector<xml_node> split;
+    for (auto& [id, n] : by_id)
+      split.push_back(std::move(n));
+    kept.insert(pos, std::make_move_iterator(split.begin()),
+                std::make_move_iterator(split.end()));
+    tune->children = std::move(kept);
+  }
+
+  void cputune() {
+    const xml_node* v = root.child("vcpu");
+    uint64_t vcpus = v ? std::stoull(v->text_content()) : 1;
+    split_sched("vcpusched", "vcpus", vcpus, "vCPU");
+    // iothread ids start at 1: allow up to the configured count, inclusive.
+    const xml_node* io = root.child("iothreads");
+    uint64_t iothreads = io ? std::stoull(io->text_content()) + 1 : 0;
+    split_sched("iothreadsched", "iothreads", iothreads, "iothread");
+  }
+
+  void controllers(xml_node& devices) {
+    for (xml_node* c : children_named(devices, "controller")) {
+      const std::string* model = c->attr("model");
+      const std::string* index = c->attr("index");
+      if (model && (*model == "pci-root" || *model == "pcie-root") && index &&
+          *index != "0")
+        fail(*c, "/domain/devices/controller",
+             "a " + *model + " controller must have index 0, not " + *index);
+    }
+  }
+
+  void videos(xml_node& devices) {
+    auto all = children_named(devices, "video");
+    for (xml_node* v : all) {
+      const xml_node* model = v->child("model");
+      if (model && *model->attr("type") == "none" && all.size() > 1)
+        fail(*v, "/domain/devices/video",
+             "a video device of type 'none' must be the only video device (" +
+                 std::to_string(all.size()) + " given)");
+    }
+  }
+
+  void disks(xml_node& devices) {
+    std::map<std::string, const xml_node*> targets;
+    for (xml_node* d : children_named(devices, "disk")) {
+      xml_node& target = *d->child("target");
+      const std::string dev = *target.attr("dev");
+      std::string path = "/domain/devices/disk/target";
+      if (!d->child("address") && disk_name_index(dev) < 0)
+        fail(target, path + "/@dev",
+             "unknown disk name '" + dev +
+                 "' (expected hd, sd, vd, xvd, fd or ubd followed by letters, or an "
+                 "<address>)");
+      auto [it, fresh] = targets.emplace(dev, &target);
+      if (!fresh)
+        fail(target, path + "/@dev",
+             "target '" + dev + "' is already used by the disk on line " +
+                 line_of(*it->second));
+      if (!target.attr("bus")) {
+        std::string bus;
+        const std::string* device = d->attr("device");
+        if (device && *device == "floppy")
+          bus = "fdc";
+        else if (dev.rfind("hd", 0) == 0)
+          bus = "ide";
+        else if (dev.rfind("sd", 0) == 0)
+          bus = "scsi";
+        else if (dev.rfind("vd", 0) == 0)
+          bus = "virtio";
+        else if (dev.rfind("xvd", 0) == 0)
+          bus = "xen";
+        else if (dev.rfind("ubd", 0) == 0)
+          bus = "uml";
+        else if (dev.rfind("fd", 0) == 0)
+          bus = "fdc";
+        else
+          fail(target, path,
+               "cannot tell the bus of disk '" + dev + "' from its name: give bus=");
+        // bus follows dev, as libvirt writes it.
+        auto after = std::find_if(target.attrs.begin(), target.attrs.end(),
+                                  [](const xml_attr& a) { return a.name == "dev"; });
+        target.attrs.insert(after + 1, xml_attr{"bus", bus});
+      }
+    }
+  }
+
+  // Per-device <boot order> and <os><boot dev> exclude each other; orders are unique.
+  void boot_order(xml_node& devices) {
+    const xml_node* os_boot = root.child("os")->child("boot");
+    std::map<std::string, const xml_node*> orders;
+    for (auto& dev : devices.children) {
+      if (dev.is_text)
+        continue;
+      const xml_node* boot = dev.child("boot");
+      if (!boot)
+        continue;
+      std::string path = "/domain/devices/" + dev.name + "/boot";
+      if (os_boot)
+        fail(
+            *boot, path,
+            "per-device <boot order> cannot be used together with <os><boot dev> (line " +
+                line_of(*os_boot) + ")");
+      const std::string order = *boot->attr("order");
+      if (order == "0")
+        fail(*boot, path, "boot order must be 1 or more");
+      auto [it, fresh] = orders.emplace(order, boot);
+      if (!fresh)
+        fail(*boot, path,
+             "boot order " + order + " is already used on line " + line_of(*it->second));
+    }
+  }
+
+  void macs(xml_node& devices) {
+    for (xml_node* n : children_named(devices, "interface")) {
+      const xml_node* mac = n->child("mac");
+      if (!mac)
+        continue;
+      const std::string& a = *mac->attr("address");
+      int first = std::stoi(a.substr(0, 2), nullptr, 16);
+      if (first & 1)
+        fail(*mac, "/domain/devices/interface/mac/@address",
+             "expected a unicast MAC address, not the multicast '" + a + "'");
+    }
+  }
+
+  // A listen address given as an attribute is also written as a <listen> element, and
+  // the first <listen type='address'> also as the attribute, as libvirt does.
+  void graphics(xml_node& devices) {
+    for (xml_node* g : children_named(devices, "graphics")) {
+      const std::string* attr = g->attr("listen");
+      xml_node* first = g->child("listen");
+      if (attr && !first) {
+        xml_node l = xml_node::element("listen");
+        l.set_attr("type", "address");
+        l.set_attr("address", *attr);
+        auto pos = std::find_if(g->children.begin(), g->children.end(),
+                                [](const xml_node& c) { return !c.is_text; });
+        g->children.insert(pos, std::move(l));
+      } else if (first && *first->attr("type") == "address" && first->attr("address")) {
+        if (attr && *attr != *first->attr("address"))
+          fail(*g, "/domain/devices/graphics/@listen",
+               "listen '" + *attr + "' differs from the first <listen> address '" +
+                   *first->attr("address") + "'");
+        if (!attr) {
+          std::string address = *first->attr("address");
+          auto pos =
+              std::find_if(g->attrs.begin(), g->attrs.end(), [](const xml_attr& a) {
+                return a.name == "sharePolicy" || a.name == "passwd" ||
+                       a.name == "keymap" || a.name == "defaultMode" ||
+                       a.name == "connected";
+              });
+          g->attrs.insert(pos, xml_attr{"listen", address});
+        }
+      }
+    }
+  }
+
+  // Device addresses as libvirt writes them: PCI in hex of fixed width, the others in
+  // decimal.
+  void addresses(xml_node& devices) {
+    for (auto& dev : devices.children) {
+      xml_node* a = dev.is_text ? nullptr : dev.child("address");
+      if (!a)
+        continue;
+      const std::string* type = a->attr("type");
+      bool pci = type && *type == "pci";
+      for (auto& attr : a->attrs) {
+        static const std::map<std::string_view, int> pci_width = {
+            {"domain", 4}, {"bus", 2}, {"slot", 2}, {"function", 1}};
+        static const char* const decimal[] = {"controller", "bus", "target", "unit",
+                                              "slot"};
+        unsigned long long v;
+        if (attr.value.empty() || (attr.value[0] < '0' || attr.value[0] > '9'))
+          continue;
+        if (pci && pci_width.count(attr.name)) {
+          v = std::stoull(attr.value, nullptr, 0);
+          char buf[32];
+          std::snprintf(buf, sizeof buf, "0x%0*llx", pci_width.at(attr.name), v);
+          attr.value = buf;
+        } else if (!pci && std::find(std::begin(decimal), std::end(decimal), attr.name) !=
+                               std::end(decimal)) {
+          attr.value = std::to_string(std::stoull(attr.value, nullptr, 0));
+        }
+      }
+    }
+  }
+
+  // A unix character device without a path has its path chosen when it starts: libvirt
+  // writes no <source> for it.
+  void chardev_sources(xml_node& devices) {
+    for (auto& dev : devices.children) {
+      if (dev.is_text || (dev.name != "channel" && dev.name != "serial" &&
+                          dev.name != "console" && dev.name != "parallel"))
+        continue;
+      const std::string* type = dev.attr("type");
+      if (!type || *type != "unix")
+        continue;
+      auto& c = dev.children;
+      c.erase(std::remove_if(c.begin(), c.end(),
+                             [](const xml_node& n) {
+                               return !n.is_text && n.name == "source" &&
+                                      !n.attr("path") && !n.has_elements();
+                             }),
+              c.end());
+    }
+  }
+
+  // SMBIOS wants a BIOS date as mm/dd/yy or mm/dd/yyyy.
+  void sysinfo() {
+    xml_node* si = root.child("sysinfo");
+    xml_node* bios = si ? si->child("bios") : nullptr;
+    if (!bios)
+      return;
+    for (xml_node* e : children_named(*bios, "entry")) {
+      if (*e->attr("name") != "date")
+        continue;
+      std::string d = e->text_content();
+      auto digits = [&](size_t from, size_t n) {
+        return std::all_of(d.begin() + from, d.begin() + from + n,
+                           [](char c) { return c >= '0' && c <= '9'; });
+      };
+      bool ok = (d.size() == 8 || d.size() == 10) && digits(0, 2) && d[2] == '/' &&
+                digits(3, 2) && d[5] == '/' && digits(6, d.size() - 6);
+      if (ok) {
+        int month = std::stoi(d.substr(0, 2)), day = std::stoi(d.substr(3, 2));
+        ok = month >= 1 && month <= 12 && day >= 1 && day <= 31;
+      }
+      if (!ok)
+        fail(*e, "/domain/sysinfo/bios/entry",
+             "invalid BIOS date '" + d + "' (expected mm/dd/yy or mm/dd/yyyy)");
+    }
+  }
+
+  void run() {
+    name();
+    memory();
+    vcpu();
+    os_type();
+    cputune();
+    sysinfo();
+    if (xml_node* devices = root.child("devices")) {
+      controllers(*devices);
+      videos(*devices);
+      disks(*devices);
+      boot_order(*devices);
+      macs(*devices);
+      graphics(*devices);
+      addresses(*devices);
+      chardev_sources(*devices);
+    }
+  }
+};
+
+} // namespace
+
+long disk_name_index(std::string_view name) {
+  std::string_view rest;
+  for (std::string_view prefix : {"xvd", "ubd", "hd", "sd", "vd", "fd"})
+    if (name.substr(0, prefix.size()) == prefix) {
+      rest = name.substr(prefix.size());
+      break;
+    }
+  if (rest.empty())
+    return -1;
+  long index = -1;
+  size_t i = 0;
+  for (; i < rest.size() && rest[i] >= 'a' && rest[i] <= 'z'; ++i) {
+    if (index > (INT_MAX / 26) - 26)
+      return -1; // overflows, as 'hdaxxxxxxxxxx' does
+    index = (index + 1) * 26 + (rest[i] - 'a');
+  }
+  if (i == 0)
+    return -1;
+  for (; i < rest.size(); ++i)
+    if (rest[i] < '0' || rest[i] > '9')
+      return -1;
+  return index;
+}
+
+void check_domain(xml_node& root, std::string_view origin) {
+  rules{origin, root}.run();
+}
+
+} // namespace domus::model

@@ -1,0 +1,307 @@
+#include "domus/model/schema.hpp"
+
+#include "domus/model/cpuset.hpp"
+#include "domus/model/units.hpp"
+#include "domus/model/uuid.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace domus::model {
+
+using protocol::errc;
+using protocol::error;
+
+namespace vt {
+const value_type text{value_type::kind::text, {}};
+const value_type uint{value_type::kind::uint, {}};
+const value_type sint{value_type::kind::sint, {}};
+const value_type hex_uint{value_type::kind::hex_uint, {}};
+const value_type uuid{value_type::kind::uuid, {}};
+const value_type cpuset{value_type::kind::cpuset, {}};
+const value_type mac{value_type::kind::mac, {}};
+const value_type yes_no{value_type::kind::choice, {"yes", "no"}};
+const value_type on_off{value_type::kind::choice, {"on", "off"}};
+} // namespace vt
+
+namespace {
+
+bool all_digits(std::string_view v) {
+  return !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c));
+  });
+}
+
+bool all_hex(std::string_view v) {
+  return !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
+    return std::isxdigit(static_cast<unsigned char>(c));
+  });
+}
+
+// Fits in 64 bits as a decimal number.
+bool fits_u64(std::string_view digits) {
+  while (digits.size() > 1 && digits.front() == '0')
+    digits.remove_prefix(1);
+  return digits.size() < 20 || (digits.size() == 20 && digits <= "18446744073709551615");
+}
+
+std::string quoted(std::string_view v) {
+  return "'" + std::string(v) + "'";
+}
+
+std::string_view trimmed(std::string_view s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos)
+    return {};
+  auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+bool blank(std::string_view s) {
+  return trimmed(s).empty();
+}
+
+} // namespace
+
+std::optional<std::string> value_type::check(std::string_view v) const {
+  switch (k) {
+  case kind::text:
+    return std::nullopt;
+  case kind::uint:
+    if (all_digits(v) && fits_u64(v))
+      return std::nullopt;
+    return quoted(v) + " is not a non-negative integer";
+  case kind::sint: {
+    auto digits = !v.empty() && v[0] == '-' ? v.substr(1) : v;
+    if (all_digits(digits) && digits.size() < 19)
+      return std::nullopt;
+    return quoted(v) + " is not an integer";
+  }
+  case kind::hex_uint: {
+    bool hex = v.size() > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X');
+    if (hex ? all_hex(v.substr(2)) && v.size() <= 18 : all_digits(v) && fits_u64(v))
+      return std::nullopt;
+    return quoted(v) + " is not a number (decimal, or hexadecimal with 0x)";
+  }
+  case kind::choice: {
+    if (std::find(choices.begin(), choices.end(), v) != choices.end())
+      return std::nullopt;
+    std::string out = "unknown value " + quoted(v) + " (expected one of ";
+    for (size_t i = 0; i < choices.size(); ++i)
+      out += (i ? ", " : "") + std::string(choices[i]);
+    return out + ")";
+  }
+  case kind::uuid:
+    if (parse_uuid(v))
+      return std::nullopt;
+    return "malformed UUID " + quoted(v) + " (expected 32 hex digits, dashes optional)";
+  case kind::cpuset:
+    if (parse_cpuset(v))
+      return std::nullopt;
+    return "malformed CPU list " + quoted(v) + " (expected numbers and ranges below " +
+           std::to_string(cpuset_limit) + " such as '0-3,^2,8')";
+  case kind::mac: {
+    bool ok = v.size() == 17;
+    for (size_t i = 0; ok && i < 17; ++i)
+      ok = (i % 3 == 2) ? v[i] == ':'
+                        : std::isxdigit(static_cast<unsigned char>(v[i])) != 0;
+    if (ok)
+      return std::nullopt;
+    return "malformed MAC address " + quoted(v) +
+           " (expected six hex pairs like 52:54:00:12:34:56)";
+  }
+  }
+  return std::nullopt;
+}
+
+const child_rule* elem_rule::find_child(std::string_view n) const {
+  for (auto& c : children)
+    if (c.rule->name == n)
+      return &c;
+  return nullptr;
+}
+
+const attr_rule* elem_rule::find_attr(std::string_view n) const {
+  for (auto& a : attrs)
+    if (a.name == n)
+      return &a;
+  return nullptr;
+}
+
+void fail_at(std::string_view origin, const xml_node& at, std::string_view path,
+             const std::string& message, errc code) {
+  std::string out(origin);
+  if (at.line > 0)
+    out += ":" + std::to_string(at.line);
+  out += ": ";
+  out += path;
+  out += ": " + message;
+  throw error(code, out);
+}
+
+namespace {
+
+struct conformer {
+  const conform_options& opts;
+  conform_report& report;
+
+  void unknown(const xml_node& at, const std::string& path, const std::string& what) {
+    if (opts.strict)
+      fail_at(opts.origin, at, path,
+              what + " is not in Domus's schema (define without --validate keeps it)");
+    report.unknown.push_back(std::to_string(at.line) + ": " + path);
+  }
+
+  // The value written back: canonical forms of typed values.
+  std::string canonical(const value_type& t, std::string_view v) {
+    switch (t.k) {
+    case value_type::kind::uuid:
+      return format_uuid(*parse_uuid(v));
+    case value_type::kind::cpuset:
+      return format_cpuset(*parse_cpuset(v));
+    case value_type::kind::mac: {
+      std::string out(v);
+      for (auto& c : out)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return out;
+    }
+    default:
+      return std::string(v);
+    }
+  }
+
+  void attributes(xml_node& el, const elem_rule& rule, const std::string& path) {
+    std::vector<xml_attr> known, others;
+    for (auto& a : el.attrs) {
+      const attr_rule* ar = rule.find_attr(a.name);
+      if (!ar) {
+        bool ns_decl = a.name == "xmlns" || a.name.rfind("xmlns:", 0) == 0;
+        if (!ns_decl && rule.mode != elem_rule::content::any)
+          unknown(el, path + "/@" + a.name, "attribute '" + a.name + "'");
+        others.push_back(std::move(a));
+        continue;
+      }
+      if (auto why = ar->type->check(a.value))
+        fail_at(opts.origin, el, path + "/@" + a.name, *why);
+      if (!ar->unset.empty() && a.value == ar->unset)
+        continue;
+      a.value = canonical(*ar->type, a.value);
+      known.push_back(std::move(a));
+    }
+    // Known attributes in the rule's order, the others after them as they came.
+    std::stable_sort(known.begin(), known.end(),
+                     [&](const xml_attr& a, const xml_attr& b) {
+                       return rule.find_attr(a.name) < rule.find_attr(b.name);
+                     });
+    for (auto& a : others)
+      known.push_back(std::move(a));
+    el.attrs = std::move(known);
+    for (auto& ar : rule.attrs)
+      if (ar.required && !el.attr(ar.name))
+        fail_at(opts.origin, el, path,
+                "missing the required attribute '" + std::string(ar.name) + "'");
+  }
+
+  void scaled(xml_node& el, const std::string& path) {
+    uint64_t scale = 1024;
+    if (auto* u = el.attr("unit")) {
+      auto s = unit_scale(*u);
+      if (!s)
+        fail_at(opts.origin, el, path,
+                "unknown unit '" + *u + "' (expected one of " +
+                    std::string(accepted_units()) + ")");
+      scale = *s;
+    }
+    std::string t(trimmed(el.text_content()));
+    if (auto why = vt::uint.check(t))
+      fail_at(opts.origin, el, path, *why);
+    auto kib = to_kib(std::stoull(t), scale);
+    if (!kib || *kib > (uint64_t{1} << 53))
+      fail_at(opts.origin, el, path, "'" + t + "' is too large");
+    el.children.clear();
+    el.children.push_back(xml_node::text_node(std::to_string(*kib)));
+    el.set_attr("unit", "KiB");
+  }
+
+  void text(xml_node& el, const elem_rule& rule, const std::string& path) {
+    if (rule.mode == elem_rule::content::scaled)
+      return scaled(el, path);
+    if (!rule.text) {
+      if (!rule.children.empty() || el.has_elements())
+        return;
+      for (auto& c : el.children)
+        if (c.is_text && !blank(c.text))
+          return unknown(el, path, "text content");
+      return;
+    }
+    if (rule.text->k == value_type::kind::text)
+      return; // kept as written, as libvirt keeps descriptions
+    std::string t(trimmed(el.text_content()));
+    if (auto why = rule.text->check(t))
+      fail_at(opts.origin, el, path, *why);
+    el.children.clear();
+    el.children.push_back(xml_node::text_node(canonical(*rule.text, t)));
+  }
+
+  void children(xml_node& el, const elem_rule& rule, const std::string& path) {
+    std::vector<std::pair<size_t, const xml_node*>> seen_once; // rule index, first seen
+    std::vector<std::pair<size_t, xml_node>> sorted;
+    bool elements = el.has_elements();
+    for (auto& c : el.children) {
+      if (c.is_text) {
+        if (!elements || !blank(c.text))
+          sorted.emplace_back(0, std::move(c));
+        continue;
+      }
+      std::string cpath = path + "/" + c.name;
+      const child_rule* cr = rule.find_child(c.name);
+      if (!cr) {
+        unknown(c, cpath, "element <" + c.name + ">");
+        sorted.emplace_back(rule.children.size() + 1, std::move(c));
+        continue;
+      }
+      size_t index = static_cast<size_t>(cr - rule.children.data()) + 1;
+      if (!cr->many) {
+        for (auto& [i, first] : seen_once)
+          if (i == index)
+            fail_at(opts.origin, c, cpath,
+                    "given twice (first on line " + std::to_string(first->line) + ")");
+        seen_once.emplace_back(index, &c);
+      }
+      visit(c, *cr->rule, cpath);
+      sorted.emplace_back(index, std::move(c));
+    }
+    for (auto& cr : rule.children)
+      if (cr.required && !std::any_of(sorted.begin(), sorted.end(), [&](auto& s) {
+            return !s.second.is_text && s.second.name == cr.rule->name;
+          }))
+        fail_at(opts.origin, el, path + "/" + std::string(cr.rule->name),
+                "missing the required element <" + std::string(cr.rule->name) + ">");
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](auto& a, auto& b) { return a.first < b.first; });
+    el.children.clear();
+    for (auto& s : sorted)
+      el.children.push_back(std::move(s.second));
+  }
+
+  void visit(xml_node& el, const elem_rule& rule, const std::string& path) {
+    attributes(el, rule, path);
+    if (rule.mode == elem_rule::content::any)
+      return;
+    text(el, rule, path);
+    if (rule.mode == elem_rule::content::normal)
+      children(el, rule, path);
+  }
+};
+
+} // namespace
+
+void conform(xml_node& el, const elem_rule& rule, const std::string& path,
+             const conform_options& opts, conform_report& report) {
+  if (el.name != rule.name)
+    fail_at(opts.origin, el, "/" + el.name,
+            "expected a <" + std::string(rule.name) + "> root element");
+  conformer{opts, report}.visit(el, rule, path);
+}
+
+} // namespace domus::model

@@ -1,0 +1,24 @@
+// Files for data-driven tests: read a case, list a folder's cases.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace domus::testing {
+
+/// The whole file; "" when it cannot be read.
+std::string read_file(const std::string& path);
+
+/// Whether the file can be opened for reading.
+bool file_exists(const std::string& path);
+
+/// The names in `dir` ending with `suffix`, without it, sorted.
+std::vector<std::string> files_ending(const std::string& dir, const std::string& suffix);
+
+/// Writes `text` to the file (golden files regenerated with DOMUS_REGENERATE=1).
+void write_file(const std::string& path, const std::string& text);
+
+/// Whether DOMUS_REGENERATE is set: rewrite expected files from what the code does.
+bool regenerating();
+
+} // namespace domus::testing
