@@ -78,6 +78,7 @@ const command_spec* find_command(std::string_view name);
 bool cmd_uri(shell&, const parsed_command&);
 bool cmd_version(shell&, const parsed_command&);
 bool cmd_nodeinfo(shell&, const parsed_command&);
+bool cmd_edit(shell&, const parsed_command&);
 bool cmd_connect(shell&, const parsed_command&);
 bool cmd_list(shell&, const parsed_command&);
 bool cmd_dominfo(shell&, const parsed_command&);

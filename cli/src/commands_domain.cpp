@@ -3,6 +3,7 @@
 #include "command_table.hpp"
 #include "format.hpp"
 #include "shell.hpp"
+#include "xpath.hpp"
 
 #include <domus/protocol/vocabulary.hpp>
 
@@ -187,7 +188,10 @@ bool cmd_domuuid(shell& sh, const parsed_command& pc) {
 bool cmd_dumpxml(shell& sh, const parsed_command& pc) {
   json r = sh.call("domain.xml",
                    {{"domain", *pc.value("domain")}, {"inactive", pc.flag("inactive")}});
-  std::cout << r.value("xml", "");
+  if (auto expr = pc.value("xpath"))
+    std::cout << xpath_select(r.value("xml", ""), *expr, pc.flag("wrap"));
+  else
+    std::cout << r.value("xml", "");
   return true;
 }
 
@@ -197,7 +201,9 @@ namespace {
 bool from_file(shell& sh, const parsed_command& pc, std::string_view proc,
                std::string_view done) {
   std::string file = *pc.value("file");
-  json r = sh.call(proc, {{"xml", read_file(file)}, {"origin", file}});
+  json r = sh.call(
+      proc,
+      {{"xml", read_file(file)}, {"origin", file}, {"validate", pc.flag("validate")}});
   std::cout << "Domain '" << r.value("name", "") << "' " << done << " from " << file
             << '\n';
   return true;

@@ -51,8 +51,11 @@ void complete(domus_complete_fn done, void* user, const outcome& o) {
   done(user, &r);
 }
 
-domus::model::domain_def parse(const char* xml, const std::string& origin) {
-  auto def = domus::model::parse_domain(xml, origin);
+// Node files are a user's documents; what the runtime hands over is its own output.
+domus::model::domain_def
+parse(const char* xml, const std::string& origin,
+      domus::model::parse_mode mode = domus::model::parse_mode::stored) {
+  auto def = domus::model::parse_domain(xml, origin, mode);
   domus::model::normalize(def);
   return def;
 }
@@ -87,7 +90,7 @@ void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* use
         continue;
       }
       auto d = std::make_unique<domus_dom>();
-      d->def = parse(obj.xml.c_str(), obj.origin);
+      d->def = parse(obj.xml.c_str(), obj.origin, domus::model::parse_mode::input);
       apply_test_defaults(d->def);
       d->live = d->def;
       if (obj.state != DOMUS_STATE_SHUTOFF) {

@@ -15,10 +15,10 @@ const std::vector<proc_entry>& proc_catalogue() {
        "the host's CPU model, memory, CPUs and topology as the driver reports them"},
       {proc::domain_list, "domain.list", t::instance, false, "{active?, inactive?}",
        "summaries of the instance's domains"},
-      {proc::domain_define, "domain.define", t::instance, true, "{xml, origin?}",
+      {proc::domain_define, "domain.define", t::instance, true, "{xml, origin?, validate?}",
        "defines a persistent domain, or replaces the definition of the same name and "
        "UUID"},
-      {proc::domain_create, "domain.create", t::instance, true, "{xml, origin?}",
+      {proc::domain_create, "domain.create", t::instance, true, "{xml, origin?, validate?}",
        "creates and starts a transient domain"},
       {proc::domain_lookup, "domain.lookup", t::domain, false, "{domain}",
        "the summary of one domain: name, uuid, id, state, reason, persistent, autostart"},

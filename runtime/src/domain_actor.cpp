@@ -171,7 +171,7 @@ public:
       st().s.private_data = *r.private_data;
     if (r.xml && active()) {
       try {
-        auto live = model::parse_domain(*r.xml, "<driver>");
+        auto live = model::parse_domain(*r.xml, "<driver>", model::parse_mode::stored);
         model::normalize(live);
         st().s.live_def = std::make_shared<const model::domain_def>(std::move(live));
       } catch (const protocol::error& e) {
@@ -431,7 +431,8 @@ public:
             return fail_definition();
           }
           try {
-            auto out = model::parse_domain(*res.xml, "<driver>");
+            auto out =
+                model::parse_domain(*res.xml, "<driver>", model::parse_mode::stored);
             model::normalize(out);
             if (out.name != def->name || out.uuid != def->uuid)
               throw protocol::error(errc::internal, "the driver's normalize hook changed "
@@ -546,9 +547,11 @@ public:
       bool inactive = optional_bool(r.args, "inactive", false);
       auto& s = st().s;
       if (inactive && s.persistent_def)
-        return reply(r, json{{"xml", model::format_domain(*s.persistent_def)}});
+        return reply(r, json{{"xml", model::format_domain(*s.persistent_def)},
+                             {"name", s.persistent_def->name}});
       auto id = active() ? std::optional<int>(s.state.id) : std::nullopt;
-      return reply(r, json{{"xml", model::format_domain(current_def(), id)}});
+      return reply(r, json{{"xml", model::format_domain(current_def(), id)},
+                           {"name", current_def().name}});
     }
     case proc::domain_info:
       return info(r);

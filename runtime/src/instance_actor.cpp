@@ -168,7 +168,7 @@ public:
       }
       model::domain_def def;
       try {
-        def = model::parse_domain(o.xml, uri());
+        def = model::parse_domain(o.xml, uri(), model::parse_mode::stored);
         model::normalize(def);
       } catch (const protocol::error& e) {
         log_error(uri() +
@@ -340,7 +340,9 @@ public:
     bool create = r.proc == proc::domain_create;
     std::string xml = required_string(r.args, "xml");
     std::string origin = optional_string(r.args, "origin").value_or("<request>");
-    model::domain_def def = model::parse_domain(xml, origin);
+    auto mode = optional_bool(r.args, "validate", false) ? model::parse_mode::strict
+                                                         : model::parse_mode::input;
+    model::domain_def def = model::parse_domain(xml, origin, mode);
 
     if (record* same = find(st().by_name, def.name)) {
       if (!same->defined)

@@ -2,8 +2,12 @@
 #include <boost/test/unit_test.hpp>
 
 #include "daemon.hpp"
+#include "xml_compare.hpp"
+
+#include <domus/model/xml_tree.hpp>
 
 #include <regex>
+#include <sys/stat.h>
 
 // domsh against the real daemon, and side by side with virsh on libvirt's own mock
 // (`virsh -c test:///default` runs in-process): stdout must match to the character.
@@ -128,6 +132,24 @@ BOOST_AUTO_TEST_CASE(node_files) {
       BOOST_TEST(mask_cpu_time(ours.out) == mask_cpu_time(expected));
       BOOST_TEST(ours.status == 0);
     }
+    // Each guest's XML as libvirt's test driver writes it, less the implicit controllers
+    // and drive addresses libvirt adds; valid under both schemas.
+    for (std::string guest : {"fv0", "fc4", "fc5"}) {
+      BOOST_TEST_CONTEXT(file << " " << guest) {
+        auto mine = run({domsh_path(), "-c", d.uri(path), "dumpxml " + guest});
+        auto virsh_xml = virsh({"dumpxml " + guest}, "test://" + path);
+        BOOST_TEST_REQUIRE(mine.status == 0);
+        auto why = not_contained(domus::model::parse_xml(mine.out, "ours"),
+                                 domus::model::parse_xml(virsh_xml.out, "virsh"));
+        BOOST_TEST(!why, "not as libvirt writes it: " << *why);
+        std::string xml = mine.out.substr(0, mine.out.rfind("</domain>") + 10);
+        std::string errors = relaxng_errors(
+            std::string(DOMUS_SOURCE_DIR) + "/conf/schemas/domain.rng", xml);
+        BOOST_TEST(errors.empty(), "against Domus's schema: " << errors);
+        errors = relaxng_errors("/usr/share/libvirt/schemas/domain.rng", xml);
+        BOOST_TEST(errors.empty(), "against libvirt's schema: " << errors);
+      }
+    }
   }
 }
 
@@ -234,6 +256,133 @@ BOOST_AUTO_TEST_CASE(unknown_driver_and_bad_uri) {
   auto bad = run({domsh_path(), "-c", "not a uri", "list"});
   BOOST_TEST(bad.status == 1);
   BOOST_TEST(bad.err.find("invalid URI 'not a uri'") != std::string::npos, bad.err);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Domain XML through the daemon: --validate, dumpxml --xpath, edit.
+BOOST_FIXTURE_TEST_SUITE(xml_commands, fixture)
+
+BOOST_AUTO_TEST_CASE(xpath_as_virsh_prints_it) {
+  for (std::vector<std::string> cmd :
+       {std::vector<std::string>{"dumpxml", "test", "--xpath", "//name"},
+        {"dumpxml", "test", "--xpath", "//@type"},
+        {"dumpxml", "test", "--xpath", "//os"},
+        {"dumpxml", "test", "--xpath", "//name/text()"},
+        {"dumpxml", "test", "--xpath", "//interface", "--wrap"},
+        {"dumpxml", "test", "--xpath", "//uuid | //name", "--wrap"},
+        {"dumpxml", "test", "--xpath", "//nothing"},
+        {"dumpxml", "test", "--xpath", "//nothing", "--wrap"},
+        {"dumpxml", "test", "--inactive", "--xpath", "/domain/devices/disk"}}) {
+    BOOST_TEST_CONTEXT(cmd[3]) {
+      same_stdout(d.domsh(cmd), virsh(cmd));
+    }
+  }
+  // Where virsh prints libxml2's complaint and exits 0, domsh names the expression.
+  auto bad = d.domsh({"dumpxml", "test", "--xpath", "//["});
+  BOOST_TEST(bad.status == 1);
+  BOOST_TEST(bad.err == "error: invalid XPath expression '//['\n");
+  auto number = d.domsh({"dumpxml", "test", "--xpath", "count(//disk)"});
+  BOOST_TEST(number.status == 1);
+  BOOST_TEST(number.err.find("'count(//disk)' does not select nodes") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(validate_refuses_what_the_schema_does_not_know) {
+  std::string odd = dir + "/odd.xml";
+  write_file(odd, "<domain type='test'>\n  <name>odd</name>\n  <memory>65536</memory>\n"
+                  "  <os><type>hvm</type></os>\n  <devices>\n    <gizmo/>\n  </devices>\n"
+                  "</domain>\n");
+  auto strict = d.domsh({"define", odd, "--validate"});
+  BOOST_TEST(strict.status == 1);
+  BOOST_TEST(strict.err == "error: " + odd +
+                               ":6: /domain/devices/gizmo: element <gizmo> is not in "
+                               "Domus's schema (define without --validate keeps it)\n");
+  BOOST_TEST(d.domsh({"list --all --name"}).out == "test\n\n");
+  auto lax = d.domsh({"define", odd});
+  BOOST_TEST(lax.status == 0);
+  BOOST_TEST(d.domsh({"dumpxml", "odd", "--xpath", "//gizmo"}).out == "<gizmo/>\n\n");
+  // A document inside the schema passes --validate, and so does create.
+  BOOST_TEST(d.domsh({"define", file, "--validate"}).status == 0);
+  BOOST_TEST(d.domsh({"undefine web1; create " + file + " --validate"}).status == 0);
+}
+
+BOOST_AUTO_TEST_CASE(edit_as_virsh_edits) {
+  std::string noop = dir + "/noop.sh", mem = dir + "/mem.sh";
+  write_file(noop, "#!/bin/sh\nexit 0\n");
+  write_file(mem, "#!/bin/sh\nsed -i \"s|<memory unit='KiB'>8388608</memory>|"
+                  "<memory unit='KiB'>4194304</memory>|\" \"$1\"\n");
+  ::chmod(noop.c_str(), 0755);
+  ::chmod(mem.c_str(), 0755);
+  for (auto& editor : {noop, mem}) {
+    BOOST_TEST_CONTEXT(editor) {
+      auto ours =
+          run({domsh_path(), "-c", d.uri(), "edit test"}, "", {{"EDITOR", editor}});
+      auto theirs = run({"/usr/bin/virsh", "-c", "test:///default", "edit test"}, "",
+                        {{"EDITOR", editor}});
+      BOOST_TEST(ours.out == theirs.out);
+      BOOST_TEST(ours.status == theirs.status);
+    }
+  }
+  BOOST_TEST(d.domsh({"dumpxml test --inactive --xpath //memory"}).out ==
+             "<memory unit=\"KiB\">4194304</memory>\n\n");
+}
+
+BOOST_AUTO_TEST_CASE(edit_errors_change_nothing) {
+  std::string bad = dir + "/bad.sh", failing = dir + "/failing.sh";
+  write_file(bad, "#!/bin/sh\nsed -i \"s|<memory unit='KiB'>8388608</memory>|"
+                  "<memory unit='GB2'>4</memory>|\" \"$1\"\n");
+  write_file(failing, "#!/bin/sh\nexit 3\n");
+  ::chmod(bad.c_str(), 0755);
+  ::chmod(failing.c_str(), 0755);
+  // Not on a terminal: no question, the error and a failure.
+  auto r = run({domsh_path(), "-c", d.uri(), "edit test"}, "", {{"EDITOR", bad}});
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(std::regex_search(r.err, std::regex("^error: /tmp/domsh\\w+\\.xml:4: "
+                                                 "/domain/memory: unknown unit 'GB2'")),
+             r.err);
+  auto f = run({domsh_path(), "-c", d.uri(), "edit test"}, "", {{"EDITOR", failing}});
+  BOOST_TEST(f.status == 1);
+  BOOST_TEST(f.err.find("the editor '" + failing + "' failed (status 3)") !=
+                 std::string::npos,
+             f.err);
+  BOOST_TEST(d.domsh({"dumpxml test --inactive --xpath //memory"}).out ==
+             "<memory unit=\"KiB\">8388608</memory>\n\n");
+}
+
+// On a terminal (script(1) gives domsh one), a failed define asks again: y edits again,
+// i retries without validation.
+BOOST_AUTO_TEST_CASE(edit_asks_again_on_a_terminal) {
+  std::string flip = dir + "/flip.sh";
+  write_file(
+      flip,
+      "#!/bin/sh\nif [ -e \"$1.once\" ]; then\n"
+      "  sed -i \"s|<memory unit='GB2'>4</memory>|<memory unit='KiB'>2097152</memory>|\""
+      " \"$1\"; rm \"$1.once\"\nelse\n"
+      "  sed -i \"s|<memory unit='KiB'>8388608</memory>|<memory unit='GB2'>4</memory>|\""
+      " \"$1\"; touch \"$1.once\"\nfi\n");
+  ::chmod(flip.c_str(), 0755);
+  auto again = run({"/usr/bin/script", "-qec",
+                    domsh_path() + " -c '" + d.uri() + "' edit test", "/dev/null"},
+                   "y\n", {{"EDITOR", flip}});
+  BOOST_TEST(again.status == 0, again.out);
+  BOOST_TEST(again.out.find("Failed. Try again? [y,n,i,f,?]: ") != std::string::npos);
+  BOOST_TEST(again.out.find("Domain 'test' XML configuration edited.") !=
+             std::string::npos);
+  BOOST_TEST(d.domsh({"dumpxml test --inactive --xpath //memory"}).out ==
+             "<memory unit=\"KiB\">2097152</memory>\n\n");
+
+  std::string gizmo = dir + "/gizmo.sh";
+  write_file(gizmo, "#!/bin/sh\nsed -i \"s|</devices>|<gizmo/></devices>|\" \"$1\"\n");
+  ::chmod(gizmo.c_str(), 0755);
+  auto relaxed = run({"/usr/bin/script", "-qec",
+                      domsh_path() + " -c '" + d.uri() + "' edit test", "/dev/null"},
+                     "i\n", {{"EDITOR", gizmo}});
+  BOOST_TEST(relaxed.status == 0, relaxed.out);
+  BOOST_TEST(relaxed.out.find("element <gizmo> is not in Domus's schema") !=
+                 std::string::npos,
+             relaxed.out);
+  BOOST_TEST(d.domsh({"dumpxml test --inactive --xpath //gizmo"}).out == "<gizmo/>\n\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,6 +2,8 @@
 // in the background and read their output as it comes, always with a bound.
 #pragma once
 
+#include "test_files.hpp"
+
 #include <chrono>
 #include <map>
 #include <string>
@@ -59,11 +61,5 @@ private:
 
 /// A fresh directory under /tmp, short enough for socket paths.
 std::string temp_dir(const std::string& tag = "it");
-
-/// The whole content of a file ("" when missing).
-std::string read_file(const std::string& path);
-
-/// Writes a file.
-void write_file(const std::string& path, const std::string& text);
 
 } // namespace domus::testing

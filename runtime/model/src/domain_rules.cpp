@@ -1,6 +1,7 @@
 #include "domain_rules.hpp"
 
 #include "domus/model/cpuset.hpp"
+#include "domus/model/domain_schema.hpp"
 #include "domus/model/names.hpp"
 #include "domus/model/schema.hpp"
 
@@ -33,6 +34,7 @@ std::vector<xml_node*> children_named(xml_node& parent, std::string_view name) {
 struct rules {
   std::string_view origin;
   xml_node& root;
+  bool input;
 
   [[noreturn]] void fail(const xml_node& at, std::string_view path,
                          const std::string& msg, errc code = errc::xml_error) {
@@ -355,6 +357,153 @@ struct rules {
     }
   }
 
+  const elem_rule& schema = domain_schema();
+  const elem_rule& rule_of(std::initializer_list<std::string_view> path) {
+    const elem_rule* r = &schema;
+    for (auto n : path)
+      r = r->find_child(n)->rule;
+    return *r;
+  }
+
+  // libvirt inserts each disk after the last one on the same bus (as written, before
+  // any bus is inferred) and before the first of them with a greater index.
+  void disk_order(xml_node& devices) {
+    std::vector<xml_node> disks, others;
+    size_t first = SIZE_MAX;
+    for (auto& c : devices.children) {
+      if (c.is_text || c.name != "disk") {
+        others.push_back(std::move(c));
+        continue;
+      }
+      first = std::min(first, others.size());
+      auto bus = [](const xml_node& d) {
+        const std::string* b = d.child("target")->attr("bus");
+        return b ? *b : std::string();
+      };
+      auto index = [](const xml_node& d) {
+        return disk_name_index(*d.child("target")->attr("dev"));
+      };
+      long at = -1;
+      for (long i = static_cast<long>(disks.size()) - 1; i >= 0; --i) {
+        const xml_node& d = disks[static_cast<size_t>(i)];
+        if (bus(d) != bus(c))
+          continue;
+        if (index(d) > index(c))
+          at = i;
+        else if (at == -1)
+          at = i + 1;
+      }
+      auto pos = at < 0 ? disks.end() : disks.begin() + at;
+      disks.insert(pos, std::move(c));
+    }
+    if (first != SIZE_MAX)
+      others.insert(others.begin() + static_cast<std::ptrdiff_t>(first),
+                    std::make_move_iterator(disks.begin()),
+                    std::make_move_iterator(disks.end()));
+    devices.children = std::move(others);
+  }
+
+  // The defaults libvirt fills in for every driver.
+  void defaults() {
+    xml_node& os = *root.child("os");
+    const elem_rule& os_rule = rule_of({"os"});
+    if (xml_node* loader = os.child("loader"))
+      if (!loader->text_content().empty() && !loader->attr("type"))
+        place_attr(*loader, rule_of({"os", "loader"}), "type", "rom");
+    xml_node* devices = root.child("devices");
+    bool device_boot = false;
+    if (devices)
+      for (auto& d : devices->children)
+        device_boot = device_boot || (!d.is_text && d.child("boot"));
+    if (os.child("type")->text_content() == "hvm" && !os.child("boot") && !device_boot)
+      place_child(os, os_rule, "boot").set_attr("dev", "hd");
+    if (xml_node* cpu = root.child("cpu")) {
+      xml_node* model = cpu->child("model");
+      const std::string* mode = cpu->attr("mode");
+      if (model && (!mode || *mode == "custom")) {
+        if (!cpu->attr("match"))
+          place_attr(*cpu, rule_of({"cpu"}), "match", "exact");
+        if (!model->attr("fallback"))
+          place_attr(*model, rule_of({"cpu", "model"}), "fallback", "allow");
+      }
+    }
+    if (!root.child("clock"))
+      place_child(root, schema, "clock").set_attr("offset", "utc");
+    for (auto [element, action] : {std::pair{"on_poweroff", "destroy"},
+                                   {"on_reboot", "restart"},
+                                   {"on_crash", "destroy"}}) {
+      if (!root.child(element))
+        place_child(root, schema, element)
+            .children.push_back(xml_node::text_node(action));
+    }
+    // The insertions above may have moved <domain>'s children: look again.
+    bool hvm = root.child("os")->child("type")->text_content() == "hvm";
+    if ((devices = root.child("devices")))
+      device_defaults(*devices, hvm);
+  }
+
+  void device_defaults(xml_node& devices, bool hvm) {
+    const elem_rule& devices_rule = rule_of({"devices"});
+    bool has_serial = devices.child("serial") != nullptr;
+    std::vector<xml_node> serials;
+    for (auto& d : devices.children) {
+      if (d.is_text)
+        continue;
+      if (d.name == "disk" && !d.attr("device"))
+        place_attr(d, *devices_rule.find_child("disk")->rule, "device", "disk");
+      if (d.name == "graphics")
+        graphics_defaults(d, *devices_rule.find_child("graphics")->rule);
+      if (d.name == "console") {
+        const elem_rule& console = *devices_rule.find_child("console")->rule;
+        if (!d.attr("type"))
+          place_attr(d, console, "type", "pty");
+        // The pty a running console got is live state, not configuration.
+        d.attrs.erase(std::remove_if(d.attrs.begin(), d.attrs.end(),
+                                     [](const xml_attr& a) { return a.name == "tty"; }),
+                      d.attrs.end());
+        if (!d.child("target")) {
+          xml_node& t = place_child(d, console, "target");
+          t.set_attr("type", "serial");
+          t.set_attr("port", "0");
+        }
+        // A serial console with no serial device is the first serial port, as libvirt
+        // writes it.
+        const xml_node* t = d.child("target");
+        const std::string* tt = t ? t->attr("type") : nullptr;
+        if (hvm && !has_serial && serials.empty() && tt && *tt == "serial") {
+          xml_node s = d;
+          s.name = "serial";
+          xml_node* st = s.child("target");
+          st->attrs = {{"port", "0"}};
+          serials.push_back(std::move(s));
+        }
+      }
+    }
+    for (auto& s : serials) {
+      auto pos = std::find_if(
+          devices.children.begin(), devices.children.end(), [&](const xml_node& c) {
+            const child_rule* cr = devices_rule.find_child(c.name);
+            return !c.is_text && (!cr || cr > devices_rule.find_child("serial"));
+          });
+      devices.children.insert(pos, std::move(s));
+    }
+  }
+
+  // VNC and SPICE: autoport follows the port (-1 asks for one), and a display with no
+  // listen address gets an empty <listen type='address'/>.
+  void graphics_defaults(xml_node& g, const elem_rule& rule) {
+    const std::string& type = *g.attr("type");
+    if (type != "vnc" && type != "spice")
+      return;
+    const std::string* port = g.attr("port");
+    if (!g.attr("autoport") && port)
+      place_attr(g, rule, "autoport", *port == "-1" ? "yes" : "no");
+    if (!g.child("listen") && !g.attr("socket")) {
+      xml_node& l = place_child(g, rule, "listen");
+      l.set_attr("type", "address");
+    }
+  }
+
   void run() {
     name();
     memory();
@@ -365,6 +514,8 @@ struct rules {
     if (xml_node* devices = root.child("devices")) {
       controllers(*devices);
       videos(*devices);
+      if (input)
+        disk_order(*devices);
       disks(*devices);
       boot_order(*devices);
       macs(*devices);
@@ -372,6 +523,7 @@ struct rules {
       addresses(*devices);
       chardev_sources(*devices);
     }
+    defaults();
   }
 };
 
@@ -401,8 +553,8 @@ long disk_name_index(std::string_view name) {
   return index;
 }
 
-void check_domain(xml_node& root, std::string_view origin) {
-  rules{origin, root}.run();
+void check_domain(xml_node& root, std::string_view origin, bool input) {
+  rules{origin, root, input}.run();
 }
 
 } // namespace domus::model

@@ -9,9 +9,10 @@
 
 namespace domus::model {
 
-/// Checks and normalizes a <domain> tree that has passed conform(). Throws
-/// protocol::error as "ORIGIN:LINE: PATH: message".
-void check_domain(xml_node& root, std::string_view origin);
+/// Checks and normalizes a <domain> tree that has passed conform(). `input` applies what
+/// libvirt does to input only (disks ordered by bus as written). Throws protocol::error
+/// as "ORIGIN:LINE: PATH: message".
+void check_domain(xml_node& root, std::string_view origin, bool input);
 
 /// The index of a disk target name (hda 0, vdb 1, sdaa 26), or -1 when it is not one of
 /// hd, sd, vd, xvd, fd or ubd followed by letters, with an optional partition number.

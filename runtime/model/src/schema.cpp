@@ -128,6 +128,34 @@ const attr_rule* elem_rule::find_attr(std::string_view n) const {
   return nullptr;
 }
 
+xml_node& place_child(xml_node& parent, const elem_rule& rule, std::string_view name) {
+  if (auto* c = parent.child(name))
+    return *c;
+  const child_rule* want = rule.find_child(name);
+  auto pos = std::find_if(parent.children.begin(), parent.children.end(), [&](auto& c) {
+    if (c.is_text)
+      return false;
+    const child_rule* cr = rule.find_child(c.name);
+    return !cr || cr > want;
+  });
+  return *parent.children.insert(pos, xml_node::element(std::string(name)));
+}
+
+void place_attr(xml_node& el, const elem_rule& rule, std::string_view name,
+                std::string value) {
+  for (auto& a : el.attrs)
+    if (a.name == name) {
+      a.value = std::move(value);
+      return;
+    }
+  const attr_rule* want = rule.find_attr(name);
+  auto pos = std::find_if(el.attrs.begin(), el.attrs.end(), [&](const xml_attr& a) {
+    const attr_rule* ar = rule.find_attr(a.name);
+    return !ar || ar > want;
+  });
+  el.attrs.insert(pos, xml_attr{std::string(name), std::move(value)});
+}
+
 void fail_at(std::string_view origin, const xml_node& at, std::string_view path,
              const std::string& message, errc code) {
   std::string out(origin);

@@ -39,15 +39,23 @@ struct domain_def {
   std::string uuid_string() const;
 };
 
+/// Whose document a parse reads.
+enum class parse_mode : int {
+  input = 1, ///< a user's document: checked and normalized as libvirt normalizes input
+  strict, ///< the same, refusing elements and attributes outside the schema (--validate)
+  stored, ///< Domus's own output read back (from a driver, a status file): checked,
+          ///< and libvirt's input-only reordering (disks by bus) is not redone
+};
+
 /// Parses and validates a definition. `origin` names the source in errors ("web1.xml" or
 /// "<request>"); errors read "ORIGIN:LINE: /domain/memory: unknown unit 'GB2' (...)" and
-/// throw protocol::error(xml_error), or invalid_name for a bad name. `strict` refuses
-/// elements and attributes outside the schema (`define --validate`).
+/// throw protocol::error(xml_error), or invalid_name for a bad name.
 domain_def parse_domain(std::string_view xml, std::string_view origin,
-                        bool strict = false);
+                        parse_mode mode = parse_mode::input);
 
 /// Same, from an already parsed root element.
-domain_def parse_domain(xml_node root, std::string_view origin, bool strict = false);
+domain_def parse_domain(xml_node root, std::string_view origin,
+                        parse_mode mode = parse_mode::input);
 
 /// The generic normalization every driver gets: a missing UUID generated, currentMemory
 /// defaulted to (and capped at) memory, vcpu current dropped when equal to the maximum.

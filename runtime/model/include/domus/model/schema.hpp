@@ -99,6 +99,13 @@ struct conform_report {
 void conform(xml_node& el, const elem_rule& rule, const std::string& path,
              const conform_options& opts, conform_report& report);
 
+/// The child `name` of `parent`, added at its place in the rule's order when absent.
+xml_node& place_child(xml_node& parent, const elem_rule& rule, std::string_view name);
+
+/// Sets an attribute; a new one goes to its place in the rule's order.
+void place_attr(xml_node& el, const elem_rule& rule, std::string_view name,
+                std::string value);
+
 /// Throws protocol::error(code) as "ORIGIN:LINE: PATH: message" (LINE omitted when 0).
 [[noreturn]] void fail_at(std::string_view origin, const xml_node& at,
                           std::string_view path, const std::string& message,
