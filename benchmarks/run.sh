@@ -51,3 +51,13 @@ for policy in sharing stealing; do
   wait "$pid" || true
   rm -rf "$root"
 done
+
+# Micro-benchmarks: the domain XML path over libvirt's conformance domains, and the codec.
+echo
+echo "## Micro-benchmarks (one core, build-release/bin/micro_bench)"
+echo
+echo "| benchmark | time per item | items per second |"
+echo "|---|---|---|"
+"$build/bin/micro_bench" --benchmark_min_time=0.3 2>&1 | grep -E "^(codec|domain)" |
+  awk '{ips = ""; for (i = 1; i <= NF; i++) if ($i ~ /^items_per_second=/) ips = substr($i, 18);
+        printf "| %s | %.1f us | %s |\n", $1, $2 / 1000, ips}'

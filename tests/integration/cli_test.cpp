@@ -307,6 +307,34 @@ BOOST_AUTO_TEST_CASE(validate_refuses_what_the_schema_does_not_know) {
   BOOST_TEST(d.domsh({"undefine web1; create " + file + " --validate"}).status == 0);
 }
 
+// Entities never reach the daemon's parser: an external entity and a billion laughs are
+// refused at their DOCTYPE, naming the file and line, and define nothing.
+BOOST_AUTO_TEST_CASE(entities_are_refused_through_the_daemon) {
+  std::string xxe = dir + "/xxe.xml", lolz = dir + "/lolz.xml";
+  write_file(xxe, "<?xml version=\"1.0\"?>\n<!DOCTYPE domain [<!ENTITY s SYSTEM "
+                  "\"file:///etc/passwd\">]>\n<domain type='test'><name>&s;</name>"
+                  "<memory>1</memory><os><type>hvm</type></os></domain>\n");
+  std::string doc = "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n <!ENTITY lol \"lol\">\n";
+  for (int i = 1; i <= 9; ++i) {
+    doc += " <!ENTITY lol" + std::to_string(i) + " \"";
+    for (int k = 0; k < 10; ++k)
+      doc += "&lol" + (i == 1 ? std::string() : std::to_string(i - 1)) + ";";
+    doc += "\">\n";
+  }
+  write_file(lolz, doc + "]>\n<domain type='test'><name>&lol9;</name></domain>\n");
+  for (auto& f : {xxe, lolz}) {
+    BOOST_TEST_CONTEXT(f) {
+      auto r = d.domsh({"define", f});
+      BOOST_TEST(r.status == 1);
+      BOOST_TEST(r.err ==
+                 "error: " + f +
+                     ": line 2: DOCTYPE declarations are not allowed (entities are "
+                     "refused)\n");
+    }
+  }
+  BOOST_TEST(d.domsh({"list --all --name"}).out == "test\n\n");
+}
+
 BOOST_AUTO_TEST_CASE(edit_as_virsh_edits) {
   std::string noop = dir + "/noop.sh", mem = dir + "/mem.sh";
   write_file(noop, "#!/bin/sh\nexit 0\n");

@@ -29,9 +29,13 @@ void skip_blanks(std::string_view s, size_t& i) {
 } // namespace
 
 std::optional<std::vector<uint32_t>> parse_cpuset(std::string_view s) {
-  std::vector<bool> set(cpuset_limit, false);
+  // Ranges added and removed in order ("0-7,^3" and "^3,0-7" differ, as in libvirt).
+  struct range {
+    uint32_t first, last;
+    bool negate;
+  };
+  std::vector<range> ranges;
   size_t i = 0;
-  bool any = false;
   while (true) {
     skip_blanks(s, i);
     bool negate = i < s.size() && s[i] == '^';
@@ -48,9 +52,7 @@ std::optional<std::vector<uint32_t>> parse_cpuset(std::string_view s) {
         return std::nullopt;
       last = *l;
     }
-    for (uint32_t id = *first; id <= last; ++id)
-      set[id] = !negate;
-    any = any || !negate;
+    ranges.push_back({*first, last, negate});
     skip_blanks(s, i);
     if (i == s.size())
       break;
@@ -59,10 +61,20 @@ std::optional<std::vector<uint32_t>> parse_cpuset(std::string_view s) {
     ++i;
   }
   std::vector<uint32_t> out;
-  for (uint32_t id = 0; id < cpuset_limit; ++id)
-    if (set[id])
+  for (auto& r : ranges) {
+    if (r.negate) {
+      out.erase(
+          std::remove_if(out.begin(), out.end(),
+                         [&](uint32_t id) { return id >= r.first && id <= r.last; }),
+          out.end());
+      continue;
+    }
+    for (uint32_t id = r.first; id <= r.last; ++id)
       out.push_back(id);
-  if (!any || out.empty())
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (out.empty())
     return std::nullopt;
   return out;
 }

@@ -169,6 +169,15 @@ void fail_at(std::string_view origin, const xml_node& at, std::string_view path,
 
 namespace {
 
+// Where an element is, built into text only for an error or a report.
+struct node_path {
+  const node_path* parent;
+  std::string_view name;
+  std::string str() const {
+    return parent ? parent->str() + "/" + std::string(name) : std::string(name);
+  }
+};
+
 struct conformer {
   const conform_options& opts;
   conform_report& report;
@@ -198,60 +207,89 @@ struct conformer {
     }
   }
 
-  void attributes(xml_node& el, const elem_rule& rule, const std::string& path) {
-    std::vector<xml_attr> known, others;
+  // Sorts a small vector stably by key, in place (attributes and children are few).
+  template <typename T, typename Key> static void sort_by(std::vector<T>& v, Key key) {
+    for (size_t i = 1; i < v.size(); ++i) {
+      size_t k = key(v[i]);
+      if (key(v[i - 1]) <= k)
+        continue;
+      T moving = std::move(v[i]);
+      size_t j = i;
+      while (j > 0 && key(v[j - 1]) > k) {
+        v[j] = std::move(v[j - 1]);
+        --j;
+      }
+      v[j] = std::move(moving);
+    }
+  }
+
+  static void set_text(xml_node& el, std::string text) {
+    if (el.children.size() == 1 && el.children[0].is_text) {
+      el.children[0].text = std::move(text);
+      return;
+    }
+    el.children.clear();
+    el.children.push_back(xml_node::text_node(std::move(text)));
+  }
+
+  void attributes(xml_node& el, const elem_rule& rule, const node_path& path) {
+    size_t unknown_key = rule.attrs.size();
+    bool drop = false;
     for (auto& a : el.attrs) {
       const attr_rule* ar = rule.find_attr(a.name);
       if (!ar) {
         bool ns_decl = a.name == "xmlns" || a.name.rfind("xmlns:", 0) == 0;
         if (!ns_decl && rule.mode != elem_rule::content::any)
-          unknown(el, path + "/@" + a.name, "attribute '" + a.name + "'");
-        others.push_back(std::move(a));
+          unknown(el, path.str() + "/@" + a.name, "attribute '" + a.name + "'");
         continue;
       }
       if (auto why = ar->type->check(a.value))
-        fail_at(opts.origin, el, path + "/@" + a.name, *why);
-      if (!ar->unset.empty() && a.value == ar->unset)
+        fail_at(opts.origin, el, path.str() + "/@" + a.name, *why);
+      if (!ar->unset.empty() && a.value == ar->unset) {
+        drop = true;
+        a.name.clear(); // dropped below
         continue;
-      a.value = canonical(*ar->type, a.value);
-      known.push_back(std::move(a));
+      }
+      if (ar->type->k == value_type::kind::uuid || ar->type->k == value_type::kind::mac ||
+          ar->type->k == value_type::kind::cpuset)
+        a.value = canonical(*ar->type, a.value);
     }
+    if (drop)
+      el.attrs.erase(std::remove_if(el.attrs.begin(), el.attrs.end(),
+                                    [](const xml_attr& a) { return a.name.empty(); }),
+                     el.attrs.end());
     // Known attributes in the rule's order, the others after them as they came.
-    std::stable_sort(known.begin(), known.end(),
-                     [&](const xml_attr& a, const xml_attr& b) {
-                       return rule.find_attr(a.name) < rule.find_attr(b.name);
-                     });
-    for (auto& a : others)
-      known.push_back(std::move(a));
-    el.attrs = std::move(known);
+    sort_by(el.attrs, [&](const xml_attr& a) {
+      const attr_rule* ar = rule.find_attr(a.name);
+      return ar ? static_cast<size_t>(ar - rule.attrs.data()) : unknown_key;
+    });
     for (auto& ar : rule.attrs)
       if (ar.required && !el.attr(ar.name))
-        fail_at(opts.origin, el, path,
+        fail_at(opts.origin, el, path.str(),
                 "missing the required attribute '" + std::string(ar.name) + "'");
   }
 
-  void scaled(xml_node& el, const std::string& path) {
+  void scaled(xml_node& el, const node_path& path) {
     uint64_t scale = 1024;
     if (auto* u = el.attr("unit")) {
       auto s = unit_scale(*u);
       if (!s)
-        fail_at(opts.origin, el, path,
+        fail_at(opts.origin, el, path.str(),
                 "unknown unit '" + *u + "' (expected one of " +
                     std::string(accepted_units()) + ")");
       scale = *s;
     }
     std::string t(trimmed(el.text_content()));
     if (auto why = vt::uint.check(t))
-      fail_at(opts.origin, el, path, *why);
+      fail_at(opts.origin, el, path.str(), *why);
     auto kib = to_kib(std::stoull(t), scale);
     if (!kib || *kib > (uint64_t{1} << 53))
-      fail_at(opts.origin, el, path, "'" + t + "' is too large");
-    el.children.clear();
-    el.children.push_back(xml_node::text_node(std::to_string(*kib)));
+      fail_at(opts.origin, el, path.str(), "'" + t + "' is too large");
+    set_text(el, std::to_string(*kib));
     el.set_attr("unit", "KiB");
   }
 
-  void text(xml_node& el, const elem_rule& rule, const std::string& path) {
+  void text(xml_node& el, const elem_rule& rule, const node_path& path) {
     if (rule.mode == elem_rule::content::scaled)
       return scaled(el, path);
     if (!rule.text) {
@@ -259,60 +297,70 @@ struct conformer {
         return;
       for (auto& c : el.children)
         if (c.is_text && !blank(c.text))
-          return unknown(el, path, "text content");
+          return unknown(el, path.str(), "text content");
       return;
     }
     if (rule.text->k == value_type::kind::text)
       return; // kept as written, as libvirt keeps descriptions
-    std::string t(trimmed(el.text_content()));
+    std::string_view raw = el.children.size() == 1 && el.children[0].is_text
+                               ? std::string_view(el.children[0].text)
+                               : std::string_view();
+    std::string joined;
+    if (el.children.size() != 1) {
+      joined = el.text_content();
+      raw = joined;
+    }
+    std::string_view t = trimmed(raw);
     if (auto why = rule.text->check(t))
-      fail_at(opts.origin, el, path, *why);
-    el.children.clear();
-    el.children.push_back(xml_node::text_node(canonical(*rule.text, t)));
+      fail_at(opts.origin, el, path.str(), *why);
+    if (t.size() != raw.size() || el.children.size() != 1 ||
+        rule.text->k == value_type::kind::uuid || rule.text->k == value_type::kind::mac ||
+        rule.text->k == value_type::kind::cpuset)
+      set_text(el, canonical(*rule.text, t));
   }
 
-  void children(xml_node& el, const elem_rule& rule, const std::string& path) {
-    std::vector<std::pair<size_t, const xml_node*>> seen_once; // rule index, first seen
-    std::vector<std::pair<size_t, xml_node>> sorted;
+  void children(xml_node& el, const elem_rule& rule, const node_path& path) {
+    // Which children may come once, by rule index: the line of the first seen.
+    std::vector<std::pair<size_t, int>> seen_once;
     bool elements = el.has_elements();
+    const size_t unknown_key = rule.children.size() + 1;
+    if (elements)
+      el.children.erase(
+          std::remove_if(el.children.begin(), el.children.end(),
+                         [](const xml_node& c) { return c.is_text && blank(c.text); }),
+          el.children.end());
     for (auto& c : el.children) {
-      if (c.is_text) {
-        if (!elements || !blank(c.text))
-          sorted.emplace_back(0, std::move(c));
+      if (c.is_text)
         continue;
-      }
-      std::string cpath = path + "/" + c.name;
+      node_path cpath{&path, c.name};
       const child_rule* cr = rule.find_child(c.name);
       if (!cr) {
-        unknown(c, cpath, "element <" + c.name + ">");
-        sorted.emplace_back(rule.children.size() + 1, std::move(c));
+        unknown(c, cpath.str(), "element <" + c.name + ">");
         continue;
       }
       size_t index = static_cast<size_t>(cr - rule.children.data()) + 1;
       if (!cr->many) {
-        for (auto& [i, first] : seen_once)
+        for (auto& [i, line] : seen_once)
           if (i == index)
-            fail_at(opts.origin, c, cpath,
-                    "given twice (first on line " + std::to_string(first->line) + ")");
-        seen_once.emplace_back(index, &c);
+            fail_at(opts.origin, c, cpath.str(),
+                    "given twice (first on line " + std::to_string(line) + ")");
+        seen_once.emplace_back(index, c.line);
       }
       visit(c, *cr->rule, cpath);
-      sorted.emplace_back(index, std::move(c));
     }
     for (auto& cr : rule.children)
-      if (cr.required && !std::any_of(sorted.begin(), sorted.end(), [&](auto& s) {
-            return !s.second.is_text && s.second.name == cr.rule->name;
-          }))
-        fail_at(opts.origin, el, path + "/" + std::string(cr.rule->name),
+      if (cr.required && !el.child(cr.rule->name))
+        fail_at(opts.origin, el, path.str() + "/" + std::string(cr.rule->name),
                 "missing the required element <" + std::string(cr.rule->name) + ">");
-    std::stable_sort(sorted.begin(), sorted.end(),
-                     [](auto& a, auto& b) { return a.first < b.first; });
-    el.children.clear();
-    for (auto& s : sorted)
-      el.children.push_back(std::move(s.second));
+    sort_by(el.children, [&](const xml_node& c) -> size_t {
+      if (c.is_text)
+        return 0;
+      const child_rule* cr = rule.find_child(c.name);
+      return cr ? static_cast<size_t>(cr - rule.children.data()) + 1 : unknown_key;
+    });
   }
 
-  void visit(xml_node& el, const elem_rule& rule, const std::string& path) {
+  void visit(xml_node& el, const elem_rule& rule, const node_path& path) {
     attributes(el, rule, path);
     if (rule.mode == elem_rule::content::any)
       return;
@@ -329,7 +377,7 @@ void conform(xml_node& el, const elem_rule& rule, const std::string& path,
   if (el.name != rule.name)
     fail_at(opts.origin, el, "/" + el.name,
             "expected a <" + std::string(rule.name) + "> root element");
-  conformer{opts, report}.visit(el, rule, path);
+  conformer{opts, report}.visit(el, rule, node_path{nullptr, path});
 }
 
 } // namespace domus::model

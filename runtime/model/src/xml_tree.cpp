@@ -98,6 +98,10 @@ xml_node convert(xmlNode* n) {
                    : std::string("xmlns");
     out.attrs.push_back({name, ns->href ? reinterpret_cast<const char*>(ns->href) : ""});
   }
+  size_t elements = 0;
+  for (xmlNode* c = n->children; c; c = c->next)
+    elements += c->type == XML_ELEMENT_NODE;
+  out.children.reserve(elements ? 2 * elements + 1 : 1);
   for (xmlAttr* a = n->properties; a; a = a->next) {
     xmlChar* v = xmlNodeListGetString(n->doc, a->children, 1);
     out.attrs.push_back({qualified(a->name, a->ns), v ? reinterpret_cast<char*>(v) : ""});

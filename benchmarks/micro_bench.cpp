@@ -1,0 +1,103 @@
+// Micro-benchmarks (Google Benchmark): what one request costs before it reaches an actor.
+// The domain XML path (parse, check and normalize, format) over libvirt's conformance
+// domains, and the protocol codec. Run: build-release/bin/micro_bench
+// (benchmarks/run.sh runs it and docs/benchmarks.md records the figures).
+#include <benchmark/benchmark.h>
+
+#include <domus/model/domain_def.hpp>
+#include <domus/protocol/codec.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <dirent.h>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The corpus's valid domains: NAME.in.xml with an NAME.out.xml beside it.
+std::vector<std::pair<std::string, std::string>> corpus_domains() {
+  const char* env = std::getenv("DOMUS_CONFORMANCE_DIR");
+  std::string dir = std::string(env ? env : DOMUS_CONFORMANCE_DIR) + "/domain/";
+  std::vector<std::pair<std::string, std::string>> out;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      const std::string suffix = ".out.xml";
+      if (n.size() > suffix.size() &&
+          n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        std::string name = n.substr(0, n.size() - suffix.size());
+        out.emplace_back(name, read_file(dir + name + ".in.xml"));
+      }
+    }
+    closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// What define does to a document: parse, check, normalize, format.
+void domain_round_trip(benchmark::State& state, const std::string& xml) {
+  for (auto _ : state) {
+    auto def = domus::model::parse_domain(xml, "bench.xml");
+    domus::model::normalize(def);
+    benchmark::DoNotOptimize(domus::model::format_domain(def));
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["lines"] = static_cast<double>(std::count(xml.begin(), xml.end(), '\n'));
+}
+
+void domain_parse(benchmark::State& state, const std::string& xml) {
+  for (auto _ : state)
+    benchmark::DoNotOptimize(domus::model::parse_domain(xml, "bench.xml"));
+  state.SetItemsProcessed(state.iterations());
+}
+
+void domain_format(benchmark::State& state, const std::string& xml) {
+  auto def = domus::model::parse_domain(xml, "bench.xml");
+  domus::model::normalize(def);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(domus::model::format_domain(def));
+  state.SetItemsProcessed(state.iterations());
+}
+
+void codec_request(benchmark::State& state) {
+  std::string frame = domus::protocol::encode_request(
+      42, "test:///default", "domain.info", {{"domain", "web1"}});
+  for (auto _ : state) {
+    auto r = domus::protocol::decode_request(frame);
+    benchmark::DoNotOptimize(r);
+    benchmark::DoNotOptimize(domus::protocol::encode_reply(
+        42, {{"name", "web1"}, {"state", "running"}, {"id", 7}}));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(codec_request);
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto domains = corpus_domains();
+  for (auto& [name, xml] : domains) {
+    benchmark::RegisterBenchmark(("domain_round_trip/" + name).c_str(), domain_round_trip,
+                                 xml);
+    // The typical 60-line domain of the goal, in its parts.
+    if (name == "x86_64-pc-graphics") {
+      benchmark::RegisterBenchmark(("domain_parse/" + name).c_str(), domain_parse, xml);
+      benchmark::RegisterBenchmark(("domain_format/" + name).c_str(), domain_format, xml);
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
