@@ -91,9 +91,10 @@ BOOST_AUTO_TEST_CASE(words_as_separate_arguments) {
 }
 
 BOOST_AUTO_TEST_CASE(help_pages) {
-  for (std::string cmd : {"help dominfo", "help domstate", "help suspend", "help resume",
-                          "help uri", "help nodeinfo", "help autostart", "help domid",
-                          "help domname", "help domuuid", "help quit", "help event"}) {
+  for (std::string cmd :
+       {"help dominfo", "help domstate", "help suspend", "help resume", "help uri",
+        "help nodeinfo", "help autostart", "help domid", "help domname", "help domuuid",
+        "help quit", "help event", "help edit", "help define"}) {
     BOOST_TEST_CONTEXT(cmd) {
       same_stdout(d.domsh({cmd}), virsh({cmd}));
     }
