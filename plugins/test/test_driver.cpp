@@ -275,6 +275,10 @@ void test_reconnect(domus_instance* inst, const char* live_xml, domus_bytes_v1 p
     d->reason = st.reason;
     d->id = st.id;
     d->started = std::chrono::steady_clock::now();
+    // Ids are never reused: the next one is above every guest taken back.
+    int32_t next = inst->next_id.load();
+    while (next <= st.id && !inst->next_id.compare_exchange_weak(next, st.id + 1)) {
+    }
     domus_result_v1 r = blank();
     r.state = &st;
     r.dom = d.get();

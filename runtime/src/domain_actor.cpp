@@ -6,8 +6,10 @@
 #include "gateway.hpp"
 #include "host_services.hpp"
 #include "lifecycle.hpp"
+#include "instance_restore.hpp"
 #include "log.hpp"
 #include "messages.hpp"
+#include "store.hpp"
 
 #include <domus/protocol/vocabulary.hpp>
 
@@ -15,6 +17,7 @@
 
 #include <deque>
 #include <functional>
+#include <unordered_map>
 
 namespace domus::runtime {
 
@@ -43,6 +46,8 @@ struct domain_state {
   bool removed = false;          // the domain no longer exists
   bool release_pending = false;  // release the handle once no driver call is out
   bool awaiting_orphans = false; // calls of a dead incarnation are still out
+  uint64_t next_store_token = 0;
+  std::unordered_map<uint64_t, std::function<void(const std::string&)>> stored_next;
   static inline const char* name = "domain";
 };
 
@@ -190,7 +195,86 @@ public:
     apply(r);
     if (gone_if_stopped_transient())
       return;
+    save_status(nullptr);
     announce();
+  }
+
+  // -- persistence ----------------------------------------------------------------------
+
+  using stored_fn = std::function<void(const std::string& error)>;
+
+  // Submits a store operation; `then` runs in this actor when it is done.
+  void persist(std::function<void(store::done_fn)> submit, stored_fn then) {
+    uint64_t token = ++st().next_store_token;
+    if (then)
+      st().stored_next[token] = std::move(then);
+    caf::actor me = caf::actor_cast<caf::actor>(self_);
+    submit([me, token](const std::string& error) {
+      caf::anon_send(me, stored_atom::value, token, error);
+    });
+  }
+
+  void on_stored(uint64_t token, const std::string& error) {
+    auto it = st().stored_next.find(token);
+    if (it == st().stored_next.end()) {
+      if (!error.empty())
+        log_error(ctx().uri + ": domain '" + name() + "': " + error);
+      return;
+    }
+    auto then = std::move(it->second);
+    st().stored_next.erase(it);
+    then(error);
+  }
+
+  // The persistent definition, durably, before the define is acknowledged.
+  void save_definition(const model::domain_def& def, stored_fn then) {
+    if (!ctx().persisted())
+      return then("");
+    std::string path = ctx().definition_path(def.name);
+    std::string xml = model::format_domain(def);
+    store* files = ctx().files;
+    persist([=](store::done_fn done) { files->write(path, xml, true, std::move(done)); },
+            std::move(then));
+  }
+
+  // The definition and its autostart link, durably.
+  void drop_definition(stored_fn then) {
+    if (!ctx().persisted())
+      return then("");
+    store* files = ctx().files;
+    std::string link = ctx().autostart_path(name()), path = ctx().definition_path(name());
+    files->remove(link, true, nullptr);
+    persist([=](store::done_fn done) { files->remove(path, true, std::move(done)); },
+            std::move(then));
+  }
+
+  // The status of an active domain (removed when it is not active), before the change
+  // is acknowledged; not flushed: it survives a crash of the daemon, not of the host.
+  void save_status(stored_fn then) {
+    if (!ctx().persisted()) {
+      if (then)
+        then("");
+      return;
+    }
+    store* files = ctx().files;
+    std::string path = ctx().status_path(name());
+    if (active()) {
+      std::string text = status_text(summary());
+      persist([=](store::done_fn done) { files->write(path, text, false, std::move(done)); },
+              std::move(then));
+    } else {
+      persist([=](store::done_fn done) { files->remove(path, false, std::move(done)); },
+              std::move(then));
+    }
+  }
+
+  // A store error on a request: the request fails naming the file's trouble.
+  bool store_failed(const rpc& r, const std::string& error, const std::string& what) {
+    if (error.empty())
+      return false;
+    log_error(ctx().uri + ": " + what + ": " + error);
+    reply_error(r, errc::operation_failed, what + ": " + error);
+    return true;
   }
 
   // -- the job queue ------------------------------------------------------------------
@@ -303,9 +387,12 @@ public:
     apply(res);
     if (!active() && !st().s.persistent_def)
       return vanish(r); // a transient domain that stopped is gone
-    announce();
-    reply(r, summary_json(summary()));
-    finish();
+    save_status([this, r](const std::string& error) {
+      announce();
+      if (!store_failed(r, error, "cannot save the status of domain '" + name() + "'"))
+        reply(r, summary_json(summary()));
+      finish();
+    });
   }
 
   // The driver's state is unknown after an internal error: die, so that the supervisor
@@ -326,17 +413,26 @@ public:
     }
     if (active()) {
       // An active domain stays running, now transient.
-      s.persistent_def.reset();
-      s.autostart = false;
-      publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
-      announce();
-      reply(r, summary_json(summary()));
-      return finish();
+      return drop_definition([this, r](const std::string& error) {
+        if (store_failed(r, error, "cannot remove the definition of domain '" + name() + "'"))
+          return finish();
+        auto& s = st().s;
+        s.persistent_def.reset();
+        s.autostart = false;
+        publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
+        announce();
+        reply(r, summary_json(summary()));
+        finish();
+      });
     }
     auto fn = DOMUS_DOMAIN_OP(ctx(), undefine);
     if (!fn) {
-      publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
-      return vanish(r);
+      return drop_definition([this, r](const std::string& error) {
+        if (store_failed(r, error, "cannot remove the definition of domain '" + name() + "'"))
+          return finish();
+        publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
+        vanish(r);
+      });
     }
     auto* inst = ctx().inst;
     auto* dom = s.dom;
@@ -346,8 +442,15 @@ public:
               reply_driver_error(r, res, "cannot undefine domain '" + name() + "'");
               return finish();
             }
-            publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
-            vanish(r);
+            // The driver forgot it: it is gone, whether or not the file goes too (a
+            // file left behind is reported, and loaded again by the next daemon).
+            drop_definition([this, r](const std::string& error) {
+              if (!error.empty())
+                log_error(ctx().uri + ": cannot remove the definition of domain '" +
+                          name() + "': " + error);
+              publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
+              vanish(r);
+            });
           });
   }
 
@@ -362,6 +465,8 @@ public:
   }
 
   void remove() {
+    if (ctx().persisted() && st().s.dom)
+      ctx().files->remove(ctx().status_path(name()), false, nullptr);
     st().removed = true;
     gw().route_remove(ctx().uri, self_->id());
     self_->send(ctx().registry, removed_atom::value, self_->id());
@@ -406,10 +511,22 @@ public:
                       "': only defined domains start with the host");
       return finish();
     }
-    st().s.autostart = enable;
-    announce();
-    reply(r, summary_json(summary()));
-    finish();
+    auto done = [this, r, enable](const std::string& error) {
+      if (store_failed(r, error, "cannot change autostart of domain '" + name() + "'"))
+        return finish();
+      st().s.autostart = enable;
+      announce();
+      reply(r, summary_json(summary()));
+      finish();
+    };
+    if (!ctx().persisted())
+      return done("");
+    store* files = ctx().files;
+    std::string link = ctx().autostart_path(name()), target = ctx().definition_path(name());
+    if (enable)
+      persist([=](store::done_fn d) { files->link(link, target, std::move(d)); }, done);
+    else
+      persist([=](store::done_fn d) { files->remove(link, true, std::move(d)); }, done);
   }
 
   // -- definitions ----------------------------------------------------------------------
@@ -459,10 +576,16 @@ public:
       driver_define(r, def, [this, r, def](domus_dom* dom) {
         bind(dom);
         st().s.persistent_def = def;
-        publish(DOMUS_EVENT_DEFINED, DOMUS_DETAIL_ADDED);
-        announce();
-        reply(r, summary_json(summary()));
-        finish();
+        save_definition(*def, [this, r](const std::string& error) {
+          if (store_failed(r, error, "cannot save the definition of domain '" + name() + "'")) {
+            st().busy = false;
+            return remove(); // nothing is defined: the driver's handle is released
+          }
+          publish(DOMUS_EVENT_DEFINED, DOMUS_DETAIL_ADDED);
+          announce();
+          reply(r, summary_json(summary()));
+          finish();
+        });
       });
     });
   }
@@ -491,9 +614,12 @@ public:
                 return remove();
               }
               apply(res);
-              announce();
-              reply(r, summary_json(summary()));
-              finish();
+              save_status([this, r](const std::string& error) {
+                announce();
+                if (!store_failed(r, error, "cannot save the status of domain '" + name() + "'"))
+                  reply(r, summary_json(summary()));
+                finish();
+              });
             });
       });
     });
@@ -503,14 +629,18 @@ public:
     rpc r = j.request;
     normalize(r, j.def, [this, r](def_ptr def) {
       driver_define(r, def, [this, r, def](domus_dom*) {
-        bool was_persistent = st().s.persistent_def != nullptr;
-        st().s.persistent_def = def;
-        // libvirt says "added" when a running transient domain becomes persistent.
-        publish(DOMUS_EVENT_DEFINED,
-                was_persistent ? DOMUS_DETAIL_UPDATED : DOMUS_DETAIL_ADDED);
-        announce();
-        reply(r, summary_json(summary()));
-        finish();
+        save_definition(*def, [this, r, def](const std::string& error) {
+          if (store_failed(r, error, "cannot save the definition of domain '" + name() + "'"))
+            return finish();
+          bool was_persistent = st().s.persistent_def != nullptr;
+          st().s.persistent_def = def;
+          // libvirt says "added" when a running transient domain becomes persistent.
+          publish(DOMUS_EVENT_DEFINED,
+                  was_persistent ? DOMUS_DETAIL_UPDATED : DOMUS_DETAIL_ADDED);
+          announce();
+          reply(r, summary_json(summary()));
+          finish();
+        });
       });
     });
   }
@@ -632,9 +762,10 @@ public:
   // After a restart: the driver's word on the domain's state, then jobs run again.
   void resync() {
     bool asked = ask_info([this](driver_result& res) {
-      if (res.ok() && res.info)
+      if (res.ok() && res.info) {
         apply_state(res.info->state);
-      else
+        save_status(nullptr);
+      } else
         log_warning("domain '" + name() + "' of " + ctx().uri +
                     ": resync after restart failed: " + res.message);
       announce();
@@ -684,6 +815,7 @@ public:
           on_done(generation, id, r);
         },
         [this](report_atom, report_data& rep) { on_report(rep); },
+        [this](stored_atom, uint64_t token, std::string& error) { on_stored(token, error); },
     };
   }
 

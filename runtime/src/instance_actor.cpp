@@ -6,8 +6,10 @@
 #include "driver_call.hpp"
 #include "gateway.hpp"
 #include "host_services.hpp"
+#include "instance_restore.hpp"
 #include "log.hpp"
 #include "messages.hpp"
+#include "store.hpp"
 
 #include <domus/protocol/vocabulary.hpp>
 
@@ -104,6 +106,9 @@ public:
     ctx->gw = seed.gw;
     ctx->host = seed.host;
     ctx->registry = me();
+    ctx->files = seed.files;
+    ctx->etc_dir = seed.etc_dir;
+    ctx->status_dir = seed.etc_dir.empty() ? "" : seed.run_dir;
     st().ctx = ctx;
     auto args = std::make_shared<domus_open_args_v1>();
     auto strings = std::make_shared<std::vector<std::string>>(std::vector<std::string>{
@@ -143,7 +148,7 @@ public:
     auto objects = std::move(r.objects);
     auto version_fn = st().ctx->driver().version_info;
     if (!version_fn)
-      return ready(objects);
+      return restore_then_ready(objects);
     auto* inst = r.instance;
     drive([version_fn, inst](domus_complete_fn done,
                              void* user) { version_fn(inst, done, user); },
@@ -154,8 +159,172 @@ public:
               st().hypervisor_type = v.version_type;
               st().hypervisor_version = v.version->hypervisor_version;
             }
-            ready(objects);
+            restore_then_ready(objects);
           });
+  }
+
+  // A persisted instance opened before: its domains come from the definitions and
+  // status files an earlier daemon wrote (instance_restore.cpp), then it is ready.
+  void restore_then_ready(std::vector<driver_result::object>& objects) {
+    if (!st().ctx->persisted() || st().seed.fresh)
+      return ready(objects);
+    auto plan = std::make_shared<restore_plan>(read_persisted(*st().ctx));
+    reconnect_all(plan);
+  }
+
+  // Phase 1: the driver takes back every domain that was active.
+  void reconnect_all(std::shared_ptr<restore_plan> plan) {
+    auto fn = DOMUS_DOMAIN_OP(*st().ctx, reconnect);
+    auto* inst = st().ctx->inst;
+    plan->pending = 1;
+    for (size_t i = 0; i < plan->domains.size(); ++i) {
+      auto& d = plan->domains[i];
+      if (!d.status)
+        continue;
+      if (!fn) {
+        d.reconnect_error = "the driver cannot reconnect domains";
+        continue;
+      }
+      ++plan->pending;
+      auto xml = std::make_shared<std::string>(d.status->live_xml);
+      auto priv = std::make_shared<std::string>(d.status->private_data);
+      drive(
+          [=](domus_complete_fn done, void* user) {
+            fn(inst, xml->c_str(), {priv->data(), priv->size()}, done, user);
+          },
+          [this, plan, i](driver_result& res) {
+            auto& d = plan->domains[i];
+            if (res.ok() && res.dom) {
+              d.dom = res.dom;
+              if (res.state)
+                d.status->state = *res.state;
+              if (res.private_data)
+                d.status->private_data = *res.private_data;
+            } else {
+              d.reconnect_error = res.message.empty() ? "the driver refused" : res.message;
+            }
+            if (--plan->pending == 0)
+              define_all(plan);
+          });
+    }
+    if (--plan->pending == 0)
+      define_all(plan);
+  }
+
+  // Phase 2: the driver learns every persistent definition (beside the live one of a
+  // reconnected domain).
+  void define_all(std::shared_ptr<restore_plan> plan) {
+    auto fn = DOMUS_DOMAIN_OP(*st().ctx, define);
+    auto* inst = st().ctx->inst;
+    plan->pending = 1;
+    for (size_t i = 0; i < plan->domains.size(); ++i) {
+      auto& d = plan->domains[i];
+      if (!d.persistent || !fn)
+        continue;
+      ++plan->pending;
+      auto xml = std::make_shared<std::string>(model::format_domain(*d.persistent));
+      auto* existing = d.dom;
+      drive([=](domus_complete_fn done,
+                void* user) { fn(inst, existing, xml->c_str(), done, user); },
+            [this, plan, i](driver_result& res) {
+              auto& d = plan->domains[i];
+              if (!res.ok() || (!d.dom && !res.dom))
+                d.define_error = res.message.empty() ? "the driver refused" : res.message;
+              else if (!d.dom)
+                d.dom = res.dom;
+              if (--plan->pending == 0)
+                adopt_restored(plan);
+            });
+    }
+    if (--plan->pending == 0)
+      adopt_restored(plan);
+  }
+
+  // Phase 3: an actor per domain; a domain that could not be reconnected is shut off
+  // (reason daemon, event stopped/failed), one the driver refused is left out.
+  void adopt_restored(std::shared_ptr<restore_plan> plan) {
+    std::vector<route_entry> routes;
+    std::vector<std::pair<caf::actor_id, bool>> failed; // and whether it was transient
+    size_t count = 0;
+    for (auto& d : plan->domains) {
+      if (!d.define_error.empty()) {
+        log_error(uri() + ": domain '" + d.name +
+                  "' could not be defined again, skipped: " + d.define_error);
+        continue;
+      }
+      domain_seed seed;
+      seed.ctx = st().ctx;
+      seed.dom = d.dom;
+      seed.persistent_def = d.persistent;
+      seed.autostart = d.autostart && d.persistent;
+      bool reconnected = d.status && d.reconnect_error.empty() && d.dom;
+      if (d.status && !reconnected) {
+        log_warning(uri() + ": domain '" + d.name +
+                    "' was active but could not be reconnected (" + d.reconnect_error +
+                    "); it is shut off");
+        st().ctx->files->remove(st().ctx->status_path(d.name), false, nullptr);
+      }
+      if (reconnected) {
+        seed.state = d.status->state;
+        seed.live_def = d.live;
+        seed.private_data = d.status->private_data;
+      } else {
+        seed.state = {DOMUS_STATE_SHUTOFF, DOMUS_REASON_DAEMON, -1};
+      }
+      if (!seed.persistent_def && !seed.live_def) {
+        // A transient domain that is gone: only its event remains.
+        gw().publish(std::string(protocol::topic_domain_lifecycle),
+                     lifecycle_event_body(uri(), gone_summary(d), DOMUS_EVENT_STOPPED,
+                                          DOMUS_DETAIL_FAILED));
+        continue;
+      }
+      auto& rec = adopt(seed, true);
+      routes.push_back({rec.actor, rec.summary.name, rec.summary.uuid, rec.summary.id});
+      if (d.status && !reconnected)
+        failed.emplace_back(rec.actor.id(), false);
+      ++count;
+    }
+    for (auto& [id, transient] : failed)
+      gw().publish(std::string(protocol::topic_domain_lifecycle),
+                   lifecycle_event_body(uri(), st().records[id].summary, DOMUS_EVENT_STOPPED,
+                                        DOMUS_DETAIL_FAILED));
+    st().open = true;
+    log_info(uri() + " is open (driver '" + std::string(st().ctx->driver().name) + "', " +
+             std::to_string(count) + " domain(s) restored from " + st().ctx->etc_dir + ")");
+    gw().instance_ready(uri(), std::move(routes));
+    autostart_once_per_boot();
+  }
+
+  domain_summary gone_summary(const restored_domain& d) {
+    domain_summary s;
+    s.name = d.name;
+    s.uuid = d.uuid;
+    s.state = DOMUS_STATE_SHUTOFF;
+    s.reason = DOMUS_REASON_DAEMON;
+    return s;
+  }
+
+  // Autostart domains start once per host boot, not at every daemon start: the marker
+  // holds the kernel's boot id.
+  void autostart_once_per_boot() {
+    std::string marker = st().ctx->status_dir + "/autostarted";
+    std::string boot = current_boot_id();
+    if (read_small_file(marker) == boot)
+      return;
+    for (auto& [id, rec] : st().records) {
+      if (!rec.summary.autostart || protocol::state_is_active(rec.summary.state))
+        continue;
+      log_info(uri() + ": starting autostart domain '" + rec.summary.name + "'");
+      rpc r;
+      r.proc = proc::domain_start;
+      r.args = json{{"domain", rec.summary.name}};
+      self_->send(rec.actor, call_atom::value, std::move(r));
+    }
+    try {
+      store::write_now(marker, boot, false);
+    } catch (const protocol::error& e) {
+      log_warning(uri() + ": " + e.what());
+    }
   }
 
   void ready(std::vector<driver_result::object>& objects) {
@@ -199,9 +368,23 @@ public:
       ++domains;
     }
     st().open = true;
+    if (st().ctx->persisted()) {
+      // The first open of a persisted instance: what the driver starts with is written
+      // down before anyone can see it.
+      try {
+        std::vector<const domain_summary*> all;
+        for (auto& [id, rec] : st().records)
+          all.push_back(&rec.summary);
+        persist_seeded(*st().ctx, all);
+      } catch (const protocol::error& e) {
+        return fail_open(e.code(), e.what());
+      }
+    }
     log_info(uri() + " is open (driver '" + std::string(st().ctx->driver().name) + "', " +
              std::to_string(domains) + " domain(s))");
     gw().instance_ready(uri(), std::move(routes));
+    if (st().ctx->persisted())
+      autostart_once_per_boot();
   }
 
   // Spawns and indexes a domain actor.

@@ -16,6 +16,7 @@ namespace domus::runtime {
 
 class gateway;
 class host_services;
+class store;
 
 /// What an instance actor starts from.
 struct instance_seed {
@@ -26,6 +27,10 @@ struct instance_seed {
   std::string state_dir;         ///< var/lib/domus/<instance>
   std::string run_dir;           ///< run/domus/<instance>
   bool fresh = true;             ///< the daemon has no state for this instance
+  /// Where definitions go (etc/domus/<instance>); "" for an instance never persisted
+  /// (a node file's). Status files then go to run_dir.
+  std::string etc_dir;
+  store* files = nullptr; ///< the daemon's store; lives as long as the daemon
 };
 
 /// Spawns an instance actor; it opens the driver at once and tells the gateway when it

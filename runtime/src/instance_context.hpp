@@ -13,6 +13,7 @@ namespace domus::runtime {
 
 class gateway;
 class host_services;
+class store;
 
 struct instance_context {
   std::string uri; ///< normalized, e.g. "test:///default"
@@ -23,6 +24,20 @@ struct instance_context {
   caf::actor registry;        ///< the instance actor
   std::string security_model; ///< from version_info, "" for none
   std::string security_doi;
+  store* files = nullptr;     ///< the daemon's store
+  std::string etc_dir;        ///< definitions, "<etc_dir>/<name>.xml"; "": not persisted
+  std::string status_dir;     ///< status of active domains; "" when not persisted
+
+  bool persisted() const { return !etc_dir.empty(); }
+  std::string definition_path(const std::string& name) const {
+    return etc_dir + "/" + name + ".xml";
+  }
+  std::string autostart_path(const std::string& name) const {
+    return etc_dir + "/autostart/" + name + ".xml";
+  }
+  std::string status_path(const std::string& name) const {
+    return status_dir + "/" + name + ".xml";
+  }
 
   const domus_driver_v1& driver() const { return *plugin->driver; }
 

@@ -9,6 +9,8 @@
 #include "paths.hpp"
 #include "pidfile.hpp"
 #include "plugin_loader.hpp"
+#include "instance_restore.hpp"
+#include "store.hpp"
 
 #include <domus/protocol/errors.hpp>
 
@@ -95,6 +97,7 @@ int run(const command_line& cl) {
   cfg.set("scheduler.max-threads", static_cast<size_t>(worker_count(opts)));
   caf::actor_system sys{cfg};
 
+  store files; // outlives the actors: its destructor finishes what they submitted
   event_loop loop;
   std::deque<std::unique_ptr<host_services>> hosts; // loop thread only
   std::vector<caf::actor> instances;                // loop thread only
@@ -120,9 +123,19 @@ int run(const command_line& cl) {
     std::string dir = instance_dir_name(u);
     seed.state_dir = paths.lib + "/" + dir;
     seed.run_dir = paths.run + "/" + dir;
+    seed.files = &files;
+    // libvirt's convention: the instances /default, /system and /session keep their
+    // domains; any other path (a test driver's node file) lives only as long as the
+    // daemon.
+    if (u.path == "/default" || u.path == "/system" || u.path == "/session") {
+      seed.etc_dir = paths.etc + "/" + dir;
+      seed.fresh = !instance_was_seeded(seed.etc_dir);
+    }
     try {
       make_dirs(seed.state_dir, 0755);
       make_dirs(seed.run_dir, 0755);
+      if (!seed.etc_dir.empty())
+        make_dirs(seed.etc_dir + "/autostart", 0755);
     } catch (const protocol::error& e) {
       code = e.code();
       why = e.what();

@@ -23,6 +23,7 @@ using removed_atom = caf::atom_constant<caf::atom("removed")>; ///< domain -> in
 using report_atom = caf::atom_constant<caf::atom("report")>;   ///< host -> domain actor
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;     ///< instance -> new domain
 using redefine_atom = caf::atom_constant<caf::atom("redefine")>; ///< instance -> domain
+using stored_atom = caf::atom_constant<caf::atom("stored")>;     ///< store -> actor
 
 /// A request the gateway routed to an actor; the reply goes back through
 /// gateway::reply(serial, ...).

@@ -1,0 +1,211 @@
+#include "store.hpp"
+
+#include <domus/protocol/errors.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <map>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace domus::runtime {
+
+namespace {
+
+std::string dir_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+std::string sys_error(const std::string& what, const std::string& path) {
+  return what + " " + path + ": " + std::strerror(errno);
+}
+
+// Writes the temporary file; "" or what failed (the temporary file is removed then).
+std::string write_temp(const std::string& tmp, const std::string& content) {
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return sys_error("cannot create", tmp);
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      std::string why = sys_error("cannot write", tmp);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return why;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) {
+    std::string why = sys_error("cannot write", tmp);
+    ::unlink(tmp.c_str());
+    return why;
+  }
+  return "";
+}
+
+// Flushes what is on the file system of `dir` (syncfs), or the directory itself.
+std::string flush(const std::string& dir, bool whole_fs) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return sys_error("cannot open", dir);
+  int rc = whole_fs ? ::syncfs(fd) : ::fsync(fd);
+  std::string why = rc == 0 ? "" : sys_error(whole_fs ? "cannot sync" : "cannot fsync", dir);
+  ::close(fd);
+  return why;
+}
+
+} // namespace
+
+std::string store::temp_path(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos)
+    return "." + path + ".tmp";
+  return path.substr(0, slash + 1) + "." + path.substr(slash + 1) + ".tmp";
+}
+
+store::store() : thread_([this] { run(); }) {}
+
+store::~store() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+void store::write(std::string path, std::string content, bool durable, done_fn done) {
+  submit({kind::write, std::move(path), std::move(content), durable, std::move(done), ""});
+}
+
+void store::remove(std::string path, bool durable, done_fn done) {
+  submit({kind::remove, std::move(path), "", durable, std::move(done), ""});
+}
+
+void store::link(std::string path, std::string target, done_fn done) {
+  submit({kind::link, std::move(path), std::move(target), true, std::move(done), ""});
+}
+
+void store::submit(op o) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_.push_back(std::move(o));
+  }
+  wake_.notify_one();
+}
+
+store::counters store::stats() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+void store::run() {
+  while (true) {
+    std::deque<op> batch;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty())
+        return; // stopping, and everything submitted is done
+      batch.swap(queue_);
+      ++stats_.groups;
+      stats_.operations += batch.size();
+    }
+    commit(batch);
+    for (auto& o : batch)
+      if (o.done)
+        o.done(o.error);
+  }
+}
+
+// One group: the last operation on each path wins (the earlier ones it supersedes
+// report its outcome), temporary files first, one flush per file system, renames, one
+// fsync per directory.
+void store::commit(std::deque<op>& batch) {
+  std::map<std::string, size_t> last; // path -> index of its last operation
+  for (size_t i = 0; i < batch.size(); ++i)
+    last[batch[i].path] = i;
+  std::set<std::string> sync_fs, sync_dirs;
+  for (auto& [path, i] : last) {
+    op& o = batch[i];
+    std::string tmp = temp_path(path);
+    if (o.k == kind::write) {
+      o.error = write_temp(tmp, o.content);
+    } else if (o.k == kind::link) {
+      ::unlink(tmp.c_str());
+      if (::symlink(o.content.c_str(), tmp.c_str()) != 0)
+        o.error = sys_error("cannot create the link", tmp);
+    }
+    if (o.durable && o.error.empty()) {
+      if (o.k == kind::write)
+        sync_fs.insert(dir_of(path));
+      sync_dirs.insert(dir_of(path));
+    }
+  }
+  std::map<std::string, std::string> fs_error;
+  for (auto& dir : sync_fs)
+    fs_error[dir] = flush(dir, true);
+  for (auto& [path, i] : last) {
+    op& o = batch[i];
+    if (!o.error.empty())
+      continue;
+    if (auto it = fs_error.find(dir_of(path)); it != fs_error.end() && !it->second.empty()) {
+      o.error = it->second;
+      ::unlink(temp_path(path).c_str());
+      continue;
+    }
+    if (o.k == kind::remove) {
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        o.error = sys_error("cannot remove", path);
+    } else if (::rename(temp_path(path).c_str(), path.c_str()) != 0) {
+      o.error = sys_error("cannot rename into", path);
+      ::unlink(temp_path(path).c_str());
+    }
+  }
+  std::map<std::string, std::string> dir_error;
+  for (auto& dir : sync_dirs)
+    dir_error[dir] = flush(dir, false);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    op& o = batch[i];
+    const op& final_op = batch[last[o.path]];
+    o.error = final_op.error;
+    if (o.error.empty() && final_op.durable)
+      o.error = dir_error[dir_of(o.path)];
+  }
+}
+
+void store::write_now(const std::string& path, const std::string& content, bool durable) {
+  std::string tmp = temp_path(path);
+  std::string why = write_temp(tmp, content);
+  if (why.empty() && durable)
+    why = flush(dir_of(path), true);
+  if (why.empty() && ::rename(tmp.c_str(), path.c_str()) != 0)
+    why = sys_error("cannot rename into", path);
+  if (why.empty() && durable)
+    why = flush(dir_of(path), false);
+  if (!why.empty()) {
+    ::unlink(tmp.c_str());
+    throw protocol::error(protocol::errc::operation_failed, why);
+  }
+}
+
+void store::link_now(const std::string& path, const std::string& target) {
+  std::string tmp = temp_path(path);
+  ::unlink(tmp.c_str());
+  if (::symlink(target.c_str(), tmp.c_str()) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::string why = sys_error("cannot create the link", path);
+    ::unlink(tmp.c_str());
+    throw protocol::error(protocol::errc::operation_failed, why);
+  }
+  std::string why = flush(dir_of(path), false);
+  if (!why.empty())
+    throw protocol::error(protocol::errc::operation_failed, why);
+}
+
+} // namespace domus::runtime

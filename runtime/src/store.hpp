@@ -1,0 +1,74 @@
+// The store: every file the runtime writes goes through one thread that commits
+// concurrent writes in groups. A durable write is a temporary file in the same directory,
+// one syncfs for the whole group, rename, and one fsync per directory touched: what is
+// acknowledged survives a power loss, and a group of N definitions costs one flush, not
+// N. A volatile write (status of active domains) is the same without the flushes: it
+// survives SIGKILL, not a power loss. No CAF here.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace domus::runtime {
+
+class store {
+public:
+  /// Runs on the store's thread when the operation is done: "" or what failed.
+  using done_fn = std::function<void(const std::string& error)>;
+
+  store();
+  /// Finishes what was submitted, then stops the thread.
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  /// Replaces `path` with `content` atomically; durable or not.
+  void write(std::string path, std::string content, bool durable, done_fn done);
+  /// Removes `path` (absent is fine).
+  void remove(std::string path, bool durable, done_fn done);
+  /// Makes `path` a symbolic link to `target` (autostart links).
+  void link(std::string path, std::string target, done_fn done);
+
+  /// The same, now, on the caller's thread; throws protocol::error(operation_failed).
+  /// For start-up, before the instance serves anything.
+  static void write_now(const std::string& path, const std::string& content, bool durable);
+  static void link_now(const std::string& path, const std::string& target);
+
+  /// How many groups were committed and how many operations they held (for tests and
+  /// benchmarks: grouping is visible).
+  struct counters {
+    uint64_t groups = 0;
+    uint64_t operations = 0;
+  };
+  counters stats();
+
+  /// The temporary name of a file being written: "DIR/.NAME.tmp". Start-up removes
+  /// leftovers.
+  static std::string temp_path(const std::string& path);
+
+private:
+  enum class kind { write, remove, link };
+  struct op {
+    kind k;
+    std::string path, content; ///< content: the link target for links
+    bool durable;
+    done_fn done;
+    std::string error;
+  };
+  void submit(op o);
+  void run();
+  void commit(std::deque<op>& batch);
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<op> queue_;
+  bool stopping_ = false;
+  counters stats_;
+  std::thread thread_;
+};
+
+} // namespace domus::runtime
