@@ -84,10 +84,55 @@ bool cmd_event(shell& sh, const parsed_command& pc) {
   int count = 0;
   bool timed_out = false;
   const std::string uri = protocol::parse_uri(sh.uri()).normalized();
+  // Prints an event of this connection's instance (and domain); false once a one-shot
+  // wait has its event.
+  auto print = [&](const json& body) {
+    // One daemon serves every URI: keep this connection's instance only.
+    if (body.value("uri", "") != uri)
+      return true;
+    if (!uuid.empty() && body["domain"].value("uuid", "") != uuid)
+      return true;
+    std::cout << event_line(body, pc.flag("timestamp")) << std::endl;
+    ++count;
+    return pc.flag("loop");
+  };
+  // --since: the journal's events first. The subscription above is already live, so
+  // nothing published meanwhile is missed; what it brings again (seq up to the last one
+  // the journal answered for) is dropped below.
+  uint64_t replayed_through = 0;
+  bool more = true;
+  if (auto since = pc.value("since")) {
+    uint64_t after = std::stoull(*since);
+    while (more) {
+      auto r =
+          sh.connection().call("", "events.since",
+                               {{"after", after},
+                                {"topic", std::string(protocol::topic_domain_lifecycle)},
+                                {"limit", 1000}},
+                               std::chrono::seconds(10));
+      if (!r.ok) {
+        std::string oldest =
+            r.error.contains("oldest_seq") ? r.error["oldest_seq"].dump() : "?";
+        shell::error(r.message + (r.code == protocol::errc::resync
+                                      ? " (the oldest event held is seq " + oldest + ")"
+                                      : ""));
+        sigaction(SIGINT, &old, nullptr);
+        return false;
+      }
+      for (auto& body : r.result["events"])
+        if (!(more = print(body)))
+          break;
+      replayed_through = r.result.value("last", uint64_t{0});
+      uint64_t next = r.result.value("next", uint64_t{0});
+      if (next >= replayed_through || next <= after)
+        break;
+      after = next;
+    }
+  }
   // A quiet stream may mean a daemon that went away: after a few idle seconds, ask it.
   auto last_heard = std::chrono::steady_clock::now();
   bool daemon_gone = false;
-  while (!interrupted) {
+  while (more && !interrupted) {
     if (std::chrono::steady_clock::now() - last_heard > std::chrono::seconds(2)) {
       try {
         sh.connection().call("", "events.ping", {{"token", "alive"}},
@@ -112,14 +157,9 @@ bool cmd_event(shell& sh, const parsed_command& pc) {
     if (!m || !m->body.is_object())
       continue;
     last_heard = std::chrono::steady_clock::now();
-    // One daemon serves every URI: keep this connection's instance only.
-    if (m->body.value("uri", "") != uri)
-      continue;
-    if (!uuid.empty() && m->body["domain"].value("uuid", "") != uuid)
-      continue;
-    std::cout << event_line(m->body, pc.flag("timestamp")) << std::endl;
-    ++count;
-    if (!pc.flag("loop"))
+    if (m->body.value("seq", uint64_t{0}) <= replayed_through)
+      continue; // replayed already
+    if (!print(m->body))
       break;
   }
   sigaction(SIGINT, &old, nullptr);

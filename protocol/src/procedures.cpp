@@ -15,11 +15,12 @@ const std::vector<proc_entry>& proc_catalogue() {
        "the host's CPU model, memory, CPUs and topology as the driver reports them"},
       {proc::domain_list, "domain.list", t::instance, false, "{active?, inactive?}",
        "summaries of the instance's domains"},
-      {proc::domain_define, "domain.define", t::instance, true, "{xml, origin?, validate?}",
+      {proc::domain_define, "domain.define", t::instance, true,
+       "{xml, origin?, validate?}",
        "defines a persistent domain, or replaces the definition of the same name and "
        "UUID"},
-      {proc::domain_create, "domain.create", t::instance, true, "{xml, origin?, validate?}",
-       "creates and starts a transient domain"},
+      {proc::domain_create, "domain.create", t::instance, true,
+       "{xml, origin?, validate?}", "creates and starts a transient domain"},
       {proc::domain_lookup, "domain.lookup", t::domain, false, "{domain}",
        "the summary of one domain: name, uuid, id, state, reason, persistent, autostart"},
       {proc::domain_info, "domain.info", t::domain, false, "{domain}",
@@ -42,6 +43,11 @@ const std::vector<proc_entry>& proc_catalogue() {
        "resumes a paused domain"},
       {proc::domain_autostart, "domain.autostart", t::domain, true, "{domain, enable}",
        "marks or unmarks a persistent domain to start with the host"},
+      {proc::events_since, "events.since", t::daemon, false, "{after, topic?, limit?}",
+       "the journal's events after seq `after` (topic prefix, at most limit), as they "
+       "were "
+       "published: {events, next, last}; error resync with oldest_seq when they are "
+       "gone"},
   };
   return entries;
 }

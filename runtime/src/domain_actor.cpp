@@ -5,8 +5,8 @@
 #include "driver_call.hpp"
 #include "gateway.hpp"
 #include "host_services.hpp"
-#include "lifecycle.hpp"
 #include "instance_restore.hpp"
+#include "lifecycle.hpp"
 #include "log.hpp"
 #include "messages.hpp"
 #include "store.hpp"
@@ -260,8 +260,9 @@ public:
     std::string path = ctx().status_path(name());
     if (active()) {
       std::string text = status_text(summary());
-      persist([=](store::done_fn done) { files->write(path, text, false, std::move(done)); },
-              std::move(then));
+      persist(
+          [=](store::done_fn done) { files->write(path, text, false, std::move(done)); },
+          std::move(then));
     } else {
       persist([=](store::done_fn done) { files->remove(path, false, std::move(done)); },
               std::move(then));
@@ -414,7 +415,8 @@ public:
     if (active()) {
       // An active domain stays running, now transient.
       return drop_definition([this, r](const std::string& error) {
-        if (store_failed(r, error, "cannot remove the definition of domain '" + name() + "'"))
+        if (store_failed(r, error,
+                         "cannot remove the definition of domain '" + name() + "'"))
           return finish();
         auto& s = st().s;
         s.persistent_def.reset();
@@ -428,7 +430,8 @@ public:
     auto fn = DOMUS_DOMAIN_OP(ctx(), undefine);
     if (!fn) {
       return drop_definition([this, r](const std::string& error) {
-        if (store_failed(r, error, "cannot remove the definition of domain '" + name() + "'"))
+        if (store_failed(r, error,
+                         "cannot remove the definition of domain '" + name() + "'"))
           return finish();
         publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
         vanish(r);
@@ -522,7 +525,8 @@ public:
     if (!ctx().persisted())
       return done("");
     store* files = ctx().files;
-    std::string link = ctx().autostart_path(name()), target = ctx().definition_path(name());
+    std::string link = ctx().autostart_path(name()),
+                target = ctx().definition_path(name());
     if (enable)
       persist([=](store::done_fn d) { files->link(link, target, std::move(d)); }, done);
     else
@@ -577,7 +581,8 @@ public:
         bind(dom);
         st().s.persistent_def = def;
         save_definition(*def, [this, r](const std::string& error) {
-          if (store_failed(r, error, "cannot save the definition of domain '" + name() + "'")) {
+          if (store_failed(r, error,
+                           "cannot save the definition of domain '" + name() + "'")) {
             st().busy = false;
             return remove(); // nothing is defined: the driver's handle is released
           }
@@ -616,7 +621,8 @@ public:
               apply(res);
               save_status([this, r](const std::string& error) {
                 announce();
-                if (!store_failed(r, error, "cannot save the status of domain '" + name() + "'"))
+                if (!store_failed(r, error,
+                                  "cannot save the status of domain '" + name() + "'"))
                   reply(r, summary_json(summary()));
                 finish();
               });
@@ -630,7 +636,8 @@ public:
     normalize(r, j.def, [this, r](def_ptr def) {
       driver_define(r, def, [this, r, def](domus_dom*) {
         save_definition(*def, [this, r, def](const std::string& error) {
-          if (store_failed(r, error, "cannot save the definition of domain '" + name() + "'"))
+          if (store_failed(r, error,
+                           "cannot save the definition of domain '" + name() + "'"))
             return finish();
           bool was_persistent = st().s.persistent_def != nullptr;
           st().s.persistent_def = def;
@@ -815,7 +822,9 @@ public:
           on_done(generation, id, r);
         },
         [this](report_atom, report_data& rep) { on_report(rep); },
-        [this](stored_atom, uint64_t token, std::string& error) { on_stored(token, error); },
+        [this](stored_atom, uint64_t token, std::string& error) {
+          on_stored(token, error);
+        },
     };
   }
 

@@ -1,5 +1,7 @@
 #include "gateway.hpp"
 
+#include "event_journal.hpp"
+
 #include "log.hpp"
 #include "messages.hpp"
 
@@ -56,7 +58,8 @@ struct gateway::impl {
   uv_poll_t* polls[3] = {};
   bool pumping = false, pump_again = false;
   bool accepting = true;
-  uint64_t seq = 0;
+  std::unique_ptr<event_journal> journal;
+  uv_timer_t* flush_timer = nullptr;
   uint64_t next_serial = 1;
   std::unordered_map<uint64_t, pending_request> pending;
   std::unordered_map<std::string, instance_routes> instances;
@@ -251,7 +254,8 @@ struct gateway::impl {
 
   void handle_daemon_request(sock_kind k, const std::string& routing_id,
                              const protocol::request& req) {
-    // events.ping: the only daemon procedure of v1.
+    if (req.proc->id == protocol::proc::events_since)
+      return events_since(k, routing_id, req);
     auto tok = req.args.find("token");
     if (tok == req.args.end() || !tok->is_string()) {
       send_frame(k, routing_id,
@@ -262,6 +266,47 @@ struct gateway::impl {
     json pong = {{"topic", protocol::topic_pong}, {"token", *tok}};
     send_event(std::string(protocol::topic_pong), protocol::json_text(pong));
     send_frame(k, routing_id, protocol::encode_reply(req.id, json::object()));
+  }
+
+  // events.since: answered from the journal on this thread, no actor involved.
+  void events_since(sock_kind k, const std::string& routing_id,
+                    const protocol::request& req) {
+    auto bad = [&](const std::string& why) {
+      send_frame(k, routing_id, protocol::encode_error(req.id, errc::bad_request, why));
+    };
+    auto after = req.args.find("after");
+    if (after == req.args.end() || !after->is_number_unsigned())
+      return bad("events.since needs \"after\", a seq (0 for the oldest held)");
+    std::string topic;
+    if (auto t = req.args.find("topic"); t != req.args.end()) {
+      if (!t->is_string())
+        return bad("events.since: \"topic\" must be a string (a topic prefix)");
+      topic = t->get<std::string>();
+    }
+    size_t limit = 1000;
+    if (auto l = req.args.find("limit"); l != req.args.end()) {
+      if (!l->is_number_unsigned() || l->get<uint64_t>() == 0 ||
+          l->get<uint64_t>() > 10000)
+        return bad("events.since: \"limit\" must be from 1 to 10000");
+      limit = l->get<size_t>();
+    }
+    auto page = journal->since(after->get<uint64_t>(), topic, limit);
+    if (!page)
+      return send_frame(
+          k, routing_id,
+          protocol::encode_error(req.id, errc::resync,
+                                 "the journal no longer holds the events after seq " +
+                                     std::to_string(after->get<uint64_t>()) +
+                                     "; resynchronize (list) and follow from oldest_seq",
+                                 json{{"oldest_seq", journal->oldest()}}));
+    // Each event exactly as it was published.
+    std::string events = "[";
+    for (size_t i = 0; i < page->frames.size(); ++i)
+      events += (i ? "," : "") + *page->frames[i];
+    events += "]";
+    json result = {
+        {"events", json::parse(events)}, {"next", page->next}, {"last", page->last}};
+    send_frame(k, routing_id, protocol::encode_reply(req.id, result));
   }
 
   // Resolves args.domain as virsh does: an id, then a UUID, then a name.
@@ -400,6 +445,22 @@ gateway::gateway(event_loop& loop, instance_factory factory, gateway_config cfg)
 gateway::~gateway() = default;
 
 void gateway::open() {
+  // The journal first: no event can leave before it is recorded.
+  event_journal::options jo;
+  jo.dir = impl_->cfg.journal_dir;
+  jo.capacity = impl_->cfg.journal_capacity;
+  impl_->journal = std::make_unique<event_journal>(jo);
+  if (impl_->journal->loaded() > 0)
+    log_info("event journal: " + std::to_string(impl_->journal->loaded()) +
+             " event(s) held; seq continues at " +
+             std::to_string(impl_->journal->next_seq()));
+  // What was appended becomes durable within a second.
+  impl_->flush_timer = new uv_timer_t;
+  uv_timer_init(impl_->loop.uv(), impl_->flush_timer);
+  impl_->flush_timer->data = impl_.get();
+  uv_timer_start(
+      impl_->flush_timer,
+      [](uv_timer_t* t) { static_cast<impl*>(t->data)->journal->flush(); }, 1000, 1000);
   impl_->bind(sock_kind::events, zmq::socket_type::xpub, impl_->cfg.events_path,
               impl_->cfg.events_mode);
   impl_->bind(sock_kind::ro, zmq::socket_type::router, impl_->cfg.ro_path,
@@ -409,6 +470,12 @@ void gateway::open() {
 }
 
 void gateway::close() {
+  if (impl_->flush_timer) {
+    uv_timer_stop(impl_->flush_timer);
+    event_loop::close_and_delete(impl_->flush_timer);
+    impl_->flush_timer = nullptr;
+  }
+  impl_->journal.reset(); // flushed, and the ceiling set to the last seq
   for (int k = 0; k < 3; ++k) {
     if (impl_->polls[k]) {
       uv_poll_stop(impl_->polls[k]);
@@ -470,9 +537,15 @@ void gateway::retarget(uint64_t serial, caf::actor_id actor) {
 void gateway::publish(std::string topic, std::string body) {
   auto* i = impl_.get();
   loop_.post([i, topic = std::move(topic), body = std::move(body)] {
-    // The one place seq is assigned: events leave in the order they are numbered.
-    std::string numbered = "{\"seq\":" + std::to_string(++i->seq);
+    // The one place seq is assigned: events are journaled, then leave, in the order
+    // they are numbered.
+    std::string numbered = "{\"seq\":" + std::to_string(i->journal->next_seq());
     numbered += body.size() > 2 ? "," + body.substr(1) : std::string("}");
+    try {
+      i->journal->append(topic, numbered);
+    } catch (const protocol::error& e) {
+      log_error(std::string("event not journaled (published all the same): ") + e.what());
+    }
     i->send_event(topic, numbered);
   });
 }

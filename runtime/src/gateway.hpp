@@ -42,6 +42,8 @@ struct gateway_config {
   uint64_t max_request_bytes = 16u << 20;
   int64_t reply_queue_limit = 1000000;
   int64_t event_queue_limit = 1000000;
+  std::string journal_dir;         ///< where the event journal lives (var/lib/domus)
+  size_t journal_capacity = 100000; ///< events it holds
 };
 
 class gateway {

@@ -201,7 +201,8 @@ public:
               if (res.private_data)
                 d.status->private_data = *res.private_data;
             } else {
-              d.reconnect_error = res.message.empty() ? "the driver refused" : res.message;
+              d.reconnect_error =
+                  res.message.empty() ? "the driver refused" : res.message;
             }
             if (--plan->pending == 0)
               define_all(plan);
@@ -286,11 +287,12 @@ public:
     }
     for (auto& [id, transient] : failed)
       gw().publish(std::string(protocol::topic_domain_lifecycle),
-                   lifecycle_event_body(uri(), st().records[id].summary, DOMUS_EVENT_STOPPED,
-                                        DOMUS_DETAIL_FAILED));
+                   lifecycle_event_body(uri(), st().records[id].summary,
+                                        DOMUS_EVENT_STOPPED, DOMUS_DETAIL_FAILED));
     st().open = true;
     log_info(uri() + " is open (driver '" + std::string(st().ctx->driver().name) + "', " +
-             std::to_string(count) + " domain(s) restored from " + st().ctx->etc_dir + ")");
+             std::to_string(count) + " domain(s) restored from " + st().ctx->etc_dir +
+             ")");
     gw().instance_ready(uri(), std::move(routes));
     autostart_once_per_boot();
   }

@@ -20,7 +20,8 @@ namespace {
 const char* const seeded_marker = "/.seeded";
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // The names in `dir` ending in ".xml" (files or links), sorted; temporary files left
@@ -63,7 +64,9 @@ std::string read_small_file(const std::string& path) {
   return s;
 }
 
-std::string current_boot_id() { return read_small_file("/proc/sys/kernel/random/boot_id"); }
+std::string current_boot_id() {
+  return read_small_file("/proc/sys/kernel/random/boot_id");
+}
 
 bool instance_was_seeded(const std::string& etc_dir) {
   return ::access((etc_dir + seeded_marker).c_str(), F_OK) == 0;
@@ -134,8 +137,8 @@ void persist_seeded(const instance_context& ctx,
                     const std::vector<const domain_summary*>& domains) {
   for (auto* s : domains) {
     if (s->persistent_def)
-      store::write_now(ctx.definition_path(s->name), model::format_domain(*s->persistent_def),
-                       true);
+      store::write_now(ctx.definition_path(s->name),
+                       model::format_domain(*s->persistent_def), true);
     if (s->autostart)
       store::link_now(ctx.autostart_path(s->name), ctx.definition_path(s->name));
     if (protocol::state_is_active(s->state))

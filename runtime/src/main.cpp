@@ -3,13 +3,13 @@
 #include "gateway.hpp"
 #include "host_services.hpp"
 #include "instance_actor.hpp"
+#include "instance_restore.hpp"
 #include "instance_watch.hpp"
 #include "log.hpp"
 #include "options.hpp"
 #include "paths.hpp"
 #include "pidfile.hpp"
 #include "plugin_loader.hpp"
-#include "instance_restore.hpp"
 #include "store.hpp"
 
 #include <domus/protocol/errors.hpp>
@@ -159,6 +159,8 @@ int run(const command_line& cl) {
   gcfg.max_request_bytes = opts.max_request_bytes;
   gcfg.reply_queue_limit = opts.reply_queue_limit;
   gcfg.event_queue_limit = opts.event_queue_limit;
+  gcfg.journal_dir = paths.lib;
+  gcfg.journal_capacity = opts.journal_events;
   gateway gw(loop, factory, gcfg);
   gw_ptr = &gw;
   instance_watch = spawn_instance_watch(sys, gw);

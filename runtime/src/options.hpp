@@ -21,6 +21,7 @@ struct daemon_options {
   unsigned ro_socket_mode = 0666;
   unsigned events_socket_mode = 0666;
   int64_t reply_queue_limit = 1000000;      ///< ZeroMQ send HWM of the request sockets
+  size_t journal_events = 100000;           ///< events the journal holds (events.since)
   int64_t event_queue_limit = 1000000;      ///< ZeroMQ send HWM per event subscriber
   std::string scheduler_policy = "sharing"; ///< CAF: "sharing" or "stealing"
   unsigned worker_threads = 0; ///< CAF scheduler threads; 0: one per core, at least 2

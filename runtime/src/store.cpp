@@ -24,7 +24,8 @@ std::string sys_error(const std::string& what, const std::string& path) {
 }
 
 // Writes the temporary file; "" or what failed (the temporary file is removed then).
-std::string write_temp(const std::string& tmp, const std::string& content) {
+std::string write_temp(const std::string& tmp, const std::string& content,
+                       bool sync_file = false) {
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     return sys_error("cannot create", tmp);
@@ -41,6 +42,12 @@ std::string write_temp(const std::string& tmp, const std::string& content) {
     }
     done += static_cast<size_t>(n);
   }
+  if (sync_file && ::fdatasync(fd) != 0) {
+    std::string why = sys_error("cannot sync", tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return why;
+  }
   if (::close(fd) != 0) {
     std::string why = sys_error("cannot write", tmp);
     ::unlink(tmp.c_str());
@@ -55,7 +62,8 @@ std::string flush(const std::string& dir, bool whole_fs) {
   if (fd < 0)
     return sys_error("cannot open", dir);
   int rc = whole_fs ? ::syncfs(fd) : ::fsync(fd);
-  std::string why = rc == 0 ? "" : sys_error(whole_fs ? "cannot sync" : "cannot fsync", dir);
+  std::string why =
+      rc == 0 ? "" : sys_error(whole_fs ? "cannot sync" : "cannot fsync", dir);
   ::close(fd);
   return why;
 }
@@ -81,7 +89,8 @@ store::~store() {
 }
 
 void store::write(std::string path, std::string content, bool durable, done_fn done) {
-  submit({kind::write, std::move(path), std::move(content), durable, std::move(done), ""});
+  submit(
+      {kind::write, std::move(path), std::move(content), durable, std::move(done), ""});
 }
 
 void store::remove(std::string path, bool durable, done_fn done) {
@@ -131,19 +140,24 @@ void store::commit(std::deque<op>& batch) {
   std::map<std::string, size_t> last; // path -> index of its last operation
   for (size_t i = 0; i < batch.size(); ++i)
     last[batch[i].path] = i;
+  // A few files are cheaper to flush one by one; many, with one syncfs.
+  size_t durable_writes = 0;
+  for (auto& [path, i] : last)
+    durable_writes += batch[i].k == kind::write && batch[i].durable;
+  bool per_file = durable_writes <= 2;
   std::set<std::string> sync_fs, sync_dirs;
   for (auto& [path, i] : last) {
     op& o = batch[i];
     std::string tmp = temp_path(path);
     if (o.k == kind::write) {
-      o.error = write_temp(tmp, o.content);
+      o.error = write_temp(tmp, o.content, per_file && o.durable);
     } else if (o.k == kind::link) {
       ::unlink(tmp.c_str());
       if (::symlink(o.content.c_str(), tmp.c_str()) != 0)
         o.error = sys_error("cannot create the link", tmp);
     }
     if (o.durable && o.error.empty()) {
-      if (o.k == kind::write)
+      if (o.k == kind::write && !per_file)
         sync_fs.insert(dir_of(path));
       sync_dirs.insert(dir_of(path));
     }
@@ -155,7 +169,8 @@ void store::commit(std::deque<op>& batch) {
     op& o = batch[i];
     if (!o.error.empty())
       continue;
-    if (auto it = fs_error.find(dir_of(path)); it != fs_error.end() && !it->second.empty()) {
+    if (auto it = fs_error.find(dir_of(path));
+        it != fs_error.end() && !it->second.empty()) {
       o.error = it->second;
       ::unlink(temp_path(path).c_str());
       continue;
@@ -182,9 +197,7 @@ void store::commit(std::deque<op>& batch) {
 
 void store::write_now(const std::string& path, const std::string& content, bool durable) {
   std::string tmp = temp_path(path);
-  std::string why = write_temp(tmp, content);
-  if (why.empty() && durable)
-    why = flush(dir_of(path), true);
+  std::string why = write_temp(tmp, content, durable);
   if (why.empty() && ::rename(tmp.c_str(), path.c_str()) != 0)
     why = sys_error("cannot rename into", path);
   if (why.empty() && durable)
@@ -198,7 +211,8 @@ void store::write_now(const std::string& path, const std::string& content, bool 
 void store::link_now(const std::string& path, const std::string& target) {
   std::string tmp = temp_path(path);
   ::unlink(tmp.c_str());
-  if (::symlink(target.c_str(), tmp.c_str()) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (::symlink(target.c_str(), tmp.c_str()) != 0 ||
+      ::rename(tmp.c_str(), path.c_str()) != 0) {
     std::string why = sys_error("cannot create the link", path);
     ::unlink(tmp.c_str());
     throw protocol::error(protocol::errc::operation_failed, why);

@@ -1,6 +1,7 @@
 // The store: every file the runtime writes goes through one thread that commits
 // concurrent writes in groups. A durable write is a temporary file in the same directory,
-// one syncfs for the whole group, rename, and one fsync per directory touched: what is
+// a flush (fdatasync of the file when the group holds one or two, one syncfs for the
+// whole group when it holds more), rename, and one fsync per directory touched: what is
 // acknowledged survives a power loss, and a group of N definitions costs one flush, not
 // N. A volatile write (status of active domains) is the same without the flushes: it
 // survives SIGKILL, not a power loss. No CAF here.
@@ -35,7 +36,8 @@ public:
 
   /// The same, now, on the caller's thread; throws protocol::error(operation_failed).
   /// For start-up, before the instance serves anything.
-  static void write_now(const std::string& path, const std::string& content, bool durable);
+  static void write_now(const std::string& path, const std::string& content,
+                        bool durable);
   static void link_now(const std::string& path, const std::string& target);
 
   /// How many groups were committed and how many operations they held (for tests and

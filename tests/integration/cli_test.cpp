@@ -96,7 +96,11 @@ BOOST_AUTO_TEST_CASE(help_pages) {
         "help nodeinfo", "help autostart", "help domid", "help domname", "help domuuid",
         "help quit", "help event", "help edit", "help define"}) {
     BOOST_TEST_CONTEXT(cmd) {
-      same_stdout(d.domsh({cmd}), virsh({cmd}));
+      // event has one option virsh lacks, --since (the journal); the rest is virsh's.
+      auto ours = d.domsh({cmd});
+      ours.out = std::regex_replace(ours.out, std::regex(" \\[--since <number>\\]"), "");
+      ours.out = std::regex_replace(ours.out, std::regex("    --since <number>.*\n"), "");
+      same_stdout(ours, virsh({cmd}));
     }
   }
   auto groups = d.domsh({"help"});

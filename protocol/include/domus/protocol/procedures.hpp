@@ -30,6 +30,7 @@ enum class proc : int {
   domain_suspend,
   domain_resume,
   domain_autostart,
+  events_since,
 };
 
 /// Who answers a procedure inside the daemon.
