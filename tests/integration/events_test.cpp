@@ -8,6 +8,7 @@
 #include <csignal>
 #include <regex>
 #include <sstream>
+#include <sys/stat.h>
 
 // The event contract: topic frame, JSON body with seq (+1 each), time, uri, event,
 // detail and domain; events of a change published before its reply; the handshake.
@@ -196,4 +197,86 @@ BOOST_AUTO_TEST_CASE(domsh_event_notices_a_dead_daemon) {
   BOOST_TEST(ev.wait(std::chrono::seconds(20)) == 1);
   BOOST_TEST(ev.err().find("stopped answering; 0 event(s) received") != std::string::npos,
              ev.err());
+}
+
+// The journal: events.since answers what a subscriber missed, exactly as published, on
+// the read-only socket too; seq continues across a restart, even after SIGKILL.
+BOOST_AUTO_TEST_CASE(events_since_replays_exactly_what_was_published) {
+  std::string root = temp_dir("j");
+  daemon_process d({}, root);
+  domus::protocol::connection c(d.socket(), false);
+  domus::protocol::subscriber sub(c, {"domain."});
+  sub.handshake(std::chrono::seconds(5));
+  for (int i = 0; i < 6; ++i)
+    call(c, i % 2 ? "domain.resume" : "domain.suspend", {{"domain", "test"}});
+  std::vector<json> live;
+  for (int i = 0; i < 6; ++i)
+    live.push_back(next(sub).body);
+  domus::protocol::connection ro(root + "/run/domus/domus-sock-ro", true);
+  auto r = ro.call("", "events.since", {{"after", 0}}, std::chrono::seconds(5));
+  BOOST_TEST_REQUIRE(r.ok, r.message);
+  BOOST_TEST((r.result["events"] == json(live)));
+  BOOST_TEST(r.result["last"] == live.back()["seq"]);
+  auto page =
+      ro.call("", "events.since", {{"after", 2}, {"limit", 2}, {"topic", "domain.l"}},
+              std::chrono::seconds(5));
+  BOOST_TEST_REQUIRE(page.ok, page.message);
+  BOOST_TEST((page.result["events"] == json{live[2], live[3]}));
+  BOOST_TEST(page.result["next"] == 4);
+  auto none = ro.call("", "events.since", {{"after", 0}, {"topic", "sys."}},
+                      std::chrono::seconds(5));
+  BOOST_TEST(none.result["events"].empty());
+  auto bad = ro.call("", "events.since", {{"after", -1}}, std::chrono::seconds(5));
+  BOOST_TEST(!bad.ok);
+  BOOST_TEST(static_cast<int>(bad.code) ==
+             static_cast<int>(domus::protocol::errc::bad_request));
+
+  d.kill9();
+  daemon_process again({}, root);
+  domus::protocol::connection c2(again.socket(), false);
+  domus::protocol::subscriber sub2(c2, {"domain."});
+  sub2.handshake(std::chrono::seconds(5));
+  call(c2, "domain.suspend", {{"domain", "test"}});
+  BOOST_TEST(next(sub2).body["seq"] == live.back()["seq"].get<uint64_t>() + 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_journal_that_no_longer_holds_the_seq_asks_for_resync) {
+  std::string root = temp_dir("j");
+  ::mkdir((root + "/etc").c_str(), 0755);
+  ::mkdir((root + "/etc/domus").c_str(), 0755);
+  write_file(root + "/etc/domus/domusd.conf", "journal_events = 100\n");
+  daemon_process d({}, root);
+  domus::protocol::connection c(d.socket(), false);
+  for (int i = 0; i < 120; ++i)
+    call(c, i % 2 ? "domain.resume" : "domain.suspend", {{"domain", "test"}});
+  auto r = c.call("", "events.since", {{"after", 3}}, std::chrono::seconds(5));
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(static_cast<int>(r.code) == static_cast<int>(domus::protocol::errc::resync));
+  BOOST_TEST(r.error["oldest_seq"] == 21);
+  auto cmd = d.domsh({"event --all --since 3"});
+  BOOST_TEST(cmd.status == 1);
+  BOOST_TEST(cmd.err.find("(the oldest event held is seq 21)") != std::string::npos,
+             cmd.err);
+}
+
+// domsh event --since: the journal, then the live stream, with no gap and no duplicate
+// even while events are published during the switch.
+BOOST_AUTO_TEST_CASE(domsh_event_since_switches_to_live_without_gap_or_duplicate) {
+  daemon_process d;
+  domus::protocol::connection c(d.socket(), false);
+  for (int i = 0; i < 20; ++i)
+    call(c, i % 2 ? "domain.resume" : "domain.suspend", {{"domain", "test"}});
+  child ev({domsh_path(), "-c", d.uri(), "event", "--all", "--loop", "--since", "10"});
+  // Published while it replays and switches over.
+  for (int i = 20; i < 60; ++i)
+    call(c, i % 2 ? "domain.resume" : "domain.suspend", {{"domain", "test"}});
+  std::string expected;
+  for (int i = 10; i < 60; ++i)
+    expected += std::string("event 'lifecycle' for domain 'test': ") +
+                (i % 2 ? "Resumed Unpaused" : "Suspended Paused") + "\n";
+  for (int i = 0; i < 200 && ev.out().size() < expected.size(); ++i)
+    ev.poll_output(std::chrono::milliseconds(50));
+  ev.signal(SIGINT);
+  ev.wait();
+  BOOST_TEST(ev.out() == expected + "event loop interrupted\nevents received: 50\n\n");
 }
