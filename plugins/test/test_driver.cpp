@@ -40,6 +40,34 @@ template <class F> void guarded(domus_complete_fn done, void* user, F&& body) {
   }
 }
 
+// An injected fault (DOMUS_TEST_DRIVER_FAULTS) takes the call: true, and the caller
+// returns. A hung call's completion is never made.
+bool injected(domus_instance* inst, const char* op, domus_dom* d, domus_complete_fn done,
+              void* user) {
+  if (inst->faults.entries.empty())
+    return false;
+  std::string name;
+  {
+    std::lock_guard<std::mutex> lock(d->mutex);
+    name = d->def.name;
+  }
+  switch (inst->faults.lookup(op, name)) {
+  case fault::none:
+    return false;
+  case fault::fail:
+    fail(done, user, DOMUS_E_OPERATION_FAILED,
+         std::string("injected failure of ") + op + " on domain '" + name +
+             "' (DOMUS_TEST_DRIVER_FAULTS)");
+    return true;
+  case fault::hang: {
+    std::lock_guard<std::mutex> lock(inst->hung.mutex);
+    inst->hung.calls.emplace_back(done, user);
+    return true;
+  }
+  }
+  return false;
+}
+
 void complete(domus_complete_fn done, void* user, const outcome& o) {
   if (o.status != DOMUS_OK)
     return fail(done, user, o.status, o.message);
@@ -75,6 +103,7 @@ void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* use
               std::string(args->uri) + "'");
 
     auto inst = std::make_unique<domus_instance>();
+    inst->faults = fault_plan::from_environment();
     inst->host = args->host;
     inst->uri = args->uri;
     inst->node = s.node;
@@ -203,7 +232,10 @@ void test_define(domus_instance* inst, domus_dom* existing, const char* xml,
   });
 }
 
-void test_undefine(domus_instance*, domus_dom* d, domus_complete_fn done, void* user) {
+void test_undefine(domus_instance* inst, domus_dom* d, domus_complete_fn done,
+                   void* user) {
+  if (injected(inst, "undefine", d, done, user))
+    return;
   std::lock_guard<std::mutex> lock(d->mutex);
   if (d->state != DOMUS_STATE_SHUTOFF)
     return fail(done, user, DOMUS_E_INVALID_OPERATION,
@@ -214,25 +246,32 @@ void test_undefine(domus_instance*, domus_dom* d, domus_complete_fn done, void* 
 
 void test_start(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
                 void* user) {
-  complete(done, user, start_domain(*inst, *d));
+  if (!injected(inst, "start", d, done, user))
+    complete(done, user, start_domain(*inst, *d));
 }
-void test_shutdown(domus_instance*, domus_dom* d, uint32_t, domus_complete_fn done,
+void test_shutdown(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
                    void* user) {
-  complete(done, user, shutdown_domain(*d));
+  if (!injected(inst, "shutdown", d, done, user))
+    complete(done, user, shutdown_domain(*d));
 }
-void test_reboot(domus_instance*, domus_dom* d, uint32_t, domus_complete_fn done,
+void test_reboot(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
                  void* user) {
-  complete(done, user, reboot_domain(*d));
+  if (!injected(inst, "reboot", d, done, user))
+    complete(done, user, reboot_domain(*d));
 }
-void test_destroy(domus_instance*, domus_dom* d, uint32_t, domus_complete_fn done,
+void test_destroy(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
                   void* user) {
-  complete(done, user, destroy_domain(*d));
+  if (!injected(inst, "destroy", d, done, user))
+    complete(done, user, destroy_domain(*d));
 }
-void test_suspend(domus_instance*, domus_dom* d, domus_complete_fn done, void* user) {
-  complete(done, user, suspend_domain(*d));
+void test_suspend(domus_instance* inst, domus_dom* d, domus_complete_fn done,
+                  void* user) {
+  if (!injected(inst, "suspend", d, done, user))
+    complete(done, user, suspend_domain(*d));
 }
-void test_resume(domus_instance*, domus_dom* d, domus_complete_fn done, void* user) {
-  complete(done, user, resume_domain(*d));
+void test_resume(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* user) {
+  if (!injected(inst, "resume", d, done, user))
+    complete(done, user, resume_domain(*d));
 }
 
 void test_info(domus_instance*, domus_dom* d, domus_complete_fn done, void* user) {

@@ -1,7 +1,9 @@
 // The mock hypervisor's state: instances and domains of the `test` driver.
 #pragma once
 
+#include "faults.hpp"
 #include <domus/driver_v1.h>
+
 #include <domus/model/domain_def.hpp>
 
 #include <atomic>
@@ -67,4 +69,6 @@ struct domus_instance {
   std::atomic<int32_t> next_id{1}; ///< ids are never reused, as in libvirt
   std::mutex doms_mutex;           ///< guards doms (taken on define and release only)
   std::set<domus_dom*> doms;       ///< every handle not released, freed by close
+  domus::test_driver::fault_plan faults; ///< DOMUS_TEST_DRIVER_FAULTS (tests only)
+  domus::test_driver::hung_calls hung;   ///< operations that never complete
 };

@@ -15,6 +15,9 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <unordered_map>
@@ -32,6 +35,8 @@ struct job {
   rpc request;
   std::shared_ptr<const model::domain_def> def; ///< define, create, redefine
   enum kind_t { operation = 1, define_new, create_new, redefine } kind = operation;
+  uint64_t token = 0; ///< names it for its wait deadline
+  std::chrono::steady_clock::time_point queued{};
 };
 
 class domain_logic;
@@ -40,7 +45,10 @@ struct domain_state {
   domain_seed s;
   std::shared_ptr<domain_logic> logic; // the behavior's handlers point into it
   std::deque<job> queue;
-  bool busy = false;     // a job is running
+  bool busy = false;   // a job is running
+  std::string running; // the running job's procedure, for busy errors
+  std::chrono::steady_clock::time_point running_since{};
+  uint64_t next_job_token = 0;
   bool draining = false; // run_next is on the stack: finish() must not recurse
   pending_calls calls;
   bool removed = false;          // the domain no longer exists
@@ -281,9 +289,38 @@ public:
   // -- the job queue ------------------------------------------------------------------
 
   void enqueue(job j) {
+    j.token = ++st().next_job_token;
+    j.queued = std::chrono::steady_clock::now();
+    bool must_wait = st().busy || st().draining || !st().queue.empty();
+    if (must_wait && ctx().job_wait_ms > 0)
+      self_->delayed_send(self_, std::chrono::milliseconds(ctx().job_wait_ms),
+                          waited_atom::value, j.token);
     st().queue.push_back(std::move(j));
     if (!st().busy && !st().draining)
       run_next();
+  }
+
+  // A job's wait deadline passed: if it still waits, it fails naming the one running.
+  void on_waited(uint64_t token) {
+    auto& q = st().queue;
+    auto it =
+        std::find_if(q.begin(), q.end(), [&](const job& j) { return j.token == token; });
+    if (it == q.end())
+      return;
+    auto now = std::chrono::steady_clock::now();
+    auto secs = [&](std::chrono::steady_clock::time_point t) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.1f s",
+                    std::chrono::duration<double>(now - t).count());
+      return std::string(buf);
+    };
+    std::string what = st().busy ? "'" + st().running + "' has been running for " +
+                                       secs(st().running_since)
+                                 : "other changes are queued";
+    reply_error(it->request, errc::busy,
+                "domain '" + name() + "' is busy: " + what + "; gave up after waiting " +
+                    secs(it->queued) + " (job_wait_ms in domusd.conf)");
+    q.erase(it);
   }
 
   void finish() {
@@ -302,6 +339,8 @@ public:
       job j = std::move(st().queue.front());
       st().queue.pop_front();
       st().busy = true;
+      st().running = std::string(protocol::entry(j.request.proc).name);
+      st().running_since = std::chrono::steady_clock::now();
       try {
         run(j);
       } catch (const protocol::error& e) {
@@ -825,6 +864,7 @@ public:
         [this](stored_atom, uint64_t token, std::string& error) {
           on_stored(token, error);
         },
+        [this](waited_atom, uint64_t token) { on_waited(token); },
     };
   }
 

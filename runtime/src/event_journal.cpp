@@ -76,12 +76,33 @@ event_journal::event_journal(options o) : opts_(std::move(o)) {
   path_ = opts_.dir + "/events.journal";
   ceiling_path_ = opts_.dir + "/events.ceiling";
   load();
+  flusher_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(flush_mutex_);
+    while (true) {
+      flush_wake_.wait(lock, [this] { return flush_wanted_ || flush_stop_; });
+      if (flush_stop_)
+        return;
+      flush_wanted_ = false;
+      int fd = fd_;
+      lock.unlock();
+      if (::fdatasync(fd) != 0)
+        log_warning("event journal " + path_ + ": fdatasync failed: " + std::strerror(errno));
+      lock.lock();
+    }
+  });
 }
 
 event_journal::~event_journal() {
+  {
+    std::lock_guard<std::mutex> lock(flush_mutex_);
+    flush_stop_ = true;
+  }
+  flush_wake_.notify_one();
+  if (flusher_.joinable())
+    flusher_.join();
   if (fd_ < 0)
     return;
-  flush();
+  ::fdatasync(fd_);
   // A clean stop: the next daemon continues right after the last event.
   try {
     store::write_now(ceiling_path_,
@@ -176,8 +197,11 @@ void event_journal::append(const std::string& topic, const std::string& frame) {
 void event_journal::flush() {
   if (unflushed_ == 0 || fd_ < 0)
     return;
-  if (::fdatasync(fd_) != 0)
-    log_warning("event journal " + path_ + ": fdatasync failed: " + std::strerror(errno));
+  {
+    std::lock_guard<std::mutex> lock(flush_mutex_);
+    flush_wanted_ = true;
+  }
+  flush_wake_.notify_one();
   unflushed_ = 0;
 }
 
@@ -187,6 +211,7 @@ void event_journal::compact() {
   for (auto& r : held_)
     text += line_of(r.seq, r.topic, r.frame);
   store::write_now(path_, text, true);
+  std::lock_guard<std::mutex> lock(flush_mutex_); // the flusher uses fd_
   ::close(fd_);
   fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd_ < 0)

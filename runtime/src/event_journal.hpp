@@ -10,8 +10,11 @@
 // journal's tail, it continues above the ceiling. Loop thread only; no CAF.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <mutex>
+#include <thread>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,7 +59,8 @@ public:
   size_t loaded() const { return loaded_; }
   bool dropped_torn_tail() const { return torn_; }
 
-  /// Makes what was appended durable (fdatasync), if anything is pending.
+  /// Makes what was appended durable (fdatasync on the journal's own thread, so that the
+  /// event loop never waits for the disk), if anything is pending.
   void flush();
 
 private:
@@ -76,6 +80,11 @@ private:
   uint64_t in_file_ = 0, unflushed_ = 0;
   size_t loaded_ = 0;
   bool torn_ = false;
+  // The flusher: fdatasync away from the loop thread.
+  std::mutex flush_mutex_;
+  std::condition_variable flush_wake_;
+  bool flush_wanted_ = false, flush_stop_ = false;
+  std::thread flusher_;
 };
 
 } // namespace domus::runtime

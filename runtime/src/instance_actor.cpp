@@ -107,6 +107,7 @@ public:
     ctx->host = seed.host;
     ctx->registry = me();
     ctx->files = seed.files;
+    ctx->job_wait_ms = seed.job_wait_ms;
     ctx->etc_dir = seed.etc_dir;
     ctx->status_dir = seed.etc_dir.empty() ? "" : seed.run_dir;
     st().ctx = ctx;

@@ -31,6 +31,7 @@ struct instance_seed {
   /// (a node file's). Status files then go to run_dir.
   std::string etc_dir;
   store* files = nullptr; ///< the daemon's store; lives as long as the daemon
+  uint32_t job_wait_ms = 30000; ///< how long a change waits for the one running
 };
 
 /// Spawns an instance actor; it opens the driver at once and tells the gateway when it

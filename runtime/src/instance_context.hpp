@@ -25,6 +25,7 @@ struct instance_context {
   std::string security_model; ///< from version_info, "" for none
   std::string security_doi;
   store* files = nullptr;     ///< the daemon's store
+  uint32_t job_wait_ms = 30000; ///< how long a change waits for the one running
   std::string etc_dir;        ///< definitions, "<etc_dir>/<name>.xml"; "": not persisted
   std::string status_dir;     ///< status of active domains; "" when not persisted
 

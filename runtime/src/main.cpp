@@ -124,6 +124,7 @@ int run(const command_line& cl) {
     seed.state_dir = paths.lib + "/" + dir;
     seed.run_dir = paths.run + "/" + dir;
     seed.files = &files;
+    seed.job_wait_ms = opts.job_wait_ms;
     // libvirt's convention: the instances /default, /system and /session keep their
     // domains; any other path (a test driver's node file) lives only as long as the
     // daemon.

@@ -24,6 +24,7 @@ using report_atom = caf::atom_constant<caf::atom("report")>;   ///< host -> doma
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;     ///< instance -> new domain
 using redefine_atom = caf::atom_constant<caf::atom("redefine")>; ///< instance -> domain
 using stored_atom = caf::atom_constant<caf::atom("stored")>;     ///< store -> actor
+using waited_atom = caf::atom_constant<caf::atom("waited")>;     ///< a job's wait ended
 
 /// A request the gateway routed to an actor; the reply goes back through
 /// gateway::reply(serial, ...).

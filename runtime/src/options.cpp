@@ -133,6 +133,9 @@ const std::map<std::string, setting>& settings() {
       {"event_queue_limit", {[](auto& v, bool q, auto& o) {
          o.event_queue_limit = static_cast<int64_t>(to_number(v, q, 0, 100000000));
        }}},
+      {"job_wait_ms", {[](auto& v, bool q, auto& o) {
+         o.job_wait_ms = static_cast<uint32_t>(to_number(v, q, 0, 86400000));
+       }}},
       {"journal_events", {[](auto& v, bool q, auto& o) {
          o.journal_events = static_cast<size_t>(to_number(v, q, 100, 100000000));
        }}},

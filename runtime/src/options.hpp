@@ -22,6 +22,7 @@ struct daemon_options {
   unsigned events_socket_mode = 0666;
   int64_t reply_queue_limit = 1000000;      ///< ZeroMQ send HWM of the request sockets
   size_t journal_events = 100000;           ///< events the journal holds (events.since)
+  uint32_t job_wait_ms = 30000;             ///< a change waits this long for the running one
   int64_t event_queue_limit = 1000000;      ///< ZeroMQ send HWM per event subscriber
   std::string scheduler_policy = "sharing"; ///< CAF: "sharing" or "stealing"
   unsigned worker_threads = 0; ///< CAF scheduler threads; 0: one per core, at least 2

@@ -36,12 +36,12 @@ bool wait_until_answering(const std::string& socket, std::chrono::milliseconds t
   return false;
 }
 
-daemon_process::daemon_process(std::vector<std::string> extra, std::string root)
+daemon_process::daemon_process(std::vector<std::string> extra, std::string root,
+                               std::map<std::string, std::string> env)
     : root_(root.empty() ? temp_dir("d") : std::move(root)) {
   std::vector<std::string> argv = {domusd_path(), "--root", root_};
   argv.insert(argv.end(), extra.begin(), extra.end());
-  proc_ = std::make_unique<child>(argv, std::map<std::string, std::string>{},
-                                  root_ + "/domusd.log");
+  proc_ = std::make_unique<child>(argv, env, root_ + "/domusd.log");
   try {
     proc_->wait_for(2, " ready; ", std::chrono::seconds(20));
   } catch (const std::exception& e) {

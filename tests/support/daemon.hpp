@@ -4,6 +4,7 @@
 
 #include "process.hpp"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,7 +18,8 @@ std::string domsh_path();
 class daemon_process {
 public:
   /// Starts `domusd --root ROOT extra...` and waits (bounded) until it answers.
-  explicit daemon_process(std::vector<std::string> extra = {}, std::string root = "");
+  explicit daemon_process(std::vector<std::string> extra = {}, std::string root = "",
+                          std::map<std::string, std::string> env = {});
   /// Stops it with SIGTERM if still running (and checks nothing).
   ~daemon_process();
 
