@@ -2,6 +2,8 @@
 // client library (what domsh and every C++ client use).
 //
 //   rpc_bench --socket PATH [--uri URI] [--requests N] [--cycles N]
+//   rpc_bench --socket PATH --defines N --clients C [--prefix P]   (one row: durable
+//   defines)
 //
 // Prints one markdown row per scenario: latency of one request at a time (p50, p99),
 // pipelined throughput with 1 and 4 clients (64 requests in flight each), and
@@ -28,6 +30,9 @@ struct settings {
   std::string uri = "test:///default";
   int requests = 20000;
   int cycles = 2000;
+  int defines = 0; ///< --defines N: only the persistent define scenario
+  int clients = 1; ///< its clients
+  std::string prefix = "def-";
 };
 
 double percentile(std::vector<double>& v, double p) {
@@ -168,6 +173,36 @@ void cycles(const settings& s, int clients, int n) {
   summarize("define+start+destroy+undefine cycle", clients, lats, start);
 }
 
+// Persistent defines: each client defines its share of n domains one at a time, every
+// definition written durably before its answer (the store groups concurrent ones).
+void defines(const settings& s, int clients, int n, const std::string& prefix) {
+  std::vector<std::thread> threads;
+  std::vector<std::vector<double>> lats(static_cast<size_t>(clients));
+  auto start = clock_type::now();
+  for (int k = 0; k < clients; ++k) {
+    threads.emplace_back([&, k] {
+      connection c(s.socket, false);
+      auto& lat = lats[static_cast<size_t>(k)];
+      for (int i = 0; i < n / clients; ++i) {
+        std::string name = prefix + std::to_string(k) + "-" + std::to_string(i);
+        std::string xml = "<domain type='test'><name>" + name +
+                          "</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+                          "<os><type>hvm</type></os></domain>";
+        auto t = clock_type::now();
+        auto r = c.call(s.uri, "domain.define", {{"xml", xml}}, std::chrono::seconds(30));
+        if (!r.ok) {
+          std::fprintf(stderr, "define %s failed: %s\n", name.c_str(), r.message.c_str());
+          std::exit(1);
+        }
+        lat.push_back(us_since(t));
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  summarize("domain.define, durable", clients, lats, start);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -182,6 +217,12 @@ int main(int argc, char** argv) {
       s.requests = std::atoi(argv[i + 1]);
     else if (a == "--cycles")
       s.cycles = std::atoi(argv[i + 1]);
+    else if (a == "--defines")
+      s.defines = std::atoi(argv[i + 1]);
+    else if (a == "--clients")
+      s.clients = std::atoi(argv[i + 1]);
+    else if (a == "--prefix")
+      s.prefix = argv[i + 1];
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -191,6 +232,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: rpc_bench --socket PATH [--uri URI] [--requests N] "
                          "[--cycles N]\n");
     return 2;
+  }
+  if (s.defines > 0) {
+    defines(s, s.clients, s.defines, s.prefix);
+    return 0;
   }
   std::printf("| scenario | clients | p50 us | p99 us | per second |\n");
   std::printf("|---|---|---|---|---|\n");

@@ -52,6 +52,46 @@ for policy in sharing stealing; do
   rm -rf "$root"
 done
 
+# Persistence: durable defines with 1 and 16 clients, then the start-up time of a daemon
+# that restores 1,000 and 10,000 definitions.
+root=$(mktemp -d /tmp/domus-bench-XXXXXX)
+sock="$root/run/domus/domus-sock"
+uri="test:///default?socket=$sock"
+start_daemon() {
+  local t0 t1
+  t0=$(date +%s%N)
+  "$build/bin/domusd" --root "$root" --log-level warning 2>> "$root/domusd.log" &
+  pid=$!
+  # Bounded: ready when a list answers (the instance restored everything first).
+  for _ in $(seq 1 2000); do
+    if "$build/bin/domsh" -q -c "$uri" --connect-timeout 1 list --all > /dev/null 2>&1; then
+      break
+    fi
+  done
+  t1=$(date +%s%N)
+  started_ms=$(echo "($t1 - $t0) / 1000000" | bc)
+}
+echo
+echo "## Persistence (test:///default, definitions written with fsync discipline)"
+echo
+echo "| scenario | clients | p50 us | p99 us | per second |"
+echo "|---|---|---|---|---|"
+start_daemon
+"$build/bin/rpc_bench" --socket "$sock" --defines 1000 --clients 1 --prefix one-
+"$build/bin/rpc_bench" --socket "$sock" --defines 9000 --clients 16 --prefix many-
+kill -TERM "$pid"; wait "$pid" || true
+echo
+echo "| definitions on disk | start-up until the first list answers |"
+echo "|---|---|"
+start_daemon
+echo "| 10,001 | ${started_ms} ms |"
+kill -TERM "$pid"; wait "$pid" || true
+find "$root/etc/domus/test" -name 'many-*' -delete
+start_daemon
+echo "| 1,001 | ${started_ms} ms |"
+kill -TERM "$pid"; wait "$pid" || true
+rm -rf "$root"
+
 # Micro-benchmarks: the domain XML path over libvirt's conformance domains, and the codec.
 echo
 echo "## Micro-benchmarks (one core, build-release/bin/micro_bench)"

@@ -41,8 +41,8 @@ struct round_state {
   std::condition_variable changed;
   int acknowledged = 0;
   bool killed = false;
-  std::map<std::string, st> model;               // the state after acknowledged changes
-  std::map<std::string, std::string> in_flight;  // the change a domain had out at the kill
+  std::map<std::string, st> model;              // the state after acknowledged changes
+  std::map<std::string, std::string> in_flight; // the change a domain had out at the kill
   std::map<std::string, std::vector<std::string>> expected; // events per domain, in order
 };
 
@@ -57,7 +57,8 @@ void client(const std::string& socket, int k, int count, unsigned seed, round_st
   domus::protocol::connection c(socket, false);
   std::mt19937 rng(seed + static_cast<unsigned>(k));
   for (int n = 0; n < count; ++n) {
-    std::string name = "c" + std::to_string(k) + "-" + std::to_string(n % domains_per_client);
+    std::string name =
+        "c" + std::to_string(k) + "-" + std::to_string(n % domains_per_client);
     st now;
     {
       std::lock_guard<std::mutex> lock(rs.mutex);
@@ -162,7 +163,8 @@ void one_round(const std::string& root, unsigned seed, int kill_after) {
 
     std::vector<std::thread> workers;
     for (int k = 0; k < clients; ++k)
-      workers.emplace_back(client, d.socket(), k, operations / clients, seed, std::ref(rs));
+      workers.emplace_back(client, d.socket(), k, operations / clients, seed,
+                           std::ref(rs));
     {
       std::unique_lock<std::mutex> lock(rs.mutex);
       rs.changed.wait_for(lock, std::chrono::seconds(60),
@@ -184,7 +186,8 @@ void one_round(const std::string& root, unsigned seed, int kill_after) {
   domus::protocol::connection c(d.socket(), false);
   // Every acknowledged definition exists, in the state its last acknowledged change left
   // (a change out at the kill may or may not have happened).
-  auto list = c.call("test:///default", "domain.list", json::object(), std::chrono::seconds(10));
+  auto list =
+      c.call("test:///default", "domain.list", json::object(), std::chrono::seconds(10));
   BOOST_TEST_REQUIRE(list.ok, list.message);
   std::map<std::string, std::string> state;
   for (auto& dom : list.result["domains"])
@@ -205,8 +208,9 @@ void one_round(const std::string& root, unsigned seed, int kill_after) {
   uint64_t after = seen.empty() ? seq_before : seen.back()["seq"].get<uint64_t>();
   std::vector<json> all = seen;
   while (true) {
-    auto page = c.call("", "events.since", {{"after", after}, {"topic", "domain.lifecycle"}},
-                       std::chrono::seconds(10));
+    auto page =
+        c.call("", "events.since", {{"after", after}, {"topic", "domain.lifecycle"}},
+               std::chrono::seconds(10));
     BOOST_TEST_REQUIRE(page.ok, page.message);
     for (auto& e : page.result["events"])
       all.push_back(e);
@@ -232,9 +236,9 @@ void one_round(const std::string& root, unsigned seed, int kill_after) {
       size_t extra = rs.in_flight.count(name) ? 1 : 0;
       BOOST_TEST(g.size() >= events.size());
       BOOST_TEST(g.size() <= events.size() + extra);
-      BOOST_TEST((std::vector<std::string>(g.begin(),
-                                           g.begin() + static_cast<std::ptrdiff_t>(std::min(
-                                                           g.size(), events.size()))) == events));
+      BOOST_TEST((std::vector<std::string>(
+                      g.begin(), g.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                 g.size(), events.size()))) == events));
     }
   }
   // seq continues after the restart, above everything handed out.
@@ -246,7 +250,8 @@ void one_round(const std::string& root, unsigned seed, int kill_after) {
   auto m = sub.next(std::chrono::seconds(5));
   BOOST_TEST_REQUIRE(m.has_value());
   BOOST_TEST(m->body["seq"].get<uint64_t>() == last + 1);
-  c.call("test:///default", "domain.resume", {{"domain", "test"}}, std::chrono::seconds(5));
+  c.call("test:///default", "domain.resume", {{"domain", "test"}},
+         std::chrono::seconds(5));
 }
 
 } // namespace

@@ -91,3 +91,26 @@ BOOST_AUTO_TEST_CASE(a_failing_call_changes_nothing_and_says_why) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The runtime's test switch: the actor of one domain fails on every change. Supervision
+// restarts it (queries still answer), then marks it in error; the rest never notices.
+BOOST_AUTO_TEST_CASE(a_failing_domain_actor_is_supervised) {
+  daemon_process d({}, "", {{"DOMUS_TEST_FAIL_ACTOR", "fragile"}});
+  domus::protocol::connection c(d.socket(), false);
+  domus::protocol::subscriber sub(c, {"domain.error"});
+  sub.handshake(std::chrono::seconds(5));
+  ok(c, "domain.define", {{"xml", guest("fragile")}});
+  ok(c, "domain.define", {{"xml", guest("sturdy")}});
+  for (int i = 0; i < 6; ++i) {
+    auto r = c.call("test:///default", "domain.start", {{"domain", "fragile"}},
+                    std::chrono::seconds(10));
+    BOOST_TEST(!r.ok);
+    BOOST_TEST(ok(c, "domain.lookup", {{"domain", "fragile"}})["state"] == "shutoff");
+  }
+  auto m = sub.next(std::chrono::seconds(10));
+  BOOST_TEST_REQUIRE(m.has_value());
+  BOOST_TEST(m->body["domain"]["name"] == "fragile");
+  ok(c, "domain.start", {{"domain", "sturdy"}});
+  BOOST_TEST(d.log().find("DOMUS_TEST_FAIL_ACTOR names domain 'fragile'") !=
+             std::string::npos);
+}
