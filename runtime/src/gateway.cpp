@@ -117,24 +117,34 @@ struct gateway::impl {
       return;
     }
     pumping = true;
+    // Whatever happens below, the next pump must run: a flag left set would leave the
+    // sockets undrained for good (ZMQ_FD only signals edges).
+    struct reset {
+      bool& flag;
+      ~reset() { flag = false; }
+    } guard{pumping};
     do {
       pump_again = false;
       for (int k = 0; k < 3; ++k) {
-        auto& s = socks[k];
-        if (!s)
-          continue;
-        while (s && (s->get(zmq::sockopt::events) & ZMQ_POLLIN)) {
+        while (socks[k]) {
           std::vector<zmq::message_t> frames;
-          if (!zmq::recv_multipart(*s, std::back_inserter(frames),
-                                   zmq::recv_flags::dontwait))
-            break;
+          try {
+            if (!(socks[k]->get(zmq::sockopt::events) & ZMQ_POLLIN))
+              break;
+            if (!zmq::recv_multipart(*socks[k], std::back_inserter(frames),
+                                     zmq::recv_flags::dontwait))
+              break;
+          } catch (const zmq::error_t& e) {
+            if (e.num() == EINTR)
+              continue; // a signal (a guest's SIGCHLD) interrupted the call: again
+            throw;
+          }
           if (k == static_cast<int>(sock_kind::events))
             continue; // (un)subscriptions; XPUB needs them read, nothing else
           on_message(static_cast<sock_kind>(k), frames);
         }
       }
     } while (pump_again);
-    pumping = false;
   }
 
   void send_frame(sock_kind k, const std::string& routing_id, const std::string& body) {
@@ -143,12 +153,17 @@ struct gateway::impl {
       return;
     std::array<zmq::const_buffer, 3> frames{
         zmq::buffer(routing_id), zmq::const_buffer(nullptr, 0), zmq::buffer(body)};
-    try {
-      if (!zmq::send_multipart(*s, frames, zmq::send_flags::dontwait))
-        log_warning("reply dropped: the client's queue is full (reply_queue_limit)");
-    } catch (const zmq::error_t& e) {
-      // ROUTER_MANDATORY: the client is gone. Logged, never silent.
-      log_debug(std::string("reply dropped: client gone (") + e.what() + ")");
+    while (true) {
+      try {
+        if (!zmq::send_multipart(*s, frames, zmq::send_flags::dontwait))
+          log_warning("reply dropped: the client's queue is full (reply_queue_limit)");
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR)
+          continue; // interrupted by a signal: send again
+        // ROUTER_MANDATORY: the client is gone. Logged, never silent.
+        log_debug(std::string("reply dropped: client gone (") + e.what() + ")");
+      }
+      break;
     }
     pump_again = true;
     if (!pumping)
@@ -389,7 +404,16 @@ struct gateway::impl {
     if (!s)
       return;
     std::array<zmq::const_buffer, 2> frames{zmq::buffer(topic), zmq::buffer(body)};
-    zmq::send_multipart(*s, frames, zmq::send_flags::dontwait);
+    while (true) {
+      try {
+        zmq::send_multipart(*s, frames, zmq::send_flags::dontwait);
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR)
+          continue; // interrupted by a signal: send again
+        log_warning(std::string("event not sent: ") + e.what());
+      }
+      break;
+    }
     pump_again = true;
     if (!pumping)
       pump();
