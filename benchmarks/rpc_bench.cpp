@@ -30,6 +30,7 @@ struct settings {
   std::string uri = "test:///default";
   int requests = 20000;
   int cycles = 2000;
+  std::string cycle_uri; ///< --cycle-uri: where the cycles run (default: uri)
   int defines = 0; ///< --defines N: only the persistent define scenario
   int clients = 1; ///< its clients
   std::string prefix = "def-";
@@ -157,7 +158,8 @@ void cycles(const settings& s, int clients, int n) {
               {"domain.start", {{"domain", name}}},
               {"domain.destroy", {{"domain", name}}},
               {"domain.undefine", {{"domain", name}}}}) {
-          auto r = c.call(s.uri, proc, args, std::chrono::seconds(10));
+          auto r = c.call(s.cycle_uri.empty() ? s.uri : s.cycle_uri, proc, args,
+                          std::chrono::seconds(10));
           if (!r.ok) {
             std::fprintf(stderr, "%s %s failed: %s\n", proc, name.c_str(),
                          r.message.c_str());
@@ -217,6 +219,8 @@ int main(int argc, char** argv) {
       s.requests = std::atoi(argv[i + 1]);
     else if (a == "--cycles")
       s.cycles = std::atoi(argv[i + 1]);
+    else if (a == "--cycle-uri")
+      s.cycle_uri = argv[i + 1];
     else if (a == "--defines")
       s.defines = std::atoi(argv[i + 1]);
     else if (a == "--clients")
