@@ -31,9 +31,10 @@ struct settings {
   int requests = 20000;
   int cycles = 2000;
   std::string cycle_uri; ///< --cycle-uri: where the cycles run (default: uri)
-  int defines = 0; ///< --defines N: only the persistent define scenario
-  int clients = 1; ///< its clients
+  int defines = 0;       ///< --defines N: only the persistent define scenario
+  int clients = 1;       ///< its clients
   std::string prefix = "def-";
+  bool compare = false; ///< --compare 1: the side-by-side scenarios, JSON lines
 };
 
 double percentile(std::vector<double>& v, double p) {
@@ -48,8 +49,22 @@ double us_since(clock_type::time_point t) {
   return std::chrono::duration<double, std::micro>(clock_type::now() - t).count();
 }
 
+bool json_rows = false; // --compare: JSON lines for benchmarks/compare.py
+
 void row(const std::string& scenario, const std::string& clients, double p50, double p99,
          double rate) {
+  if (json_rows) {
+    std::printf("%s\n", json{{"side", "domus"},
+                             {"scenario", scenario},
+                             {"clients", std::stoi(clients)},
+                             {"p50_us", p50},
+                             {"p99_us", p99},
+                             {"per_second", rate}}
+                            .dump()
+                            .c_str());
+    std::fflush(stdout);
+    return;
+  }
   std::printf("| %s | %s | %.0f | %.0f | %.0f |\n", scenario.c_str(), clients.c_str(),
               p50, p99, rate);
   std::fflush(stdout);
@@ -205,6 +220,55 @@ void defines(const settings& s, int clients, int n, const std::string& prefix) {
   summarize("domain.define, durable", clients, lats, start);
 }
 
+// The lifecycle of n domains, each step separately: every client takes its share of the
+// domains through the step, all clients at once; one row per step.
+void steps(const settings& s, int clients, int n) {
+  const std::string uri = s.cycle_uri.empty() ? s.uri : s.cycle_uri;
+  const std::vector<std::string> procs = {"domain.define",  "domain.start",
+                                          "domain.suspend", "domain.resume",
+                                          "domain.destroy", "domain.undefine"};
+  for (auto& proc : procs) {
+    std::vector<std::thread> threads;
+    std::vector<std::vector<double>> lats(static_cast<size_t>(clients));
+    auto start = clock_type::now();
+    for (int k = 0; k < clients; ++k) {
+      threads.emplace_back([&, k] {
+        connection c(s.socket, false);
+        for (int i = k; i < n; i += clients) {
+          std::string name = "step-" + std::to_string(i);
+          json args =
+              proc == "domain.define"
+                  ? json{{"xml", "<domain type='test'><name>" + name +
+                                     "</name><memory unit='MiB'>64</memory>"
+                                     "<vcpu>1</vcpu><os><type>hvm</type></os></domain>"}}
+                  : json{{"domain", name}};
+          auto t = clock_type::now();
+          auto r = c.call(uri, proc, args, std::chrono::seconds(30));
+          if (!r.ok) {
+            std::fprintf(stderr, "%s %s failed: %s\n", proc.c_str(), name.c_str(),
+                         r.message.c_str());
+            std::exit(1);
+          }
+          lats[static_cast<size_t>(k)].push_back(us_since(t));
+        }
+      });
+    }
+    for (auto& t : threads)
+      t.join();
+    summarize(proc.substr(7) + " (lifecycle step)", clients, lats, start);
+  }
+}
+
+// What benchmarks/compare.sh runs on both sides: the same clients, one request in
+// flight per client (libvirt's API is synchronous).
+void compare(const settings& s) {
+  for (std::string proc : {"domain.lookup", "domain.info"})
+    for (int clients : {1, 4, 16})
+      pipelined(s, proc, clients, 1, s.requests);
+  for (int clients : {1, 4, 16})
+    steps(s, clients, 1000);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -227,6 +291,8 @@ int main(int argc, char** argv) {
       s.clients = std::atoi(argv[i + 1]);
     else if (a == "--prefix")
       s.prefix = argv[i + 1];
+    else if (a == "--compare")
+      s.compare = std::string(argv[i + 1]) == "1";
     else {
       std::fprintf(stderr, "unknown option %s\n", a.c_str());
       return 2;
@@ -239,6 +305,11 @@ int main(int argc, char** argv) {
   }
   if (s.defines > 0) {
     defines(s, s.clients, s.defines, s.prefix);
+    return 0;
+  }
+  if (s.compare) {
+    json_rows = true;
+    compare(s);
     return 0;
   }
   std::printf("| scenario | clients | p50 us | p99 us | per second |\n");

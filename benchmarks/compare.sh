@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Domus and libvirt side by side, in one run, on this machine: a private domusd and a
+# private libvirtd (Debian's libvirt 9.0, installed if missing), the same scenarios on
+# both, repeated; one table with the median and spread of each side and their ratio.
+#   bash benchmarks/compare.sh [RUNS] [REQUESTS]
+# Everything started here is stopped by pid when it ends. docs/benchmarks.md records the
+# latest table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+requests=${2:-4000}
+build=build-release
+
+if ! [ -x /usr/sbin/libvirtd ] || ! /usr/bin/python3 -c 'import libvirt' 2> /dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+    libvirt-daemon libvirt-clients libvirt-daemon-driver-qemu python3-libvirt > /dev/null
+fi
+# libvirtd's QEMU driver does not start without its user and group, which
+# libvirt-daemon-system would create (with polkit and services this harness does not need).
+getent group libvirt-qemu > /dev/null || groupadd --system libvirt-qemu
+getent passwd libvirt-qemu > /dev/null ||
+  useradd --system --gid libvirt-qemu --no-create-home --home-dir /var/lib/libvirt \
+    --shell /usr/sbin/nologin libvirt-qemu
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDOMUS_ENABLE_TESTS=OFF > /dev/null
+cmake --build "$build" -j 2 > /dev/null
+
+work=$(mktemp -d /tmp/domus-compare-XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do
+    kill -TERM "$p" 2> /dev/null || true
+    wait "$p" 2> /dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+echo "<node/>" > "$work/node.xml"
+
+# Domus, on a private tree.
+"$build/bin/domusd" --root "$work/domus" --log-level warning 2> "$work/domusd.log" &
+pids+=($!)
+dsock="$work/domus/run/domus/domus-sock"
+duri="test:///default?socket=$dsock"
+
+# libvirt, as ../shared/libvirt-anchor.md ran it: its own configuration and sockets, no
+# TCP, no authentication on the unix sockets.
+mkdir -p "$work/libvirt/sock"
+cat > "$work/libvirt/libvirtd.conf" << EOF
+listen_tls = 0
+listen_tcp = 0
+unix_sock_dir = "$work/libvirt/sock"
+unix_sock_group = "root"
+unix_sock_ro_perms = "0777"
+unix_sock_rw_perms = "0770"
+auth_unix_ro = "none"
+auth_unix_rw = "none"
+log_outputs = "3:file:$work/libvirt/libvirtd.log"
+EOF
+/usr/sbin/libvirtd -f "$work/libvirt/libvirtd.conf" --pid-file "$work/libvirt/libvirtd.pid" &
+pids+=($!)
+lsock="$work/libvirt/sock/libvirt-sock"
+luri="test+unix:///default?socket=$lsock"
+
+# Both answer (bounded wait).
+for _ in $(seq 1 400); do
+  if "$build/bin/domsh" -q -c "$duri" --connect-timeout 1 uri > /dev/null 2>&1 &&
+    virsh -q -c "$luri" uri > /dev/null 2>&1; then
+    break
+  fi
+  sleep 0.05
+done
+
+rows="$work/rows.jsonl"
+cli_row() { # side command ms
+  printf '{"side":"%s","scenario":"%s (whole process)","clients":1,"ms":%s}\n' "$1" "$2" "$3" >> "$rows"
+}
+for run in $(seq 1 "$runs"); do
+  echo "run $run of $runs" >&2
+  # 1. The shells as whole processes, 50 invocations each.
+  for cmd in "list --all" "dominfo test" "domstate test"; do
+    t0=$(date +%s%N)
+    for _ in $(seq 50); do "$build/bin/domsh" -c "$duri" $cmd > /dev/null; done
+    t1=$(date +%s%N)
+    for _ in $(seq 50); do virsh -c "$luri" $cmd > /dev/null; done
+    t2=$(date +%s%N)
+    cli_row domus "domsh/virsh $cmd" "$(echo "($t1 - $t0) / 50000000" | bc -l)"
+    cli_row libvirt "domsh/virsh $cmd" "$(echo "($t2 - $t1) / 50000000" | bc -l)"
+  done
+  # 2 and 3. Requests with 1, 4 and 16 clients; lifecycle steps of 1,000 domains on a
+  # node-file instance (never persisted, on both sides).
+  "$build/bin/rpc_bench" --socket "$dsock" --requests "$requests" --compare 1 \
+    --cycle-uri "test://$work/node.xml" >> "$rows"
+  /usr/bin/python3 benchmarks/libvirt_bench.py "$luri" \
+    "test+unix://$work/node.xml?socket=$lsock" "$requests" >> "$rows"
+done
+
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $runs runs"
+echo "# libvirt $(/usr/sbin/libvirtd --version | awk '{print $NF}'), via libvirtd's unix socket"
+echo
+/usr/bin/python3 benchmarks/compare.py "$rows"
