@@ -38,7 +38,9 @@ std::vector<std::string> xml_names(const std::string& dir) {
       ::unlink((dir + "/" + n).c_str());
       continue;
     }
-    if (n[0] != '.' && ends_with(n, ".xml"))
+    // A name may start with a dot (".web" is a valid domain name): only the temporary
+    // files (handled above) are skipped.
+    if (n.size() > 4 && ends_with(n, ".xml"))
       out.push_back(n.substr(0, n.size() - 4));
   }
   closedir(d);

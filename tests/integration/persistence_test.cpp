@@ -57,7 +57,7 @@ struct fixture {
   std::string etc = root + "/etc/domus/test";
   std::string rundir = root + "/run/domus/test";
   fixture() {
-    for (auto n : {"web1", "web2", "tr1"})
+    for (auto n : {"web1", "web2", "tr1", ".dotted"})
       write_file(dir + "/" + n + ".xml", guest(n));
   }
   std::string file(const std::string& n) { return dir + "/" + n + ".xml"; }
@@ -100,6 +100,17 @@ BOOST_AUTO_TEST_CASE(definitions_status_and_guests_survive_sigkill) {
   BOOST_TEST(again.stop() == 0);
   daemon_process third({}, root);
   BOOST_TEST(third.domsh({"list --name"}).out == "test\nweb1\ntr1\nweb2\n\n");
+}
+
+// A domain name may start with a dot; its files are not mistaken for temporary ones.
+BOOST_AUTO_TEST_CASE(a_dotted_name_survives_a_restart) {
+  {
+    daemon_process d({}, root);
+    BOOST_TEST(d.domsh({"define " + file(".dotted") + "; start .dotted"}).status == 0);
+    d.kill9();
+  }
+  daemon_process d({}, root);
+  BOOST_TEST(d.domsh({"domstate .dotted"}).out == "running\n\n");
 }
 
 BOOST_AUTO_TEST_CASE(undefine_and_autostart_off_remove_their_files) {
