@@ -15,6 +15,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <map>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -273,30 +275,26 @@ void compare(const settings& s) {
 
 int main(int argc, char** argv) {
   settings s;
+  // Every option takes a value: one row each.
+  using setter = std::function<void(const char*)>;
+  const std::map<std::string, setter> options = {
+      {"--socket", [&](const char* v) { s.socket = v; }},
+      {"--uri", [&](const char* v) { s.uri = v; }},
+      {"--requests", [&](const char* v) { s.requests = std::atoi(v); }},
+      {"--cycles", [&](const char* v) { s.cycles = std::atoi(v); }},
+      {"--cycle-uri", [&](const char* v) { s.cycle_uri = v; }},
+      {"--defines", [&](const char* v) { s.defines = std::atoi(v); }},
+      {"--clients", [&](const char* v) { s.clients = std::atoi(v); }},
+      {"--prefix", [&](const char* v) { s.prefix = v; }},
+      {"--compare", [&](const char* v) { s.compare = std::string(v) == "1"; }},
+  };
   for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i];
-    if (a == "--socket")
-      s.socket = argv[i + 1];
-    else if (a == "--uri")
-      s.uri = argv[i + 1];
-    else if (a == "--requests")
-      s.requests = std::atoi(argv[i + 1]);
-    else if (a == "--cycles")
-      s.cycles = std::atoi(argv[i + 1]);
-    else if (a == "--cycle-uri")
-      s.cycle_uri = argv[i + 1];
-    else if (a == "--defines")
-      s.defines = std::atoi(argv[i + 1]);
-    else if (a == "--clients")
-      s.clients = std::atoi(argv[i + 1]);
-    else if (a == "--prefix")
-      s.prefix = argv[i + 1];
-    else if (a == "--compare")
-      s.compare = std::string(argv[i + 1]) == "1";
-    else {
-      std::fprintf(stderr, "unknown option %s\n", a.c_str());
+    auto it = options.find(argv[i]);
+    if (it == options.end()) {
+      std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
     }
+    it->second(argv[i + 1]);
   }
   if (s.socket.empty()) {
     std::fprintf(stderr, "usage: rpc_bench --socket PATH [--uri URI] [--requests N] "

@@ -319,14 +319,7 @@ BOOST_AUTO_TEST_CASE(entities_are_refused_through_the_daemon) {
   write_file(xxe, "<?xml version=\"1.0\"?>\n<!DOCTYPE domain [<!ENTITY s SYSTEM "
                   "\"file:///etc/passwd\">]>\n<domain type='test'><name>&s;</name>"
                   "<memory>1</memory><os><type>hvm</type></os></domain>\n");
-  std::string doc = "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n <!ENTITY lol \"lol\">\n";
-  for (int i = 1; i <= 9; ++i) {
-    doc += " <!ENTITY lol" + std::to_string(i) + " \"";
-    for (int k = 0; k < 10; ++k)
-      doc += "&lol" + (i == 1 ? std::string() : std::to_string(i - 1)) + ";";
-    doc += "\">\n";
-  }
-  write_file(lolz, doc + "]>\n<domain type='test'><name>&lol9;</name></domain>\n");
+  write_file(lolz, billion_laughs_document());
   for (auto& f : {xxe, lolz}) {
     BOOST_TEST_CONTEXT(f) {
       auto r = d.domsh({"define", f});

@@ -38,6 +38,17 @@ void write_file(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::trunc) << text;
 }
 
+std::string billion_laughs_document() {
+  std::string doc = "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n <!ENTITY lol \"lol\">\n";
+  for (int i = 1; i <= 9; ++i) {
+    doc += " <!ENTITY lol" + std::to_string(i) + " \"";
+    for (int k = 0; k < 10; ++k)
+      doc += "&lol" + (i == 1 ? std::string() : std::to_string(i - 1)) + ";";
+    doc += "\">\n";
+  }
+  return doc + "]>\n<domain type='test'><name>&lol9;</name></domain>\n";
+}
+
 bool regenerating() {
   return std::getenv("DOMUS_REGENERATE") != nullptr;
 }

@@ -18,6 +18,10 @@ std::vector<std::string> files_ending(const std::string& dir, const std::string&
 /// Writes `text` to the file (golden files regenerated with DOMUS_REGENERATE=1).
 void write_file(const std::string& path, const std::string& text);
 
+/// A "billion laughs" document: nine levels of entities, each ten of the one below,
+/// expanding to 10^9 copies of "lol" inside `<domain>`'s name.
+std::string billion_laughs_document();
+
 /// Whether DOMUS_REGENERATE is set: rewrite expected files from what the code does.
 bool regenerating();
 

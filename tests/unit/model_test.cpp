@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE model
 #include <boost/test/unit_test.hpp>
 
+#include "test_files.hpp"
+
 #include <domus/model/domain_def.hpp>
 #include <domus/model/names.hpp>
 #include <domus/model/units.hpp>
@@ -106,14 +108,7 @@ BOOST_AUTO_TEST_CASE(external_entities_are_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(billion_laughs_is_refused_before_any_expansion) {
-  std::string doc = "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n <!ENTITY lol \"lol\">\n";
-  for (int i = 1; i <= 9; ++i) {
-    doc += " <!ENTITY lol" + std::to_string(i) + " \"";
-    for (int k = 0; k < 10; ++k)
-      doc += "&lol" + (i == 1 ? std::string() : std::to_string(i - 1)) + ";";
-    doc += "\">\n";
-  }
-  doc += "]>\n<domain type='test'><name>&lol9;</name></domain>\n";
+  std::string doc = domus::testing::billion_laughs_document();
   auto start = std::chrono::steady_clock::now();
   BOOST_CHECK_THROW(parse_domain(doc, "lolz.xml"), domus::protocol::error);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
