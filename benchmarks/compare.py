@@ -12,7 +12,10 @@ def main():
     with open(sys.argv[1]) as f:
         for line in f:
             r = json.loads(line)
-            for metric, unit in (("ms", "ms"), ("p50_us", "p50 us"), ("per_second", "per s")):
+            for metric, unit in (("ms", "ms"), ("p50_us", "p50 us"), ("p99_us", "p99 us"),
+                                 ("per_second", "per s"), ("lost", "events lost")):
+                if metric == "p99_us" and "lost" not in r:
+                    continue  # p99 is reported for events only
                 if metric in r:
                     key = (r["scenario"], r["clients"], unit)
                     runs.setdefault(key, {"domus": [], "libvirt": []})[r["side"]].append(r[metric])
@@ -28,7 +31,8 @@ def main():
     print("|---|---|---|---|---|---|")
     for (scenario, clients, unit), sides in runs.items():
         d, l = sides["domus"], sides["libvirt"]
-        ratio = "%.2f" % (statistics.median(d) / statistics.median(l)) if d and l and statistics.median(l) else "n/a"
+        ratio = "%.2f" % (statistics.median(d) / statistics.median(l)) \
+            if d and l and statistics.median(l) else "n/a"
         print("| %s | %d | %s | %s | %s | %s |" % (scenario, clients, unit, cell(d), cell(l), ratio))
     print()
     print("Times (ms, p50 us): lower is better. Rates (per s): higher is better. "

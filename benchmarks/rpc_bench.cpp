@@ -261,6 +261,79 @@ void steps(const settings& s, int clients, int n) {
   }
 }
 
+// Events: one client starts and destroys a domain n times; `subscribers` subscribers
+// (each with its own connection and handshake) record when each event arrives. Latency
+// is from the start of the call that caused it; every subscriber must get all n.
+void events(const settings& s, int subscribers, int n) {
+  const std::string uri = s.cycle_uri.empty() ? s.uri : s.cycle_uri;
+  connection c(s.socket, false);
+  const std::string name = "events-" + std::to_string(subscribers);
+  c.call(uri, "domain.define",
+         {{"xml", "<domain type='test'><name>" + name +
+                      "</name><memory unit='MiB'>64</memory><os><type>hvm</type></os>"
+                      "</domain>"}},
+         std::chrono::seconds(10));
+  std::vector<std::unique_ptr<connection>> conns;
+  std::vector<std::unique_ptr<subscriber>> subs;
+  for (int k = 0; k < subscribers; ++k) {
+    conns.push_back(std::make_unique<connection>(s.socket, false));
+    subs.push_back(std::make_unique<subscriber>(
+        *conns.back(), std::vector<std::string>{"domain.lifecycle"}));
+    subs.back()->handshake(std::chrono::seconds(5));
+  }
+  std::vector<clock_type::time_point> sent(static_cast<size_t>(n));
+  std::vector<std::vector<clock_type::time_point>> got(static_cast<size_t>(subscribers));
+  std::atomic<bool> done{false};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < subscribers; ++k)
+    threads.emplace_back([&, k] {
+      auto& mine = got[static_cast<size_t>(k)];
+      while (static_cast<int>(mine.size()) < n) {
+        auto m = subs[static_cast<size_t>(k)]->next(std::chrono::milliseconds(200));
+        if (!m) {
+          if (done)
+            break; // nothing more is coming: the rest were lost
+          continue;
+        }
+        if (m->body["domain"].value("name", "") == name)
+          mine.push_back(clock_type::now());
+      }
+    });
+  auto start = clock_type::now();
+  for (int i = 0; i < n; ++i) {
+    sent[static_cast<size_t>(i)] = clock_type::now();
+    auto r = c.call(uri, i % 2 ? "domain.destroy" : "domain.start", {{"domain", name}},
+                    std::chrono::seconds(10));
+    if (!r.ok) {
+      std::fprintf(stderr, "events: %s\n", r.message.c_str());
+      std::exit(1);
+    }
+  }
+  done = true;
+  for (auto& t : threads)
+    t.join();
+  double secs = us_since(start) / 1e6;
+  std::vector<double> lat;
+  size_t received = 0;
+  for (auto& mine : got) {
+    received += mine.size();
+    for (size_t i = 0; i < mine.size(); ++i)
+      lat.push_back(std::chrono::duration<double, std::micro>(mine[i] - sent[i]).count());
+  }
+  double lost = static_cast<double>(static_cast<size_t>(n) * got.size() - received);
+  std::printf("%s\n", json{{"side", "domus"},
+                           {"scenario", "event, from call start to receipt"},
+                           {"clients", subscribers},
+                           {"p50_us", percentile(lat, 0.5)},
+                           {"p99_us", percentile(lat, 0.99)},
+                           {"per_second", static_cast<double>(received) / secs},
+                           {"lost", lost}}
+                          .dump()
+                          .c_str());
+  std::fflush(stdout);
+  c.call(uri, "domain.undefine", {{"domain", name}}, std::chrono::seconds(10));
+}
+
 // What benchmarks/compare.sh runs on both sides: the same clients, one request in
 // flight per client (libvirt's API is synchronous).
 void compare(const settings& s) {
@@ -269,6 +342,8 @@ void compare(const settings& s) {
       pipelined(s, proc, clients, 1, s.requests);
   for (int clients : {1, 4, 16})
     steps(s, clients, 1000);
+  for (int subscribers : {1, 10})
+    events(s, subscribers, 2000);
 }
 
 } // namespace
