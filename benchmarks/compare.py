@@ -13,7 +13,8 @@ def main():
         for line in f:
             r = json.loads(line)
             for metric, unit in (("ms", "ms"), ("p50_us", "p50 us"), ("p99_us", "p99 us"),
-                                 ("per_second", "per s"), ("lost", "events lost")):
+                                 ("per_second", "per s"), ("lost", "events lost"),
+                                 ("rss_mib", "RSS MiB")):
                 if metric == "p99_us" and "lost" not in r:
                     continue  # p99 is reported for events only
                 if metric in r:

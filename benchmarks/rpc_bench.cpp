@@ -37,6 +37,7 @@ struct settings {
   int clients = 1;       ///< its clients
   std::string prefix = "def-";
   bool compare = false; ///< --compare 1: the side-by-side scenarios, JSON lines
+  int list_latency = 0; ///< --list-latency N: N timed domain.list calls, one JSON row
 };
 
 double percentile(std::vector<double>& v, double p) {
@@ -362,6 +363,7 @@ int main(int argc, char** argv) {
       {"--clients", [&](const char* v) { s.clients = std::atoi(v); }},
       {"--prefix", [&](const char* v) { s.prefix = v; }},
       {"--compare", [&](const char* v) { s.compare = std::string(v) == "1"; }},
+      {"--list-latency", [&](const char* v) { s.list_latency = std::atoi(v); }},
   };
   for (int i = 1; i + 1 < argc; i += 2) {
     auto it = options.find(argv[i]);
@@ -383,6 +385,24 @@ int main(int argc, char** argv) {
   if (s.compare) {
     json_rows = true;
     compare(s);
+    return 0;
+  }
+  if (s.list_latency > 0) {
+    connection c(s.socket, false);
+    auto r = c.call(s.uri, "domain.list", json::object(), std::chrono::seconds(60));
+    size_t n = r.ok ? r.result["domains"].size() : 0;
+    std::vector<double> lat;
+    for (int i = 0; i < s.list_latency; ++i) {
+      auto t = clock_type::now();
+      c.call(s.uri, "domain.list", json::object(), std::chrono::seconds(60));
+      lat.push_back(us_since(t));
+    }
+    std::printf("%s\n", json{{"side", "domus"},
+                             {"scenario", "domain.list, " + std::to_string(n) + " domains"},
+                             {"clients", 1},
+                             {"p50_us", percentile(lat, 0.5)}}
+                             .dump()
+                             .c_str());
     return 0;
   }
   std::printf("| scenario | clients | p50 us | p99 us | per second |\n");
