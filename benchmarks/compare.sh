@@ -115,7 +115,7 @@ for n in 1000 10000; do
   rss_row libvirt "${pids[1]}" "$n"
 done
 
-echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $runs runs"
-echo "# libvirt $(/usr/sbin/libvirtd --version | awk '{print $NF}'), via libvirtd's unix socket"
+echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $runs runs"
+echo "libvirt $(/usr/sbin/libvirtd --version | awk '{print $NF}'), via libvirtd's unix socket"
 echo
 /usr/bin/python3 benchmarks/compare.py "$rows"
