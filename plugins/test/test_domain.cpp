@@ -31,7 +31,7 @@ outcome settle(domus_dom& d, int32_t state, int32_t reason,
   d.reason = reason;
   if (state == DOMUS_STATE_SHUTOFF) {
     d.id = -1;
-    d.live = d.def;
+    d.live = {}; // a shut off guest has no live definition: one copy less to keep
   }
   outcome o;
   o.state = {d.state, d.reason, d.id};

@@ -121,8 +121,8 @@ void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* use
       auto d = std::make_unique<domus_dom>();
       d->def = parse(obj.xml.c_str(), obj.origin, domus::model::parse_mode::input);
       apply_test_defaults(d->def);
-      d->live = d->def;
       if (obj.state != DOMUS_STATE_SHUTOFF) {
+        d->live = d->def;
         d->id = inst->next_id++;
         d->started = std::chrono::steady_clock::now();
       }
@@ -218,9 +218,7 @@ void test_define(domus_instance* inst, domus_dom* existing, const char* xml,
     }
     {
       std::lock_guard<std::mutex> lock(d->mutex);
-      d->def = std::move(def);
-      if (d->state == DOMUS_STATE_SHUTOFF)
-        d->live = d->def;
+      d->def = std::move(def); // the live definition, if any, stays as it runs
     }
     if (fresh) {
       std::lock_guard<std::mutex> lock(inst->doms_mutex);

@@ -54,7 +54,7 @@ seed load_node_file(const std::string& path);
 struct domus_dom {
   std::mutex mutex;
   domus::model::domain_def def; ///< what the next start boots
-  domus::model::domain_def live;
+  domus::model::domain_def live; ///< while active only
   int32_t state = DOMUS_STATE_SHUTOFF;
   int32_t reason = DOMUS_REASON_UNKNOWN;
   int32_t id = -1;
