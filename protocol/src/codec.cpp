@@ -111,9 +111,14 @@ std::string encode_request(int64_t id, std::string_view uri, std::string_view pr
 }
 
 std::string encode_reply(int64_t id, const json& result) {
+  return encode_reply_text(id, json_text(result));
+}
+
+std::string encode_reply_text(int64_t id, std::string_view result_json) {
   std::string out = "{\"v\":" + std::to_string(version) + ",\"id\":" + std::to_string(id);
-  out += ",\"ok\":true,\"result\":" + json_text(result) + "}";
-  return out;
+  out += ",\"ok\":true,\"result\":";
+  out += result_json;
+  return out + "}";
 }
 
 std::string encode_error(std::optional<int64_t> id, errc code, std::string_view message,

@@ -314,14 +314,13 @@ struct gateway::impl {
                                      std::to_string(after->get<uint64_t>()) +
                                      "; resynchronize (list) and follow from oldest_seq",
                                  json{{"oldest_seq", journal->oldest()}}));
-    // Each event exactly as it was published.
-    std::string events = "[";
+    // Each event exactly as it was published: the journal's text, spliced in.
+    std::string result = "{\"events\":[";
     for (size_t i = 0; i < page->frames.size(); ++i)
-      events += (i ? "," : "") + *page->frames[i];
-    events += "]";
-    json result = {
-        {"events", json::parse(events)}, {"next", page->next}, {"last", page->last}};
-    send_frame(k, routing_id, protocol::encode_reply(req.id, result));
+      result += (i ? "," : "") + *page->frames[i];
+    result += "],\"last\":" + std::to_string(page->last) +
+              ",\"next\":" + std::to_string(page->next) + "}";
+    send_frame(k, routing_id, protocol::encode_reply_text(req.id, result));
   }
 
   // Resolves args.domain as virsh does: an id, then a UUID, then a name.

@@ -50,6 +50,9 @@ std::string encode_request(int64_t id, std::string_view uri, std::string_view pr
 /// Encodes a success reply.
 std::string encode_reply(int64_t id, const json& result);
 
+/// The same, with the result already JSON text (spliced in as it is).
+std::string encode_reply_text(int64_t id, std::string_view result_json);
+
 /// Encodes an error reply; extra fields (e.g. oldest_seq) are merged into "error".
 std::string encode_error(std::optional<int64_t> id, errc code, std::string_view message,
                          const json& extra = json::object());
