@@ -36,17 +36,20 @@ int hex_value(char c) {
 } // namespace
 
 std::string format_status(const domain_status& s) {
-  xml_node root = xml_node::element("domstatus");
+  // Written on every state change: the live XML (already formatted) goes in as it is,
+  // rather than parsed again to be written once more. Not indented: a line of a
+  // multi-line text (a description) would change. Wire names and hex need no escaping.
   auto* state = protocol::find_state(s.state.state);
   auto* reason = protocol::find_reason(s.state.state, s.state.reason);
-  root.set_attr("state", state ? std::string(state->wire) : "shutoff");
-  root.set_attr("reason", reason ? std::string(reason->wire) : "unknown");
-  root.set_attr("id", std::to_string(s.state.id));
-  xml_node priv = xml_node::element("privdata");
-  priv.children.push_back(xml_node::text_node(to_hex(s.private_data)));
-  root.children.push_back(std::move(priv));
-  root.children.push_back(model::parse_xml(s.live_xml, "<live definition>"));
-  return model::to_xml_string(root);
+  std::string out =
+      "<domstatus state='" + (state ? std::string(state->wire) : std::string("shutoff")) +
+      "' reason='" + (reason ? std::string(reason->wire) : std::string("unknown")) +
+      "' id='" + std::to_string(s.state.id) + "'>\n";
+  out += "  <privdata>" + to_hex(s.private_data) + "</privdata>\n";
+  out += s.live_xml;
+  if (!s.live_xml.empty() && s.live_xml.back() != '\n')
+    out += '\n';
+  return out + "</domstatus>\n";
 }
 
 domain_status parse_status(const std::string& text, const std::string& origin) {

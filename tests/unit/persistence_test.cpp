@@ -104,7 +104,9 @@ BOOST_AUTO_TEST_CASE(status_round_trip) {
   domain_status s;
   s.state = {DOMUS_STATE_PAUSED, DOMUS_REASON_USER, 7};
   s.private_data = std::string("\x00\x01\xff bytes", 9);
-  s.live_xml = "<domain type='test' id='7'>\n  <name>a</name>\n</domain>\n";
+  // A multi-line text must come back exactly as it was.
+  s.live_xml = "<domain type='test' id='7'>\n  <name>a</name>\n  <description>two\n"
+               "  lines</description>\n</domain>\n";
   auto back = parse_status(format_status(s), "a.xml");
   BOOST_TEST(back.state.state == DOMUS_STATE_PAUSED);
   BOOST_TEST(back.state.reason == DOMUS_REASON_USER);
