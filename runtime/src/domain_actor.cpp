@@ -434,6 +434,12 @@ public:
     apply(res);
     if (!active() && !st().s.persistent_def)
       return vanish(r); // a transient domain that stopped is gone
+    reply_after_status(r);
+  }
+
+  // A state change's answer: the status is written, then the routes and registry learn
+  // the new state, then the client hears (or hears why the status could not be written).
+  void reply_after_status(const rpc& r) {
     save_status([this, r](const std::string& error) {
       announce();
       if (!store_failed(r, error, "cannot save the status of domain '" + name() + "'"))
@@ -665,13 +671,7 @@ public:
                 return remove();
               }
               apply(res);
-              save_status([this, r](const std::string& error) {
-                announce();
-                if (!store_failed(r, error,
-                                  "cannot save the status of domain '" + name() + "'"))
-                  reply(r, summary_json(summary()));
-                finish();
-              });
+              reply_after_status(r);
             });
       });
     });

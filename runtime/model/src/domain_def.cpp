@@ -123,10 +123,6 @@ void normalize(domain_def& def) {
     def.vcpus_current.reset();
 }
 
-xml_node& devices_of(domain_def& def) {
-  return place_child(def.root, domain_schema(), "devices");
-}
-
 std::string format_domain(const domain_def& def, std::optional<int> id) {
   xml_node root = def.root;
   if (root.name.empty())

@@ -202,10 +202,7 @@ struct rules {
         else
           fail(target, path,
                "cannot tell the bus of disk '" + dev + "' from its name: give bus=");
-        // bus follows dev, as libvirt writes it.
-        auto after = std::find_if(target.attrs.begin(), target.attrs.end(),
-                                  [](const xml_attr& a) { return a.name == "dev"; });
-        target.attrs.insert(after + 1, xml_attr{"bus", bus});
+        place_attr(target, rule_of({"devices", "disk", "target"}), "bus", bus);
       }
     }
   }
@@ -252,31 +249,22 @@ struct rules {
   // A listen address given as an attribute is also written as a <listen> element, and
   // the first <listen type='address'> also as the attribute, as libvirt does.
   void graphics(xml_node& devices) {
+    const elem_rule& rule = rule_of({"devices", "graphics"});
     for (xml_node* g : children_named(devices, "graphics")) {
       const std::string* attr = g->attr("listen");
       xml_node* first = g->child("listen");
       if (attr && !first) {
-        xml_node l = xml_node::element("listen");
+        std::string address = *attr;
+        xml_node& l = place_child(*g, rule, "listen");
         l.set_attr("type", "address");
-        l.set_attr("address", *attr);
-        auto pos = std::find_if(g->children.begin(), g->children.end(),
-                                [](const xml_node& c) { return !c.is_text; });
-        g->children.insert(pos, std::move(l));
+        l.set_attr("address", address);
       } else if (first && *first->attr("type") == "address" && first->attr("address")) {
         if (attr && *attr != *first->attr("address"))
           fail(*g, "/domain/devices/graphics/@listen",
                "listen '" + *attr + "' differs from the first <listen> address '" +
                    *first->attr("address") + "'");
-        if (!attr) {
-          std::string address = *first->attr("address");
-          auto pos =
-              std::find_if(g->attrs.begin(), g->attrs.end(), [](const xml_attr& a) {
-                return a.name == "sharePolicy" || a.name == "passwd" ||
-                       a.name == "keymap" || a.name == "defaultMode" ||
-                       a.name == "connected";
-              });
-          g->attrs.insert(pos, xml_attr{"listen", address});
-        }
+        if (!attr)
+          place_attr(*g, rule, "listen", *first->attr("address"));
       }
     }
   }

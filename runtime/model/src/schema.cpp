@@ -189,6 +189,12 @@ struct conformer {
     report.unknown.push_back(std::to_string(at.line) + ": " + path);
   }
 
+  // Whether values of this type are rewritten in a canonical form (canonical() below).
+  static bool has_canonical_form(const value_type& t) {
+    return t.k == value_type::kind::uuid || t.k == value_type::kind::mac ||
+           t.k == value_type::kind::cpuset;
+  }
+
   // The value written back: canonical forms of typed values.
   std::string canonical(const value_type& t, std::string_view v) {
     switch (t.k) {
@@ -250,8 +256,7 @@ struct conformer {
         a.name.clear(); // dropped below
         continue;
       }
-      if (ar->type->k == value_type::kind::uuid || ar->type->k == value_type::kind::mac ||
-          ar->type->k == value_type::kind::cpuset)
+      if (has_canonical_form(*ar->type))
         a.value = canonical(*ar->type, a.value);
     }
     if (drop)
@@ -314,8 +319,7 @@ struct conformer {
     if (auto why = rule.text->check(t))
       fail_at(opts.origin, el, path.str(), *why);
     if (t.size() != raw.size() || el.children.size() != 1 ||
-        rule.text->k == value_type::kind::uuid || rule.text->k == value_type::kind::mac ||
-        rule.text->k == value_type::kind::cpuset)
+        has_canonical_form(*rule.text))
       set_text(el, canonical(*rule.text, t));
   }
 

@@ -61,9 +61,6 @@ domain_def parse_domain(xml_node root, std::string_view origin,
 /// defaulted to (and capped at) memory, vcpu current dropped when equal to the maximum.
 void normalize(domain_def& def);
 
-/// The <devices> element of a definition, added when absent.
-xml_node& devices_of(domain_def& def);
-
 /// Formats a definition in libvirt's element order. `id` is written on an active domain's
 /// live definition.
 std::string format_domain(const domain_def& def, std::optional<int> id = std::nullopt);
