@@ -156,109 +156,91 @@ void pipelined(const settings& s, const std::string& proc, int clients, int wind
   summarize(proc + ", " + std::to_string(window) + " in flight", clients, lats, start);
 }
 
-// define, start, destroy, undefine of fresh domains, one request at a time per client.
-void cycles(const settings& s, int clients, int n) {
+// The test guest every scenario defines.
+std::string guest_xml(const std::string& name) {
+  return "<domain type='test'><name>" + name +
+         "</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+         "<os><type>hvm</type></os></domain>";
+}
+
+// A call that must succeed: a failure ends the benchmark, naming it.
+void must(connection& c, const std::string& uri, const std::string& proc,
+          const json& args, const std::string& name, std::chrono::seconds timeout) {
+  auto r = c.call(uri, proc, args, timeout);
+  if (!r.ok) {
+    std::fprintf(stderr, "%s %s failed: %s\n", proc.c_str(), name.c_str(),
+                 r.message.c_str());
+    std::exit(1);
+  }
+}
+
+// Runs body(k, connection, latencies) on `clients` threads at once, each with its own
+// connection, then writes the scenario's row.
+template <class Body>
+void on_clients(const settings& s, const std::string& scenario, int clients, Body body) {
   std::vector<std::thread> threads;
   std::vector<std::vector<double>> lats(static_cast<size_t>(clients));
   auto start = clock_type::now();
-  for (int k = 0; k < clients; ++k) {
+  for (int k = 0; k < clients; ++k)
     threads.emplace_back([&, k] {
       connection c(s.socket, false);
-      auto& lat = lats[static_cast<size_t>(k)];
-      for (int i = 0; i < n / clients; ++i) {
-        std::string name = "bench-" + std::to_string(k) + "-" + std::to_string(i);
-        std::string xml = "<domain type='test'><name>" + name +
-                          "</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
-                          "<os><type>hvm</type></os></domain>";
-        auto t = clock_type::now();
-        for (auto [proc, args] :
-             {std::pair<const char*, json>{"domain.define", {{"xml", xml}}},
-              {"domain.start", {{"domain", name}}},
-              {"domain.destroy", {{"domain", name}}},
-              {"domain.undefine", {{"domain", name}}}}) {
-          auto r = c.call(s.cycle_uri.empty() ? s.uri : s.cycle_uri, proc, args,
-                          std::chrono::seconds(10));
-          if (!r.ok) {
-            std::fprintf(stderr, "%s %s failed: %s\n", proc, name.c_str(),
-                         r.message.c_str());
-            std::exit(1);
-          }
-        }
-        lat.push_back(us_since(t));
-      }
+      body(k, c, lats[static_cast<size_t>(k)]);
     });
-  }
   for (auto& t : threads)
     t.join();
-  summarize("define+start+destroy+undefine cycle", clients, lats, start);
+  summarize(scenario, clients, lats, start);
+}
+
+// define, start, destroy, undefine of fresh domains, one request at a time per client.
+void cycles(const settings& s, int clients, int n) {
+  const std::string uri = s.cycle_uri.empty() ? s.uri : s.cycle_uri;
+  on_clients(
+      s, "define+start+destroy+undefine cycle", clients,
+      [&](int k, connection& c, std::vector<double>& lat) {
+        for (int i = 0; i < n / clients; ++i) {
+          std::string name = "bench-" + std::to_string(k) + "-" + std::to_string(i);
+          auto t = clock_type::now();
+          must(c, uri, "domain.define", {{"xml", guest_xml(name)}}, name,
+               std::chrono::seconds(10));
+          for (const char* proc : {"domain.start", "domain.destroy", "domain.undefine"})
+            must(c, uri, proc, {{"domain", name}}, name, std::chrono::seconds(10));
+          lat.push_back(us_since(t));
+        }
+      });
 }
 
 // Persistent defines: each client defines its share of n domains one at a time, every
 // definition written durably before its answer (the store groups concurrent ones).
 void defines(const settings& s, int clients, int n, const std::string& prefix) {
-  std::vector<std::thread> threads;
-  std::vector<std::vector<double>> lats(static_cast<size_t>(clients));
-  auto start = clock_type::now();
-  for (int k = 0; k < clients; ++k) {
-    threads.emplace_back([&, k] {
-      connection c(s.socket, false);
-      auto& lat = lats[static_cast<size_t>(k)];
-      for (int i = 0; i < n / clients; ++i) {
-        std::string name = prefix + std::to_string(k) + "-" + std::to_string(i);
-        std::string xml = "<domain type='test'><name>" + name +
-                          "</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
-                          "<os><type>hvm</type></os></domain>";
-        auto t = clock_type::now();
-        auto r = c.call(s.uri, "domain.define", {{"xml", xml}}, std::chrono::seconds(30));
-        if (!r.ok) {
-          std::fprintf(stderr, "define %s failed: %s\n", name.c_str(), r.message.c_str());
-          std::exit(1);
-        }
-        lat.push_back(us_since(t));
-      }
-    });
-  }
-  for (auto& t : threads)
-    t.join();
-  summarize("domain.define, durable", clients, lats, start);
+  on_clients(s, "domain.define, durable", clients,
+             [&](int k, connection& c, std::vector<double>& lat) {
+               for (int i = 0; i < n / clients; ++i) {
+                 std::string name = prefix + std::to_string(k) + "-" + std::to_string(i);
+                 auto t = clock_type::now();
+                 must(c, s.uri, "domain.define", {{"xml", guest_xml(name)}}, name,
+                      std::chrono::seconds(30));
+                 lat.push_back(us_since(t));
+               }
+             });
 }
 
 // The lifecycle of n domains, each step separately: every client takes its share of the
 // domains through the step, all clients at once; one row per step.
 void steps(const settings& s, int clients, int n) {
   const std::string uri = s.cycle_uri.empty() ? s.uri : s.cycle_uri;
-  const std::vector<std::string> procs = {"domain.define",  "domain.start",
-                                          "domain.suspend", "domain.resume",
-                                          "domain.destroy", "domain.undefine"};
-  for (auto& proc : procs) {
-    std::vector<std::thread> threads;
-    std::vector<std::vector<double>> lats(static_cast<size_t>(clients));
-    auto start = clock_type::now();
-    for (int k = 0; k < clients; ++k) {
-      threads.emplace_back([&, k] {
-        connection c(s.socket, false);
-        for (int i = k; i < n; i += clients) {
-          std::string name = "step-" + std::to_string(i);
-          json args =
-              proc == "domain.define"
-                  ? json{{"xml", "<domain type='test'><name>" + name +
-                                     "</name><memory unit='MiB'>64</memory>"
-                                     "<vcpu>1</vcpu><os><type>hvm</type></os></domain>"}}
-                  : json{{"domain", name}};
-          auto t = clock_type::now();
-          auto r = c.call(uri, proc, args, std::chrono::seconds(30));
-          if (!r.ok) {
-            std::fprintf(stderr, "%s %s failed: %s\n", proc.c_str(), name.c_str(),
-                         r.message.c_str());
-            std::exit(1);
-          }
-          lats[static_cast<size_t>(k)].push_back(us_since(t));
-        }
-      });
-    }
-    for (auto& t : threads)
-      t.join();
-    summarize(proc.substr(7) + " (lifecycle step)", clients, lats, start);
+  for (std::string proc : {"domain.define", "domain.start", "domain.suspend",
+                           "domain.resume", "domain.destroy", "domain.undefine"}) {
+    on_clients(s, proc.substr(7) + " (lifecycle step)", clients,
+               [&](int k, connection& c, std::vector<double>& lat) {
+                 for (int i = k; i < n; i += clients) {
+                   std::string name = "step-" + std::to_string(i);
+                   json args = proc == "domain.define" ? json{{"xml", guest_xml(name)}}
+                                                       : json{{"domain", name}};
+                   auto t = clock_type::now();
+                   must(c, uri, proc, args, name, std::chrono::seconds(30));
+                   lat.push_back(us_since(t));
+                 }
+               });
   }
 }
 
@@ -269,11 +251,8 @@ void events(const settings& s, int subscribers, int n) {
   const std::string uri = s.cycle_uri.empty() ? s.uri : s.cycle_uri;
   connection c(s.socket, false);
   const std::string name = "events-" + std::to_string(subscribers);
-  c.call(uri, "domain.define",
-         {{"xml", "<domain type='test'><name>" + name +
-                      "</name><memory unit='MiB'>64</memory><os><type>hvm</type></os>"
-                      "</domain>"}},
-         std::chrono::seconds(10));
+  must(c, uri, "domain.define", {{"xml", guest_xml(name)}}, name,
+       std::chrono::seconds(10));
   std::vector<std::unique_ptr<connection>> conns;
   std::vector<std::unique_ptr<subscriber>> subs;
   for (int k = 0; k < subscribers; ++k) {
@@ -397,12 +376,13 @@ int main(int argc, char** argv) {
       c.call(s.uri, "domain.list", json::object(), std::chrono::seconds(60));
       lat.push_back(us_since(t));
     }
-    std::printf("%s\n", json{{"side", "domus"},
-                             {"scenario", "domain.list, " + std::to_string(n) + " domains"},
-                             {"clients", 1},
-                             {"p50_us", percentile(lat, 0.5)}}
-                             .dump()
-                             .c_str());
+    std::printf("%s\n",
+                json{{"side", "domus"},
+                     {"scenario", "domain.list, " + std::to_string(n) + " domains"},
+                     {"clients", 1},
+                     {"p50_us", percentile(lat, 0.5)}}
+                    .dump()
+                    .c_str());
     return 0;
   }
   std::printf("| scenario | clients | p50 us | p99 us | per second |\n");
