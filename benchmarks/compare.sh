@@ -11,9 +11,11 @@ runs=${1:-3}
 requests=${2:-4000}
 build=build-release
 
-if ! [ -x /usr/sbin/libvirtd ] || ! /usr/bin/python3 -c 'import libvirt' 2> /dev/null; then
+if ! [ -x /usr/sbin/libvirtd ] || ! [ -x /usr/bin/qemu-system-x86_64 ] ||
+  ! /usr/bin/python3 -c 'import libvirt' 2> /dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    libvirt-daemon libvirt-clients libvirt-daemon-driver-qemu python3-libvirt > /dev/null
+    libvirt-daemon libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 \
+    python3-libvirt > /dev/null
 fi
 # libvirtd's QEMU driver does not start without its user and group, which
 # libvirt-daemon-system would create (with polkit and services this harness does not need).
@@ -60,6 +62,7 @@ EOF
 pids+=($!)
 lsock="$work/libvirt/sock/libvirt-sock"
 luri="test+unix:///default?socket=$lsock"
+lqemu="qemu+unix:///system?socket=$lsock"
 
 # Both answer (bounded wait).
 for _ in $(seq 1 400); do
@@ -71,9 +74,18 @@ for _ in $(seq 1 400); do
 done
 
 rows="$work/rows.jsonl"
-cli_row() { # side command ms
-  printf '{"side":"%s","scenario":"%s (whole process)","clients":1,"ms":%s}\n' "$1" "$2" "$3" >> "$rows"
+ms_row() { # side scenario ms
+  printf '{"side":"%s","scenario":"%s","clients":1,"ms":%s}\n' "$1" "$2" "$3" >> "$rows"
 }
+cli_row() { # side command ms
+  ms_row "$1" "$2 (whole process)" "$3"
+}
+# The size of a definition as Domus persists it, for the group-commit floor.
+echo "<domain type='test'><name>size-probe</name><memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>" > "$work/probe.xml"
+"$build/bin/domsh" -q -c "$duri" define "$work/probe.xml" > /dev/null
+def_size=$(stat -c %s "$work/domus/etc/domus/test/size-probe.xml")
+"$build/bin/domsh" -q -c "$duri" undefine size-probe > /dev/null
+mkdir -p "$work/floor"
 for run in $(seq 1 "$runs"); do
   echo "run $run of $runs" >&2
   # 1. The shells as whole processes, 50 invocations each.
@@ -85,6 +97,32 @@ for run in $(seq 1 "$runs"); do
     t2=$(date +%s%N)
     cli_row domus "domsh/virsh $cmd" "$(echo "($t1 - $t0) / 50000000" | bc -l)"
     cli_row libvirt "domsh/virsh $cmd" "$(echo "($t2 - $t1) / 50000000" | bc -l)"
+  done
+  # Its floor: exec, connect, one JSON request, print, exit (libzmq alone).
+  t0=$(date +%s%N)
+  for _ in $(seq 50); do "$build/bin/cli_floor" "$dsock" test:///default domain.list > /dev/null; done
+  t1=$(date +%s%N)
+  ms_row floor "floor: CLI (exec, connect, one JSON request, exit)" \
+    "$(echo "($t1 - $t0) / 50000000" | bc -l)"
+  # The request floors: ZeroMQ, + JSON, + one actor hop (the daemon's scheduler policy).
+  for mode in echo json hop; do
+    "$build/bin/floor_bench" --mode "$mode" --clients 1 --window 1 --requests "$requests" >> "$rows"
+  done
+  for clients in 4 16; do
+    for window in 1 4; do
+      "$build/bin/floor_bench" --mode hop --clients "$clients" --window "$window" \
+        --requests "$requests" >> "$rows"
+    done
+  done
+  # 4. Durable defines: Domus's persistent test:///default, libvirt's QEMU driver (its
+  # test driver never writes), and the group-commit floor writing files of the same size.
+  for clients in 1 16; do
+    n=$((clients == 1 ? 500 : 2000))
+    "$build/bin/rpc_bench" --socket "$dsock" --defines "$n" --clients "$clients" \
+      --prefix "durable-$run-" --then-undefine 1 --json 1 >> "$rows"
+    /usr/bin/python3 benchmarks/libvirt_bench.py --durable "$lqemu" "$n" "$clients" >> "$rows"
+    "$build/bin/floor_bench" --mode commit --clients "$clients" --files "$n" \
+      --size "$def_size" --dir "$work/floor" >> "$rows"
   done
   # 2, 3 and 5. Requests with 1, 4 and 16 clients; lifecycle steps of 1,000 domains;
   # events to 1 and 10 subscribers. In memory on both sides: Domus on a shared node-file

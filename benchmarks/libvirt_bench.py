@@ -4,6 +4,8 @@ through python3-libvirt (a thin binding over libvirt's C library), one process p
 so that clients really run at once, one request in flight each. Prints JSON lines.
 
 usage: libvirt_bench.py URI REQUESTS
+       libvirt_bench.py --scale URI DOMAINS
+       libvirt_bench.py --durable QEMU-URI DEFINES CLIENTS
   URI  test+unix:///default?socket=... Everything runs on libvirtd's shared in-memory
        test:///default (libvirt's test driver never persists). A node-file URI would not
        do: libvirtd gives every connection to a node file its own private instance, so
@@ -14,6 +16,7 @@ usage: libvirt_bench.py URI REQUESTS
 import json
 import multiprocessing as mp
 import sys
+import threading
 import time
 
 import libvirt
@@ -37,7 +40,25 @@ def row(scenario, clients, lats, secs):
                       "per_second": len(lats) / secs}), flush=True)
 
 
-def request_worker(uri, proc, n, ready, go, out):
+def in_threads(window, work):
+    """Runs work(j) for j in range(window) on `window` threads (one call in flight each,
+    all on the caller's connection: libvirt's client multiplexes them on its socket) and
+    returns their latency lists joined. One window runs on the calling thread itself."""
+    if window == 1:
+        return work(0)
+    results = [None] * window
+
+    def run(j):
+        results[j] = work(j)
+    threads = [threading.Thread(target=run, args=(j,)) for j in range(window)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return [x for r in results for x in r]
+
+
+def request_worker(uri, proc, n, window, ready, go, out):
     quiet()
     conn = libvirt.open(uri)
     dom = conn.lookupByName("test")
@@ -46,18 +67,22 @@ def request_worker(uri, proc, n, ready, go, out):
         call()
     ready.put(1)
     go.wait()
-    lats = []
-    for _ in range(n):
-        t = time.perf_counter()
-        call()
-        lats.append((time.perf_counter() - t) * 1e6)
-    out.put(lats)
+
+    def work(_j):
+        lats = []
+        for _ in range(n // window):
+            t = time.perf_counter()
+            call()
+            lats.append((time.perf_counter() - t) * 1e6)
+        return lats
+    out.put(in_threads(window, work))
     conn.close()
 
 
-def requests(uri, proc, clients, total):
+def requests(uri, proc, clients, window, total):
     ready, out, go = mp.Queue(), mp.Queue(), mp.Event()
-    procs = [mp.Process(target=request_worker, args=(uri, proc, total // clients, ready, go, out))
+    procs = [mp.Process(target=request_worker,
+                        args=(uri, proc, total // clients, window, ready, go, out))
              for _ in range(clients)]
     for p in procs:
         p.start()
@@ -71,18 +96,19 @@ def requests(uri, proc, clients, total):
     secs = time.perf_counter() - start
     for p in procs:
         p.join()
-    row(proc + ", 1 in flight", clients, lats, secs)
+    row("%s, %d in flight" % (proc, window), clients, lats, secs)
 
 
-def step_worker(uri, k, clients, barrier, out):
+def step_worker(uri, k, clients, window, barrier, out):
     quiet()
     conn = libvirt.open(uri)
     names = ["step-%d" % i for i in range(k, DOMAINS, clients)]
     doms = {}
     lats = {s: [] for s in STEPS}
-    for step in STEPS:
-        barrier.wait()
-        for name in names:
+
+    def work(step, j):
+        mine = []
+        for name in names[j::window]:
             t = time.perf_counter()
             if step == "define":
                 doms[name] = conn.defineXML(
@@ -98,15 +124,19 @@ def step_worker(uri, k, clients, barrier, out):
                 doms[name].destroy()
             else:
                 doms[name].undefine()
-            lats[step].append((time.perf_counter() - t) * 1e6)
+            mine.append((time.perf_counter() - t) * 1e6)
+        return mine
+    for step in STEPS:
+        barrier.wait()
+        lats[step] = in_threads(window, lambda j, step=step: work(step, j))
         barrier.wait()
     out.put(lats)
     conn.close()
 
 
-def steps(uri, clients):
+def steps(uri, clients, window):
     barrier, out = mp.Barrier(clients + 1), mp.Queue()
-    procs = [mp.Process(target=step_worker, args=(uri, k, clients, barrier, out))
+    procs = [mp.Process(target=step_worker, args=(uri, k, clients, window, barrier, out))
              for k in range(clients)]
     for p in procs:
         p.start()
@@ -123,13 +153,13 @@ def steps(uri, clients):
     for p in procs:
         p.join()
     for step in STEPS:
-        row(step + " (lifecycle step)", clients, lats[step], secs[step])
+        row("%s (lifecycle step), %d in flight" % (step, window), clients, lats[step],
+            secs[step])
 
 
 def events(uri, subscribers, n):
     """One client starts and destroys a domain n times; `subscribers` connections with a
     lifecycle callback each (one event loop thread) record when each event arrives."""
-    import threading
     quiet()
     name = "events-%d" % subscribers
     conn = libvirt.open(uri)
@@ -187,20 +217,80 @@ def scale(uri, total):
                       "clients": 1, "p50_us": percentile(lats, 0.5)}), flush=True)
 
 
+# Scenario 4 runs on libvirt's QEMU driver, which writes every definition to
+# /etc/libvirt/qemu/NAME.xml before defineXML returns (its test driver never persists).
+# These names are the benchmark's own; whatever it defines, it undefines.
+DURABLE_PREFIX = "domus-bench-"
+QEMU_GUEST = ("<domain type='qemu'><name>%s</name><memory unit='MiB'>64</memory>"
+              "<vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os></domain>")
+
+
+def remove_benchmark_domains(conn):
+    for d in conn.listAllDomains(0):
+        if d.name().startswith(DURABLE_PREFIX):
+            d.undefine()
+
+
+def durable_worker(uri, k, n, barrier, out):
+    quiet()
+    conn = libvirt.open(uri)
+    barrier.wait()
+    lats = []
+    for i in range(n):
+        t = time.perf_counter()
+        conn.defineXML(QEMU_GUEST % ("%s%d-%d" % (DURABLE_PREFIX, k, i)))
+        lats.append((time.perf_counter() - t) * 1e6)
+    barrier.wait()
+    out.put(lats)
+    conn.close()
+
+
+def durable(uri, total, clients):
+    """`clients` processes define `total` inactive QEMU domains at once, each written to
+    disk before its call returns; then every one is undefined again (untimed)."""
+    quiet()
+    conn = libvirt.open(uri)
+    remove_benchmark_domains(conn)  # a run that was killed may have left some
+    conn.defineXML(QEMU_GUEST % (DURABLE_PREFIX + "warm-up"))  # capabilities, caches
+    remove_benchmark_domains(conn)
+    barrier, out = mp.Barrier(clients + 1), mp.Queue()
+    procs = [mp.Process(target=durable_worker, args=(uri, k, total // clients, barrier, out))
+             for k in range(clients)]
+    for p in procs:
+        p.start()
+    try:
+        barrier.wait()
+        start = time.perf_counter()
+        barrier.wait()
+        secs = time.perf_counter() - start
+        lats = [x for _ in procs for x in out.get()]
+        for p in procs:
+            p.join()
+        row("domain.define, durable", clients, lats, secs)
+    finally:
+        remove_benchmark_domains(conn)
+        conn.close()
+
+
 def main():
     if sys.argv[1] == "--scale":
         return scale(sys.argv[2], int(sys.argv[3]))
+    if sys.argv[1] == "--durable":
+        return durable(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     uri, total = sys.argv[1], int(sys.argv[2])
     # libvirt wants its event loop registered before any connection is opened.
     libvirt.virEventRegisterDefaultImpl()
     for proc in ("domain.lookup", "domain.info"):
         for clients in (1, 4, 16):
-            requests(uri, proc, clients, total)
+            requests(uri, proc, clients, 1, total)
+        for clients in (4, 16):
+            requests(uri, proc, clients, 4, total)
     for clients in (1, 4, 16):
-        steps(uri, clients)
+        steps(uri, clients, 1)
+    for clients in (4, 16):
+        steps(uri, clients, 4)
     # libvirt delivers events through its default event loop, run on a thread (started
     # only now: the processes above are forked).
-    import threading
     threading.Thread(target=lambda: [libvirt.virEventRunDefaultImpl() for _ in iter(int, 1)],
                      daemon=True).start()
     for subscribers in (1, 10):

@@ -2,8 +2,11 @@
 // client library (what domsh and every C++ client use).
 //
 //   rpc_bench --socket PATH [--uri URI] [--requests N] [--cycles N]
-//   rpc_bench --socket PATH --defines N --clients C [--prefix P]   (one row: durable
-//   defines)
+//   rpc_bench --socket PATH --defines N --clients C [--prefix P] [--then-undefine 1]
+//             (one row: durable defines)
+//   rpc_bench --socket PATH --compare 1 [--cycle-uri URI]   (benchmarks/compare.sh)
+//   rpc_bench --socket PATH --list-latency N   (one row: domain.list)
+//   --json 1 prints JSON lines for benchmarks/compare.py instead of markdown rows.
 //
 // Prints one markdown row per scenario: latency of one request at a time (p50, p99),
 // pipelined throughput with 1 and 4 clients (64 requests in flight each), and
@@ -38,6 +41,8 @@ struct settings {
   std::string prefix = "def-";
   bool compare = false; ///< --compare 1: the side-by-side scenarios, JSON lines
   int list_latency = 0; ///< --list-latency N: N timed domain.list calls, one JSON row
+  bool then_undefine =
+      false; ///< --then-undefine 1: defines mode removes its domains after
 };
 
 double percentile(std::vector<double>& v, double p) {
@@ -222,25 +227,49 @@ void defines(const settings& s, int clients, int n, const std::string& prefix) {
                  lat.push_back(us_since(t));
                }
              });
+  if (!s.then_undefine)
+    return;
+  connection c(s.socket, false); // untimed: leave the instance as it was
+  for (int k = 0; k < clients; ++k)
+    for (int i = 0; i < n / clients; ++i) {
+      std::string name = prefix + std::to_string(k) + "-" + std::to_string(i);
+      must(c, s.uri, "domain.undefine", {{"domain", name}}, name,
+           std::chrono::seconds(30));
+    }
 }
 
 // The lifecycle of n domains, each step separately: every client takes its share of the
-// domains through the step, all clients at once; one row per step.
-void steps(const settings& s, int clients, int n) {
+// domains through the step with `window` requests in flight, all clients at once; one
+// row per step.
+void steps(const settings& s, int clients, int window, int n) {
   const std::string uri = s.cycle_uri.empty() ? s.uri : s.cycle_uri;
   for (std::string proc : {"domain.define", "domain.start", "domain.suspend",
                            "domain.resume", "domain.destroy", "domain.undefine"}) {
-    on_clients(s, proc.substr(7) + " (lifecycle step)", clients,
-               [&](int k, connection& c, std::vector<double>& lat) {
-                 for (int i = k; i < n; i += clients) {
-                   std::string name = "step-" + std::to_string(i);
-                   json args = proc == "domain.define" ? json{{"xml", guest_xml(name)}}
-                                                       : json{{"domain", name}};
-                   auto t = clock_type::now();
-                   must(c, uri, proc, args, name, std::chrono::seconds(30));
-                   lat.push_back(us_since(t));
-                 }
-               });
+    on_clients(
+        s, proc.substr(7) + " (lifecycle step), " + std::to_string(window) + " in flight",
+        clients, [&](int k, connection& c, std::vector<double>& lat) {
+          std::unordered_map<int64_t, std::pair<clock_type::time_point, std::string>>
+              sent;
+          for (int i = k; i < n || !sent.empty();) {
+            while (i < n && static_cast<int>(sent.size()) < window) {
+              std::string name = "step-" + std::to_string(i);
+              json args = proc == "domain.define" ? json{{"xml", guest_xml(name)}}
+                                                  : json{{"domain", name}};
+              sent[c.send(uri, proc, args)] = {clock_type::now(), name};
+              i += clients;
+            }
+            auto r = c.receive(std::chrono::seconds(30));
+            auto it = r && r->id ? sent.find(*r->id) : sent.end();
+            if (it == sent.end() || !r->ok) {
+              std::fprintf(stderr, "%s %s failed: %s\n", proc.c_str(),
+                           it == sent.end() ? "?" : it->second.second.c_str(),
+                           r ? r->message.c_str() : "no reply");
+              std::exit(1);
+            }
+            lat.push_back(us_since(it->second.first));
+            sent.erase(it);
+          }
+        });
   }
 }
 
@@ -314,14 +343,20 @@ void events(const settings& s, int subscribers, int n) {
   c.call(uri, "domain.undefine", {{"domain", name}}, std::chrono::seconds(10));
 }
 
-// What benchmarks/compare.sh runs on both sides: the same clients, one request in
-// flight per client (libvirt's API is synchronous).
+// What benchmarks/compare.sh runs on both sides: the same clients with the same
+// requests in flight (one, or four per client; libvirt's side runs a thread per request
+// in flight, its API being synchronous).
 void compare(const settings& s) {
-  for (std::string proc : {"domain.lookup", "domain.info"})
+  for (std::string proc : {"domain.lookup", "domain.info"}) {
     for (int clients : {1, 4, 16})
       pipelined(s, proc, clients, 1, s.requests);
+    for (int clients : {4, 16})
+      pipelined(s, proc, clients, 4, s.requests);
+  }
   for (int clients : {1, 4, 16})
-    steps(s, clients, 1000);
+    steps(s, clients, 1, 1000);
+  for (int clients : {4, 16})
+    steps(s, clients, 4, 1000);
   for (int subscribers : {1, 10})
     events(s, subscribers, 2000);
 }
@@ -343,6 +378,9 @@ int main(int argc, char** argv) {
       {"--prefix", [&](const char* v) { s.prefix = v; }},
       {"--compare", [&](const char* v) { s.compare = std::string(v) == "1"; }},
       {"--list-latency", [&](const char* v) { s.list_latency = std::atoi(v); }},
+      {"--then-undefine",
+       [&](const char* v) { s.then_undefine = std::string(v) == "1"; }},
+      {"--json", [&](const char* v) { json_rows = std::string(v) == "1"; }},
   };
   for (int i = 1; i + 1 < argc; i += 2) {
     auto it = options.find(argv[i]);
