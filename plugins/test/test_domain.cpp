@@ -8,8 +8,9 @@ namespace domus::test_driver {
 namespace {
 
 // The text of a lifecycle action element (<on_poweroff>, <on_reboot>), or "".
-std::string action_of(const model::domain_def& def, std::string_view element) {
-  const model::xml_node* c = def.root.child(element);
+std::string action_of(const std::unique_ptr<model::domain_def>& def,
+                      std::string_view element) {
+  const model::xml_node* c = def ? def->root.child(element) : nullptr;
   return c ? c->text_content() : "";
 }
 
@@ -31,7 +32,7 @@ outcome settle(domus_dom& d, int32_t state, int32_t reason,
   d.reason = reason;
   if (state == DOMUS_STATE_SHUTOFF) {
     d.id = -1;
-    d.live = {}; // a shut off guest has no live definition: one copy less to keep
+    d.live.reset(); // a shut off guest has no live definition: one copy less to keep
   }
   outcome o;
   o.state = {d.state, d.reason, d.id};
@@ -52,7 +53,8 @@ outcome start_domain(domus_instance& inst, domus_dom& d) {
     return refuse(DOMUS_E_INVALID_OPERATION,
                   "domain " + name_of(d) + " is already active");
   d.id = inst.next_id++;
-  d.live = d.def;
+  // The tree: lifecycle actions are read from it.
+  d.live = std::make_unique<model::domain_def>(model::expanded(d.def));
   d.started = std::chrono::steady_clock::now();
   return settle(d, DOMUS_STATE_RUNNING, DOMUS_REASON_BOOTED,
                 {{DOMUS_EVENT_STARTED, DOMUS_DETAIL_BOOTED}});

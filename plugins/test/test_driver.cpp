@@ -122,10 +122,11 @@ void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* use
       d->def = parse(obj.xml.c_str(), obj.origin, domus::model::parse_mode::input);
       apply_test_defaults(d->def);
       if (obj.state != DOMUS_STATE_SHUTOFF) {
-        d->live = d->def;
+        d->live = std::make_unique<domus::model::domain_def>(d->def);
         d->id = inst->next_id++;
         d->started = std::chrono::steady_clock::now();
       }
+      d->def = domus::model::compacted(d->def);
       d->state = obj.state;
       d->reason = DOMUS_REASON_UNKNOWN;
       xmls.push_back(domus::model::format_domain(d->def));
@@ -218,7 +219,7 @@ void test_define(domus_instance* inst, domus_dom* existing, const char* xml,
     }
     {
       std::lock_guard<std::mutex> lock(d->mutex);
-      d->def = std::move(def); // the live definition, if any, stays as it runs
+      d->def = domus::model::compacted(def); // the live one, if any, stays as it runs
     }
     if (fresh) {
       std::lock_guard<std::mutex> lock(inst->doms_mutex);
@@ -278,7 +279,7 @@ void test_info(domus_instance*, domus_dom* d, domus_complete_fn done, void* user
   {
     std::lock_guard<std::mutex> lock(d->mutex);
     bool active = d->state != DOMUS_STATE_SHUTOFF;
-    const auto& def = active ? d->live : d->def;
+    const auto& def = active && d->live ? *d->live : d->def;
     info.state = {d->state, d->reason, d->id};
     info.max_memory_kib = def.memory_kib;
     info.memory_kib = def.current_memory_kib;
@@ -306,8 +307,8 @@ void test_reconnect(domus_instance* inst, const char* live_xml, domus_bytes_v1 p
       throw error(domus::protocol::errc::operation_failed,
                   "the test driver's status data is missing or not its own");
     auto d = std::make_unique<domus_dom>();
-    d->def = parse(live_xml, "<status>");
-    d->live = d->def;
+    d->live = std::make_unique<domus::model::domain_def>(parse(live_xml, "<status>"));
+    d->def = domus::model::compacted(*d->live);
     d->state = st.state;
     d->reason = st.reason;
     d->id = st.id;

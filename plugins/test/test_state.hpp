@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -53,8 +54,8 @@ seed load_node_file(const std::string& path);
 /// `info` may run beside one, so the fields are guarded.
 struct domus_dom {
   std::mutex mutex;
-  domus::model::domain_def def; ///< what the next start boots
-  domus::model::domain_def live; ///< while active only
+  domus::model::domain_def def;                   ///< what the next start boots
+  std::unique_ptr<domus::model::domain_def> live; ///< while active only
   int32_t state = DOMUS_STATE_SHUTOFF;
   int32_t reason = DOMUS_REASON_UNKNOWN;
   int32_t id = -1;

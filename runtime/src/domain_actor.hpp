@@ -28,6 +28,15 @@ struct domain_seed {
   std::string failed;  ///< non-empty: supervision gave up; only queries are answered
 };
 
+/// A persistent definition as a domain holds it: compacted (model::compacted), since
+/// it only changes by replacement.
+inline std::shared_ptr<const model::domain_def>
+compact_def(std::shared_ptr<const model::domain_def> def) {
+  if (!def || def->compact())
+    return def;
+  return std::make_shared<const model::domain_def>(model::compacted(*def));
+}
+
 /// Spawns a domain actor linked to `parent` (the instance actor, which also monitors it):
 /// a domain actor goes down with its instance.
 caf::actor spawn_domain_actor(caf::local_actor* parent, domain_seed seed);

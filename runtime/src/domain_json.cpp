@@ -18,6 +18,28 @@ json summary_json(const domain_summary& s) {
               {"autostart", s.autostart}};
 }
 
+void append_summary_json(std::string& out, const domain_summary& s) {
+  const auto* st = protocol::find_state(s.state);
+  const auto* rs = protocol::find_reason(s.state, s.reason);
+  // The keys in summary_json's (alphabetical) order; names and UUIDs escaped by the
+  // JSON library, the rest are known words.
+  out += "{\"autostart\":";
+  out += s.autostart ? "true" : "false";
+  out += ",\"id\":";
+  out += s.id >= 0 ? std::to_string(s.id) : "null";
+  out += ",\"name\":";
+  out += protocol::json_text(json(s.name));
+  out += ",\"persistent\":";
+  out += s.persistent ? "true" : "false";
+  out += ",\"reason\":\"";
+  out += rs ? rs->wire : "unknown";
+  out += "\",\"state\":\"";
+  out += st ? st->wire : "shutoff";
+  out += "\",\"uuid\":";
+  out += protocol::json_text(json(s.uuid));
+  out += "},";
+}
+
 namespace {
 
 json event_head(std::string_view topic, const std::string& uri, const domain_summary& s) {

@@ -11,6 +11,9 @@ namespace domus::runtime {
 /// "autostart"}: the result of domain.lookup and the rows of domain.list.
 protocol::json summary_json(const domain_summary& s);
 
+/// The same as JSON text, followed by a comma (domain.list writes thousands at once).
+void append_summary_json(std::string& out, const domain_summary& s);
+
 /// The body of a domain.lifecycle event, without "seq" (the gateway numbers it).
 std::string lifecycle_event_body(const std::string& uri, const domain_summary& s,
                                  int32_t event, int32_t detail);

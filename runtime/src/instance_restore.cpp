@@ -98,7 +98,7 @@ restore_plan read_persisted(const instance_context& ctx) {
       restored_domain d;
       d.name = def.name;
       d.uuid = def.uuid_string();
-      d.persistent = std::make_shared<const model::domain_def>(std::move(def));
+      d.persistent = std::make_shared<const model::domain_def>(model::compacted(def));
       by_name[d.name] = plan.domains.size();
       plan.domains.push_back(std::move(d));
     } catch (const protocol::error& e) {

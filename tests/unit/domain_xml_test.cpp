@@ -103,6 +103,32 @@ BOOST_AUTO_TEST_CASE(conformance_domains) {
   }
 }
 
+// A compacted definition (what an idle domain keeps) formats exactly as the full one,
+// with and without an id, keeps the typed fields, holds no tree, and expands back to
+// the full definition.
+BOOST_AUTO_TEST_CASE(compacted_definitions_format_as_the_full_ones) {
+  auto cases = files_ending(corpus, ".out.xml");
+  BOOST_TEST_REQUIRE(!cases.empty());
+  for (auto& name : cases) {
+    BOOST_TEST_CONTEXT("case " << name) {
+      domain_def full = parse_domain(read_file(corpus + name + ".in.xml"), name);
+      normalize(full);
+      domain_def small = compacted(full);
+      BOOST_TEST(small.compact());
+      BOOST_TEST(small.root.children.empty());
+      BOOST_TEST(small.name == full.name);
+      BOOST_TEST(small.uuid_string() == full.uuid_string());
+      BOOST_TEST(small.memory_kib == full.memory_kib);
+      BOOST_TEST(small.vcpus_now() == full.vcpus_now());
+      BOOST_TEST(format_domain(small) == format_domain(full));
+      BOOST_TEST(format_domain(small, 7) == format_domain(full, 7));
+      BOOST_TEST(!expanded(small).compact());
+      BOOST_TEST(format_domain(expanded(small)) == format_domain(full));
+      BOOST_TEST(format_domain(compacted(small)) == format_domain(full));
+    }
+  }
+}
+
 // The sidecar's exemptions are still needed: an exemption that validates is stale.
 BOOST_AUTO_TEST_CASE(libvirt_schema_exemptions_are_needed) {
   for (auto& [name, reason] : listed(sidecars + "libvirt-schema-exempt.txt")) {

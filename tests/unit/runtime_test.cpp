@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE runtime
 #include <boost/test/unit_test.hpp>
 
+#include "domain_json.hpp"
 #include "lifecycle.hpp"
 #include "options.hpp"
 #include "paths.hpp"
@@ -211,3 +212,22 @@ BOOST_AUTO_TEST_CASE(bad_plugins_are_refused_and_the_rest_load) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// domain.list writes its rows as text: the same JSON as summary_json, names escaped.
+BOOST_AUTO_TEST_CASE(summary_text_is_summary_json) {
+  using namespace domus::runtime;
+  domain_summary a;
+  a.name = "web \"1\"\\ \xc3\xa9";
+  a.uuid = "6695eb01-f6a4-8304-79aa-97f2502e193f";
+  domain_summary b = a;
+  b.id = 4;
+  b.state = DOMUS_STATE_PAUSED;
+  b.reason = DOMUS_REASON_USER;
+  b.persistent = false;
+  b.autostart = true;
+  for (const auto& s : {a, b}) {
+    std::string text;
+    append_summary_json(text, s);
+    BOOST_TEST(text == summary_json(s).dump() + ",");
+  }
+}

@@ -13,7 +13,7 @@ namespace domus::model {
 using protocol::errc;
 using protocol::error;
 
-std::string domain_def::uuid_string() const {
+std::string domain_fields::uuid_string() const {
   return uuid ? format_uuid(*uuid) : "";
 }
 
@@ -123,7 +123,23 @@ void normalize(domain_def& def) {
     def.vcpus_current.reset();
 }
 
+domain_def compacted(const domain_def& def) {
+  domain_def out;
+  static_cast<domain_fields&>(out) = def;
+  out.text = def.compact() ? def.text : format_domain(def);
+  return out;
+}
+
+domain_def expanded(const domain_def& def) {
+  if (!def.compact())
+    return def;
+  // Our own output, read back as it was written.
+  return parse_domain(def.text, "<domain '" + def.name + "'>", parse_mode::stored);
+}
+
 std::string format_domain(const domain_def& def, std::optional<int> id) {
+  if (def.compact())
+    return id ? format_domain(expanded(def), id) : def.text;
   xml_node root = def.root;
   if (root.name.empty())
     root.name = "domain";

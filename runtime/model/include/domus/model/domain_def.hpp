@@ -14,8 +14,8 @@
 
 namespace domus::model {
 
-/// A domain definition.
-struct domain_def {
+/// The values of a definition the runtime and drivers use, typed.
+struct domain_fields {
   std::string type; ///< <domain type=...>: the hypervisor type
   std::string name;
   std::optional<model::uuid> uuid; ///< absent until normalized when the input had none
@@ -27,16 +27,26 @@ struct domain_def {
   std::string os_arch;                   ///< <os><type arch=...>
   std::string os_machine;                ///< <os><type machine=...>
 
+  /// The vCPUs the guest has now: current when given, else the maximum.
+  uint32_t vcpus_now() const { return vcpus_current.value_or(vcpus); }
+  /// The UUID, dashed lower case; "" when absent.
+  std::string uuid_string() const;
+};
+
+/// A domain definition: the typed fields and the whole tree, or, once compacted, the
+/// typed fields and the text the tree formats to.
+struct domain_def : domain_fields {
   /// The whole definition, checked and in libvirt's order, unknown nodes kept after the
   /// known children of their parent. The typed fields above win over it when formatted.
   xml_node root;
   /// The kept nodes outside the schema, "LINE: PATH" each (refused by strict parsing).
   std::vector<std::string> unknown;
+  /// Set by compacted(): what format_domain() wrote of this definition, which it then
+  /// returns as is; `root` and `unknown` are empty.
+  std::string text;
 
-  /// The vCPUs the guest has now: current when given, else the maximum.
-  uint32_t vcpus_now() const { return vcpus_current.value_or(vcpus); }
-  /// The UUID, dashed lower case; "" when absent.
-  std::string uuid_string() const;
+  /// Whether the tree was released (see compacted()).
+  bool compact() const { return !text.empty(); }
 };
 
 /// Whose document a parse reads.
@@ -60,6 +70,15 @@ domain_def parse_domain(xml_node root, std::string_view origin,
 /// The generic normalization every driver gets: a missing UUID generated, currentMemory
 /// defaulted to (and capped at) memory, vcpu current dropped when equal to the maximum.
 void normalize(domain_def& def);
+
+/// The same definition holding only its typed fields and formatted text: about a tenth
+/// of the memory of the tree, for definitions held long and no longer changed (what an
+/// idle domain keeps). Formatting it returns that text; a change of its typed fields is
+/// not formatted, so change expanded() copies instead.
+domain_def compacted(const domain_def& def);
+
+/// The full definition of a compacted one (its text parsed again); a full one unchanged.
+domain_def expanded(const domain_def& def);
 
 /// Formats a definition in libvirt's element order. `id` is written on an active domain's
 /// live definition.
