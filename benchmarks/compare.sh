@@ -33,6 +33,11 @@ cleanup() {
     kill -TERM "$p" 2> /dev/null || true
     wait "$p" 2> /dev/null || true
   done
+  # Whatever a killed run left of its own QEMU definitions, once libvirtd is gone.
+  for p in "${pids[@]}"; do
+    for _ in $(seq 1 200); do kill -0 "$p" 2> /dev/null || break; sleep 0.05; done
+  done
+  rm -f /etc/libvirt/qemu/domus-bench-*.xml
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -152,6 +157,58 @@ for n in 1000 10000; do
   /usr/bin/python3 benchmarks/libvirt_bench.py --scale "$luri" "$n" >> "$rows"
   rss_row libvirt "${pids[1]}" "$n"
 done
+
+# 6, start-up: each daemon restarted with 1,000 and then 10,000 persistent definitions,
+# timed from exec until it answers for its domains (Domus: a lookup through the CLI
+# floor, which waits for the instance to restore everything; libvirt: its QEMU driver's
+# list, after it loaded /etc/libvirt/qemu). Domus on a root of its own.
+sroot="$work/startup"
+ssock="$sroot/run/domus/domus-sock"
+start_domus() { # bounded
+  local t0 t1
+  t0=$(date +%s%N)
+  "$build/bin/domusd" --root "$sroot" --log-level warning 2>> "$work/startup.log" &
+  spid=$!
+  pids+=("$spid")
+  for _ in $(seq 1 20000); do
+    if timeout 5 "$build/bin/cli_floor" "$ssock" test:///default domain.lookup \
+      '{"domain":"test"}' 2> /dev/null | grep -q '"ok":true'; then
+      break
+    fi
+  done
+  t1=$(date +%s%N)
+  startup_ms=$(echo "($t1 - $t0) / 1000000" | bc -l)
+}
+stop_pid() { # a daemon that may not be this shell's child: bounded wait until gone
+  kill -TERM "$1" 2> /dev/null || true
+  for _ in $(seq 1 1200); do
+    kill -0 "$1" 2> /dev/null || return 0
+    sleep 0.05
+  done
+}
+start_domus
+have=0
+lpid=${pids[1]}
+lpid_file="$work/libvirt/restarted.pid"
+for n in 1000 10000; do
+  echo "start-up: $n definitions" >&2
+  "$build/bin/rpc_bench" --socket "$ssock" --defines $((n - have)) --clients 16 \
+    --prefix "start$n-" > /dev/null
+  stop_pid "$spid"
+  start_domus
+  ms_row domus "daemon start-up, $n persistent definitions" "$startup_ms"
+  /usr/bin/python3 benchmarks/libvirt_bench.py --durable-keep "$lqemu" $((n - have)) 16
+  stop_pid "$lpid"
+  /usr/bin/python3 benchmarks/libvirt_bench.py --startup "$work/libvirt/libvirtd.conf" \
+    "$lpid_file" "$lqemu" >> "$rows"
+  lpid=$(cat "$lpid_file")
+  pids+=("$lpid")
+  have=$n
+done
+stop_pid "$lpid"
+stop_pid "$spid"
+# The benchmark's QEMU definitions go with libvirtd stopped (faster than 10,000 undefines).
+rm -f /etc/libvirt/qemu/domus-bench-*.xml
 
 echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $runs runs"
 echo "libvirt $(/usr/sbin/libvirtd --version | awk '{print $NF}'), via libvirtd's unix socket"

@@ -6,6 +6,9 @@ so that clients really run at once, one request in flight each. Prints JSON line
 usage: libvirt_bench.py URI REQUESTS
        libvirt_bench.py --scale URI DOMAINS
        libvirt_bench.py --durable QEMU-URI DEFINES CLIENTS
+       libvirt_bench.py --durable-keep QEMU-URI DEFINES CLIENTS
+       libvirt_bench.py --startup LIBVIRTD-CONF PID-FILE QEMU-URI
+       libvirt_bench.py --remove QEMU-URI
   URI  test+unix:///default?socket=... Everything runs on libvirtd's shared in-memory
        test:///default (libvirt's test driver never persists). A node-file URI would not
        do: libvirtd gives every connection to a node file its own private instance, so
@@ -238,23 +241,27 @@ def durable_worker(uri, k, n, barrier, out):
     lats = []
     for i in range(n):
         t = time.perf_counter()
-        conn.defineXML(QEMU_GUEST % ("%s%d-%d" % (DURABLE_PREFIX, k, i)))
+        conn.defineXML(QEMU_GUEST % ("%s%s-%d" % (DURABLE_PREFIX, k, i)))
         lats.append((time.perf_counter() - t) * 1e6)
     barrier.wait()
     out.put(lats)
     conn.close()
 
 
-def durable(uri, total, clients):
+def durable(uri, total, clients, keep=False):
     """`clients` processes define `total` inactive QEMU domains at once, each written to
-    disk before its call returns; then every one is undefined again (untimed)."""
+    disk before its call returns; then every one is undefined again (untimed), unless
+    `keep` (the start-up scenario restarts libvirtd with them)."""
     quiet()
     conn = libvirt.open(uri)
-    remove_benchmark_domains(conn)  # a run that was killed may have left some
-    conn.defineXML(QEMU_GUEST % (DURABLE_PREFIX + "warm-up"))  # capabilities, caches
-    remove_benchmark_domains(conn)
+    if not keep:
+        remove_benchmark_domains(conn)  # a run that was killed may have left some
+        conn.defineXML(QEMU_GUEST % (DURABLE_PREFIX + "warm-up"))  # capabilities, caches
+        remove_benchmark_domains(conn)
     barrier, out = mp.Barrier(clients + 1), mp.Queue()
-    procs = [mp.Process(target=durable_worker, args=(uri, k, total // clients, barrier, out))
+    tag = "start-%d-" % len(conn.listAllDomains(0)) if keep else ""
+    procs = [mp.Process(target=durable_worker,
+                        args=(uri, tag + str(k), total // clients + (k < total % clients), barrier, out))
              for k in range(clients)]
     for p in procs:
         p.start()
@@ -266,10 +273,39 @@ def durable(uri, total, clients):
         lats = [x for _ in procs for x in out.get()]
         for p in procs:
             p.join()
-        row("domain.define, durable", clients, lats, secs)
+        if not keep:
+            row("domain.define, durable", clients, lats, secs)
     finally:
-        remove_benchmark_domains(conn)
+        if not keep:
+            remove_benchmark_domains(conn)
         conn.close()
+
+
+def startup(conf, pid_file, uri):
+    """Starts libvirtd and times it from exec until its QEMU driver lists its domains
+    (it loads every definition in /etc/libvirt/qemu first). Writes the daemon's pid to
+    pid_file at once, so that the harness can stop it whatever happens here."""
+    import subprocess
+    quiet()
+    t0 = time.perf_counter()
+    daemon = subprocess.Popen(["/usr/sbin/libvirtd", "-f", conf, "--pid-file",
+                               pid_file + ".libvirtd"])
+    with open(pid_file, "w") as f:
+        f.write("%d\n" % daemon.pid)
+    deadline = t0 + 120
+    while True:
+        try:
+            conn = libvirt.open(uri)
+            n = len([d for d in conn.listAllDomains(0) if d.name().startswith(DURABLE_PREFIX)])
+            break
+        except libvirt.libvirtError:
+            if time.perf_counter() > deadline or daemon.poll() is not None:
+                raise
+            time.sleep(0.002)
+    ms = (time.perf_counter() - t0) * 1e3
+    conn.close()
+    print(json.dumps({"side": "libvirt", "scenario": "daemon start-up, %d persistent definitions"
+                      % n, "clients": 1, "ms": ms}), flush=True)
 
 
 def main():
@@ -277,6 +313,13 @@ def main():
         return scale(sys.argv[2], int(sys.argv[3]))
     if sys.argv[1] == "--durable":
         return durable(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    if sys.argv[1] == "--durable-keep":
+        return durable(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), keep=True)
+    if sys.argv[1] == "--startup":
+        return startup(sys.argv[2], sys.argv[3], sys.argv[4])
+    if sys.argv[1] == "--remove":
+        quiet()
+        return remove_benchmark_domains(libvirt.open(sys.argv[2]))
     uri, total = sys.argv[1], int(sys.argv[2])
     # libvirt wants its event loop registered before any connection is opened.
     libvirt.virEventRegisterDefaultImpl()

@@ -219,7 +219,7 @@ void cycles(const settings& s, int clients, int n) {
 void defines(const settings& s, int clients, int n, const std::string& prefix) {
   on_clients(s, "domain.define, durable", clients,
              [&](int k, connection& c, std::vector<double>& lat) {
-               for (int i = 0; i < n / clients; ++i) {
+               for (int i = 0; i < n / clients + (k < n % clients); ++i) {
                  std::string name = prefix + std::to_string(k) + "-" + std::to_string(i);
                  auto t = clock_type::now();
                  must(c, s.uri, "domain.define", {{"xml", guest_xml(name)}}, name,
@@ -231,7 +231,7 @@ void defines(const settings& s, int clients, int n, const std::string& prefix) {
     return;
   connection c(s.socket, false); // untimed: leave the instance as it was
   for (int k = 0; k < clients; ++k)
-    for (int i = 0; i < n / clients; ++i) {
+    for (int i = 0; i < n / clients + (k < n % clients); ++i) {
       std::string name = prefix + std::to_string(k) + "-" + std::to_string(i);
       must(c, s.uri, "domain.undefine", {{"domain", name}}, name,
            std::chrono::seconds(30));

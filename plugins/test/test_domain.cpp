@@ -10,7 +10,11 @@ namespace {
 // The text of a lifecycle action element (<on_poweroff>, <on_reboot>), or "".
 std::string action_of(const std::unique_ptr<model::domain_def>& def,
                       std::string_view element) {
-  const model::xml_node* c = def ? def->root.child(element) : nullptr;
+  if (!def)
+    return "";
+  if (def->compact()) // read from the tree, which a compact definition does not keep
+    return action_of(std::make_unique<model::domain_def>(model::expanded(*def)), element);
+  const model::xml_node* c = def->root.child(element);
   return c ? c->text_content() : "";
 }
 
@@ -53,8 +57,7 @@ outcome start_domain(domus_instance& inst, domus_dom& d) {
     return refuse(DOMUS_E_INVALID_OPERATION,
                   "domain " + name_of(d) + " is already active");
   d.id = inst.next_id++;
-  // The tree: lifecycle actions are read from it.
-  d.live = std::make_unique<model::domain_def>(model::expanded(d.def));
+  d.live = std::make_unique<model::domain_def>(d.def); // compact: its text is copied
   d.started = std::chrono::steady_clock::now();
   return settle(d, DOMUS_STATE_RUNNING, DOMUS_REASON_BOOTED,
                 {{DOMUS_EVENT_STARTED, DOMUS_DETAIL_BOOTED}});

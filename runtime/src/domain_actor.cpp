@@ -853,25 +853,40 @@ public:
     }
   }
 
+  // Every handler holds its posts to the event loop and hands them over together when
+  // it returns: a change's reply, event and route reach the loop thread in one wake-up.
   caf::behavior make_behavior() {
     return {
-        [this](call_atom, rpc& r) { on_call(r); },
+        [this](call_atom, rpc& r) {
+          event_loop::hold h(gw().loop());
+          on_call(r);
+        },
         [this](adopt_atom, definition_job& d) {
+          event_loop::hold h(gw().loop());
           bool create = d.request.proc == proc::domain_create;
           enqueue(job{std::move(d.request), std::move(d.def),
                       create ? job::create_new : job::define_new});
         },
         [this](redefine_atom, definition_job& d) {
+          event_loop::hold h(gw().loop());
           enqueue(job{std::move(d.request), std::move(d.def), job::redefine});
         },
         [this](done_atom, uint64_t generation, uint64_t id, driver_result& r) {
+          event_loop::hold h(gw().loop());
           on_done(generation, id, r);
         },
-        [this](report_atom, report_data& rep) { on_report(rep); },
+        [this](report_atom, report_data& rep) {
+          event_loop::hold h(gw().loop());
+          on_report(rep);
+        },
         [this](stored_atom, uint64_t token, std::string& error) {
+          event_loop::hold h(gw().loop());
           on_stored(token, error);
         },
-        [this](waited_atom, uint64_t token) { on_waited(token); },
+        [this](waited_atom, uint64_t token) {
+          event_loop::hold h(gw().loop());
+          on_waited(token);
+        },
     };
   }
 

@@ -4,6 +4,46 @@
 
 namespace domus::runtime {
 
+namespace {
+
+// This thread's held posts (event_loop::hold).
+struct held_posts {
+  event_loop* loop = nullptr;
+  int depth = 0;
+  std::vector<std::function<void()>> fns;
+};
+thread_local held_posts held;
+
+} // namespace
+
+event_loop::hold::hold(event_loop& loop) {
+  if (held.depth > 0 && held.loop != &loop)
+    return;
+  held.loop = &loop;
+  ++held.depth;
+  active_ = true;
+}
+
+event_loop::hold::~hold() {
+  if (!active_ || --held.depth > 0)
+    return;
+  std::vector<std::function<void()>> fns;
+  fns.swap(held.fns);
+  if (!fns.empty())
+    held.loop->hand_over(fns);
+}
+
+void event_loop::hand_over(std::vector<std::function<void()>>& fns) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_)
+      return;
+    for (auto& fn : fns)
+      queue_.push_back(std::move(fn));
+  }
+  uv_async_send(&wakeup_);
+}
+
 event_loop::event_loop() {
   uv_loop_init(&loop_);
   wakeup_.data = this;
@@ -27,6 +67,10 @@ void event_loop::start(std::function<void()> on_start) {
 }
 
 bool event_loop::post(std::function<void()> fn) {
+  if (held.depth > 0 && held.loop == this) {
+    held.fns.push_back(std::move(fn));
+    return true; // (dropped at hand-over if the loop stops meanwhile)
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_)

@@ -32,6 +32,22 @@ public:
   /// loop's own handles and joins the thread. From any thread but the loop's.
   void stop(std::function<void()> on_stop = {});
 
+  /// Holds the calling thread's posts to a loop until the outermost hold on that thread
+  /// ends, then hands them over at once: one lock and one wake-up for everything an
+  /// actor's message produced (a reply, its event, its route change) instead of one
+  /// each. Order is kept. Never wait for the loop while holding: nothing held has been
+  /// posted yet.
+  class hold {
+  public:
+    explicit hold(event_loop& loop);
+    ~hold();
+    hold(const hold&) = delete;
+    hold& operator=(const hold&) = delete;
+
+  private:
+    bool active_ = false; // false: nested in a hold of another loop, which wins
+  };
+
   /// The uv loop; use it on the loop thread only.
   uv_loop_t* uv() { return &loop_; }
 
@@ -46,6 +62,7 @@ public:
 
 private:
   void drain();
+  void hand_over(std::vector<std::function<void()>>& fns);
 
   uv_loop_t loop_{};
   uv_async_t wakeup_{};

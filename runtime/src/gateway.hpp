@@ -42,7 +42,7 @@ struct gateway_config {
   uint64_t max_request_bytes = 16u << 20;
   int64_t reply_queue_limit = 1000000;
   int64_t event_queue_limit = 1000000;
-  std::string journal_dir;         ///< where the event journal lives (var/lib/domus)
+  std::string journal_dir;          ///< where the event journal lives (var/lib/domus)
   size_t journal_capacity = 100000; ///< events it holds
 };
 
@@ -66,6 +66,9 @@ public:
   void open_instance(const std::string& uri);
 
   // -- any thread (posted to the loop) -------------------------------------------------
+
+  /// The loop the gateway runs on (for event_loop::hold).
+  event_loop& loop() { return loop_; }
 
   /// Sends a reply frame for a pending request.
   void reply(uint64_t serial, std::string frame);

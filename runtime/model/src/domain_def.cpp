@@ -137,9 +137,33 @@ domain_def expanded(const domain_def& def) {
   return parse_domain(def.text, "<domain '" + def.name + "'>", parse_mode::stored);
 }
 
+namespace {
+
+// A compact definition's text with id='N' where format_domain writes it: right after the
+// type attribute that opens every definition it writes. nullopt when the text does not
+// open that way.
+std::optional<std::string> with_id(const std::string& text, int id) {
+  static const std::string open = "<domain type='";
+  if (text.compare(0, open.size(), open) != 0)
+    return std::nullopt;
+  size_t quote = text.find('\'', open.size());
+  if (quote == std::string::npos)
+    return std::nullopt;
+  std::string out = text;
+  out.insert(quote + 1, " id='" + std::to_string(id) + "'");
+  return out;
+}
+
+} // namespace
+
 std::string format_domain(const domain_def& def, std::optional<int> id) {
-  if (def.compact())
-    return id ? format_domain(expanded(def), id) : def.text;
+  if (def.compact()) {
+    if (!id)
+      return def.text;
+    if (auto out = with_id(def.text, *id))
+      return *out;
+    return format_domain(expanded(def), id);
+  }
   xml_node root = def.root;
   if (root.name.empty())
     root.name = "domain";
