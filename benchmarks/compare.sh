@@ -138,23 +138,24 @@ for run in $(seq 1 "$runs"); do
   /usr/bin/python3 benchmarks/libvirt_bench.py "$luri" "$requests" >> "$rows"
 done
 
-# 6. Scale, once: list latency and daemon memory with 1,000 and 10,000 defined domains
-# (in memory on both sides, as above).
+# 6. Scale, once: list latency and daemon memory with 1,000, 10,000 and 100,000
+# defined domains (in memory on both sides, as above).
 echo "<node/>" > "$work/scale.xml"
 rss_row() { # side pid domains
   printf '{"side":"%s","scenario":"daemon RSS, %s defined domains","clients":1,"rss_mib":%s}\n' \
     "$1" "$3" "$(awk '/VmRSS/ {print $2 / 1024}' "/proc/$2/status")" >> "$rows"
 }
 have=0
-for n in 1000 10000; do
+for n in 1000 10000 100000; do
   echo "scale: $n domains" >&2
+  lists=$((n >= 100000 ? 5 : 50))
   "$build/bin/rpc_bench" --socket "$dsock" --uri "test://$work/scale.xml" \
     --defines $((n - have)) --clients 4 --prefix "s$n-" > /dev/null
   have=$n
   "$build/bin/rpc_bench" --socket "$dsock" --uri "test://$work/scale.xml" \
-    --list-latency 50 >> "$rows"
+    --list-latency "$lists" >> "$rows"
   rss_row domus "${pids[0]}" "$n"
-  /usr/bin/python3 benchmarks/libvirt_bench.py --scale "$luri" "$n" >> "$rows"
+  /usr/bin/python3 benchmarks/libvirt_bench.py --scale "$luri" "$n" "$lists" >> "$rows"
   rss_row libvirt "${pids[1]}" "$n"
 done
 

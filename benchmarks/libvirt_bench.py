@@ -4,7 +4,7 @@ through python3-libvirt (a thin binding over libvirt's C library), one process p
 so that clients really run at once, one request in flight each. Prints JSON lines.
 
 usage: libvirt_bench.py URI REQUESTS
-       libvirt_bench.py --scale URI DOMAINS
+       libvirt_bench.py --scale URI DOMAINS LISTS
        libvirt_bench.py --durable QEMU-URI DEFINES CLIENTS
        libvirt_bench.py --durable-keep QEMU-URI DEFINES CLIENTS
        libvirt_bench.py --startup LIBVIRTD-CONF PID-FILE QEMU-URI
@@ -202,7 +202,7 @@ def events(uri, subscribers, n):
     conn.close()
 
 
-def scale(uri, total):
+def scale(uri, total, lists):
     """Defines domains until libvirt's test:///default holds `total` defined ones (the
     built-in 'test' among them), then times listAllDomains."""
     quiet()
@@ -212,7 +212,7 @@ def scale(uri, total):
         conn.defineXML("<domain type='test'><name>scale-%d</name><memory unit='MiB'>64</memory>"
                        "<os><type>hvm</type></os></domain>" % i)
     lats = []
-    for _ in range(50):
+    for _ in range(lists):
         t = time.perf_counter()
         n = len(conn.listAllDomains(0))
         lats.append((time.perf_counter() - t) * 1e6)
@@ -310,7 +310,7 @@ def startup(conf, pid_file, uri):
 
 def main():
     if sys.argv[1] == "--scale":
-        return scale(sys.argv[2], int(sys.argv[3]))
+        return scale(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     if sys.argv[1] == "--durable":
         return durable(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     if sys.argv[1] == "--durable-keep":
