@@ -28,9 +28,14 @@ def floor_of(scenario, clients, unit):
 
 def main():
     runs = OrderedDict()
+    notes = {}  # (scenario, side): why a side has no figure
     with open(sys.argv[1]) as f:
         for line in f:
             r = json.loads(line)
+            if "note" in r:
+                notes[(r["scenario"], r["side"])] = r["note"]
+                runs.setdefault((r["scenario"], r["clients"], "p50 us"),
+                                {"domus": [], "libvirt": [], "floor": []})
             for metric, unit in METRICS:
                 if metric == "p99_us" and "lost" not in r and r["side"] != "floor":
                     continue  # p99 is reported for events (and floors) only
@@ -59,8 +64,10 @@ def main():
         d, l = sides["domus"], sides["libvirt"]
         fk = floor_of(scenario, clients, unit)
         f = runs[fk]["floor"] if fk in runs else []
+        lcell = cell(l) if l or (scenario, "libvirt") not in notes else \
+            "n/a: " + notes[(scenario, "libvirt")]
         print("| %s | %d | %s | %s | %s | %s | %s | %s |" % (
-            scenario, clients, unit, cell(d), cell(l), ratio(d, l), cell(f) if fk else "",
+            scenario, clients, unit, cell(d), lcell, ratio(d, l), cell(f) if fk else "",
             ratio(d, f) if fk else ""))
     print()
     print("Times (ms, p50 us): lower is better. Rates (per s): higher is better. "

@@ -38,8 +38,15 @@ cleanup() {
     for _ in $(seq 1 200); do kill -0 "$p" 2> /dev/null || break; sleep 0.05; done
   done
   rm -f /etc/libvirt/qemu/domus-bench-*.xml
+  # A run that failed half-way keeps what it measured.
+  if [ "$finished" != 1 ] && [ -s "$work/rows.jsonl" ]; then
+    cp "$work/rows.jsonl" /tmp/domus-compare-rows.jsonl
+    echo "compare.sh did not finish; its rows so far: /tmp/domus-compare-rows.jsonl" \
+      "(benchmarks/compare.py prints them)" >&2
+  fi
   rm -rf "$work"
 }
+finished=0
 trap cleanup EXIT
 echo "<node/>" > "$work/node.xml"
 
@@ -215,3 +222,4 @@ echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f
 echo "libvirt $(/usr/sbin/libvirtd --version | awk '{print $NF}'), via libvirtd's unix socket"
 echo
 /usr/bin/python3 benchmarks/compare.py "$rows"
+finished=1

@@ -6,6 +6,7 @@
 //             (one row: durable defines)
 //   rpc_bench --socket PATH --compare 1 [--cycle-uri URI]   (benchmarks/compare.sh)
 //   rpc_bench --socket PATH --list-latency N   (one row: domain.list)
+//   rpc_bench --socket PATH --repeat lookup|suspend --requests N   (one path, to profile)
 //   --json 1 prints JSON lines for benchmarks/compare.py instead of markdown rows.
 //
 // Prints one markdown row per scenario: latency of one request at a time (p50, p99),
@@ -41,8 +42,10 @@ struct settings {
   std::string prefix = "def-";
   bool compare = false; ///< --compare 1: the side-by-side scenarios, JSON lines
   int list_latency = 0; ///< --list-latency N: N timed domain.list calls, one JSON row
-  bool then_undefine =
-      false; ///< --then-undefine 1: defines mode removes its domains after
+  /// --then-undefine 1: the defines mode removes its domains after (untimed)
+  bool then_undefine = false;
+  /// --repeat lookup|suspend: that path alone, one request at a time (to profile)
+  std::string repeat;
 };
 
 double percentile(std::vector<double>& v, double p) {
@@ -381,6 +384,7 @@ int main(int argc, char** argv) {
       {"--then-undefine",
        [&](const char* v) { s.then_undefine = std::string(v) == "1"; }},
       {"--json", [&](const char* v) { json_rows = std::string(v) == "1"; }},
+      {"--repeat", [&](const char* v) { s.repeat = v; }},
   };
   for (int i = 1; i + 1 < argc; i += 2) {
     auto it = options.find(argv[i]);
@@ -397,6 +401,23 @@ int main(int argc, char** argv) {
   }
   if (s.defines > 0) {
     defines(s, s.clients, s.defines, s.prefix);
+    return 0;
+  }
+  if (!s.repeat.empty()) {
+    // One path alone, one request at a time, for a profiler attached to the daemon:
+    // lookups of `test`, or suspend and resume of `test` (running in test:///default).
+    connection c(s.socket, false);
+    std::vector<double> lat;
+    auto start = clock_type::now();
+    for (int i = 0; i < s.requests; ++i) {
+      std::string proc = s.repeat == "lookup" ? "domain.lookup"
+                         : i % 2              ? "domain.resume"
+                                              : "domain.suspend";
+      auto t = clock_type::now();
+      must(c, s.uri, proc, {{"domain", "test"}}, "test", std::chrono::seconds(10));
+      lat.push_back(us_since(t));
+    }
+    summarize(s.repeat + ", one at a time", 1, {lat}, start);
     return 0;
   }
   if (s.compare) {
