@@ -82,6 +82,30 @@ BOOST_AUTO_TEST_CASE(writes_are_atomic_grouped_and_ordered) {
   BOOST_TEST(!exists(store::temp_path(dir + "/d0.xml")));
 }
 
+// A file written without a flush replaces the old one by exchange (see store.cpp):
+// the new content is there, the old one is gone, nothing temporary is left, and a
+// target that is not a regular file fails as a durable write does.
+BOOST_AUTO_TEST_CASE(unflushed_writes_replace_by_exchange) {
+  std::string dir = temp_dir();
+  auto write = [&](store& s, const std::string& path, const std::string& text) {
+    std::promise<std::string> p;
+    s.write(path, text, false, [&](const std::string& e) { p.set_value(e); });
+    return p.get_future().get();
+  };
+  ::mkdir((dir + "/d.xml").c_str(), 0755);
+  ::close(::open((dir + "/d.xml/x").c_str(), O_CREAT | O_WRONLY, 0600));
+  store s;
+  BOOST_TEST(write(s, dir + "/a.xml", "one") == "");
+  BOOST_TEST(write(s, dir + "/a.xml", "two") == "");
+  BOOST_TEST(write(s, dir + "/a.xml", "three") == "");
+  BOOST_TEST(read(dir + "/a.xml") == "three");
+  BOOST_TEST(!exists(store::temp_path(dir + "/a.xml")));
+  std::string error = write(s, dir + "/d.xml", "new");
+  BOOST_TEST(error.find("cannot rename into " + dir + "/d.xml") == 0u, error);
+  BOOST_TEST(exists(dir + "/d.xml/x"));
+  BOOST_TEST(!exists(store::temp_path(dir + "/d.xml")));
+}
+
 BOOST_AUTO_TEST_CASE(a_failed_write_keeps_the_old_file) {
   std::string dir = temp_dir();
   store::write_now(dir + "/a.xml", "old", true);
