@@ -56,7 +56,8 @@ struct gateway::impl {
   zmq::context_t ctx{1};
   std::unique_ptr<zmq::socket_t> socks[3];
   uv_poll_t* polls[3] = {};
-  bool pumping = false, pump_again = false;
+  bool pumping = false;
+  unsigned dirty = 0; // sockets to drain, a bit per sock_kind
   bool accepting = true;
   std::unique_ptr<event_journal> journal;
   uv_timer_t* flush_timer = nullptr;
@@ -104,18 +105,25 @@ struct gateway::impl {
     auto* p = new uv_poll_t;
     p->data = this;
     uv_poll_init(loop.uv(), p, s->get(zmq::sockopt::fd));
-    uv_poll_start(p, UV_READABLE,
-                  [](uv_poll_t* h, int, int) { static_cast<impl*>(h->data)->pump(); });
+    uv_poll_start(p, UV_READABLE, [](uv_poll_t* h, int, int) {
+      auto* self = static_cast<impl*>(h->data);
+      for (int j = 0; j < 3; ++j)
+        if (self->polls[j] == h)
+          self->pump(1u << j);
+    });
     polls[static_cast<int>(k)] = p;
     socks[static_cast<int>(k)] = std::move(s);
   }
 
-  // ZMQ_FD is edge-like: drain every socket until it has nothing, and again after sends.
-  void pump() {
-    if (pumping) {
-      pump_again = true;
-      return;
-    }
+  // ZMQ_FD is edge-like: a socket whose descriptor fired, or that was sent on (a send
+  // may take the edge), is drained until a receive finds nothing; such a receive has
+  // processed the socket's pending commands, which re-arms the edge, as a ZMQ_EVENTS
+  // check would, one system call less per message. Only the sockets that need it are
+  // drained: a reply costs one check of its own socket, not one of each.
+  void pump(unsigned which) {
+    dirty |= which;
+    if (pumping)
+      return; // the pump on the stack takes it
     pumping = true;
     // Whatever happens below, the next pump must run: a flag left set would leave the
     // sockets undrained for good (ZMQ_FD only signals edges).
@@ -123,29 +131,35 @@ struct gateway::impl {
       bool& flag;
       ~reset() { flag = false; }
     } guard{pumping};
-    do {
-      pump_again = false;
+    while (dirty) {
       for (int k = 0; k < 3; ++k) {
-        while (socks[k]) {
-          std::vector<zmq::message_t> frames;
-          try {
-            if (!(socks[k]->get(zmq::sockopt::events) & ZMQ_POLLIN))
-              break;
-            if (!zmq::recv_multipart(*socks[k], std::back_inserter(frames),
-                                     zmq::recv_flags::dontwait))
-              break;
-          } catch (const zmq::error_t& e) {
-            if (e.num() == EINTR)
-              continue; // a signal (a guest's SIGCHLD) interrupted the call: again
-            throw;
-          }
-          if (k == static_cast<int>(sock_kind::events))
-            continue; // (un)subscriptions; XPUB needs them read, nothing else
-          on_message(static_cast<sock_kind>(k), frames);
+        if (dirty & (1u << k)) {
+          dirty &= ~(1u << k);
+          drain(k);
         }
       }
-    } while (pump_again);
+    }
   }
+
+  void drain(int k) {
+    while (socks[k]) {
+      std::vector<zmq::message_t> frames;
+      try {
+        if (!zmq::recv_multipart(*socks[k], std::back_inserter(frames),
+                                 zmq::recv_flags::dontwait))
+          return;
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR)
+          continue; // a signal (a guest's SIGCHLD) interrupted the call: again
+        throw;
+      }
+      if (k == static_cast<int>(sock_kind::events))
+        continue; // (un)subscriptions; XPUB needs them read, nothing else
+      on_message(static_cast<sock_kind>(k), frames);
+    }
+  }
+
+  static unsigned bit(sock_kind k) { return 1u << static_cast<int>(k); }
 
   void send_frame(sock_kind k, const std::string& routing_id, const std::string& body) {
     auto& s = socks[static_cast<int>(k)];
@@ -165,9 +179,7 @@ struct gateway::impl {
       }
       break;
     }
-    pump_again = true;
-    if (!pumping)
-      pump();
+    pump(bit(k));
   }
 
   // -- requests -------------------------------------------------------------------------
@@ -413,9 +425,7 @@ struct gateway::impl {
       }
       break;
     }
-    pump_again = true;
-    if (!pumping)
-      pump();
+    pump(bit(sock_kind::events));
   }
 
   // -- routes ---------------------------------------------------------------------------
