@@ -61,6 +61,7 @@ struct gateway::impl {
   bool accepting = true;
   std::unique_ptr<event_journal> journal;
   uv_timer_t* flush_timer = nullptr;
+  uv_check_t* after_sends = nullptr; // drains the sockets sent on, once per iteration
   uint64_t next_serial = 1;
   std::unordered_map<uint64_t, pending_request> pending;
   std::unordered_map<std::string, instance_routes> instances;
@@ -161,6 +162,22 @@ struct gateway::impl {
 
   static unsigned bit(sock_kind k) { return 1u << static_cast<int>(k); }
 
+  // A socket sent on is drained again, once per loop iteration however many replies
+  // left on it: when the iteration's callbacks are done (a uv_check handle runs then,
+  // before the loop waits again).
+  void drain_after_sends(unsigned which) {
+    dirty |= which;
+    if (pumping)
+      return; // the pump on the stack takes it
+    if (!after_sends)
+      return pump(0);
+    if (!uv_is_active(reinterpret_cast<uv_handle_t*>(after_sends)))
+      uv_check_start(after_sends, [](uv_check_t* c) {
+        uv_check_stop(c);
+        static_cast<impl*>(c->data)->pump(0);
+      });
+  }
+
   void send_frame(sock_kind k, const std::string& routing_id, const std::string& body) {
     auto& s = socks[static_cast<int>(k)];
     if (!s)
@@ -179,7 +196,7 @@ struct gateway::impl {
       }
       break;
     }
-    pump(bit(k));
+    drain_after_sends(bit(k));
   }
 
   // -- requests -------------------------------------------------------------------------
@@ -425,7 +442,7 @@ struct gateway::impl {
       }
       break;
     }
-    pump(bit(sock_kind::events));
+    drain_after_sends(bit(sock_kind::events));
   }
 
   // -- routes ---------------------------------------------------------------------------
@@ -494,6 +511,9 @@ void gateway::open() {
   uv_timer_start(
       impl_->flush_timer,
       [](uv_timer_t* t) { static_cast<impl*>(t->data)->journal->flush(); }, 1000, 1000);
+  impl_->after_sends = new uv_check_t;
+  uv_check_init(impl_->loop.uv(), impl_->after_sends);
+  impl_->after_sends->data = impl_.get();
   impl_->bind(sock_kind::events, zmq::socket_type::xpub, impl_->cfg.events_path,
               impl_->cfg.events_mode);
   impl_->bind(sock_kind::ro, zmq::socket_type::router, impl_->cfg.ro_path,
@@ -507,6 +527,11 @@ void gateway::close() {
     uv_timer_stop(impl_->flush_timer);
     event_loop::close_and_delete(impl_->flush_timer);
     impl_->flush_timer = nullptr;
+  }
+  if (impl_->after_sends) {
+    uv_check_stop(impl_->after_sends);
+    event_loop::close_and_delete(impl_->after_sends);
+    impl_->after_sends = nullptr;
   }
   impl_->journal.reset(); // flushed, and the ceiling set to the last seq
   for (int k = 0; k < 3; ++k) {
