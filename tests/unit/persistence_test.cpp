@@ -4,6 +4,8 @@
 
 #include "domain_status.hpp"
 #include "event_journal.hpp"
+#include "instance_context.hpp"
+#include "instance_restore.hpp"
 #include "store.hpp"
 
 #include <domus/protocol/errors.hpp>
@@ -223,6 +225,55 @@ BOOST_AUTO_TEST_CASE(the_file_is_compacted_to_what_is_held) {
   event_journal j(journal_in(dir));
   BOOST_TEST(j.next_seq() == 36u);
   BOOST_TEST(j.oldest() == 26u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(restore)
+
+// Many definitions are read on several threads: every good one comes back, in the
+// order of their names, with its autostart link; a file that does not parse and one
+// whose name lies are skipped.
+BOOST_AUTO_TEST_CASE(definitions_load_in_parallel_and_bad_ones_are_skipped) {
+  std::string dir = temp_dir();
+  instance_context ctx;
+  ctx.etc_dir = dir + "/etc";
+  ctx.status_dir = dir + "/run";
+  ::mkdir(ctx.etc_dir.c_str(), 0755);
+  ::mkdir((ctx.etc_dir + "/autostart").c_str(), 0755);
+  ::mkdir(ctx.status_dir.c_str(), 0755);
+  std::vector<std::string> names;
+  for (int i = 0; i < 400; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "g%03d", i);
+    names.push_back(name);
+    char uuid[40];
+    std::snprintf(uuid, sizeof uuid, "6695eb01-f6a4-8304-79aa-97f2502e%04x", i);
+    store::write_now(ctx.definition_path(name),
+                     std::string("<domain type='test'><name>") + name + "</name><uuid>" +
+                         uuid +
+                         "</uuid><memory>65536</memory><os><type>hvm</type></os>"
+                         "</domain>",
+                     false);
+  }
+  store::write_now(ctx.definition_path("g100"), "<domain><name>g100", false); // torn
+  store::write_now(ctx.definition_path("g200"),
+                   "<domain type='test'><name>other</name><memory>65536</memory>"
+                   "<os><type>hvm</type></os></domain>",
+                   false); // its name lies
+  store::link_now(ctx.autostart_path("g300"), ctx.definition_path("g300"));
+  restore_plan plan = read_persisted(ctx);
+  BOOST_TEST_REQUIRE(plan.domains.size() == 398u);
+  size_t k = 0;
+  for (auto& name : names) {
+    if (name == "g100" || name == "g200")
+      continue;
+    const auto& d = plan.domains[k++];
+    BOOST_TEST(d.name == name);
+    BOOST_TEST(d.persistent);
+    BOOST_TEST((d.persistent && d.persistent->compact()));
+    BOOST_TEST(d.autostart == (name == "g300"));
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
