@@ -53,6 +53,7 @@ struct domain_state {
   bool draining = false; // run_next is on the stack: finish() must not recurse
   pending_calls calls;
   bool removed = false;          // the domain no longer exists
+  bool announced = false;        // the instance actor has had this incarnation's summary
   bool release_pending = false;  // release the handle once no driver call is out
   bool awaiting_orphans = false; // calls of a dead incarnation are still out
   uint64_t next_store_token = 0;
@@ -128,11 +129,18 @@ public:
   }
 
   // The gateway's routes and the instance's summary, before any reply that depends on
-  // them leaves.
+  // them leaves. The summary goes into the domain's slot, which the instance actor
+  // reads when it lists or restarts; it is sent a message only on this incarnation's
+  // first announce (the domain is defined, its names indexed): a message per change
+  // woke a second worker for every change (docs/benchmarks.md, the profile).
   void announce() {
     auto s = summary();
     gw().route_set(ctx().uri, {caf::actor_cast<caf::actor>(self_), s.name, s.uuid, s.id});
-    self_->send(ctx().registry, summary_atom::value, s);
+    st().s.slot->publish(s);
+    if (!st().announced) {
+      st().announced = true;
+      self_->send(ctx().registry, summary_atom::value, s);
+    }
   }
 
   // The driver's handle is known: reports about it come here from now on.

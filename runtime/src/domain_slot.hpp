@@ -1,9 +1,13 @@
 // What outlives one domain actor: where the driver's completions and reports for the
-// domain go, and how many of its driver calls are still out. Each incarnation of the
+// domain go, how many of its driver calls are still out, and the domain's summary as
+// its actor last announced it (the instance actor reads it for lists and restarts,
+// instead of being sent a message on every change). Each incarnation of the
 // domain actor attaches itself when it starts, so a completion of a call made by an
 // actor that died reaches its replacement instead of being lost. The lock is the
 // domain's own, held for a few instructions, never across a call.
 #pragma once
+
+#include "messages.hpp"
 
 #include <caf/actor.hpp>
 
@@ -46,11 +50,43 @@ public:
     return in_flight_;
   }
 
+  /// The actor announces its domain's summary (state, id, definitions, ...).
+  void publish(const domain_summary& s) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    summary_ = s;
+    published_ = true;
+  }
+
+  /// Copies what a list shows of the last summary (id, state, reason, persistent,
+  /// autostart) into `s`; false, leaving `s` alone, before the first.
+  bool read_facts(domain_summary& s) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!published_)
+      return false;
+    s.id = summary_.id;
+    s.state = summary_.state;
+    s.reason = summary_.reason;
+    s.persistent = summary_.persistent;
+    s.autostart = summary_.autostart;
+    return true;
+  }
+
+  /// Copies the whole last summary into `s` (to seed a restarted actor); false, leaving
+  /// `s` alone, before the first.
+  bool read(domain_summary& s) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (published_)
+      s = summary_;
+    return published_;
+  }
+
 private:
   mutable std::mutex mutex_;
   caf::actor current_;
   uint64_t generation_ = 0;
   int in_flight_ = 0;
+  domain_summary summary_;
+  bool published_ = false;
 };
 
 } // namespace domus::runtime

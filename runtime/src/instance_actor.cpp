@@ -315,6 +315,7 @@ public:
     if (read_small_file(marker) == boot)
       return;
     for (auto& [id, rec] : st().records) {
+      rec.slot->read_facts(rec.summary);
       if (!rec.summary.autostart || protocol::state_is_active(rec.summary.state))
         continue;
       log_info(uri() + ": starting autostart domain '" + rec.summary.name + "'");
@@ -506,6 +507,7 @@ public:
     for (auto& [_, rec] : st().records) {
       if (!rec.defined)
         continue;
+      rec.slot->read_facts(rec.summary); // its actor publishes changes there
       bool is_active = protocol::state_is_active(rec.summary.state);
       if (is_active && want_active)
         act.push_back(&rec.summary);
@@ -536,6 +538,7 @@ public:
     model::domain_def def = model::parse_domain(xml, origin, mode);
 
     if (record* same = find(st().by_name, def.name)) {
+      same->slot->read_facts(same->summary);
       if (!same->defined)
         return reply_error(r, errc::busy,
                            "domain '" + def.name +
@@ -614,6 +617,7 @@ public:
     record rec = std::move(it->second);
     st().records.erase(it);
     unindex(id, rec.summary);
+    rec.slot->read(rec.summary); // the last state it announced seeds its replacement
     std::string reason = reason_text(dm.reason);
     auto now = clock_type::now();
     rec.restarts.push_back(now);

@@ -285,6 +285,44 @@ BOOST_AUTO_TEST_CASE(concurrent_clients) {
   BOOST_TEST(d.domsh({"list --all --name"}).out == "test\n\n");
 }
 
+// A list sent after a change's reply shows the change: the instance actor reads each
+// domain's last announced state, published before the reply left. Four clients change
+// their own domains while checking, so that the actors run on both workers.
+BOOST_AUTO_TEST_CASE(a_list_after_a_reply_shows_the_change) {
+  daemon_process d;
+  std::vector<std::thread> threads;
+  std::atomic<int> stale{0}, failed{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      domus::protocol::connection c(d.socket(), false);
+      std::string name = "l" + std::to_string(t);
+      auto call = [&](const char* proc, const json& args) {
+        auto r = c.call("test:///default", proc, args, std::chrono::seconds(5));
+        failed += r.ok ? 0 : 1;
+        return r.result;
+      };
+      call("domain.define", {{"xml", "<domain type='test'><name>" + name +
+                                         "</name><memory>1024</memory><os><type>hvm"
+                                         "</type></os></domain>"}});
+      const char* steps[][2] = {{"domain.start", "running"},
+                                {"domain.suspend", "paused"},
+                                {"domain.resume", "running"},
+                                {"domain.destroy", "shutoff"}};
+      for (int i = 0; i < 25; ++i)
+        for (auto& [proc, state] : steps) {
+          call(proc, {{"domain", name}});
+          for (auto& row : call("domain.list", json::object())["domains"])
+            if (row["name"] == name && row["state"] != state)
+              ++stale;
+        }
+      call("domain.undefine", {{"domain", name}});
+    });
+  for (auto& th : threads)
+    th.join();
+  BOOST_TEST(failed == 0);
+  BOOST_TEST(stale == 0);
+}
+
 // A define and the requests that race it from other connections: every request is
 // answered, none reaches a half-made domain.
 BOOST_AUTO_TEST_CASE(racing_a_define) {
