@@ -1,8 +1,10 @@
 // Micro-benchmarks (Google Benchmark): what one request costs before it reaches an actor.
 // The domain XML path (parse, check and normalize, format) over libvirt's conformance
-// domains, and the protocol codec. Run: build-release/bin/micro_bench
+// domains, the protocol codec, and one CAF actor hop. Run: build-release/bin/micro_bench
 // (benchmarks/run.sh runs it and docs/benchmarks.md records the figures).
 #include <benchmark/benchmark.h>
+
+#include <caf/all.hpp>
 
 #include <domus/model/domain_def.hpp>
 #include <domus/protocol/codec.hpp>
@@ -82,6 +84,28 @@ void codec_request(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(codec_request);
+
+// One CAF actor hop and back, with the scheduler the daemon ships with ("sharing", two
+// workers): a blocking caller sends a number to an event-based actor and waits for its
+// answer. The daemon's requests take one hop each way between the event loop and an
+// actor (a mutex queue and an eventfd on the way back, which floor_bench measures).
+void actor_hop(benchmark::State& state) {
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("scheduler.max-threads", size_t{2});
+  caf::actor_system sys{cfg};
+  auto echo =
+      sys.spawn([]() -> caf::behavior { return {[](uint64_t x) { return x + 1; }}; });
+  caf::scoped_actor self{sys};
+  uint64_t n = 0;
+  for (auto _ : state)
+    self->request(echo, caf::infinite, n)
+        .receive([&](uint64_t r) { n = r; },
+                 [&](caf::error&) { state.SkipWithError("the actor did not answer"); });
+  self->send_exit(echo, caf::exit_reason::user_shutdown);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(actor_hop)->UseRealTime();
 
 } // namespace
 

@@ -103,6 +103,6 @@ echo "## Micro-benchmarks (one core, build-release/bin/micro_bench)"
 echo
 echo "| benchmark | time per item | items per second |"
 echo "|---|---|---|"
-"$build/bin/micro_bench" --benchmark_min_time=0.3 2>&1 | grep -E "^(codec|domain)" |
+"$build/bin/micro_bench" --benchmark_min_time=0.3 2>&1 | grep -E "^(codec|domain|actor)" |
   awk '{ips = ""; for (i = 1; i <= NF; i++) if ($i ~ /^items_per_second=/) ips = substr($i, 18);
         printf "| %s | %.1f us | %s |\n", $1, $2 / 1000, ips}'
