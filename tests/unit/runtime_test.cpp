@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "domain_json.hpp"
+#include "event_loop.hpp"
 #include "lifecycle.hpp"
 #include "options.hpp"
 #include "paths.hpp"
@@ -11,10 +12,13 @@
 #include <domus/driver_v1.h>
 #include <domus/protocol/errors.hpp>
 
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <vector>
 
 using namespace domus::runtime;
 using domus::protocol::errc;
@@ -230,4 +234,51 @@ BOOST_AUTO_TEST_CASE(summary_text_is_summary_json) {
     append_summary_json(text, s);
     BOOST_TEST(text == summary_json(s).dump() + ",");
   }
+}
+
+// Posts made under a hold reach the loop together when the outermost hold ends, in the
+// order they were made, after what was posted before the hold; a hold on another loop
+// does not hold this one's posts.
+BOOST_AUTO_TEST_CASE(held_posts_arrive_together_and_in_order) {
+  using domus::runtime::event_loop;
+  event_loop loop, other;
+  loop.start();
+  other.start();
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<int> seen;
+  auto record = [&](int v) {
+    return [&, v] {
+      std::lock_guard<std::mutex> lock(m);
+      seen.push_back(v);
+      cv.notify_all();
+    };
+  };
+  auto wait_for = [&](size_t n) {
+    std::unique_lock<std::mutex> lock(m);
+    return cv.wait_for(lock, std::chrono::seconds(10), [&] { return seen.size() >= n; });
+  };
+  loop.post(record(1));
+  BOOST_TEST_REQUIRE(wait_for(1));
+  {
+    event_loop::hold outer(loop);
+    loop.post(record(2));
+    {
+      event_loop::hold inner(loop);
+      loop.post(record(3));
+    }
+    {
+      event_loop::hold elsewhere(other); // nested hold of another loop: no effect here
+      other.post(record(100));
+      BOOST_TEST_REQUIRE(wait_for(2)); // the other loop's post went at once
+    }
+    loop.post(record(4));
+    // Nothing of this loop's held posts has run: its loop is idle, they wait.
+    std::lock_guard<std::mutex> lock(m);
+    BOOST_TEST(seen.size() == 2u);
+  }
+  BOOST_TEST_REQUIRE(wait_for(5));
+  BOOST_TEST((seen == std::vector<int>{1, 100, 2, 3, 4}));
+  loop.stop();
+  other.stop();
 }
