@@ -50,10 +50,19 @@ public:
     return in_flight_;
   }
 
-  /// The actor announces its domain's summary (state, id, definitions, ...).
+  /// The actor announces its domain's summary (state, id, definitions, ...). The name
+  /// and UUID are not kept: they never change, and the instance actor has them.
   void publish(const domain_summary& s) {
     std::lock_guard<std::mutex> lock(mutex_);
-    summary_ = s;
+    summary_.id = s.id;
+    summary_.state = s.state;
+    summary_.reason = s.reason;
+    summary_.persistent = s.persistent;
+    summary_.autostart = s.autostart;
+    summary_.dom = s.dom;
+    summary_.persistent_def = s.persistent_def;
+    summary_.live_def = s.live_def;
+    summary_.private_data = s.private_data;
     published_ = true;
   }
 
@@ -71,13 +80,22 @@ public:
     return true;
   }
 
-  /// Copies the whole last summary into `s` (to seed a restarted actor); false, leaving
-  /// `s` alone, before the first.
+  /// Copies the whole last summary but the name and UUID into `s` (to seed a restarted
+  /// actor); false, leaving `s` alone, before the first.
   bool read(domain_summary& s) const {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (published_)
-      s = summary_;
-    return published_;
+    if (!published_)
+      return false;
+    s.id = summary_.id;
+    s.state = summary_.state;
+    s.reason = summary_.reason;
+    s.persistent = summary_.persistent;
+    s.autostart = summary_.autostart;
+    s.dom = summary_.dom;
+    s.persistent_def = summary_.persistent_def;
+    s.live_def = summary_.live_def;
+    s.private_data = summary_.private_data;
+    return true;
   }
 
 private:

@@ -592,6 +592,11 @@ public:
     it->second.summary = std::move(s);
     it->second.defined = true;
     index(id, it->second.summary);
+    // From now on the slot holds the definitions and driver data (read on a restart):
+    // no second reference keeps an old definition alive.
+    it->second.summary.persistent_def.reset();
+    it->second.summary.live_def.reset();
+    it->second.summary.private_data.clear();
   }
 
   void on_removed(caf::actor_id id) {
