@@ -14,7 +14,8 @@ std::string action_of(const std::unique_ptr<model::domain_def>& def,
     return "";
   if (def->compact()) // read from the tree, which a compact definition does not keep
     return action_of(std::make_unique<model::domain_def>(model::expanded(*def)), element);
-  const model::xml_node* c = def->root.child(element);
+  const model::domain_def& full = *def;
+  const model::xml_node* c = full.root().child(element);
   return c ? c->text_content() : "";
 }
 
@@ -126,7 +127,7 @@ void apply_test_defaults(model::domain_def& def) {
   if (def.os_arch.empty() && (def.os_type == "hvm" || def.os_type == "xen"))
     def.os_arch = "i686";
   thread_local std::mt19937 rng{std::random_device{}()};
-  if (model::xml_node* devices = def.root.child("devices")) {
+  if (model::xml_node* devices = def.root().child("devices")) {
     for (auto& dev : devices->children) {
       if (dev.is_text || dev.name != "interface" || dev.child("mac"))
         continue;

@@ -13,6 +13,36 @@ namespace domus::model {
 using protocol::errc;
 using protocol::error;
 
+domain_def::domain_def(const domain_def& other)
+    : domain_fields(other),
+      tree(other.tree ? std::make_unique<domain_tree>(*other.tree) : nullptr),
+      text(other.text) {}
+
+domain_def& domain_def::operator=(const domain_def& other) {
+  if (this != &other) {
+    domain_fields::operator=(other);
+    tree = other.tree ? std::make_unique<domain_tree>(*other.tree) : nullptr;
+    text = other.text;
+  }
+  return *this;
+}
+
+const xml_node& domain_def::root() const {
+  static const xml_node none;
+  return tree ? tree->root : none;
+}
+
+xml_node& domain_def::root() {
+  if (!tree)
+    tree = std::make_unique<domain_tree>();
+  return tree->root;
+}
+
+const std::vector<std::string>& domain_def::unknown() const {
+  static const std::vector<std::string> none;
+  return tree ? tree->unknown : none;
+}
+
 std::string domain_fields::uuid_string() const {
   return uuid ? format_uuid(*uuid) : "";
 }
@@ -109,8 +139,9 @@ domain_def parse_domain(xml_node root, std::string_view origin, parse_mode mode)
           conform_options{origin, mode == parse_mode::strict}, report);
   check_domain(root, origin, mode != parse_mode::stored);
   read_fields(def, root);
-  def.root = std::move(root);
-  def.unknown = std::move(report.unknown);
+  def.tree = std::make_unique<domain_tree>();
+  def.tree->root = std::move(root);
+  def.tree->unknown = std::move(report.unknown);
   return def;
 }
 
@@ -164,7 +195,7 @@ std::string format_domain(const domain_def& def, std::optional<int> id) {
       return *out;
     return format_domain(expanded(def), id);
   }
-  xml_node root = def.root;
+  xml_node root = def.root();
   if (root.name.empty())
     root.name = "domain";
   store_fields(def, root, id);

@@ -7,6 +7,7 @@
 #include "domus/model/xml_tree.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,20 +34,39 @@ struct domain_fields {
   std::string uuid_string() const;
 };
 
-/// A domain definition: the typed fields and the whole tree, or, once compacted, the
-/// typed fields and the text the tree formats to.
-struct domain_def : domain_fields {
+/// What a compacted definition releases, in one allocation.
+struct domain_tree {
   /// The whole definition, checked and in libvirt's order, unknown nodes kept after the
-  /// known children of their parent. The typed fields above win over it when formatted.
+  /// known children of their parent. The typed fields win over it when formatted.
   xml_node root;
   /// The kept nodes outside the schema, "LINE: PATH" each (refused by strict parsing).
   std::vector<std::string> unknown;
+};
+
+/// A domain definition: the typed fields and the whole tree, or, once compacted, the
+/// typed fields and the text the tree formats to. Copies copy the tree.
+struct domain_def : domain_fields {
+  domain_def() = default;
+  domain_def(const domain_def& other);
+  domain_def& operator=(const domain_def& other);
+  domain_def(domain_def&&) noexcept = default;
+  domain_def& operator=(domain_def&&) noexcept = default;
+  ~domain_def() = default;
+
+  /// The tree; null when compacted (idle domains keep hundreds of bytes less).
+  std::unique_ptr<domain_tree> tree;
   /// Set by compacted(): what format_domain() wrote of this definition, which it then
-  /// returns as is; `root` and `unknown` are empty.
+  /// returns as is; `tree` is null.
   std::string text;
 
   /// Whether the tree was released (see compacted()).
   bool compact() const { return !text.empty(); }
+  /// The root element; an empty element when there is no tree.
+  const xml_node& root() const;
+  /// The same, to change it; a tree is made when there is none.
+  xml_node& root();
+  /// The kept nodes outside the schema; none when there is no tree.
+  const std::vector<std::string>& unknown() const;
 };
 
 /// Whose document a parse reads.
