@@ -311,7 +311,8 @@ BOOST_AUTO_TEST_CASE(a_list_after_a_reply_shows_the_change) {
       for (int i = 0; i < 25; ++i)
         for (auto& [proc, state] : steps) {
           call(proc, {{"domain", name}});
-          for (auto& row : call("domain.list", json::object())["domains"])
+          json listed = call("domain.list", json::object());
+          for (auto& row : listed["domains"])
             if (row["name"] == name && row["state"] != state)
               ++stale;
         }

@@ -114,9 +114,18 @@ void collect(void* user, const xmlError* e) {
 
 std::string relaxng_errors(const std::string& schema_path, const std::string& xml) {
   std::string errors;
-  // Parsing libvirt's schema takes a while: once per file.
-  static std::map<std::string, xmlRelaxNGPtr> schemas;
-  xmlRelaxNGPtr& schema = schemas[schema_path];
+  // Parsing libvirt's schema takes a while: once per file, freed at exit (so that a
+  // leak checker sees none).
+  struct cache {
+    std::map<std::string, xmlRelaxNGPtr> parsed;
+    ~cache() {
+      for (auto& [_, s] : parsed)
+        if (s)
+          xmlRelaxNGFree(s);
+    }
+  };
+  static cache schemas;
+  xmlRelaxNGPtr& schema = schemas.parsed[schema_path];
   if (!schema) {
     xmlRelaxNGParserCtxtPtr pc = xmlRelaxNGNewParserCtxt(schema_path.c_str());
     schema = xmlRelaxNGParse(pc);
