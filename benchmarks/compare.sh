@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Domus and libvirt side by side, in one run, on this machine: a private domusd and a
 # private libvirtd (Debian's libvirt 9.0, installed if missing), the same scenarios on
-# both, repeated; one table with the median and spread of each side and their ratio.
+# both, repeated, and the stack's own floors (ZeroMQ, JSON, one actor hop, a minimal
+# CLI, group commit) measured in the same run; one table with each side's median and
+# spread, Domus / libvirt, and Domus / floor.
 #   bash benchmarks/compare.sh [RUNS] [REQUESTS]
-# Everything started here is stopped by pid when it ends. docs/benchmarks.md records the
-# latest table.
+# Scenarios 1-6 of the benchmarks issue (docs/benchmarks.md lists them); scenario 7,
+# real QEMU, waits for the QEMU driver. libvirt's QEMU driver writes to the host's
+# /etc/libvirt/qemu: only domus-bench-* domains, all removed again. Everything started
+# here is stopped by pid when it ends. docs/benchmarks.md records the latest table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
