@@ -176,20 +176,12 @@ done
 # list, after it loaded /etc/libvirt/qemu). Domus on a root of its own.
 sroot="$work/startup"
 ssock="$sroot/run/domus/domus-sock"
-start_domus() { # bounded
-  local t0 t1
-  t0=$(date +%s%N)
-  "$build/bin/domusd" --root "$sroot" --log-level warning 2>> "$work/startup.log" &
-  spid=$!
+source benchmarks/start_timed.sh
+start_domus() {
+  start_domusd "$build" "$sroot" "$work/startup.log"
+  spid=$started_pid
   pids+=("$spid")
-  for _ in $(seq 1 20000); do
-    if timeout 5 "$build/bin/cli_floor" "$ssock" test:///default domain.lookup \
-      '{"domain":"test"}' 2> /dev/null | grep -q '"ok":true'; then
-      break
-    fi
-  done
-  t1=$(date +%s%N)
-  startup_ms=$(echo "($t1 - $t0) / 1000000" | bc -l)
+  wait_answering "$build" "$sroot"
 }
 stop_pid() { # a daemon that may not be this shell's child: bounded wait until gone
   kill -TERM "$1" 2> /dev/null || true
@@ -208,7 +200,7 @@ for n in 1000 10000; do
     --prefix "start$n-" > /dev/null
   stop_pid "$spid"
   start_domus
-  ms_row domus "daemon start-up, $n persistent definitions" "$startup_ms"
+  ms_row domus "daemon start-up, $n persistent definitions" "$started_ms"
   /usr/bin/python3 benchmarks/libvirt_bench.py --durable-keep "$lqemu" $((n - have)) 16
   stop_pid "$lpid"
   /usr/bin/python3 benchmarks/libvirt_bench.py --startup "$work/libvirt/libvirtd.conf" \

@@ -220,10 +220,15 @@ void cycles(const settings& s, int clients, int n) {
 // Persistent defines: each client defines its share of n domains one at a time, every
 // definition written durably before its answer (the store groups concurrent ones).
 void defines(const settings& s, int clients, int n, const std::string& prefix) {
+  // Client k's share of the n domains, and their names.
+  auto share = [&](int k) { return n / clients + (k < n % clients); };
+  auto name_of = [&](int k, int i) {
+    return prefix + std::to_string(k) + "-" + std::to_string(i);
+  };
   on_clients(s, "domain.define, durable", clients,
              [&](int k, connection& c, std::vector<double>& lat) {
-               for (int i = 0; i < n / clients + (k < n % clients); ++i) {
-                 std::string name = prefix + std::to_string(k) + "-" + std::to_string(i);
+               for (int i = 0; i < share(k); ++i) {
+                 std::string name = name_of(k, i);
                  auto t = clock_type::now();
                  must(c, s.uri, "domain.define", {{"xml", guest_xml(name)}}, name,
                       std::chrono::seconds(30));
@@ -234,8 +239,8 @@ void defines(const settings& s, int clients, int n, const std::string& prefix) {
     return;
   connection c(s.socket, false); // untimed: leave the instance as it was
   for (int k = 0; k < clients; ++k)
-    for (int i = 0; i < n / clients + (k < n % clients); ++i) {
-      std::string name = prefix + std::to_string(k) + "-" + std::to_string(i);
+    for (int i = 0; i < share(k); ++i) {
+      std::string name = name_of(k, i);
       must(c, s.uri, "domain.undefine", {{"domain", name}}, name,
            std::chrono::seconds(30));
     }

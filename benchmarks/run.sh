@@ -59,22 +59,11 @@ done
 # that restores 1,000 and 10,000 definitions.
 root=$(mktemp -d /tmp/domus-bench-XXXXXX)
 sock="$root/run/domus/domus-sock"
-uri="test:///default?socket=$sock"
+source benchmarks/start_timed.sh
 start_daemon() {
-  local t0 t1
-  t0=$(date +%s%N)
-  "$build/bin/domusd" --root "$root" --log-level warning 2>> "$root/domusd.log" &
-  pid=$!
-  # Bounded: ready when a lookup answers (the instance restored everything first),
-  # asked through the CLI floor (a domsh per poll would add its own 18 ms steps).
-  for _ in $(seq 1 20000); do
-    if timeout 5 "$build/bin/cli_floor" "$sock" test:///default domain.lookup \
-      '{"domain":"test"}' 2> /dev/null | grep -q '"ok":true'; then
-      break
-    fi
-  done
-  t1=$(date +%s%N)
-  started_ms=$(echo "($t1 - $t0) / 1000000" | bc)
+  start_domusd "$build" "$root" "$root/domusd.log"
+  pid=$started_pid
+  wait_answering "$build" "$root"
 }
 echo
 echo "## Persistence (test:///default, definitions written with fsync discipline)"

@@ -7,16 +7,21 @@
 namespace domus::test_driver {
 namespace {
 
-// The text of a lifecycle action element (<on_poweroff>, <on_reboot>), or "".
+// The text of a lifecycle action element (<on_poweroff>, <on_reboot>) of a definition
+// with its tree, or "".
+std::string action_in(const model::domain_def& def, std::string_view element) {
+  const model::xml_node* c = def.root().child(element);
+  return c ? c->text_content() : "";
+}
+
+// The same of a live definition, which may be compact (read from its text parsed again:
+// a compact definition keeps no tree), or absent.
 std::string action_of(const std::unique_ptr<model::domain_def>& def,
                       std::string_view element) {
   if (!def)
     return "";
-  if (def->compact()) // read from the tree, which a compact definition does not keep
-    return action_of(std::make_unique<model::domain_def>(model::expanded(*def)), element);
-  const model::domain_def& full = *def;
-  const model::xml_node* c = full.root().child(element);
-  return c ? c->text_content() : "";
+  return def->compact() ? action_in(model::expanded(*def), element)
+                        : action_in(*def, element);
 }
 
 outcome refuse(int32_t status, std::string message) {

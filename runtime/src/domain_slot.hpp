@@ -54,15 +54,7 @@ public:
   /// and UUID are not kept: they never change, and the instance actor has them.
   void publish(const domain_summary& s) {
     std::lock_guard<std::mutex> lock(mutex_);
-    summary_.id = s.id;
-    summary_.state = s.state;
-    summary_.reason = s.reason;
-    summary_.persistent = s.persistent;
-    summary_.autostart = s.autostart;
-    summary_.dom = s.dom;
-    summary_.persistent_def = s.persistent_def;
-    summary_.live_def = s.live_def;
-    summary_.private_data = s.private_data;
+    copy_all_but_names(s, summary_);
     published_ = true;
   }
 
@@ -70,35 +62,39 @@ public:
   /// autostart) into `s`; false, leaving `s` alone, before the first.
   bool read_facts(domain_summary& s) const {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!published_)
-      return false;
-    s.id = summary_.id;
-    s.state = summary_.state;
-    s.reason = summary_.reason;
-    s.persistent = summary_.persistent;
-    s.autostart = summary_.autostart;
-    return true;
+    if (published_)
+      copy_facts(summary_, s);
+    return published_;
   }
 
   /// Copies the whole last summary but the name and UUID into `s` (to seed a restarted
   /// actor); false, leaving `s` alone, before the first.
   bool read(domain_summary& s) const {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!published_)
-      return false;
-    s.id = summary_.id;
-    s.state = summary_.state;
-    s.reason = summary_.reason;
-    s.persistent = summary_.persistent;
-    s.autostart = summary_.autostart;
-    s.dom = summary_.dom;
-    s.persistent_def = summary_.persistent_def;
-    s.live_def = summary_.live_def;
-    s.private_data = summary_.private_data;
-    return true;
+    if (published_)
+      copy_all_but_names(summary_, s);
+    return published_;
   }
 
 private:
+  // What a list shows.
+  static void copy_facts(const domain_summary& from, domain_summary& to) {
+    to.id = from.id;
+    to.state = from.state;
+    to.reason = from.reason;
+    to.persistent = from.persistent;
+    to.autostart = from.autostart;
+  }
+
+  // Everything but the name and UUID, which never change (the instance actor has them).
+  static void copy_all_but_names(const domain_summary& from, domain_summary& to) {
+    copy_facts(from, to);
+    to.dom = from.dom;
+    to.persistent_def = from.persistent_def;
+    to.live_def = from.live_def;
+    to.private_data = from.private_data;
+  }
+
   mutable std::mutex mutex_;
   caf::actor current_;
   uint64_t generation_ = 0;

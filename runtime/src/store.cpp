@@ -57,16 +57,15 @@ std::string write_temp(const std::string& tmp, const std::string& content,
   return "";
 }
 
-// Flushes what is on the file system of `dir` (syncfs), or the directory itself.
 // Moves the temporary file over `path` atomically: at every moment `path` holds the old
-// content or the new. A file written without a flush (a status file: current, not
-// durable) goes by exchange when `path` exists, and the old content, now under the
-// temporary name, is removed: a rename that replaces a file makes ext4 write the new
-// file's data out at once (auto_da_alloc), a device write on every state change that
-// such a file does not need (docs/benchmarks.md, the profile).
-bool move_into_place(const std::string& tmp, const std::string& path, bool durable) {
+// content or the new. With `exchange` (a file written without a flush, such as a status
+// file: current, not durable) it goes by exchange when `path` is a file, and the old
+// content, now under the temporary name, is removed: a rename that replaces a file makes
+// ext4 write the new file's data out at once (auto_da_alloc), a device write on every
+// state change that such a file does not need (docs/benchmarks.md, the profile).
+bool move_into_place(const std::string& tmp, const std::string& path, bool exchange) {
   struct stat target {};
-  if (!durable && ::lstat(path.c_str(), &target) == 0 && S_ISREG(target.st_mode)) {
+  if (exchange && ::lstat(path.c_str(), &target) == 0 && S_ISREG(target.st_mode)) {
     if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) ==
         0) {
       ::unlink(tmp.c_str());
@@ -78,6 +77,7 @@ bool move_into_place(const std::string& tmp, const std::string& path, bool durab
   return ::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
+// Flushes what is on the file system of `dir` (syncfs), or the directory itself.
 std::string flush(const std::string& dir, bool whole_fs) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
@@ -199,7 +199,8 @@ void store::commit(std::deque<op>& batch) {
     if (o.k == kind::remove) {
       if (::unlink(path.c_str()) != 0 && errno != ENOENT)
         o.error = sys_error("cannot remove", path);
-    } else if (!move_into_place(temp_path(path), path, o.durable || o.k != kind::write)) {
+    } else if (!move_into_place(temp_path(path), path,
+                                o.k == kind::write && !o.durable)) {
       o.error = sys_error("cannot rename into", path);
       ::unlink(temp_path(path).c_str());
     }

@@ -7,6 +7,7 @@
 #include "instance_context.hpp"
 #include "instance_restore.hpp"
 #include "store.hpp"
+#include "test_files.hpp"
 
 #include <domus/protocol/errors.hpp>
 
@@ -14,24 +15,17 @@
 #include <fcntl.h>
 #include <fstream>
 #include <future>
-#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
 using namespace domus::runtime;
+using domus::testing::read_file;
 
 namespace {
 
 std::string temp_dir() {
   char tmpl[] = "/tmp/domus-unit-XXXXXX";
   return ::mkdtemp(tmpl);
-}
-
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 bool exists(const std::string& p) {
@@ -78,8 +72,8 @@ BOOST_AUTO_TEST_CASE(writes_are_atomic_grouped_and_ordered) {
     BOOST_TEST(c.groups <= c.operations);
   }
   // The last write of each file wins; nothing temporary is left.
-  BOOST_TEST(read(dir + "/d0.xml") == "v45");
-  BOOST_TEST(read(dir + "/d3.xml") == "v48");
+  BOOST_TEST(read_file(dir + "/d0.xml") == "v45");
+  BOOST_TEST(read_file(dir + "/d3.xml") == "v48");
   BOOST_TEST(!exists(dir + "/d4.xml"));
   BOOST_TEST(!exists(store::temp_path(dir + "/d0.xml")));
 }
@@ -100,7 +94,7 @@ BOOST_AUTO_TEST_CASE(unflushed_writes_replace_by_exchange) {
   BOOST_TEST(write(s, dir + "/a.xml", "one") == "");
   BOOST_TEST(write(s, dir + "/a.xml", "two") == "");
   BOOST_TEST(write(s, dir + "/a.xml", "three") == "");
-  BOOST_TEST(read(dir + "/a.xml") == "three");
+  BOOST_TEST(read_file(dir + "/a.xml") == "three");
   BOOST_TEST(!exists(store::temp_path(dir + "/a.xml")));
   std::string error = write(s, dir + "/d.xml", "new");
   BOOST_TEST(error.find("cannot rename into " + dir + "/d.xml") == 0u, error);
@@ -123,7 +117,7 @@ BOOST_AUTO_TEST_CASE(a_failed_write_keeps_the_old_file) {
   BOOST_TEST(!exists(store::temp_path(dir + "/b.xml")));
   BOOST_CHECK_THROW(store::write_now(dir + "/missing/c.xml", "x", true),
                     domus::protocol::error);
-  BOOST_TEST(read(dir + "/a.xml") == "old");
+  BOOST_TEST(read_file(dir + "/a.xml") == "old");
 }
 
 BOOST_AUTO_TEST_CASE(status_round_trip) {
@@ -219,7 +213,7 @@ BOOST_AUTO_TEST_CASE(the_file_is_compacted_to_what_is_held) {
     for (int i = 0; i < 35; ++i)
       j.append("domain.lifecycle", frame(j.next_seq(), "c"));
   }
-  std::string text = read(dir + "/events.journal");
+  std::string text = read_file(dir + "/events.journal");
   size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
   BOOST_TEST(lines <= 20u);
   event_journal j(journal_in(dir));
