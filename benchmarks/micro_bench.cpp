@@ -52,7 +52,8 @@ void domain_round_trip(benchmark::State& state, const std::string& xml) {
   for (auto _ : state) {
     auto def = domus::model::parse_domain(xml, "bench.xml");
     domus::model::normalize(def);
-    benchmark::DoNotOptimize(domus::model::format_domain(def));
+    benchmark::DoNotOptimize(
+        domus::model::format_domain(def, domus::model::secrets::keep));
   }
   state.SetItemsProcessed(state.iterations());
   state.counters["lines"] = static_cast<double>(std::count(xml.begin(), xml.end(), '\n'));
@@ -68,7 +69,8 @@ void domain_format(benchmark::State& state, const std::string& xml) {
   auto def = domus::model::parse_domain(xml, "bench.xml");
   domus::model::normalize(def);
   for (auto _ : state)
-    benchmark::DoNotOptimize(domus::model::format_domain(def));
+    benchmark::DoNotOptimize(
+        domus::model::format_domain(def, domus::model::secrets::keep));
   state.SetItemsProcessed(state.iterations());
 }
 

@@ -98,7 +98,16 @@ char ask_again() {
 } // namespace
 
 bool cmd_edit(shell& sh, const parsed_command& pc) {
-  json r = sh.call("domain.xml", {{"domain", *pc.value("domain")}, {"inactive", true}});
+  // The definition is read with its secrets, so that defining it again keeps them (a
+  // graphics password): that needs the read-write socket.
+  if (sh.read_only())
+    throw std::runtime_error(
+        "edit needs the read-write socket: it reads the definition with its secrets "
+        "(as dumpxml --security-info), which the read-only socket refuses, so that "
+        "defining it again keeps them");
+  json r =
+      sh.call("domain.xml",
+              {{"domain", *pc.value("domain")}, {"inactive", true}, {"secure", true}});
   const std::string original = r.value("xml", "");
   temp_file file(original);
   bool validate = !pc.flag("skip-validate");

@@ -74,6 +74,8 @@ const std::vector<command_spec>& commands() {
        "Output the domain information as an XML dump to stdout.",
        {domain_arg(),
         {"inactive", k::flag, false, false, "show inactive defined XML"},
+        {"security-info", k::flag, false, false,
+         "include security sensitive information in XML dump"},
         {"xpath", k::string, false, false, "xpath expression to filter the XML document"},
         {"wrap", k::flag, false, false, "wrap xpath results in an common root element"}},
        cmd_dumpxml},

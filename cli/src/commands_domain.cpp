@@ -186,8 +186,9 @@ bool cmd_domuuid(shell& sh, const parsed_command& pc) {
 }
 
 bool cmd_dumpxml(shell& sh, const parsed_command& pc) {
-  json r = sh.call("domain.xml",
-                   {{"domain", *pc.value("domain")}, {"inactive", pc.flag("inactive")}});
+  json r = sh.call("domain.xml", {{"domain", *pc.value("domain")},
+                                  {"inactive", pc.flag("inactive")},
+                                  {"secure", pc.flag("security-info")}});
   if (auto expr = pc.value("xpath"))
     std::cout << xpath_select(r.value("xml", ""), *expr, pc.flag("wrap"));
   else

@@ -129,7 +129,7 @@ void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* use
       d->def = domus::model::compacted(d->def);
       d->state = obj.state;
       d->reason = DOMUS_REASON_UNKNOWN;
-      xmls.push_back(domus::model::format_domain(d->def));
+      xmls.push_back(domus::model::format_domain(d->def, domus::model::secrets::keep));
       blobs.push_back(encode_status(*d));
       doms.push_back(std::move(d));
     }
@@ -200,7 +200,7 @@ void test_normalize(domus_instance*, const char* xml, domus_complete_fn done,
   guarded(done, user, [&] {
     auto def = parse(xml, "<request>");
     apply_test_defaults(def);
-    std::string out = domus::model::format_domain(def);
+    std::string out = domus::model::format_domain(def, domus::model::secrets::keep);
     domus_result_v1 r = blank();
     r.xml = out.c_str();
     done(user, &r);

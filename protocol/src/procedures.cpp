@@ -25,8 +25,10 @@ const std::vector<proc_entry>& proc_catalogue() {
        "the summary of one domain: name, uuid, id, state, reason, persistent, autostart"},
       {proc::domain_info, "domain.info", t::domain, false, "{domain}",
        "the summary plus os type, memory, vCPUs, CPU time and security label"},
-      {proc::domain_xml, "domain.xml", t::domain, false, "{domain, inactive?}",
-       "the live definition of an active domain, or the persistent one"},
+      {proc::domain_xml, "domain.xml", t::domain, false, "{domain, inactive?, secure?}",
+       "the live definition of an active domain, or the persistent one; secrets "
+       "(graphics passwords) only with secure, on the read-write socket",
+       "secure"},
       {proc::domain_undefine, "domain.undefine", t::domain, true, "{domain}",
        "removes the persistent definition (an active domain becomes transient)"},
       {proc::domain_start, "domain.start", t::domain, true, "{domain}",

@@ -248,21 +248,30 @@ public:
     if (!ctx().persisted())
       return then("");
     std::string path = ctx().definition_path(def.name);
-    std::string xml = model::format_domain(def);
+    std::string xml = model::format_domain(def, model::secrets::keep);
     store* files = ctx().files;
     persist([=](store::done_fn done) { files->write(path, xml, true, std::move(done)); },
             std::move(then));
   }
 
-  // The definition and its autostart link, durably.
+  // The definition, then its autostart link, durably: `then` hears whether the
+  // definition is gone (a link left behind names nothing and is ignored at start; one
+  // removed before a definition that stays would lose its autostart).
   void drop_definition(stored_fn then) {
     if (!ctx().persisted())
       return then("");
     store* files = ctx().files;
     std::string link = ctx().autostart_path(name()), path = ctx().definition_path(name());
-    files->remove(link, true, nullptr);
+    std::string uri = ctx().uri;
     persist([=](store::done_fn done) { files->remove(path, true, std::move(done)); },
-            std::move(then));
+            [=](const std::string& error) {
+              if (error.empty())
+                files->remove(link, true, [uri](const std::string& e) {
+                  if (!e.empty())
+                    log_warning(uri + ": " + e);
+                });
+              then(error);
+            });
   }
 
   // The status of an active domain (removed when it is not active), before the change
@@ -497,24 +506,45 @@ public:
         vanish(r);
       });
     }
-    auto* inst = ctx().inst;
-    auto* dom = s.dom;
-    drive([=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
-          [this, r](driver_result& res) {
-            if (!res.ok()) {
-              reply_driver_error(r, res, "cannot undefine domain '" + name() + "'");
-              return finish();
-            }
-            // The driver forgot it: it is gone, whether or not the file goes too (a
-            // file left behind is reported, and loaded again by the next daemon).
-            drop_definition([this, r](const std::string& error) {
-              if (!error.empty())
-                log_error(ctx().uri + ": cannot remove the definition of domain '" +
-                          name() + "': " + error);
-              publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
-              vanish(r);
+    // The file goes first: an undefine is acknowledged only once the definition is
+    // durably gone, and one whose file cannot be removed changes nothing. Should the
+    // driver then refuse, the file is written back.
+    drop_definition([this, r, fn](const std::string& error) {
+      if (store_failed(r, error,
+                       "cannot remove the definition of domain '" + name() + "'"))
+        return finish();
+      auto* inst = ctx().inst;
+      auto* dom = st().s.dom;
+      drive([=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
+            [this, r](driver_result& res) {
+              if (res.ok()) {
+                publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
+                return vanish(r);
+              }
+              restore_definition([this, r, res](const std::string& error) mutable {
+                if (!error.empty())
+                  log_error(ctx().uri + ": domain '" + name() +
+                            "': the driver refused to undefine it, and its definition "
+                            "file could not be written back: " +
+                            error);
+                reply_driver_error(r, res, "cannot undefine domain '" + name() + "'");
+                finish();
+              });
             });
-          });
+    });
+  }
+
+  // Writes the persistent definition and its autostart link again (an undefine the
+  // driver refused after the files were removed).
+  void restore_definition(stored_fn then) {
+    save_definition(*st().s.persistent_def, [this, then](const std::string& error) {
+      if (!error.empty() || !st().s.autostart || !ctx().persisted())
+        return then(error);
+      store* files = ctx().files;
+      std::string link = ctx().autostart_path(name()),
+                  target = ctx().definition_path(name());
+      persist([=](store::done_fn d) { files->link(link, target, std::move(d)); }, then);
+    });
   }
 
   // The domain no longer exists: drop the routes, tell the instance, answer (with the
@@ -602,7 +632,8 @@ public:
     auto fn = DOMUS_DOMAIN_OP(ctx(), normalize);
     if (!fn)
       return then(std::move(def));
-    auto xml = std::make_shared<std::string>(model::format_domain(*def));
+    auto xml =
+        std::make_shared<std::string>(model::format_domain(*def, model::secrets::keep));
     auto* inst = ctx().inst;
     drive(
         [=](domus_complete_fn done, void* user) { fn(inst, xml->c_str(), done, user); },
@@ -714,7 +745,8 @@ public:
                       " driver cannot define domains");
       return fail_definition();
     }
-    auto xml = std::make_shared<std::string>(model::format_domain(*def));
+    auto xml =
+        std::make_shared<std::string>(model::format_domain(*def, model::secrets::keep));
     auto* inst = ctx().inst;
     auto* existing = st().s.dom;
     drive([=](domus_complete_fn done,
@@ -736,12 +768,16 @@ public:
       return reply(r, summary_json(summary()));
     case proc::domain_xml: {
       bool inactive = optional_bool(r.args, "inactive", false);
+      // Secrets only when asked for; the gateway refuses `secure` on the read-only
+      // socket before the request gets here.
+      auto which = optional_bool(r.args, "secure", false) ? model::secrets::keep
+                                                          : model::secrets::omit;
       auto& s = st().s;
       if (inactive && s.persistent_def)
-        return reply(r, json{{"xml", model::format_domain(*s.persistent_def)},
+        return reply(r, json{{"xml", model::format_domain(*s.persistent_def, which)},
                              {"name", s.persistent_def->name}});
       auto id = active() ? std::optional<int>(s.state.id) : std::nullopt;
-      return reply(r, json{{"xml", model::format_domain(current_def(), id)},
+      return reply(r, json{{"xml", model::format_domain(current_def(), which, id)},
                            {"name", current_def().name}});
     }
     case proc::domain_info:

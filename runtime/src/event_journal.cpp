@@ -86,7 +86,8 @@ event_journal::event_journal(options o) : opts_(std::move(o)) {
       int fd = fd_;
       lock.unlock();
       if (::fdatasync(fd) != 0)
-        log_warning("event journal " + path_ + ": fdatasync failed: " + std::strerror(errno));
+        log_warning("event journal " + path_ +
+                    ": fdatasync failed: " + std::strerror(errno));
       lock.lock();
     }
   });
@@ -139,7 +140,13 @@ void event_journal::load() {
     at = nl + 1;
   }
   loaded_ = in_file_;
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  fd_ =
+      ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd_ < 0 && errno == ELOOP)
+    throw protocol::error(errc::config_error,
+                          "the event journal " + path_ +
+                              " is a symbolic link; refusing to write through it "
+                              "(remove the link)");
   if (fd_ < 0)
     fail("cannot open the event journal", path_);
   if (torn_) {
@@ -213,7 +220,7 @@ void event_journal::compact() {
   store::write_now(path_, text, true);
   std::lock_guard<std::mutex> lock(flush_mutex_); // the flusher uses fd_
   ::close(fd_);
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
   if (fd_ < 0)
     fail("cannot reopen the event journal", path_);
   in_file_ = held_.size();

@@ -241,6 +241,18 @@ struct gateway::impl {
                                             "read-only socket"));
       return;
     }
+    if (k == sock_kind::ro && !req.proc->rw_only_flag.empty()) {
+      auto flag = req.args.find(std::string(req.proc->rw_only_flag));
+      if (flag != req.args.end() && flag->is_boolean() && flag->get<bool>()) {
+        send_frame(k, routing_id,
+                   protocol::encode_error(
+                       req.id, errc::permission_denied,
+                       "'" + std::string(req.proc->name) + "' with " +
+                           std::string(req.proc->rw_only_flag) +
+                           " is refused on the read-only socket: it returns secrets"));
+        return;
+      }
+    }
     if (req.proc->target == protocol::proc_target::daemon) {
       handle_daemon_request(k, routing_id, req);
       return;
@@ -510,7 +522,11 @@ void gateway::open() {
   impl_->flush_timer->data = impl_.get();
   uv_timer_start(
       impl_->flush_timer,
-      [](uv_timer_t* t) { static_cast<impl*>(t->data)->journal->flush(); }, 1000, 1000);
+      [](uv_timer_t* t) {
+        static_cast<impl*>(t->data)->journal->flush();
+        log_tick();
+      },
+      1000, 1000);
   impl_->after_sends = new uv_check_t;
   uv_check_init(impl_->loop.uv(), impl_->after_sends);
   impl_->after_sends->data = impl_.get();

@@ -170,6 +170,11 @@ public:
     if (!st().ctx->persisted() || st().seed.fresh)
       return ready(objects);
     auto plan = std::make_shared<restore_plan>(read_persisted(*st().ctx));
+    try {
+      mark_seeded(st().ctx->etc_dir); // again, in case it was lost
+    } catch (const protocol::error& e) {
+      return fail_open(e.code(), e.what());
+    }
     reconnect_all(plan);
   }
 
@@ -224,7 +229,8 @@ public:
       if (!d.persistent || !fn)
         continue;
       ++plan->pending;
-      auto xml = std::make_shared<std::string>(model::format_domain(*d.persistent));
+      auto xml = std::make_shared<std::string>(
+          model::format_domain(*d.persistent, model::secrets::keep));
       auto* existing = d.dom;
       drive([=](domus_complete_fn done,
                 void* user) { fn(inst, existing, xml->c_str(), done, user); },

@@ -72,8 +72,23 @@ std::string current_boot_id() {
   return read_small_file("/proc/sys/kernel/random/boot_id");
 }
 
-bool instance_was_seeded(const std::string& etc_dir) {
-  return ::access((etc_dir + seeded_marker).c_str(), F_OK) == 0;
+bool instance_was_seeded(const std::string& etc_dir, const std::string& status_dir) {
+  if (::access((etc_dir + seeded_marker).c_str(), F_OK) == 0)
+    return true;
+  size_t found = 0;
+  for (auto* dir : {&etc_dir, &status_dir})
+    found += xml_names(*dir).size();
+  if (found == 0)
+    return false;
+  log_warning(etc_dir + seeded_marker + " is missing, but " + std::to_string(found) +
+              " definition or status file(s) are there: loading them (the marker is "
+              "written again)");
+  return true;
+}
+
+void mark_seeded(const std::string& etc_dir) {
+  if (::access((etc_dir + seeded_marker).c_str(), F_OK) != 0)
+    store::write_now(etc_dir + seeded_marker, "", true);
 }
 
 std::string status_text(const domain_summary& s) {
@@ -81,7 +96,7 @@ std::string status_text(const domain_summary& s) {
   st.state = {s.state, s.reason, s.id};
   st.private_data = s.private_data;
   const auto& def = s.live_def ? *s.live_def : *s.persistent_def;
-  st.live_xml = model::format_domain(def, s.id);
+  st.live_xml = model::format_domain(def, model::secrets::keep, s.id);
   return format_status(st);
 }
 
@@ -185,13 +200,14 @@ void persist_seeded(const instance_context& ctx,
   for (auto* s : domains) {
     if (s->persistent_def)
       store::write_now(ctx.definition_path(s->name),
-                       model::format_domain(*s->persistent_def), true);
+                       model::format_domain(*s->persistent_def, model::secrets::keep),
+                       true);
     if (s->autostart)
       store::link_now(ctx.autostart_path(s->name), ctx.definition_path(s->name));
     if (protocol::state_is_active(s->state))
       store::write_now(ctx.status_path(s->name), status_text(*s), false);
   }
-  store::write_now(ctx.etc_dir + seeded_marker, "", true);
+  mark_seeded(ctx.etc_dir);
 }
 
 } // namespace domus::runtime

@@ -43,8 +43,13 @@ restore_plan read_persisted(const instance_context& ctx);
 void persist_seeded(const instance_context& ctx,
                     const std::vector<const domain_summary*>& domains);
 
-/// Whether an earlier daemon seeded the instance whose definitions live in `etc_dir`.
-bool instance_was_seeded(const std::string& etc_dir);
+/// Whether an earlier daemon seeded the instance whose definitions live in `etc_dir`
+/// (status files in `status_dir`): its marker is there, or, the marker lost, files are
+/// (they are loaded, never hidden behind a fresh seed; the log says so).
+bool instance_was_seeded(const std::string& etc_dir, const std::string& status_dir);
+
+/// Writes the marker that the instance was seeded. Throws protocol::error.
+void mark_seeded(const std::string& etc_dir);
 
 /// The kernel's boot id (/proc/sys/kernel/random/boot_id), "" when unreadable.
 std::string current_boot_id();

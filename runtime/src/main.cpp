@@ -25,6 +25,7 @@
 #include <future>
 #include <iostream>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 
@@ -80,7 +81,10 @@ int run(const command_line& cl) {
     paths = make_paths(opts.root);
   set_log_level(opts.level);
   check_socket_paths(paths);
-  create_directories(paths);
+  // Whatever the daemon creates is its user's alone unless it says otherwise (sockets).
+  ::umask(0077);
+  create_directories(paths, run_dir_mode(opts.rw_socket_mode, opts.ro_socket_mode,
+                                         opts.events_socket_mode));
   pid_file lock(paths.pid_file());
 
   xmlInitParser();
@@ -135,13 +139,15 @@ int run(const command_line& cl) {
     // daemon.
     if (u.path == "/default" || u.path == "/system" || u.path == "/session") {
       seed.etc_dir = paths.etc + "/" + dir;
-      seed.fresh = !instance_was_seeded(seed.etc_dir);
+      seed.fresh = !instance_was_seeded(seed.etc_dir, seed.run_dir);
     }
     try {
-      make_dirs(seed.state_dir, 0755);
-      make_dirs(seed.run_dir, 0755);
-      if (!seed.etc_dir.empty())
-        make_dirs(seed.etc_dir + "/autostart", 0755);
+      make_tree_dir(seed.state_dir, private_dir_mode);
+      make_tree_dir(seed.run_dir, private_dir_mode);
+      if (!seed.etc_dir.empty()) {
+        make_tree_dir(seed.etc_dir, private_dir_mode);
+        make_tree_dir(seed.etc_dir + "/autostart", private_dir_mode);
+      }
     } catch (const protocol::error& e) {
       code = e.code();
       why = e.what();

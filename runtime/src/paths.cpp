@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <sys/stat.h>
@@ -79,9 +80,54 @@ void make_dirs(const std::string& path, unsigned mode) {
     throw error(errc::config_error, path + " exists and is not a directory");
 }
 
-void create_directories(const daemon_paths& p) {
-  for (auto* d : {&p.etc, &p.lib, &p.run, &p.log})
-    make_dirs(*d, 0755);
+unsigned run_dir_mode(unsigned rw_socket_mode, unsigned ro_socket_mode,
+                      unsigned events_socket_mode) {
+  unsigned any = rw_socket_mode | ro_socket_mode | events_socket_mode;
+  unsigned mode = private_dir_mode;
+  if (any & 0070)
+    mode |= 0010;
+  if (any & 0007)
+    mode |= 0001;
+  return mode;
+}
+
+void make_tree_dir(const std::string& path, unsigned mode) {
+  if (::mkdir(path.c_str(), mode) != 0 && errno != EEXIST)
+    throw error(errc::config_error,
+                "cannot create directory " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0)
+    throw error(errc::config_error, "cannot read " + path + ": " + std::strerror(errno));
+  if (S_ISLNK(st.st_mode))
+    throw error(errc::config_error,
+                path + " is a symbolic link; the daemon's directories must be real "
+                       "directories (remove the link)");
+  if (!S_ISDIR(st.st_mode))
+    throw error(errc::config_error, path + " exists and is not a directory");
+  if (st.st_uid != ::geteuid())
+    throw error(errc::config_error, path + " is owned by uid " +
+                                        std::to_string(st.st_uid) +
+                                        ", not by the daemon's user (uid " +
+                                        std::to_string(::geteuid()) + ")");
+  if (st.st_mode & (S_IWGRP | S_IWOTH))
+    throw error(
+        errc::config_error, path + " is writable by other users (mode " + [&] {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "%04o", st.st_mode & 07777);
+          return std::string(buf);
+        }() + "); the daemon's directories must be writable by its user alone");
+  if ((st.st_mode & 07777) != mode && ::chmod(path.c_str(), mode) != 0)
+    throw error(errc::config_error,
+                "cannot set the mode of " + path + ": " + std::strerror(errno));
+}
+
+void create_directories(const daemon_paths& p, unsigned run_mode) {
+  for (auto* d : {&p.etc, &p.lib, &p.run, &p.log}) {
+    auto slash = d->rfind('/');
+    if (slash != std::string::npos && slash > 0)
+      make_dirs(d->substr(0, slash), 0755);
+    make_tree_dir(*d, d == &p.run ? run_mode : private_dir_mode);
+  }
 }
 
 void check_socket_paths(const daemon_paths& p) {

@@ -24,8 +24,23 @@ struct daemon_paths {
 /// XDG layout otherwise. Throws protocol::error(config_error) when it cannot be formed.
 daemon_paths make_paths(const std::string& root);
 
-/// Creates the directories (mode 0755). Throws protocol::error(config_error).
-void create_directories(const daemon_paths& p);
+/// The modes of the tree's directories (docs/architecture.md, "Files and modes"): every
+/// one is 0700, except the run directory, which holds the sockets: whoever a socket's
+/// mode lets connect may also search it (0711 with the default modes).
+unsigned run_dir_mode(unsigned rw_socket_mode, unsigned ro_socket_mode,
+                      unsigned events_socket_mode);
+inline constexpr unsigned private_dir_mode = 0700;
+
+/// Creates the tree's directories: their parents as any directory (mkdir -p, 0755), then
+/// etc, lib and log with private_dir_mode and run with `run_mode`, each checked as
+/// make_tree_dir() checks. Throws protocol::error(config_error).
+void create_directories(const daemon_paths& p, unsigned run_mode);
+
+/// Creates one directory of the tree (its parent must exist) with `mode`, or takes an
+/// existing one: it must be a directory, not a symbolic link, owned by this user and
+/// writable by no one else; its mode is then set to `mode`. Throws
+/// protocol::error(config_error) naming the path and what is wrong.
+void make_tree_dir(const std::string& path, unsigned mode);
 
 /// Throws protocol::error(config_error) naming the first socket path over the 107-byte
 /// limit of a unix socket address.

@@ -13,7 +13,12 @@ using protocol::errc;
 using protocol::error;
 
 pid_file::pid_file(std::string path) : path_(std::move(path)) {
-  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // Never through a link planted in its place (O_NOFOLLOW: ELOOP).
+  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd_ < 0 && errno == ELOOP)
+    throw error(errc::config_error, "pid file " + path_ +
+                                        " is a symbolic link; refusing to write through "
+                                        "it (remove the link)");
   if (fd_ < 0)
     throw error(errc::config_error,
                 "cannot open pid file " + path_ + ": " + std::strerror(errno));

@@ -24,10 +24,20 @@ std::string sys_error(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::strerror(errno);
 }
 
+// Creates a temporary file that did not exist: a name left by a crash, or a link
+// planted in its place, is removed first and never followed or written through.
+int create_temp(const std::string& tmp) {
+  const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  int fd = ::open(tmp.c_str(), flags, 0600);
+  if (fd < 0 && errno == EEXIST && ::unlink(tmp.c_str()) == 0)
+    fd = ::open(tmp.c_str(), flags, 0600);
+  return fd;
+}
+
 // Writes the temporary file; "" or what failed (the temporary file is removed then).
 std::string write_temp(const std::string& tmp, const std::string& content,
                        bool sync_file = false) {
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = create_temp(tmp);
   if (fd < 0)
     return sys_error("cannot create", tmp);
   size_t done = 0;

@@ -136,9 +136,44 @@ BOOST_AUTO_TEST_CASE(missing_uuid_is_generated_and_kept_stable) {
   BOOST_TEST(!def.uuid.has_value());
   normalize(def);
   BOOST_TEST_REQUIRE(def.uuid.has_value());
-  std::string once = format_domain(def);
+  std::string once = format_domain(def, secrets::keep);
   auto again = parse_domain(once, "<again>");
   normalize(again);
-  BOOST_TEST(format_domain(again) == once);
-  BOOST_TEST(format_domain(def, 7).find("<domain type='test' id='7'>") == 0);
+  BOOST_TEST(format_domain(again, secrets::keep) == once);
+  BOOST_TEST(format_domain(def, secrets::keep, 7).find("<domain type='test' id='7'>") ==
+             0);
+}
+
+// A graphics password is a secret of the schema table: every format without secrets
+// drops it, full or compact, live or not; with secrets it is kept. A definition without
+// secrets keeps one text when compacted.
+BOOST_AUTO_TEST_CASE(secrets_are_formatted_only_when_asked_for) {
+  auto def = parse_domain(
+      "<domain type='test'><name>s</name><memory>8</memory><os><type>hvm</type></os>"
+      "<devices><graphics type='vnc' port='5900' passwd='hunter2' "
+      "passwdValidTo='2030-01-01T00:00:00'/><graphics type='spice' passwd='sp1ce'/>"
+      "</devices></domain>",
+      "<request>");
+  normalize(def);
+  auto small = compacted(def);
+  for (const domain_def* d : {&def, &small}) {
+    for (auto id : {std::optional<int>(), std::optional<int>(3)}) {
+      std::string open = format_domain(*d, secrets::omit, id);
+      std::string secure = format_domain(*d, secrets::keep, id);
+      BOOST_TEST(open.find("hunter2") == std::string::npos);
+      BOOST_TEST(open.find("sp1ce") == std::string::npos);
+      BOOST_TEST(open.find("passwd=") == std::string::npos);
+      BOOST_TEST(open.find("passwdValidTo='2030-01-01T00:00:00'") != std::string::npos);
+      BOOST_TEST(secure.find("passwd='hunter2'") != std::string::npos);
+      BOOST_TEST(secure.find("passwd='sp1ce'") != std::string::npos);
+    }
+  }
+  BOOST_TEST(!small.public_text.empty());
+  auto plain = parse_domain("<domain type='test'><name>p</name><memory>8</memory>"
+                            "<os><type>hvm</type></os><devices><graphics type='vnc'/>"
+                            "</devices></domain>",
+                            "<request>");
+  normalize(plain);
+  BOOST_TEST(compacted(plain).public_text.empty());
+  BOOST_TEST(format_domain(plain, secrets::omit) == format_domain(plain, secrets::keep));
 }

@@ -4,6 +4,7 @@
 #include "domain_json.hpp"
 #include "event_loop.hpp"
 #include "lifecycle.hpp"
+#include "log.hpp"
 #include "options.hpp"
 #include "paths.hpp"
 #include "pidfile.hpp"
@@ -12,11 +13,15 @@
 #include <domus/driver_v1.h>
 #include <domus/protocol/errors.hpp>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
+#include <fcntl.h>
+#include <fstream>
 #include <mutex>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -191,6 +196,61 @@ BOOST_AUTO_TEST_CASE(pid_lock_is_exclusive) {
   }
   // Released and removed with its holder.
   BOOST_TEST(::access((dir + "/domusd.pid").c_str(), F_OK) != 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(logging)
+
+// What log() writes to stderr while `body` runs.
+template <class Body> std::string captured_log(Body body) {
+  std::string path = temp_dir() + "/stderr";
+  int saved = ::dup(STDERR_FILENO);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ::dup2(fd, STDERR_FILENO);
+  ::close(fd);
+  body();
+  ::dup2(saved, STDERR_FILENO);
+  ::close(saved);
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+size_t lines_of(const std::string& text) {
+  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+BOOST_AUTO_TEST_CASE(control_characters_are_escaped) {
+  BOOST_TEST(log_escaped("a\nb\rc\td\x01"
+                         "e\x7f\xc3\xa9") == "a\\nb\\rc\\td\\x01e\\x7f\xc3\xa9");
+  std::string out = captured_log([] { log_error("uri test:///x\nforged: 1"); });
+  BOOST_TEST(lines_of(out) == 1u);
+  BOOST_TEST(out.find("error: uri test:///x\\nforged: 1\n") != std::string::npos, out);
+}
+
+// Lines of one shape (digits aside) beyond the limit are counted, and summarized in one
+// line when the window ends; other shapes are not held back by them.
+BOOST_AUTO_TEST_CASE(repeated_lines_are_counted_and_summarized) {
+  set_log_rate_limit(std::chrono::milliseconds(200), 3, 50);
+  std::string out = captured_log([] {
+    for (int i = 0; i < 1000; ++i)
+      log_warning("reply " + std::to_string(i) + " dropped");
+    log_info("something else");
+    // The window's end is the event under test: time passing, nothing else.
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    log_tick();
+  });
+  BOOST_TEST(lines_of(out) == 5u, out);
+  BOOST_TEST(out.find("reply 2 dropped") != std::string::npos);
+  BOOST_TEST(out.find("reply 3 dropped") == std::string::npos);
+  BOOST_TEST(out.find("something else") != std::string::npos);
+  BOOST_TEST(out.find("warning: 997 more similar message(s) in the last 0.20 s were not "
+                      "written; the last: reply 999 dropped") != std::string::npos,
+             out);
+  // Past the window, the shape is written again.
+  out = captured_log([] { log_warning("reply 1000 dropped"); });
+  BOOST_TEST(lines_of(out) == 1u, out);
+  set_log_rate_limit(std::chrono::milliseconds(10000), 5, 500);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -16,13 +16,14 @@ using protocol::error;
 domain_def::domain_def(const domain_def& other)
     : domain_fields(other),
       tree(other.tree ? std::make_unique<domain_tree>(*other.tree) : nullptr),
-      text(other.text) {}
+      text(other.text), public_text(other.public_text) {}
 
 domain_def& domain_def::operator=(const domain_def& other) {
   if (this != &other) {
     domain_fields::operator=(other);
     tree = other.tree ? std::make_unique<domain_tree>(*other.tree) : nullptr;
     text = other.text;
+    public_text = other.public_text;
   }
   return *this;
 }
@@ -155,9 +156,13 @@ void normalize(domain_def& def) {
 }
 
 domain_def compacted(const domain_def& def) {
+  if (def.compact())
+    return def;
   domain_def out;
   static_cast<domain_fields&>(out) = def;
-  out.text = def.compact() ? def.text : format_domain(def);
+  out.text = format_domain(def, secrets::keep);
+  if (has_secrets(def.root(), domain_schema()))
+    out.public_text = format_domain(def, secrets::omit);
   return out;
 }
 
@@ -187,18 +192,22 @@ std::optional<std::string> with_id(const std::string& text, int id) {
 
 } // namespace
 
-std::string format_domain(const domain_def& def, std::optional<int> id) {
+std::string format_domain(const domain_def& def, secrets which, std::optional<int> id) {
   if (def.compact()) {
+    const std::string& text =
+        which == secrets::omit && !def.public_text.empty() ? def.public_text : def.text;
     if (!id)
-      return def.text;
-    if (auto out = with_id(def.text, *id))
+      return text;
+    if (auto out = with_id(text, *id))
       return *out;
-    return format_domain(expanded(def), id);
+    return format_domain(expanded(def), which, id);
   }
   xml_node root = def.root();
   if (root.name.empty())
     root.name = "domain";
   store_fields(def, root, id);
+  if (which == secrets::omit)
+    strip_secrets(root, domain_schema());
   return to_xml_string(root);
 }
 

@@ -354,9 +354,20 @@ struct rules {
   }
 
   // libvirt inserts each disk after the last one on the same bus (as written, before
-  // any bus is inferred) and before the first of them with a greater index.
+  // any bus is inferred) and before the first of them with a greater index. Inserted
+  // that way, the disks of a bus stay together and in index order (equal indexes as
+  // written), and the buses keep the order of their first disk: so that order is made
+  // here by grouping and a stable sort, not by inserting one disk at a time (which is
+  // quadratic: 12,000 disks took 15 s).
   void disk_order(xml_node& devices) {
-    std::vector<xml_node> disks, others;
+    struct keyed {
+      size_t group;
+      long index;
+      xml_node node;
+    };
+    std::vector<keyed> disks;
+    std::vector<xml_node> others;
+    std::map<std::string, size_t> groups; // bus -> order of its first disk
     size_t first = SIZE_MAX;
     for (auto& c : devices.children) {
       if (c.is_text || c.name != "disk") {
@@ -364,30 +375,26 @@ struct rules {
         continue;
       }
       first = std::min(first, others.size());
-      auto bus = [](const xml_node& d) {
-        const std::string* b = d.child("target")->attr("bus");
-        return b ? *b : std::string();
-      };
-      auto index = [](const xml_node& d) {
-        return disk_name_index(*d.child("target")->attr("dev"));
-      };
-      long at = -1;
-      for (long i = static_cast<long>(disks.size()) - 1; i >= 0; --i) {
-        const xml_node& d = disks[static_cast<size_t>(i)];
-        if (bus(d) != bus(c))
-          continue;
-        if (index(d) > index(c))
-          at = i;
-        else if (at == -1)
-          at = i + 1;
-      }
-      auto pos = at < 0 ? disks.end() : disks.begin() + at;
-      disks.insert(pos, std::move(c));
+      const xml_node* target = c.child("target");
+      const std::string* bus = target ? target->attr("bus") : nullptr;
+      const std::string* dev = target ? target->attr("dev") : nullptr;
+      size_t group =
+          groups.emplace(bus ? *bus : std::string(), groups.size()).first->second;
+      long index = dev ? disk_name_index(*dev) : -1;
+      disks.push_back({group, index, std::move(c)});
     }
-    if (first != SIZE_MAX)
+    std::stable_sort(disks.begin(), disks.end(), [](const keyed& a, const keyed& b) {
+      return a.group != b.group ? a.group < b.group : a.index < b.index;
+    });
+    if (first != SIZE_MAX) {
+      std::vector<xml_node> sorted;
+      sorted.reserve(disks.size());
+      for (auto& d : disks)
+        sorted.push_back(std::move(d.node));
       others.insert(others.begin() + static_cast<std::ptrdiff_t>(first),
-                    std::make_move_iterator(disks.begin()),
-                    std::make_move_iterator(disks.end()));
+                    std::make_move_iterator(sorted.begin()),
+                    std::make_move_iterator(sorted.end()));
+    }
     devices.children = std::move(others);
   }
 

@@ -48,6 +48,11 @@ attr_rule req(std::string_view name, const value_type* t = &vt::text) {
   return {name, t, true};
 }
 
+// A secret: written only when secrets are asked for (schema.hpp, attr_rule::secret).
+attr_rule secret(std::string_view name) {
+  return {name, &vt::text, false, {}, true};
+}
+
 // Shared by every device.
 struct common {
   const elem_rule* address =
@@ -262,7 +267,7 @@ const elem_rule* graphics(const common& c) {
        {"websocket", &vt::sint},
        {"listen"},
        {"sharePolicy", oneof({"allow-exclusive", "force-shared", "ignore"})},
-       {"passwd"},
+       secret("passwd"),
        {"passwdValidTo"},
        {"connected", oneof({"keep", "disconnect", "fail"})},
        {"keymap"},

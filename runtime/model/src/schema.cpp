@@ -156,6 +156,41 @@ void place_attr(xml_node& el, const elem_rule& rule, std::string_view name,
   el.attrs.insert(pos, xml_attr{std::string(name), std::move(value)});
 }
 
+bool strip_secrets(xml_node& el, const elem_rule& rule) {
+  bool found = false;
+  if (rule.mode == elem_rule::content::any)
+    return false;
+  for (auto& ar : rule.attrs) {
+    if (!ar.secret)
+      continue;
+    auto it = std::find_if(el.attrs.begin(), el.attrs.end(),
+                           [&](const xml_attr& a) { return a.name == ar.name; });
+    if (it != el.attrs.end()) {
+      el.attrs.erase(it);
+      found = true;
+    }
+  }
+  for (auto& c : el.children)
+    if (!c.is_text)
+      if (const child_rule* cr = rule.find_child(c.name))
+        found = strip_secrets(c, *cr->rule) || found;
+  return found;
+}
+
+bool has_secrets(const xml_node& el, const elem_rule& rule) {
+  if (rule.mode == elem_rule::content::any)
+    return false;
+  for (auto& ar : rule.attrs)
+    if (ar.secret && el.attr(ar.name))
+      return true;
+  for (auto& c : el.children)
+    if (!c.is_text)
+      if (const child_rule* cr = rule.find_child(c.name))
+        if (has_secrets(c, *cr->rule))
+          return true;
+  return false;
+}
+
 void fail_at(std::string_view origin, const xml_node& at, std::string_view path,
              const std::string& message, errc code) {
   std::string out(origin);

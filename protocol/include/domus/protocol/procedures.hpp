@@ -48,6 +48,9 @@ struct proc_entry {
   bool mutating;         ///< refused on the read-only socket
   std::string_view args; ///< argument summary for docs and help
   std::string_view doc;
+  /// A boolean argument that, when true, makes a read-only procedure need the
+  /// read-write socket (domain.xml's `secure`: secrets leave only there); "" for none.
+  std::string_view rw_only_flag = {};
 };
 
 /// Every procedure, in enum order.

@@ -55,9 +55,11 @@ struct domain_def : domain_fields {
 
   /// The tree; null when compacted (idle domains keep hundreds of bytes less).
   std::unique_ptr<domain_tree> tree;
-  /// Set by compacted(): what format_domain() wrote of this definition, which it then
-  /// returns as is; `tree` is null.
+  /// Set by compacted(): what format_domain() wrote of this definition (secrets kept),
+  /// which it then returns as is; `tree` is null.
   std::string text;
+  /// Set by compacted() when the definition holds secrets: the text without them.
+  std::string public_text;
 
   /// Whether the tree was released (see compacted()).
   bool compact() const { return !text.empty(); }
@@ -100,8 +102,14 @@ domain_def compacted(const domain_def& def);
 /// The full definition of a compacted one (its text parsed again); a full one unchanged.
 domain_def expanded(const domain_def& def);
 
+/// Whether a formatted definition keeps the attributes the schema marks secret (graphics
+/// passwords). Every caller says which: files and drivers keep them, what a client reads
+/// keeps them only for dumpxml --security-info on the read-write socket.
+enum class secrets : int { omit = 1, keep };
+
 /// Formats a definition in libvirt's element order. `id` is written on an active domain's
 /// live definition.
-std::string format_domain(const domain_def& def, std::optional<int> id = std::nullopt);
+std::string format_domain(const domain_def& def, secrets which,
+                          std::optional<int> id = std::nullopt);
 
 } // namespace domus::model

@@ -44,12 +44,15 @@ extern const value_type text, uint, sint, hex_uint, uuid, cpuset, mac, yes_no, o
 /// One attribute an element may carry.
 struct attr_rule {
   attr_rule(std::string_view n, const value_type* t = &vt::text, bool req = false,
-            std::string_view u = {})
-      : name(n), type(t), required(req), unset(u) {}
+            std::string_view u = {}, bool s = false)
+      : name(n), type(t), required(req), unset(u), secret(s) {}
   std::string_view name;
   const value_type* type;
   bool required;
   std::string_view unset; ///< a value that means "not set", dropped as libvirt drops it
+  /// A secret (a graphics password): formatted only when secrets are asked for
+  /// (dumpxml --security-info on the read-write socket, files, drivers), never else.
+  bool secret;
 };
 
 struct elem_rule;
@@ -110,6 +113,13 @@ void place_attr(xml_node& el, const elem_rule& rule, std::string_view name,
 [[noreturn]] void fail_at(std::string_view origin, const xml_node& at,
                           std::string_view path, const std::string& message,
                           protocol::errc code = protocol::errc::xml_error);
+
+/// Removes every attribute the schema marks secret from `el` and its known descendants;
+/// whether there was any.
+bool strip_secrets(xml_node& el, const elem_rule& rule);
+
+/// Whether `el` or a known descendant holds an attribute the schema marks secret.
+bool has_secrets(const xml_node& el, const elem_rule& rule);
 
 /// The RelaxNG schema (XML text) that accepts exactly what `root` describes.
 std::string write_relaxng(const elem_rule& root);
