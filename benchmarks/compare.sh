@@ -54,7 +54,10 @@ finished=0
 trap cleanup EXIT
 echo "<node/>" > "$work/node.xml"
 
-# Domus, on a private tree.
+# Domus, on a private tree; 64 requests in flight per client (the pipelined rows), twice
+# the default limit.
+mkdir -p "$work/domus/etc/domus"
+printf 'max_client_requests = 64\nreply_queue_limit = 128\n' > "$work/domus/etc/domus/domusd.conf"
 "$build/bin/domusd" --root "$work/domus" --log-level warning 2> "$work/domusd.log" &
 pids+=($!)
 dsock="$work/domus/run/domus/domus-sock"

@@ -14,7 +14,9 @@ echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3
 for policy in sharing stealing; do
   root=$(mktemp -d /tmp/domus-bench-XXXXXX)
   mkdir -p "$root/etc/domus"
-  echo "scheduler_policy = \"$policy\"" > "$root/etc/domus/domusd.conf"
+  # 64 requests in flight per client (the pipelined rows), twice the default limit.
+  printf 'scheduler_policy = "%s"\nmax_client_requests = 64\nreply_queue_limit = 128\n' \
+    "$policy" > "$root/etc/domus/domusd.conf"
   "$build/bin/domusd" --root "$root" --log-level warning 2> "$root/domusd.log" &
   pid=$!
   # Wait, bounded, until the daemon answers.

@@ -74,9 +74,18 @@ bool cmd_list(shell& sh, const parsed_command& pc) {
                  " are mutually exclusive");
     return false;
   }
-  json result = sh.call("domain.list", args);
+  // Pages as the daemon cuts them (max_reply_bytes), each `next` continuing.
+  json domains = json::array();
+  while (true) {
+    json page = sh.call("domain.list", args);
+    for (auto& d : page["domains"])
+      domains.push_back(std::move(d));
+    if (!page.contains("next"))
+      break;
+    args["after"] = page["next"];
+  }
   std::vector<json> rows;
-  for (auto& d : result["domains"]) {
+  for (auto& d : domains) {
     std::string st = d.value("state", "");
     bool persistent = d.value("persistent", true);
     bool autostart = d.value("autostart", false);

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <poll.h>
 #include <random>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -99,7 +100,20 @@ void connection::check_listening() const {
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   int err = errno;
+  // A daemon greets a connection at once (ZMTP); one at its connection cap closes it at
+  // once instead: say so rather than time out later.
+  bool closed_at_once = false;
+  if (rc == 0) {
+    pollfd p{fd, POLLIN, 0};
+    char c;
+    closed_at_once = ::poll(&p, 1, 1000) == 1 && ::recv(fd, &c, 1, MSG_PEEK) == 0;
+  }
   ::close(fd);
+  if (closed_at_once)
+    throw error(errc::no_daemon,
+                "the daemon on " + path +
+                    " accepts no more connections now: it has as many as its max_clients "
+                    "allows; try again later");
   if (rc != 0)
     throw error(errc::no_daemon,
                 "no daemon is listening on " + path + ": " + std::strerror(err) +

@@ -55,6 +55,8 @@ const std::vector<error_entry>& error_catalogue() {
       {errc::timeout, "timeout", "no answer came within the deadline"},
       {errc::no_daemon, "no-daemon", "no daemon answers on the socket"},
       {errc::config_error, "config-error", "a configuration file or value is invalid"},
+      {errc::limit_exceeded, "limit-exceeded",
+       "a count limit of the daemon was reached (the message names the setting)"},
   };
   return entries;
 }

@@ -231,8 +231,10 @@ uint64_t event_journal::oldest() const {
   return held_.empty() ? next_ : held_.front().seq;
 }
 
-std::optional<event_journal::page>
-event_journal::since(uint64_t after, std::string_view topic, size_t limit) const {
+std::optional<event_journal::page> event_journal::since(uint64_t after,
+                                                        std::string_view topic,
+                                                        size_t limit,
+                                                        uint64_t max_bytes) const {
   page p;
   p.last = next_ - 1;
   p.next = std::max(after, p.last);
@@ -241,10 +243,12 @@ event_journal::since(uint64_t after, std::string_view topic, size_t limit) const
   // The first held event after `after`: seqs are increasing.
   auto it = std::upper_bound(held_.begin(), held_.end(), after,
                              [](uint64_t s, const record& r) { return s < r.seq; });
+  uint64_t bytes = 0;
   for (; it != held_.end(); ++it) {
     if (it->topic.compare(0, topic.size(), topic) != 0)
       continue;
-    if (p.frames.size() == limit) {
+    bytes += it->frame.size() + 1;
+    if (p.frames.size() == limit || (!p.frames.empty() && bytes > max_bytes)) {
       p.next = std::prev(it)->seq;
       break;
     }

@@ -14,10 +14,10 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
-#include <thread>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace domus::runtime {
@@ -50,9 +50,11 @@ public:
     uint64_t next = 0;                      ///< pass as `after` to continue
     uint64_t last = 0;                      ///< the newest seq held
   };
-  /// The events after `after` whose topic starts with `topic`, at most `limit`; nullopt
-  /// when the journal no longer holds the event after `after` (the caller must resync).
-  std::optional<page> since(uint64_t after, std::string_view topic, size_t limit) const;
+  /// The events after `after` whose topic starts with `topic`, at most `limit` and at
+  /// most `max_bytes` of frames (separators counted; at least one event); nullopt when
+  /// the journal no longer holds the event after `after` (the caller must resync).
+  std::optional<page> since(uint64_t after, std::string_view topic, size_t limit,
+                            uint64_t max_bytes = UINT64_MAX) const;
   /// The oldest seq held (next_seq() when empty).
   uint64_t oldest() const;
   /// What start-up found: records read and whether a torn tail was dropped.

@@ -1,5 +1,7 @@
 #include "gateway.hpp"
 
+#include "client_table.hpp"
+#include "connection_cap.hpp"
 #include "event_journal.hpp"
 
 #include "log.hpp"
@@ -44,7 +46,8 @@ struct pending_request {
   int64_t client_id = 0;
   caf::actor_id target = 0; // 0: not dispatched yet
   std::string uri;          // normalized
-  protocol::request req;    // kept until dispatched
+  std::string_view proc_name;
+  protocol::request req; // kept until dispatched
 };
 
 } // namespace
@@ -67,42 +70,45 @@ struct gateway::impl {
   std::unordered_map<std::string, instance_routes> instances;
   std::function<void()> on_idle;
   uv_timer_t* drain_timer = nullptr;
+  client_table clients;
+  std::unique_ptr<connection_cap> caps[3];
 
   impl(event_loop& l, instance_factory f, gateway_config c)
-      : loop(l), factory(std::move(f)), cfg(std::move(c)) {}
+      : loop(l), factory(std::move(f)), cfg(std::move(c)),
+        clients(cfg.limits.max_client_requests,
+                [](const std::string& line) { log_warning(line); }) {}
+
+  const daemon_limits& limits() const { return cfg.limits; }
 
   // -- sockets --------------------------------------------------------------------------
 
   void bind(sock_kind k, zmq::socket_type type, const std::string& path, unsigned mode) {
     auto s = std::make_unique<zmq::socket_t>(ctx, type);
     s->set(zmq::sockopt::linger, 0);
-    s->set(zmq::sockopt::rcvhwm, 0);
+    const daemon_limits& l = limits();
     if (type == zmq::socket_type::router) {
       s->set(zmq::sockopt::router_mandatory, 1);
-      s->set(zmq::sockopt::sndhwm, static_cast<int>(cfg.reply_queue_limit));
-      // The hard cap, above the limit the daemon answers with message-too-large.
-      int64_t cap =
-          static_cast<int64_t>(std::max<uint64_t>(cfg.max_request_bytes * 4, 64u << 20));
-      s->set(zmq::sockopt::maxmsgsize, cap);
+      s->set(zmq::sockopt::sndhwm, static_cast<int>(l.reply_queue_limit));
+      // A client cannot have more in flight; ZeroMQ stops reading from one that sends
+      // faster than that is answered (back pressure, nothing dropped).
+      s->set(zmq::sockopt::rcvhwm, static_cast<int>(l.max_client_requests));
+      // The hard cap, above the limit the daemon answers with message-too-large: twice
+      // the limit, at least 1 MiB (what one client can make ZeroMQ hold before the
+      // daemon reads is this times max_client_requests).
+      s->set(zmq::sockopt::maxmsgsize,
+             static_cast<int64_t>(std::max<uint64_t>(l.max_request_bytes * 2, 1u << 20)));
     } else {
-      s->set(zmq::sockopt::sndhwm, static_cast<int>(cfg.event_queue_limit));
+      s->set(zmq::sockopt::rcvhwm, 0);
+      s->set(zmq::sockopt::sndhwm, static_cast<int>(l.event_queue_limit));
       s->set(zmq::sockopt::maxmsgsize, int64_t{4096}); // subscriptions only
     }
-    // Only this daemon holds the pid lock, so an existing file is a stale one.
-    ::unlink(path.c_str());
-    // Created private (the bind runs in this thread), then opened up to its mode: the
-    // read-write socket is never reachable by others, not even for an instant.
-    mode_t old_mask = ::umask(0077);
-    try {
-      s->bind("ipc://" + path);
-    } catch (const zmq::error_t& e) {
-      ::umask(old_mask);
-      throw protocol::error(errc::config_error, "cannot bind " + path + ": " + e.what());
-    }
-    ::umask(old_mask);
-    if (::chmod(path.c_str(), mode) != 0)
-      throw protocol::error(errc::config_error, "cannot set the mode of " + path + ": " +
-                                                    std::strerror(errno));
+    static const char* const names[] = {"the read-write socket", "the read-only socket",
+                                        "the event socket"};
+    bool events = k == sock_kind::events;
+    caps[static_cast<int>(k)] = std::make_unique<connection_cap>(
+        ctx, *s, path, mode, events ? l.max_subscribers : l.max_clients,
+        names[static_cast<int>(k)], events ? "max_subscribers" : "max_clients",
+        loop.uv());
     auto* p = new uv_poll_t;
     p->data = this;
     uv_poll_init(loop.uv(), p, s->get(zmq::sockopt::fd));
@@ -178,21 +184,41 @@ struct gateway::impl {
       });
   }
 
-  void send_frame(sock_kind k, const std::string& routing_id, const std::string& body) {
+  // A reply above max_reply_bytes is replaced by message-too-large (`proc` names what
+  // it answered). A reply the client's queue has no room for, or to a client that is
+  // gone, is not sent: counted per client, logged once per run (client_table).
+  void send_frame(sock_kind k, const std::string& routing_id, const std::string& body,
+                  std::string_view proc = {}) {
     auto& s = socks[static_cast<int>(k)];
     if (!s)
       return;
+    if (body.size() > limits().max_reply_bytes) {
+      // A reply opens as a request does: {"v":1,"id":N.
+      auto id = protocol::recover_request_id(body);
+      return send_frame(
+          k, routing_id,
+          protocol::encode_error(
+              id, errc::message_too_large,
+              "the reply" +
+                  (proc.empty() ? std::string() : " to '" + std::string(proc) + "'") +
+                  " is " + std::to_string(body.size()) +
+                  " bytes, above max_reply_bytes (" +
+                  std::to_string(limits().max_reply_bytes) + ")"));
+    }
     std::array<zmq::const_buffer, 3> frames{
         zmq::buffer(routing_id), zmq::const_buffer(nullptr, 0), zmq::buffer(body)};
+    client_table::key key{static_cast<int>(k), routing_id};
     while (true) {
       try {
         if (!zmq::send_multipart(*s, frames, zmq::send_flags::dontwait))
-          log_warning("reply dropped: the client's queue is full (reply_queue_limit)");
+          clients.not_sent(key, "its queue is full (it does not read its replies; "
+                                "reply_queue_limit is " +
+                                    std::to_string(limits().reply_queue_limit) + ")");
       } catch (const zmq::error_t& e) {
         if (e.num() == EINTR)
           continue; // interrupted by a signal: send again
-        // ROUTER_MANDATORY: the client is gone. Logged, never silent.
-        log_debug(std::string("reply dropped: client gone (") + e.what() + ")");
+        // ROUTER_MANDATORY: the client is gone.
+        clients.not_sent(key, std::string("it is gone (") + e.what() + ")");
       }
       break;
     }
@@ -212,13 +238,13 @@ struct gateway::impl {
       return;
     }
     std::string_view body(static_cast<const char*>(frames[2].data()), frames[2].size());
-    if (body.size() > cfg.max_request_bytes) {
+    if (body.size() > limits().max_request_bytes) {
       send_frame(k, routing_id,
-                 protocol::encode_error(protocol::recover_request_id(body),
-                                        errc::message_too_large,
-                                        "the request is " + std::to_string(body.size()) +
-                                            " bytes; this daemon accepts at most " +
-                                            std::to_string(cfg.max_request_bytes)));
+                 protocol::encode_error(
+                     protocol::recover_request_id(body), errc::message_too_large,
+                     "the request is " + std::to_string(body.size()) +
+                         " bytes, above max_request_bytes (" +
+                         std::to_string(limits().max_request_bytes) + ")"));
       return;
     }
     auto decoded = protocol::decode_request(body);
@@ -227,31 +253,10 @@ struct gateway::impl {
       return;
     }
     auto& req = std::get<protocol::request>(decoded);
-    if (!accepting) {
-      send_frame(
-          k, routing_id,
-          protocol::encode_error(req.id, errc::shutting_down, "the daemon is stopping"));
-      return;
-    }
-    if (k == sock_kind::ro && req.proc->mutating) {
+    if (auto refused = refusal(k, req)) {
       send_frame(k, routing_id,
-                 protocol::encode_error(req.id, errc::permission_denied,
-                                        "'" + std::string(req.proc->name) +
-                                            "' changes state and is refused on the "
-                                            "read-only socket"));
+                 protocol::encode_error(req.id, refused->first, refused->second));
       return;
-    }
-    if (k == sock_kind::ro && !req.proc->rw_only_flag.empty()) {
-      auto flag = req.args.find(std::string(req.proc->rw_only_flag));
-      if (flag != req.args.end() && flag->is_boolean() && flag->get<bool>()) {
-        send_frame(k, routing_id,
-                   protocol::encode_error(
-                       req.id, errc::permission_denied,
-                       "'" + std::string(req.proc->name) + "' with " +
-                           std::string(req.proc->rw_only_flag) +
-                           " is refused on the read-only socket: it returns secrets"));
-        return;
-      }
     }
     if (req.proc->target == protocol::proc_target::daemon) {
       handle_daemon_request(k, routing_id, req);
@@ -264,12 +269,23 @@ struct gateway::impl {
       send_frame(k, routing_id, protocol::encode_error(req.id, e.code(), e.what()));
       return;
     }
+    if (!clients.admit({static_cast<int>(k), routing_id})) {
+      send_frame(k, routing_id,
+                 protocol::encode_error(
+                     req.id, errc::limit_exceeded,
+                     "this connection has " + std::to_string(clients.max_in_flight()) +
+                         " requests in flight, as many as max_client_requests (" +
+                         std::to_string(clients.max_in_flight()) +
+                         ") allows: wait for replies before sending more"));
+      return;
+    }
     uint64_t serial = next_serial++;
     pending_request p;
     p.sock = k;
     p.routing_id = std::move(routing_id);
     p.client_id = req.id;
     p.uri = u.normalized();
+    p.proc_name = req.proc->name;
     p.req = std::move(req);
     auto [it, _] = pending.emplace(serial, std::move(p));
     auto inst = instances.find(it->second.uri);
@@ -298,6 +314,48 @@ struct gateway::impl {
     dispatch(serial, it->second, inst->second);
   }
 
+  // Why a decoded request is refused before anything runs: the daemon stops, a change
+  // or a secret asked on the read-only socket, a string above its limit.
+  std::optional<std::pair<errc, std::string>> refusal(sock_kind k,
+                                                      const protocol::request& req) {
+    if (!accepting)
+      return std::pair{errc::shutting_down, std::string("the daemon is stopping")};
+    std::string name(req.proc->name);
+    if (k == sock_kind::ro && req.proc->mutating)
+      return std::pair{errc::permission_denied,
+                       "'" + name +
+                           "' changes state and is refused on the read-only socket"};
+    if (k == sock_kind::ro && !req.proc->rw_only_flag.empty()) {
+      auto flag = req.args.find(std::string(req.proc->rw_only_flag));
+      if (flag != req.args.end() && flag->is_boolean() && flag->get<bool>())
+        return std::pair{errc::permission_denied,
+                         "'" + name + "' with " + std::string(req.proc->rw_only_flag) +
+                             " is refused on the read-only socket: it returns secrets"};
+    }
+    auto too_large = [&](const std::string& what, size_t size, const char* setting,
+                         uint64_t limit) {
+      return std::pair{errc::message_too_large, "'" + name + "': " + what + " is " +
+                                                    std::to_string(size) +
+                                                    " bytes, above " + setting + " (" +
+                                                    std::to_string(limit) + ")"};
+    };
+    if (req.uri.size() > limits().max_field_bytes)
+      return too_large("the uri", req.uri.size(), "max_field_bytes",
+                       limits().max_field_bytes);
+    for (auto& [key, value] : req.args.items()) {
+      if (!value.is_string())
+        continue;
+      size_t size = value.get_ref<const std::string&>().size();
+      if (key == "xml" && size > limits().max_xml_bytes)
+        return too_large("the definition (xml)", size, "max_xml_bytes",
+                         limits().max_xml_bytes);
+      if (key != "xml" && size > limits().max_field_bytes)
+        return too_large("the argument '" + key + "'", size, "max_field_bytes",
+                         limits().max_field_bytes);
+    }
+    return std::nullopt;
+  }
+
   std::unordered_map<std::string, instance_routes>::iterator
   open_instance(const protocol::uri& u, std::string& why, errc& code) {
     caf::actor registry = factory(u, why, code);
@@ -320,7 +378,18 @@ struct gateway::impl {
       return;
     }
     json pong = {{"topic", protocol::topic_pong}, {"token", *tok}};
-    send_event(std::string(protocol::topic_pong), protocol::json_text(pong));
+    std::string text = protocol::json_text(pong);
+    // Every published message is bounded, so that the subscribers' queue limit (in
+    // messages) bounds bytes too.
+    if (text.size() > limits().max_event_bytes)
+      return send_frame(
+          k, routing_id,
+          protocol::encode_error(
+              req.id, errc::message_too_large,
+              "events.ping: the pong would be " + std::to_string(text.size()) +
+                  " bytes, above max_event_bytes (" +
+                  std::to_string(limits().max_event_bytes) + "): use a shorter token"));
+    send_event(std::string(protocol::topic_pong), text);
     send_frame(k, routing_id, protocol::encode_reply(req.id, json::object()));
   }
 
@@ -346,7 +415,10 @@ struct gateway::impl {
         return bad("events.since: \"limit\" must be from 1 to 10000");
       limit = l->get<size_t>();
     }
-    auto page = journal->since(after->get<uint64_t>(), topic, limit);
+    // A page stops before max_reply_bytes (what the envelope and the page's own fields
+    // take aside); its `next` continues.
+    uint64_t budget = limits().max_reply_bytes > 512 ? limits().max_reply_bytes - 512 : 0;
+    auto page = journal->since(after->get<uint64_t>(), topic, limit, budget);
     if (!page)
       return send_frame(
           k, routing_id,
@@ -361,7 +433,8 @@ struct gateway::impl {
       result += (i ? "," : "") + *page->frames[i];
     result += "],\"last\":" + std::to_string(page->last) +
               ",\"next\":" + std::to_string(page->next) + "}";
-    send_frame(k, routing_id, protocol::encode_reply_text(req.id, result));
+    send_frame(k, routing_id, protocol::encode_reply_text(req.id, result),
+               req.proc->name);
   }
 
   // Resolves args.domain as virsh does: an id, then a UUID, then a name.
@@ -425,6 +498,7 @@ struct gateway::impl {
       return;
     auto p = std::move(it->second);
     pending.erase(it);
+    clients.done({static_cast<int>(p.sock), p.routing_id});
     send_frame(p.sock, p.routing_id, protocol::encode_error(p.client_id, code, message));
     idle_check();
   }
@@ -435,7 +509,8 @@ struct gateway::impl {
       return; // already failed (actor gone, shutdown): the late reply is dropped
     auto p = std::move(it->second);
     pending.erase(it);
-    send_frame(p.sock, p.routing_id, frame);
+    clients.done({static_cast<int>(p.sock), p.routing_id});
+    send_frame(p.sock, p.routing_id, frame, p.proc_name);
     idle_check();
   }
 
@@ -523,7 +598,9 @@ void gateway::open() {
   uv_timer_start(
       impl_->flush_timer,
       [](uv_timer_t* t) {
-        static_cast<impl*>(t->data)->journal->flush();
+        auto* self = static_cast<impl*>(t->data);
+        self->journal->flush();
+        self->clients.sweep(client_table::clock_type::now());
         log_tick();
       },
       1000, 1000);
@@ -550,6 +627,9 @@ void gateway::close() {
     impl_->after_sends = nullptr;
   }
   impl_->journal.reset(); // flushed, and the ceiling set to the last seq
+  for (auto& cap : impl_->caps)
+    if (cap)
+      cap->close();
   for (int k = 0; k < 3; ++k) {
     if (impl_->polls[k]) {
       uv_poll_stop(impl_->polls[k]);
@@ -611,6 +691,14 @@ void gateway::retarget(uint64_t serial, caf::actor_id actor) {
 void gateway::publish(std::string topic, std::string body) {
   auto* i = impl_.get();
   loop_.post([i, topic = std::move(topic), body = std::move(body)] {
+    // Every event is bounded (its fields are: names, URIs, messages); one that is not is
+    // a bug, refused before it takes a seq.
+    if (body.size() + 32 > i->limits().max_event_bytes) {
+      log_error("an event of topic " + topic + " is " + std::to_string(body.size()) +
+                " bytes, above max_event_bytes (" +
+                std::to_string(i->limits().max_event_bytes) + "); not published");
+      return;
+    }
     // The one place seq is assigned: events are journaled, then leave, in the order
     // they are numbered.
     std::string numbered = "{\"seq\":" + std::to_string(i->journal->next_seq());

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "event_loop.hpp"
+#include "limits.hpp"
 
 #include <domus/protocol/codec.hpp>
 #include <domus/protocol/uri.hpp>
@@ -39,9 +40,7 @@ using instance_factory = std::function<caf::actor(
 struct gateway_config {
   std::string rw_path, ro_path, events_path;
   unsigned rw_mode = 0600, ro_mode = 0666, events_mode = 0666;
-  uint64_t max_request_bytes = 16u << 20;
-  int64_t reply_queue_limit = 1000000;
-  int64_t event_queue_limit = 1000000;
+  daemon_limits limits;
   std::string journal_dir;          ///< where the event journal lives (var/lib/domus)
   size_t journal_capacity = 100000; ///< events it holds
 };

@@ -52,6 +52,8 @@ struct instance_state {
   std::unordered_map<caf::actor_id, record> records;
   std::unordered_map<std::string, caf::actor_id> by_name, by_uuid;
   std::vector<driver_result::object> other_objects; ///< networks, pools: later issues
+  std::list<rpc> large;       ///< large definitions waiting to be read
+  bool reading_large = false; ///< one is being read on a thread of its own
   std::string hypervisor_type;
   uint64_t hypervisor_version = 0;
   supervision_policy policy;
@@ -502,47 +504,169 @@ public:
           });
   }
 
+  // As virsh lists: active domains by id, then inactive ones by name, ignoring case.
+  // A page stops before max_reply_bytes; its `next` is a cursor (the last domain it
+  // holds) to pass as `after` for the rest. Each page selects its rows before it sorts
+  // them, so that paging through 100,000 domains does not sort them all every time.
   void list(const rpc& r) {
     bool want_active = optional_bool(r.args, "active", true);
     bool want_inactive = optional_bool(r.args, "inactive", true);
-    // As virsh lists: active domains by id, then inactive ones by name, ignoring case
-    // (each key made once: 10,000 domains are sorted in a few milliseconds).
-    using keyed = std::pair<std::string, const domain_summary*>;
+    auto after = optional_string(r.args, "after");
+    std::optional<int32_t> after_id;
+    std::optional<std::pair<std::string, std::string>> after_name;
+    if (after) {
+      if (after->rfind("a:", 0) == 0 && after->size() > 2 &&
+          after->find_first_not_of("0123456789", 2) == std::string::npos &&
+          after->size() < 12)
+        after_id = static_cast<int32_t>(std::stoll(after->substr(2)));
+      else if (after->rfind("i:", 0) == 0)
+        after_name = std::pair{lower(after->substr(2)), after->substr(2)};
+      else
+        throw protocol::error(errc::bad_request,
+                              "domain.list: \"after\" must be a cursor from the \"next\" "
+                              "of an earlier page");
+    }
+    using keyed = std::pair<std::pair<std::string, std::string>, const domain_summary*>;
     std::vector<const domain_summary*> act;
     std::vector<keyed> inact;
     for (auto& [_, rec] : st().records) {
       if (!rec.defined)
         continue;
       rec.slot->read_facts(rec.summary); // its actor publishes changes there
-      bool is_active = protocol::state_is_active(rec.summary.state);
-      if (is_active && want_active)
-        act.push_back(&rec.summary);
-      else if (!is_active && want_inactive)
-        inact.emplace_back(lower(rec.summary.name), &rec.summary);
+      const domain_summary& sm = rec.summary;
+      if (protocol::state_is_active(sm.state)) {
+        if (want_active && !after_name && (!after_id || sm.id > *after_id))
+          act.push_back(&sm);
+      } else if (want_inactive) {
+        std::pair<std::string, std::string> key{lower(sm.name), sm.name};
+        if (!after_name || key > *after_name)
+          inact.emplace_back(std::move(key), &sm);
+      }
     }
-    std::sort(act.begin(), act.end(), [](auto* a, auto* b) { return a->id < b->id; });
-    std::sort(inact.begin(), inact.end(), [](const keyed& a, const keyed& b) {
-      return a.first != b.first ? a.first < b.first : a.second->name < b.second->name;
-    });
+    // At most this many rows fit a page (a row is at least 100 bytes).
+    uint64_t budget = st().seed.limits.max_reply_bytes -
+                      std::min<uint64_t>(st().seed.limits.max_reply_bytes, 512);
+    size_t fit = static_cast<size_t>(budget / 100) + 1;
+    auto by_id = [](auto* a, auto* b) { return a->id < b->id; };
+    auto by_name = [](const keyed& a, const keyed& b) { return a.first < b.first; };
+    size_t candidates = act.size() + inact.size();
+    select_first(act, fit, by_id);
+    select_first(inact, fit > act.size() ? fit - act.size() : 0, by_name);
     std::string out = "{\"domains\":[";
-    for (auto* s : act)
-      append_summary_json(out, *s);
-    for (auto& [_, s] : inact)
-      append_summary_json(out, *s);
+    std::string next;
+    size_t rows = 0;
+    // Adds a row unless the page is full (a first row is always added).
+    auto add = [&](const domain_summary& sm, std::string cursor) {
+      size_t before = out.size();
+      append_summary_json(out, sm);
+      if (out.size() > budget && rows > 0) {
+        out.resize(before);
+        return false;
+      }
+      ++rows;
+      next = std::move(cursor);
+      return true;
+    };
+    bool room = true;
+    for (size_t i = 0; room && i < act.size(); ++i)
+      room = add(*act[i], "a:" + std::to_string(act[i]->id));
+    for (size_t i = 0; room && i < inact.size(); ++i)
+      room = add(*inact[i].second, "i:" + inact[i].second->name);
     if (out.back() == ',')
       out.pop_back();
-    out += "]}";
+    out += "]";
+    if (rows < candidates)
+      out += ",\"next\":" + protocol::json_text(json(next));
+    out += "}";
     gw().reply(r.serial, protocol::encode_reply_text(r.id, out));
   }
 
-  void definition(rpc& r) {
-    bool create = r.proc == proc::domain_create;
+  // Keeps the `n` first elements of `v` by `less`, sorted (n log n, not v's size).
+  template <class T, class Less>
+  static void select_first(std::vector<T>& v, size_t n, Less less) {
+    if (v.size() > n) {
+      std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n), v.end(),
+                       less);
+      v.resize(n);
+    }
+    std::sort(v.begin(), v.end(), less);
+  }
+
+  // A definition from a request: parsed within the limits, and refused when Domus
+  // would store (format) it larger than twice max_xml_bytes (deeply nested elements grow
+  // by their indentation: 683 KiB became 50 MiB; what a compact document gains from
+  // being indented stays well within twice).
+  static model::domain_def read_definition(const rpc& r, const daemon_limits& l) {
     std::string xml = required_string(r.args, "xml");
     std::string origin = optional_string(r.args, "origin").value_or("<request>");
     auto mode = optional_bool(r.args, "validate", false) ? model::parse_mode::strict
                                                          : model::parse_mode::input;
-    model::domain_def def = model::parse_domain(xml, origin, mode);
+    model::domain_def def = model::parse_domain(
+        xml, origin, mode, {l.max_xml_bytes, l.max_xml_depth, l.max_xml_attributes});
+    if (uint64_t size = model::formatted_size(def); size > 2 * l.max_xml_bytes)
+      throw protocol::error(errc::message_too_large,
+                            origin + ": the definition would be " + std::to_string(size) +
+                                " bytes as Domus stores it (formatted), above twice "
+                                "max_xml_bytes (2 x " +
+                                std::to_string(l.max_xml_bytes) + ")");
+    return def;
+  }
 
+  // Definitions this large are read on a thread of their own, one at a time, so that a
+  // large define never holds up the instance's lists and small defines.
+  static constexpr size_t large_definition_bytes = 64 * 1024;
+
+  void definition(rpc& r) {
+    auto xml = r.args.find("xml");
+    if (xml == r.args.end() || !xml->is_string() ||
+        xml->get_ref<const std::string&>().size() < large_definition_bytes)
+      return place(r, read_definition(r, st().seed.limits));
+    st().large.push_back(std::move(r));
+    read_next_large();
+  }
+
+  void read_next_large() {
+    if (st().reading_large || st().large.empty())
+      return;
+    st().reading_large = true;
+    rpc r = std::move(st().large.front());
+    st().large.pop_front();
+    daemon_limits limits = st().seed.limits;
+    caf::actor parent = me();
+    self_->spawn<caf::detached>(
+        [r = std::move(r), limits, parent](caf::event_based_actor* helper) mutable {
+          parsed_definition out;
+          try {
+            out.def = std::make_shared<model::domain_def>(read_definition(r, limits));
+          } catch (const protocol::error& e) {
+            out.code = e.code();
+            out.message = e.what();
+          } catch (const std::exception& e) {
+            out.message = e.what();
+          }
+          out.request = std::move(r);
+          helper->send(parent, parsed_atom::value, std::move(out));
+          helper->quit();
+        });
+  }
+
+  void on_parsed(parsed_definition& p) {
+    st().reading_large = false;
+    try {
+      if (!p.def)
+        reply_error(p.request, p.code, p.message);
+      else
+        place(p.request, std::move(*p.def));
+    } catch (const protocol::error& e) {
+      reply_error(p.request, e.code(), e.what());
+    }
+    read_next_large();
+  }
+
+  // A definition read: checked against the registry, then handed to its domain actor
+  // (a new one, or the one of the same name and UUID, which replaces its definition).
+  void place(rpc& r, model::domain_def def) {
+    bool create = r.proc == proc::domain_create;
     if (record* same = find(st().by_name, def.name)) {
       same->slot->read_facts(same->summary);
       if (!same->defined)
@@ -700,6 +824,7 @@ public:
           on_summary(self_->current_sender()->id(), s);
         },
         [this](removed_atom, caf::actor_id id) { on_removed(id); },
+        [this](parsed_atom, parsed_definition& p) { on_parsed(p); },
     };
   }
 

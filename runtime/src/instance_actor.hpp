@@ -4,6 +4,7 @@
 // domain actors: one that dies is restarted and resynced from the driver.
 #pragma once
 
+#include "limits.hpp"
 #include "plugin_loader.hpp"
 
 #include <domus/protocol/uri.hpp>
@@ -30,8 +31,9 @@ struct instance_seed {
   /// Where definitions go (etc/domus/<instance>); "" for an instance never persisted
   /// (a node file's). Status files then go to run_dir.
   std::string etc_dir;
-  store* files = nullptr; ///< the daemon's store; lives as long as the daemon
+  store* files = nullptr;       ///< the daemon's store; lives as long as the daemon
   uint32_t job_wait_ms = 30000; ///< how long a change waits for the one running
+  daemon_limits limits;         ///< what a client's request may ask (list pages, XML)
 };
 
 /// Spawns an instance actor; it opens the driver at once and tells the gateway when it

@@ -80,6 +80,9 @@ int run(const command_line& cl) {
   if (!cl.root && !opts.root.empty())
     paths = make_paths(opts.root);
   set_log_level(opts.level);
+  uint64_t descriptors = raise_descriptor_limit(opts);
+  set_accept_ceiling(static_cast<int>(std::min<uint64_t>(descriptors, 1 << 30)),
+                     static_cast<int>(daemon_limits::reserved_descriptors / 2));
   check_socket_paths(paths);
   // Whatever the daemon creates is its user's alone unless it says otherwise (sockets).
   ::umask(0077);
@@ -134,6 +137,7 @@ int run(const command_line& cl) {
     seed.run_dir = paths.run + "/" + dir;
     seed.files = &files;
     seed.job_wait_ms = opts.job_wait_ms;
+    seed.limits = opts;
     // libvirt's convention: the instances /default, /system and /session keep their
     // domains; any other path (a test driver's node file) lives only as long as the
     // daemon.
@@ -168,9 +172,7 @@ int run(const command_line& cl) {
   gcfg.rw_mode = opts.rw_socket_mode;
   gcfg.ro_mode = opts.ro_socket_mode;
   gcfg.events_mode = opts.events_socket_mode;
-  gcfg.max_request_bytes = opts.max_request_bytes;
-  gcfg.reply_queue_limit = opts.reply_queue_limit;
-  gcfg.event_queue_limit = opts.event_queue_limit;
+  gcfg.limits = opts;
   gcfg.journal_dir = paths.lib;
   gcfg.journal_capacity = opts.journal_events;
   gateway gw(loop, factory, gcfg);
@@ -219,6 +221,10 @@ int run(const command_line& cl) {
     loop.stop();
     throw;
   }
+  log_info("descriptor limit " + std::to_string(descriptors) +
+           ", of which the settings "
+           "may use " +
+           std::to_string(opts.descriptor_budget()));
   log_info("domusd " DOMUS_VERSION " ready; state under " + paths.etc + ", " + paths.lib +
            ", " + paths.run);
   if (paths.rw_socket() == "/run/domus/domus-sock" && ::geteuid() == 0)

@@ -25,6 +25,7 @@ using adopt_atom = caf::atom_constant<caf::atom("adopt")>;     ///< instance -> 
 using redefine_atom = caf::atom_constant<caf::atom("redefine")>; ///< instance -> domain
 using stored_atom = caf::atom_constant<caf::atom("stored")>;     ///< store -> actor
 using waited_atom = caf::atom_constant<caf::atom("waited")>;     ///< a job's wait ended
+using parsed_atom = caf::atom_constant<caf::atom("parsed")>; ///< a large definition read
 
 /// A request the gateway routed to an actor; the reply goes back through
 /// gateway::reply(serial, ...).
@@ -118,3 +119,18 @@ struct definition_job {
 } // namespace domus::runtime
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(domus::runtime::definition_job)
+
+namespace domus::runtime {
+
+/// A definition read off the instance actor's thread (a large one): the request, and
+/// the definition or why it was refused.
+struct parsed_definition {
+  rpc request;
+  std::shared_ptr<model::domain_def> def; ///< null when refused
+  protocol::errc code = protocol::errc::internal;
+  std::string message;
+};
+
+} // namespace domus::runtime
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(domus::runtime::parsed_definition)

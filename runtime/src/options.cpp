@@ -121,17 +121,45 @@ const std::map<std::string, setting>& settings() {
       {"max_request_bytes", {[](auto& v, bool q, auto& o) {
          o.max_request_bytes = to_number(v, q, 1024, uint64_t{1} << 30);
        }}},
+      {"max_reply_bytes", {[](auto& v, bool q, auto& o) {
+         o.max_reply_bytes = to_number(v, q, 1024, uint64_t{1} << 30);
+       }}},
+      {"max_xml_bytes", {[](auto& v, bool q, auto& o) {
+         o.max_xml_bytes = to_number(v, q, 1024, uint64_t{1} << 30);
+       }}},
+      {"max_field_bytes", {[](auto& v, bool q, auto& o) {
+         o.max_field_bytes = to_number(v, q, 256, uint64_t{1} << 20);
+       }}},
+      {"max_event_bytes", {[](auto& v, bool q, auto& o) {
+         o.max_event_bytes = to_number(v, q, 1024, uint64_t{1} << 24);
+       }}},
+      {"max_xml_depth", {[](auto& v, bool q, auto& o) {
+         o.max_xml_depth = static_cast<uint32_t>(to_number(v, q, 8, 256));
+       }}},
+      {"max_xml_attributes", {[](auto& v, bool q, auto& o) {
+         o.max_xml_attributes = static_cast<uint32_t>(to_number(v, q, 16, 65536));
+       }}},
+      {"max_client_requests", {[](auto& v, bool q, auto& o) {
+         o.max_client_requests = static_cast<uint32_t>(to_number(v, q, 1, 1000000));
+       }}},
+      {"max_clients", {[](auto& v, bool q, auto& o) {
+         o.max_clients = static_cast<uint32_t>(to_number(v, q, 1, 1000000));
+       }}},
+      {"max_subscribers", {[](auto& v, bool q, auto& o) {
+         o.max_subscribers = static_cast<uint32_t>(to_number(v, q, 1, 1000000));
+       }}},
       {"unix_sock_rw_perms",
        {[](auto& v, bool q, auto& o) { o.rw_socket_mode = to_mode(v, q); }}},
       {"unix_sock_ro_perms",
        {[](auto& v, bool q, auto& o) { o.ro_socket_mode = to_mode(v, q); }}},
       {"unix_sock_events_perms",
        {[](auto& v, bool q, auto& o) { o.events_socket_mode = to_mode(v, q); }}},
+      // (0 would be "unlimited" to ZeroMQ: refused.)
       {"reply_queue_limit", {[](auto& v, bool q, auto& o) {
-         o.reply_queue_limit = static_cast<int64_t>(to_number(v, q, 0, 100000000));
+         o.reply_queue_limit = static_cast<int64_t>(to_number(v, q, 1, 100000000));
        }}},
       {"event_queue_limit", {[](auto& v, bool q, auto& o) {
-         o.event_queue_limit = static_cast<int64_t>(to_number(v, q, 0, 100000000));
+         o.event_queue_limit = static_cast<int64_t>(to_number(v, q, 1, 100000000));
        }}},
       {"job_wait_ms", {[](auto& v, bool q, auto& o) {
          o.job_wait_ms = static_cast<uint32_t>(to_number(v, q, 0, 86400000));
@@ -242,6 +270,11 @@ daemon_options resolve_options(const command_line& cl,
     opts.plugin_dir = *cl.plugin_dir;
   if (cl.level)
     opts.level = *cl.level;
+  if (std::string why = opts.check(); !why.empty())
+    throw error(
+        errc::config_error,
+        (opts.config_file.empty() ? std::string("the settings") : opts.config_file) +
+            ": " + why);
   return opts;
 }
 

@@ -1,6 +1,7 @@
 // domusd's settings: built-in defaults, then domusd.conf, then command-line flags.
 #pragma once
 
+#include "limits.hpp"
 #include "log.hpp"
 
 #include <cstdint>
@@ -10,20 +11,18 @@
 
 namespace domus::runtime {
 
-/// Every setting of the daemon (conf/domusd.conf documents each).
-struct daemon_options {
+/// Every setting of the daemon (conf/domusd.conf documents each): the limits
+/// (limits.hpp), and the rest.
+struct daemon_options : daemon_limits {
   std::string root;        ///< --root: the tree's prefix; "" for the default
   std::string config_file; ///< "" for <etc>/domusd.conf
   log_level level = log_level::info;
   std::string plugin_dir; ///< "" for the bundled plugins
-  uint64_t max_request_bytes = 16u << 20;
   unsigned rw_socket_mode = 0600;
   unsigned ro_socket_mode = 0666;
   unsigned events_socket_mode = 0666;
-  int64_t reply_queue_limit = 1000000;      ///< ZeroMQ send HWM of the request sockets
-  size_t journal_events = 100000;           ///< events the journal holds (events.since)
-  uint32_t job_wait_ms = 30000;             ///< a change waits this long for the running one
-  int64_t event_queue_limit = 1000000;      ///< ZeroMQ send HWM per event subscriber
+  size_t journal_events = 100000; ///< events the journal holds (events.since)
+  uint32_t job_wait_ms = 30000;   ///< a change waits this long for the running one
   std::string scheduler_policy = "sharing"; ///< CAF: "sharing" or "stealing"
   unsigned worker_threads = 0; ///< CAF scheduler threads; 0: one per core, at least 2
   unsigned shutdown_timeout_ms = 5000;
@@ -52,7 +51,7 @@ void load_config_text(const std::string& text, const std::string& origin,
                       daemon_options& opts);
 
 /// Defaults, then the config file (an absent default file is fine, an absent --config
-/// file is not), then the flags.
+/// file is not), then the flags; the limits checked together (daemon_limits::check).
 daemon_options resolve_options(const command_line& cl, const std::string& default_config);
 
 } // namespace domus::runtime

@@ -31,8 +31,15 @@ std::string probe_xml(const std::string& name) {
          "</name><memory>1024</memory><os><type>hvm</type></os></domain>";
 }
 
+// A config that lets one connection queue 20000 requests (the long queue below).
+std::string roomy_config() {
+  std::string path = temp_dir("c") + "/domusd.conf";
+  write_file(path, "max_client_requests = 30000\nreply_queue_limit = 60000\n");
+  return path;
+}
+
 struct fixture {
-  daemon_process d{{"--plugin-dir", plugin_dir()}};
+  daemon_process d{{"--plugin-dir", plugin_dir(), "--config", roomy_config()}};
   std::string uri = "probe:///one";
   domus::protocol::connection c{d.socket(), false};
   domus::protocol::subscriber sub{c, {"domain."}};

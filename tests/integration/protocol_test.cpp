@@ -192,8 +192,8 @@ BOOST_AUTO_TEST_CASE(oversized_request) {
   json r2 = c.call(request(35, "domain.define", {{"xml", std::string(10000, 'x')}}));
   is_error(r2, "message-too-large", 7);
   BOOST_TEST(r2["id"].is_null());
-  BOOST_TEST(r["error"]["message"].get<std::string>().find("at most 4096") !=
-             std::string::npos);
+  BOOST_TEST(r["error"]["message"].get<std::string>().find(
+                 "above max_request_bytes (4096)") != std::string::npos);
   // The connection stays usable.
   BOOST_TEST(c.call(request(34, "domain.list"))["ok"] == true);
 }
@@ -221,7 +221,10 @@ BOOST_AUTO_TEST_CASE(read_only_socket) {
 
 // Many requests in flight on one connection, each answered once under its own id.
 BOOST_AUTO_TEST_CASE(pipelined_requests) {
-  daemon_process d;
+  std::string dir = temp_dir("p");
+  write_file(dir + "/roomy.conf",
+             "max_client_requests = 500\nreply_queue_limit = 1000\n");
+  daemon_process d({"--config", dir + "/roomy.conf"});
   raw_client c(d.socket());
   std::mt19937 rng(7);
   std::set<int64_t> ids;

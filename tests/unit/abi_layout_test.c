@@ -96,6 +96,7 @@ PIN(domus_spawn_v1, stdin_fd, 40);
 /* The numbers are part of the contract too. */
 typedef char pin_no_domain[(DOMUS_E_NO_DOMAIN == 1) ? 1 : -1];
 typedef char pin_config[(DOMUS_E_CONFIG_ERROR == 21) ? 1 : -1];
+typedef char pin_limit[(DOMUS_E_LIMIT_EXCEEDED == 22) ? 1 : -1];
 typedef char pin_shutoff[(DOMUS_STATE_SHUTOFF == 5) ? 1 : -1];
 typedef char pin_stopped[(DOMUS_EVENT_STOPPED == 6) ? 1 : -1];
 

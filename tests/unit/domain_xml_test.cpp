@@ -127,6 +127,11 @@ BOOST_AUTO_TEST_CASE(compacted_definitions_format_as_the_full_ones) {
         BOOST_TEST(format_domain(compacted(small), which) == format_domain(full, which));
       }
       BOOST_TEST(!expanded(small).compact());
+      // The size a definition formats to is known without formatting it.
+      domain_def again =
+          parse_domain(format_domain(full, secrets::keep), name, parse_mode::stored);
+      BOOST_TEST(formatted_size(again) == format_domain(again, secrets::keep).size());
+      BOOST_TEST(formatted_size(small) == format_domain(small, secrets::keep).size());
     }
   }
 }

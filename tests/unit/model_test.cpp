@@ -127,6 +127,66 @@ BOOST_AUTO_TEST_CASE(writer_escapes_and_indents) {
              "<a q='it&apos;s &lt;&amp;&gt;'>\n  <b>x &amp; y</b>\n</a>\n");
 }
 
+// The scan before libxml2: depth and attributes per element, at their limit and past it;
+// what is not markup (comments, CDATA, quoted values) is not counted.
+BOOST_AUTO_TEST_CASE(limits_are_checked_before_libxml2_reads) {
+  auto nested = [](int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i)
+      s += "<e>";
+    s += "<leaf/>";
+    for (int i = 0; i < n; ++i)
+      s += "</e>";
+    return s;
+  };
+  xml_limits l{0, 8, 4};
+  BOOST_CHECK_NO_THROW(parse_xml(nested(7), "d.xml", l)); // 7 + the leaf
+  try {
+    parse_xml(nested(8), "d.xml", l);
+    BOOST_ERROR("nesting past max_xml_depth was accepted");
+  } catch (const domus::protocol::error& e) {
+    BOOST_TEST(static_cast<int>(e.code()) ==
+               static_cast<int>(domus::protocol::errc::limit_exceeded));
+    BOOST_TEST(std::string(e.what()) ==
+               "d.xml:1: element <leaf> is nested 9 deep, beyond max_xml_depth (8)");
+  }
+  std::string four = "<a>\n<!-- <x a='1' b='2' c='3' d='4' e='5'> -->\n"
+                     "<![CDATA[<y a=1 b=2 c=3 d=4 e=5>]]>\n"
+                     "<b p='x=y' q=\"a>b\" r='=' s='4'/></a>";
+  BOOST_CHECK_NO_THROW(parse_xml(four, "a.xml", l));
+  try {
+    parse_xml("<a>\n\n<b p='1' q='2' r='3' s='4' t='5'/></a>", "a.xml", l);
+    BOOST_ERROR("attributes past max_xml_attributes were accepted");
+  } catch (const domus::protocol::error& e) {
+    BOOST_TEST(
+        std::string(e.what()) ==
+        "a.xml:3: element <b> has more than 4 attributes, beyond max_xml_attributes");
+  }
+  try {
+    parse_xml(std::string(100, ' ') + "<a/>", "s.xml", {64, 0, 0});
+    BOOST_ERROR("a document past max_xml_bytes was accepted");
+  } catch (const domus::protocol::error& e) {
+    BOOST_TEST(static_cast<int>(e.code()) ==
+               static_cast<int>(domus::protocol::errc::message_too_large));
+    BOOST_TEST(std::string(e.what()) ==
+               "s.xml: the document is 104 bytes, above max_xml_bytes (64)");
+  }
+}
+
+// written_size() is what write_xml() writes, byte for byte, however deep and escaped.
+BOOST_AUTO_TEST_CASE(written_size_is_the_size_written) {
+  xml_node root = parse_xml("<a x='&amp;&lt;&quot;'><b>t&gt;</b><c><d y=\"'\"/>text &amp;"
+                            "<e/></c><f/></a>",
+                            "w.xml");
+  BOOST_TEST(written_size(root) == to_xml_string(root).size());
+  for (int depth : {0, 1, 5})
+    BOOST_TEST(written_size(root.children[1], depth) == [&] {
+      std::string out;
+      write_xml(out, root.children[1], depth);
+      return out.size();
+    }());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_CASE(missing_uuid_is_generated_and_kept_stable) {

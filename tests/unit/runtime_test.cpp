@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE runtime
 #include <boost/test/unit_test.hpp>
 
+#include "client_table.hpp"
 #include "domain_json.hpp"
 #include "event_loop.hpp"
 #include "lifecycle.hpp"
@@ -120,6 +121,57 @@ BOOST_AUTO_TEST_CASE(sample_config_parses) {
   daemon_options defaults;
   BOOST_TEST(o.max_request_bytes == defaults.max_request_bytes);
   BOOST_TEST(o.rw_socket_mode == defaults.rw_socket_mode);
+  // Every "#key = value" it shows, read as a setting, is the default.
+  std::ifstream in(*cl.config_file);
+  std::string line, shown;
+  while (std::getline(in, line))
+    if (line.size() > 1 && line[0] == '#' &&
+        std::islower(static_cast<unsigned char>(line[1])) &&
+        line.find(" = ") != std::string::npos && line.rfind("#root", 0) != 0 &&
+        line.rfind("#plugin_dir", 0) != 0)
+      shown += line.substr(1) + "\n";
+  daemon_options sample;
+  load_config_text(shown, "domusd.conf", sample);
+  const daemon_limits& a = sample;
+  const daemon_limits& b = defaults;
+  BOOST_TEST(a.max_request_bytes == b.max_request_bytes);
+  BOOST_TEST(a.max_reply_bytes == b.max_reply_bytes);
+  BOOST_TEST(a.max_xml_bytes == b.max_xml_bytes);
+  BOOST_TEST(a.max_field_bytes == b.max_field_bytes);
+  BOOST_TEST(a.max_event_bytes == b.max_event_bytes);
+  BOOST_TEST(a.max_xml_depth == b.max_xml_depth);
+  BOOST_TEST(a.max_xml_attributes == b.max_xml_attributes);
+  BOOST_TEST(a.max_client_requests == b.max_client_requests);
+  BOOST_TEST(a.max_clients == b.max_clients);
+  BOOST_TEST(a.max_subscribers == b.max_subscribers);
+  BOOST_TEST(a.reply_queue_limit == b.reply_queue_limit);
+  BOOST_TEST(a.event_queue_limit == b.event_queue_limit);
+  BOOST_TEST(sample.journal_events == defaults.journal_events);
+  BOOST_TEST(sample.job_wait_ms == defaults.job_wait_ms);
+  BOOST_TEST(shown.find("max_subscribers") != std::string::npos);
+}
+
+// A limit of 0 reads as "unlimited" to ZeroMQ: refused, as are limits that do not fit
+// together.
+BOOST_AUTO_TEST_CASE(limits_are_never_zero_and_fit_together) {
+  for (auto key : {"reply_queue_limit", "event_queue_limit", "max_client_requests",
+                   "max_clients", "max_subscribers"})
+    BOOST_TEST(config_error(std::string(key) + " = 0\n").find("expected a number from") !=
+                   std::string::npos,
+               key);
+  command_line cl;
+  std::string dir = temp_dir();
+  cl.config_file = dir + "/c.conf";
+  std::ofstream(*cl.config_file) << "max_client_requests = 40\nreply_queue_limit = 79\n";
+  try {
+    resolve_options(cl, "");
+    BOOST_ERROR("a reply queue below twice the requests in flight was accepted");
+  } catch (const domus::protocol::error& e) {
+    BOOST_TEST(std::string(e.what()).find("reply_queue_limit (79) must be at least twice "
+                                          "max_client_requests (40)") !=
+                   std::string::npos,
+               e.what());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(flags_override_the_file) {
@@ -251,6 +303,48 @@ BOOST_AUTO_TEST_CASE(repeated_lines_are_counted_and_summarized) {
   out = captured_log([] { log_warning("reply 1000 dropped"); });
   BOOST_TEST(lines_of(out) == 1u, out);
   set_log_rate_limit(std::chrono::milliseconds(10000), 5, 500);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(clients)
+
+// In flight: up to the limit per connection, each connection on its own.
+BOOST_AUTO_TEST_CASE(requests_in_flight_are_counted_per_connection) {
+  std::vector<std::string> lines;
+  client_table t(2, [&](const std::string& l) { lines.push_back(l); });
+  client_table::key a{1, "a"}, b{1, "b"}, a_rw{0, "a"};
+  BOOST_TEST(t.admit(a));
+  BOOST_TEST(t.admit(a));
+  BOOST_TEST(!t.admit(a)); // at the limit: refused, not counted
+  BOOST_TEST(t.in_flight(a) == 2u);
+  BOOST_TEST(t.admit(b));
+  BOOST_TEST(t.admit(a_rw)); // the same routing id on another socket is another client
+  t.done(a);
+  BOOST_TEST(t.admit(a));
+  BOOST_TEST(lines.empty());
+}
+
+// Replies not sent: one line when a run starts, one summary when it ends, whatever the
+// count; a client with nothing left is forgotten.
+BOOST_AUTO_TEST_CASE(replies_not_sent_are_logged_once_per_run) {
+  std::vector<std::string> lines;
+  client_table t(4, [&](const std::string& l) { lines.push_back(l); });
+  client_table::key k{1, std::string("\x00\x01", 2)};
+  for (int i = 0; i < 100000; ++i)
+    t.not_sent(k, "its queue is full");
+  BOOST_TEST_REQUIRE(lines.size() == 1u);
+  BOOST_TEST(lines[0] ==
+             "client 0x0001: a reply was not sent: its queue is full; further "
+             "ones are counted and summarized");
+  auto now = client_table::clock_type::now();
+  t.sweep(now); // not quiet yet
+  BOOST_TEST(lines.size() == 1u);
+  t.sweep(now + std::chrono::seconds(6));
+  BOOST_TEST_REQUIRE(lines.size() == 2u);
+  BOOST_TEST(lines[1] == "client 0x0001: 99999 more replies were not sent (its queue is "
+                         "full)");
+  BOOST_TEST(t.size() == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

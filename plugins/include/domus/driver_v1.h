@@ -66,7 +66,8 @@ enum domus_status_v1 {
   DOMUS_E_RESYNC = 18,            /**< the event journal no longer holds that seq */
   DOMUS_E_TIMEOUT = 19,           /**< no answer within the deadline */
   DOMUS_E_NO_DAEMON = 20,         /**< nothing answers on the daemon's socket */
-  DOMUS_E_CONFIG_ERROR = 21       /**< a configuration file or value is invalid */
+  DOMUS_E_CONFIG_ERROR = 21,      /**< a configuration file or value is invalid */
+  DOMUS_E_LIMIT_EXCEEDED = 22     /**< a count limit of the daemon was reached */
 };
 
 /* ---- domain states, reasons and lifecycle events ---------------------------------- */

@@ -129,8 +129,13 @@ void store_fields(const domain_def& def, xml_node& root, std::optional<int> id) 
 
 } // namespace
 
-domain_def parse_domain(std::string_view xml, std::string_view origin, parse_mode mode) {
-  return parse_domain(parse_xml(xml, origin), origin, mode);
+domain_def parse_domain(std::string_view xml, std::string_view origin, parse_mode mode,
+                        const xml_limits& limits) {
+  return parse_domain(parse_xml(xml, origin, limits), origin, mode);
+}
+
+uint64_t formatted_size(const domain_def& def) {
+  return def.compact() ? def.text.size() : written_size(def.root());
 }
 
 domain_def parse_domain(xml_node root, std::string_view origin, parse_mode mode) {

@@ -7,6 +7,8 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include <algorithm>
+#include <cctype>
 #include <memory>
 
 namespace domus::model {
@@ -149,8 +151,125 @@ void ignore_errors(void*, const char*, ...) {}
 
 } // namespace
 
-xml_node parse_xml(std::string_view document, std::string_view origin) {
+namespace {
+
+// One pass over the document's markup, before libxml2 sees it: element depth and
+// attributes per element against the limits. It only needs to be right for documents
+// within the limits; what it cannot read it leaves to libxml2, which reports it.
+void check_limits(std::string_view doc, const std::string& origin, const xml_limits& l) {
+  if (l.max_bytes && doc.size() > l.max_bytes)
+    throw error(errc::message_too_large,
+                origin + ": the document is " + std::to_string(doc.size()) +
+                    " bytes, above max_xml_bytes (" + std::to_string(l.max_bytes) + ")");
+  if (!l.max_depth && !l.max_attributes)
+    return;
+  int line = 1;
+  uint32_t depth = 0;
+  size_t i = 0;
+  auto skip_to = [&](std::string_view end) {
+    size_t at = doc.find(end, i);
+    size_t stop = at == std::string_view::npos ? doc.size() : at + end.size();
+    line += static_cast<int>(std::count(doc.begin() + static_cast<std::ptrdiff_t>(i),
+                                        doc.begin() + static_cast<std::ptrdiff_t>(stop),
+                                        '\n'));
+    i = stop;
+  };
+  while (i < doc.size()) {
+    size_t lt = doc.find('<', i);
+    if (lt == std::string_view::npos)
+      break;
+    line +=
+        static_cast<int>(std::count(doc.begin() + static_cast<std::ptrdiff_t>(i),
+                                    doc.begin() + static_cast<std::ptrdiff_t>(lt), '\n'));
+    i = lt;
+    std::string_view rest = doc.substr(i);
+    if (rest.substr(0, 4) == "<!--") {
+      skip_to("-->");
+    } else if (rest.substr(0, 9) == "<![CDATA[") {
+      skip_to("]]>");
+    } else if (rest.substr(0, 2) == "<?") {
+      skip_to("?>");
+    } else if (rest.substr(0, 2) == "<!") {
+      skip_to(">");
+    } else if (rest.substr(0, 2) == "</") {
+      depth -= depth > 0;
+      skip_to(">");
+    } else {
+      // A start tag: attributes are the '=' outside quoted values.
+      int tag_line = line;
+      size_t name_end = 1;
+      while (name_end < rest.size() &&
+             !std::isspace(static_cast<unsigned char>(rest[name_end])) &&
+             rest[name_end] != '>' && rest[name_end] != '/')
+        ++name_end;
+      std::string name(rest.substr(1, std::min<size_t>(name_end - 1, 64)));
+      uint32_t attributes = 0;
+      char quote = 0;
+      size_t j = 1;
+      for (; j < rest.size(); ++j) {
+        char c = rest[j];
+        if (c == '\n')
+          ++line;
+        if (quote) {
+          if (c == quote)
+            quote = 0;
+        } else if (c == '\'' || c == '"') {
+          quote = c;
+        } else if (c == '=') {
+          if (l.max_attributes && ++attributes > l.max_attributes)
+            throw error(errc::limit_exceeded,
+                        origin + ":" + std::to_string(tag_line) + ": element <" + name +
+                            "> has more than " + std::to_string(l.max_attributes) +
+                            " attributes, beyond max_xml_attributes");
+        } else if (c == '>') {
+          break;
+        }
+      }
+      bool empty = j < rest.size() && j > 0 && rest[j - 1] == '/';
+      if (!empty && l.max_depth && ++depth > l.max_depth)
+        throw error(errc::limit_exceeded, origin + ":" + std::to_string(tag_line) +
+                                              ": element <" + name + "> is nested " +
+                                              std::to_string(depth) +
+                                              " deep, beyond max_xml_depth (" +
+                                              std::to_string(l.max_depth) + ")");
+      if (empty && l.max_depth && depth + 1 > l.max_depth)
+        throw error(errc::limit_exceeded, origin + ":" + std::to_string(tag_line) +
+                                              ": element <" + name + "> is nested " +
+                                              std::to_string(depth + 1) +
+                                              " deep, beyond max_xml_depth (" +
+                                              std::to_string(l.max_depth) + ")");
+      i += std::min(j + 1, rest.size());
+    }
+  }
+}
+
+} // namespace
+
+uint64_t written_size(const xml_node& node, int depth) {
+  auto escaped = [](std::string_view s) {
+    uint64_t n = s.size();
+    for (char c : s)
+      n += c == '&' ? 4 : c == '\'' || c == '"' ? 5 : c == '<' || c == '>' ? 3 : 0;
+    return n;
+  };
+  uint64_t indent = static_cast<uint64_t>(depth) * 2;
+  uint64_t n = indent + 1 + node.name.size();
+  for (auto& a : node.attrs)
+    n += 4 + a.name.size() + escaped(a.value);
+  if (node.children.empty())
+    return n + 3;
+  if (!node.has_elements())
+    return n + 1 + escaped(node.text_content()) + 4 + node.name.size();
+  n += 2;
+  for (auto& c : node.children)
+    n += c.is_text ? indent + 3 + escaped(c.text) : written_size(c, depth + 1);
+  return n + indent + 4 + node.name.size();
+}
+
+xml_node parse_xml(std::string_view document, std::string_view origin,
+                   const xml_limits& limits) {
   std::string org(origin);
+  check_limits(document, org, limits);
   std::unique_ptr<xmlParserCtxt, void (*)(xmlParserCtxtPtr)> ctx(xmlNewParserCtxt(),
                                                                  xmlFreeParserCtxt);
   if (!ctx)

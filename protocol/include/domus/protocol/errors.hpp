@@ -33,6 +33,7 @@ enum class errc : int {
   timeout = 19,
   no_daemon = 20,
   config_error = 21,
+  limit_exceeded = 22,
 };
 
 /// One row of the catalogue.

@@ -83,7 +83,8 @@ enum class parse_mode : int {
 /// "<request>"); errors read "ORIGIN:LINE: /domain/memory: unknown unit 'GB2' (...)" and
 /// throw protocol::error(xml_error), or invalid_name for a bad name.
 domain_def parse_domain(std::string_view xml, std::string_view origin,
-                        parse_mode mode = parse_mode::input);
+                        parse_mode mode = parse_mode::input,
+                        const xml_limits& limits = {});
 
 /// Same, from an already parsed root element.
 domain_def parse_domain(xml_node root, std::string_view origin,
@@ -106,6 +107,10 @@ domain_def expanded(const domain_def& def);
 /// passwords). Every caller says which: files and drivers keep them, what a client reads
 /// keeps them only for dumpxml --security-info on the read-write socket.
 enum class secrets : int { omit = 1, keep };
+
+/// How many bytes format_domain() writes for the definition, without formatting it
+/// (within a few bytes: the typed fields are counted as the tree holds them).
+uint64_t formatted_size(const domain_def& def);
 
 /// Formats a definition in libvirt's element order. `id` is written on an active domain's
 /// live definition.

@@ -2,6 +2,7 @@
 // the shape every definition passes through between libxml2 and the formatter.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,9 +40,24 @@ struct xml_node {
   static xml_node text_node(std::string text);
 };
 
+/// Bounds a parse enforces on a client's document before libxml2 builds anything (one
+/// linear scan: libxml2 2.9's handling of an element's attributes is quadratic in their
+/// count). 0 means no bound. The names in errors are domusd.conf's settings.
+struct xml_limits {
+  uint64_t max_bytes = 0;      ///< the document (max_xml_bytes)
+  uint32_t max_depth = 0;      ///< elements nested (max_xml_depth)
+  uint32_t max_attributes = 0; ///< attributes on one element (max_xml_attributes)
+};
+
 /// Parses a document with network access, DTDs and entities refused; returns the root
-/// element. Throws protocol::error(xml_error) as "ORIGIN:LINE: message".
-xml_node parse_xml(std::string_view document, std::string_view origin);
+/// element. Throws protocol::error(xml_error) as "ORIGIN:LINE: message", and past a
+/// limit message_too_large (bytes) or limit_exceeded (depth, attributes), naming it.
+xml_node parse_xml(std::string_view document, std::string_view origin,
+                   const xml_limits& limits = {});
+
+/// How many bytes write_xml() writes for the element at `depth`, without writing it:
+/// bounds what a definition becomes when formatted (deep nesting costs indentation).
+uint64_t written_size(const xml_node& node, int depth = 0);
 
 /// Appends the element, pretty-printed the way libvirt writes XML (two-space indent,
 /// attributes in single quotes), starting at `depth` levels of indent.
