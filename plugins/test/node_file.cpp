@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 
 namespace domus::test_driver {
 namespace {
@@ -20,12 +21,26 @@ using protocol::error;
 
 constexpr std::string_view test_namespace = "http://libvirt.org/schemas/domain/test/1.0";
 
+// A node file, or a file one of its entries names, is at most this large.
+constexpr off_t max_node_file_bytes = 64 << 20;
+
 std::string read_file(const std::string& path, const std::string& referrer) {
+  std::string where =
+      (referrer.empty() ? std::string() : referrer + ": ") + "'" + path + "'";
+  // Only regular files, and not huge ones: a name such as /dev/zero would be read
+  // forever.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw error(errc::xml_error, "cannot read " + where + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    throw error(errc::xml_error, "cannot read " + where + ": not a regular file");
+  if (st.st_size > max_node_file_bytes)
+    throw error(errc::xml_error, "cannot read " + where + ": it is " +
+                                     std::to_string(st.st_size) + " bytes, more than " +
+                                     std::to_string(max_node_file_bytes));
   std::ifstream in(path, std::ios::binary);
   if (!in)
-    throw error(errc::xml_error, (referrer.empty() ? std::string() : referrer + ": ") +
-                                     "cannot read '" + path +
-                                     "': " + std::strerror(errno));
+    throw error(errc::xml_error, "cannot read " + where + ": " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();

@@ -46,14 +46,19 @@ std::optional<int64_t> recover_request_id(std::string_view frame) {
   if (negative)
     ++i;
   size_t start = i;
-  int64_t value = 0;
-  while (i < frame.size() && std::isdigit(static_cast<unsigned char>(frame[i])) &&
-         i - start < 18)
-    value = value * 10 + (frame[i++] - '0');
-  if (i == start ||
-      (i < frame.size() && std::isdigit(static_cast<unsigned char>(frame[i]))))
+  // Any int64: up to 19 digits, checked against the range as they are read (the
+  // magnitude of INT64_MIN is one more than INT64_MAX's).
+  uint64_t value = 0;
+  const uint64_t limit = negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
+  while (i < frame.size() && std::isdigit(static_cast<unsigned char>(frame[i]))) {
+    uint64_t digit = static_cast<uint64_t>(frame[i++] - '0');
+    if (value > (limit - digit) / 10)
+      return std::nullopt;
+    value = value * 10 + digit;
+  }
+  if (i == start)
     return std::nullopt;
-  return negative ? -value : value;
+  return negative ? static_cast<int64_t>(~value + 1) : static_cast<int64_t>(value);
 }
 
 std::variant<request, request_failure> decode_request(std::string_view frame) {

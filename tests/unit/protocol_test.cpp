@@ -121,6 +121,11 @@ BOOST_AUTO_TEST_CASE(recover_id_only_from_the_documented_prefix) {
   BOOST_TEST(recover_request_id(R"({ "v" : 1 , "id" : -4 ...)") == -4);
   BOOST_TEST(!recover_request_id(R"({"id":1,"v":1})").has_value());
   BOOST_TEST(!recover_request_id(R"({"v":1,"id":"x"})").has_value());
+  // Any int64, and nothing beyond (found by fuzzing: 19-digit ids were not recovered).
+  BOOST_TEST(recover_request_id(R"({"v":1,"id":9223372036854775807})") == INT64_MAX);
+  BOOST_TEST(recover_request_id(R"({"v":1,"id":-9223372036854775808})") == INT64_MIN);
+  BOOST_TEST(!recover_request_id(R"({"v":1,"id":9223372036854775808})").has_value());
+  BOOST_TEST(!recover_request_id(R"({"v":1,"id":99999999999999999999})").has_value());
 }
 
 BOOST_AUTO_TEST_CASE(replies) {

@@ -309,7 +309,7 @@ struct conformer {
                 "missing the required attribute '" + std::string(ar.name) + "'");
   }
 
-  void scaled(xml_node& el, const node_path& path) {
+  void scaled(xml_node& el, const elem_rule& rule, const node_path& path) {
     uint64_t scale = 1024;
     if (auto* u = el.attr("unit")) {
       auto s = unit_scale(*u);
@@ -326,12 +326,13 @@ struct conformer {
     if (!kib || *kib > (uint64_t{1} << 53))
       fail_at(opts.origin, el, path.str(), "'" + t + "' is too large");
     set_text(el, std::to_string(*kib));
-    el.set_attr("unit", "KiB");
+    // At its place among the attributes (a unit added last would move on the next read).
+    place_attr(el, rule, "unit", "KiB");
   }
 
   void text(xml_node& el, const elem_rule& rule, const node_path& path) {
     if (rule.mode == elem_rule::content::scaled)
-      return scaled(el, path);
+      return scaled(el, rule, path);
     if (!rule.text) {
       if (!rule.children.empty() || el.has_elements())
         return;

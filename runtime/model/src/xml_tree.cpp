@@ -245,27 +245,6 @@ void check_limits(std::string_view doc, const std::string& origin, const xml_lim
 
 } // namespace
 
-uint64_t written_size(const xml_node& node, int depth) {
-  auto escaped = [](std::string_view s) {
-    uint64_t n = s.size();
-    for (char c : s)
-      n += c == '&' ? 4 : c == '\'' || c == '"' ? 5 : c == '<' || c == '>' ? 3 : 0;
-    return n;
-  };
-  uint64_t indent = static_cast<uint64_t>(depth) * 2;
-  uint64_t n = indent + 1 + node.name.size();
-  for (auto& a : node.attrs)
-    n += 4 + a.name.size() + escaped(a.value);
-  if (node.children.empty())
-    return n + 3;
-  if (!node.has_elements())
-    return n + 1 + escaped(node.text_content()) + 4 + node.name.size();
-  n += 2;
-  for (auto& c : node.children)
-    n += c.is_text ? indent + 3 + escaped(c.text) : written_size(c, depth + 1);
-  return n + indent + 4 + node.name.size();
-}
-
 xml_node parse_xml(std::string_view document, std::string_view origin,
                    const xml_limits& limits) {
   std::string org(origin);
@@ -333,9 +312,16 @@ void escape(std::string& out, std::string_view s) {
 
 } // namespace
 
-void write_xml(std::string& out, const xml_node& node, int depth) {
-  std::string indent(static_cast<size_t>(depth) * 2, ' ');
-  out += indent;
+namespace {
+
+bool has_text(const xml_node& node) {
+  for (auto& c : node.children)
+    if (c.is_text)
+      return true;
+  return false;
+}
+
+void write_open(std::string& out, const xml_node& node) {
   out += '<';
   out += node.name;
   for (auto& a : node.attrs) {
@@ -345,6 +331,61 @@ void write_xml(std::string& out, const xml_node& node, int depth) {
     escape(out, a.value);
     out += '\'';
   }
+}
+
+// Mixed content (text beside elements) is written as it is, without indentation, as
+// libxml2 writes it: added whitespace would change its text at every round trip.
+void write_inline(std::string& out, const xml_node& node) {
+  write_open(out, node);
+  if (node.children.empty()) {
+    out += "/>";
+    return;
+  }
+  out += '>';
+  for (auto& c : node.children) {
+    if (c.is_text)
+      escape(out, c.text);
+    else
+      write_inline(out, c);
+  }
+  out += "</" + node.name + ">";
+}
+
+uint64_t escaped_size(std::string_view s) {
+  uint64_t n = s.size();
+  for (char c : s)
+    n += c == '&' ? 4 : c == '\'' || c == '"' ? 5 : c == '<' || c == '>' ? 3 : 0;
+  return n;
+}
+
+uint64_t open_size(const xml_node& node) {
+  uint64_t n = 1 + node.name.size();
+  for (auto& a : node.attrs)
+    n += 4 + a.name.size() + escaped_size(a.value);
+  return n;
+}
+
+uint64_t inline_size(const xml_node& node) {
+  uint64_t n = open_size(node);
+  if (node.children.empty())
+    return n + 2;
+  n += 1;
+  for (auto& c : node.children)
+    n += c.is_text ? escaped_size(c.text) : inline_size(c);
+  return n + 3 + node.name.size();
+}
+
+} // namespace
+
+void write_xml(std::string& out, const xml_node& node, int depth) {
+  std::string indent(static_cast<size_t>(depth) * 2, ' ');
+  out += indent;
+  if (node.has_elements() && has_text(node)) {
+    write_inline(out, node);
+    out += '\n';
+    return;
+  }
+  write_open(out, node);
   if (node.children.empty()) {
     out += "/>\n";
     return;
@@ -356,15 +397,8 @@ void write_xml(std::string& out, const xml_node& node, int depth) {
     return;
   }
   out += '\n';
-  for (auto& c : node.children) {
-    if (c.is_text) {
-      out += indent + "  ";
-      escape(out, c.text);
-      out += '\n';
-    } else {
-      write_xml(out, c, depth + 1);
-    }
-  }
+  for (auto& c : node.children)
+    write_xml(out, c, depth + 1); // (no text here: that is mixed content, above)
   out += indent + "</" + node.name + ">\n";
 }
 
@@ -372,6 +406,21 @@ std::string to_xml_string(const xml_node& node) {
   std::string out;
   write_xml(out, node, 0);
   return out;
+}
+
+uint64_t written_size(const xml_node& node, int depth) {
+  uint64_t indent = static_cast<uint64_t>(depth) * 2;
+  if (node.has_elements() && has_text(node))
+    return indent + inline_size(node) + 1;
+  uint64_t n = indent + open_size(node);
+  if (node.children.empty())
+    return n + 3;
+  if (!node.has_elements())
+    return n + 1 + escaped_size(node.text_content()) + 4 + node.name.size();
+  n += 2;
+  for (auto& c : node.children)
+    n += written_size(c, depth + 1);
+  return n + indent + 4 + node.name.size();
 }
 
 } // namespace domus::model
