@@ -52,10 +52,11 @@ struct domain_state {
   uint64_t next_job_token = 0;
   bool draining = false; // run_next is on the stack: finish() must not recurse
   pending_calls calls;
-  bool removed = false;          // the domain no longer exists
-  bool announced = false;        // the instance actor has had this incarnation's summary
-  bool release_pending = false;  // release the handle once no driver call is out
-  bool awaiting_orphans = false; // calls of a dead incarnation are still out
+  bool removed = false;         // the domain no longer exists
+  bool announced = false;       // the instance actor has had this incarnation's summary
+  bool release_pending = false; // release the handle once no driver call is out
+  bool status_retry_pending = false; // a stale status file will be written again
+  bool awaiting_orphans = false;     // calls of a dead incarnation are still out
   uint64_t next_store_token = 0;
   std::unordered_map<uint64_t, std::function<void(const std::string&)>> stored_next;
   static inline const char* name = "domain";
@@ -212,7 +213,7 @@ public:
     apply(r);
     if (gone_if_stopped_transient())
       return;
-    save_status(nullptr);
+    save_status_or_retry();
     announce();
   }
 
@@ -438,6 +439,7 @@ public:
   }
 
   void complete_op(const rpc& r, driver_result& res) {
+    bool was_active = active();
     if (!res.ok()) {
       // Unanswered: the gateway fails the request when the supervisor has replaced this
       // actor, so that no request can reach the dead one after the client heard back.
@@ -451,17 +453,95 @@ public:
     apply(res);
     if (!active() && !st().s.persistent_def)
       return vanish(r); // a transient domain that stopped is gone
-    reply_after_status(r);
+    reply_after_status(r, !was_active && active());
   }
 
   // A state change's answer: the status is written, then the routes and registry learn
-  // the new state, then the client hears (or hears why the status could not be written).
-  void reply_after_status(const rpc& r) {
-    save_status([this, r](const std::string& error) {
-      announce();
-      if (!store_failed(r, error, "cannot save the status of domain '" + name() + "'"))
+  // the new state, then the client hears. Reply and state always agree when the status
+  // file cannot be written: a start (`started`) is undone, since a guest the daemon
+  // could not find again after a crash must not run, and fails naming the file; any
+  // other change happened, is answered as done, and its stale file is repaired as soon
+  // as it can be.
+  void reply_after_status(const rpc& r, bool started = false) {
+    save_status([this, r, started](const std::string& error) {
+      if (error.empty()) {
+        announce();
         reply(r, summary_json(summary()));
+        return finish();
+      }
+      std::string what = "cannot save the status of domain '" + name() + "': " + error;
+      if (started)
+        return undo_start(r, what);
+      log_error(ctx().uri + ": " + what +
+                "; the change stands, and the file is written " + "again when it can be");
+      status_stale();
+      announce();
+      reply(r, summary_json(summary()));
       finish();
+    });
+  }
+
+  // A start whose status could not be written is undone (the driver's destroy), then
+  // refused naming the file.
+  void undo_start(const rpc& r, const std::string& why) {
+    auto fn = DOMUS_DOMAIN_OP(ctx(), destroy);
+    auto* inst = ctx().inst;
+    auto* dom = st().s.dom;
+    auto refuse = [this, r, why](const std::string& outcome) {
+      log_error(ctx().uri + ": " + why + "; " + outcome);
+      reply_error(r, errc::operation_failed, why + "; " + outcome);
+      if (!active() && !st().s.persistent_def) {
+        st().busy = false;
+        return remove(); // a transient domain that could not start is gone
+      }
+      finish();
+    };
+    if (!fn) {
+      announce();
+      return refuse("the driver cannot destroy it, so it runs on");
+    }
+    drive([=](domus_complete_fn done, void* user) { fn(inst, dom, 0, done, user); },
+          [this, refuse](driver_result& res) {
+            if (res.ok())
+              apply(res);
+            save_status_or_retry();
+            announce();
+            refuse(res.ok() ? "the start was undone"
+                            : "undoing it failed too: " + res.message);
+          });
+  }
+
+  // The status, written when it can be: a failure is logged and retried.
+  void save_status_or_retry() {
+    save_status([this](const std::string& error) {
+      if (error.empty())
+        return;
+      log_error(ctx().uri + ": cannot save the status of domain '" + name() +
+                "': " + error + "; it is written again when it can be");
+      status_stale();
+    });
+  }
+
+  // The status file lags the domain's state: written again now and then until it is
+  // right (a destroy whose file could not be removed, a suspend whose could not be
+  // written).
+  void status_stale() {
+    if (st().status_retry_pending)
+      return;
+    st().status_retry_pending = true;
+    self_->delayed_send(self_, std::chrono::seconds(2), status_atom::value);
+  }
+
+  void on_status_retry() {
+    st().status_retry_pending = false;
+    if (st().removed)
+      return;
+    save_status([this](const std::string& error) {
+      if (error.empty())
+        log_info(ctx().uri + ": the status file of domain '" + name() +
+                 "' is right again");
+      else
+        status_stale();
     });
   }
 
@@ -710,7 +790,7 @@ public:
                 return remove();
               }
               apply(res);
-              reply_after_status(r);
+              reply_after_status(r, true);
             });
       });
     });
@@ -861,7 +941,7 @@ public:
     bool asked = ask_info([this](driver_result& res) {
       if (res.ok() && res.info) {
         apply_state(res.info->state);
-        save_status(nullptr);
+        save_status_or_retry();
       } else
         log_warning("domain '" + name() + "' of " + ctx().uri +
                     ": resync after restart failed: " + res.message);
@@ -930,6 +1010,10 @@ public:
         [this](waited_atom, uint64_t token) {
           event_loop::hold h(gw().loop());
           on_waited(token);
+        },
+        [this](status_atom) {
+          event_loop::hold h(gw().loop());
+          on_status_retry();
         },
     };
   }

@@ -332,6 +332,11 @@ struct gateway::impl {
                          "'" + name + "' with " + std::string(req.proc->rw_only_flag) +
                              " is refused on the read-only socket: it returns secrets"};
     }
+    // A change publishes events: none starts while the journal cannot keep them (the
+    // driver is never called for it).
+    if (req.proc->mutating && !journal->accepting_changes())
+      return std::pair{errc::operation_failed,
+                       "'" + name + "' refused: " + journal->refusal()};
     auto too_large = [&](const std::string& what, size_t size, const char* setting,
                          uint64_t limit) {
       return std::pair{errc::message_too_large, "'" + name + "': " + what + " is " +
@@ -418,21 +423,31 @@ struct gateway::impl {
     // A page stops before max_reply_bytes (what the envelope and the page's own fields
     // take aside); its `next` continues.
     uint64_t budget = limits().max_reply_bytes > 512 ? limits().max_reply_bytes - 512 : 0;
-    auto page = journal->since(after->get<uint64_t>(), topic, limit, budget);
-    if (!page)
-      return send_frame(
-          k, routing_id,
-          protocol::encode_error(req.id, errc::resync,
-                                 "the journal no longer holds the events after seq " +
-                                     std::to_string(after->get<uint64_t>()) +
-                                     "; resynchronize (list) and follow from oldest_seq",
-                                 json{{"oldest_seq", journal->oldest()}}));
+    uint64_t from = after->get<uint64_t>();
+    auto page = journal->since(from, topic, limit, budget);
+    if (page.resync_from) {
+      json extra{{"oldest_seq", *page.resync_from}};
+      std::string why;
+      if (page.lost) {
+        extra["lost"] = {{"from", page.lost->from}, {"to", page.lost->to}};
+        why = "the events of seq " + std::to_string(page.lost->from) + " to " +
+              std::to_string(page.lost->to) +
+              " were lost (the journal could not write them, or they were damaged)";
+      } else {
+        why = "the journal no longer holds the events after seq " + std::to_string(from);
+      }
+      return send_frame(k, routing_id,
+                        protocol::encode_error(req.id, errc::resync,
+                                               why + "; resynchronize (list) and follow "
+                                                     "from oldest_seq",
+                                               extra));
+    }
     // Each event exactly as it was published: the journal's text, spliced in.
     std::string result = "{\"events\":[";
-    for (size_t i = 0; i < page->frames.size(); ++i)
-      result += (i ? "," : "") + *page->frames[i];
-    result += "],\"last\":" + std::to_string(page->last) +
-              ",\"next\":" + std::to_string(page->next) + "}";
+    for (size_t i = 0; i < page.frames.size(); ++i)
+      result += (i ? "," : "") + *page.frames[i];
+    result += "],\"last\":" + std::to_string(page.last) +
+              ",\"next\":" + std::to_string(page.next) + "}";
     send_frame(k, routing_id, protocol::encode_reply_text(req.id, result),
                req.proc->name);
   }
@@ -586,6 +601,7 @@ void gateway::open() {
   event_journal::options jo;
   jo.dir = impl_->cfg.journal_dir;
   jo.capacity = impl_->cfg.journal_capacity;
+  jo.reserve_bytes = impl_->cfg.journal_reserve_bytes;
   impl_->journal = std::make_unique<event_journal>(jo);
   if (impl_->journal->loaded() > 0)
     log_info("event journal: " + std::to_string(impl_->journal->loaded()) +
@@ -703,12 +719,10 @@ void gateway::publish(std::string topic, std::string body) {
     // they are numbered.
     std::string numbered = "{\"seq\":" + std::to_string(i->journal->next_seq());
     numbered += body.size() > 2 ? "," + body.substr(1) : std::string("}");
-    try {
-      i->journal->append(topic, numbered);
-    } catch (const protocol::error& e) {
-      log_error(std::string("event not journaled (published all the same): ") + e.what());
-    }
-    i->send_event(topic, numbered);
+    // An event the journal cannot write is not published: its seq is a hole that
+    // events.since reports, rather than an event no one can fetch again.
+    if (i->journal->append(topic, numbered))
+      i->send_event(topic, numbered);
   });
 }
 

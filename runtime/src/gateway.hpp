@@ -43,6 +43,7 @@ struct gateway_config {
   daemon_limits limits;
   std::string journal_dir;          ///< where the event journal lives (var/lib/domus)
   size_t journal_capacity = 100000; ///< events it holds
+  uint64_t journal_reserve_bytes = 1u << 20; ///< disk it keeps allocated ahead
 };
 
 class gateway {

@@ -175,6 +175,7 @@ int run(const command_line& cl) {
   gcfg.limits = opts;
   gcfg.journal_dir = paths.lib;
   gcfg.journal_capacity = opts.journal_events;
+  gcfg.journal_reserve_bytes = opts.journal_reserve_bytes;
   gateway gw(loop, factory, gcfg);
   gw_ptr = &gw;
   instance_watch = spawn_instance_watch(sys, gw);

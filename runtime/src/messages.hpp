@@ -26,6 +26,7 @@ using redefine_atom = caf::atom_constant<caf::atom("redefine")>; ///< instance -
 using stored_atom = caf::atom_constant<caf::atom("stored")>;     ///< store -> actor
 using waited_atom = caf::atom_constant<caf::atom("waited")>;     ///< a job's wait ended
 using parsed_atom = caf::atom_constant<caf::atom("parsed")>; ///< a large definition read
+using status_atom = caf::atom_constant<caf::atom("status")>; ///< write a stale status
 
 /// A request the gateway routed to an actor; the reply goes back through
 /// gateway::reply(serial, ...).

@@ -167,6 +167,9 @@ const std::map<std::string, setting>& settings() {
       {"journal_events", {[](auto& v, bool q, auto& o) {
          o.journal_events = static_cast<size_t>(to_number(v, q, 100, 100000000));
        }}},
+      {"journal_reserve_bytes", {[](auto& v, bool q, auto& o) {
+         o.journal_reserve_bytes = to_number(v, q, 4096, uint64_t{1} << 30);
+       }}},
       {"scheduler_policy", {[](auto& v, bool q, auto& o) {
          std::string s = to_string_value(v, q);
          if (s != "sharing" && s != "stealing")

@@ -21,8 +21,9 @@ struct daemon_options : daemon_limits {
   unsigned rw_socket_mode = 0600;
   unsigned ro_socket_mode = 0666;
   unsigned events_socket_mode = 0666;
-  size_t journal_events = 100000; ///< events the journal holds (events.since)
-  uint32_t job_wait_ms = 30000;   ///< a change waits this long for the running one
+  size_t journal_events = 100000;            ///< events the journal holds (events.since)
+  uint64_t journal_reserve_bytes = 1u << 20; ///< disk kept allocated ahead of the journal
+  uint32_t job_wait_ms = 30000; ///< a change waits this long for the running one
   std::string scheduler_policy = "sharing"; ///< CAF: "sharing" or "stealing"
   unsigned worker_threads = 0; ///< CAF scheduler threads; 0: one per core, at least 2
   unsigned shutdown_timeout_ms = 5000;

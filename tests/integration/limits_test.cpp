@@ -339,17 +339,21 @@ BOOST_AUTO_TEST_CASE(a_dropped_subscriber_sees_the_gap_and_catches_up) {
     gap = gap || seqs[i] != seqs[i - 1] + 1;
   BOOST_TEST(gap);
   // What it missed, from the journal.
-  uint64_t after = seqs.front();
+  // (Its own subscription may have become live after the first events: it counts from
+  // the first it received.)
+  uint64_t after = seqs.front(), last = 0;
   size_t got = 0;
   while (true) {
     auto r = c.call("", "events.since", {{"after", after}, {"topic", "domain."}}, 5s);
     BOOST_TEST_REQUIRE(r.ok);
     got += r.result["events"].size();
     after = r.result["next"].get<uint64_t>();
-    if (after >= r.result["last"].get<uint64_t>())
+    last = r.result["last"].get<uint64_t>();
+    if (after >= last)
       break;
   }
-  BOOST_TEST(got >= static_cast<size_t>(n) - 1);
+  BOOST_TEST(got == last - seqs.front()); // every one after it, none lost
+  BOOST_TEST(got >= static_cast<size_t>(n) / 2);
 }
 
 // Each size bound, at its limit and just past it.

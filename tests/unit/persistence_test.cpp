@@ -12,10 +12,13 @@
 #include <domus/protocol/errors.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <fcntl.h>
 #include <fstream>
 #include <future>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace domus::runtime;
@@ -148,22 +151,26 @@ BOOST_AUTO_TEST_CASE(since_pages_filters_and_resyncs) {
     j.append(i % 3 ? "domain.lifecycle" : "other.topic", frame(j.next_seq(), "e"));
   // Ten held: 6..15.
   BOOST_TEST(j.oldest() == 6u);
-  BOOST_TEST(!j.since(0, "", 100).has_value()); // 1..5 are gone
-  BOOST_TEST(!j.since(4, "", 100).has_value());
+  BOOST_TEST(j.since(0, "", 100).resync_from.value_or(0) == 6u); // 1..5 gone
+  BOOST_TEST(j.since(4, "", 100).resync_from.has_value());
   auto all = j.since(5, "", 100);
-  BOOST_TEST_REQUIRE(all.has_value());
-  BOOST_TEST(all->frames.size() == 10u);
-  BOOST_TEST(all->last == 15u);
-  BOOST_TEST(all->next == 15u);
+  BOOST_TEST_REQUIRE(!all.resync_from.has_value());
+  BOOST_TEST(all.frames.size() == 10u);
+  BOOST_TEST(all.last == 15u);
+  BOOST_TEST(all.next == 15u);
   auto page = j.since(5, "domain.", 3);
-  BOOST_TEST_REQUIRE(page.has_value());
-  BOOST_TEST(page->frames.size() == 3u); // 7, 8, 10
-  BOOST_TEST(*page->frames[2] == frame(10, "e"));
-  BOOST_TEST(page->next == 10u);
-  auto rest = j.since(page->next, "domain.", 100);
-  BOOST_TEST(rest->frames.size() == 3u); // 11, 13, 14; 12 and 15 are other.topic
-  BOOST_TEST(rest->next == 15u);
-  BOOST_TEST(j.since(15, "", 10)->frames.empty());
+  BOOST_TEST(page.frames.size() == 3u); // 7, 8, 10
+  BOOST_TEST(*page.frames[2] == frame(10, "e"));
+  BOOST_TEST(page.next == 10u);
+  auto rest = j.since(page.next, "domain.", 100);
+  BOOST_TEST(rest.frames.size() == 3u); // 11, 13, 14; 12 and 15 are other.topic
+  BOOST_TEST(rest.next == 15u);
+  BOOST_TEST(j.since(15, "", 10).frames.empty());
+  // A byte budget stops a page early (always one event at least).
+  auto small = j.since(5, "", 100, frame(6, "e").size() * 2 + 2);
+  BOOST_TEST(small.frames.size() == 2u);
+  BOOST_TEST(small.next == 7u);
+  BOOST_TEST(j.since(5, "", 100, 1).frames.size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(seq_continues_after_a_crash_and_a_torn_tail_is_dropped) {
@@ -187,23 +194,35 @@ BOOST_AUTO_TEST_CASE(seq_continues_after_a_crash_and_a_torn_tail_is_dropped) {
   event_journal j(journal_in(dir));
   BOOST_TEST(j.dropped_torn_tail());
   BOOST_TEST(j.next_seq() == 7u);
-  BOOST_TEST(j.since(0, "", 100)->frames.size() == 6u);
+  BOOST_TEST(j.since(0, "", 100).frames.size() == 6u);
+  BOOST_TEST(j.holes().empty()); // a torn record was never published
 }
 
-BOOST_AUTO_TEST_CASE(after_a_host_crash_seq_restarts_above_the_ceiling) {
+// Seq continues above the ceiling, always: it bounds every seq ever handed out. After a
+// host crash (another boot) the journal may have lost its tail: a hole.
+BOOST_AUTO_TEST_CASE(seq_continues_above_every_seq_handed_out) {
   std::string dir = temp_dir();
   {
     event_journal j(journal_in(dir));
     for (int i = 0; i < 5; ++i)
       j.append("domain.lifecycle", frame(j.next_seq(), "a"));
   }
-  // The host crashed after seq 5 was reserved past but the journal lost events: simulate
-  // a ceiling above the journal written by an earlier boot.
+  // The one-line ceiling of earlier versions, above the journal's last event.
   { std::ofstream(dir + "/events.ceiling") << "105 boot-1\n"; }
-  event_journal same_boot(journal_in(dir, "boot-1"));
-  BOOST_TEST(same_boot.next_seq() == 6u); // a daemon crash: the journal has everything
-  event_journal other_boot(journal_in(dir + "", "boot-2"));
-  BOOST_TEST(other_boot.next_seq() >= 106u); // a host crash: above anything handed out
+  {
+    event_journal same_boot(journal_in(dir, "boot-1"));
+    BOOST_TEST(same_boot.next_seq() == 106u);
+    BOOST_TEST(same_boot.holes().empty()); // a daemon crash: the kernel kept every write
+    BOOST_TEST(same_boot.since(5, "", 10).frames.empty());
+  }
+  { std::ofstream(dir + "/events.ceiling") << "205 boot-1\n"; }
+  event_journal other_boot(journal_in(dir, "boot-2"));
+  BOOST_TEST(other_boot.next_seq() == 206u);
+  BOOST_TEST_REQUIRE(other_boot.holes().size() == 1u);
+  BOOST_TEST(other_boot.holes()[0].from == 6u);
+  BOOST_TEST(other_boot.holes()[0].to == 205u);
+  auto r = other_boot.since(5, "", 10);
+  BOOST_TEST(r.resync_from.value_or(0) == 206u);
 }
 
 BOOST_AUTO_TEST_CASE(the_file_is_compacted_to_what_is_held) {
@@ -219,6 +238,122 @@ BOOST_AUTO_TEST_CASE(the_file_is_compacted_to_what_is_held) {
   event_journal j(journal_in(dir));
   BOOST_TEST(j.next_seq() == 36u);
   BOOST_TEST(j.oldest() == 26u);
+}
+
+// One byte flipped in the first record of a 309-event journal dropped the whole file and
+// seq restarted at 1. Now a damaged record is a hole: every valid one after it is kept.
+BOOST_AUTO_TEST_CASE(a_damaged_record_is_a_hole_not_the_end) {
+  std::string dir = temp_dir();
+  {
+    event_journal::options o = journal_in(dir);
+    o.capacity = 1000;
+    event_journal j(o);
+    for (int i = 0; i < 309; ++i)
+      j.append("domain.lifecycle", frame(j.next_seq(), "d"));
+  }
+  std::string path = dir + "/events.journal";
+  for (auto [flip_at, lost] : {std::pair<size_t, uint64_t>{5, 1}, {0, 0}}) {
+    std::string text = read_file(path);
+    size_t at = flip_at;
+    if (lost == 0) {
+      // The record of seq 150: flip a byte of its frame.
+      at = text.find("\n150\t") + 30;
+      lost = 150;
+    }
+    text[at] ^= 0x20;
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+    event_journal::options o = journal_in(dir);
+    o.capacity = 1000;
+    event_journal j(o);
+    BOOST_TEST_CONTEXT("seq " << lost) {
+      BOOST_TEST(j.next_seq() == 310u);
+      BOOST_TEST(!j.holes().empty());
+      // (seq 1's hole, found first, stays.)
+      BOOST_TEST(j.since(1, "", 1000).frames.size() == (lost == 1 ? 308u : lost - 2));
+      auto across = j.since(lost - 1, "", 1000);
+      BOOST_TEST(across.resync_from.value_or(0) == lost + 1);
+      BOOST_TEST(j.since(lost, "", 1000).frames.size() == 309u - lost);
+    }
+  }
+  // The file was rewritten without the damaged records, with the holes.
+  event_journal::options o = journal_in(dir);
+  o.capacity = 1000;
+  event_journal again(o);
+  BOOST_TEST(again.holes().size() == 2u);
+  BOOST_TEST(read_file(path).find("\tjournal.hole\t") != std::string::npos);
+}
+
+// A write that fails (here: the file-size limit, as a full disk would) is cut back to
+// the last whole record, the event is not published, its seq is a hole known to the
+// ceiling at once, written down at the next append, and changes are refused meanwhile.
+BOOST_AUTO_TEST_CASE(a_failed_append_is_a_hole_and_never_a_torn_record) {
+  std::string dir = temp_dir();
+  std::signal(SIGXFSZ, SIG_IGN);
+  event_journal::options o = journal_in(dir);
+  o.reserve_bytes = 4096;
+  {
+    event_journal j(o);
+    // (Records longer than the ceiling file, so that the file-size limit below stops
+    // the journal, not the ceiling.)
+    for (int i = 0; i < 3; ++i)
+      BOOST_TEST(
+          j.append("domain.lifecycle", frame(j.next_seq(), std::string(300, 'k'))));
+    uint64_t size = read_file(dir + "/events.journal").size();
+    rlimit saved{}, small{};
+    ::getrlimit(RLIMIT_FSIZE, &saved);
+    small.rlim_cur = size + 20; // a record does not fit
+    small.rlim_max = saved.rlim_max;
+    ::setrlimit(RLIMIT_FSIZE, &small);
+    BOOST_TEST(!j.append("domain.lifecycle", frame(4, "lost")));
+    BOOST_TEST(!j.append("domain.lifecycle", frame(5, "lost")));
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    BOOST_TEST(read_file(dir + "/events.journal").size() == size); // cut back
+    BOOST_TEST(!j.refusal().empty());
+    auto across = j.since(3, "", 10);
+    BOOST_TEST(across.resync_from.value_or(0) == 6u);
+    BOOST_TEST_REQUIRE(across.lost.has_value());
+    BOOST_TEST(across.lost->from == 4u);
+    BOOST_TEST(across.lost->to == 5u);
+    // The disk has room again: the hole is written down before the next event.
+    BOOST_TEST(j.accepting_changes());
+    BOOST_TEST(j.append("domain.lifecycle", frame(6, "ok")));
+    BOOST_TEST(j.since(5, "", 10).frames.size() == 1u);
+  }
+  event_journal j(o);
+  BOOST_TEST(j.next_seq() == 7u);
+  BOOST_TEST_REQUIRE(j.holes().size() == 1u);
+  BOOST_TEST(j.holes()[0].from == 4u);
+  BOOST_TEST(j.holes()[0].to == 5u);
+  BOOST_TEST(j.since(0, "", 10).frames.size() == 3u);
+  BOOST_TEST(j.since(3, "", 10).resync_from.value_or(0) == 6u);
+}
+
+// A daemon killed while the journal could not write: the ceiling kept the hole's start,
+// so the next daemon knows the seqs from there were lost, and continues above them.
+BOOST_AUTO_TEST_CASE(a_hole_the_file_never_got_is_known_from_the_ceiling) {
+  std::string dir = temp_dir();
+  std::signal(SIGXFSZ, SIG_IGN);
+  event_journal::options o = journal_in(dir);
+  o.reserve_bytes = 4096;
+  pid_t child = ::fork();
+  if (child == 0) {
+    event_journal j(o);
+    j.append("domain.lifecycle", frame(1, std::string(300, 'k')));
+    rlimit small{};
+    small.rlim_cur = small.rlim_max = read_file(dir + "/events.journal").size() + 10;
+    ::setrlimit(RLIMIT_FSIZE, &small);
+    j.append("domain.lifecycle", frame(2, "lost"));
+    j.append("domain.lifecycle", frame(3, "lost"));
+    ::_exit(0); // no destructor: as a SIGKILL would leave it
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  event_journal j(o);
+  BOOST_TEST(j.next_seq() > 3u);
+  BOOST_TEST_REQUIRE(!j.holes().empty());
+  BOOST_TEST(j.holes()[0].from == 2u);
+  BOOST_TEST(j.since(1, "", 10).resync_from.has_value());
+  BOOST_TEST(j.since(0, "", 10).frames.size() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -147,6 +147,7 @@ BOOST_AUTO_TEST_CASE(sample_config_parses) {
   BOOST_TEST(a.reply_queue_limit == b.reply_queue_limit);
   BOOST_TEST(a.event_queue_limit == b.event_queue_limit);
   BOOST_TEST(sample.journal_events == defaults.journal_events);
+  BOOST_TEST(sample.journal_reserve_bytes == defaults.journal_reserve_bytes);
   BOOST_TEST(sample.job_wait_ms == defaults.job_wait_ms);
   BOOST_TEST(shown.find("max_subscribers") != std::string::npos);
 }
