@@ -164,6 +164,13 @@ reply decode_reply(std::string_view frame) {
   return r;
 }
 
+bool subscription_can_match(std::string_view prefix) {
+  for (auto t : topics)
+    if (t.substr(0, prefix.size()) == prefix)
+      return true;
+  return false;
+}
+
 std::string format_utc_ms(std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
   auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();

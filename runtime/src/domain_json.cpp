@@ -61,7 +61,7 @@ std::string lifecycle_event_body(const std::string& uri, const domain_summary& s
 
 std::string error_event_body(const std::string& uri, const domain_summary& s,
                              const std::string& message) {
-  json body = event_head("domain.error", uri, s);
+  json body = event_head(protocol::topic_domain_error, uri, s);
   body["message"] = message;
   return protocol::json_text(body);
 }

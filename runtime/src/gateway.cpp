@@ -98,9 +98,14 @@ struct gateway::impl {
       s->set(zmq::sockopt::maxmsgsize,
              static_cast<int64_t>(std::max<uint64_t>(l.max_request_bytes * 2, 1u << 20)));
     } else {
-      s->set(zmq::sockopt::rcvhwm, 0);
+      // (Subscriptions are read as they come; one that sends them faster waits: back
+      // pressure, nothing dropped.)
+      s->set(zmq::sockopt::rcvhwm, 1000);
       s->set(zmq::sockopt::sndhwm, static_cast<int>(l.event_queue_limit));
       s->set(zmq::sockopt::maxmsgsize, int64_t{4096}); // subscriptions only
+      // Subscriptions are applied by the daemon (subscribe()), not by ZeroMQ: only those
+      // that can match a topic, so that no subscriber can make it hold any other.
+      s->set(zmq::sockopt::xpub_manual, 1);
     }
     static const char* const names[] = {"the read-write socket", "the read-only socket",
                                         "the event socket"};
@@ -160,13 +165,32 @@ struct gateway::impl {
           continue; // a signal (a guest's SIGCHLD) interrupted the call: again
         throw;
       }
-      if (k == static_cast<int>(sock_kind::events))
-        continue; // (un)subscriptions; XPUB needs them read, nothing else
+      if (k == static_cast<int>(sock_kind::events)) {
+        subscribe(frames);
+        continue;
+      }
       on_message(static_cast<sock_kind>(k), frames);
     }
   }
 
   static unsigned bit(sock_kind k) { return 1u << static_cast<int>(k); }
+
+  // A (un)subscription just read from the event socket, applied to the subscriber that
+  // sent it (XPUB_MANUAL) when it can match a topic the daemon publishes: a subscriber
+  // sending a million other prefixes makes the daemon hold none of them.
+  void subscribe(const std::vector<zmq::message_t>& frames) {
+    if (frames.size() != 1 || frames[0].size() == 0)
+      return;
+    auto* data = static_cast<const char*>(frames[0].data());
+    std::string_view prefix(data + 1, frames[0].size() - 1);
+    if ((data[0] != 0 && data[0] != 1) || !protocol::subscription_can_match(prefix))
+      return;
+    auto& s = socks[static_cast<int>(sock_kind::events)];
+    if (data[0] == 1)
+      s->set(zmq::sockopt::subscribe, prefix);
+    else
+      s->set(zmq::sockopt::unsubscribe, prefix);
+  }
 
   // A socket sent on is drained again, once per loop iteration however many replies
   // left on it: when the iteration's callbacks are done (a uv_check handle runs then,

@@ -782,7 +782,8 @@ public:
           std::to_string(rec.restarts.size()) + " times within " +
           std::to_string(st().policy.window_seconds) + " s (last: " + reason + ")";
       log_error(uri() + ": " + seed.failed);
-      gw().publish("domain.error", error_event_body(uri(), rec.summary, seed.failed));
+      gw().publish(std::string(protocol::topic_domain_error),
+                   error_event_body(uri(), rec.summary, seed.failed));
     } else {
       log_warning(uri() + ": the actor of domain '" + rec.summary.name + "' failed (" +
                   reason + "); restarted and resynced from the driver (" +
