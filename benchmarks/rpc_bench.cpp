@@ -7,6 +7,9 @@
 //   rpc_bench --socket PATH --compare 1 [--cycle-uri URI]   (benchmarks/compare.sh)
 //   rpc_bench --socket PATH --list-latency N   (one row: domain.list)
 //   rpc_bench --socket PATH --repeat lookup|suspend --requests N   (one path, to profile)
+//   rpc_bench --socket PATH --large-defines BYTES   (defines of definitions of BYTES/4,
+//     BYTES/2 and BYTES, disks mostly, each timed while lookups on another connection
+//     are timed too: the largest definition the limits accept, and its cost curve)
 //   --json 1 prints JSON lines for benchmarks/compare.py instead of markdown rows.
 //
 // Prints one markdown row per scenario: latency of one request at a time (p50, p99),
@@ -46,6 +49,8 @@ struct settings {
   bool then_undefine = false;
   /// --repeat lookup|suspend: that path alone, one request at a time (to profile)
   std::string repeat;
+  /// --large-defines BYTES: defines of large definitions, and lookups beside them
+  int large_defines = 0;
 };
 
 double percentile(std::vector<double>& v, double p) {
@@ -371,6 +376,69 @@ void compare(const settings& s) {
 
 } // namespace
 
+// A definition of about `bytes`, formatted as Domus stores it: disks, each on a bus
+// target of its own (vda, vdb, ...).
+std::string large_definition(const std::string& name, size_t bytes) {
+  auto disk_name = [](size_t i) {
+    std::string s;
+    for (++i; i > 0; i = (i - 1) / 26)
+      s.insert(s.begin(), static_cast<char>('a' + (i - 1) % 26));
+    return "vd" + s;
+  };
+  std::string xml = "<domain type='test'>\n  <name>" + name +
+                    "</name>\n  <memory unit='KiB'>1048576</memory>\n  <os>\n    "
+                    "<type>hvm</type>\n  </os>\n  <devices>\n";
+  for (size_t i = 0; xml.size() + 200 < bytes; ++i)
+    xml += "    <disk type='file' device='disk'>\n      <source file='/var/lib/domus/"
+           "images/" +
+           std::to_string(i) + ".qcow2'/>\n      <target dev='" + disk_name(i) +
+           "' bus='virtio'/>\n    </disk>\n";
+  return xml + "  </devices>\n</domain>\n";
+}
+
+// Each size three times (a fresh name each, median kept), and the slowest lookup of
+// `test` another connection saw meanwhile.
+void large_defines(const settings& s, size_t max_bytes) {
+  std::printf(
+      "| definition | disks | define, median of 3 | slowest lookup beside it |\n");
+  std::printf("|---|---|---|---|\n");
+  connection c(s.socket, false);
+  for (size_t bytes : {max_bytes / 4, max_bytes / 2, max_bytes}) {
+    std::vector<double> ms;
+    double slowest = 0;
+    size_t disks = 0;
+    for (int run = 0; run < 3; ++run) {
+      std::string name = "large-" + std::to_string(bytes) + "-" + std::to_string(run);
+      std::string xml = large_definition(name, bytes);
+      disks = static_cast<size_t>(std::count(xml.begin(), xml.end(), '<')) / 4;
+      std::atomic<bool> done{false};
+      std::thread beside([&] {
+        connection other(s.socket, false);
+        while (!done) {
+          auto t = clock_type::now();
+          other.call(s.uri, "domain.lookup", json{{"domain", "test"}},
+                     std::chrono::seconds(10));
+          slowest = std::max(slowest, us_since(t) / 1000);
+        }
+      });
+      auto t = clock_type::now();
+      auto r =
+          c.call(s.uri, "domain.define", json{{"xml", xml}}, std::chrono::seconds(60));
+      ms.push_back(us_since(t) / 1000);
+      done = true;
+      beside.join();
+      if (!r.ok) {
+        std::fprintf(stderr, "define of %zu bytes failed: %s\n", bytes,
+                     r.message.c_str());
+        return;
+      }
+      c.call(s.uri, "domain.undefine", json{{"domain", name}}, std::chrono::seconds(60));
+    }
+    std::printf("| %zu KiB | %zu | %.0f ms | %.1f ms |\n", bytes / 1024, disks,
+                percentile(ms, 0.5), slowest);
+  }
+}
+
 int main(int argc, char** argv) {
   settings s;
   // Every option takes a value: one row each.
@@ -390,6 +458,7 @@ int main(int argc, char** argv) {
        [&](const char* v) { s.then_undefine = std::string(v) == "1"; }},
       {"--json", [&](const char* v) { json_rows = std::string(v) == "1"; }},
       {"--repeat", [&](const char* v) { s.repeat = v; }},
+      {"--large-defines", [&](const char* v) { s.large_defines = std::atoi(v); }},
   };
   for (int i = 1; i + 1 < argc; i += 2) {
     auto it = options.find(argv[i]);
@@ -406,6 +475,10 @@ int main(int argc, char** argv) {
   }
   if (s.defines > 0) {
     defines(s, s.clients, s.defines, s.prefix);
+    return 0;
+  }
+  if (s.large_defines > 0) {
+    large_defines(s, static_cast<size_t>(s.large_defines));
     return 0;
   }
   if (!s.repeat.empty()) {

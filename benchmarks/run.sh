@@ -88,6 +88,18 @@ echo "| 1,001 | ${started_ms} ms |"
 kill -TERM "$pid"; wait "$pid" || true
 rm -rf "$root"
 
+# Large definitions: the largest the default limits accept (max_xml_bytes, 1 MiB), half
+# and a quarter of it, each defined while another connection's lookups are timed.
+root=$(mktemp -d /tmp/domus-bench-XXXXXX)
+sock="$root/run/domus/domus-sock"
+echo
+echo "## Large definitions (the default limits)"
+echo
+start_daemon
+"$build/bin/rpc_bench" --socket "$sock" --large-defines 1048576
+kill -TERM "$pid"; wait "$pid" || true
+rm -rf "$root"
+
 # Micro-benchmarks: the domain XML path over libvirt's conformance domains, and the codec.
 echo
 echo "## Micro-benchmarks (one core, build-release/bin/micro_bench)"

@@ -454,6 +454,12 @@ BOOST_AUTO_TEST_CASE(every_size_bound_at_and_past_its_limit) {
   expect(
       c.call("test:///default", "domain.lookup", {{"domain", std::string(513, 'n')}}, 5s),
       "message-too-large", "above max_field_bytes (512)");
+  // The uri (its query is not part of the instance's name).
+  std::string uri = "test:///default?pad=";
+  uri += std::string(512 - uri.size(), 'u');
+  BOOST_TEST(c.call(uri, "domain.lookup", {{"domain", "test"}}, 5s).ok);
+  expect(c.call(uri + "u", "domain.lookup", {{"domain", "test"}}, 5s),
+         "message-too-large", "the uri is 513 bytes, above max_field_bytes (512)");
   BOOST_TEST(define(guest("o", ""), std::string(512, 'o')).ok);
   expect(define(guest("o", ""), std::string(513, 'o')), "message-too-large",
          "the argument 'origin' is 513 bytes, above max_field_bytes (512)");
