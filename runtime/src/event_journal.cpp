@@ -2,6 +2,7 @@
 
 #include "instance_restore.hpp"
 #include "log.hpp"
+#include "record_hash.hpp"
 #include "store.hpp"
 
 #include <domus/protocol/errors.hpp>
@@ -21,24 +22,9 @@ namespace {
 
 constexpr std::string_view hole_topic = "journal.hole";
 
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-std::string hex64(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 std::string line_of(uint64_t seq, std::string_view topic, const std::string& frame) {
   std::string head = std::to_string(seq) + "\t" + std::string(topic);
-  return head + "\t" + hex64(fnv1a(head + "\t" + frame)) + "\t" + frame + "\n";
+  return head + "\t" + record_hash(head + "\t" + frame) + "\t" + frame + "\n";
 }
 
 bool all_digits(std::string_view s) {
@@ -59,7 +45,7 @@ bool parse_line(std::string_view line, uint64_t& seq, std::string& topic,
     return false;
   std::string head(line.substr(0, b));
   std::string body(line.substr(c + 1));
-  if (hex64(fnv1a(head + "\t" + body)) != line.substr(b + 1, 16))
+  if (record_hash(head + "\t" + body) != line.substr(b + 1, 16))
     return false;
   seq = std::stoull(std::string(seq_text));
   topic = std::string(line.substr(a + 1, b - a - 1));

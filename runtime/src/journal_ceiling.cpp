@@ -1,5 +1,6 @@
 #include "journal_ceiling.hpp"
 
+#include "record_hash.hpp"
 #include "store.hpp"
 
 #include <domus/protocol/errors.hpp>
@@ -16,15 +17,6 @@ namespace domus::runtime {
 
 namespace {
 
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 // "C GEN SEQ BOOT HOLE HASH", spaces to the slot's size, a newline last. GEN counts
 // writes: the slot written last wins (a clean stop lowers the seq to the last one
 // handed out).
@@ -32,10 +24,7 @@ std::string slot_text(uint64_t gen, const journal_ceiling::value& v) {
   std::string body = "C " + std::to_string(gen) + " " + std::to_string(v.seq) + " " +
                      (v.boot.empty() ? std::string("-") : v.boot) + " " +
                      std::to_string(v.hole_from);
-  char hash[20];
-  std::snprintf(hash, sizeof hash, " %016llx",
-                static_cast<unsigned long long>(fnv1a(body)));
-  body += hash;
+  body += " " + record_hash(body);
   body.resize(journal_ceiling::slot_bytes - 1, ' ');
   return body + "\n";
 }
@@ -48,10 +37,7 @@ bool parse_slot(const std::string& text, uint64_t& gen, journal_ceiling::value& 
     return false;
   std::string body = "C " + std::to_string(gen) + " " + std::to_string(seq) + " " + boot +
                      " " + std::to_string(hole);
-  char expect[20];
-  std::snprintf(expect, sizeof expect, "%016llx",
-                static_cast<unsigned long long>(fnv1a(body)));
-  if (hash != expect)
+  if (hash != record_hash(body))
     return false;
   v.seq = seq;
   v.boot = boot == "-" ? "" : boot;

@@ -54,15 +54,6 @@ struct small_fs {
   }
 };
 
-std::string plugin_dir() {
-  std::string dir = temp_dir("pl");
-  ::symlink((std::string(DOMUS_PLUGIN_DIR) + "/test.so").c_str(),
-            (dir + "/test.so").c_str());
-  ::symlink((std::string(DOMUS_TEST_PLUGIN_DIR) + "/probe.so").c_str(),
-            (dir + "/probe.so").c_str());
-  return dir;
-}
-
 std::string config(const std::string& text) {
   std::string path = temp_dir("c") + "/domusd.conf";
   write_file(path, text);
@@ -82,7 +73,7 @@ BOOST_AUTO_TEST_CASE(a_full_disk_keeps_the_journals_promise) {
   small_fs fs(temp_dir("full") + "/root", "4m");
   std::string root = fs.dir;
   auto d = std::make_unique<daemon_process>(
-      std::vector<std::string>{"--plugin-dir", plugin_dir(), "--config",
+      std::vector<std::string>{"--plugin-dir", probe_plugin_dir(), "--config",
                                config("journal_reserve_bytes = 8192\n")},
       root);
   domus::protocol::connection c(d->socket(), false);
@@ -183,7 +174,7 @@ BOOST_AUTO_TEST_CASE(a_full_disk_keeps_the_journals_promise) {
 
   // A new daemon: seq continues above every seq handed out, and the hole is still known.
   d = std::make_unique<daemon_process>(
-      std::vector<std::string>{"--plugin-dir", plugin_dir()}, root);
+      std::vector<std::string>{"--plugin-dir", probe_plugin_dir()}, root);
   domus::protocol::connection c2(d->socket(), false);
   domus::protocol::subscriber sub2(c2, {"domain."});
   sub2.handshake(5s);

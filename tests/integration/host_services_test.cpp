@@ -17,15 +17,6 @@ using domus::protocol::json;
 
 namespace {
 
-std::string plugin_dir() {
-  std::string dir = temp_dir("pl");
-  ::symlink((std::string(DOMUS_PLUGIN_DIR) + "/test.so").c_str(),
-            (dir + "/test.so").c_str());
-  ::symlink((std::string(DOMUS_TEST_PLUGIN_DIR) + "/probe.so").c_str(),
-            (dir + "/probe.so").c_str());
-  return dir;
-}
-
 std::string probe_xml(const std::string& name) {
   return "<domain type='probe'><name>" + name +
          "</name><memory>1024</memory><os><type>hvm</type></os></domain>";
@@ -39,7 +30,7 @@ std::string roomy_config() {
 }
 
 struct fixture {
-  daemon_process d{{"--plugin-dir", plugin_dir(), "--config", roomy_config()}};
+  daemon_process d{{"--plugin-dir", probe_plugin_dir(), "--config", roomy_config()}};
   std::string uri = "probe:///one";
   domus::protocol::connection c{d.socket(), false};
   domus::protocol::subscriber sub{c, {"domain."}};
@@ -198,7 +189,7 @@ BOOST_FIXTURE_TEST_CASE(crash_loop_marks_the_domain_in_error, fixture) {
 BOOST_AUTO_TEST_CASE(shutdown_fails_requests_that_never_complete) {
   std::string conf = temp_dir("s") + "/domusd.conf";
   write_file(conf, "shutdown_timeout_ms = 300\n");
-  daemon_process d({"--plugin-dir", plugin_dir(), "--config", conf});
+  daemon_process d({"--plugin-dir", probe_plugin_dir(), "--config", conf});
   domus::protocol::connection c(d.socket(), false);
   BOOST_TEST(c.call("probe:///one", "domain.define", {{"xml", probe_xml("hang-1")}},
                     std::chrono::seconds(5))

@@ -524,12 +524,7 @@ BOOST_AUTO_TEST_CASE(every_size_bound_at_and_past_its_limit) {
 // probe driver's start of a "hang-*" guest never completes, so starts queue behind it and
 // stay in flight.
 BOOST_AUTO_TEST_CASE(requests_in_flight_per_client_at_and_past_the_limit) {
-  std::string plugins = temp_dir("pl");
-  ::symlink((std::string(DOMUS_PLUGIN_DIR) + "/test.so").c_str(),
-            (plugins + "/test.so").c_str());
-  ::symlink((std::string(DOMUS_TEST_PLUGIN_DIR) + "/probe.so").c_str(),
-            (plugins + "/probe.so").c_str());
-  daemon_process d({"--plugin-dir", plugins, "--config",
+  daemon_process d({"--plugin-dir", probe_plugin_dir(), "--config",
                     config("max_client_requests = 8\nreply_queue_limit = 16\n"
                            "shutdown_timeout_ms = 100\n")});
   domus::protocol::connection c(d.socket(), false);

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <regex>
 #include <stdexcept>
+#include <unistd.h>
 
 namespace domus::testing {
 
@@ -13,6 +14,15 @@ std::string domusd_path() {
 }
 std::string domsh_path() {
   return std::string(DOMUS_BIN_DIR) + "/domsh";
+}
+
+std::string probe_plugin_dir() {
+  std::string dir = temp_dir("pl");
+  ::symlink((std::string(DOMUS_PLUGIN_DIR) + "/test.so").c_str(),
+            (dir + "/test.so").c_str());
+  ::symlink((std::string(DOMUS_TEST_PLUGIN_DIR) + "/probe.so").c_str(),
+            (dir + "/probe.so").c_str());
+  return dir;
 }
 
 bool wait_until_answering(const std::string& socket, std::chrono::milliseconds timeout,

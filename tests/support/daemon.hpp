@@ -47,6 +47,10 @@ private:
   bool stopped_ = false;
 };
 
+/// A fresh plugin directory with the bundled test driver and the probe driver (the
+/// test plugin of tests/plugins: real child processes through the host services).
+std::string probe_plugin_dir();
+
 /// Polls until the daemon on `socket` answers events.ping, at most timeout; false if not.
 bool wait_until_answering(const std::string& socket, std::chrono::milliseconds timeout,
                           child* proc = nullptr);
