@@ -314,9 +314,16 @@ void escape(std::string& out, std::string_view s) {
 
 namespace {
 
+// Whether a child is written: whitespace beside elements is indentation, which the
+// parser drops (convert()) and the writer makes anew, so it is neither written nor
+// counted, or a round trip would change the document.
+bool written(const xml_node& parent, const xml_node& child) {
+  return !child.is_text || !parent.has_elements() || !is_blank(child.text);
+}
+
 bool has_text(const xml_node& node) {
   for (auto& c : node.children)
-    if (c.is_text)
+    if (c.is_text && written(node, c))
       return true;
   return false;
 }
@@ -343,6 +350,8 @@ void write_inline(std::string& out, const xml_node& node) {
   }
   out += '>';
   for (auto& c : node.children) {
+    if (!written(node, c))
+      continue;
     if (c.is_text)
       escape(out, c.text);
     else
@@ -371,7 +380,8 @@ uint64_t inline_size(const xml_node& node) {
     return n + 2;
   n += 1;
   for (auto& c : node.children)
-    n += c.is_text ? escaped_size(c.text) : inline_size(c);
+    if (written(node, c))
+      n += c.is_text ? escaped_size(c.text) : inline_size(c);
   return n + 3 + node.name.size();
 }
 
@@ -398,7 +408,8 @@ void write_xml(std::string& out, const xml_node& node, int depth) {
   }
   out += '\n';
   for (auto& c : node.children)
-    write_xml(out, c, depth + 1); // (no text here: that is mixed content, above)
+    if (!c.is_text) // (text beside elements is indentation here: mixed content is above)
+      write_xml(out, c, depth + 1);
   out += indent + "</" + node.name + ">\n";
 }
 
@@ -419,7 +430,8 @@ uint64_t written_size(const xml_node& node, int depth) {
     return n + 1 + escaped_size(node.text_content()) + 4 + node.name.size();
   n += 2;
   for (auto& c : node.children)
-    n += written_size(c, depth + 1);
+    if (!c.is_text)
+      n += written_size(c, depth + 1);
   return n + indent + 4 + node.name.size();
 }
 
