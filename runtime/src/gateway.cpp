@@ -344,27 +344,28 @@ struct gateway::impl {
                                                       const protocol::request& req) {
     if (!accepting)
       return std::pair{errc::shutting_down, std::string("the daemon is stopping")};
-    std::string name(req.proc->name);
+    std::string_view name = req.proc->name; // (made a string only for a refusal)
     if (k == sock_kind::ro && req.proc->mutating)
       return std::pair{errc::permission_denied,
-                       "'" + name +
+                       "'" + std::string(name) +
                            "' changes state and is refused on the read-only socket"};
     if (k == sock_kind::ro && !req.proc->rw_only_flag.empty()) {
       auto flag = req.args.find(std::string(req.proc->rw_only_flag));
       if (flag != req.args.end() && flag->is_boolean() && flag->get<bool>())
         return std::pair{errc::permission_denied,
-                         "'" + name + "' with " + std::string(req.proc->rw_only_flag) +
+                         "'" + std::string(name) + "' with " +
+                             std::string(req.proc->rw_only_flag) +
                              " is refused on the read-only socket: it returns secrets"};
     }
     // A change publishes events: none starts while the journal cannot keep them (the
     // driver is never called for it).
     if (req.proc->mutating && !journal->accepting_changes())
       return std::pair{errc::operation_failed,
-                       "'" + name + "' refused: " + journal->refusal()};
+                       "'" + std::string(name) + "' refused: " + journal->refusal()};
     auto too_large = [&](const std::string& what, size_t size, const char* setting,
                          uint64_t limit) {
-      return std::pair{errc::message_too_large, "'" + name + "': " + what + " is " +
-                                                    std::to_string(size) +
+      return std::pair{errc::message_too_large, "'" + std::string(name) + "': " + what +
+                                                    " is " + std::to_string(size) +
                                                     " bytes, above " + setting + " (" +
                                                     std::to_string(limit) + ")"};
     };
