@@ -207,14 +207,25 @@ struct rules {
     }
   }
 
+  // The child `what` of a device the schema models, or null. An element the schema
+  // does not know is kept as written and never validated: a <boot> or <address> inside
+  // it is not the model's, and the rules below must not read it (a fuzzer found a
+  // <boot> without order there dereferenced, and an unchecked address number thrown).
+  xml_node* modelled_child(xml_node& dev, std::string_view what) {
+    if (dev.is_text)
+      return nullptr;
+    const child_rule* known = rule_of({"devices"}).find_child(dev.name);
+    if (!known || !known->rule->find_child(what))
+      return nullptr;
+    return dev.child(what);
+  }
+
   // Per-device <boot order> and <os><boot dev> exclude each other; orders are unique.
   void boot_order(xml_node& devices) {
     const xml_node* os_boot = root.child("os")->child("boot");
     std::map<std::string, const xml_node*> orders;
     for (auto& dev : devices.children) {
-      if (dev.is_text)
-        continue;
-      const xml_node* boot = dev.child("boot");
+      const xml_node* boot = modelled_child(dev, "boot");
       if (!boot)
         continue;
       std::string path = "/domain/devices/" + dev.name + "/boot";
@@ -273,7 +284,7 @@ struct rules {
   // decimal.
   void addresses(xml_node& devices) {
     for (auto& dev : devices.children) {
-      xml_node* a = dev.is_text ? nullptr : dev.child("address");
+      xml_node* a = modelled_child(dev, "address");
       if (!a)
         continue;
       const std::string* type = a->attr("type");
@@ -409,7 +420,7 @@ struct rules {
     bool device_boot = false;
     if (devices)
       for (auto& d : devices->children)
-        device_boot = device_boot || (!d.is_text && d.child("boot"));
+        device_boot = device_boot || modelled_child(d, "boot");
     if (os.child("type")->text_content() == "hvm" && !os.child("boot") && !device_boot)
       place_child(os, os_rule, "boot").set_attr("dev", "hd");
     if (xml_node* cpu = root.child("cpu")) {
