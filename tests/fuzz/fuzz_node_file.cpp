@@ -32,6 +32,7 @@ int fuzz_node_file(const uint8_t* data, size_t size) {
     }
   } catch (const domus::protocol::error&) {
   }
+  std::remove(path.c_str());
   return 0;
 }
 

@@ -221,13 +221,4 @@ run_result run(const std::vector<std::string>& argv, const std::string& stdin_te
   return r;
 }
 
-std::string temp_dir(const std::string& tag) {
-  std::string tmpl = "/tmp/domus-" + tag + "-XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back(0);
-  if (!::mkdtemp(buf.data()))
-    throw std::runtime_error("mkdtemp failed");
-  return buf.data();
-}
-
 } // namespace domus::testing

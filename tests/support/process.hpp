@@ -59,7 +59,4 @@ private:
   int status_ = -1;
 };
 
-/// A fresh directory under /tmp, short enough for socket paths.
-std::string temp_dir(const std::string& tag = "it");
-
 } // namespace domus::testing

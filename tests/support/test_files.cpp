@@ -3,10 +3,47 @@
 #include <algorithm>
 #include <cstdlib>
 #include <dirent.h>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
+#include <unistd.h>
 
 namespace domus::testing {
+
+namespace {
+
+// The directories this program made, removed at its exit: a suite run used to leave
+// about two hundred behind in /tmp. Fixtures stop their daemons and unmount their
+// filesystems before static destruction, so nothing writes into them by then.
+struct scratch_dirs {
+  std::vector<std::string> made;
+  ~scratch_dirs() {
+    if (std::getenv("DOMUS_KEEP_TEST_DIRS"))
+      return;
+    for (auto& d : made) {
+      std::error_code ec; // a directory a test left unremovable stays; exit goes on
+      std::filesystem::remove_all(d, ec);
+    }
+  }
+};
+
+scratch_dirs& scratch() {
+  static scratch_dirs dirs;
+  return dirs;
+}
+
+} // namespace
+
+std::string temp_dir(const std::string& tag) {
+  std::string tmpl = "/tmp/domus-" + tag + "-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back(0);
+  if (!::mkdtemp(buf.data()))
+    throw std::runtime_error("mkdtemp " + tmpl + " failed");
+  scratch().made.push_back(buf.data());
+  return buf.data();
+}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);

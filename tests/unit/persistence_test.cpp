@@ -27,8 +27,7 @@ using domus::testing::read_file;
 namespace {
 
 std::string temp_dir() {
-  char tmpl[] = "/tmp/domus-unit-XXXXXX";
-  return ::mkdtemp(tmpl);
+  return domus::testing::temp_dir("unit");
 }
 
 bool exists(const std::string& p) {

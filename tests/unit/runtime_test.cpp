@@ -10,6 +10,7 @@
 #include "paths.hpp"
 #include "pidfile.hpp"
 #include "plugin_loader.hpp"
+#include "test_files.hpp"
 
 #include <domus/driver_v1.h>
 #include <domus/protocol/errors.hpp>
@@ -33,8 +34,7 @@ using domus::protocol::proc;
 namespace {
 
 std::string temp_dir() {
-  char tmpl[] = "/tmp/domus-unit-XXXXXX";
-  return ::mkdtemp(tmpl);
+  return domus::testing::temp_dir("unit");
 }
 
 std::string config_error(const std::string& text) {
