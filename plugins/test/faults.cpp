@@ -1,6 +1,6 @@
 #include "faults.hpp"
 
-#include <domus/protocol/errors.hpp>
+#include <domus/errors.hpp>
 
 #include <cstdlib>
 #include <sstream>
@@ -19,9 +19,9 @@ fault_plan fault_plan::from_environment() {
     auto b = a == std::string::npos ? a : item.find(':', a + 1);
     std::string action = b == std::string::npos ? "" : item.substr(a + 1, b - a - 1);
     if (b == std::string::npos || (action != "fail" && action != "hang"))
-      throw protocol::error(protocol::errc::config_error,
-                            "DOMUS_TEST_DRIVER_FAULTS: '" + item +
-                                "' is not OPERATION:fail|hang:DOMAIN");
+      throw domus::error(domus::errc::config_error,
+                         "DOMUS_TEST_DRIVER_FAULTS: '" + item +
+                             "' is not OPERATION:fail|hang:DOMAIN");
     plan.entries.push_back({item.substr(0, a), item.substr(b + 1),
                             action == "fail" ? fault::fail : fault::hang});
   }

@@ -26,7 +26,7 @@ struct fault_plan {
   };
   std::vector<entry> entries;
 
-  /// Reads DOMUS_TEST_DRIVER_FAULTS; throws protocol::error(config_error) when malformed.
+  /// Reads DOMUS_TEST_DRIVER_FAULTS; throws domus::error(config_error) when malformed.
   static fault_plan from_environment();
   /// What to do for `op` on the domain named `name`.
   fault lookup(const std::string& op, const std::string& name) const;

@@ -3,8 +3,8 @@
 // extension.
 #include "test_state.hpp"
 
+#include <domus/errors.hpp>
 #include <domus/model/xml_tree.hpp>
-#include <domus/protocol/errors.hpp>
 
 #include <cerrno>
 #include <cstring>
@@ -15,9 +15,9 @@
 namespace domus::test_driver {
 namespace {
 
+using domus::errc;
+using domus::error;
 using model::xml_node;
-using protocol::errc;
-using protocol::error;
 
 constexpr std::string_view test_namespace = "http://libvirt.org/schemas/domain/test/1.0";
 

@@ -3,13 +3,13 @@
 #include "test_domain.hpp"
 #include "test_state.hpp"
 
+#include <domus/errors.hpp>
 #include <domus/model/domain_def.hpp>
-#include <domus/protocol/errors.hpp>
 
 #include <memory>
 
 using namespace domus::test_driver;
-using domus::protocol::error;
+using domus::error;
 
 namespace {
 
@@ -98,7 +98,7 @@ void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* use
       s = load_node_file(path);
     else
       throw error(
-          domus::protocol::errc::invalid_argument,
+          domus::errc::invalid_argument,
           "the test driver needs test:///default or test:///ABSOLUTE/PATH.xml, got '" +
               std::string(args->uri) + "'");
 
@@ -304,7 +304,7 @@ void test_reconnect(domus_instance* inst, const char* live_xml, domus_bytes_v1 p
     domus_dom_state_v1 st{};
     std::string data(priv.data ? static_cast<const char*>(priv.data) : "", priv.len);
     if (!decode_status(data, st) || st.state == DOMUS_STATE_SHUTOFF)
-      throw error(domus::protocol::errc::operation_failed,
+      throw error(domus::errc::operation_failed,
                   "the test driver's status data is missing or not its own");
     auto d = std::make_unique<domus_dom>();
     d->live = std::make_unique<domus::model::domain_def>(parse(live_xml, "<status>"));

@@ -45,7 +45,7 @@ struct seed {
 /// `default-pool`.
 seed default_seed();
 
-/// Loads a libvirt test-driver node file. Throws protocol::error naming file and cause.
+/// Loads a libvirt test-driver node file. Throws domus::error naming file and cause.
 seed load_node_file(const std::string& path);
 
 } // namespace domus::test_driver

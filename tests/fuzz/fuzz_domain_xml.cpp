@@ -1,8 +1,8 @@
 // The domain XML parser and normalizer, with the daemon's default limits: any document
 // is refused with an error or read; what Domus then formats (with and without secrets,
 // full and compact) reads back, as stored, to the same text.
+#include <domus/errors.hpp>
 #include <domus/model/domain_def.hpp>
-#include <domus/protocol/errors.hpp>
 
 #include <cstdint>
 #include <cstdlib>
@@ -15,7 +15,7 @@ int fuzz_domain_xml(const uint8_t* data, size_t size) {
   try {
     def = parse_domain(doc, "fuzz.xml", parse_mode::input, {1u << 20, 64, 256});
     normalize(def);
-  } catch (const domus::protocol::error&) {
+  } catch (const domus::error&) {
     return 0;
   }
   std::string kept = format_domain(def, secrets::keep);

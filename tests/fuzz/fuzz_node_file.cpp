@@ -2,8 +2,8 @@
 // error or read; every domain it holds is then read as the driver reads it.
 #include "test_state.hpp"
 
+#include <domus/errors.hpp>
 #include <domus/model/domain_def.hpp>
-#include <domus/protocol/errors.hpp>
 
 #include <cstdint>
 #include <cstdio>
@@ -27,10 +27,10 @@ int fuzz_node_file(const uint8_t* data, size_t size) {
         auto def = domus::model::parse_domain(obj.xml, obj.origin);
         domus::model::normalize(def);
         (void)domus::model::format_domain(def, domus::model::secrets::keep);
-      } catch (const domus::protocol::error&) {
+      } catch (const domus::error&) {
       }
     }
-  } catch (const domus::protocol::error&) {
+  } catch (const domus::error&) {
   }
   std::remove(path.c_str());
   return 0;

@@ -8,9 +8,9 @@
 #include "test_files.hpp"
 #include "xml_compare.hpp"
 
+#include <domus/errors.hpp>
 #include <domus/model/domain_def.hpp>
 #include <domus/model/domain_schema.hpp>
-#include <domus/protocol/errors.hpp>
 
 #include <map>
 
@@ -161,7 +161,7 @@ BOOST_AUTO_TEST_CASE(conformance_errors) {
       try {
         round_trip(read_file(corpus + name + ".in.xml"), name + ".in.xml");
         BOOST_ERROR("accepted");
-      } catch (const domus::protocol::error& e) {
+      } catch (const domus::error& e) {
         BOOST_TEST(std::string(e.what()).find(expect) != std::string::npos,
                    e.what() << " does not contain " << expect);
       }
@@ -185,9 +185,8 @@ BOOST_AUTO_TEST_CASE(golden_domain_xml) {
         actual = round_trip(read_file(dir + name + ".in.xml"), name + ".in.xml", &unknown,
                             mode);
         kind = ".out.xml";
-      } catch (const domus::protocol::error& e) {
-        actual =
-            std::string(domus::protocol::to_string(e.code())) + ": " + e.what() + "\n";
+      } catch (const domus::error& e) {
+        actual = std::string(domus::to_string(e.code())) + ": " + e.what() + "\n";
         kind = ".err";
       }
       if (regenerating()) {

@@ -3,19 +3,19 @@
 
 #include "test_files.hpp"
 
+#include <domus/errors.hpp>
 #include <domus/model/domain_def.hpp>
 #include <domus/model/names.hpp>
 #include <domus/model/units.hpp>
 #include <domus/model/uuid.hpp>
 #include <domus/model/xml_tree.hpp>
-#include <domus/protocol/errors.hpp>
 
 #include <chrono>
 #include <fstream>
 #include <sstream>
 
 using namespace domus::model;
-using domus::protocol::errc;
+using domus::errc;
 
 namespace {} // namespace
 
@@ -46,7 +46,7 @@ BOOST_AUTO_TEST_CASE(check_throws_invalid_name) {
   try {
     check_name("a\nb");
     BOOST_ERROR("accepted a newline");
-  } catch (const domus::protocol::error& e) {
+  } catch (const domus::error& e) {
     BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(errc::invalid_name));
     BOOST_TEST(std::string(e.what()).find("'a\\x0ab'") != std::string::npos, e.what());
   }
@@ -100,7 +100,7 @@ BOOST_AUTO_TEST_CASE(external_entities_are_refused) {
   try {
     parse_domain(xxe, "xxe.xml");
     BOOST_ERROR("an external entity was accepted");
-  } catch (const domus::protocol::error& e) {
+  } catch (const domus::error& e) {
     BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(errc::xml_error));
     BOOST_TEST(std::string(e.what()).find("xxe.xml: line 2: DOCTYPE") == 0, e.what());
     BOOST_TEST(std::string(e.what()).find("root:") == std::string::npos);
@@ -110,7 +110,7 @@ BOOST_AUTO_TEST_CASE(external_entities_are_refused) {
 BOOST_AUTO_TEST_CASE(billion_laughs_is_refused_before_any_expansion) {
   std::string doc = domus::testing::billion_laughs_document();
   auto start = std::chrono::steady_clock::now();
-  BOOST_CHECK_THROW(parse_domain(doc, "lolz.xml"), domus::protocol::error);
+  BOOST_CHECK_THROW(parse_domain(doc, "lolz.xml"), domus::error);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - start)
                 .count();
@@ -144,9 +144,9 @@ BOOST_AUTO_TEST_CASE(limits_are_checked_before_libxml2_reads) {
   try {
     parse_xml(nested(8), "d.xml", l);
     BOOST_ERROR("nesting past max_xml_depth was accepted");
-  } catch (const domus::protocol::error& e) {
+  } catch (const domus::error& e) {
     BOOST_TEST(static_cast<int>(e.code()) ==
-               static_cast<int>(domus::protocol::errc::limit_exceeded));
+               static_cast<int>(domus::errc::limit_exceeded));
     BOOST_TEST(std::string(e.what()) ==
                "d.xml:1: element <leaf> is nested 9 deep, beyond max_xml_depth (8)");
   }
@@ -157,7 +157,7 @@ BOOST_AUTO_TEST_CASE(limits_are_checked_before_libxml2_reads) {
   try {
     parse_xml("<a>\n\n<b p='1' q='2' r='3' s='4' t='5'/></a>", "a.xml", l);
     BOOST_ERROR("attributes past max_xml_attributes were accepted");
-  } catch (const domus::protocol::error& e) {
+  } catch (const domus::error& e) {
     BOOST_TEST(
         std::string(e.what()) ==
         "a.xml:3: element <b> has more than 4 attributes, beyond max_xml_attributes");
@@ -165,9 +165,9 @@ BOOST_AUTO_TEST_CASE(limits_are_checked_before_libxml2_reads) {
   try {
     parse_xml(std::string(100, ' ') + "<a/>", "s.xml", {64, 0, 0});
     BOOST_ERROR("a document past max_xml_bytes was accepted");
-  } catch (const domus::protocol::error& e) {
+  } catch (const domus::error& e) {
     BOOST_TEST(static_cast<int>(e.code()) ==
-               static_cast<int>(domus::protocol::errc::message_too_large));
+               static_cast<int>(domus::errc::message_too_large));
     BOOST_TEST(std::string(e.what()) ==
                "s.xml: the document is 104 bytes, above max_xml_bytes (64)");
   }

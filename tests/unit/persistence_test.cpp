@@ -2,11 +2,11 @@
 #define BOOST_TEST_MODULE persistence
 #include <boost/test/unit_test.hpp>
 
-#include "domain_status.hpp"
-#include "event_journal.hpp"
-#include "instance_context.hpp"
-#include "instance_restore.hpp"
-#include "store.hpp"
+#include "actors/instance_context.hpp"
+#include "persist/domain_status.hpp"
+#include "persist/event_journal.hpp"
+#include "persist/instance_restore.hpp"
+#include "persist/store.hpp"
 #include "test_files.hpp"
 
 #include <domus/protocol/errors.hpp>

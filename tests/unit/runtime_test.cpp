@@ -1,15 +1,15 @@
 #define BOOST_TEST_MODULE runtime
 #include <boost/test/unit_test.hpp>
 
-#include "client_table.hpp"
-#include "domain_json.hpp"
-#include "event_loop.hpp"
-#include "lifecycle.hpp"
-#include "log.hpp"
-#include "options.hpp"
-#include "paths.hpp"
-#include "pidfile.hpp"
-#include "plugin_loader.hpp"
+#include "actors/domain_json.hpp"
+#include "actors/lifecycle.hpp"
+#include "daemon/log.hpp"
+#include "daemon/options.hpp"
+#include "daemon/paths.hpp"
+#include "daemon/pidfile.hpp"
+#include "drivers/plugin_loader.hpp"
+#include "gateway/client_table.hpp"
+#include "gateway/event_loop.hpp"
 #include "test_files.hpp"
 
 #include <domus/driver_v1.h>

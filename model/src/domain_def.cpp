@@ -1,0 +1,219 @@
+#include "domus/model/domain_def.hpp"
+
+#include "domain_rules.hpp"
+#include "domus/model/domain_schema.hpp"
+#include "domus/model/names.hpp"
+
+#include <domus/errors.hpp>
+
+#include <algorithm>
+
+namespace domus::model {
+
+using domus::errc;
+using domus::error;
+
+domain_def::domain_def(const domain_def& other)
+    : domain_fields(other),
+      tree(other.tree ? std::make_unique<domain_tree>(*other.tree) : nullptr),
+      text(other.text), public_text(other.public_text) {}
+
+domain_def& domain_def::operator=(const domain_def& other) {
+  if (this != &other) {
+    domain_fields::operator=(other);
+    tree = other.tree ? std::make_unique<domain_tree>(*other.tree) : nullptr;
+    text = other.text;
+    public_text = other.public_text;
+  }
+  return *this;
+}
+
+const xml_node& domain_def::root() const {
+  static const xml_node none;
+  return tree ? tree->root : none;
+}
+
+xml_node& domain_def::root() {
+  if (!tree)
+    tree = std::make_unique<domain_tree>();
+  return tree->root;
+}
+
+const std::vector<std::string>& domain_def::unknown() const {
+  static const std::vector<std::string> none;
+  return tree ? tree->unknown : none;
+}
+
+std::string domain_fields::uuid_string() const {
+  return uuid ? format_uuid(*uuid) : "";
+}
+
+namespace {
+
+uint64_t number(const xml_node& el) {
+  return std::stoull(el.text_content());
+}
+
+// Copies the values the runtime uses out of a conformed tree.
+void read_fields(domain_def& def, const xml_node& root) {
+  def.type = *root.attr("type");
+  def.name = root.child("name")->text_content();
+  if (auto* u = root.child("uuid"))
+    def.uuid = parse_uuid(u->text_content());
+  if (auto* m = root.child("memory"))
+    def.memory_kib = number(*m);
+  if (auto* m = root.child("currentMemory"))
+    def.current_memory_kib = number(*m);
+  if (auto* v = root.child("vcpu")) {
+    def.vcpus = static_cast<uint32_t>(number(*v));
+    if (auto* c = v->attr("current"))
+      def.vcpus_current = static_cast<uint32_t>(std::stoul(*c));
+  }
+  const xml_node* type = root.child("os")->child("type");
+  def.os_type = type->text_content();
+  if (auto* a = type->attr("arch"))
+    def.os_arch = *a;
+  if (auto* m = type->attr("machine"))
+    def.os_machine = *m;
+}
+
+void set_text(xml_node& el, std::string text) {
+  el.children.clear();
+  el.children.push_back(xml_node::text_node(std::move(text)));
+}
+
+// Removes an attribute when present.
+void drop_attr(xml_node& el, std::string_view name) {
+  el.attrs.erase(std::remove_if(el.attrs.begin(), el.attrs.end(),
+                                [&](const xml_attr& a) { return a.name == name; }),
+                 el.attrs.end());
+}
+
+// Writes the typed fields into a copy of the tree, where they win.
+void store_fields(const domain_def& def, xml_node& root, std::optional<int> id) {
+  const elem_rule& schema = domain_schema();
+  place_attr(root, schema, "type", def.type);
+  if (id)
+    place_attr(root, schema, "id", std::to_string(*id));
+  else
+    drop_attr(root, "id");
+  set_text(place_child(root, schema, "name"), def.name);
+  if (def.uuid)
+    set_text(place_child(root, schema, "uuid"), format_uuid(*def.uuid));
+  auto size = [&](std::string_view name, uint64_t kib) {
+    xml_node& m = place_child(root, schema, name);
+    set_text(m, std::to_string(kib));
+    place_attr(m, *schema.find_child(name)->rule, "unit", "KiB");
+  };
+  size("memory", def.memory_kib);
+  if (def.current_memory_kib)
+    size("currentMemory", def.current_memory_kib);
+  const elem_rule& vcpu_rule = *schema.find_child("vcpu")->rule;
+  xml_node& vcpu = place_child(root, schema, "vcpu");
+  set_text(vcpu, std::to_string(def.vcpus));
+  if (!vcpu.attr("placement"))
+    place_attr(vcpu, vcpu_rule, "placement", "static");
+  if (def.vcpus_current)
+    place_attr(vcpu, vcpu_rule, "current", std::to_string(*def.vcpus_current));
+  else
+    drop_attr(vcpu, "current");
+  const elem_rule& os_rule = *schema.find_child("os")->rule;
+  const elem_rule& type_rule = *os_rule.find_child("type")->rule;
+  xml_node& type = place_child(place_child(root, schema, "os"), os_rule, "type");
+  set_text(type, def.os_type);
+  if (!def.os_arch.empty())
+    place_attr(type, type_rule, "arch", def.os_arch);
+  if (!def.os_machine.empty())
+    place_attr(type, type_rule, "machine", def.os_machine);
+}
+
+} // namespace
+
+domain_def parse_domain(std::string_view xml, std::string_view origin, parse_mode mode,
+                        const xml_limits& limits) {
+  return parse_domain(parse_xml(xml, origin, limits), origin, mode);
+}
+
+uint64_t formatted_size(const domain_def& def) {
+  return def.compact() ? def.text.size() : written_size(def.root());
+}
+
+domain_def parse_domain(xml_node root, std::string_view origin, parse_mode mode) {
+  domain_def def;
+  conform_report report;
+  conform(root, domain_schema(), "/domain",
+          conform_options{origin, mode == parse_mode::strict}, report);
+  check_domain(root, origin, mode != parse_mode::stored);
+  read_fields(def, root);
+  def.tree = std::make_unique<domain_tree>();
+  def.tree->root = std::move(root);
+  def.tree->unknown = std::move(report.unknown);
+  return def;
+}
+
+void normalize(domain_def& def) {
+  if (!def.uuid)
+    def.uuid = generate_uuid();
+  if (def.current_memory_kib == 0 || def.current_memory_kib > def.memory_kib)
+    def.current_memory_kib = def.memory_kib;
+  if (def.vcpus_current && *def.vcpus_current == def.vcpus)
+    def.vcpus_current.reset();
+}
+
+domain_def compacted(const domain_def& def) {
+  if (def.compact())
+    return def;
+  domain_def out;
+  static_cast<domain_fields&>(out) = def;
+  out.text = format_domain(def, secrets::keep);
+  if (has_secrets(def.root(), domain_schema()))
+    out.public_text = format_domain(def, secrets::omit);
+  return out;
+}
+
+domain_def expanded(const domain_def& def) {
+  if (!def.compact())
+    return def;
+  // Our own output, read back as it was written.
+  return parse_domain(def.text, "<domain '" + def.name + "'>", parse_mode::stored);
+}
+
+namespace {
+
+// A compact definition's text with id='N' where format_domain writes it: right after the
+// type attribute that opens every definition it writes. nullopt when the text does not
+// open that way.
+std::optional<std::string> with_id(const std::string& text, int id) {
+  static const std::string open = "<domain type='";
+  if (text.compare(0, open.size(), open) != 0)
+    return std::nullopt;
+  size_t quote = text.find('\'', open.size());
+  if (quote == std::string::npos)
+    return std::nullopt;
+  std::string out = text;
+  out.insert(quote + 1, " id='" + std::to_string(id) + "'");
+  return out;
+}
+
+} // namespace
+
+std::string format_domain(const domain_def& def, secrets which, std::optional<int> id) {
+  if (def.compact()) {
+    const std::string& text =
+        which == secrets::omit && !def.public_text.empty() ? def.public_text : def.text;
+    if (!id)
+      return text;
+    if (auto out = with_id(text, *id))
+      return *out;
+    return format_domain(expanded(def), which, id);
+  }
+  xml_node root = def.root();
+  if (root.name.empty())
+    root.name = "domain";
+  store_fields(def, root, id);
+  if (which == secrets::omit)
+    strip_secrets(root, domain_schema());
+  return to_xml_string(root);
+}
+
+} // namespace domus::model

@@ -1,0 +1,566 @@
+#include "domain_rules.hpp"
+
+#include "domus/model/cpuset.hpp"
+#include "domus/model/domain_schema.hpp"
+#include "domus/model/names.hpp"
+#include "domus/model/schema.hpp"
+
+#include <domus/errors.hpp>
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <map>
+
+namespace domus::model {
+
+using domus::errc;
+using domus::error;
+
+namespace {
+
+std::string line_of(const xml_node& n) {
+  return std::to_string(n.line);
+}
+
+std::vector<xml_node*> children_named(xml_node& parent, std::string_view name) {
+  std::vector<xml_node*> out;
+  for (auto& c : parent.children)
+    if (!c.is_text && c.name == name)
+      out.push_back(&c);
+  return out;
+}
+
+struct rules {
+  std::string_view origin;
+  xml_node& root;
+  bool input;
+
+  [[noreturn]] void fail(const xml_node& at, std::string_view path,
+                         const std::string& msg, errc code = errc::xml_error) {
+    fail_at(origin, at, path, msg, code);
+  }
+
+  void name() {
+    const xml_node& n = *root.child("name");
+    try {
+      check_name(n.text_content());
+    } catch (const error& e) {
+      fail(n, "/domain/name", e.what(), errc::invalid_name);
+    }
+  }
+
+  void memory() {
+    const xml_node* m = root.child("memory");
+    if (!m)
+      fail(root, "/domain", "memory size must be given with <memory>");
+    if (m->text_content() == "0")
+      fail(*m, "/domain/memory", "memory size must be greater than 0");
+  }
+
+  void vcpu() {
+    const xml_node* v = root.child("vcpu");
+    if (!v)
+      return;
+    uint64_t max = std::stoull(v->text_content());
+    if (max == 0 || max > 16384)
+      fail(*v, "/domain/vcpu",
+           "vcpu count '" + v->text_content() +
+               "' is not a whole number from 1 to 16384");
+    if (auto* c = v->attr("current")) {
+      uint64_t cur = std::stoull(*c);
+      if (cur == 0)
+        fail(*v, "/domain/vcpu/@current", "current vcpu count must be at least 1");
+      if (cur > max)
+        fail(*v, "/domain/vcpu",
+             "current vcpu count " + *c + " is greater than the maximum " +
+                 v->text_content());
+    }
+  }
+
+  void os_type() {
+    const xml_node& t = *root.child("os")->child("type");
+    if (t.text_content().empty())
+      fail(t, "/domain/os/type", "an os <type> must be given (e.g. <type>hvm</type>)");
+  }
+
+  // libvirt writes one <vcpusched> per vCPU ("2-3" becomes 2 and 3), sorted by vCPU, and
+  // likewise <iothreadsched>; an id named twice is an error.
+  void split_sched(std::string_view element, std::string_view ids_attr, uint64_t limit,
+                   std::string_view what) {
+    xml_node* tune = root.child("cputune");
+    if (!tune)
+      return;
+    std::string path = "/domain/cputune/" + std::string(element);
+    std::map<uint32_t, xml_node> by_id;
+    std::map<uint32_t, int> line;
+    std::vector<xml_node> kept;
+    size_t first = SIZE_MAX; // where the first of them was
+    for (auto& c : tune->children) {
+      if (c.is_text || c.name != element) {
+        kept.push_back(std::move(c));
+        continue;
+      }
+      first = std::min(first, kept.size());
+      auto ids = parse_cpuset(*c.attr(ids_attr)); // checked by conform()
+      for (uint32_t id : *ids) {
+        if (limit && id >= limit)
+          fail(c, path,
+               std::string(what) + " " + std::to_string(id) + " does not exist (" +
+                   std::to_string(limit) + " configured)");
+        if (by_id.count(id))
+          fail(c, path,
+               std::string(what) + " " + std::to_string(id) +
+                   " is already scheduled on line " + std::to_string(line[id]));
+        xml_node one = c;
+        for (auto& a : one.attrs)
+          if (a.name == ids_attr)
+            a.value = std::to_string(id);
+        by_id.emplace(id, std::move(one));
+        line[id] = c.line;
+      }
+    }
+    if (by_id.empty()) {
+      tune->children = std::move(kept);
+      return;
+    }
+    // conform() grouped them in the table's order: the split ones go where they were.
+    auto pos = kept.begin() + static_cast<std::ptrdiff_t>(first);
+    std::vector<xml_node> split;
+    for (auto& [id, n] : by_id)
+      split.push_back(std::move(n));
+    kept.insert(pos, std::make_move_iterator(split.begin()),
+                std::make_move_iterator(split.end()));
+    tune->children = std::move(kept);
+  }
+
+  void cputune() {
+    const xml_node* v = root.child("vcpu");
+    uint64_t vcpus = v ? std::stoull(v->text_content()) : 1;
+    split_sched("vcpusched", "vcpus", vcpus, "vCPU");
+    // iothread ids start at 1: allow up to the configured count, inclusive.
+    const xml_node* io = root.child("iothreads");
+    uint64_t iothreads = io ? std::stoull(io->text_content()) + 1 : 0;
+    split_sched("iothreadsched", "iothreads", iothreads, "iothread");
+  }
+
+  void controllers(xml_node& devices) {
+    for (xml_node* c : children_named(devices, "controller")) {
+      const std::string* model = c->attr("model");
+      const std::string* index = c->attr("index");
+      if (model && (*model == "pci-root" || *model == "pcie-root") && index &&
+          *index != "0")
+        fail(*c, "/domain/devices/controller",
+             "a " + *model + " controller must have index 0, not " + *index);
+    }
+  }
+
+  void videos(xml_node& devices) {
+    auto all = children_named(devices, "video");
+    for (xml_node* v : all) {
+      const xml_node* model = v->child("model");
+      if (model && *model->attr("type") == "none" && all.size() > 1)
+        fail(*v, "/domain/devices/video",
+             "a video device of type 'none' must be the only video device (" +
+                 std::to_string(all.size()) + " given)");
+    }
+  }
+
+  void disks(xml_node& devices) {
+    std::map<std::string, const xml_node*> targets;
+    for (xml_node* d : children_named(devices, "disk")) {
+      xml_node& target = *d->child("target");
+      const std::string dev = *target.attr("dev");
+      std::string path = "/domain/devices/disk/target";
+      if (!d->child("address") && disk_name_index(dev) < 0)
+        fail(target, path + "/@dev",
+             "unknown disk name '" + dev +
+                 "' (expected hd, sd, vd, xvd, fd or ubd followed by letters, or an "
+                 "<address>)");
+      auto [it, fresh] = targets.emplace(dev, &target);
+      if (!fresh)
+        fail(target, path + "/@dev",
+             "target '" + dev + "' is already used by the disk on line " +
+                 line_of(*it->second));
+      if (!target.attr("bus")) {
+        std::string bus;
+        const std::string* device = d->attr("device");
+        if (device && *device == "floppy")
+          bus = "fdc";
+        else if (dev.rfind("hd", 0) == 0)
+          bus = "ide";
+        else if (dev.rfind("sd", 0) == 0)
+          bus = "scsi";
+        else if (dev.rfind("vd", 0) == 0)
+          bus = "virtio";
+        else if (dev.rfind("xvd", 0) == 0)
+          bus = "xen";
+        else if (dev.rfind("ubd", 0) == 0)
+          bus = "uml";
+        else if (dev.rfind("fd", 0) == 0)
+          bus = "fdc";
+        else
+          fail(target, path,
+               "cannot tell the bus of disk '" + dev + "' from its name: give bus=");
+        place_attr(target, rule_of({"devices", "disk", "target"}), "bus", bus);
+      }
+    }
+  }
+
+  // The child `what` of a device the schema models, or null. An element the schema
+  // does not know is kept as written and never validated: a <boot> or <address> inside
+  // it is not the model's, and the rules below must not read it (a fuzzer found a
+  // <boot> without order there dereferenced, and an unchecked address number thrown).
+  xml_node* modelled_child(xml_node& dev, std::string_view what) {
+    if (dev.is_text)
+      return nullptr;
+    const child_rule* known = rule_of({"devices"}).find_child(dev.name);
+    if (!known || !known->rule->find_child(what))
+      return nullptr;
+    return dev.child(what);
+  }
+
+  // Per-device <boot order> and <os><boot dev> exclude each other; orders are unique.
+  void boot_order(xml_node& devices) {
+    const xml_node* os_boot = root.child("os")->child("boot");
+    std::map<std::string, const xml_node*> orders;
+    for (auto& dev : devices.children) {
+      const xml_node* boot = modelled_child(dev, "boot");
+      if (!boot)
+        continue;
+      std::string path = "/domain/devices/" + dev.name + "/boot";
+      if (os_boot)
+        fail(
+            *boot, path,
+            "per-device <boot order> cannot be used together with <os><boot dev> (line " +
+                line_of(*os_boot) + ")");
+      const std::string order = *boot->attr("order");
+      if (order == "0")
+        fail(*boot, path, "boot order must be 1 or more");
+      auto [it, fresh] = orders.emplace(order, boot);
+      if (!fresh)
+        fail(*boot, path,
+             "boot order " + order + " is already used on line " + line_of(*it->second));
+    }
+  }
+
+  void macs(xml_node& devices) {
+    for (xml_node* n : children_named(devices, "interface")) {
+      const xml_node* mac = n->child("mac");
+      if (!mac)
+        continue;
+      const std::string& a = *mac->attr("address");
+      int first = std::stoi(a.substr(0, 2), nullptr, 16);
+      if (first & 1)
+        fail(*mac, "/domain/devices/interface/mac/@address",
+             "expected a unicast MAC address, not the multicast '" + a + "'");
+    }
+  }
+
+  // A listen address given as an attribute is also written as a <listen> element, and
+  // the first <listen type='address'> also as the attribute, as libvirt does.
+  void graphics(xml_node& devices) {
+    const elem_rule& rule = rule_of({"devices", "graphics"});
+    for (xml_node* g : children_named(devices, "graphics")) {
+      const std::string* attr = g->attr("listen");
+      xml_node* first = g->child("listen");
+      if (attr && !first) {
+        std::string address = *attr;
+        xml_node& l = place_child(*g, rule, "listen");
+        l.set_attr("type", "address");
+        l.set_attr("address", address);
+      } else if (first && *first->attr("type") == "address" && first->attr("address")) {
+        if (attr && *attr != *first->attr("address"))
+          fail(*g, "/domain/devices/graphics/@listen",
+               "listen '" + *attr + "' differs from the first <listen> address '" +
+                   *first->attr("address") + "'");
+        if (!attr)
+          place_attr(*g, rule, "listen", *first->attr("address"));
+      }
+    }
+  }
+
+  // Device addresses as libvirt writes them: PCI in hex of fixed width, the others in
+  // decimal.
+  void addresses(xml_node& devices) {
+    for (auto& dev : devices.children) {
+      xml_node* a = modelled_child(dev, "address");
+      if (!a)
+        continue;
+      const std::string* type = a->attr("type");
+      bool pci = type && *type == "pci";
+      for (auto& attr : a->attrs) {
+        static const std::map<std::string_view, int> pci_width = {
+            {"domain", 4}, {"bus", 2}, {"slot", 2}, {"function", 1}};
+        static const char* const decimal[] = {"controller", "bus", "target", "unit",
+                                              "slot"};
+        unsigned long long v;
+        if (attr.value.empty() || (attr.value[0] < '0' || attr.value[0] > '9'))
+          continue;
+        if (pci && pci_width.count(attr.name)) {
+          v = std::stoull(attr.value, nullptr, 0);
+          char buf[32];
+          std::snprintf(buf, sizeof buf, "0x%0*llx", pci_width.at(attr.name), v);
+          attr.value = buf;
+        } else if (!pci && std::find(std::begin(decimal), std::end(decimal), attr.name) !=
+                               std::end(decimal)) {
+          attr.value = std::to_string(std::stoull(attr.value, nullptr, 0));
+        }
+      }
+    }
+  }
+
+  // A unix character device without a path has its path chosen when it starts: libvirt
+  // writes no <source> for it.
+  void chardev_sources(xml_node& devices) {
+    for (auto& dev : devices.children) {
+      if (dev.is_text || (dev.name != "channel" && dev.name != "serial" &&
+                          dev.name != "console" && dev.name != "parallel"))
+        continue;
+      const std::string* type = dev.attr("type");
+      if (!type || *type != "unix")
+        continue;
+      auto& c = dev.children;
+      c.erase(std::remove_if(c.begin(), c.end(),
+                             [](const xml_node& n) {
+                               return !n.is_text && n.name == "source" &&
+                                      !n.attr("path") && !n.has_elements();
+                             }),
+              c.end());
+    }
+  }
+
+  // SMBIOS wants a BIOS date as mm/dd/yy or mm/dd/yyyy.
+  void sysinfo() {
+    xml_node* si = root.child("sysinfo");
+    xml_node* bios = si ? si->child("bios") : nullptr;
+    if (!bios)
+      return;
+    for (xml_node* e : children_named(*bios, "entry")) {
+      if (*e->attr("name") != "date")
+        continue;
+      std::string d = e->text_content();
+      auto digits = [&](size_t from, size_t n) {
+        return std::all_of(d.begin() + from, d.begin() + from + n,
+                           [](char c) { return c >= '0' && c <= '9'; });
+      };
+      bool ok = (d.size() == 8 || d.size() == 10) && digits(0, 2) && d[2] == '/' &&
+                digits(3, 2) && d[5] == '/' && digits(6, d.size() - 6);
+      if (ok) {
+        int month = std::stoi(d.substr(0, 2)), day = std::stoi(d.substr(3, 2));
+        ok = month >= 1 && month <= 12 && day >= 1 && day <= 31;
+      }
+      if (!ok)
+        fail(*e, "/domain/sysinfo/bios/entry",
+             "invalid BIOS date '" + d + "' (expected mm/dd/yy or mm/dd/yyyy)");
+    }
+  }
+
+  const elem_rule& schema = domain_schema();
+  const elem_rule& rule_of(std::initializer_list<std::string_view> path) {
+    const elem_rule* r = &schema;
+    for (auto n : path)
+      r = r->find_child(n)->rule;
+    return *r;
+  }
+
+  // libvirt inserts each disk after the last one on the same bus (as written, before
+  // any bus is inferred) and before the first of them with a greater index. Inserted
+  // that way, the disks of a bus stay together and in index order (equal indexes as
+  // written), and the buses keep the order of their first disk: so that order is made
+  // here by grouping and a stable sort, not by inserting one disk at a time (which is
+  // quadratic: 12,000 disks took 15 s).
+  void disk_order(xml_node& devices) {
+    struct keyed {
+      size_t group;
+      long index;
+      xml_node node;
+    };
+    std::vector<keyed> disks;
+    std::vector<xml_node> others;
+    std::map<std::string, size_t> groups; // bus -> order of its first disk
+    size_t first = SIZE_MAX;
+    for (auto& c : devices.children) {
+      if (c.is_text || c.name != "disk") {
+        others.push_back(std::move(c));
+        continue;
+      }
+      first = std::min(first, others.size());
+      const xml_node* target = c.child("target");
+      const std::string* bus = target ? target->attr("bus") : nullptr;
+      const std::string* dev = target ? target->attr("dev") : nullptr;
+      size_t group =
+          groups.emplace(bus ? *bus : std::string(), groups.size()).first->second;
+      long index = dev ? disk_name_index(*dev) : -1;
+      disks.push_back({group, index, std::move(c)});
+    }
+    std::stable_sort(disks.begin(), disks.end(), [](const keyed& a, const keyed& b) {
+      return a.group != b.group ? a.group < b.group : a.index < b.index;
+    });
+    if (first != SIZE_MAX) {
+      std::vector<xml_node> sorted;
+      sorted.reserve(disks.size());
+      for (auto& d : disks)
+        sorted.push_back(std::move(d.node));
+      others.insert(others.begin() + static_cast<std::ptrdiff_t>(first),
+                    std::make_move_iterator(sorted.begin()),
+                    std::make_move_iterator(sorted.end()));
+    }
+    devices.children = std::move(others);
+  }
+
+  // The defaults libvirt fills in for every driver.
+  void defaults() {
+    xml_node& os = *root.child("os");
+    const elem_rule& os_rule = rule_of({"os"});
+    if (xml_node* loader = os.child("loader"))
+      if (!loader->text_content().empty() && !loader->attr("type"))
+        place_attr(*loader, rule_of({"os", "loader"}), "type", "rom");
+    xml_node* devices = root.child("devices");
+    bool device_boot = false;
+    if (devices)
+      for (auto& d : devices->children)
+        device_boot = device_boot || modelled_child(d, "boot");
+    if (os.child("type")->text_content() == "hvm" && !os.child("boot") && !device_boot)
+      place_child(os, os_rule, "boot").set_attr("dev", "hd");
+    if (xml_node* cpu = root.child("cpu")) {
+      xml_node* model = cpu->child("model");
+      const std::string* mode = cpu->attr("mode");
+      if (model && (!mode || *mode == "custom")) {
+        if (!cpu->attr("match"))
+          place_attr(*cpu, rule_of({"cpu"}), "match", "exact");
+        if (!model->attr("fallback"))
+          place_attr(*model, rule_of({"cpu", "model"}), "fallback", "allow");
+      }
+    }
+    if (!root.child("clock"))
+      place_child(root, schema, "clock").set_attr("offset", "utc");
+    for (auto [element, action] : {std::pair{"on_poweroff", "destroy"},
+                                   {"on_reboot", "restart"},
+                                   {"on_crash", "destroy"}}) {
+      if (!root.child(element))
+        place_child(root, schema, element)
+            .children.push_back(xml_node::text_node(action));
+    }
+    // The insertions above may have moved <domain>'s children: look again.
+    bool hvm = root.child("os")->child("type")->text_content() == "hvm";
+    if ((devices = root.child("devices")))
+      device_defaults(*devices, hvm);
+  }
+
+  void device_defaults(xml_node& devices, bool hvm) {
+    const elem_rule& devices_rule = rule_of({"devices"});
+    bool has_serial = devices.child("serial") != nullptr;
+    std::vector<xml_node> serials;
+    for (auto& d : devices.children) {
+      if (d.is_text)
+        continue;
+      if (d.name == "disk" && !d.attr("device"))
+        place_attr(d, *devices_rule.find_child("disk")->rule, "device", "disk");
+      if (d.name == "graphics")
+        graphics_defaults(d, *devices_rule.find_child("graphics")->rule);
+      if (d.name == "console") {
+        const elem_rule& console = *devices_rule.find_child("console")->rule;
+        if (!d.attr("type"))
+          place_attr(d, console, "type", "pty");
+        // The pty a running console got is live state, not configuration.
+        d.attrs.erase(std::remove_if(d.attrs.begin(), d.attrs.end(),
+                                     [](const xml_attr& a) { return a.name == "tty"; }),
+                      d.attrs.end());
+        if (!d.child("target")) {
+          xml_node& t = place_child(d, console, "target");
+          t.set_attr("type", "serial");
+          t.set_attr("port", "0");
+        }
+        // A serial console with no serial device is the first serial port, as libvirt
+        // writes it.
+        const xml_node* t = d.child("target");
+        const std::string* tt = t ? t->attr("type") : nullptr;
+        if (hvm && !has_serial && serials.empty() && tt && *tt == "serial") {
+          xml_node s = d;
+          s.name = "serial";
+          xml_node* st = s.child("target");
+          st->attrs = {{"port", "0"}};
+          serials.push_back(std::move(s));
+        }
+      }
+    }
+    for (auto& s : serials) {
+      auto pos = std::find_if(
+          devices.children.begin(), devices.children.end(), [&](const xml_node& c) {
+            const child_rule* cr = devices_rule.find_child(c.name);
+            return !c.is_text && (!cr || cr > devices_rule.find_child("serial"));
+          });
+      devices.children.insert(pos, std::move(s));
+    }
+  }
+
+  // VNC and SPICE: autoport follows the port (-1 asks for one), and a display with no
+  // listen address gets an empty <listen type='address'/>.
+  void graphics_defaults(xml_node& g, const elem_rule& rule) {
+    const std::string& type = *g.attr("type");
+    if (type != "vnc" && type != "spice")
+      return;
+    const std::string* port = g.attr("port");
+    if (!g.attr("autoport") && port)
+      place_attr(g, rule, "autoport", *port == "-1" ? "yes" : "no");
+    if (!g.child("listen") && !g.attr("socket")) {
+      xml_node& l = place_child(g, rule, "listen");
+      l.set_attr("type", "address");
+    }
+  }
+
+  void run() {
+    name();
+    memory();
+    vcpu();
+    os_type();
+    cputune();
+    sysinfo();
+    if (xml_node* devices = root.child("devices")) {
+      controllers(*devices);
+      videos(*devices);
+      if (input)
+        disk_order(*devices);
+      disks(*devices);
+      boot_order(*devices);
+      macs(*devices);
+      graphics(*devices);
+      addresses(*devices);
+      chardev_sources(*devices);
+    }
+    defaults();
+  }
+};
+
+} // namespace
+
+long disk_name_index(std::string_view name) {
+  std::string_view rest;
+  for (std::string_view prefix : {"xvd", "ubd", "hd", "sd", "vd", "fd"})
+    if (name.substr(0, prefix.size()) == prefix) {
+      rest = name.substr(prefix.size());
+      break;
+    }
+  if (rest.empty())
+    return -1;
+  long index = -1;
+  size_t i = 0;
+  for (; i < rest.size() && rest[i] >= 'a' && rest[i] <= 'z'; ++i) {
+    if (index > (INT_MAX / 26) - 26)
+      return -1; // overflows, as 'hdaxxxxxxxxxx' does
+    index = (index + 1) * 26 + (rest[i] - 'a');
+  }
+  if (i == 0)
+    return -1;
+  for (; i < rest.size(); ++i)
+    if (rest[i] < '0' || rest[i] > '9')
+      return -1;
+  return index;
+}
+
+void check_domain(xml_node& root, std::string_view origin, bool input) {
+  rules{origin, root, input}.run();
+}
+
+} // namespace domus::model

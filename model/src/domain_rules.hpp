@@ -1,0 +1,21 @@
+// The rules of a domain that a schema cannot say: required values, cross-references,
+// uniqueness, and libvirt's generic normalizations (bus from a disk's name, ranges of
+// vcpusched split per vCPU, a graphics listen address as a <listen> element).
+#pragma once
+
+#include "domus/model/xml_tree.hpp"
+
+#include <string_view>
+
+namespace domus::model {
+
+/// Checks and normalizes a <domain> tree that has passed conform(). `input` applies what
+/// libvirt does to input only (disks ordered by bus as written). Throws domus::error
+/// as "ORIGIN:LINE: PATH: message".
+void check_domain(xml_node& root, std::string_view origin, bool input);
+
+/// The index of a disk target name (hda 0, vdb 1, sdaa 26), or -1 when it is not one of
+/// hd, sd, vd, xvd, fd or ubd followed by letters, with an optional partition number.
+long disk_name_index(std::string_view name);
+
+} // namespace domus::model

@@ -1,0 +1,1051 @@
+#include "actors/domain_actor.hpp"
+
+#include "actors/args.hpp"
+#include "actors/domain_json.hpp"
+#include "actors/lifecycle.hpp"
+#include "actors/messages.hpp"
+#include "daemon/log.hpp"
+#include "drivers/driver_call.hpp"
+#include "drivers/host_services.hpp"
+#include "gateway/gateway.hpp"
+#include "persist/instance_restore.hpp"
+#include "persist/store.hpp"
+
+#include <domus/protocol/vocabulary.hpp>
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <list>
+#include <unordered_map>
+
+namespace domus::runtime {
+
+using protocol::errc;
+using protocol::json;
+using protocol::proc;
+
+namespace {
+
+/// A mutating job waiting for its turn.
+struct job {
+  rpc request;
+  std::shared_ptr<const model::domain_def> def; ///< define, create, redefine
+  enum kind_t { operation = 1, define_new, create_new, redefine } kind = operation;
+  uint64_t token = 0; ///< names it for its wait deadline
+  std::chrono::steady_clock::time_point queued{};
+};
+
+class domain_logic;
+
+struct domain_state {
+  domain_seed s;
+  std::shared_ptr<domain_logic> logic; // the behavior's handlers point into it
+  std::list<job> queue; // (a deque would allocate 600 bytes up front in every domain)
+  bool busy = false;    // a job is running
+  std::string running;  // the running job's procedure, for busy errors
+  std::chrono::steady_clock::time_point running_since{};
+  uint64_t next_job_token = 0;
+  bool draining = false; // run_next is on the stack: finish() must not recurse
+  pending_calls calls;
+  bool removed = false;         // the domain no longer exists
+  bool announced = false;       // the instance actor has had this incarnation's summary
+  bool release_pending = false; // release the handle once no driver call is out
+  bool status_retry_pending = false; // a stale status file will be written again
+  bool awaiting_orphans = false;     // calls of a dead incarnation are still out
+  uint64_t next_store_token = 0;
+  std::unordered_map<uint64_t, std::function<void(const std::string&)>> stored_next;
+  static inline const char* name = "domain";
+};
+
+using domain_actor = caf::stateful_actor<domain_state>;
+
+// What the actor does; one instance per actor, holding only `self`.
+class domain_logic {
+public:
+  explicit domain_logic(domain_actor* self) : self_(self) {}
+
+  domain_state& st() { return self_->state; }
+  const instance_context& ctx() { return *st().s.ctx; }
+  gateway& gw() { return *ctx().gw; }
+
+  // The live definition while active (or for a transient domain), else the persistent
+  // one.
+  const model::domain_def& current_def() {
+    auto& s = st().s;
+    if (s.live_def && (active() || !s.persistent_def))
+      return *s.live_def;
+    return *s.persistent_def;
+  }
+  std::string name() { return current_def().name; }
+  bool active() { return protocol::state_is_active(st().s.state.state); }
+
+  domain_summary summary() {
+    auto& s = st().s;
+    domain_summary out;
+    out.name = current_def().name;
+    out.uuid = current_def().uuid_string();
+    out.id = active() ? s.state.id : -1;
+    out.state = s.state.state;
+    out.reason = s.state.reason;
+    out.persistent = s.persistent_def != nullptr;
+    out.autostart = s.autostart;
+    out.dom = s.dom;
+    out.persistent_def = s.persistent_def;
+    out.live_def = s.live_def;
+    out.private_data = s.private_data;
+    return out;
+  }
+
+  // -- replies, events, routes --------------------------------------------------------
+
+  void reply(const rpc& r, const json& result) {
+    gw().reply(r.serial, protocol::encode_reply(r.id, result));
+  }
+  void reply_error(const rpc& r, errc code, const std::string& message) {
+    gw().reply(r.serial, protocol::encode_error(r.id, code, message));
+  }
+  void reply_driver_error(const rpc& r, const driver_result& res,
+                          const std::string& what) {
+    auto code = protocol::errc_from_number(res.status).value_or(errc::operation_failed);
+    reply_error(r, code,
+                res.message.empty()
+                    ? what + ": the driver reported error " + std::to_string(res.status)
+                    : res.message);
+  }
+
+  void publish(int32_t event, int32_t detail) {
+    if (!protocol::find_detail(event, detail)) {
+      log_warning("driver of " + ctx().uri + " reported an unknown event " +
+                  std::to_string(event) + "/" + std::to_string(detail) + " for domain '" +
+                  name() + "'; not published");
+      return;
+    }
+    gw().publish(std::string(protocol::topic_domain_lifecycle),
+                 lifecycle_event_body(ctx().uri, summary(), event, detail));
+  }
+
+  // The gateway's routes and the instance's summary, before any reply that depends on
+  // them leaves. The summary goes into the domain's slot, which the instance actor
+  // reads when it lists or restarts; it is sent a message only on this incarnation's
+  // first announce (the domain is defined, its names indexed): a message per change
+  // woke a second worker for every change (docs/benchmarks.md, the profile).
+  void announce() {
+    auto s = summary();
+    gw().route_set(ctx().uri, {caf::actor_cast<caf::actor>(self_), s.name, s.uuid, s.id});
+    st().s.slot->publish(s);
+    if (!st().announced) {
+      st().announced = true;
+      self_->send(ctx().registry, summary_atom::value, s);
+    }
+  }
+
+  // The driver's handle is known: reports about it come here from now on.
+  void bind(domus_dom* dom) {
+    st().s.dom = dom;
+    if (dom)
+      ctx().host->bind(dom, st().calls.slot());
+  }
+
+  // -- driver calls -------------------------------------------------------------------
+
+  template <class Call, class Then> void drive(Call&& call, Then&& then) {
+    st().calls.drive(std::forward<Call>(call), std::forward<Then>(then));
+  }
+
+  void on_done(uint64_t generation, uint64_t id, driver_result& r) {
+    if (!st().calls.done(generation, id, r)) {
+      // A call of an incarnation that died: its facts still hold.
+      log_info(ctx().uri + ": domain '" + name() +
+               "' got the result of a call made before its actor was restarted");
+      if (r.ok() && !st().removed)
+        apply_facts(r);
+      if (st().awaiting_orphans && st().calls.slot()->in_flight() == 0) {
+        st().awaiting_orphans = false;
+        resync();
+      }
+    }
+    release_if_idle();
+  }
+
+  // Applies a state the driver reports; the live definition follows activity.
+  void apply_state(const domus_dom_state_v1& ns) {
+    auto& s = st().s;
+    int32_t state = protocol::find_state(ns.state) ? ns.state : DOMUS_STATE_SHUTOFF;
+    int32_t reason =
+        protocol::find_reason(state, ns.reason) ? ns.reason : DOMUS_REASON_UNKNOWN;
+    bool was_active = active();
+    s.state = {state, reason, protocol::state_is_active(state) ? ns.id : -1};
+    if (active() && !was_active && !s.live_def)
+      s.live_def = s.persistent_def;
+    if (!active() && s.persistent_def)
+      s.live_def.reset(); // a transient domain keeps it: its identity until it vanishes
+  }
+
+  // A driver result's facts: state, status data, live definition, events.
+  void apply(const driver_result& r) {
+    if (r.state)
+      apply_state(*r.state);
+    if (r.private_data)
+      st().s.private_data = *r.private_data;
+    if (r.xml && active()) {
+      try {
+        auto live = model::parse_domain(*r.xml, "<driver>", model::parse_mode::stored);
+        model::normalize(live);
+        st().s.live_def = std::make_shared<const model::domain_def>(std::move(live));
+      } catch (const protocol::error& e) {
+        log_warning("driver of " + ctx().uri + " returned a live definition of domain '" +
+                    name() + "' that does not parse (" + e.what() +
+                    "); kept the defined one");
+      }
+    }
+    for (auto& e : r.events)
+      publish(e.event, e.detail);
+  }
+
+  // Facts that arrive outside a job (a report, a late completion): applied and
+  // announced; a transient domain that stopped is gone.
+  void apply_facts(const driver_result& r) {
+    apply(r);
+    if (gone_if_stopped_transient())
+      return;
+    save_status_or_retry();
+    announce();
+  }
+
+  // -- persistence ----------------------------------------------------------------------
+
+  using stored_fn = std::function<void(const std::string& error)>;
+
+  // Submits a store operation; `then` runs in this actor when it is done.
+  void persist(std::function<void(store::done_fn)> submit, stored_fn then) {
+    uint64_t token = ++st().next_store_token;
+    if (then)
+      st().stored_next[token] = std::move(then);
+    caf::actor me = caf::actor_cast<caf::actor>(self_);
+    submit([me, token](const std::string& error) {
+      caf::anon_send(me, stored_atom::value, token, error);
+    });
+  }
+
+  void on_stored(uint64_t token, const std::string& error) {
+    auto it = st().stored_next.find(token);
+    if (it == st().stored_next.end()) {
+      if (!error.empty())
+        log_error(ctx().uri + ": domain '" + name() + "': " + error);
+      return;
+    }
+    auto then = std::move(it->second);
+    st().stored_next.erase(it);
+    then(error);
+  }
+
+  // The persistent definition, durably, before the define is acknowledged.
+  void save_definition(const model::domain_def& def, stored_fn then) {
+    if (!ctx().persisted())
+      return then("");
+    std::string path = ctx().definition_path(def.name);
+    std::string xml = model::format_domain(def, model::secrets::keep);
+    store* files = ctx().files;
+    persist([=](store::done_fn done) { files->write(path, xml, true, std::move(done)); },
+            std::move(then));
+  }
+
+  // The definition, then its autostart link, durably: `then` hears whether the
+  // definition is gone (a link left behind names nothing and is ignored at start; one
+  // removed before a definition that stays would lose its autostart).
+  void drop_definition(stored_fn then) {
+    if (!ctx().persisted())
+      return then("");
+    store* files = ctx().files;
+    std::string link = ctx().autostart_path(name()), path = ctx().definition_path(name());
+    std::string uri = ctx().uri;
+    persist([=](store::done_fn done) { files->remove(path, true, std::move(done)); },
+            [=](const std::string& error) {
+              if (error.empty())
+                files->remove(link, true, [uri](const std::string& e) {
+                  if (!e.empty())
+                    log_warning(uri + ": " + e);
+                });
+              then(error);
+            });
+  }
+
+  // The status of an active domain (removed when it is not active), before the change
+  // is acknowledged; not flushed: it survives a crash of the daemon, not of the host.
+  void save_status(stored_fn then) {
+    if (!ctx().persisted()) {
+      if (then)
+        then("");
+      return;
+    }
+    store* files = ctx().files;
+    std::string path = ctx().status_path(name());
+    if (active()) {
+      std::string text = status_text(summary());
+      persist(
+          [=](store::done_fn done) { files->write(path, text, false, std::move(done)); },
+          std::move(then));
+    } else {
+      persist([=](store::done_fn done) { files->remove(path, false, std::move(done)); },
+              std::move(then));
+    }
+  }
+
+  // A store error on a request: the request fails naming the file's trouble.
+  bool store_failed(const rpc& r, const std::string& error, const std::string& what) {
+    if (error.empty())
+      return false;
+    log_error(ctx().uri + ": " + what + ": " + error);
+    reply_error(r, errc::operation_failed, what + ": " + error);
+    return true;
+  }
+
+  // -- the job queue ------------------------------------------------------------------
+
+  void enqueue(job j) {
+    j.token = ++st().next_job_token;
+    j.queued = std::chrono::steady_clock::now();
+    bool must_wait = st().busy || st().draining || !st().queue.empty();
+    if (must_wait && ctx().job_wait_ms > 0)
+      self_->delayed_send(self_, std::chrono::milliseconds(ctx().job_wait_ms),
+                          waited_atom::value, j.token);
+    st().queue.push_back(std::move(j));
+    if (!st().busy && !st().draining)
+      run_next();
+  }
+
+  // A job's wait deadline passed: if it still waits, it fails naming the one running.
+  void on_waited(uint64_t token) {
+    auto& q = st().queue;
+    auto it =
+        std::find_if(q.begin(), q.end(), [&](const job& j) { return j.token == token; });
+    if (it == q.end())
+      return;
+    auto now = std::chrono::steady_clock::now();
+    auto secs = [&](std::chrono::steady_clock::time_point t) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.1f s",
+                    std::chrono::duration<double>(now - t).count());
+      return std::string(buf);
+    };
+    std::string what = st().busy ? "'" + st().running + "' has been running for " +
+                                       secs(st().running_since)
+                                 : "other changes are queued";
+    reply_error(it->request, errc::busy,
+                "domain '" + name() + "' is busy: " + what + "; gave up after waiting " +
+                    secs(it->queued) + " (job_wait_ms in domusd.conf)");
+    q.erase(it);
+  }
+
+  void finish() {
+    st().busy = false;
+    if (gone_if_stopped_transient())
+      return;
+    // A job that completed synchronously returns into run_next's loop: no recursion, so
+    // a long queue of refused requests cannot exhaust the stack.
+    if (!st().removed && !st().draining)
+      run_next();
+  }
+
+  void run_next() {
+    st().draining = true;
+    while (!st().busy && !st().queue.empty() && !st().removed) {
+      job j = std::move(st().queue.front());
+      st().queue.pop_front();
+      st().busy = true;
+      st().running = std::string(protocol::entry(j.request.proc).name);
+      st().running_since = std::chrono::steady_clock::now();
+      try {
+        run(j);
+      } catch (const protocol::error& e) {
+        reply_error(j.request, e.code(), e.what());
+        st().busy = false;
+      }
+    }
+    st().draining = false;
+  }
+
+  void run(job& j) {
+    if (!st().s.failed.empty()) {
+      reply_error(j.request, errc::internal, st().s.failed);
+      return finish();
+    }
+    // Test-only: DOMUS_TEST_FAIL_ACTOR=NAME in domusd's environment makes the actor of
+    // domain NAME fail on every lifecycle change, so that tests drive supervision with
+    // any driver.
+    static const char* fail_actor = std::getenv("DOMUS_TEST_FAIL_ACTOR");
+    if (fail_actor && j.kind == job::operation && name() == fail_actor)
+      return crash("DOMUS_TEST_FAIL_ACTOR names domain '" + name() + "'");
+    switch (j.kind) {
+    case job::define_new:
+      return define_new(j);
+    case job::create_new:
+      return create_new(j);
+    case job::redefine:
+      return redefine(j);
+    case job::operation:
+      break;
+    }
+    const rpc& r = j.request;
+    if (auto why = check_transition(r.proc, st().s.state.state, name())) {
+      reply_error(r, errc::invalid_operation, *why);
+      return finish();
+    }
+    switch (r.proc) {
+    case proc::domain_start:
+      return operation(j, DOMUS_DOMAIN_OP(ctx(), start), uint32_t{0});
+    case proc::domain_shutdown:
+      return operation(j, DOMUS_DOMAIN_OP(ctx(), shutdown), uint32_t{0});
+    case proc::domain_reboot:
+      return operation(j, DOMUS_DOMAIN_OP(ctx(), reboot), uint32_t{0});
+    case proc::domain_destroy:
+      return operation(j, DOMUS_DOMAIN_OP(ctx(), destroy), uint32_t{0});
+    case proc::domain_suspend:
+      return operation(j, DOMUS_DOMAIN_OP(ctx(), suspend));
+    case proc::domain_resume:
+      return operation(j, DOMUS_DOMAIN_OP(ctx(), resume));
+    case proc::domain_undefine:
+      return undefine(j);
+    case proc::domain_autostart:
+      return autostart(j);
+    default:
+      reply_error(r, errc::internal, "procedure not handled by the domain actor");
+      return finish();
+    }
+  }
+
+  // A lifecycle operation: fn(inst, dom, extra..., done, user), completed by complete_op.
+  template <class Fn, class... Extra> void operation(job& j, Fn fn, Extra... extra) {
+    if (!fn)
+      return unsupported(j.request);
+    rpc r = j.request;
+    auto* inst = ctx().inst;
+    auto* dom = st().s.dom;
+    drive(
+        [=](domus_complete_fn done, void* user) { fn(inst, dom, extra..., done, user); },
+        [this, r](driver_result& res) { complete_op(r, res); });
+  }
+
+  void unsupported(const rpc& r) {
+    reply_error(r, errc::unsupported,
+                "the " + std::string(ctx().driver().name) + " driver does not support '" +
+                    std::string(protocol::entry(r.proc).name) + "'");
+    finish();
+  }
+
+  void complete_op(const rpc& r, driver_result& res) {
+    bool was_active = active();
+    if (!res.ok()) {
+      // Unanswered: the gateway fails the request when the supervisor has replaced this
+      // actor, so that no request can reach the dead one after the client heard back.
+      if (res.status == DOMUS_E_INTERNAL)
+        return crash("the driver reported an internal error: " + res.message);
+      reply_driver_error(r, res,
+                         "cannot " + std::string(protocol::entry(r.proc).name) +
+                             " domain '" + name() + "'");
+      return finish();
+    }
+    apply(res);
+    if (!active() && !st().s.persistent_def)
+      return vanish(r); // a transient domain that stopped is gone
+    reply_after_status(r, !was_active && active());
+  }
+
+  // A state change's answer: the status is written, then the routes and registry learn
+  // the new state, then the client hears. Reply and state always agree when the status
+  // file cannot be written: a start (`started`) is undone, since a guest the daemon
+  // could not find again after a crash must not run, and fails naming the file; any
+  // other change happened, is answered as done, and its stale file is repaired as soon
+  // as it can be.
+  void reply_after_status(const rpc& r, bool started = false) {
+    save_status([this, r, started](const std::string& error) {
+      if (error.empty()) {
+        announce();
+        reply(r, summary_json(summary()));
+        return finish();
+      }
+      std::string what = "cannot save the status of domain '" + name() + "': " + error;
+      if (started)
+        return undo_start(r, what);
+      log_error(ctx().uri + ": " + what +
+                "; the change stands, and the file is written " + "again when it can be");
+      status_stale();
+      announce();
+      reply(r, summary_json(summary()));
+      finish();
+    });
+  }
+
+  // A start whose status could not be written is undone (the driver's destroy), then
+  // refused naming the file.
+  void undo_start(const rpc& r, const std::string& why) {
+    auto fn = DOMUS_DOMAIN_OP(ctx(), destroy);
+    auto* inst = ctx().inst;
+    auto* dom = st().s.dom;
+    auto refuse = [this, r, why](const std::string& outcome) {
+      log_error(ctx().uri + ": " + why + "; " + outcome);
+      reply_error(r, errc::operation_failed, why + "; " + outcome);
+      if (!active() && !st().s.persistent_def) {
+        st().busy = false;
+        return remove(); // a transient domain that could not start is gone
+      }
+      finish();
+    };
+    if (!fn) {
+      announce();
+      return refuse("the driver cannot destroy it, so it runs on");
+    }
+    drive([=](domus_complete_fn done, void* user) { fn(inst, dom, 0, done, user); },
+          [this, refuse](driver_result& res) {
+            if (res.ok())
+              apply(res);
+            save_status_or_retry();
+            announce();
+            refuse(res.ok() ? "the start was undone"
+                            : "undoing it failed too: " + res.message);
+          });
+  }
+
+  // The status, written when it can be: a failure is logged and retried.
+  void save_status_or_retry() {
+    save_status([this](const std::string& error) {
+      if (error.empty())
+        return;
+      log_error(ctx().uri + ": cannot save the status of domain '" + name() +
+                "': " + error + "; it is written again when it can be");
+      status_stale();
+    });
+  }
+
+  // The status file lags the domain's state: written again now and then until it is
+  // right (a destroy whose file could not be removed, a suspend whose could not be
+  // written).
+  void status_stale() {
+    if (st().status_retry_pending)
+      return;
+    st().status_retry_pending = true;
+    self_->delayed_send(self_, std::chrono::seconds(2), status_atom::value);
+  }
+
+  void on_status_retry() {
+    st().status_retry_pending = false;
+    if (st().removed)
+      return;
+    save_status([this](const std::string& error) {
+      if (error.empty())
+        log_info(ctx().uri + ": the status file of domain '" + name() +
+                 "' is right again");
+      else
+        status_stale();
+    });
+  }
+
+  // The driver's state is unknown after an internal error: die, so that the supervisor
+  // restarts this actor and resyncs it from the driver.
+  void crash(const std::string& why) {
+    st().busy = false;
+    self_->quit(caf::make_error(caf::sec::runtime_error, why));
+  }
+
+  void undefine(job& j) {
+    rpc r = j.request;
+    auto& s = st().s;
+    if (!s.persistent_def) {
+      // libvirt accepts it on a transient domain too; nothing changes but the event.
+      publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
+      reply(r, summary_json(summary()));
+      return finish();
+    }
+    if (active()) {
+      // An active domain stays running, now transient.
+      return drop_definition([this, r](const std::string& error) {
+        if (store_failed(r, error,
+                         "cannot remove the definition of domain '" + name() + "'"))
+          return finish();
+        auto& s = st().s;
+        s.persistent_def.reset();
+        s.autostart = false;
+        publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
+        announce();
+        reply(r, summary_json(summary()));
+        finish();
+      });
+    }
+    auto fn = DOMUS_DOMAIN_OP(ctx(), undefine);
+    if (!fn) {
+      return drop_definition([this, r](const std::string& error) {
+        if (store_failed(r, error,
+                         "cannot remove the definition of domain '" + name() + "'"))
+          return finish();
+        publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
+        vanish(r);
+      });
+    }
+    // The file goes first: an undefine is acknowledged only once the definition is
+    // durably gone, and one whose file cannot be removed changes nothing. Should the
+    // driver then refuse, the file is written back.
+    drop_definition([this, r, fn](const std::string& error) {
+      if (store_failed(r, error,
+                       "cannot remove the definition of domain '" + name() + "'"))
+        return finish();
+      auto* inst = ctx().inst;
+      auto* dom = st().s.dom;
+      drive([=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
+            [this, r](driver_result& res) {
+              if (res.ok()) {
+                publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
+                return vanish(r);
+              }
+              restore_definition([this, r, res](const std::string& error) mutable {
+                if (!error.empty())
+                  log_error(ctx().uri + ": domain '" + name() +
+                            "': the driver refused to undefine it, and its definition "
+                            "file could not be written back: " +
+                            error);
+                reply_driver_error(r, res, "cannot undefine domain '" + name() + "'");
+                finish();
+              });
+            });
+    });
+  }
+
+  // Writes the persistent definition and its autostart link again (an undefine the
+  // driver refused after the files were removed).
+  void restore_definition(stored_fn then) {
+    save_definition(*st().s.persistent_def, [this, then](const std::string& error) {
+      if (!error.empty() || !st().s.autostart || !ctx().persisted())
+        return then(error);
+      store* files = ctx().files;
+      std::string link = ctx().autostart_path(name()),
+                  target = ctx().definition_path(name());
+      persist([=](store::done_fn d) { files->link(link, target, std::move(d)); }, then);
+    });
+  }
+
+  // The domain no longer exists: drop the routes, tell the instance, answer (with the
+  // last summary), and stop once the driver has every call back; requests that still
+  // reach this actor get no-domain.
+  void vanish(const rpc& r) {
+    domain_summary last = summary();
+    last.persistent = false;
+    remove();
+    reply(r, summary_json(last));
+  }
+
+  void remove() {
+    if (ctx().persisted() && st().s.dom)
+      ctx().files->remove(ctx().status_path(name()), false, nullptr);
+    st().removed = true;
+    gw().route_remove(ctx().uri, self_->id());
+    self_->send(ctx().registry, removed_atom::value, self_->id());
+    for (auto& waiting : st().queue)
+      reply_error(waiting.request, errc::no_domain,
+                  "domain '" + name() + "' no longer exists");
+    st().queue.clear();
+    st().release_pending = true;
+    release_if_idle();
+  }
+
+  // The runtime never releases a handle the driver still has a call on (an info beside
+  // the job, a call of a dead incarnation): it waits for them.
+  void release_if_idle() {
+    if (!st().release_pending || st().calls.slot()->in_flight() > 0)
+      return;
+    st().release_pending = false;
+    if (auto* dom = st().s.dom) {
+      ctx().host->unbind(dom);
+      if (auto fn = DOMUS_DOMAIN_OP(ctx(), release))
+        fn(ctx().inst, dom);
+      st().s.dom = nullptr;
+    }
+    self_->quit();
+  }
+
+  // A transient domain found inactive is gone (it stopped outside a job, or a job that
+  // raced its power-off failed).
+  bool gone_if_stopped_transient() {
+    if (st().removed || st().busy || active() || st().s.persistent_def || !st().s.dom)
+      return false;
+    remove();
+    return true;
+  }
+
+  void autostart(job& j) {
+    rpc r = j.request;
+    bool enable = required_bool(r.args, "enable");
+    if (!st().s.persistent_def) {
+      reply_error(r, errc::invalid_operation,
+                  "cannot set autostart on transient domain '" + name() +
+                      "': only defined domains start with the host");
+      return finish();
+    }
+    auto done = [this, r, enable](const std::string& error) {
+      if (store_failed(r, error, "cannot change autostart of domain '" + name() + "'"))
+        return finish();
+      st().s.autostart = enable;
+      announce();
+      reply(r, summary_json(summary()));
+      finish();
+    };
+    if (!ctx().persisted())
+      return done("");
+    store* files = ctx().files;
+    std::string link = ctx().autostart_path(name()),
+                target = ctx().definition_path(name());
+    if (enable)
+      persist([=](store::done_fn d) { files->link(link, target, std::move(d)); }, done);
+    else
+      persist([=](store::done_fn d) { files->remove(link, true, std::move(d)); }, done);
+  }
+
+  // -- definitions ----------------------------------------------------------------------
+
+  using def_ptr = std::shared_ptr<const model::domain_def>;
+
+  // Runs the driver's normalize hook (when it has one) on a definition.
+  void normalize(const rpc& r, def_ptr def, std::function<void(def_ptr)> then) {
+    auto fn = DOMUS_DOMAIN_OP(ctx(), normalize);
+    if (!fn)
+      return then(std::move(def));
+    auto xml =
+        std::make_shared<std::string>(model::format_domain(*def, model::secrets::keep));
+    auto* inst = ctx().inst;
+    drive(
+        [=](domus_complete_fn done, void* user) { fn(inst, xml->c_str(), done, user); },
+        [this, r, def, then](driver_result& res) {
+          if (!res.ok() || !res.xml) {
+            reply_driver_error(r, res, "the driver refused the definition");
+            return fail_definition();
+          }
+          try {
+            auto out =
+                model::parse_domain(*res.xml, "<driver>", model::parse_mode::stored);
+            model::normalize(out);
+            if (out.name != def->name || out.uuid != def->uuid)
+              throw protocol::error(errc::internal, "the driver's normalize hook changed "
+                                                    "the domain's name or UUID");
+            then(std::make_shared<const model::domain_def>(std::move(out)));
+          } catch (const protocol::error& e) {
+            reply_error(r, errc::internal, std::string("driver normalize: ") + e.what());
+            fail_definition();
+          }
+        });
+  }
+
+  // A definition job failed: a domain the driver never took disappears.
+  void fail_definition() {
+    if (st().s.dom)
+      return finish();
+    st().busy = false;
+    remove();
+  }
+
+  void define_new(job& j) {
+    rpc r = j.request;
+    normalize(r, j.def, [this, r](def_ptr def) {
+      driver_define(r, def, [this, r, def](domus_dom* dom) {
+        bind(dom);
+        st().s.persistent_def = compact_def(def);
+        save_definition(*st().s.persistent_def, [this, r](const std::string& error) {
+          if (store_failed(r, error,
+                           "cannot save the definition of domain '" + name() + "'")) {
+            st().busy = false;
+            return remove(); // nothing is defined: the driver's handle is released
+          }
+          publish(DOMUS_EVENT_DEFINED, DOMUS_DETAIL_ADDED);
+          announce();
+          reply(r, summary_json(summary()));
+          finish();
+        });
+      });
+    });
+  }
+
+  void create_new(job& j) {
+    rpc r = j.request;
+    auto start = DOMUS_DOMAIN_OP(ctx(), start);
+    if (!start) {
+      reply_error(r, errc::unsupported,
+                  "the " + std::string(ctx().driver().name) +
+                      " driver cannot start domains");
+      return fail_definition();
+    }
+    normalize(r, j.def, [this, r, start](def_ptr def) {
+      driver_define(r, def, [this, r, def, start](domus_dom* dom) {
+        bind(dom);
+        st().s.live_def = def; // transient: no persistent definition
+        auto* inst = ctx().inst;
+        drive(
+            [=](domus_complete_fn done, void* user) { start(inst, dom, 0, done, user); },
+            [this, r](driver_result& res) {
+              if (!res.ok() || !res.state ||
+                  !protocol::state_is_active(res.state->state)) {
+                reply_driver_error(r, res, "cannot start domain '" + name() + "'");
+                st().busy = false;
+                return remove();
+              }
+              apply(res);
+              reply_after_status(r, true);
+            });
+      });
+    });
+  }
+
+  void redefine(job& j) {
+    rpc r = j.request;
+    normalize(r, j.def, [this, r](def_ptr def) {
+      driver_define(r, def, [this, r, def](domus_dom*) {
+        save_definition(*def, [this, r, def](const std::string& error) {
+          if (store_failed(r, error,
+                           "cannot save the definition of domain '" + name() + "'"))
+            return finish();
+          bool was_persistent = st().s.persistent_def != nullptr;
+          st().s.persistent_def = compact_def(def);
+          // libvirt says "added" when a running transient domain becomes persistent.
+          publish(DOMUS_EVENT_DEFINED,
+                  was_persistent ? DOMUS_DETAIL_UPDATED : DOMUS_DETAIL_ADDED);
+          announce();
+          reply(r, summary_json(summary()));
+          finish();
+        });
+      });
+    });
+  }
+
+  void driver_define(const rpc& r, def_ptr def, std::function<void(domus_dom*)> then) {
+    auto fn = DOMUS_DOMAIN_OP(ctx(), define);
+    if (!fn) {
+      reply_error(r, errc::unsupported,
+                  "the " + std::string(ctx().driver().name) +
+                      " driver cannot define domains");
+      return fail_definition();
+    }
+    auto xml =
+        std::make_shared<std::string>(model::format_domain(*def, model::secrets::keep));
+    auto* inst = ctx().inst;
+    auto* existing = st().s.dom;
+    drive([=](domus_complete_fn done,
+              void* user) { fn(inst, existing, xml->c_str(), done, user); },
+          [this, r, existing, then](driver_result& res) {
+            if (!res.ok() || (!existing && !res.dom)) {
+              reply_driver_error(r, res, "the driver refused the definition");
+              return fail_definition();
+            }
+            then(existing ? existing : res.dom);
+          });
+  }
+
+  // -- queries --------------------------------------------------------------------------
+
+  void query(const rpc& r) {
+    switch (r.proc) {
+    case proc::domain_lookup:
+      return reply(r, summary_json(summary()));
+    case proc::domain_xml: {
+      bool inactive = optional_bool(r.args, "inactive", false);
+      // Secrets only when asked for; the gateway refuses `secure` on the read-only
+      // socket before the request gets here.
+      auto which = optional_bool(r.args, "secure", false) ? model::secrets::keep
+                                                          : model::secrets::omit;
+      auto& s = st().s;
+      if (inactive && s.persistent_def)
+        return reply(r, json{{"xml", model::format_domain(*s.persistent_def, which)},
+                             {"name", s.persistent_def->name}});
+      auto id = active() ? std::optional<int>(s.state.id) : std::nullopt;
+      return reply(r, json{{"xml", model::format_domain(current_def(), which, id)},
+                           {"name", current_def().name}});
+    }
+    case proc::domain_info:
+      return info(r);
+    default:
+      return reply_error(r, errc::internal, "procedure not handled by the domain actor");
+    }
+  }
+
+  // Asks the driver for the domain's facts; false (and `then` never runs) when the driver
+  // has no info operation or the domain no handle. Allowed beside a pending mutating job
+  // (the ABI's concurrency rule).
+  template <class Then> bool ask_info(Then&& then) {
+    auto fn = DOMUS_DOMAIN_OP(ctx(), info);
+    if (!fn || !st().s.dom)
+      return false;
+    auto* inst = ctx().inst;
+    auto* dom = st().s.dom;
+    drive([=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
+          std::forward<Then>(then));
+    return true;
+  }
+
+  void info(const rpc& r) {
+    auto respond = [this, r](driver_result* res) {
+      auto s = summary();
+      json out = summary_json(s);
+      const auto& def = current_def();
+      out["os_type"] = def.os_type;
+      out["max_memory_kib"] = def.memory_kib;
+      out["memory_kib"] = def.current_memory_kib;
+      out["vcpus"] = def.vcpus_now();
+      out["cpu_time_ns"] = 0;
+      out["managed_save"] = false;
+      json sec = {{"model", ctx().security_model}, {"doi", ctx().security_doi}};
+      if (res && res->info) {
+        auto& i = *res->info;
+        out["max_memory_kib"] = i.max_memory_kib;
+        out["memory_kib"] = i.memory_kib;
+        out["vcpus"] = i.vcpus;
+        out["cpu_time_ns"] = i.cpu_time_ns;
+        if (!res->info_os_type.empty())
+          out["os_type"] = res->info_os_type;
+        if (res->has_security_label) {
+          sec["label"] = res->info_security_label;
+          sec["enforcing"] = i.security_enforcing != 0;
+        }
+      }
+      out["security"] = sec;
+      reply(r, out);
+    };
+    bool asked = ask_info([this, r, respond](driver_result& res) {
+      if (!res.ok())
+        return reply_driver_error(r, res,
+                                  "cannot get information on domain '" + name() + "'");
+      respond(&res);
+    });
+    if (!asked)
+      respond(nullptr);
+  }
+
+  // -- start-up and reports -----------------------------------------------------------
+
+  void on_start() {
+    if (st().s.dom)
+      ctx().host->bind(st().s.dom, st().calls.slot());
+    if (!st().s.resync)
+      return;
+    st().busy = true; // jobs wait for the resync
+    if (st().calls.slot()->in_flight() > 0) {
+      // Calls of the incarnation that died are still out; their completions come here.
+      // No new call is made on the domain until they are all back.
+      st().awaiting_orphans = true;
+      return;
+    }
+    resync();
+  }
+
+  // After a restart: the driver's word on the domain's state, then jobs run again.
+  void resync() {
+    bool asked = ask_info([this](driver_result& res) {
+      if (res.ok() && res.info) {
+        apply_state(res.info->state);
+        save_status_or_retry();
+      } else
+        log_warning("domain '" + name() + "' of " + ctx().uri +
+                    ": resync after restart failed: " + res.message);
+      announce();
+      finish();
+    });
+    if (!asked) {
+      announce();
+      finish();
+    }
+  }
+
+  void on_report(report_data& rep) {
+    if (st().removed)
+      return;
+    driver_result r;
+    r.state = rep.state;
+    r.events = std::move(rep.events);
+    r.private_data = std::move(rep.private_data);
+    apply_facts(r);
+  }
+
+  void on_call(rpc& r) {
+    if (st().removed)
+      return reply_error(r, errc::no_domain, "domain '" + name() + "' no longer exists");
+    try {
+      if (protocol::entry(r.proc).mutating)
+        enqueue(job{std::move(r), nullptr, job::operation});
+      else
+        query(r);
+    } catch (const protocol::error& e) {
+      reply_error(r, e.code(), e.what());
+    }
+  }
+
+  // Every handler holds its posts to the event loop and hands them over together when
+  // it returns: a change's reply, event and route reach the loop thread in one wake-up.
+  caf::behavior make_behavior() {
+    return {
+        [this](call_atom, rpc& r) {
+          event_loop::hold h(gw().loop());
+          on_call(r);
+        },
+        [this](adopt_atom, definition_job& d) {
+          event_loop::hold h(gw().loop());
+          bool create = d.request.proc == proc::domain_create;
+          enqueue(job{std::move(d.request), std::move(d.def),
+                      create ? job::create_new : job::define_new});
+        },
+        [this](redefine_atom, definition_job& d) {
+          event_loop::hold h(gw().loop());
+          enqueue(job{std::move(d.request), std::move(d.def), job::redefine});
+        },
+        [this](done_atom, uint64_t generation, uint64_t id, driver_result& r) {
+          event_loop::hold h(gw().loop());
+          on_done(generation, id, r);
+        },
+        [this](report_atom, report_data& rep) {
+          event_loop::hold h(gw().loop());
+          on_report(rep);
+        },
+        [this](stored_atom, uint64_t token, std::string& error) {
+          event_loop::hold h(gw().loop());
+          on_stored(token, error);
+        },
+        [this](waited_atom, uint64_t token) {
+          event_loop::hold h(gw().loop());
+          on_waited(token);
+        },
+        [this](status_atom) {
+          event_loop::hold h(gw().loop());
+          on_status_retry();
+        },
+    };
+  }
+
+private:
+  domain_actor* self_;
+};
+
+caf::behavior domain_behavior(domain_actor* self, domain_seed seed) {
+  self->state.s = std::move(seed);
+  self->set_exception_handler([](std::exception_ptr& ep) -> caf::error {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    return caf::make_error(caf::sec::runtime_error, "domain actor failed: " + what);
+  });
+  self->state.calls.attach(caf::actor_cast<caf::actor>(self), self->state.s.slot);
+  self->state.logic = std::make_shared<domain_logic>(self);
+  auto* logic = self->state.logic.get();
+  auto b = logic->make_behavior();
+  logic->on_start();
+  return b;
+}
+
+} // namespace
+
+caf::actor spawn_domain_actor(caf::local_actor* parent, domain_seed seed) {
+  return parent->spawn<caf::linked>(domain_behavior, std::move(seed));
+}
+
+} // namespace domus::runtime

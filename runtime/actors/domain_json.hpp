@@ -1,0 +1,25 @@
+// The JSON shapes of domain results and events (docs/protocol.md pins them).
+#pragma once
+
+#include "actors/messages.hpp"
+
+#include <string>
+
+namespace domus::runtime {
+
+/// {"name", "uuid", "id" (null when inactive), "state", "reason", "persistent",
+/// "autostart"}: the result of domain.lookup and the rows of domain.list.
+protocol::json summary_json(const domain_summary& s);
+
+/// The same as JSON text, followed by a comma (domain.list writes thousands at once).
+void append_summary_json(std::string& out, const domain_summary& s);
+
+/// The body of a domain.lifecycle event, without "seq" (the gateway numbers it).
+std::string lifecycle_event_body(const std::string& uri, const domain_summary& s,
+                                 int32_t event, int32_t detail);
+
+/// The body of a domain.error event, without "seq".
+std::string error_event_body(const std::string& uri, const domain_summary& s,
+                             const std::string& message);
+
+} // namespace domus::runtime

@@ -1,0 +1,863 @@
+#include "actors/instance_actor.hpp"
+
+#include "actors/args.hpp"
+#include "actors/domain_actor.hpp"
+#include "actors/domain_json.hpp"
+#include "actors/messages.hpp"
+#include "daemon/log.hpp"
+#include "drivers/driver_call.hpp"
+#include "drivers/host_services.hpp"
+#include "gateway/gateway.hpp"
+#include "persist/instance_restore.hpp"
+#include "persist/store.hpp"
+
+#include <domus/protocol/vocabulary.hpp>
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <list>
+#include <unistd.h>
+#include <unordered_map>
+
+namespace domus::runtime {
+
+using protocol::errc;
+using protocol::json;
+using protocol::proc;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+/// What the instance knows of one domain actor.
+struct record {
+  caf::actor actor;
+  std::shared_ptr<domain_slot> slot; ///< kept across restarts
+  domain_summary summary;
+  bool defined = false; ///< false while its first define or create runs
+  std::list<clock_type::time_point> restarts; // (a deque allocates up front)
+};
+
+class instance_logic;
+
+struct instance_state {
+  instance_seed seed;
+  std::shared_ptr<instance_context> ctx;
+  bool open = false;
+  bool stopping = false;
+  pending_calls calls;
+  std::unordered_map<caf::actor_id, record> records;
+  std::unordered_map<std::string, caf::actor_id> by_name, by_uuid;
+  std::vector<driver_result::object> other_objects; ///< networks, pools: later issues
+  std::list<rpc> large;       ///< large definitions waiting to be read
+  bool reading_large = false; ///< one is being read on a thread of its own
+  std::string hypervisor_type;
+  uint64_t hypervisor_version = 0;
+  supervision_policy policy;
+  std::shared_ptr<instance_logic> logic;
+  static inline const char* name = "instance";
+};
+
+using instance_actor = caf::stateful_actor<instance_state>;
+
+// The text of an actor's exit reason: the message it quit with, else CAF's rendering.
+std::string reason_text(const caf::error& e) {
+  const caf::message& ctx = e.context();
+  for (size_t i = 0; i < ctx.size(); ++i)
+    if (ctx.match_element<std::string>(i))
+      return ctx.get_as<std::string>(i);
+  return caf::to_string(e);
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+class instance_logic {
+public:
+  explicit instance_logic(instance_actor* self) : self_(self) {}
+
+  instance_state& st() { return self_->state; }
+  const std::string& uri() { return st().ctx->uri; }
+  gateway& gw() { return *st().seed.gw; }
+  caf::actor me() { return caf::actor_cast<caf::actor>(self_); }
+
+  template <class Call, class Then> void drive(Call&& call, Then&& then) {
+    st().calls.drive(std::forward<Call>(call), std::forward<Then>(then));
+  }
+
+  void reply(const rpc& r, const json& result) {
+    gw().reply(r.serial, protocol::encode_reply(r.id, result));
+  }
+  void reply_error(const rpc& r, errc code, const std::string& message) {
+    gw().reply(r.serial, protocol::encode_error(r.id, code, message));
+  }
+
+  // -- opening --------------------------------------------------------------------------
+
+  void open() {
+    auto& seed = st().seed;
+    auto ctx = std::make_shared<instance_context>();
+    ctx->uri = seed.uri.normalized();
+    ctx->plugin = seed.plugin;
+    ctx->gw = seed.gw;
+    ctx->host = seed.host;
+    ctx->registry = me();
+    ctx->files = seed.files;
+    ctx->job_wait_ms = seed.job_wait_ms;
+    ctx->etc_dir = seed.etc_dir;
+    ctx->status_dir = seed.etc_dir.empty() ? "" : seed.run_dir;
+    st().ctx = ctx;
+    auto args = std::make_shared<domus_open_args_v1>();
+    auto strings = std::make_shared<std::vector<std::string>>(std::vector<std::string>{
+        ctx->uri, seed.uri.scheme, seed.uri.path, seed.state_dir, seed.run_dir});
+    args->struct_size = sizeof(domus_open_args_v1);
+    args->uri = (*strings)[0].c_str();
+    args->scheme = (*strings)[1].c_str();
+    args->path = (*strings)[2].c_str();
+    args->state_dir = (*strings)[3].c_str();
+    args->run_dir = (*strings)[4].c_str();
+    args->flags = seed.fresh ? DOMUS_OPEN_FRESH : 0;
+    args->host = seed.host->table();
+    auto open_fn = ctx->driver().open;
+    drive([args, strings, open_fn](domus_complete_fn done,
+                                   void* user) { open_fn(args.get(), done, user); },
+          [this](driver_result& r) { opened(r); });
+  }
+
+  void fail_open(errc code, const std::string& message) {
+    log_error("cannot open " + uri() + ": " + message);
+    // Nothing of a failed instance stays behind (rmdir leaves a directory that is not
+    // empty alone).
+    ::rmdir(st().seed.state_dir.c_str());
+    ::rmdir(st().seed.run_dir.c_str());
+    gw().instance_failed(uri(), code, message);
+    self_->quit();
+  }
+
+  void opened(driver_result& r) {
+    if (!r.ok() || !r.instance) {
+      auto code = protocol::errc_from_number(r.status).value_or(errc::operation_failed);
+      return fail_open(code,
+                       r.message.empty() ? "the driver could not open it" : r.message);
+    }
+    st().ctx->inst = r.instance;
+    st().seed.host->set_opened(&st().ctx->driver(), r.instance);
+    auto objects = std::move(r.objects);
+    auto version_fn = st().ctx->driver().version_info;
+    if (!version_fn)
+      return restore_then_ready(objects);
+    auto* inst = r.instance;
+    drive([version_fn, inst](domus_complete_fn done,
+                             void* user) { version_fn(inst, done, user); },
+          [this, objects](driver_result& v) mutable {
+            if (v.ok() && v.version) {
+              st().ctx->security_model = v.version_security_model;
+              st().ctx->security_doi = v.version_security_doi;
+              st().hypervisor_type = v.version_type;
+              st().hypervisor_version = v.version->hypervisor_version;
+            }
+            restore_then_ready(objects);
+          });
+  }
+
+  // A persisted instance opened before: its domains come from the definitions and
+  // status files an earlier daemon wrote (instance_restore.cpp), then it is ready.
+  void restore_then_ready(std::vector<driver_result::object>& objects) {
+    if (!st().ctx->persisted() || st().seed.fresh)
+      return ready(objects);
+    auto plan = std::make_shared<restore_plan>(read_persisted(*st().ctx));
+    try {
+      mark_seeded(st().ctx->etc_dir); // again, in case it was lost
+    } catch (const protocol::error& e) {
+      return fail_open(e.code(), e.what());
+    }
+    reconnect_all(plan);
+  }
+
+  // Phase 1: the driver takes back every domain that was active.
+  void reconnect_all(std::shared_ptr<restore_plan> plan) {
+    auto fn = DOMUS_DOMAIN_OP(*st().ctx, reconnect);
+    auto* inst = st().ctx->inst;
+    plan->pending = 1;
+    for (size_t i = 0; i < plan->domains.size(); ++i) {
+      auto& d = plan->domains[i];
+      if (!d.status)
+        continue;
+      if (!fn) {
+        d.reconnect_error = "the driver cannot reconnect domains";
+        continue;
+      }
+      ++plan->pending;
+      auto xml = std::make_shared<std::string>(d.status->live_xml);
+      auto priv = std::make_shared<std::string>(d.status->private_data);
+      drive(
+          [=](domus_complete_fn done, void* user) {
+            fn(inst, xml->c_str(), {priv->data(), priv->size()}, done, user);
+          },
+          [this, plan, i](driver_result& res) {
+            auto& d = plan->domains[i];
+            if (res.ok() && res.dom) {
+              d.dom = res.dom;
+              if (res.state)
+                d.status->state = *res.state;
+              if (res.private_data)
+                d.status->private_data = *res.private_data;
+            } else {
+              d.reconnect_error =
+                  res.message.empty() ? "the driver refused" : res.message;
+            }
+            if (--plan->pending == 0)
+              define_all(plan);
+          });
+    }
+    if (--plan->pending == 0)
+      define_all(plan);
+  }
+
+  // Phase 2: the driver learns every persistent definition (beside the live one of a
+  // reconnected domain).
+  void define_all(std::shared_ptr<restore_plan> plan) {
+    auto fn = DOMUS_DOMAIN_OP(*st().ctx, define);
+    auto* inst = st().ctx->inst;
+    plan->pending = 1;
+    for (size_t i = 0; i < plan->domains.size(); ++i) {
+      auto& d = plan->domains[i];
+      if (!d.persistent || !fn)
+        continue;
+      ++plan->pending;
+      auto xml = std::make_shared<std::string>(
+          model::format_domain(*d.persistent, model::secrets::keep));
+      auto* existing = d.dom;
+      drive([=](domus_complete_fn done,
+                void* user) { fn(inst, existing, xml->c_str(), done, user); },
+            [this, plan, i](driver_result& res) {
+              auto& d = plan->domains[i];
+              if (!res.ok() || (!d.dom && !res.dom))
+                d.define_error = res.message.empty() ? "the driver refused" : res.message;
+              else if (!d.dom)
+                d.dom = res.dom;
+              if (--plan->pending == 0)
+                adopt_restored(plan);
+            });
+    }
+    if (--plan->pending == 0)
+      adopt_restored(plan);
+  }
+
+  // Phase 3: an actor per domain; a domain that could not be reconnected is shut off
+  // (reason daemon, event stopped/failed), one the driver refused is left out.
+  void adopt_restored(std::shared_ptr<restore_plan> plan) {
+    std::vector<route_entry> routes;
+    std::vector<std::pair<caf::actor_id, bool>> failed; // and whether it was transient
+    size_t count = 0;
+    for (auto& d : plan->domains) {
+      if (!d.define_error.empty()) {
+        log_error(uri() + ": domain '" + d.name +
+                  "' could not be defined again, skipped: " + d.define_error);
+        continue;
+      }
+      domain_seed seed;
+      seed.ctx = st().ctx;
+      seed.dom = d.dom;
+      seed.persistent_def = d.persistent;
+      seed.autostart = d.autostart && d.persistent;
+      bool reconnected = d.status && d.reconnect_error.empty() && d.dom;
+      if (d.status && !reconnected) {
+        log_warning(uri() + ": domain '" + d.name +
+                    "' was active but could not be reconnected (" + d.reconnect_error +
+                    "); it is shut off");
+        st().ctx->files->remove(st().ctx->status_path(d.name), false, nullptr);
+      }
+      if (reconnected) {
+        seed.state = d.status->state;
+        seed.live_def = d.live;
+        seed.private_data = d.status->private_data;
+      } else {
+        seed.state = {DOMUS_STATE_SHUTOFF, DOMUS_REASON_DAEMON, -1};
+      }
+      if (!seed.persistent_def && !seed.live_def) {
+        // A transient domain that is gone: only its event remains.
+        gw().publish(std::string(protocol::topic_domain_lifecycle),
+                     lifecycle_event_body(uri(), gone_summary(d), DOMUS_EVENT_STOPPED,
+                                          DOMUS_DETAIL_FAILED));
+        continue;
+      }
+      auto& rec = adopt(seed, true);
+      routes.push_back({rec.actor, rec.summary.name, rec.summary.uuid, rec.summary.id});
+      if (d.status && !reconnected)
+        failed.emplace_back(rec.actor.id(), false);
+      ++count;
+    }
+    for (auto& [id, transient] : failed)
+      gw().publish(std::string(protocol::topic_domain_lifecycle),
+                   lifecycle_event_body(uri(), st().records[id].summary,
+                                        DOMUS_EVENT_STOPPED, DOMUS_DETAIL_FAILED));
+    st().open = true;
+    log_info(uri() + " is open (driver '" + std::string(st().ctx->driver().name) + "', " +
+             std::to_string(count) + " domain(s) restored from " + st().ctx->etc_dir +
+             ")");
+    gw().instance_ready(uri(), std::move(routes));
+    autostart_once_per_boot();
+  }
+
+  domain_summary gone_summary(const restored_domain& d) {
+    domain_summary s;
+    s.name = d.name;
+    s.uuid = d.uuid;
+    s.state = DOMUS_STATE_SHUTOFF;
+    s.reason = DOMUS_REASON_DAEMON;
+    return s;
+  }
+
+  // Autostart domains start once per host boot, not at every daemon start: the marker
+  // holds the kernel's boot id.
+  void autostart_once_per_boot() {
+    std::string marker = st().ctx->status_dir + "/autostarted";
+    std::string boot = current_boot_id();
+    if (read_small_file(marker) == boot)
+      return;
+    for (auto& [id, rec] : st().records) {
+      rec.slot->read_facts(rec.summary);
+      if (!rec.summary.autostart || protocol::state_is_active(rec.summary.state))
+        continue;
+      log_info(uri() + ": starting autostart domain '" + rec.summary.name + "'");
+      rpc r;
+      r.proc = proc::domain_start;
+      r.args = json{{"domain", rec.summary.name}};
+      self_->send(rec.actor, call_atom::value, std::move(r));
+    }
+    try {
+      store::write_now(marker, boot, false);
+    } catch (const protocol::error& e) {
+      log_warning(uri() + ": " + e.what());
+    }
+  }
+
+  void ready(std::vector<driver_result::object>& objects) {
+    std::vector<route_entry> routes;
+    size_t domains = 0;
+    for (auto& o : objects) {
+      if (o.kind != DOMUS_OBJECT_DOMAIN) {
+        st().other_objects.push_back(std::move(o));
+        continue;
+      }
+      model::domain_def def;
+      try {
+        def = model::parse_domain(o.xml, uri(), model::parse_mode::stored);
+        model::normalize(def);
+      } catch (const protocol::error& e) {
+        log_error(uri() +
+                  ": a domain the driver has does not parse, skipped: " + e.what());
+        if (auto release = DOMUS_DOMAIN_OP(*st().ctx, release); o.dom && release)
+          release(st().ctx->inst, o.dom);
+        continue;
+      }
+      if (st().by_name.count(def.name) || st().by_uuid.count(def.uuid_string())) {
+        log_error(uri() + ": the driver has two domains named '" + def.name +
+                  "' or with UUID " + def.uuid_string() + "; the second is skipped");
+        continue;
+      }
+      domain_seed seed;
+      seed.ctx = st().ctx;
+      seed.dom = o.dom;
+      auto shared = std::make_shared<const model::domain_def>(std::move(def));
+      bool active = protocol::state_is_active(o.state.state);
+      seed.persistent_def = (o.persistent || !active) ? compact_def(shared) : nullptr;
+      seed.live_def = active ? shared : nullptr;
+      seed.autostart = o.autostart;
+      seed.state = o.state;
+      if (!active)
+        seed.state.id = -1;
+      seed.private_data = o.private_data;
+      auto& rec = adopt(seed, true);
+      routes.push_back({rec.actor, rec.summary.name, rec.summary.uuid, rec.summary.id});
+      ++domains;
+    }
+    st().open = true;
+    if (st().ctx->persisted()) {
+      // The first open of a persisted instance: what the driver starts with is written
+      // down before anyone can see it.
+      try {
+        std::vector<const domain_summary*> all;
+        for (auto& [id, rec] : st().records)
+          all.push_back(&rec.summary);
+        persist_seeded(*st().ctx, all);
+      } catch (const protocol::error& e) {
+        return fail_open(e.code(), e.what());
+      }
+    }
+    log_info(uri() + " is open (driver '" + std::string(st().ctx->driver().name) + "', " +
+             std::to_string(domains) + " domain(s))");
+    gw().instance_ready(uri(), std::move(routes));
+    if (st().ctx->persisted())
+      autostart_once_per_boot();
+  }
+
+  // Spawns and indexes a domain actor.
+  record& adopt(domain_seed seed, bool defined) {
+    if (!seed.slot)
+      seed.slot = std::make_shared<domain_slot>();
+    caf::actor a = spawn_domain_actor(self_, seed);
+    self_->monitor(a);
+    record rec;
+    rec.actor = a;
+    rec.slot = seed.slot;
+    rec.defined = defined;
+    const auto& def = seed.live_def ? *seed.live_def : *seed.persistent_def;
+    rec.summary.name = def.name;
+    rec.summary.uuid = def.uuid_string();
+    rec.summary.id = seed.state.id;
+    rec.summary.state = seed.state.state;
+    rec.summary.reason = seed.state.reason;
+    rec.summary.persistent = seed.persistent_def != nullptr;
+    rec.summary.autostart = seed.autostart;
+    rec.summary.dom = seed.dom;
+    rec.summary.persistent_def = seed.persistent_def;
+    rec.summary.live_def = seed.live_def;
+    rec.summary.private_data = seed.private_data;
+    index(a.id(), rec.summary);
+    return st().records[a.id()] = std::move(rec);
+  }
+
+  void index(caf::actor_id id, const domain_summary& s) {
+    st().by_name[s.name] = id;
+    st().by_uuid[s.uuid] = id;
+  }
+
+  void unindex(caf::actor_id id, const domain_summary& s) {
+    auto drop = [id](auto& map, const auto& key) {
+      auto it = map.find(key);
+      if (it != map.end() && it->second == id)
+        map.erase(it);
+    };
+    drop(st().by_name, s.name);
+    drop(st().by_uuid, s.uuid);
+  }
+
+  record* find(const std::unordered_map<std::string, caf::actor_id>& map,
+               const std::string& key) {
+    auto it = map.find(key);
+    if (it == map.end())
+      return nullptr;
+    auto r = st().records.find(it->second);
+    return r == st().records.end() ? nullptr : &r->second;
+  }
+
+  // -- requests -------------------------------------------------------------------------
+
+  void handle(rpc& r) {
+    switch (r.proc) {
+    case proc::connect_open:
+      return reply(r, json{{"uri", uri()}, {"driver", st().ctx->driver().name}});
+    case proc::connect_version:
+      return reply(
+          r,
+          json{{"daemon", DOMUS_VERSION},
+               {"driver", st().ctx->driver().name},
+               {"driver_version",
+                st().ctx->driver().version ? st().ctx->driver().version : ""},
+               {"hypervisor",
+                {{"type", st().hypervisor_type}, {"version", st().hypervisor_version}}},
+               {"security",
+                {{"model", st().ctx->security_model}, {"doi", st().ctx->security_doi}}}});
+    case proc::node_info:
+      return node_info(r);
+    case proc::domain_list:
+      return list(r);
+    case proc::domain_define:
+    case proc::domain_create:
+      return definition(r);
+    default:
+      return reply_error(r, errc::internal,
+                         "procedure not handled by the instance actor");
+    }
+  }
+
+  void node_info(const rpc& r) {
+    auto fn = st().ctx->driver().node_info;
+    if (!fn)
+      return reply_error(r, errc::unsupported,
+                         "the " + std::string(st().ctx->driver().name) +
+                             " driver has no node information");
+    auto* inst = st().ctx->inst;
+    drive([fn, inst](domus_complete_fn done, void* user) { fn(inst, done, user); },
+          [this, r](driver_result& res) {
+            if (!res.ok() || !res.node)
+              return reply_error(r, errc::operation_failed,
+                                 res.message.empty() ? "no node information"
+                                                     : res.message);
+            auto& n = *res.node;
+            reply(r, json{{"cpu_model", res.node_cpu_model},
+                          {"memory_kib", n.memory_kib},
+                          {"cpus", n.cpus},
+                          {"mhz", n.mhz},
+                          {"numa_nodes", n.numa_nodes},
+                          {"sockets_per_node", n.sockets_per_node},
+                          {"cores_per_socket", n.cores_per_socket},
+                          {"threads_per_core", n.threads_per_core}});
+          });
+  }
+
+  // As virsh lists: active domains by id, then inactive ones by name, ignoring case.
+  // A page stops before max_reply_bytes; its `next` is a cursor (the last domain it
+  // holds) to pass as `after` for the rest. Each page selects its rows before it sorts
+  // them, so that paging through 100,000 domains does not sort them all every time.
+  void list(const rpc& r) {
+    bool want_active = optional_bool(r.args, "active", true);
+    bool want_inactive = optional_bool(r.args, "inactive", true);
+    auto after = optional_string(r.args, "after");
+    std::optional<int32_t> after_id;
+    std::optional<std::pair<std::string, std::string>> after_name;
+    if (after) {
+      if (after->rfind("a:", 0) == 0 && after->size() > 2 &&
+          after->find_first_not_of("0123456789", 2) == std::string::npos &&
+          after->size() < 12)
+        after_id = static_cast<int32_t>(std::stoll(after->substr(2)));
+      else if (after->rfind("i:", 0) == 0)
+        after_name = std::pair{lower(after->substr(2)), after->substr(2)};
+      else
+        throw protocol::error(errc::bad_request,
+                              "domain.list: \"after\" must be a cursor from the \"next\" "
+                              "of an earlier page");
+    }
+    using keyed = std::pair<std::pair<std::string, std::string>, const domain_summary*>;
+    std::vector<const domain_summary*> act;
+    std::vector<keyed> inact;
+    for (auto& [_, rec] : st().records) {
+      if (!rec.defined)
+        continue;
+      rec.slot->read_facts(rec.summary); // its actor publishes changes there
+      const domain_summary& sm = rec.summary;
+      if (protocol::state_is_active(sm.state)) {
+        if (want_active && !after_name && (!after_id || sm.id > *after_id))
+          act.push_back(&sm);
+      } else if (want_inactive) {
+        std::pair<std::string, std::string> key{lower(sm.name), sm.name};
+        if (!after_name || key > *after_name)
+          inact.emplace_back(std::move(key), &sm);
+      }
+    }
+    // At most this many rows fit a page (a row is at least 100 bytes).
+    uint64_t budget = st().seed.limits.max_reply_bytes -
+                      std::min<uint64_t>(st().seed.limits.max_reply_bytes, 512);
+    size_t fit = static_cast<size_t>(budget / 100) + 1;
+    auto by_id = [](auto* a, auto* b) { return a->id < b->id; };
+    auto by_name = [](const keyed& a, const keyed& b) { return a.first < b.first; };
+    size_t candidates = act.size() + inact.size();
+    select_first(act, fit, by_id);
+    select_first(inact, fit > act.size() ? fit - act.size() : 0, by_name);
+    std::string out = "{\"domains\":[";
+    std::string next;
+    size_t rows = 0;
+    // Adds a row unless the page is full (a first row is always added).
+    auto add = [&](const domain_summary& sm, std::string cursor) {
+      size_t before = out.size();
+      append_summary_json(out, sm);
+      if (out.size() > budget && rows > 0) {
+        out.resize(before);
+        return false;
+      }
+      ++rows;
+      next = std::move(cursor);
+      return true;
+    };
+    bool room = true;
+    for (size_t i = 0; room && i < act.size(); ++i)
+      room = add(*act[i], "a:" + std::to_string(act[i]->id));
+    for (size_t i = 0; room && i < inact.size(); ++i)
+      room = add(*inact[i].second, "i:" + inact[i].second->name);
+    if (out.back() == ',')
+      out.pop_back();
+    out += "]";
+    if (rows < candidates)
+      out += ",\"next\":" + protocol::json_text(json(next));
+    out += "}";
+    gw().reply(r.serial, protocol::encode_reply_text(r.id, out));
+  }
+
+  // Keeps the `n` first elements of `v` by `less`, sorted (n log n, not v's size).
+  template <class T, class Less>
+  static void select_first(std::vector<T>& v, size_t n, Less less) {
+    if (v.size() > n) {
+      std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n), v.end(),
+                       less);
+      v.resize(n);
+    }
+    std::sort(v.begin(), v.end(), less);
+  }
+
+  // A definition from a request: parsed within the limits, and refused when Domus
+  // would store (format) it larger than twice max_xml_bytes (deeply nested elements grow
+  // by their indentation: 683 KiB became 50 MiB; what a compact document gains from
+  // being indented stays well within twice).
+  static model::domain_def read_definition(const rpc& r, const daemon_limits& l) {
+    std::string xml = required_string(r.args, "xml");
+    std::string origin = optional_string(r.args, "origin").value_or("<request>");
+    auto mode = optional_bool(r.args, "validate", false) ? model::parse_mode::strict
+                                                         : model::parse_mode::input;
+    model::domain_def def = model::parse_domain(
+        xml, origin, mode, {l.max_xml_bytes, l.max_xml_depth, l.max_xml_attributes});
+    if (uint64_t size = model::formatted_size(def); size > 2 * l.max_xml_bytes)
+      throw protocol::error(errc::message_too_large,
+                            origin + ": the definition would be " + std::to_string(size) +
+                                " bytes as Domus stores it (formatted), above twice "
+                                "max_xml_bytes (2 x " +
+                                std::to_string(l.max_xml_bytes) + ")");
+    return def;
+  }
+
+  // Definitions this large are read on a thread of their own, one at a time, so that a
+  // large define never holds up the instance's lists and small defines.
+  static constexpr size_t large_definition_bytes = 64 * 1024;
+
+  void definition(rpc& r) {
+    auto xml = r.args.find("xml");
+    if (xml == r.args.end() || !xml->is_string() ||
+        xml->get_ref<const std::string&>().size() < large_definition_bytes)
+      return place(r, read_definition(r, st().seed.limits));
+    st().large.push_back(std::move(r));
+    read_next_large();
+  }
+
+  void read_next_large() {
+    if (st().reading_large || st().large.empty())
+      return;
+    st().reading_large = true;
+    rpc r = std::move(st().large.front());
+    st().large.pop_front();
+    daemon_limits limits = st().seed.limits;
+    caf::actor parent = me();
+    self_->spawn<caf::detached>(
+        [r = std::move(r), limits, parent](caf::event_based_actor* helper) mutable {
+          parsed_definition out;
+          try {
+            out.def = std::make_shared<model::domain_def>(read_definition(r, limits));
+          } catch (const protocol::error& e) {
+            out.code = e.code();
+            out.message = e.what();
+          } catch (const std::exception& e) {
+            out.message = e.what();
+          }
+          out.request = std::move(r);
+          helper->send(parent, parsed_atom::value, std::move(out));
+          helper->quit();
+        });
+  }
+
+  void on_parsed(parsed_definition& p) {
+    st().reading_large = false;
+    try {
+      if (!p.def)
+        reply_error(p.request, p.code, p.message);
+      else
+        place(p.request, std::move(*p.def));
+    } catch (const protocol::error& e) {
+      reply_error(p.request, e.code(), e.what());
+    }
+    read_next_large();
+  }
+
+  // A definition read: checked against the registry, then handed to its domain actor
+  // (a new one, or the one of the same name and UUID, which replaces its definition).
+  void place(rpc& r, model::domain_def def) {
+    bool create = r.proc == proc::domain_create;
+    if (record* same = find(st().by_name, def.name)) {
+      same->slot->read_facts(same->summary);
+      if (!same->defined)
+        return reply_error(r, errc::busy,
+                           "domain '" + def.name +
+                               "' is being defined by another request");
+      if (def.uuid && def.uuid_string() != same->summary.uuid)
+        return reply_error(r, errc::domain_exists,
+                           "domain '" + def.name + "' already exists with UUID " +
+                               same->summary.uuid + " (the definition has " +
+                               def.uuid_string() + ")");
+      def.uuid = model::parse_uuid(same->summary.uuid);
+      if (create) {
+        bool active = protocol::state_is_active(same->summary.state);
+        return reply_error(r, errc::invalid_operation,
+                           active ? "domain '" + def.name + "' is already active"
+                                  : "domain '" + def.name +
+                                        "' is already defined; start it instead");
+      }
+      model::normalize(def);
+      gw().retarget(r.serial, same->actor.id());
+      self_->send(same->actor, redefine_atom::value,
+                  definition_job{std::move(r), std::make_shared<const model::domain_def>(
+                                                   std::move(def))});
+      return;
+    }
+    if (def.uuid) {
+      if (record* other = find(st().by_uuid, def.uuid_string()))
+        return reply_error(r, errc::domain_exists,
+                           "UUID " + def.uuid_string() + " is already used by domain '" +
+                               other->summary.name + "'");
+    }
+    model::normalize(def);
+    domain_seed seed;
+    seed.ctx = st().ctx;
+    auto shared = std::make_shared<const model::domain_def>(std::move(def));
+    if (create)
+      seed.live_def = shared;
+    else
+      seed.persistent_def = shared;
+    record& rec = adopt(seed, false);
+    gw().retarget(r.serial, rec.actor.id());
+    self_->send(rec.actor, adopt_atom::value, definition_job{std::move(r), shared});
+  }
+
+  // -- what domain actors report -----------------------------------------------------
+
+  void on_summary(caf::actor_id id, domain_summary& s) {
+    auto it = st().records.find(id);
+    if (it == st().records.end())
+      return;
+    unindex(id, it->second.summary);
+    it->second.summary = std::move(s);
+    it->second.defined = true;
+    index(id, it->second.summary);
+    // From now on the slot holds the definitions and driver data (read on a restart):
+    // no second reference keeps an old definition alive.
+    it->second.summary.persistent_def.reset();
+    it->second.summary.live_def.reset();
+    it->second.summary.private_data.clear();
+  }
+
+  void on_removed(caf::actor_id id) {
+    auto it = st().records.find(id);
+    if (it == st().records.end())
+      return;
+    unindex(id, it->second.summary);
+    st().records.erase(it);
+  }
+
+  // -- supervision ----------------------------------------------------------------------
+
+  void on_down(const caf::down_msg& dm) {
+    caf::actor_id id = dm.source.id();
+    auto it = st().records.find(id);
+    if (it == st().records.end()) {
+      // Removed on purpose (undefined, or a transient domain that stopped).
+      gw().actor_gone(uri(), id, errc::no_domain, "the domain no longer exists");
+      return;
+    }
+    if (st().stopping)
+      return;
+    record rec = std::move(it->second);
+    st().records.erase(it);
+    unindex(id, rec.summary);
+    rec.slot->read(rec.summary); // the last state it announced seeds its replacement
+    std::string reason = reason_text(dm.reason);
+    auto now = clock_type::now();
+    rec.restarts.push_back(now);
+    while (!rec.restarts.empty() &&
+           now - rec.restarts.front() > std::chrono::seconds(st().policy.window_seconds))
+      rec.restarts.pop_front();
+    std::string failure = "the actor of domain '" + rec.summary.name + "' failed (" +
+                          reason + "); the request was not completed";
+    if (!rec.defined || !rec.summary.dom) {
+      // It never got defined: nothing to restart.
+      gw().actor_gone(uri(), id, errc::internal, failure);
+      return;
+    }
+    domain_seed seed;
+    seed.ctx = st().ctx;
+    seed.slot = rec.slot;
+    seed.dom = rec.summary.dom;
+    seed.persistent_def = rec.summary.persistent_def;
+    seed.live_def = rec.summary.live_def;
+    seed.autostart = rec.summary.autostart;
+    seed.state = {rec.summary.state, rec.summary.reason, rec.summary.id};
+    seed.private_data = rec.summary.private_data;
+    seed.resync = true;
+    if (rec.restarts.size() > st().policy.max_restarts) {
+      seed.failed =
+          "domain '" + rec.summary.name + "' is marked in error: its actor failed " +
+          std::to_string(rec.restarts.size()) + " times within " +
+          std::to_string(st().policy.window_seconds) + " s (last: " + reason + ")";
+      log_error(uri() + ": " + seed.failed);
+      gw().publish(std::string(protocol::topic_domain_error),
+                   error_event_body(uri(), rec.summary, seed.failed));
+    } else {
+      log_warning(uri() + ": the actor of domain '" + rec.summary.name + "' failed (" +
+                  reason + "); restarted and resynced from the driver (" +
+                  std::to_string(rec.restarts.size()) + " in the last " +
+                  std::to_string(st().policy.window_seconds) + " s)");
+    }
+    record& fresh = adopt(seed, rec.defined);
+    fresh.restarts = std::move(rec.restarts);
+    // The new actor takes the routes before the requests of the old one are failed.
+    gw().actor_replaced(
+        uri(), id,
+        {fresh.actor, fresh.summary.name, fresh.summary.uuid, fresh.summary.id},
+        errc::internal, failure + "; it was restarted");
+  }
+
+  caf::behavior make_behavior() {
+    self_->set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
+    self_->set_exit_handler([this](caf::exit_msg& em) {
+      // A linked domain actor that died: the down handler restarts it.
+      if (em.source != self_->address())
+        return;
+      // Shutdown (anon_send_exit names the receiver as the source): the linked domain
+      // actors go with the instance.
+      st().stopping = true;
+      self_->quit(em.reason);
+    });
+    return {
+        [this](call_atom, rpc& r) {
+          try {
+            handle(r);
+          } catch (const protocol::error& e) {
+            reply_error(r, e.code(), e.what());
+          }
+        },
+        [this](done_atom, uint64_t generation, uint64_t id, driver_result& r) {
+          st().calls.done(generation, id, r);
+        },
+        [this](summary_atom, domain_summary& s) {
+          on_summary(self_->current_sender()->id(), s);
+        },
+        [this](removed_atom, caf::actor_id id) { on_removed(id); },
+        [this](parsed_atom, parsed_definition& p) { on_parsed(p); },
+    };
+  }
+
+private:
+  instance_actor* self_;
+};
+
+caf::behavior instance_behavior(instance_actor* self, instance_seed seed) {
+  self->state.seed = std::move(seed);
+  self->set_exception_handler([](std::exception_ptr& ep) -> caf::error {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    log_error("instance actor failed: " + what);
+    return caf::make_error(caf::sec::runtime_error, what);
+  });
+  self->state.calls.set_self(caf::actor_cast<caf::actor>(self));
+  self->state.logic = std::make_shared<instance_logic>(self);
+  auto* logic = self->state.logic.get();
+  auto b = logic->make_behavior();
+  logic->open();
+  return b;
+}
+
+} // namespace
+
+caf::actor spawn_instance_actor(caf::actor_system& sys, instance_seed seed) {
+  return sys.spawn(instance_behavior, std::move(seed));
+}
+
+} // namespace domus::runtime

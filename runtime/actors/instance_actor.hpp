@@ -1,0 +1,49 @@
+// The instance actor: one per driver instance (normalized URI). It opens the driver,
+// keeps the registry of its domains (names, UUIDs, ids, handles -> actors), answers
+// instance-wide requests (list, define, create, node info, version), and supervises the
+// domain actors: one that dies is restarted and resynced from the driver.
+#pragma once
+
+#include "daemon/limits.hpp"
+#include "drivers/plugin_loader.hpp"
+
+#include <domus/protocol/uri.hpp>
+
+#include <caf/fwd.hpp>
+
+#include <string>
+
+namespace domus::runtime {
+
+class gateway;
+class host_services;
+class store;
+
+/// What an instance actor starts from.
+struct instance_seed {
+  protocol::uri uri;
+  const loaded_driver* plugin = nullptr;
+  gateway* gw = nullptr;
+  host_services* host = nullptr; ///< lives as long as the daemon
+  std::string state_dir;         ///< var/lib/domus/<instance>
+  std::string run_dir;           ///< run/domus/<instance>
+  bool fresh = true;             ///< the daemon has no state for this instance
+  /// Where definitions go (etc/domus/<instance>); "" for an instance never persisted
+  /// (a node file's). Status files then go to run_dir.
+  std::string etc_dir;
+  store* files = nullptr;       ///< the daemon's store; lives as long as the daemon
+  uint32_t job_wait_ms = 30000; ///< how long a change waits for the one running
+  daemon_limits limits;         ///< what a client's request may ask (list pages, XML)
+};
+
+/// Spawns an instance actor; it opens the driver at once and tells the gateway when it
+/// is ready (or failed).
+caf::actor spawn_instance_actor(caf::actor_system& sys, instance_seed seed);
+
+/// Settings of supervision.
+struct supervision_policy {
+  size_t max_restarts = 5; ///< within window_seconds; more marks the domain in error
+  int window_seconds = 60;
+};
+
+} // namespace domus::runtime

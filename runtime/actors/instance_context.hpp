@@ -1,0 +1,48 @@
+// What every actor of one driver instance shares: the driver, its instance handle, the
+// gateway and host services, and facts read once at open. Immutable once it is open.
+#pragma once
+
+#include "drivers/plugin_loader.hpp"
+#include "persist/instance_paths.hpp"
+
+#include <caf/actor.hpp>
+
+#include <cstddef>
+#include <string>
+
+namespace domus::runtime {
+
+class gateway;
+class host_services;
+class store;
+
+struct instance_context : instance_paths {
+  std::string uri; ///< normalized, e.g. "test:///default"
+  const loaded_driver* plugin = nullptr;
+  domus_instance* inst = nullptr;
+  gateway* gw = nullptr;
+  host_services* host = nullptr;
+  caf::actor registry;        ///< the instance actor
+  std::string security_model; ///< from version_info, "" for none
+  std::string security_doi;
+  store* files = nullptr;       ///< the daemon's store
+  uint32_t job_wait_ms = 30000; ///< how long a change waits for the one running
+
+  const domus_driver_v1& driver() const { return *plugin->driver; }
+
+  /// Whether the driver's domain table has the slot ending at `end` (a NULL table, or
+  /// one from an older minor version without the slot, has not).
+  bool has_domain_slot(size_t end) const {
+    const domus_domain_ops_v1* t = plugin->driver->domain;
+    return t && t->struct_size >= end;
+  }
+};
+
+/// The domain operation `name` of the instance's driver, or nullptr when it has none:
+/// DOMUS_DOMAIN_OP(ctx, start).
+#define DOMUS_DOMAIN_OP(ctx, name)                                                       \
+  ((ctx).has_domain_slot(offsetof(domus_domain_ops_v1, name) + sizeof(void*))            \
+       ? (ctx).plugin->driver->domain->name                                              \
+       : nullptr)
+
+} // namespace domus::runtime

@@ -1,0 +1,77 @@
+// The messages actors exchange, and the atoms that tag them (CAF 0.17: at most 10
+// characters). The records they carry are CAF-free and live in their rooms
+// (gateway/rpc.hpp, drivers/driver_result.hpp, persist/domain_summary.hpp); this header
+// makes them messages. Internal to the runtime: include only from .cpp files.
+#pragma once
+
+#include "drivers/driver_result.hpp"
+#include "gateway/rpc.hpp"
+#include "persist/domain_summary.hpp"
+
+#include <domus/driver_v1.h>
+#include <domus/protocol/codec.hpp>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace domus::runtime {
+
+using call_atom = caf::atom_constant<caf::atom("call")>;       ///< gateway -> actor: rpc
+using done_atom = caf::atom_constant<caf::atom("done")>;       ///< driver call completed
+using summary_atom = caf::atom_constant<caf::atom("summary")>; ///< domain -> instance
+using removed_atom = caf::atom_constant<caf::atom("removed")>; ///< domain -> instance
+using report_atom = caf::atom_constant<caf::atom("report")>;   ///< host -> domain actor
+using adopt_atom = caf::atom_constant<caf::atom("adopt")>;     ///< instance -> new domain
+using redefine_atom = caf::atom_constant<caf::atom("redefine")>; ///< instance -> domain
+using stored_atom = caf::atom_constant<caf::atom("stored")>;     ///< store -> actor
+using waited_atom = caf::atom_constant<caf::atom("waited")>;     ///< a job's wait ended
+using parsed_atom = caf::atom_constant<caf::atom("parsed")>; ///< a large definition read
+using status_atom = caf::atom_constant<caf::atom("status")>; ///< write a stale status
+
+/// An unsolicited report from a driver, copied.
+struct report_data {
+  domus_dom_state_v1 state{};
+  std::vector<domus_event_v1> events;
+  std::optional<std::string> private_data;
+};
+
+} // namespace domus::runtime
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(domus::runtime::rpc)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(domus::runtime::driver_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(domus::runtime::domain_summary)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(domus::runtime::report_data)
+
+namespace domus::runtime {
+
+/// A parsed definition handed from the instance actor to a domain actor, with the
+/// request that brought it (domain.define or domain.create).
+struct definition_job {
+  rpc request;
+  std::shared_ptr<const model::domain_def> def;
+};
+
+} // namespace domus::runtime
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(domus::runtime::definition_job)
+
+namespace domus::runtime {
+
+/// A definition read off the instance actor's thread (a large one): the request, and
+/// the definition or why it was refused.
+struct parsed_definition {
+  rpc request;
+  std::shared_ptr<model::domain_def> def; ///< null when refused
+  protocol::errc code = protocol::errc::internal;
+  std::string message;
+};
+
+} // namespace domus::runtime
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(domus::runtime::parsed_definition)

@@ -1,0 +1,47 @@
+// A driver's result, copied out of the driver's memory. CAF-free: actors/messages.hpp
+// makes it a message.
+#pragma once
+
+#include <domus/driver_v1.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace domus::runtime {
+
+/// A copy of a domus_result_v1, owned, as it crosses from a driver to an actor.
+struct driver_result {
+  int32_t status = DOMUS_OK;
+  std::string message;
+  domus_dom* dom = nullptr;
+  std::optional<domus_dom_state_v1> state;
+  std::vector<domus_event_v1> events;
+  std::optional<std::string> xml;
+  std::optional<std::string> private_data;
+  std::optional<domus_dom_info_v1> info;
+  std::string info_os_type, info_security_label; ///< strings of info, owned
+  bool has_security_label = false;
+  std::optional<domus_node_info_v1> node;
+  std::string node_cpu_model;
+  std::optional<domus_version_v1> version;
+  std::string version_type, version_security_model, version_security_doi;
+  domus_instance* instance = nullptr;
+  struct object {
+    int32_t kind = 0;
+    domus_dom* dom = nullptr;
+    std::string xml;
+    bool persistent = true;
+    bool autostart = false;
+    domus_dom_state_v1 state{};
+    std::string private_data;
+  };
+  std::vector<object> objects;
+
+  bool ok() const { return status == DOMUS_OK; }
+  /// Copies what a result carries; pointers into it are not kept.
+  static driver_result copy(const domus_result_v1* r);
+};
+
+} // namespace domus::runtime

@@ -1,0 +1,44 @@
+// The host services table a driver instance gets at open (domus_host_v1): logging,
+// unsolicited reports, work, timers and fd watches on the event loop, child processes.
+#pragma once
+
+#include "actors/domain_slot.hpp"
+#include "gateway/event_loop.hpp"
+
+#include <domus/driver_v1.h>
+
+#include <caf/actor.hpp>
+
+#include <memory>
+#include <string>
+
+namespace domus::runtime {
+
+/// The services of one driver instance. Lives until the daemon exits.
+class host_services {
+public:
+  host_services(event_loop& loop, std::string uri);
+  ~host_services();
+  host_services(const host_services&) = delete;
+  host_services& operator=(const host_services&) = delete;
+
+  /// The table handed to the driver's open.
+  const domus_host_v1* table() const;
+
+  /// Reports about `dom` go to whichever actor the slot names; until unbind.
+  void bind(domus_dom* dom, std::weak_ptr<domain_slot> slot);
+  void unbind(domus_dom* dom);
+
+  /// The driver instance these services belong to, once it is open.
+  void set_opened(const domus_driver_v1* driver, domus_instance* inst);
+
+  /// Closes the driver instance (if it opened). Call once no actor uses it any more.
+  void close_instance();
+
+  struct impl;
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace domus::runtime
