@@ -1,31 +1,21 @@
 #include "faults.hpp"
 
-#include <domus/errors.hpp>
-
-#include <cstdlib>
-#include <sstream>
+#include <array>
+#include <string_view>
 
 namespace domus::test_driver {
 
-fault_plan fault_plan::from_environment() {
-  fault_plan plan;
-  const char* env = std::getenv("DOMUS_TEST_DRIVER_FAULTS");
-  if (!env || !*env)
-    return plan;
-  std::stringstream all(env);
-  std::string item;
-  while (std::getline(all, item, ',')) {
-    auto a = item.find(':');
-    auto b = a == std::string::npos ? a : item.find(':', a + 1);
-    std::string action = b == std::string::npos ? "" : item.substr(a + 1, b - a - 1);
-    if (b == std::string::npos || (action != "fail" && action != "hang"))
-      throw domus::error(domus::errc::config_error,
-                         "DOMUS_TEST_DRIVER_FAULTS: '" + item +
-                             "' is not OPERATION:fail|hang:DOMAIN");
-    plan.entries.push_back({item.substr(0, a), item.substr(b + 1),
-                            action == "fail" ? fault::fail : fault::hang});
-  }
-  return plan;
+namespace {
+// The driver operations that consult the plan (test_driver.cpp calls injected()).
+constexpr std::array<std::string_view, 7> operations{
+    "start", "shutdown", "reboot", "destroy", "suspend", "resume", "undefine"};
+} // namespace
+
+bool is_fault_operation(const std::string& op) {
+  for (auto o : operations)
+    if (op == o)
+      return true;
+  return false;
 }
 
 fault fault_plan::lookup(const std::string& op, const std::string& name) const {

@@ -1,11 +1,16 @@
-// Fault injection for tests: DOMUS_TEST_DRIVER_FAULTS in domusd's environment makes
-// chosen operations of the test driver fail or never complete, so that tests can show
-// what the runtime does then (busy deadlines, other domains unaffected, shutdown with a
-// call outstanding). Test-only: without the variable nothing changes.
+// Fault injection, a testing feature of the mock hypervisor (as libvirt's test driver
+// is one): a node file may declare, in the test namespace, operations of its instance
+// that fail or never complete, so that tests can show what the runtime does then (busy
+// deadlines, other domains unaffected, shutdown with a call outstanding). Per instance:
+// one daemon hosts a faulty node-file instance beside healthy ones, and
+// test:///default never has faults.
 //
-//   DOMUS_TEST_DRIVER_FAULTS="start:hang:slow1,suspend:fail:*"
+//   <node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
+//     <test:fault operation='start' action='hang' domain='slow'/>
+//     <test:fault operation='suspend' action='fail' domain='*'/>
 //
-// Each entry is OPERATION:ACTION:DOMAIN, ACTION fail or hang, DOMAIN a name or *.
+// operation is a driver operation (start, shutdown, reboot, destroy, suspend, resume,
+// define, undefine), action fail or hang, domain a name or *.
 #pragma once
 
 #include <domus/driver_v1.h>
@@ -19,6 +24,7 @@ namespace domus::test_driver {
 
 enum class fault { none = 0, fail, hang };
 
+/// The faults a node file declared for its instance; empty for every other instance.
 struct fault_plan {
   struct entry {
     std::string op, domain;
@@ -26,11 +32,12 @@ struct fault_plan {
   };
   std::vector<entry> entries;
 
-  /// Reads DOMUS_TEST_DRIVER_FAULTS; throws domus::error(config_error) when malformed.
-  static fault_plan from_environment();
   /// What to do for `op` on the domain named `name`.
   fault lookup(const std::string& op, const std::string& name) const;
 };
+
+/// The operations a fault may name.
+bool is_fault_operation(const std::string& op);
 
 /// Completions that were never called (hung operations), freed with the instance.
 struct hung_calls {

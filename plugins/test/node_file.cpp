@@ -1,11 +1,12 @@
 // Loads libvirt test-driver node files: <node> with inline or file=-referenced <domain>,
-// <network> and <pool> elements, the node's <cpu> and <memory>, and the test:runstate
-// extension.
+// <network> and <pool> elements, the node's <cpu> and <memory>, the test:runstate
+// extension, and Domus's test:fault declarations (faults.hpp).
 #include "test_state.hpp"
 
 #include <domus/errors.hpp>
 #include <domus/model/xml_tree.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -167,6 +168,26 @@ void load_node_facts(const std::string& origin, const xml_node& root, node_facts
     n.memory_kib = number(origin, *mem, "/node/memory");
 }
 
+// <test:fault operation='OP' action='fail|hang' domain='NAME|*'/>
+fault_plan::entry load_fault(const std::string& origin, const xml_node& el) {
+  auto need = [&](const char* name) {
+    const std::string* v = el.attr(name);
+    if (!v || v->empty())
+      fail(origin, el,
+           "/node/test:fault: attribute '" + std::string(name) + "' is missing");
+    return *v;
+  };
+  std::string op = need("operation"), action = need("action"), domain = need("domain");
+  if (!is_fault_operation(op))
+    fail(origin, el,
+         "/node/test:fault: operation '" + op +
+             "' is not one of start, shutdown, reboot, destroy, suspend, resume, "
+             "undefine");
+  if (action != "fail" && action != "hang")
+    fail(origin, el, "/node/test:fault: action '" + action + "' is not fail or hang");
+  return {op, domain, action == "fail" ? fault::fail : fault::hang};
+}
+
 } // namespace
 
 seed load_node_file(const std::string& path) {
@@ -194,6 +215,10 @@ seed load_node_file(const std::string& path) {
       obj.origin = r.origin;
       obj.xml = model::to_xml_string(r.node);
       s.objects.push_back(std::move(obj));
+    } else if (std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) {
+                 return c.name == p + ":fault";
+               })) {
+      s.faults.entries.push_back(load_fault(path, c));
     }
     // <interface>, <device> and <auth> are not modelled yet; libvirt's own later issues.
   }

@@ -40,7 +40,7 @@ template <class F> void guarded(domus_complete_fn done, void* user, F&& body) {
   }
 }
 
-// An injected fault (DOMUS_TEST_DRIVER_FAULTS) takes the call: true, and the caller
+// An injected fault (a node file's test:fault) takes the call: true, and the caller
 // returns. A hung call's completion is never made.
 bool injected(domus_instance* inst, const char* op, domus_dom* d, domus_complete_fn done,
               void* user) {
@@ -57,7 +57,7 @@ bool injected(domus_instance* inst, const char* op, domus_dom* d, domus_complete
   case fault::fail:
     fail(done, user, DOMUS_E_OPERATION_FAILED,
          std::string("injected failure of ") + op + " on domain '" + name +
-             "' (DOMUS_TEST_DRIVER_FAULTS)");
+             "' (test:fault in the node file)");
     return true;
   case fault::hang: {
     std::lock_guard<std::mutex> lock(inst->hung.mutex);
@@ -103,7 +103,7 @@ void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* use
               std::string(args->uri) + "'");
 
     auto inst = std::make_unique<domus_instance>();
-    inst->faults = fault_plan::from_environment();
+    inst->faults = std::move(s.faults);
     inst->host = args->host;
     inst->uri = args->uri;
     inst->node = s.node;

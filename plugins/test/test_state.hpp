@@ -39,6 +39,7 @@ struct seed_object {
 struct seed {
   node_facts node;
   std::vector<seed_object> objects;
+  fault_plan faults; ///< a node file's test:fault declarations (tests only)
 };
 
 /// libvirt's default test configuration: domain `test`, network `default`, pool
@@ -70,6 +71,6 @@ struct domus_instance {
   std::atomic<int32_t> next_id{1}; ///< ids are never reused, as in libvirt
   std::mutex doms_mutex;           ///< guards doms (taken on define and release only)
   std::set<domus_dom*> doms;       ///< every handle not released, freed by close
-  domus::test_driver::fault_plan faults; ///< DOMUS_TEST_DRIVER_FAULTS (tests only)
+  domus::test_driver::fault_plan faults; ///< its node file's test:fault declarations
   domus::test_driver::hung_calls hung;   ///< operations that never complete
 };

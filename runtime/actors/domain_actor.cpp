@@ -375,12 +375,6 @@ public:
       reply_error(j.request, errc::internal, st().s.failed);
       return finish();
     }
-    // Test-only: DOMUS_TEST_FAIL_ACTOR=NAME in domusd's environment makes the actor of
-    // domain NAME fail on every lifecycle change, so that tests drive supervision with
-    // any driver.
-    static const char* fail_actor = std::getenv("DOMUS_TEST_FAIL_ACTOR");
-    if (fail_actor && j.kind == job::operation && name() == fail_actor)
-      return crash("DOMUS_TEST_FAIL_ACTOR names domain '" + name() + "'");
     switch (j.kind) {
     case job::define_new:
       return define_new(j);
