@@ -255,6 +255,7 @@ public:
   void adopt_restored(std::shared_ptr<restore_plan> plan) {
     std::vector<route_entry> routes;
     std::vector<std::pair<caf::actor_id, bool>> failed; // and whether it was transient
+    std::vector<store::change> stale;                   // status files of shut-off guests
     size_t count = 0;
     for (auto& d : plan->domains) {
       if (!d.define_error.empty()) {
@@ -272,7 +273,8 @@ public:
         log_warning(uri() + ": domain '" + d.name +
                     "' was active but could not be reconnected (" + d.reconnect_error +
                     "); it is shut off");
-        st().ctx->files->remove(st().ctx->status_path(d.name), false, nullptr);
+        stale.push_back(
+            {store::change::remove, st().ctx->status_path(d.name), "", false});
       }
       if (reconnected) {
         seed.state = d.status->state;
@@ -294,6 +296,7 @@ public:
         failed.emplace_back(rec.actor.id(), false);
       ++count;
     }
+    st().ctx->files->submit_all(std::move(stale), nullptr);
     for (auto& [id, transient] : failed)
       gw().publish(std::string(protocol::topic_domain_lifecycle),
                    lifecycle_event_body(uri(), st().records[id].summary,
@@ -387,7 +390,7 @@ public:
         std::vector<const domain_summary*> all;
         for (auto& [id, rec] : st().records)
           all.push_back(&rec.summary);
-        persist_seeded(*st().ctx, all);
+        persist_seeded(*st().ctx, *st().ctx->files, all);
       } catch (const protocol::error& e) {
         return fail_open(e.code(), e.what());
       }

@@ -195,18 +195,24 @@ restore_plan read_persisted(const instance_paths& ctx) {
   return plan;
 }
 
-void persist_seeded(const instance_paths& ctx,
+void persist_seeded(const instance_paths& ctx, store& files,
                     const std::vector<const domain_summary*>& domains) {
+  // One group: one flush and one fsync per directory, however many objects the driver
+  // starts with.
+  std::vector<store::change> changes;
   for (auto* s : domains) {
     if (s->persistent_def)
-      store::write_now(ctx.definition_path(s->name),
-                       model::format_domain(*s->persistent_def, model::secrets::keep),
-                       true);
+      changes.push_back({store::change::write, ctx.definition_path(s->name),
+                         model::format_domain(*s->persistent_def, model::secrets::keep),
+                         true});
     if (s->autostart)
-      store::link_now(ctx.autostart_path(s->name), ctx.definition_path(s->name));
+      changes.push_back({store::change::link, ctx.autostart_path(s->name),
+                         ctx.definition_path(s->name), true});
     if (protocol::state_is_active(s->state))
-      store::write_now(ctx.status_path(s->name), status_text(*s), false);
+      changes.push_back(
+          {store::change::write, ctx.status_path(s->name), status_text(*s), false});
   }
+  files.commit_all(std::move(changes));
   mark_seeded(ctx.etc_dir);
 }
 

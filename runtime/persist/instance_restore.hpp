@@ -16,6 +16,8 @@
 
 namespace domus::runtime {
 
+class store;
+
 /// One domain found on disk, and what the driver said of it while restoring.
 struct restored_domain {
   std::string name, uuid;
@@ -38,9 +40,9 @@ struct restore_plan {
 restore_plan read_persisted(const instance_paths& ctx);
 
 /// Writes what a freshly opened instance starts with (definitions, autostart links,
-/// status of active domains), then the marker that it was seeded. Throws
-/// protocol::error.
-void persist_seeded(const instance_paths& ctx,
+/// status of active domains) through `files` as one group, then the marker that it was
+/// seeded. Throws protocol::error.
+void persist_seeded(const instance_paths& ctx, store& files,
                     const std::vector<const domain_summary*>& domains);
 
 /// Whether an earlier daemon seeded the instance whose definitions live in `etc_dir`

@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <future>
 #include <map>
+#include <memory>
 #include <set>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -138,6 +140,55 @@ void store::submit(op o) {
     queue_.push_back(std::move(o));
   }
   wake_.notify_one();
+}
+
+// Queued under one lock: the store's thread takes the whole queue at once, so a batch
+// is never split between two groups.
+void store::submit(std::vector<op> ops) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& o : ops)
+      queue_.push_back(std::move(o));
+  }
+  wake_.notify_one();
+}
+
+void store::submit_all(std::vector<change> changes, done_fn done) {
+  if (changes.empty()) {
+    if (done)
+      done("");
+    return;
+  }
+  // Each operation's completion runs on the store's thread, one after another: the
+  // count needs no lock.
+  struct pending {
+    size_t left;
+    std::string first_error;
+    done_fn done;
+  };
+  auto p = std::make_shared<pending>(pending{changes.size(), "", std::move(done)});
+  std::vector<op> ops;
+  ops.reserve(changes.size());
+  for (auto& c : changes)
+    ops.push_back({c.k, std::move(c.path), std::move(c.content),
+                   c.k == kind::link || c.durable,
+                   [p](const std::string& e) {
+                     if (!e.empty() && p->first_error.empty())
+                       p->first_error = e;
+                     if (--p->left == 0 && p->done)
+                       p->done(p->first_error);
+                   },
+                   ""});
+  submit(std::move(ops));
+}
+
+void store::commit_all(std::vector<change> changes) {
+  std::promise<std::string> result;
+  auto outcome = result.get_future();
+  submit_all(std::move(changes),
+             [&result](const std::string& e) { result.set_value(e); });
+  if (std::string e = outcome.get(); !e.empty())
+    throw protocol::error(protocol::errc::operation_failed, e);
 }
 
 store::counters store::stats() {

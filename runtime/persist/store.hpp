@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace domus::runtime {
 
@@ -34,6 +35,22 @@ public:
   /// Makes `path` a symbolic link to `target` (autostart links).
   void link(std::string path, std::string target, done_fn done);
 
+  /// One operation of a batch.
+  struct change {
+    enum kind { write, remove, link } k;
+    std::string path;
+    std::string content; ///< what to write; the target for links
+    bool durable = true; ///< links are always durable
+  };
+  /// Submits `changes` at once: they commit in one group, never split (one flush per
+  /// file system, one fsync per directory, whatever their number). `done` runs once on
+  /// the store's thread, when all are done: "" or the first failure.
+  void submit_all(std::vector<change> changes, done_fn done);
+  /// submit_all and wait for it; throws protocol::error(operation_failed) naming what
+  /// failed. For an instance's first open, which writes what it starts with before
+  /// anyone can see it.
+  void commit_all(std::vector<change> changes);
+
   /// The same, now, on the caller's thread; throws protocol::error(operation_failed).
   /// For start-up, before the instance serves anything.
   static void write_now(const std::string& path, const std::string& content,
@@ -53,7 +70,7 @@ public:
   static std::string temp_path(const std::string& path);
 
 private:
-  enum class kind { write, remove, link };
+  using kind = change::kind;
   struct op {
     kind k;
     std::string path, content; ///< content: the link target for links
@@ -62,6 +79,7 @@ private:
     std::string error;
   };
   void submit(op o);
+  void submit(std::vector<op> ops);
   void run();
   void commit(std::deque<op>& batch);
 
