@@ -273,4 +273,30 @@ std::optional<event_message> subscriber::next(std::chrono::milliseconds timeout)
   }
 }
 
+std::vector<event_message> subscriber::until_now(std::chrono::milliseconds timeout) {
+  std::vector<event_message> seen(std::make_move_iterator(impl_->early.begin()),
+                                  std::make_move_iterator(impl_->early.end()));
+  impl_->early.clear();
+  std::random_device rd;
+  std::string token = "barrier-" + std::to_string(rd()) + "-" + std::to_string(rd());
+  impl_->requests.forget(impl_->requests.send("", "events.ping", {{"token", token}}));
+  auto deadline = clock_type::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                      clock_type::now());
+    auto m = left.count() > 0 ? impl_->read_one(left) : std::nullopt;
+    if (!m)
+      throw error(errc::timeout, "no pong for the event barrier from " +
+                                     impl_->requests.files().events + " within " +
+                                     std::to_string(timeout.count()) + " ms");
+    if (m->topic == topic_pong) {
+      if (m->body.is_object() && m->body.value("token", std::string{}) == token)
+        return seen;
+      continue;
+    }
+    if (m->topic.rfind("sys.", 0) != 0)
+      seen.push_back(std::move(*m));
+  }
+}
+
 } // namespace domus::protocol

@@ -428,12 +428,15 @@ BOOST_AUTO_TEST_CASE(held_posts_arrive_together_and_in_order) {
       BOOST_TEST_REQUIRE(wait_for(2)); // the other loop's post went at once
     }
     loop.post(record(4));
-    // Nothing of this loop's held posts has run: its loop is idle, they wait.
+    // A thread that holds nothing posts now, and the loop runs posts in the order they
+    // reach it: had 2, 3 or 4 been posted rather than held, they would run before 50.
+    std::thread([&] { loop.post(record(50)); }).join();
+    BOOST_TEST_REQUIRE(wait_for(3));
     std::lock_guard<std::mutex> lock(m);
-    BOOST_TEST(seen.size() == 2u);
+    BOOST_TEST((seen == std::vector<int>{1, 100, 50}));
   }
-  BOOST_TEST_REQUIRE(wait_for(5));
-  BOOST_TEST((seen == std::vector<int>{1, 100, 2, 3, 4}));
+  BOOST_TEST_REQUIRE(wait_for(6));
+  BOOST_TEST((seen == std::vector<int>{1, 100, 50, 2, 3, 4}));
   loop.stop();
   other.stop();
 }

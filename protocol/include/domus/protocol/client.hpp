@@ -83,6 +83,12 @@ public:
   /// The next event (sys.* messages are skipped), or nullopt after timeout.
   std::optional<event_message> next(std::chrono::milliseconds timeout);
 
+  /// A barrier: sends events.ping and returns every event received before its pong,
+  /// which the daemon publishes after everything it published before the ping. "No
+  /// event arrived" is then a fact, not a window that a late event slips past. Throws
+  /// error(timeout) when no pong comes within timeout. After handshake() only.
+  std::vector<event_message> until_now(std::chrono::milliseconds timeout);
+
 private:
   struct impl;
   std::unique_ptr<impl> impl_;
