@@ -26,6 +26,7 @@ static_assert(static_cast<int>(errc::resync) == DOMUS_E_RESYNC);
 static_assert(static_cast<int>(errc::timeout) == DOMUS_E_TIMEOUT);
 static_assert(static_cast<int>(errc::no_daemon) == DOMUS_E_NO_DAEMON);
 static_assert(static_cast<int>(errc::config_error) == DOMUS_E_CONFIG_ERROR);
+static_assert(static_cast<int>(errc::limit_exceeded) == DOMUS_E_LIMIT_EXCEEDED);
 
 const std::vector<error_entry>& error_catalogue() {
   static const std::vector<error_entry> entries = {
@@ -34,11 +35,12 @@ const std::vector<error_entry>& error_catalogue() {
        "the operation is not allowed in the object's current state"},
       {errc::xml_error, "xml-error", "a definition is malformed or invalid"},
       {errc::invalid_name, "invalid-name", "an object name breaks the naming rule"},
-      {errc::permission_denied, "permission-denied",
-       "the connection may not do this (a change on the read-only socket)"},
+      {errc::permission_denied, "permission-denied", "the connection may not do this"},
       {errc::busy, "busy", "another job holds the object beyond the deadline"},
       {errc::message_too_large, "message-too-large",
-       "the request is larger than the daemon's limit"},
+       "a request, one of its strings, a definition, a reply or a pong is larger than "
+       "its "
+       "limit"},
       {errc::bad_request, "bad-request", "malformed frames, JSON, envelope or arguments"},
       {errc::unsupported, "unsupported", "the driver or daemon does not support this"},
       {errc::internal, "internal", "a bug or an unexpected failure inside the daemon"},
@@ -52,11 +54,10 @@ const std::vector<error_entry>& error_catalogue() {
       {errc::shutting_down, "shutting-down", "the daemon is stopping"},
       {errc::invalid_argument, "invalid-argument", "an argument has a wrong value"},
       {errc::resync, "resync", "the event journal no longer holds the requested seq"},
-      {errc::timeout, "timeout", "no answer came within the deadline"},
+      {errc::timeout, "timeout", "no answer within the deadline"},
       {errc::no_daemon, "no-daemon", "no daemon answers on the socket"},
       {errc::config_error, "config-error", "a configuration file or value is invalid"},
-      {errc::limit_exceeded, "limit-exceeded",
-       "a count limit of the daemon was reached (the message names the setting)"},
+      {errc::limit_exceeded, "limit-exceeded", "a count limit was reached"},
   };
   return entries;
 }

@@ -13,8 +13,8 @@ const std::vector<proc_entry>& proc_catalogue() {
        "daemon version, driver name and version, hypervisor type and version"},
       {proc::node_info, "node.info", t::instance, false, "{}",
        "the host's CPU model, memory, CPUs and topology as the driver reports them"},
-      {proc::domain_list, "domain.list", t::instance, false, "{active?, inactive?}",
-       "summaries of the instance's domains"},
+      {proc::domain_list, "domain.list", t::instance, false,
+       "{active?, inactive?, after?}", "summaries of the instance's domains"},
       {proc::domain_define, "domain.define", t::instance, true,
        "{xml, origin?, validate?}",
        "defines a persistent domain, or replaces the definition of the same name and "

@@ -9,6 +9,7 @@
 #include <domus/protocol/vocabulary.hpp>
 
 #include <cstdlib>
+#include <fstream>
 #include <set>
 
 using namespace domus::protocol;
@@ -248,6 +249,105 @@ BOOST_AUTO_TEST_CASE(virsh_words) {
   BOOST_TEST(state_is_active(DOMUS_STATE_PAUSED));
   BOOST_TEST(!state_is_active(DOMUS_STATE_SHUTOFF));
   BOOST_TEST(!state_is_active(0));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// docs/protocol.md's tables of procedures and error codes are checked against the
+// catalogues in code, so that neither can drift from the other.
+BOOST_AUTO_TEST_SUITE(documentation)
+
+namespace {
+
+std::string trim(std::string t) {
+  auto b = t.find_first_not_of(' ');
+  auto e = t.find_last_not_of(' ');
+  return b == std::string::npos ? "" : t.substr(b, e - b + 1);
+}
+
+// The rows of the first table after the line `heading` in docs/protocol.md, header and
+// separator left out, each cell trimmed. A '|' inside backticks is not a separator.
+std::vector<std::vector<std::string>> table_after(const std::string& heading) {
+  std::ifstream in(std::string(DOMUS_SOURCE_DIR) + "/docs/protocol.md");
+  BOOST_TEST_REQUIRE(in.good(), "cannot read docs/protocol.md");
+  std::string line;
+  while (std::getline(in, line) && line != heading) {
+  }
+  BOOST_TEST_REQUIRE(line == heading, "docs/protocol.md has no '" << heading << "'");
+  std::vector<std::vector<std::string>> rows;
+  bool in_table = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("|", 0) != 0) {
+      if (in_table)
+        break;
+      continue;
+    }
+    in_table = true;
+    std::vector<std::string> cells;
+    std::string cell;
+    bool code = false;
+    for (size_t i = 1; i < line.size(); ++i) {
+      if (line[i] == '`')
+        code = !code;
+      if (line[i] == '|' && !code) {
+        cells.push_back(trim(cell));
+        cell.clear();
+      } else {
+        cell += line[i];
+      }
+    }
+    rows.push_back(cells);
+  }
+  BOOST_TEST_REQUIRE(rows.size() > 2u, "no table after '" << heading << "'");
+  rows.erase(rows.begin(), rows.begin() + 2);
+  return rows;
+}
+
+std::string unquote(const std::string& cell) {
+  if (cell.size() >= 2 && cell.front() == '`' && cell.back() == '`')
+    return cell.substr(1, cell.size() - 2);
+  return cell;
+}
+
+} // namespace
+
+// Every error code, in number order, named as in code, its text starting with the
+// catalogue's one line (the table may say more after it).
+BOOST_AUTO_TEST_CASE(error_codes_table_matches_the_catalogue) {
+  auto rows = table_after("## Error codes");
+  const auto& codes = error_catalogue();
+  BOOST_TEST_REQUIRE(rows.size() == codes.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    BOOST_TEST_CONTEXT("row " << i + 1) {
+      BOOST_TEST_REQUIRE(rows[i].size() == 3u);
+      BOOST_TEST(rows[i][0] == std::to_string(static_cast<int>(codes[i].code)));
+      BOOST_TEST(unquote(rows[i][1]) == codes[i].name);
+      BOOST_TEST(rows[i][2].rfind(std::string(codes[i].doc), 0) == 0u,
+                 "'" << rows[i][2] << "' does not start with '" << codes[i].doc << "'");
+    }
+  }
+}
+
+// Every procedure once, with its read-write mark and its arguments.
+BOOST_AUTO_TEST_CASE(procedures_table_matches_the_catalogue) {
+  auto rows = table_after("## Procedures");
+  std::set<std::string> documented;
+  for (auto& row : rows) {
+    BOOST_TEST_REQUIRE(row.size() == 4u);
+    std::string name = unquote(row[0]);
+    BOOST_TEST_CONTEXT("procedure " << name) {
+      BOOST_TEST(documented.insert(name).second, "documented twice");
+      const proc_entry* p = find_proc(name);
+      BOOST_TEST_REQUIRE(p, "not in the catalogue");
+      BOOST_TEST(row[1] == (p->mutating ? "rw" : ""));
+      std::string args = "`" + std::string(p->args) + "`";
+      BOOST_TEST(row[2].rfind(args, 0) == 0u,
+                 "'" << row[2] << "' does not start with " << args);
+    }
+  }
+  for (auto& p : proc_catalogue())
+    BOOST_TEST(documented.count(std::string(p.name)) == 1u,
+               p.name << " is not documented");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

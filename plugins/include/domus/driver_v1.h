@@ -43,31 +43,33 @@ extern "C" {
 
 /* ---- status codes: stable, never renumbered or reused ---------------------------- */
 
-/** Error numbers shared by the ABI, the runtime and the wire protocol. */
+/** Error numbers shared by the ABI, the runtime and the wire protocol: DOMUS_E_X is
+ * the code x of the catalogue (errors/src/errors.cpp), which says when each applies;
+ * docs/protocol.md, "Error codes", lists them with their wire names. */
 enum domus_status_v1 {
   DOMUS_OK = 0,
-  DOMUS_E_NO_DOMAIN = 1,          /**< no domain with that name, UUID or id */
-  DOMUS_E_INVALID_OPERATION = 2,  /**< not allowed in the object's current state */
-  DOMUS_E_XML_ERROR = 3,          /**< a definition is malformed or invalid */
-  DOMUS_E_INVALID_NAME = 4,       /**< an object name breaks the naming rule */
-  DOMUS_E_PERMISSION_DENIED = 5,  /**< e.g. a change asked on the read-only socket */
-  DOMUS_E_BUSY = 6,               /**< another job holds the object too long */
-  DOMUS_E_MESSAGE_TOO_LARGE = 7,  /**< a request above the daemon's size limit */
-  DOMUS_E_BAD_REQUEST = 8,        /**< malformed frames, JSON or arguments */
-  DOMUS_E_UNSUPPORTED = 9,        /**< the driver or daemon lacks the operation */
-  DOMUS_E_INTERNAL = 10,          /**< a bug or an unexpected failure */
-  DOMUS_E_DOMAIN_EXISTS = 11,     /**< a name or UUID already taken */
-  DOMUS_E_UNKNOWN_PROCEDURE = 12, /**< a procedure name the daemon does not know */
-  DOMUS_E_VERSION_MISMATCH = 13,  /**< a protocol version the daemon does not speak */
-  DOMUS_E_NO_DRIVER = 14,         /**< no loaded driver serves the URI */
-  DOMUS_E_OPERATION_FAILED = 15,  /**< the hypervisor reported a failure */
-  DOMUS_E_SHUTTING_DOWN = 16,     /**< the daemon is stopping */
-  DOMUS_E_INVALID_ARGUMENT = 17,  /**< an argument has a wrong value */
-  DOMUS_E_RESYNC = 18,            /**< the event journal no longer holds that seq */
-  DOMUS_E_TIMEOUT = 19,           /**< no answer within the deadline */
-  DOMUS_E_NO_DAEMON = 20,         /**< nothing answers on the daemon's socket */
-  DOMUS_E_CONFIG_ERROR = 21,      /**< a configuration file or value is invalid */
-  DOMUS_E_LIMIT_EXCEEDED = 22     /**< a count limit of the daemon was reached */
+  DOMUS_E_NO_DOMAIN = 1,
+  DOMUS_E_INVALID_OPERATION = 2,
+  DOMUS_E_XML_ERROR = 3,
+  DOMUS_E_INVALID_NAME = 4,
+  DOMUS_E_PERMISSION_DENIED = 5,
+  DOMUS_E_BUSY = 6,
+  DOMUS_E_MESSAGE_TOO_LARGE = 7,
+  DOMUS_E_BAD_REQUEST = 8,
+  DOMUS_E_UNSUPPORTED = 9,
+  DOMUS_E_INTERNAL = 10,
+  DOMUS_E_DOMAIN_EXISTS = 11,
+  DOMUS_E_UNKNOWN_PROCEDURE = 12,
+  DOMUS_E_VERSION_MISMATCH = 13,
+  DOMUS_E_NO_DRIVER = 14,
+  DOMUS_E_OPERATION_FAILED = 15,
+  DOMUS_E_SHUTTING_DOWN = 16,
+  DOMUS_E_INVALID_ARGUMENT = 17,
+  DOMUS_E_RESYNC = 18,
+  DOMUS_E_TIMEOUT = 19,
+  DOMUS_E_NO_DAEMON = 20,
+  DOMUS_E_CONFIG_ERROR = 21,
+  DOMUS_E_LIMIT_EXCEEDED = 22
 };
 
 /* ---- domain states, reasons and lifecycle events ---------------------------------- */
