@@ -1,4 +1,5 @@
 #include "actors/domain_actor.hpp"
+#include "actors/failure_reason.hpp"
 
 #include "actors/args.hpp"
 #include "actors/domain_json.hpp"
@@ -1018,16 +1019,8 @@ private:
 
 caf::behavior domain_behavior(domain_actor* self, domain_seed seed) {
   self->state.s = std::move(seed);
-  self->set_exception_handler([](std::exception_ptr& ep) -> caf::error {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    return caf::make_error(caf::sec::runtime_error, "domain actor failed: " + what);
-  });
+  self->set_exception_handler(
+      [](std::exception_ptr& ep) { return failure_reason("domain actor", ep); });
   self->state.calls.attach(caf::actor_cast<caf::actor>(self), self->state.s.slot);
   self->state.logic = std::make_shared<domain_logic>(self);
   auto* logic = self->state.logic.get();

@@ -1,4 +1,5 @@
 #include "actors/instance_actor.hpp"
+#include "actors/failure_reason.hpp"
 
 #include "actors/args.hpp"
 #include "actors/domain_actor.hpp"
@@ -838,17 +839,8 @@ private:
 
 caf::behavior instance_behavior(instance_actor* self, instance_seed seed) {
   self->state.seed = std::move(seed);
-  self->set_exception_handler([](std::exception_ptr& ep) -> caf::error {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    log_error("instance actor failed: " + what);
-    return caf::make_error(caf::sec::runtime_error, what);
-  });
+  self->set_exception_handler(
+      [](std::exception_ptr& ep) { return failure_reason("instance actor", ep); });
   self->state.calls.set_self(caf::actor_cast<caf::actor>(self));
   self->state.logic = std::make_shared<instance_logic>(self);
   auto* logic = self->state.logic.get();

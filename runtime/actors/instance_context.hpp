@@ -2,6 +2,7 @@
 // gateway and host services, and facts read once at open. Immutable once it is open.
 #pragma once
 
+#include "drivers/abi_fields.hpp"
 #include "drivers/plugin_loader.hpp"
 #include "persist/instance_paths.hpp"
 
@@ -32,16 +33,13 @@ struct instance_context : instance_paths {
 
   /// Whether the driver's domain table has the slot ending at `end` (a NULL table, or
   /// one from an older minor version without the slot, has not).
-  bool has_domain_slot(size_t end) const {
-    const domus_domain_ops_v1* t = plugin->driver->domain;
-    return t && t->struct_size >= end;
-  }
+  bool has_domain_slot(size_t end) const { return reaches(plugin->driver->domain, end); }
 };
 
 /// The domain operation `name` of the instance's driver, or nullptr when it has none:
 /// DOMUS_DOMAIN_OP(ctx, start).
 #define DOMUS_DOMAIN_OP(ctx, name)                                                       \
-  ((ctx).has_domain_slot(offsetof(domus_domain_ops_v1, name) + sizeof(void*))            \
+  ((ctx).has_domain_slot(DOMUS_FIELD_END(domus_domain_ops_v1, name))                     \
        ? (ctx).plugin->driver->domain->name                                              \
        : nullptr)
 

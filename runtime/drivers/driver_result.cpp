@@ -1,18 +1,12 @@
 #include "actors/messages.hpp"
 
+#include "drivers/abi_fields.hpp"
+
 #include <cstddef>
 
 namespace domus::runtime {
 
 namespace {
-
-// A reader checks struct_size before it reads a field a later minor version appended.
-template <class S> bool has(const S* s, size_t end_of_field) {
-  return s && s->struct_size >= end_of_field;
-}
-
-#define DOMUS_HAS(ptr, type, field)                                                      \
-  has(ptr, offsetof(type, field) + sizeof(((type*)nullptr)->field))
 
 std::string str(const char* s) {
   return s ? std::string(s) : std::string();
@@ -29,7 +23,7 @@ driver_result driver_result::copy(const domus_result_v1* r) {
   }
   out.status = r->status;
   out.message = str(r->message);
-  if (!DOMUS_HAS(r, domus_result_v1, n_objects)) {
+  if (!DOMUS_HAS_FIELD(r, domus_result_v1, n_objects)) {
     // Every 1.0 field must be there; a shorter struct is a broken driver.
     out.status = DOMUS_E_INTERNAL;
     out.message = "the driver's result struct is too small (" +
@@ -46,7 +40,7 @@ driver_result driver_result::copy(const domus_result_v1* r) {
   if (r->private_data.data)
     out.private_data =
         std::string(static_cast<const char*>(r->private_data.data), r->private_data.len);
-  if (DOMUS_HAS(r->info, domus_dom_info_v1, security_enforcing)) {
+  if (DOMUS_HAS_FIELD(r->info, domus_dom_info_v1, security_enforcing)) {
     out.info = *r->info;
     out.info_os_type = str(r->info->os_type);
     out.has_security_label = r->info->security_label != nullptr;
@@ -54,12 +48,12 @@ driver_result driver_result::copy(const domus_result_v1* r) {
     out.info->os_type = nullptr;
     out.info->security_label = nullptr;
   }
-  if (DOMUS_HAS(r->node, domus_node_info_v1, threads_per_core)) {
+  if (DOMUS_HAS_FIELD(r->node, domus_node_info_v1, threads_per_core)) {
     out.node = *r->node;
     out.node_cpu_model = str(r->node->cpu_model);
     out.node->cpu_model = nullptr;
   }
-  if (DOMUS_HAS(r->version, domus_version_v1, security_doi)) {
+  if (DOMUS_HAS_FIELD(r->version, domus_version_v1, security_doi)) {
     out.version = *r->version;
     out.version_type = str(r->version->hypervisor_type);
     out.version_security_model = str(r->version->security_model);
@@ -70,7 +64,7 @@ driver_result driver_result::copy(const domus_result_v1* r) {
   out.instance = r->instance;
   for (size_t i = 0; r->objects && i < r->n_objects; ++i) {
     const domus_object_v1& o = r->objects[i];
-    if (!DOMUS_HAS(&o, domus_object_v1, private_data))
+    if (!DOMUS_HAS_FIELD(&o, domus_object_v1, private_data))
       continue;
     object c;
     c.kind = o.kind;

@@ -2,6 +2,7 @@
 
 #include "actors/messages.hpp"
 #include "daemon/log.hpp"
+#include "drivers/abi_fields.hpp"
 
 #include <caf/send.hpp>
 
@@ -61,8 +62,7 @@ void host_log(void* ctx, int32_t level, const char* message) {
 }
 
 void host_report(void* ctx, domus_dom* dom, const domus_report_v1* r) {
-  if (!dom || !r ||
-      r->struct_size < offsetof(domus_report_v1, private_data) + sizeof(domus_bytes_v1)) {
+  if (!dom || !DOMUS_HAS_FIELD(r, domus_report_v1, private_data)) {
     log_error(self(ctx).uri + ": the driver sent a malformed report; ignored");
     return;
   }

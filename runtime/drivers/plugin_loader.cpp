@@ -1,6 +1,7 @@
 #include "drivers/plugin_loader.hpp"
 
 #include "daemon/log.hpp"
+#include "drivers/abi_fields.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -15,7 +16,7 @@ namespace domus::runtime {
 namespace {
 
 // The smallest domus_driver_v1 this host accepts: ABI 1.0's.
-constexpr size_t min_driver_size = offsetof(domus_driver_v1, domain) + sizeof(void*);
+constexpr size_t min_driver_size = DOMUS_FIELD_END(domus_driver_v1, domain);
 
 void refuse(const std::string& path, const std::string& why) {
   log_error("plugin " + path + " refused: " + why);
@@ -47,7 +48,7 @@ bool driver_table::load_file(const std::string& path) {
                      ", this daemon speaks " + std::to_string(DOMUS_DRIVER_ABI_MAJOR));
     return false;
   }
-  if (d->struct_size < min_driver_size) {
+  if (!reaches(d, min_driver_size)) {
     refuse(path, "its driver struct is " + std::to_string(d->struct_size) +
                      " bytes, smaller than ABI 1.0's " + std::to_string(min_driver_size));
     return false;

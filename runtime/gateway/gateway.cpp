@@ -543,6 +543,17 @@ struct gateway::impl {
     idle_check();
   }
 
+  // Fails every pending request that `which` selects (serials first: fail() erases).
+  template <class Which>
+  void fail_all(Which which, errc code, const std::string& message) {
+    std::vector<uint64_t> serials;
+    for (auto& [s, p] : pending)
+      if (which(p))
+        serials.push_back(s);
+    for (auto s : serials)
+      fail(s, code, message);
+  }
+
   void answer(uint64_t serial, const std::string& frame) {
     auto it = pending.find(serial);
     if (it == pending.end())
@@ -704,13 +715,9 @@ void gateway::drain(std::chrono::milliseconds timeout, std::function<void()> don
   uv_timer_start(
       impl_->drain_timer,
       [](uv_timer_t* t) {
-        auto* self = static_cast<impl*>(t->data);
-        std::vector<uint64_t> serials;
-        for (auto& [s, _] : self->pending)
-          serials.push_back(s);
-        for (auto s : serials)
-          self->fail(s, errc::shutting_down,
-                     "the daemon stopped before the request completed");
+        static_cast<impl*>(t->data)->fail_all(
+            [](const pending_request&) { return true; }, errc::shutting_down,
+            "the daemon stopped before the request completed");
       },
       static_cast<uint64_t>(timeout.count()), 0);
 }
@@ -776,12 +783,8 @@ void gateway::actor_gone(std::string uri, caf::actor_id actor, errc code,
     auto it = i->instances.find(uri);
     if (it != i->instances.end())
       i->unroute(it->second, actor);
-    std::vector<uint64_t> serials;
-    for (auto& [s, p] : i->pending)
-      if (p.target == actor)
-        serials.push_back(s);
-    for (auto s : serials)
-      i->fail(s, code, message);
+    i->fail_all([actor](const pending_request& p) { return p.target == actor; }, code,
+                message);
   });
 }
 
@@ -795,12 +798,8 @@ void gateway::actor_replaced(std::string uri, caf::actor_id old, route_entry rep
       i->unroute(it->second, old);
       i->route(it->second, std::move(replacement));
     }
-    std::vector<uint64_t> serials;
-    for (auto& [s, p] : i->pending)
-      if (p.target == old)
-        serials.push_back(s);
-    for (auto s : serials)
-      i->fail(s, code, message);
+    i->fail_all([old](const pending_request& p) { return p.target == old; }, code,
+                message);
   });
 }
 
@@ -845,12 +844,8 @@ void gateway::instance_down(std::string uri, caf::actor_id registry,
     if (it == i->instances.end() || it->second.registry.id() != registry)
       return;
     i->instances.erase(it);
-    std::vector<uint64_t> serials;
-    for (auto& [s, p] : i->pending)
-      if (p.uri == uri)
-        serials.push_back(s);
-    for (auto s : serials)
-      i->fail(s, errc::internal, message);
+    i->fail_all([&uri](const pending_request& p) { return p.uri == uri; }, errc::internal,
+                message);
   });
 }
 
