@@ -1,5 +1,6 @@
 #include "actors/domain_actor.hpp"
 #include "actors/failure_reason.hpp"
+#include "actors/job_queue.hpp"
 
 #include "actors/args.hpp"
 #include "actors/domain_json.hpp"
@@ -9,6 +10,7 @@
 #include "drivers/driver_call.hpp"
 #include "drivers/host_services.hpp"
 #include "gateway/gateway.hpp"
+#include "persist/domain_files.hpp"
 #include "persist/instance_restore.hpp"
 #include "persist/store.hpp"
 
@@ -32,26 +34,12 @@ using protocol::proc;
 
 namespace {
 
-/// A mutating job waiting for its turn.
-struct job {
-  rpc request;
-  std::shared_ptr<const model::domain_def> def; ///< define, create, redefine
-  enum kind_t { operation = 1, define_new, create_new, redefine } kind = operation;
-  uint64_t token = 0; ///< names it for its wait deadline
-  std::chrono::steady_clock::time_point queued{};
-};
-
 class domain_logic;
 
 struct domain_state {
   domain_seed s;
   std::shared_ptr<domain_logic> logic; // the behavior's handlers point into it
-  std::list<job> queue; // (a deque would allocate 600 bytes up front in every domain)
-  bool busy = false;    // a job is running
-  std::string running;  // the running job's procedure, for busy errors
-  std::chrono::steady_clock::time_point running_since{};
-  uint64_t next_job_token = 0;
-  bool draining = false; // run_next is on the stack: finish() must not recurse
+  job_queue jobs;                      // changes, one at a time
   pending_calls calls;
   bool removed = false;         // the domain no longer exists
   bool announced = false;       // the instance actor has had this incarnation's summary
@@ -245,15 +233,24 @@ public:
     then(error);
   }
 
+  // Submits one change of this domain's files (persist/domain_files.hpp).
+  void persist(store::change c, stored_fn then) {
+    store* files = ctx().files;
+    persist(
+        [files, c = std::move(c)](store::done_fn done) mutable {
+          files->apply(std::move(c), std::move(done));
+        },
+        std::move(then));
+  }
+
+  domain_files files_of(const std::string& domain) { return {ctx(), domain}; }
+  domain_files files() { return files_of(name()); }
+
   // The persistent definition, durably, before the define is acknowledged.
   void save_definition(const model::domain_def& def, stored_fn then) {
     if (!ctx().persisted())
       return then("");
-    std::string path = ctx().definition_path(def.name);
-    std::string xml = model::format_domain(def, model::secrets::keep);
-    store* files = ctx().files;
-    persist([=](store::done_fn done) { files->write(path, xml, true, std::move(done)); },
-            std::move(then));
+    persist(files_of(def.name).definition(def), std::move(then));
   }
 
   // The definition, then its autostart link, durably: `then` hears whether the
@@ -263,17 +260,16 @@ public:
     if (!ctx().persisted())
       return then("");
     store* files = ctx().files;
-    std::string link = ctx().autostart_path(name()), path = ctx().definition_path(name());
+    store::change unlink = this->files().no_autostart();
     std::string uri = ctx().uri;
-    persist([=](store::done_fn done) { files->remove(path, true, std::move(done)); },
-            [=](const std::string& error) {
-              if (error.empty())
-                files->remove(link, true, [uri](const std::string& e) {
-                  if (!e.empty())
-                    log_warning(uri + ": " + e);
-                });
-              then(error);
-            });
+    persist(this->files().no_definition(), [=](const std::string& error) mutable {
+      if (error.empty())
+        files->apply(std::move(unlink), [uri](const std::string& e) {
+          if (!e.empty())
+            log_warning(uri + ": " + e);
+        });
+      then(error);
+    });
   }
 
   // The status of an active domain (removed when it is not active), before the change
@@ -284,17 +280,7 @@ public:
         then("");
       return;
     }
-    store* files = ctx().files;
-    std::string path = ctx().status_path(name());
-    if (active()) {
-      std::string text = status_text(summary());
-      persist(
-          [=](store::done_fn done) { files->write(path, text, false, std::move(done)); },
-          std::move(then));
-    } else {
-      persist([=](store::done_fn done) { files->remove(path, false, std::move(done)); },
-              std::move(then));
-    }
+    persist(active() ? files().status(summary()) : files().no_status(), std::move(then));
   }
 
   // A store error on a request: the request fails naming the file's trouble.
@@ -309,66 +295,44 @@ public:
   // -- the job queue ------------------------------------------------------------------
 
   void enqueue(job j) {
-    j.token = ++st().next_job_token;
-    j.queued = std::chrono::steady_clock::now();
-    bool must_wait = st().busy || st().draining || !st().queue.empty();
-    if (must_wait && ctx().job_wait_ms > 0)
+    auto q = st().jobs.push(std::move(j));
+    if (q.waits && ctx().job_wait_ms > 0)
       self_->delayed_send(self_, std::chrono::milliseconds(ctx().job_wait_ms),
-                          waited_atom::value, j.token);
-    st().queue.push_back(std::move(j));
-    if (!st().busy && !st().draining)
+                          waited_atom::value, q.token);
+    if (!st().jobs.busy() && !st().jobs.draining())
       run_next();
   }
 
   // A job's wait deadline passed: if it still waits, it fails naming the one running.
   void on_waited(uint64_t token) {
-    auto& q = st().queue;
-    auto it =
-        std::find_if(q.begin(), q.end(), [&](const job& j) { return j.token == token; });
-    if (it == q.end())
-      return;
-    auto now = std::chrono::steady_clock::now();
-    auto secs = [&](std::chrono::steady_clock::time_point t) {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.1f s",
-                    std::chrono::duration<double>(now - t).count());
-      return std::string(buf);
-    };
-    std::string what = st().busy ? "'" + st().running + "' has been running for " +
-                                       secs(st().running_since)
-                                 : "other changes are queued";
-    reply_error(it->request, errc::busy,
-                "domain '" + name() + "' is busy: " + what + "; gave up after waiting " +
-                    secs(it->queued) + " (job_wait_ms in domusd.conf)");
-    q.erase(it);
+    std::string why;
+    if (auto j = st().jobs.give_up(token, name(), why))
+      reply_error(j->request, errc::busy, why);
   }
 
   void finish() {
-    st().busy = false;
+    st().jobs.done();
     if (gone_if_stopped_transient())
       return;
     // A job that completed synchronously returns into run_next's loop: no recursion, so
     // a long queue of refused requests cannot exhaust the stack.
-    if (!st().removed && !st().draining)
+    if (!st().removed && !st().jobs.draining())
       run_next();
   }
 
   void run_next() {
-    st().draining = true;
-    while (!st().busy && !st().queue.empty() && !st().removed) {
-      job j = std::move(st().queue.front());
-      st().queue.pop_front();
-      st().busy = true;
-      st().running = std::string(protocol::entry(j.request.proc).name);
-      st().running_since = std::chrono::steady_clock::now();
+    auto& jobs = st().jobs;
+    jobs.set_draining(true);
+    while (jobs.startable() && !st().removed) {
+      job j = jobs.start();
       try {
         run(j);
       } catch (const protocol::error& e) {
         reply_error(j.request, e.code(), e.what());
-        st().busy = false;
+        jobs.done();
       }
     }
-    st().draining = false;
+    jobs.set_draining(false);
   }
 
   void run(job& j) {
@@ -486,7 +450,7 @@ public:
       log_error(ctx().uri + ": " + why + "; " + outcome);
       reply_error(r, errc::operation_failed, why + "; " + outcome);
       if (!active() && !st().s.persistent_def) {
-        st().busy = false;
+        st().jobs.done();
         return remove(); // a transient domain that could not start is gone
       }
       finish();
@@ -543,7 +507,7 @@ public:
   // The driver's state is unknown after an internal error: die, so that the supervisor
   // restarts this actor and resyncs it from the driver.
   void crash(const std::string& why) {
-    st().busy = false;
+    st().jobs.done();
     self_->quit(caf::make_error(caf::sec::runtime_error, why));
   }
 
@@ -615,10 +579,7 @@ public:
     save_definition(*st().s.persistent_def, [this, then](const std::string& error) {
       if (!error.empty() || !st().s.autostart || !ctx().persisted())
         return then(error);
-      store* files = ctx().files;
-      std::string link = ctx().autostart_path(name()),
-                  target = ctx().definition_path(name());
-      persist([=](store::done_fn d) { files->link(link, target, std::move(d)); }, then);
+      persist(files().autostart(), then);
     });
   }
 
@@ -634,14 +595,13 @@ public:
 
   void remove() {
     if (ctx().persisted() && st().s.dom)
-      ctx().files->remove(ctx().status_path(name()), false, nullptr);
+      ctx().files->apply(files().no_status(), nullptr);
     st().removed = true;
     gw().route_remove(ctx().uri, self_->id());
     self_->send(ctx().registry, removed_atom::value, self_->id());
-    for (auto& waiting : st().queue)
+    for (auto& waiting : st().jobs.take_all())
       reply_error(waiting.request, errc::no_domain,
                   "domain '" + name() + "' no longer exists");
-    st().queue.clear();
     st().release_pending = true;
     release_if_idle();
   }
@@ -664,7 +624,8 @@ public:
   // A transient domain found inactive is gone (it stopped outside a job, or a job that
   // raced its power-off failed).
   bool gone_if_stopped_transient() {
-    if (st().removed || st().busy || active() || st().s.persistent_def || !st().s.dom)
+    if (st().removed || st().jobs.busy() || active() || st().s.persistent_def ||
+        !st().s.dom)
       return false;
     remove();
     return true;
@@ -689,13 +650,7 @@ public:
     };
     if (!ctx().persisted())
       return done("");
-    store* files = ctx().files;
-    std::string link = ctx().autostart_path(name()),
-                target = ctx().definition_path(name());
-    if (enable)
-      persist([=](store::done_fn d) { files->link(link, target, std::move(d)); }, done);
-    else
-      persist([=](store::done_fn d) { files->remove(link, true, std::move(d)); }, done);
+    persist(enable ? files().autostart() : files().no_autostart(), done);
   }
 
   // -- definitions ----------------------------------------------------------------------
@@ -736,7 +691,7 @@ public:
   void fail_definition() {
     if (st().s.dom)
       return finish();
-    st().busy = false;
+    st().jobs.done();
     remove();
   }
 
@@ -749,7 +704,7 @@ public:
         save_definition(*st().s.persistent_def, [this, r](const std::string& error) {
           if (store_failed(r, error,
                            "cannot save the definition of domain '" + name() + "'")) {
-            st().busy = false;
+            st().jobs.done();
             return remove(); // nothing is defined: the driver's handle is released
           }
           publish(DOMUS_EVENT_DEFINED, DOMUS_DETAIL_ADDED);
@@ -781,7 +736,7 @@ public:
               if (!res.ok() || !res.state ||
                   !protocol::state_is_active(res.state->state)) {
                 reply_driver_error(r, res, "cannot start domain '" + name() + "'");
-                st().busy = false;
+                st().jobs.done();
                 return remove();
               }
               apply(res);
@@ -921,7 +876,7 @@ public:
       ctx().host->bind(st().s.dom, st().calls.slot());
     if (!st().s.resync)
       return;
-    st().busy = true; // jobs wait for the resync
+    st().jobs.hold("the resync after a restart"); // jobs wait for it
     if (st().calls.slot()->in_flight() > 0) {
       // Calls of the incarnation that died are still out; their completions come here.
       // No new call is made on the domain until they are all back.

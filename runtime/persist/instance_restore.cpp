@@ -1,4 +1,5 @@
 #include "persist/instance_restore.hpp"
+#include "persist/domain_files.hpp"
 
 #include "daemon/log.hpp"
 #include "persist/store.hpp"
@@ -201,16 +202,13 @@ void persist_seeded(const instance_paths& ctx, store& files,
   // starts with.
   std::vector<store::change> changes;
   for (auto* s : domains) {
+    domain_files f{ctx, s->name};
     if (s->persistent_def)
-      changes.push_back({store::change::write, ctx.definition_path(s->name),
-                         model::format_domain(*s->persistent_def, model::secrets::keep),
-                         true});
+      changes.push_back(f.definition(*s->persistent_def));
     if (s->autostart)
-      changes.push_back({store::change::link, ctx.autostart_path(s->name),
-                         ctx.definition_path(s->name), true});
+      changes.push_back(f.autostart());
     if (protocol::state_is_active(s->state))
-      changes.push_back(
-          {store::change::write, ctx.status_path(s->name), status_text(*s), false});
+      changes.push_back(f.status(*s));
   }
   files.commit_all(std::move(changes));
   mark_seeded(ctx.etc_dir);

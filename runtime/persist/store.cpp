@@ -153,6 +153,11 @@ void store::submit(std::vector<op> ops) {
   wake_.notify_one();
 }
 
+void store::apply(change c, done_fn done) {
+  submit({c.k, std::move(c.path), std::move(c.content), c.k == kind::link || c.durable,
+          std::move(done), ""});
+}
+
 void store::submit_all(std::vector<change> changes, done_fn done) {
   if (changes.empty()) {
     if (done)

@@ -42,6 +42,8 @@ public:
     std::string content; ///< what to write; the target for links
     bool durable = true; ///< links are always durable
   };
+  /// Submits one change, as write, remove or link would.
+  void apply(change c, done_fn done);
   /// Submits `changes` at once: they commit in one group, never split (one flush per
   /// file system, one fsync per directory, whatever their number). `done` runs once on
   /// the store's thread, when all are done: "" or the first failure.

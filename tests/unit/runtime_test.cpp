@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "actors/domain_json.hpp"
+#include "actors/job_queue.hpp"
 #include "actors/lifecycle.hpp"
 #include "daemon/log.hpp"
 #include "daemon/options.hpp"
@@ -439,4 +440,59 @@ BOOST_AUTO_TEST_CASE(held_posts_arrive_together_and_in_order) {
   BOOST_TEST((seen == std::vector<int>{1, 100, 50, 2, 3, 4}));
   loop.stop();
   other.stop();
+}
+
+// One domain's changes, one at a time: a job waits while one runs or others wait before
+// it, starts in order, and one that gives up is told what runs and for how long.
+BOOST_AUTO_TEST_CASE(job_queue_runs_changes_one_at_a_time) {
+  using domus::runtime::job;
+  using domus::runtime::job_queue;
+  using namespace std::chrono_literals;
+  auto make = [](domus::protocol::proc p, int64_t id) {
+    job j;
+    j.request.proc = p;
+    j.request.id = id;
+    return j;
+  };
+  job_queue q;
+  auto t0 = job_queue::clock::time_point{} + 100s;
+  auto first = q.push(make(domus::protocol::proc::domain_start, 1), t0);
+  BOOST_TEST(!first.waits); // nothing runs, nothing waits
+  BOOST_TEST(q.startable());
+  job running = q.start(t0);
+  BOOST_TEST(running.request.id == 1);
+  BOOST_TEST(q.busy());
+  BOOST_TEST(!q.startable());
+  auto second = q.push(make(domus::protocol::proc::domain_suspend, 2), t0 + 1s);
+  auto third = q.push(make(domus::protocol::proc::domain_resume, 3), t0 + 2s);
+  BOOST_TEST(second.waits);
+  BOOST_TEST(third.waits);
+  BOOST_TEST(second.token != third.token);
+  std::string why;
+  auto gave_up = q.give_up(third.token, "web", why, t0 + 2500ms);
+  BOOST_TEST_REQUIRE(gave_up.has_value());
+  BOOST_TEST(gave_up->request.id == 3);
+  BOOST_TEST(why ==
+             "domain 'web' is busy: 'domain.start' has been running for 2.5 s; gave "
+             "up after waiting 0.5 s (job_wait_ms in domusd.conf)");
+  BOOST_TEST(!q.give_up(third.token, "web", why, t0 + 3s).has_value()); // gone already
+  q.done();
+  BOOST_TEST(q.startable());
+  BOOST_TEST(q.start(t0 + 3s).request.id == 2);
+  BOOST_TEST(!q.give_up(second.token, "web", why, t0 + 4s).has_value()); // started
+  // While draining, a pushed job waits for the loop that drains, even when idle.
+  q.done();
+  q.set_draining(true);
+  BOOST_TEST(q.push(make(domus::protocol::proc::domain_destroy, 4), t0 + 5s).waits);
+  q.set_draining(false);
+  // Jobs behind a hold (a resync) are told what holds them; none are left after take_all.
+  q.hold("the resync after a restart", t0 + 5s);
+  auto fifth = q.push(make(domus::protocol::proc::domain_destroy, 5), t0 + 5s);
+  q.give_up(fifth.token, "web", why, t0 + 6s);
+  BOOST_TEST(why.find("busy: the resync after a restart has been running for 1.0 s") !=
+                 std::string::npos,
+             why);
+  BOOST_TEST(q.take_all().size() == 1u);
+  q.done();
+  BOOST_TEST(!q.startable());
 }

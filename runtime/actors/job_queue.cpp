@@ -1,0 +1,58 @@
+#include "actors/job_queue.hpp"
+
+#include <domus/protocol/procedures.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace domus::runtime {
+
+job_queue::queued job_queue::push(job j, clock::time_point now) {
+  j.token = ++next_token_;
+  j.queued = now;
+  queued q{j.token, busy_ || draining_ || !waiting_.empty()};
+  waiting_.push_back(std::move(j));
+  return q;
+}
+
+job job_queue::start(clock::time_point now) {
+  job j = std::move(waiting_.front());
+  waiting_.pop_front();
+  hold("'" + std::string(protocol::entry(j.request.proc).name) + "'", now);
+  return j;
+}
+
+void job_queue::hold(std::string what, clock::time_point now) {
+  busy_ = true;
+  running_ = std::move(what);
+  running_since_ = now;
+}
+
+std::optional<job> job_queue::give_up(uint64_t token, const std::string& domain,
+                                      std::string& why, clock::time_point now) {
+  auto it = std::find_if(waiting_.begin(), waiting_.end(),
+                         [&](const job& j) { return j.token == token; });
+  if (it == waiting_.end())
+    return std::nullopt;
+  auto secs = [&](clock::time_point t) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f s",
+                  std::chrono::duration<double>(now - t).count());
+    return std::string(buf);
+  };
+  std::string what = busy_ ? running_ + " has been running for " + secs(running_since_)
+                           : "other changes are queued";
+  why = "domain '" + domain + "' is busy: " + what + "; gave up after waiting " +
+        secs(it->queued) + " (job_wait_ms in domusd.conf)";
+  job j = std::move(*it);
+  waiting_.erase(it);
+  return j;
+}
+
+std::list<job> job_queue::take_all() {
+  std::list<job> all;
+  all.swap(waiting_);
+  return all;
+}
+
+} // namespace domus::runtime
