@@ -39,10 +39,30 @@ std::string event_line(const json& body, bool timestamp) {
   return line;
 }
 
-} // namespace
+// SIGINT ends the wait (virsh prints "event loop interrupted"); the old handler is back
+// when the scope ends, however it ends.
+class sigint_scope {
+public:
+  sigint_scope() {
+    interrupted = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_);
+  }
+  ~sigint_scope() { sigaction(SIGINT, &old_, nullptr); }
+  sigint_scope(const sigint_scope&) = delete;
+  sigint_scope& operator=(const sigint_scope&) = delete;
 
-bool cmd_event(shell& sh, const parsed_command& pc) {
+private:
+  struct sigaction old_ {};
+};
+
+// The options as virsh checks them: false (said why) when they do not go together;
+// `listed` when --list was answered and nothing more is to be done.
+bool check_options(const parsed_command& pc, bool& listed) {
   auto event = pc.value("event");
+  listed = false;
   if (pc.flag("list")) {
     if (pc.flag("all") || event) {
       shell::error(std::string("Options --list and --") + (event ? "event" : "all") +
@@ -50,6 +70,7 @@ bool cmd_event(shell& sh, const parsed_command& pc) {
       return false;
     }
     std::cout << "lifecycle\n";
+    listed = true;
     return true;
   }
   if (pc.flag("all") && event) {
@@ -64,6 +85,139 @@ bool cmd_event(shell& sh, const parsed_command& pc) {
     shell::error("unknown event type " + *event);
     return false;
   }
+  return true;
+}
+
+// One `event` run: what it prints, and the two ways events reach it (the journal with
+// --since, then the subscription).
+class event_watch {
+public:
+  enum class ending { done, interrupted, timed_out, daemon_gone };
+
+  event_watch(shell& sh, const parsed_command& pc, std::string uuid)
+      : sh_(sh), uri_(protocol::parse_uri(sh.uri()).normalized()), uuid_(std::move(uuid)),
+        timestamp_(pc.flag("timestamp")), loop_(pc.flag("loop")) {}
+
+  int count() const { return count_; }
+
+  // Prints an event of this connection's instance (and domain); false once a one-shot
+  // wait has its event.
+  bool print(const json& body) {
+    // One daemon serves every URI: keep this connection's instance only.
+    if (body.value("uri", "") != uri_)
+      return true;
+    if (!uuid_.empty() && body["domain"].value("uuid", "") != uuid_)
+      return true;
+    std::cout << event_line(body, timestamp_) << std::endl;
+    ++count_;
+    return loop_;
+  }
+
+  // --since: the journal's events after `after`. The subscription is already live, so
+  // nothing published meanwhile is missed; what it brings again (seq up to the last one
+  // the journal answered for) is dropped by follow(). False (said why) when the
+  // journal refuses; `more` false once a one-shot wait has its event.
+  bool replay(uint64_t after, bool& more) {
+    more = true;
+    while (more) {
+      auto r =
+          sh_.connection().call("", "events.since",
+                                {{"after", after},
+                                 {"topic", std::string(protocol::topic_domain_lifecycle)},
+                                 {"limit", 1000}},
+                                std::chrono::seconds(10));
+      if (!r.ok) {
+        std::string oldest =
+            r.error.contains("oldest_seq") ? r.error["oldest_seq"].dump() : "?";
+        shell::error(r.message + (r.code == protocol::errc::resync
+                                      ? " (the oldest event held is seq " + oldest + ")"
+                                      : ""));
+        return false;
+      }
+      for (auto& body : r.result["events"])
+        if (!(more = print(body)))
+          break;
+      replayed_through_ = r.result.value("last", uint64_t{0});
+      uint64_t next = r.result.value("next", uint64_t{0});
+      if (next >= replayed_through_ || next <= after)
+        break;
+      after = next;
+    }
+    return true;
+  }
+
+  // Live events until a one-shot wait has its event, SIGINT, the timeout (0: none), or
+  // a daemon that stopped answering.
+  ending follow(protocol::subscriber& sub, long timeout_s) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    // A quiet stream may mean a daemon that went away: after a few idle seconds, ask it.
+    auto last_heard = std::chrono::steady_clock::now();
+    while (!interrupted) {
+      if (std::chrono::steady_clock::now() - last_heard > std::chrono::seconds(2)) {
+        try {
+          sh_.connection().call("", "events.ping", {{"token", "alive"}},
+                                std::chrono::seconds(2));
+          last_heard = std::chrono::steady_clock::now();
+        } catch (const protocol::error&) {
+          return ending::daemon_gone;
+        }
+      }
+      auto wait = std::chrono::milliseconds(200);
+      if (timeout_s) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+          return ending::timed_out;
+        wait = std::min(wait, left);
+      }
+      auto m = sub.next(wait);
+      if (!m || !m->body.is_object())
+        continue;
+      last_heard = std::chrono::steady_clock::now();
+      if (m->body.value("seq", uint64_t{0}) <= replayed_through_)
+        continue; // replayed already
+      if (!print(m->body))
+        return ending::done;
+    }
+    return ending::interrupted;
+  }
+
+private:
+  shell& sh_;
+  std::string uri_, uuid_;
+  bool timestamp_, loop_;
+  int count_ = 0;
+  uint64_t replayed_through_ = 0;
+};
+
+// virsh's closing lines; the exit status says whether any event came.
+bool report(shell& sh, event_watch::ending how, int count) {
+  switch (how) {
+  case event_watch::ending::daemon_gone:
+    shell::error("the daemon on " + sh.connection().request_socket() +
+                 " stopped answering; " + std::to_string(count) + " event(s) received");
+    return false;
+  case event_watch::ending::interrupted:
+    std::cout << "event loop interrupted\n";
+    break;
+  case event_watch::ending::timed_out:
+    std::cout << "event loop timed out\n";
+    break;
+  case event_watch::ending::done:
+    break;
+  }
+  std::cout << "events received: " << count << '\n';
+  return count > 0;
+}
+
+} // namespace
+
+bool cmd_event(shell& sh, const parsed_command& pc) {
+  bool listed = false;
+  if (!check_options(pc, listed))
+    return false;
+  if (listed)
+    return true;
   std::string uuid;
   if (auto d = pc.value("domain"))
     uuid = sh.call("domain.lookup", {{"domain", *d}}).value("uuid", "");
@@ -74,106 +228,14 @@ bool cmd_event(shell& sh, const parsed_command& pc) {
   sub.handshake(std::chrono::seconds(5));
   sh.info("listening for events on " + sh.connection().files().events);
 
-  interrupted = 0;
-  struct sigaction sa {
-  }, old{};
-  sa.sa_handler = on_sigint;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, &old);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  int count = 0;
-  bool timed_out = false;
-  const std::string uri = protocol::parse_uri(sh.uri()).normalized();
-  // Prints an event of this connection's instance (and domain); false once a one-shot
-  // wait has its event.
-  auto print = [&](const json& body) {
-    // One daemon serves every URI: keep this connection's instance only.
-    if (body.value("uri", "") != uri)
-      return true;
-    if (!uuid.empty() && body["domain"].value("uuid", "") != uuid)
-      return true;
-    std::cout << event_line(body, pc.flag("timestamp")) << std::endl;
-    ++count;
-    return pc.flag("loop");
-  };
-  // --since: the journal's events first. The subscription above is already live, so
-  // nothing published meanwhile is missed; what it brings again (seq up to the last one
-  // the journal answered for) is dropped below.
-  uint64_t replayed_through = 0;
+  sigint_scope sigint;
+  event_watch watch(sh, pc, uuid);
   bool more = true;
-  if (auto since = pc.value("since")) {
-    uint64_t after = std::stoull(*since);
-    while (more) {
-      auto r =
-          sh.connection().call("", "events.since",
-                               {{"after", after},
-                                {"topic", std::string(protocol::topic_domain_lifecycle)},
-                                {"limit", 1000}},
-                               std::chrono::seconds(10));
-      if (!r.ok) {
-        std::string oldest =
-            r.error.contains("oldest_seq") ? r.error["oldest_seq"].dump() : "?";
-        shell::error(r.message + (r.code == protocol::errc::resync
-                                      ? " (the oldest event held is seq " + oldest + ")"
-                                      : ""));
-        sigaction(SIGINT, &old, nullptr);
-        return false;
-      }
-      for (auto& body : r.result["events"])
-        if (!(more = print(body)))
-          break;
-      replayed_through = r.result.value("last", uint64_t{0});
-      uint64_t next = r.result.value("next", uint64_t{0});
-      if (next >= replayed_through || next <= after)
-        break;
-      after = next;
-    }
-  }
-  // A quiet stream may mean a daemon that went away: after a few idle seconds, ask it.
-  auto last_heard = std::chrono::steady_clock::now();
-  bool daemon_gone = false;
-  while (more && !interrupted) {
-    if (std::chrono::steady_clock::now() - last_heard > std::chrono::seconds(2)) {
-      try {
-        sh.connection().call("", "events.ping", {{"token", "alive"}},
-                             std::chrono::seconds(2));
-        last_heard = std::chrono::steady_clock::now();
-      } catch (const protocol::error&) {
-        daemon_gone = true;
-        break;
-      }
-    }
-    auto wait = std::chrono::milliseconds(200);
-    if (timeout_s) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) {
-        timed_out = true;
-        break;
-      }
-      wait = std::min(wait, left);
-    }
-    auto m = sub.next(wait);
-    if (!m || !m->body.is_object())
-      continue;
-    last_heard = std::chrono::steady_clock::now();
-    if (m->body.value("seq", uint64_t{0}) <= replayed_through)
-      continue; // replayed already
-    if (!print(m->body))
-      break;
-  }
-  sigaction(SIGINT, &old, nullptr);
-  if (daemon_gone) {
-    shell::error("the daemon on " + sh.connection().request_socket() +
-                 " stopped answering; " + std::to_string(count) + " event(s) received");
-    return false;
-  }
-  if (interrupted)
-    std::cout << "event loop interrupted\n";
-  else if (timed_out)
-    std::cout << "event loop timed out\n";
-  std::cout << "events received: " << count << '\n';
-  return count > 0;
+  if (auto since = pc.value("since"))
+    if (!watch.replay(std::stoull(*since), more))
+      return false;
+  auto how = more ? watch.follow(sub, timeout_s) : event_watch::ending::done;
+  return report(sh, how, watch.count());
 }
 
 } // namespace domus::cli

@@ -72,200 +72,274 @@ int block_stop_signals() {
   return fd;
 }
 
-int run(const command_line& cl) {
-  int signal_fd = block_stop_signals();
-  daemon_paths paths = make_paths(cl.root.value_or(""));
-  daemon_options opts = resolve_options(cl, cl.config_file.value_or(paths.config_file()));
+// The daemon's parts, made in the order they are declared and unmade in reverse; each
+// step of a run is one method, called in order by run().
+class domusd {
+public:
+  explicit domusd(const command_line& cl);
+  ~domusd();
+  domusd(const domusd&) = delete;
+  domusd& operator=(const domusd&) = delete;
+
+  int run() {
+    prepare_process();
+    load_drivers();
+    start_actors();
+    start_gateway();
+    serve();
+    announce_ready();
+    stopped_.get_future().wait();
+    shut_down();
+    log_info("stopped");
+    return 0;
+  }
+
+private:
+  void settle(const command_line& cl);
+  void prepare_process();
+  void load_drivers();
+  void start_actors();
+  caf::actor make_instance(const protocol::uri& u, std::string& why,
+                           protocol::errc& code);
+  void start_gateway();
+  void serve();
+  void watch_signals();
+  void announce_ready();
+  void shut_down();
+
+  // First: the stop signals are blocked before any member starts a thread (the store's),
+  // since threads inherit the mask.
+  int signal_fd_ = block_stop_signals();
+  daemon_paths paths_;
+  daemon_options opts_;
+  uint64_t descriptors_ = 0;
+  std::unique_ptr<pid_file> lock_;
+  driver_table drivers_;
+  caf::actor_system_config cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  store files_; // outlives the actors: its destructor finishes what they submitted
+  event_loop loop_;
+  std::deque<std::unique_ptr<host_services>> hosts_; // loop thread only
+  std::vector<caf::actor> instances_;                // loop thread only
+  std::unique_ptr<gateway> gw_;
+  caf::actor instance_watch_;
+  std::promise<void> stopped_;
+  std::once_flag stop_requested_;
+  uv_poll_t* signal_poll_ = nullptr;
+};
+
+domusd::domusd(const command_line& cl) {
+  settle(cl);
+}
+
+domusd::~domusd() {
+  if (signal_fd_ >= 0)
+    ::close(signal_fd_);
+}
+
+// Settings, the tree under the root with its modes, and the pid lock: before
+// any thread starts.
+void domusd::settle(const command_line& cl) {
+  paths_ = make_paths(cl.root.value_or(""));
+  opts_ = resolve_options(cl, cl.config_file.value_or(paths_.config_file()));
   // A root set in the file (not on the command line) moves the tree.
-  if (!cl.root && !opts.root.empty())
-    paths = make_paths(opts.root);
-  set_log_level(opts.level);
-  uint64_t descriptors = raise_descriptor_limit(opts);
-  set_accept_ceiling(static_cast<int>(std::min<uint64_t>(descriptors, 1 << 30)),
+  if (!cl.root && !opts_.root.empty())
+    paths_ = make_paths(opts_.root);
+  set_log_level(opts_.level);
+  descriptors_ = raise_descriptor_limit(opts_);
+  set_accept_ceiling(static_cast<int>(std::min<uint64_t>(descriptors_, 1 << 30)),
                      static_cast<int>(daemon_limits::reserved_descriptors / 2));
-  check_socket_paths(paths);
+  check_socket_paths(paths_);
   // Whatever the daemon creates is its user's alone unless it says otherwise (sockets).
   ::umask(0077);
-  create_directories(paths, run_dir_mode(opts.rw_socket_mode, opts.ro_socket_mode,
-                                         opts.events_socket_mode));
-  pid_file lock(paths.pid_file());
+  create_directories(paths_, run_dir_mode(opts_.rw_socket_mode, opts_.ro_socket_mode,
+                                          opts_.events_socket_mode));
+  lock_ = std::make_unique<pid_file>(paths_.pid_file());
+}
 
+void domusd::prepare_process() {
   xmlInitParser();
   // Heaps grow 8 MiB at a time instead of a page or so: with thousands of domains, an
   // allocation-heavy start-up otherwise spends a tenth of its time growing them
   // (sysmalloc, mprotect). Untouched growth costs address space, not memory.
   mallopt(M_TOP_PAD, 8 << 20);
   std::signal(SIGPIPE, SIG_IGN);
+}
 
-  driver_table drivers;
-  std::string plugin_dir =
-      opts.plugin_dir.empty() ? bundled_plugin_dir() : opts.plugin_dir;
-  if (drivers.load_directory(plugin_dir) == 0)
-    log_warning("no driver plugin loaded from " + plugin_dir + "; every URI will fail");
+void domusd::load_drivers() {
+  std::string dir = opts_.plugin_dir.empty() ? bundled_plugin_dir() : opts_.plugin_dir;
+  if (drivers_.load_directory(dir) == 0)
+    log_warning("no driver plugin loaded from " + dir + "; every URI will fail");
+}
 
-  caf::actor_system_config cfg;
-  cfg.set("scheduler.policy", opts.scheduler_policy == "sharing" ? caf::atom("sharing")
-                                                                 : caf::atom("stealing"));
-  cfg.set("scheduler.max-threads", static_cast<size_t>(worker_count(opts)));
-  caf::actor_system sys{cfg};
+void domusd::start_actors() {
+  cfg_.set("scheduler.policy", opts_.scheduler_policy == "sharing"
+                                   ? caf::atom("sharing")
+                                   : caf::atom("stealing"));
+  cfg_.set("scheduler.max-threads", static_cast<size_t>(worker_count(opts_)));
+  sys_ = std::make_unique<caf::actor_system>(cfg_);
+}
 
-  store files; // outlives the actors: its destructor finishes what they submitted
-  event_loop loop;
-  std::deque<std::unique_ptr<host_services>> hosts; // loop thread only
-  std::vector<caf::actor> instances;                // loop thread only
-  gateway* gw_ptr = nullptr;
-  caf::actor instance_watch;
-
-  instance_factory factory = [&](const protocol::uri& u, std::string& why,
-                                 protocol::errc& code) -> caf::actor {
-    const loaded_driver* d = drivers.find(u.scheme);
-    if (!d) {
-      std::string loaded;
-      for (auto& s : drivers.schemes())
-        loaded += (loaded.empty() ? "" : ", ") + s;
-      code = protocol::errc::no_driver;
-      why = "no driver serves '" + u.scheme +
-            "' URIs (loaded: " + (loaded.empty() ? "none" : loaded) + ")";
-      return {};
+// The gateway's instance factory: the actor of a driver instance, with its folders, or
+// nothing and why.
+caf::actor domusd::make_instance(const protocol::uri& u, std::string& why,
+                                 protocol::errc& code) {
+  const loaded_driver* d = drivers_.find(u.scheme);
+  if (!d) {
+    std::string loaded;
+    for (auto& s : drivers_.schemes())
+      loaded += (loaded.empty() ? "" : ", ") + s;
+    code = protocol::errc::no_driver;
+    why = "no driver serves '" + u.scheme +
+          "' URIs (loaded: " + (loaded.empty() ? "none" : loaded) + ")";
+    return {};
+  }
+  instance_seed seed;
+  seed.uri = u;
+  seed.plugin = d;
+  seed.gw = gw_.get();
+  std::string dir = instance_dir_name(u);
+  seed.state_dir = paths_.lib + "/" + dir;
+  seed.run_dir = paths_.run + "/" + dir;
+  seed.files = &files_;
+  seed.job_wait_ms = opts_.job_wait_ms;
+  seed.limits = opts_;
+  // libvirt's convention: the instances /default, /system and /session keep their
+  // domains; any other path (a test driver's node file) lives only as long as the
+  // daemon.
+  if (u.path == "/default" || u.path == "/system" || u.path == "/session") {
+    seed.etc_dir = paths_.etc + "/" + dir;
+    seed.fresh = !instance_was_seeded(seed.etc_dir, seed.run_dir);
+  }
+  try {
+    make_tree_dir(seed.state_dir, private_dir_mode);
+    make_tree_dir(seed.run_dir, private_dir_mode);
+    if (!seed.etc_dir.empty()) {
+      make_tree_dir(seed.etc_dir, private_dir_mode);
+      make_tree_dir(seed.etc_dir + "/autostart", private_dir_mode);
     }
-    instance_seed seed;
-    seed.uri = u;
-    seed.plugin = d;
-    seed.gw = gw_ptr;
-    std::string dir = instance_dir_name(u);
-    seed.state_dir = paths.lib + "/" + dir;
-    seed.run_dir = paths.run + "/" + dir;
-    seed.files = &files;
-    seed.job_wait_ms = opts.job_wait_ms;
-    seed.limits = opts;
-    // libvirt's convention: the instances /default, /system and /session keep their
-    // domains; any other path (a test driver's node file) lives only as long as the
-    // daemon.
-    if (u.path == "/default" || u.path == "/system" || u.path == "/session") {
-      seed.etc_dir = paths.etc + "/" + dir;
-      seed.fresh = !instance_was_seeded(seed.etc_dir, seed.run_dir);
-    }
+  } catch (const protocol::error& e) {
+    code = e.code();
+    why = e.what();
+    return {};
+  }
+  hosts_.push_back(std::make_unique<host_services>(loop_, u.normalized()));
+  seed.host = hosts_.back().get();
+  caf::actor a = spawn_instance_actor(*sys_, std::move(seed));
+  watch_instance(instance_watch_, a, u.normalized());
+  instances_.push_back(a);
+  return a;
+}
+
+void domusd::start_gateway() {
+  gateway_config g;
+  g.rw_path = paths_.rw_socket();
+  g.ro_path = paths_.ro_socket();
+  g.events_path = paths_.events_socket();
+  g.rw_mode = opts_.rw_socket_mode;
+  g.ro_mode = opts_.ro_socket_mode;
+  g.events_mode = opts_.events_socket_mode;
+  g.limits = opts_;
+  g.journal_dir = paths_.lib;
+  g.journal_capacity = opts_.journal_events;
+  g.journal_reserve_bytes = opts_.journal_reserve_bytes;
+  gw_ = std::make_unique<gateway>(
+      loop_,
+      [this](const protocol::uri& u, std::string& why, protocol::errc& code) {
+        return make_instance(u, why, code);
+      },
+      g);
+  instance_watch_ = spawn_instance_watch(*sys_, *gw_);
+}
+
+// On the loop thread: the sockets, the stop signals, the instances to open at start.
+// Returns once they are, or throws what failed.
+void domusd::serve() {
+  std::promise<void> opened;
+  loop_.start([&] {
     try {
-      make_tree_dir(seed.state_dir, private_dir_mode);
-      make_tree_dir(seed.run_dir, private_dir_mode);
-      if (!seed.etc_dir.empty()) {
-        make_tree_dir(seed.etc_dir, private_dir_mode);
-        make_tree_dir(seed.etc_dir + "/autostart", private_dir_mode);
-      }
-    } catch (const protocol::error& e) {
-      code = e.code();
-      why = e.what();
-      return {};
-    }
-    hosts.push_back(std::make_unique<host_services>(loop, u.normalized()));
-    seed.host = hosts.back().get();
-    caf::actor a = spawn_instance_actor(sys, std::move(seed));
-    watch_instance(instance_watch, a, u.normalized());
-    instances.push_back(a);
-    return a;
-  };
-
-  gateway_config gcfg;
-  gcfg.rw_path = paths.rw_socket();
-  gcfg.ro_path = paths.ro_socket();
-  gcfg.events_path = paths.events_socket();
-  gcfg.rw_mode = opts.rw_socket_mode;
-  gcfg.ro_mode = opts.ro_socket_mode;
-  gcfg.events_mode = opts.events_socket_mode;
-  gcfg.limits = opts;
-  gcfg.journal_dir = paths.lib;
-  gcfg.journal_capacity = opts.journal_events;
-  gcfg.journal_reserve_bytes = opts.journal_reserve_bytes;
-  gateway gw(loop, factory, gcfg);
-  gw_ptr = &gw;
-  instance_watch = spawn_instance_watch(sys, gw);
-
-  std::promise<void> opened, stopped;
-  auto stop_requested = std::make_shared<std::once_flag>();
-  uv_poll_t* signal_poll = nullptr;
-  struct signal_watch {
-    int fd;
-    std::function<void(int)> handler;
-  } watch;
-  watch.fd = signal_fd;
-  watch.handler = [&, stop_requested](int signum) {
-    std::call_once(*stop_requested, [&] {
-      log_info(std::string("stopping (") + (signum == SIGTERM ? "SIGTERM" : "SIGINT") +
-               ")");
-      gw.drain(std::chrono::milliseconds(opts.shutdown_timeout_ms),
-               [&] { stopped.set_value(); });
-    });
-  };
-  loop.start([&] {
-    try {
-      gw.open();
+      gw_->open();
     } catch (...) {
       opened.set_exception(std::current_exception());
       return;
     }
-    signal_poll = new uv_poll_t;
-    signal_poll->data = &watch;
-    uv_poll_init(loop.uv(), signal_poll, signal_fd);
-    uv_poll_start(signal_poll, UV_READABLE, [](uv_poll_t* h, int, int) {
-      auto* w = static_cast<signal_watch*>(h->data);
-      signalfd_siginfo info{};
-      while (::read(w->fd, &info, sizeof info) == sizeof info)
-        w->handler(static_cast<int>(info.ssi_signo));
-    });
-    for (auto& uri : opts.open_at_start)
-      gw.open_instance(uri);
+    watch_signals();
+    for (auto& uri : opts_.open_at_start)
+      gw_->open_instance(uri);
     opened.set_value();
   });
   try {
     opened.get_future().get();
   } catch (...) {
-    loop.stop();
+    loop_.stop();
     throw;
   }
-  log_info("descriptor limit " + std::to_string(descriptors) +
-           ", of which the settings "
-           "may use " +
-           std::to_string(opts.descriptor_budget()));
-  log_info("domusd " DOMUS_VERSION " ready; state under " + paths.etc + ", " + paths.lib +
-           ", " + paths.run);
-  if (paths.rw_socket() == "/run/domus/domus-sock" && ::geteuid() == 0)
+}
+
+// SIGTERM or SIGINT (read from the signalfd on the loop) drains the gateway once; a
+// second signal changes nothing.
+void domusd::watch_signals() {
+  signal_poll_ = new uv_poll_t;
+  signal_poll_->data = this;
+  uv_poll_init(loop_.uv(), signal_poll_, signal_fd_);
+  uv_poll_start(signal_poll_, UV_READABLE, [](uv_poll_t* h, int, int) {
+    auto* self = static_cast<domusd*>(h->data);
+    signalfd_siginfo info{};
+    while (::read(self->signal_fd_, &info, sizeof info) == sizeof info) {
+      int signum = static_cast<int>(info.ssi_signo);
+      std::call_once(self->stop_requested_, [self, signum] {
+        log_info(std::string("stopping (") + (signum == SIGTERM ? "SIGTERM" : "SIGINT") +
+                 ")");
+        self->gw_->drain(std::chrono::milliseconds(self->opts_.shutdown_timeout_ms),
+                         [self] { self->stopped_.set_value(); });
+      });
+    }
+  });
+}
+
+void domusd::announce_ready() {
+  log_info("descriptor limit " + std::to_string(descriptors_) +
+           ", of which the settings " + "may use " +
+           std::to_string(opts_.descriptor_budget()));
+  log_info("domusd " DOMUS_VERSION " ready; state under " + paths_.etc + ", " +
+           paths_.lib + ", " + paths_.run);
+  if (paths_.rw_socket() == "/run/domus/domus-sock" && ::geteuid() == 0)
     log_info("connect with: domsh list --all (as root; or -c 'test:///default')");
   else
-    log_info("connect with: domsh -c 'test:///default?socket=" + paths.rw_socket() + "'");
+    log_info("connect with: domsh -c 'test:///default?socket=" + paths_.rw_socket() +
+             "'");
+}
 
-  stopped.get_future().wait();
-
-  // Nothing is in flight: stop the actors, then the loop (which closes the sockets).
+// Nothing is in flight: stop the actors, then the drivers' instances, then the loop
+// (which closes the sockets).
+void domusd::shut_down() {
   std::vector<caf::actor> to_stop;
   std::promise<void> listed;
-  loop.post([&] {
-    to_stop = instances;
+  loop_.post([&] {
+    to_stop = instances_;
     listed.set_value();
   });
   listed.get_future().wait();
   for (auto& a : to_stop)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   to_stop.clear();
-  caf::anon_send_exit(instance_watch, caf::exit_reason::user_shutdown);
-  instance_watch = nullptr;
-  sys.await_all_actors_done();
+  caf::anon_send_exit(instance_watch_, caf::exit_reason::user_shutdown);
+  instance_watch_ = nullptr;
+  sys_->await_all_actors_done();
   // No actor calls a driver any more; the loop still runs for their callbacks.
   std::promise<void> closed;
-  loop.post([&] {
-    for (auto& h : hosts)
+  loop_.post([&] {
+    for (auto& h : hosts_)
       h->close_instance();
     closed.set_value();
   });
   closed.get_future().wait();
-  loop.stop([&] {
-    uv_poll_stop(signal_poll);
-    event_loop::close_and_delete(signal_poll);
-    gw.close();
-    instances.clear();
+  loop_.stop([&] {
+    uv_poll_stop(signal_poll_);
+    event_loop::close_and_delete(signal_poll_);
+    gw_->close();
+    instances_.clear();
   });
-  ::close(signal_fd);
-  log_info("stopped");
-  return 0;
 }
 
 } // namespace
@@ -288,7 +362,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    return run(cl);
+    return domusd(cl).run();
   } catch (const protocol::error& e) {
     std::fprintf(stderr, "domusd: error: %s\n", e.what());
     return 1;
