@@ -10,13 +10,16 @@ execute_process(COMMAND "${EXE}" --list_content
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "${EXE} --list_content failed (${rc}): ${err}")
 endif()
-# Boost 1.74 writes the tree to stderr: a line per unit, four spaces per level, '*' when
-# enabled.
+# Boost 1.74 writes the tree to stderr: a line per unit, four spaces per level, '*' after
+# the name when the unit is enabled, then ": DESCRIPTION" when it has one. Disabled units
+# get no entry (naming one in --run_test would run it).
 string(REPLACE "\n" ";" lines "${err}${out}")
 set(units "")
 foreach(line IN LISTS lines)
-  if(line MATCHES "^([A-Za-z_][A-Za-z0-9_]*)\\*?$")
-    list(APPEND units "${CMAKE_MATCH_1}") # a suite or a case of the master suite
+  if(line MATCHES "^([A-Za-z_][A-Za-z0-9_]*)(\\*?)(:.*| *)$")
+    if(CMAKE_MATCH_2 STREQUAL "*")
+      list(APPEND units "${CMAKE_MATCH_1}") # a suite or a case of the master suite
+    endif()
   elseif(NOT line MATCHES "^    " AND NOT line STREQUAL "")
     message(FATAL_ERROR "${EXE} --list_content: cannot read '${line}'")
   endif()

@@ -146,10 +146,10 @@ public:
     return true;
   }
 
-  // Live events until a one-shot wait has its event, SIGINT, the timeout (0: none), or
-  // a daemon that stopped answering.
-  ending follow(protocol::subscriber& sub, long timeout_s) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  // Live events until a one-shot wait has its event, SIGINT, the deadline (when
+  // `timed`), or a daemon that stopped answering.
+  ending follow(protocol::subscriber& sub, bool timed,
+                std::chrono::steady_clock::time_point deadline) {
     // A quiet stream may mean a daemon that went away: after a few idle seconds, ask it.
     auto last_heard = std::chrono::steady_clock::now();
     while (!interrupted) {
@@ -163,7 +163,7 @@ public:
         }
       }
       auto wait = std::chrono::milliseconds(200);
-      if (timeout_s) {
+      if (timed) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0)
@@ -229,12 +229,16 @@ bool cmd_event(shell& sh, const parsed_command& pc) {
   sh.info("listening for events on " + sh.connection().files().events);
 
   sigint_scope sigint;
+  // --timeout counts from here: a --since replay is part of the wait.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   event_watch watch(sh, pc, uuid);
   bool more = true;
   if (auto since = pc.value("since"))
     if (!watch.replay(std::stoull(*since), more))
       return false;
-  auto how = more ? watch.follow(sub, timeout_s) : event_watch::ending::done;
+  auto how = more          ? watch.follow(sub, timeout_s > 0, deadline)
+             : interrupted ? event_watch::ending::interrupted
+                           : event_watch::ending::done;
   return report(sh, how, watch.count());
 }
 

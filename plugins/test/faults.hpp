@@ -10,7 +10,7 @@
 //     <test:fault operation='suspend' action='fail' domain='*'/>
 //
 // operation is a driver operation (start, shutdown, reboot, destroy, suspend, resume,
-// define, undefine), action fail or hang, domain a name or *.
+// undefine), action fail or hang, domain a name or *; nothing else is accepted.
 #pragma once
 
 #include <domus/driver_v1.h>

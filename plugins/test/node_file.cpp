@@ -177,6 +177,12 @@ fault_plan::entry load_fault(const std::string& origin, const xml_node& el) {
            "/node/test:fault: attribute '" + std::string(name) + "' is missing");
     return *v;
   };
+  for (auto& a : el.attrs)
+    if (a.name != "operation" && a.name != "action" && a.name != "domain")
+      fail(origin, el, "/node/test:fault: unknown attribute '" + a.name + "'");
+  for (auto& c : el.children)
+    if (!c.is_text)
+      fail(origin, c, "/node/test:fault: unexpected <" + c.name + ">");
   std::string op = need("operation"), action = need("action"), domain = need("domain");
   if (!is_fault_operation(op))
     fail(origin, el,

@@ -137,8 +137,8 @@ domusd::~domusd() {
     ::close(signal_fd_);
 }
 
-// Settings, the tree under the root with its modes, and the pid lock: before
-// any thread starts.
+// Settings, the tree under the root with its modes, and the pid lock: before the
+// drivers, the actors and the gateway (the store's thread exists already, idle).
 void domusd::settle(const command_line& cl) {
   paths_ = make_paths(cl.root.value_or(""));
   opts_ = resolve_options(cl, cl.config_file.value_or(paths_.config_file()));

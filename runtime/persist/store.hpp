@@ -46,7 +46,8 @@ public:
   void apply(change c, done_fn done);
   /// Submits `changes` at once: they commit in one group, never split (one flush per
   /// file system, one fsync per directory, whatever their number). `done` runs once on
-  /// the store's thread, when all are done: "" or the first failure.
+  /// the store's thread, when all are done: "" or the first failure (at once, on the
+  /// caller's thread, for an empty batch).
   void submit_all(std::vector<change> changes, done_fn done);
   /// submit_all and wait for it; throws protocol::error(operation_failed) naming what
   /// failed. For an instance's first open, which writes what it starts with before

@@ -83,8 +83,7 @@ BOOST_AUTO_TEST_CASE(lifecycle_events_with_seq_topic_order_and_fields) {
 // The reply to a change leaves after its events: a subscriber that asks for nothing but
 // reads until the event of its own request finds it without waiting long.
 // What a client can rely on (it cannot order two sockets): right after a change's reply,
-// events.since already returns that change's event. The gateway unit test checks the
-// order inside the daemon (the event is handed to the publisher before the reply).
+// events.since already returns that change's event.
 BOOST_AUTO_TEST_CASE(a_reply_follows_its_event_in_the_journal) {
   daemon_process d;
   domus::protocol::connection c(d.socket(), false);

@@ -115,6 +115,16 @@ BOOST_AUTO_TEST_CASE(a_bad_fault_declaration_is_refused) {
   BOOST_TEST(r.message.find(root + "/bad.xml:2: /node/test:fault: operation 'explode' "
                                    "is not one of start,") != std::string::npos,
              r.message);
+  write_file(root + "/odd.xml",
+             "<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n"
+             "  <test:fault operation='start' action='hang' domain='*' when='x'/>\n"
+             "</node>\n");
+  auto odd = c.call("test://" + root + "/odd.xml", "domain.list", json::object(),
+                    std::chrono::seconds(10));
+  BOOST_TEST(!odd.ok);
+  BOOST_TEST(odd.message.find("odd.xml:2: /node/test:fault: unknown attribute 'when'") !=
+                 std::string::npos,
+             odd.message);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
