@@ -1,5 +1,6 @@
 #include "actors/instance_actor.hpp"
 #include "actors/failure_reason.hpp"
+#include "actors/restore_phases.hpp"
 
 #include "actors/args.hpp"
 #include "actors/domain_actor.hpp"
@@ -178,77 +179,13 @@ public:
     } catch (const protocol::error& e) {
       return fail_open(e.code(), e.what());
     }
-    reconnect_all(plan);
-  }
-
-  // Phase 1: the driver takes back every domain that was active.
-  void reconnect_all(std::shared_ptr<restore_plan> plan) {
-    auto fn = DOMUS_DOMAIN_OP(*st().ctx, reconnect);
-    auto* inst = st().ctx->inst;
-    plan->pending = 1;
-    for (size_t i = 0; i < plan->domains.size(); ++i) {
-      auto& d = plan->domains[i];
-      if (!d.status)
-        continue;
-      if (!fn) {
-        d.reconnect_error = "the driver cannot reconnect domains";
-        continue;
-      }
-      ++plan->pending;
-      auto xml = std::make_shared<std::string>(d.status->live_xml);
-      auto priv = std::make_shared<std::string>(d.status->private_data);
-      drive(
-          [=](domus_complete_fn done, void* user) {
-            fn(inst, xml->c_str(), {priv->data(), priv->size()}, done, user);
-          },
-          [this, plan, i](driver_result& res) {
-            auto& d = plan->domains[i];
-            if (res.ok() && res.dom) {
-              d.dom = res.dom;
-              if (res.state)
-                d.status->state = *res.state;
-              if (res.private_data)
-                d.status->private_data = *res.private_data;
-            } else {
-              d.reconnect_error =
-                  res.message.empty() ? "the driver refused" : res.message;
-            }
-            if (--plan->pending == 0)
-              define_all(plan);
-          });
-    }
-    if (--plan->pending == 0)
-      define_all(plan);
-  }
-
-  // Phase 2: the driver learns every persistent definition (beside the live one of a
-  // reconnected domain).
-  void define_all(std::shared_ptr<restore_plan> plan) {
-    auto fn = DOMUS_DOMAIN_OP(*st().ctx, define);
-    auto* inst = st().ctx->inst;
-    plan->pending = 1;
-    for (size_t i = 0; i < plan->domains.size(); ++i) {
-      auto& d = plan->domains[i];
-      if (!d.persistent || !fn)
-        continue;
-      ++plan->pending;
-      auto xml = std::make_shared<std::string>(
-          model::format_domain(*d.persistent, model::secrets::keep));
-      auto* existing = d.dom;
-      drive([=](domus_complete_fn done,
-                void* user) { fn(inst, existing, xml->c_str(), done, user); },
-            [this, plan, i](driver_result& res) {
-              auto& d = plan->domains[i];
-              if (!res.ok() || (!d.dom && !res.dom))
-                d.define_error = res.message.empty() ? "the driver refused" : res.message;
-              else if (!d.dom)
-                d.dom = res.dom;
-              if (--plan->pending == 0)
-                adopt_restored(plan);
-            });
-    }
-    if (--plan->pending == 0)
-      adopt_restored(plan);
+    // Phases 1 and 2 (actors/restore_phases.cpp), then phase 3 here.
+    reconnect_then_define(
+        *st().ctx, plan,
+        [this](driver_call call, std::function<void(driver_result&)> then) {
+          drive(std::move(call), std::move(then));
+        },
+        [this, plan] { adopt_restored(plan); });
   }
 
   // Phase 3: an actor per domain; a domain that could not be reconnected is shut off
