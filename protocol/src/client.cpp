@@ -207,6 +207,36 @@ struct subscriber::impl {
     m.body = json::parse(frames[1].to_string_view(), nullptr, false);
     return m;
   }
+
+  static std::string new_token(const std::string& prefix = "") {
+    std::random_device rd;
+    return prefix + std::to_string(rd()) + "-" + std::to_string(rd());
+  }
+
+  void ping(const std::string& token) {
+    requests.forget(requests.send("", "events.ping", {{"token", token}}));
+  }
+
+  // Reads until the pong that carries `token` (true) or until `until` passes (false);
+  // the events read meanwhile go to `early`, sys.* messages are dropped.
+  bool await_pong(const std::string& token, clock_type::time_point until) {
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - clock_type::now());
+      if (left.count() <= 0)
+        return false;
+      auto m = read_one(left);
+      if (!m)
+        return false;
+      if (m->topic == topic_pong) {
+        if (m->body.is_object() && m->body.value("token", std::string{}) == token)
+          return true;
+        continue;
+      }
+      if (m->topic.rfind("sys.", 0) != 0)
+        early.push_back(std::move(*m));
+    }
+  }
 };
 
 subscriber::subscriber(connection& requests, std::vector<std::string> topics)
@@ -223,31 +253,15 @@ void subscriber::handshake(std::chrono::milliseconds timeout) {
   for (auto& t : impl_->topics)
     s.set(zmq::sockopt::subscribe, t);
   s.set(zmq::sockopt::subscribe, "sys.");
-  std::random_device rd;
-  std::string token = std::to_string(rd()) + "-" + std::to_string(rd());
   auto deadline = clock_type::now() + timeout;
   // The ping can overtake the subscription (another connection), so it is re-sent, with
   // a growing interval, until the pong arrives.
+  std::string token = impl::new_token();
   auto interval = std::chrono::milliseconds(2);
   while (clock_type::now() < deadline) {
-    impl_->requests.forget(impl_->requests.send("", "events.ping", {{"token", token}}));
-    auto until = std::min(deadline, clock_type::now() + interval);
-    for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          until - clock_type::now());
-      if (left.count() <= 0)
-        break;
-      auto m = impl_->read_one(left);
-      if (!m)
-        break;
-      if (m->topic == topic_pong) {
-        if (m->body.is_object() && m->body.value("token", std::string{}) == token)
-          return;
-        continue;
-      }
-      if (m->topic.rfind("sys.", 0) != 0)
-        impl_->early.push_back(std::move(*m));
-    }
+    impl_->ping(token);
+    if (impl_->await_pong(token, std::min(deadline, clock_type::now() + interval)))
+      return;
     interval = std::min(interval * 2, std::chrono::milliseconds(100));
   }
   throw error(errc::timeout, "no answer to the event handshake from " +
@@ -274,29 +288,16 @@ std::optional<event_message> subscriber::next(std::chrono::milliseconds timeout)
 }
 
 std::vector<event_message> subscriber::until_now(std::chrono::milliseconds timeout) {
+  std::string token = impl::new_token("barrier-");
+  impl_->ping(token);
+  if (!impl_->await_pong(token, clock_type::now() + timeout))
+    throw error(errc::timeout, "no pong for the event barrier from " +
+                                   impl_->requests.files().events + " within " +
+                                   std::to_string(timeout.count()) + " ms");
   std::vector<event_message> seen(std::make_move_iterator(impl_->early.begin()),
                                   std::make_move_iterator(impl_->early.end()));
   impl_->early.clear();
-  std::random_device rd;
-  std::string token = "barrier-" + std::to_string(rd()) + "-" + std::to_string(rd());
-  impl_->requests.forget(impl_->requests.send("", "events.ping", {{"token", token}}));
-  auto deadline = clock_type::now() + timeout;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                      clock_type::now());
-    auto m = left.count() > 0 ? impl_->read_one(left) : std::nullopt;
-    if (!m)
-      throw error(errc::timeout, "no pong for the event barrier from " +
-                                     impl_->requests.files().events + " within " +
-                                     std::to_string(timeout.count()) + " ms");
-    if (m->topic == topic_pong) {
-      if (m->body.is_object() && m->body.value("token", std::string{}) == token)
-        return seen;
-      continue;
-    }
-    if (m->topic.rfind("sys.", 0) != 0)
-      seen.push_back(std::move(*m));
-  }
+  return seen;
 }
 
 } // namespace domus::protocol

@@ -18,12 +18,8 @@
 
 #include <caf/all.hpp>
 
-#include <algorithm>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <functional>
-#include <list>
 #include <unordered_map>
 
 namespace domus::runtime {
@@ -210,13 +206,14 @@ public:
 
   using stored_fn = std::function<void(const std::string& error)>;
 
-  // Submits a store operation; `then` runs in this actor when it is done.
-  void persist(std::function<void(store::done_fn)> submit, stored_fn then) {
+  // Submits one change of this domain's files (persist/domain_files.hpp); `then` runs
+  // in this actor when it is done.
+  void persist(store::change c, stored_fn then) {
     uint64_t token = ++st().next_store_token;
     if (then)
       st().stored_next[token] = std::move(then);
     caf::actor me = caf::actor_cast<caf::actor>(self_);
-    submit([me, token](const std::string& error) {
+    ctx().files->apply(std::move(c), [me, token](const std::string& error) {
       caf::anon_send(me, stored_atom::value, token, error);
     });
   }
@@ -231,16 +228,6 @@ public:
     auto then = std::move(it->second);
     st().stored_next.erase(it);
     then(error);
-  }
-
-  // Submits one change of this domain's files (persist/domain_files.hpp).
-  void persist(store::change c, stored_fn then) {
-    store* files = ctx().files;
-    persist(
-        [files, c = std::move(c)](store::done_fn done) mutable {
-          files->apply(std::move(c), std::move(done));
-        },
-        std::move(then));
   }
 
   domain_files files_of(const std::string& domain) { return {ctx(), domain}; }

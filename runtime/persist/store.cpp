@@ -121,17 +121,13 @@ store::~store() {
   thread_.join();
 }
 
-void store::write(std::string path, std::string content, bool durable, done_fn done) {
-  submit(
-      {kind::write, std::move(path), std::move(content), durable, std::move(done), ""});
-}
-
-void store::remove(std::string path, bool durable, done_fn done) {
-  submit({kind::remove, std::move(path), "", durable, std::move(done), ""});
-}
-
-void store::link(std::string path, std::string target, done_fn done) {
-  submit({kind::link, std::move(path), std::move(target), true, std::move(done), ""});
+store::op store::make_op(change c, done_fn done) {
+  return {c.k,
+          std::move(c.path),
+          std::move(c.content),
+          c.k == kind::link || c.durable,
+          std::move(done),
+          ""};
 }
 
 void store::submit(op o) {
@@ -154,8 +150,7 @@ void store::submit(std::vector<op> ops) {
 }
 
 void store::apply(change c, done_fn done) {
-  submit({c.k, std::move(c.path), std::move(c.content), c.k == kind::link || c.durable,
-          std::move(done), ""});
+  submit(make_op(std::move(c), std::move(done)));
 }
 
 void store::submit_all(std::vector<change> changes, done_fn done) {
@@ -175,15 +170,12 @@ void store::submit_all(std::vector<change> changes, done_fn done) {
   std::vector<op> ops;
   ops.reserve(changes.size());
   for (auto& c : changes)
-    ops.push_back({c.k, std::move(c.path), std::move(c.content),
-                   c.k == kind::link || c.durable,
-                   [p](const std::string& e) {
-                     if (!e.empty() && p->first_error.empty())
-                       p->first_error = e;
-                     if (--p->left == 0 && p->done)
-                       p->done(p->first_error);
-                   },
-                   ""});
+    ops.push_back(make_op(std::move(c), [p](const std::string& e) {
+      if (!e.empty() && p->first_error.empty())
+        p->first_error = e;
+      if (--p->left == 0 && p->done)
+        p->done(p->first_error);
+    }));
   submit(std::move(ops));
 }
 
@@ -294,20 +286,6 @@ void store::write_now(const std::string& path, const std::string& content, bool 
     ::unlink(tmp.c_str());
     throw protocol::error(protocol::errc::operation_failed, why);
   }
-}
-
-void store::link_now(const std::string& path, const std::string& target) {
-  std::string tmp = temp_path(path);
-  ::unlink(tmp.c_str());
-  if (::symlink(target.c_str(), tmp.c_str()) != 0 ||
-      ::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::string why = sys_error("cannot create the link", path);
-    ::unlink(tmp.c_str());
-    throw protocol::error(protocol::errc::operation_failed, why);
-  }
-  std::string why = flush(dir_of(path), false);
-  if (!why.empty())
-    throw protocol::error(protocol::errc::operation_failed, why);
 }
 
 } // namespace domus::runtime

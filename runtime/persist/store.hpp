@@ -28,21 +28,16 @@ public:
   store(const store&) = delete;
   store& operator=(const store&) = delete;
 
-  /// Replaces `path` with `content` atomically; durable or not.
-  void write(std::string path, std::string content, bool durable, done_fn done);
-  /// Removes `path` (absent is fine).
-  void remove(std::string path, bool durable, done_fn done);
-  /// Makes `path` a symbolic link to `target` (autostart links).
-  void link(std::string path, std::string target, done_fn done);
-
-  /// One operation of a batch.
+  /// One change of a file: write replaces `path` with `content` atomically, remove
+  /// removes it (absent is fine), link makes it a symbolic link to `content` (autostart
+  /// links).
   struct change {
     enum kind { write, remove, link } k;
     std::string path;
     std::string content; ///< what to write; the target for links
     bool durable = true; ///< links are always durable
   };
-  /// Submits one change, as write, remove or link would.
+  /// Submits one change; `done` runs on the store's thread with "" or what failed.
   void apply(change c, done_fn done);
   /// Submits `changes` at once: they commit in one group, never split (one flush per
   /// file system, one fsync per directory, whatever their number). `done` runs once on
@@ -54,11 +49,10 @@ public:
   /// anyone can see it.
   void commit_all(std::vector<change> changes);
 
-  /// The same, now, on the caller's thread; throws protocol::error(operation_failed).
+  /// A write, now, on the caller's thread; throws protocol::error(operation_failed).
   /// For start-up, before the instance serves anything.
   static void write_now(const std::string& path, const std::string& content,
                         bool durable);
-  static void link_now(const std::string& path, const std::string& target);
 
   /// How many groups were committed and how many operations they held (for tests and
   /// benchmarks: grouping is visible).
@@ -81,6 +75,7 @@ private:
     done_fn done;
     std::string error;
   };
+  static op make_op(change c, done_fn done);
   void submit(op o);
   void submit(std::vector<op> ops);
   void run();

@@ -48,9 +48,7 @@ struct fixture {
     return r.result;
   }
   run_result domsh(const std::vector<std::string>& args, const std::string& in = "") {
-    std::vector<std::string> argv = {domsh_path(), "-c", d->uri(node)};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv, in);
+    return d->domsh(args, in, node);
   }
 };
 

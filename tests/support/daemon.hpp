@@ -37,9 +37,10 @@ public:
   int pid() const { return proc_->pid(); }
   child& process() { return *proc_; }
 
-  /// Runs domsh -c uri() ARGS.
+  /// Runs domsh -c uri(path) ARGS.
   run_result domsh(const std::vector<std::string>& args,
-                   const std::string& stdin_text = "");
+                   const std::string& stdin_text = "",
+                   const std::string& path = "/default");
 
 private:
   std::string root_;

@@ -60,13 +60,14 @@ BOOST_AUTO_TEST_CASE(writes_are_atomic_and_ordered) {
     for (int i = 0; i < 50; ++i) {
       auto p = std::make_shared<std::promise<std::string>>();
       results.push_back(p->get_future());
-      s.write(dir + "/d" + std::to_string(i % 5) + ".xml", "v" + std::to_string(i), true,
+      s.apply({store::change::write, dir + "/d" + std::to_string(i % 5) + ".xml",
+               "v" + std::to_string(i), true},
               [p](const std::string& e) { p->set_value(e); });
     }
     auto removed = std::make_shared<std::promise<std::string>>();
     results.push_back(removed->get_future());
-    s.remove(dir + "/d4.xml", true,
-             [removed](const std::string& e) { removed->set_value(e); });
+    s.apply({store::change::remove, dir + "/d4.xml", "", true},
+            [removed](const std::string& e) { removed->set_value(e); });
     for (auto& f : results)
       BOOST_TEST(f.get() == "");
     BOOST_TEST(s.stats().operations == 51u);
@@ -118,7 +119,8 @@ BOOST_AUTO_TEST_CASE(unflushed_writes_replace_by_exchange) {
   std::string dir = temp_dir();
   auto write = [&](store& s, const std::string& path, const std::string& text) {
     std::promise<std::string> p;
-    s.write(path, text, false, [&](const std::string& e) { p.set_value(e); });
+    s.apply({store::change::write, path, text, false},
+            [&](const std::string& e) { p.set_value(e); });
     return p.get_future().get();
   };
   ::mkdir((dir + "/d.xml").c_str(), 0755);
@@ -143,7 +145,8 @@ BOOST_AUTO_TEST_CASE(a_failed_write_keeps_the_old_file) {
   std::promise<std::string> p;
   {
     store s;
-    s.write(dir + "/b.xml", "new", true, [&](const std::string& e) { p.set_value(e); });
+    s.apply({store::change::write, dir + "/b.xml", "new", true},
+            [&](const std::string& e) { p.set_value(e); });
   }
   std::string error = p.get_future().get();
   BOOST_TEST(error.find("cannot rename into " + dir + "/b.xml") == 0u, error);
@@ -420,7 +423,8 @@ BOOST_AUTO_TEST_CASE(definitions_load_in_parallel_and_bad_ones_are_skipped) {
                    "<domain type='test'><name>other</name><memory>65536</memory>"
                    "<os><type>hvm</type></os></domain>",
                    false); // its name lies
-  store::link_now(ctx.autostart_path("g300"), ctx.definition_path("g300"));
+  BOOST_TEST_REQUIRE(::symlink(ctx.definition_path("g300").c_str(),
+                               ctx.autostart_path("g300").c_str()) == 0);
   restore_plan plan = read_persisted(ctx);
   BOOST_TEST_REQUIRE(plan.domains.size() == 398u);
   size_t k = 0;
