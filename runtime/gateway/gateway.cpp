@@ -229,6 +229,8 @@ struct gateway::impl {
                   " bytes, above max_reply_bytes (" +
                   std::to_string(limits().max_reply_bytes) + ")"));
     }
+    if (cfg.tap)
+      cfg.tap(sent_kind::reply, body);
     std::array<zmq::const_buffer, 3> frames{
         zmq::buffer(routing_id), zmq::const_buffer(nullptr, 0), zmq::buffer(body)};
     client_table::key key{static_cast<int>(k), routing_id};
@@ -569,6 +571,8 @@ struct gateway::impl {
     auto& s = socks[static_cast<int>(sock_kind::events)];
     if (!s)
       return;
+    if (cfg.tap)
+      cfg.tap(sent_kind::event, body);
     std::array<zmq::const_buffer, 2> frames{zmq::buffer(topic), zmq::buffer(body)};
     while (true) {
       try {

@@ -36,6 +36,14 @@ struct route_entry {
 using instance_factory = std::function<caf::actor(
     const protocol::uri& u, std::string& why, protocol::errc& code)>;
 
+/// What the gateway hands to ZeroMQ: a reply (or error) to a client, or an event.
+enum class sent_kind { reply, event };
+
+/// Sees every frame the gateway hands to a socket, in the order it hands them, on the
+/// loop thread, before the send: what leaves the daemon and in which order can be checked
+/// where no client could tell (two sockets are not ordered for a client). Must not block.
+using sent_tap = std::function<void(sent_kind kind, const std::string& frame)>;
+
 /// Socket settings of the gateway.
 struct gateway_config {
   std::string rw_path, ro_path, events_path;
@@ -44,6 +52,7 @@ struct gateway_config {
   std::string journal_dir;          ///< where the event journal lives (var/lib/domus)
   size_t journal_capacity = 100000; ///< events it holds
   uint64_t journal_reserve_bytes = 1u << 20; ///< disk it keeps allocated ahead
+  sent_tap tap; ///< empty: nothing watches (the daemon sets none)
 };
 
 class gateway {
