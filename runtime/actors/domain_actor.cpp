@@ -138,23 +138,86 @@ public:
 
   // -- driver calls -------------------------------------------------------------------
 
-  template <class Call, class Then> void drive(Call&& call, Then&& then) {
-    st().calls.drive(std::forward<Call>(call), std::forward<Then>(then));
+  template <class Call, class Then> void drive(driver_op op, Call&& call, Then&& then) {
+    st().calls.drive(op, std::forward<Call>(call), std::forward<Then>(then));
   }
 
   void on_done(uint64_t generation, uint64_t id, driver_result& r) {
-    if (!st().calls.done(generation, id, r)) {
-      // A call of an incarnation that died: its facts still hold.
-      log_info(ctx().uri + ": domain '" + name() +
-               "' got the result of a call made before its actor was restarted");
-      if (r.ok() && !st().removed)
-        apply_facts(r);
-      if (st().awaiting_orphans && st().calls.slot()->in_flight() == 0) {
-        st().awaiting_orphans = false;
-        resync();
-      }
-    }
+    driver_op op{};
+    auto outcome = st().calls.done(generation, id, r, &op);
+    if (outcome != pending_calls::outcome::ran)
+      late_result(generation, id, outcome == pending_calls::outcome::late, op, r);
     release_if_idle();
+  }
+
+  // A call's deadline passed: the caller is answered `timeout` (its continuation runs
+  // with that result), the domain is unresponsive until the call comes back, and a
+  // driver that can is asked to cancel it.
+  void on_deadline(uint64_t generation, uint64_t id) {
+    auto x = st().calls.expire(generation, id);
+    if (!x)
+      return;
+    auto cancel = DOMUS_DOMAIN_OP(ctx(), cancel);
+    std::string call(entry(x->op).name);
+    auto res = timeout_result(call, "domain '" + name() + "'", ctx().driver().name,
+                              x->deadline_ms, cancel != nullptr);
+    log_warning(ctx().uri + ": " + res.message);
+    bool was_responsive = st().s.slot->hung().empty();
+    st().s.slot->hung_add(generation, id, call);
+    if (was_responsive)
+      gw().publish(std::string(protocol::topic_domain_unresponsive),
+                   responsiveness_event_body(ctx().uri, summary(), false, call));
+    if (cancel)
+      cancel(ctx().inst, st().s.dom, x->user);
+    x->then(res);
+  }
+
+  // A completion no continuation waits for: a call whose deadline passed (`late`), or
+  // one of an incarnation that died. Its facts still hold, unless a destroy completed
+  // since it was given up: a late start never revives a destroyed guest.
+  void late_result(uint64_t generation, uint64_t id, bool late, driver_op op,
+                   driver_result& r) {
+    auto hung = st().s.slot->hung_remove(generation, id);
+    bool discard = hung && hung->discard;
+    std::string call = hung ? hung->call : std::string(entry(op).name);
+    log_info(
+        ctx().uri + ": domain '" + name() + "' got the result of " +
+        (late ? "the late '" + call + "'" : "a call made before its actor restarted") +
+        ": " + (r.ok() ? std::string("ok") : r.message) +
+        (discard ? "; discarded, a destroy completed since" : ""));
+    if (r.ok() && !discard)
+      apply_late(op, late, r);
+    if (hung && st().s.slot->hung().empty())
+      gw().publish(std::string(protocol::topic_domain_responsive),
+                   responsiveness_event_body(ctx().uri, summary(), true, call));
+    if (st().awaiting_orphans && st().calls.slot()->in_flight_in_time() == 0) {
+      st().awaiting_orphans = false;
+      resync();
+    }
+  }
+
+  // The facts of a late success. A handle a define brings back after its domain was
+  // given up is released; an undefine the driver did after all removes the domain.
+  void apply_late(driver_op op, bool late, driver_result& r) {
+    if (late && op == driver_op::define && r.dom && r.dom != st().s.dom) {
+      if (auto release = DOMUS_DOMAIN_OP(ctx(), release))
+        release(ctx().inst, r.dom);
+      return;
+    }
+    if (st().removed)
+      return;
+    if (late && op == driver_op::undefine && !active() && st().s.persistent_def) {
+      return drop_definition([this](const std::string& error) {
+        if (!error.empty())
+          return log_error(ctx().uri + ": domain '" + name() +
+                           "': the driver undefined it late, and its definition file "
+                           "cannot be removed: " +
+                           error);
+        publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
+        remove();
+      });
+    }
+    apply_facts(r);
   }
 
   // Applies a state the driver reports; the live definition follows activity.
@@ -327,6 +390,8 @@ public:
       reply_error(j.request, errc::internal, st().s.failed);
       return finish();
     }
+    if (refuse_if_unresponsive(j.request))
+      return finish();
     switch (j.kind) {
     case job::define_new:
       return define_new(j);
@@ -344,17 +409,19 @@ public:
     }
     switch (r.proc) {
     case proc::domain_start:
-      return operation(j, DOMUS_DOMAIN_OP(ctx(), start), uint32_t{0});
+      return operation(j, driver_op::start, DOMUS_DOMAIN_OP(ctx(), start), uint32_t{0});
     case proc::domain_shutdown:
-      return operation(j, DOMUS_DOMAIN_OP(ctx(), shutdown), uint32_t{0});
+      return operation(j, driver_op::shutdown, DOMUS_DOMAIN_OP(ctx(), shutdown),
+                       uint32_t{0});
     case proc::domain_reboot:
-      return operation(j, DOMUS_DOMAIN_OP(ctx(), reboot), uint32_t{0});
+      return operation(j, driver_op::reboot, DOMUS_DOMAIN_OP(ctx(), reboot), uint32_t{0});
     case proc::domain_destroy:
-      return operation(j, DOMUS_DOMAIN_OP(ctx(), destroy), uint32_t{0});
+      return operation(j, driver_op::destroy, DOMUS_DOMAIN_OP(ctx(), destroy),
+                       uint32_t{0});
     case proc::domain_suspend:
-      return operation(j, DOMUS_DOMAIN_OP(ctx(), suspend));
+      return operation(j, driver_op::suspend, DOMUS_DOMAIN_OP(ctx(), suspend));
     case proc::domain_resume:
-      return operation(j, DOMUS_DOMAIN_OP(ctx(), resume));
+      return operation(j, driver_op::resume, DOMUS_DOMAIN_OP(ctx(), resume));
     case proc::domain_undefine:
       return undefine(j);
     case proc::domain_autostart:
@@ -365,14 +432,35 @@ public:
     }
   }
 
+  // While a call on the domain is out past its deadline, changes are refused: all of
+  // them when the driver cannot cancel calls (ABI 1.0), all but destroy when it can.
+  bool refuse_if_unresponsive(const rpc& r) {
+    std::string hung = st().s.slot->hung();
+    if (hung.empty())
+      return false;
+    bool cancels = DOMUS_DOMAIN_OP(ctx(), cancel) != nullptr;
+    if (cancels && r.proc == proc::domain_destroy)
+      return false;
+    reply_error(r, errc::busy,
+                "domain '" + name() + "' is unresponsive: the " + ctx().driver().name +
+                    " driver's '" + hung +
+                    "' passed its deadline and has not returned; " +
+                    (cancels ? "only destroy is accepted until it does"
+                             : "only queries are answered until it does (the driver "
+                               "cannot cancel calls: plugin ABI 1.0)"));
+    return true;
+  }
+
   // A lifecycle operation: fn(inst, dom, extra..., done, user), completed by complete_op.
-  template <class Fn, class... Extra> void operation(job& j, Fn fn, Extra... extra) {
+  template <class Fn, class... Extra>
+  void operation(job& j, driver_op op, Fn fn, Extra... extra) {
     if (!fn)
       return unsupported(j.request);
     rpc r = j.request;
     auto* inst = ctx().inst;
     auto* dom = st().s.dom;
     drive(
+        op,
         [=](domus_complete_fn done, void* user) { fn(inst, dom, extra..., done, user); },
         [this, r](driver_result& res) { complete_op(r, res); });
   }
@@ -397,6 +485,8 @@ public:
       return finish();
     }
     apply(res);
+    if (r.proc == proc::domain_destroy)
+      st().s.slot->hung_discard_all(); // what they report predates the destroy
     if (!active() && !st().s.persistent_def)
       return vanish(r); // a transient domain that stopped is gone
     reply_after_status(r, !was_active && active());
@@ -446,15 +536,17 @@ public:
       announce();
       return refuse("the driver cannot destroy it, so it runs on");
     }
-    drive([=](domus_complete_fn done, void* user) { fn(inst, dom, 0, done, user); },
-          [this, refuse](driver_result& res) {
-            if (res.ok())
-              apply(res);
-            save_status_or_retry();
-            announce();
-            refuse(res.ok() ? "the start was undone"
-                            : "undoing it failed too: " + res.message);
-          });
+    drive(
+        driver_op::destroy,
+        [=](domus_complete_fn done, void* user) { fn(inst, dom, 0, done, user); },
+        [this, refuse](driver_result& res) {
+          if (res.ok())
+            apply(res);
+          save_status_or_retry();
+          announce();
+          refuse(res.ok() ? "the start was undone"
+                          : "undoing it failed too: " + res.message);
+        });
   }
 
   // The status, written when it can be: a failure is logged and retried.
@@ -541,22 +633,24 @@ public:
         return finish();
       auto* inst = ctx().inst;
       auto* dom = st().s.dom;
-      drive([=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
-            [this, r](driver_result& res) {
-              if (res.ok()) {
-                publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
-                return vanish(r);
-              }
-              restore_definition([this, r, res](const std::string& error) mutable {
-                if (!error.empty())
-                  log_error(ctx().uri + ": domain '" + name() +
-                            "': the driver refused to undefine it, and its definition "
-                            "file could not be written back: " +
-                            error);
-                reply_driver_error(r, res, "cannot undefine domain '" + name() + "'");
-                finish();
-              });
+      drive(
+          driver_op::undefine,
+          [=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
+          [this, r](driver_result& res) {
+            if (res.ok()) {
+              publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
+              return vanish(r);
+            }
+            restore_definition([this, r, res](const std::string& error) mutable {
+              if (!error.empty())
+                log_error(ctx().uri + ": domain '" + name() +
+                          "': the driver refused to undefine it, and its definition "
+                          "file could not be written back: " +
+                          error);
+              reply_driver_error(r, res, "cannot undefine domain '" + name() + "'");
+              finish();
             });
+          });
     });
   }
 
@@ -653,6 +747,7 @@ public:
         std::make_shared<std::string>(model::format_domain(*def, model::secrets::keep));
     auto* inst = ctx().inst;
     drive(
+        driver_op::normalize,
         [=](domus_complete_fn done, void* user) { fn(inst, xml->c_str(), done, user); },
         [this, r, def, then](driver_result& res) {
           if (!res.ok() || !res.xml) {
@@ -718,6 +813,7 @@ public:
         st().s.live_def = def; // transient: no persistent definition
         auto* inst = ctx().inst;
         drive(
+            driver_op::start,
             [=](domus_complete_fn done, void* user) { start(inst, dom, 0, done, user); },
             [this, r](driver_result& res) {
               if (!res.ok() || !res.state ||
@@ -766,15 +862,18 @@ public:
         std::make_shared<std::string>(model::format_domain(*def, model::secrets::keep));
     auto* inst = ctx().inst;
     auto* existing = st().s.dom;
-    drive([=](domus_complete_fn done,
-              void* user) { fn(inst, existing, xml->c_str(), done, user); },
-          [this, r, existing, then](driver_result& res) {
-            if (!res.ok() || (!existing && !res.dom)) {
-              reply_driver_error(r, res, "the driver refused the definition");
-              return fail_definition();
-            }
-            then(existing ? existing : res.dom);
-          });
+    drive(
+        driver_op::define,
+        [=](domus_complete_fn done, void* user) {
+          fn(inst, existing, xml->c_str(), done, user);
+        },
+        [this, r, existing, then](driver_result& res) {
+          if (!res.ok() || (!existing && !res.dom)) {
+            reply_driver_error(r, res, "the driver refused the definition");
+            return fail_definition();
+          }
+          then(existing ? existing : res.dom);
+        });
   }
 
   // -- queries --------------------------------------------------------------------------
@@ -813,8 +912,10 @@ public:
       return false;
     auto* inst = ctx().inst;
     auto* dom = st().s.dom;
-    drive([=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
-          std::forward<Then>(then));
+    drive(
+        driver_op::info,
+        [=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
+        std::forward<Then>(then));
     return true;
   }
 
@@ -844,6 +945,8 @@ public:
         }
       }
       out["security"] = sec;
+      std::string hung = st().s.slot->hung();
+      out["unresponsive"] = hung.empty() ? json(nullptr) : json(hung);
       reply(r, out);
     };
     bool asked = ask_info([this, r, respond](driver_result& res) {
@@ -864,9 +967,11 @@ public:
     if (!st().s.resync)
       return;
     st().jobs.hold("the resync after a restart"); // jobs wait for it
-    if (st().calls.slot()->in_flight() > 0) {
+    if (st().calls.slot()->in_flight_in_time() > 0) {
       // Calls of the incarnation that died are still out; their completions come here.
-      // No new call is made on the domain until they are all back.
+      // No new call is made on the domain until they are all back, but for those past
+      // their deadline: the domain is unresponsive, and waiting for them could be
+      // forever.
       st().awaiting_orphans = true;
       return;
     }
@@ -952,6 +1057,10 @@ public:
           event_loop::hold h(gw().loop());
           on_status_retry();
         },
+        [this](deadline_atom, uint64_t generation, uint64_t id) {
+          event_loop::hold h(gw().loop());
+          on_deadline(generation, id);
+        },
     };
   }
 
@@ -964,6 +1073,8 @@ caf::behavior domain_behavior(domain_actor* self, domain_seed seed) {
   self->set_exception_handler(
       [](std::exception_ptr& ep) { return failure_reason("domain actor", ep); });
   self->state.calls.attach(caf::actor_cast<caf::actor>(self), self->state.s.slot);
+  self->state.calls.set_deadlines(self->state.s.ctx->clock,
+                                  &self->state.s.ctx->deadlines);
   self->state.logic = std::make_shared<domain_logic>(self);
   auto* logic = self->state.logic.get();
   auto b = logic->make_behavior();

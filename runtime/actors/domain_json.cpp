@@ -66,4 +66,13 @@ std::string error_event_body(const std::string& uri, const domain_summary& s,
   return protocol::json_text(body);
 }
 
+std::string responsiveness_event_body(const std::string& uri, const domain_summary& s,
+                                      bool responsive, const std::string& call) {
+  json body = event_head(responsive ? protocol::topic_domain_responsive
+                                    : protocol::topic_domain_unresponsive,
+                         uri, s);
+  body["call"] = call;
+  return protocol::json_text(body);
+}
+
 } // namespace domus::runtime

@@ -22,4 +22,10 @@ std::string lifecycle_event_body(const std::string& uri, const domain_summary& s
 std::string error_event_body(const std::string& uri, const domain_summary& s,
                              const std::string& message);
 
+/// The body of a domain.unresponsive event (`responsive` false) or of a
+/// domain.responsive one, without "seq": "call" names the driver call that passed its
+/// deadline ("start"), or the last one out that came back.
+std::string responsiveness_event_body(const std::string& uri, const domain_summary& s,
+                                      bool responsive, const std::string& call);
+
 } // namespace domus::runtime

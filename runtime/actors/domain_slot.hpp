@@ -13,6 +13,9 @@
 
 #include <cstdint>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace domus::runtime {
 
@@ -48,6 +51,52 @@ public:
   int in_flight() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return in_flight_;
+  }
+
+  /// A driver call on the domain (of incarnation `generation`, number `id`) passed
+  /// its deadline and is still out: the domain is unresponsive until it returns. `call`
+  /// names it ("start").
+  void hung_add(uint64_t generation, uint64_t id, std::string call) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    hung_.push_back({generation, id, std::move(call)});
+  }
+
+  /// A call out past its deadline.
+  struct hung_call {
+    uint64_t generation, id;
+    std::string call;     ///< the operation, "start"
+    bool discard = false; ///< a destroy completed after it was given up: facts stale
+  };
+
+  /// A call came back: the record of it when it was marked hung, else nullopt.
+  std::optional<hung_call> hung_remove(uint64_t generation, uint64_t id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = hung_.begin(); it != hung_.end(); ++it)
+      if (it->generation == generation && it->id == id) {
+        hung_call h = std::move(*it);
+        hung_.erase(it);
+        return h;
+      }
+    return std::nullopt;
+  }
+
+  /// A destroy completed: what the calls still hung report is older than it.
+  void hung_discard_all() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& h : hung_)
+      h.discard = true;
+  }
+
+  /// The oldest call still out past its deadline, "" when the domain is responsive.
+  std::string hung() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return hung_.empty() ? std::string() : hung_.front().call;
+  }
+
+  /// Driver calls out that are not hung: what a restarted actor waits for.
+  int in_flight_in_time() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return in_flight_ - static_cast<int>(hung_.size());
   }
 
   /// The actor announces its domain's summary (state, id, definitions, ...). The name
@@ -99,6 +148,7 @@ private:
   caf::actor current_;
   uint64_t generation_ = 0;
   int in_flight_ = 0;
+  std::vector<hung_call> hung_; // calls out past their deadline, oldest first
   domain_summary summary_;
   bool published_ = false;
 };

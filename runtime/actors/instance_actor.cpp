@@ -89,8 +89,38 @@ public:
   gateway& gw() { return *st().seed.gw; }
   caf::actor me() { return caf::actor_cast<caf::actor>(self_); }
 
-  template <class Call, class Then> void drive(Call&& call, Then&& then) {
-    st().calls.drive(std::forward<Call>(call), std::forward<Then>(then));
+  template <class Call, class Then> void drive(driver_op op, Call&& call, Then&& then) {
+    st().calls.drive(op, std::forward<Call>(call), std::forward<Then>(then));
+  }
+
+  // A call's deadline passed: the driver is asked to cancel it, and its continuation
+  // runs with a timeout result.
+  void on_deadline(uint64_t generation, uint64_t id) {
+    auto x = st().calls.expire(generation, id);
+    if (!x)
+      return;
+    auto& ctx = *st().ctx;
+    auto cancel = ctx.inst ? DOMUS_DOMAIN_OP(ctx, cancel) : nullptr;
+    auto res = timeout_result(entry(x->op).name, "", ctx.driver().name, x->deadline_ms,
+                              cancel != nullptr);
+    log_warning(uri() + ": " + res.message);
+    if (cancel)
+      cancel(ctx.inst, nullptr, x->user);
+    x->then(res);
+  }
+
+  // A completion: a late one is logged, and a domain handle it brings is released, since
+  // whoever waited for it has been answered and went on without it.
+  void on_done(uint64_t generation, uint64_t id, driver_result& r) {
+    driver_op op{};
+    if (st().calls.done(generation, id, r, &op) != pending_calls::outcome::late)
+      return;
+    log_warning(uri() + ": the late '" + std::string(entry(op).name) + "' completed (" +
+                (r.ok() ? std::string("ok") : r.message) +
+                ") after its caller was answered");
+    auto release = DOMUS_DOMAIN_OP(*st().ctx, release);
+    if (r.ok() && r.dom && release)
+      release(st().ctx->inst, r.dom);
   }
 
   void reply(const rpc& r, const json& result) {
@@ -112,6 +142,8 @@ public:
     ctx->registry = me();
     ctx->files = seed.files;
     ctx->job_wait_ms = seed.job_wait_ms;
+    ctx->clock = seed.clock;
+    ctx->deadlines = seed.deadlines;
     ctx->etc_dir = seed.etc_dir;
     ctx->status_dir = seed.etc_dir.empty() ? "" : seed.run_dir;
     st().ctx = ctx;
@@ -127,9 +159,12 @@ public:
     args->flags = seed.fresh ? DOMUS_OPEN_FRESH : 0;
     args->host = seed.host->table();
     auto open_fn = ctx->driver().open;
-    drive([args, strings, open_fn](domus_complete_fn done,
-                                   void* user) { open_fn(args.get(), done, user); },
-          [this](driver_result& r) { opened(r); });
+    drive(
+        driver_op::open,
+        [args, strings, open_fn](domus_complete_fn done, void* user) {
+          open_fn(args.get(), done, user);
+        },
+        [this](driver_result& r) { opened(r); });
   }
 
   void fail_open(errc code, const std::string& message) {
@@ -155,17 +190,20 @@ public:
     if (!version_fn)
       return restore_then_ready(objects);
     auto* inst = r.instance;
-    drive([version_fn, inst](domus_complete_fn done,
-                             void* user) { version_fn(inst, done, user); },
-          [this, objects](driver_result& v) mutable {
-            if (v.ok() && v.version) {
-              st().ctx->security_model = v.version_security_model;
-              st().ctx->security_doi = v.version_security_doi;
-              st().hypervisor_type = v.version_type;
-              st().hypervisor_version = v.version->hypervisor_version;
-            }
-            restore_then_ready(objects);
-          });
+    drive(
+        driver_op::version_info,
+        [version_fn, inst](domus_complete_fn done, void* user) {
+          version_fn(inst, done, user);
+        },
+        [this, objects](driver_result& v) mutable {
+          if (v.ok() && v.version) {
+            st().ctx->security_model = v.version_security_model;
+            st().ctx->security_doi = v.version_security_doi;
+            st().hypervisor_type = v.version_type;
+            st().hypervisor_version = v.version->hypervisor_version;
+          }
+          restore_then_ready(objects);
+        });
   }
 
   // A persisted instance opened before: its domains come from the definitions and
@@ -182,8 +220,8 @@ public:
     // Phases 1 and 2 (actors/restore_phases.cpp), then phase 3 here.
     reconnect_then_define(
         *st().ctx, plan,
-        [this](driver_call call, std::function<void(driver_result&)> then) {
-          drive(std::move(call), std::move(then));
+        [this](driver_op op, driver_call call, std::function<void(driver_result&)> then) {
+          drive(op, std::move(call), std::move(then));
         },
         [this, plan] { adopt_restored(plan); });
   }
@@ -427,22 +465,23 @@ public:
                          "the " + std::string(st().ctx->driver().name) +
                              " driver has no node information");
     auto* inst = st().ctx->inst;
-    drive([fn, inst](domus_complete_fn done, void* user) { fn(inst, done, user); },
-          [this, r](driver_result& res) {
-            if (!res.ok() || !res.node)
-              return reply_error(r, errc::operation_failed,
-                                 res.message.empty() ? "no node information"
-                                                     : res.message);
-            auto& n = *res.node;
-            reply(r, json{{"cpu_model", res.node_cpu_model},
-                          {"memory_kib", n.memory_kib},
-                          {"cpus", n.cpus},
-                          {"mhz", n.mhz},
-                          {"numa_nodes", n.numa_nodes},
-                          {"sockets_per_node", n.sockets_per_node},
-                          {"cores_per_socket", n.cores_per_socket},
-                          {"threads_per_core", n.threads_per_core}});
-          });
+    drive(
+        driver_op::node_info,
+        [fn, inst](domus_complete_fn done, void* user) { fn(inst, done, user); },
+        [this, r](driver_result& res) {
+          if (!res.ok() || !res.node)
+            return reply_error(r, errc::operation_failed,
+                               res.message.empty() ? "no node information" : res.message);
+          auto& n = *res.node;
+          reply(r, json{{"cpu_model", res.node_cpu_model},
+                        {"memory_kib", n.memory_kib},
+                        {"cpus", n.cpus},
+                        {"mhz", n.mhz},
+                        {"numa_nodes", n.numa_nodes},
+                        {"sockets_per_node", n.sockets_per_node},
+                        {"cores_per_socket", n.cores_per_socket},
+                        {"threads_per_core", n.threads_per_core}});
+        });
   }
 
   // As virsh lists: active domains by id, then inactive ones by name, ignoring case.
@@ -760,7 +799,10 @@ public:
           }
         },
         [this](done_atom, uint64_t generation, uint64_t id, driver_result& r) {
-          st().calls.done(generation, id, r);
+          on_done(generation, id, r);
+        },
+        [this](deadline_atom, uint64_t generation, uint64_t id) {
+          on_deadline(generation, id);
         },
         [this](summary_atom, domain_summary& s) {
           on_summary(self_->current_sender()->id(), s);
@@ -779,6 +821,8 @@ caf::behavior instance_behavior(instance_actor* self, instance_seed seed) {
   self->set_exception_handler(
       [](std::exception_ptr& ep) { return failure_reason("instance actor", ep); });
   self->state.calls.set_self(caf::actor_cast<caf::actor>(self));
+  // Opening has no deadline: nothing of the instance serves before it (a later step).
+  self->state.calls.set_deadlines(self->state.seed.clock, &self->state.seed.deadlines);
   self->state.logic = std::make_shared<instance_logic>(self);
   auto* logic = self->state.logic.get();
   auto b = logic->make_behavior();

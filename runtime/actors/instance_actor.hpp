@@ -4,6 +4,7 @@
 // domain actors: one that dies is restarted and resynced from the driver.
 #pragma once
 
+#include "daemon/deadlines.hpp"
 #include "daemon/limits.hpp"
 #include "drivers/plugin_loader.hpp"
 
@@ -15,6 +16,7 @@
 
 namespace domus::runtime {
 
+class deadline_clock;
 class gateway;
 class host_services;
 class store;
@@ -31,9 +33,11 @@ struct instance_seed {
   /// Where definitions go (etc/domus/<instance>); "" for an instance never persisted
   /// (a node file's). Status files then go to run_dir.
   std::string etc_dir;
-  store* files = nullptr;       ///< the daemon's store; lives as long as the daemon
-  uint32_t job_wait_ms = 30000; ///< how long a change waits for the one running
-  daemon_limits limits;         ///< what a client's request may ask (list pages, XML)
+  store* files = nullptr;          ///< the daemon's store; lives as long as the daemon
+  uint32_t job_wait_ms = 30000;    ///< how long a change waits for the one running
+  deadline_clock* clock = nullptr; ///< the daemon's; lives as long as the daemon
+  call_deadlines deadlines;        ///< how long each driver call may take
+  daemon_limits limits;            ///< what a client's request may ask (list pages, XML)
 };
 
 /// Spawns an instance actor; it opens the driver at once and tells the gateway when it

@@ -2,6 +2,7 @@
 // gateway and host services, and facts read once at open. Immutable once it is open.
 #pragma once
 
+#include "daemon/deadlines.hpp"
 #include "drivers/abi_fields.hpp"
 #include "drivers/plugin_loader.hpp"
 #include "persist/instance_paths.hpp"
@@ -13,6 +14,7 @@
 
 namespace domus::runtime {
 
+class deadline_clock;
 class gateway;
 class host_services;
 class store;
@@ -26,8 +28,10 @@ struct instance_context : instance_paths {
   caf::actor registry;        ///< the instance actor
   std::string security_model; ///< from version_info, "" for none
   std::string security_doi;
-  store* files = nullptr;       ///< the daemon's store
-  uint32_t job_wait_ms = 30000; ///< how long a change waits for the one running
+  store* files = nullptr;          ///< the daemon's store
+  uint32_t job_wait_ms = 30000;    ///< how long a change waits for the one running
+  deadline_clock* clock = nullptr; ///< the daemon's; where call deadlines are armed
+  call_deadlines deadlines;        ///< how long each driver call may take
 
   const domus_driver_v1& driver() const { return *plugin->driver; }
 

@@ -33,6 +33,7 @@ using stored_atom = caf::atom_constant<caf::atom("stored")>;     ///< store -> a
 using waited_atom = caf::atom_constant<caf::atom("waited")>;     ///< a job's wait ended
 using parsed_atom = caf::atom_constant<caf::atom("parsed")>; ///< a large definition read
 using status_atom = caf::atom_constant<caf::atom("status")>; ///< write a stale status
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>; ///< a call is late
 
 /// An unsolicited report from a driver, copied.
 struct report_data {

@@ -25,17 +25,20 @@ void define_all(const instance_context& ctx, std::shared_ptr<restore_plan> plan,
     auto xml = std::make_shared<std::string>(
         model::format_domain(*d.persistent, model::secrets::keep));
     auto* existing = d.dom;
-    drive([=](domus_complete_fn complete,
-              void* user) { fn(inst, existing, xml->c_str(), complete, user); },
-          [plan, i, done](driver_result& res) {
-            auto& d = plan->domains[i];
-            if (!res.ok() || (!d.dom && !res.dom))
-              d.define_error = res.message.empty() ? "the driver refused" : res.message;
-            else if (!d.dom)
-              d.dom = res.dom;
-            if (--plan->pending == 0)
-              done();
-          });
+    drive(
+        driver_op::define,
+        [=](domus_complete_fn complete, void* user) {
+          fn(inst, existing, xml->c_str(), complete, user);
+        },
+        [plan, i, done](driver_result& res) {
+          auto& d = plan->domains[i];
+          if (!res.ok() || (!d.dom && !res.dom))
+            d.define_error = res.message.empty() ? "the driver refused" : res.message;
+          else if (!d.dom)
+            d.dom = res.dom;
+          if (--plan->pending == 0)
+            done();
+        });
   }
   if (--plan->pending == 0)
     done();
@@ -64,6 +67,7 @@ void reconnect_then_define(const instance_context& ctx,
     auto xml = std::make_shared<std::string>(d.status->live_xml);
     auto priv = std::make_shared<std::string>(d.status->private_data);
     drive(
+        driver_op::reconnect,
         [=](domus_complete_fn complete, void* user) {
           fn(inst, xml->c_str(), {priv->data(), priv->size()}, complete, user);
         },

@@ -4,6 +4,7 @@
 // adopts the result, an actor per domain, and shuts off what could not be reconnected.
 #pragma once
 
+#include "daemon/deadlines.hpp"
 #include "drivers/driver_result.hpp"
 #include "persist/instance_restore.hpp"
 
@@ -20,8 +21,8 @@ struct instance_context;
 using driver_call = std::function<void(domus_complete_fn, void*)>;
 /// How the phases call the driver: the instance actor's pending calls, `then` running
 /// in the actor.
-using driver_caller =
-    std::function<void(driver_call call, std::function<void(driver_result&)> then)>;
+using driver_caller = std::function<void(driver_op op, driver_call call,
+                                         std::function<void(driver_result&)> then)>;
 
 /// Phases 1 and 2 on `plan` (each domain's handle or error filled in), then `done`.
 /// `ctx` and the callers outlive the calls (the instance actor waits for them).

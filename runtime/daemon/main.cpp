@@ -6,6 +6,7 @@
 #include "daemon/options.hpp"
 #include "daemon/paths.hpp"
 #include "daemon/pidfile.hpp"
+#include "drivers/deadline_clock.hpp"
 #include "drivers/host_services.hpp"
 #include "drivers/plugin_loader.hpp"
 #include "gateway/gateway.hpp"
@@ -118,6 +119,7 @@ private:
   caf::actor_system_config cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   store files_; // outlives the actors: its destructor finishes what they submitted
+  deadline_clock clock_; // outlives the actors: their calls' deadlines
   event_loop loop_;
   std::deque<std::unique_ptr<host_services>> hosts_; // loop thread only
   std::vector<caf::actor> instances_;                // loop thread only
@@ -203,6 +205,8 @@ caf::actor domusd::make_instance(const protocol::uri& u, std::string& why,
   seed.run_dir = paths_.run + "/" + dir;
   seed.files = &files_;
   seed.job_wait_ms = opts_.job_wait_ms;
+  seed.clock = &clock_;
+  seed.deadlines = opts_.deadlines;
   seed.limits = opts_;
   // libvirt's convention: the instances /default, /system and /session keep their
   // domains; any other path (a test driver's node file) lives only as long as the

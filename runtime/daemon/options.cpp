@@ -105,99 +105,114 @@ unsigned to_mode(const std::string& v, bool quoted) {
   return static_cast<unsigned>(std::stoul(s, nullptr, 8));
 }
 
+// deadline_<operation>_ms, one per driver operation: 10 ms to a day.
+void add_deadline_settings(std::map<std::string, setting>& table) {
+  for (size_t i = 0; i < driver_op_count; ++i)
+    if (entry(static_cast<driver_op>(i)).default_ms > 0)
+      table.emplace(deadline_setting(static_cast<driver_op>(i)),
+                    setting{[i](auto& v, bool q, auto& o) {
+                      o.deadlines.ms[i] =
+                          static_cast<uint32_t>(to_number(v, q, 10, 86400000));
+                    }});
+}
+
 const std::map<std::string, setting>& settings() {
-  static const std::map<std::string, setting> table = {
-      {"log_level", {[](auto& v, bool q, auto& o) {
-         auto l = parse_log_level(to_string_value(v, q));
-         if (!l)
-           throw std::invalid_argument("expected \"error\", \"warning\", \"info\" or "
-                                       "\"debug\", got \"" +
-                                       v + "\"");
-         o.level = *l;
-       }}},
-      {"plugin_dir",
-       {[](auto& v, bool q, auto& o) { o.plugin_dir = to_string_value(v, q); }}},
-      {"root", {[](auto& v, bool q, auto& o) { o.root = to_string_value(v, q); }}},
-      {"max_request_bytes", {[](auto& v, bool q, auto& o) {
-         o.max_request_bytes = to_number(v, q, 1024, uint64_t{1} << 30);
-       }}},
-      {"max_reply_bytes", {[](auto& v, bool q, auto& o) {
-         o.max_reply_bytes = to_number(v, q, 1024, uint64_t{1} << 30);
-       }}},
-      {"max_xml_bytes", {[](auto& v, bool q, auto& o) {
-         o.max_xml_bytes = to_number(v, q, 1024, uint64_t{1} << 30);
-       }}},
-      {"max_field_bytes", {[](auto& v, bool q, auto& o) {
-         o.max_field_bytes = to_number(v, q, 256, uint64_t{1} << 20);
-       }}},
-      {"max_event_bytes", {[](auto& v, bool q, auto& o) {
-         o.max_event_bytes = to_number(v, q, 1024, uint64_t{1} << 24);
-       }}},
-      {"max_xml_depth", {[](auto& v, bool q, auto& o) {
-         o.max_xml_depth = static_cast<uint32_t>(to_number(v, q, 8, 256));
-       }}},
-      {"max_xml_attributes", {[](auto& v, bool q, auto& o) {
-         o.max_xml_attributes = static_cast<uint32_t>(to_number(v, q, 16, 65536));
-       }}},
-      {"max_client_requests", {[](auto& v, bool q, auto& o) {
-         o.max_client_requests = static_cast<uint32_t>(to_number(v, q, 1, 1000000));
-       }}},
-      {"max_clients", {[](auto& v, bool q, auto& o) {
-         o.max_clients = static_cast<uint32_t>(to_number(v, q, 1, 1000000));
-       }}},
-      {"max_subscribers", {[](auto& v, bool q, auto& o) {
-         o.max_subscribers = static_cast<uint32_t>(to_number(v, q, 1, 1000000));
-       }}},
-      {"unix_sock_rw_perms",
-       {[](auto& v, bool q, auto& o) { o.rw_socket_mode = to_mode(v, q); }}},
-      {"unix_sock_ro_perms",
-       {[](auto& v, bool q, auto& o) { o.ro_socket_mode = to_mode(v, q); }}},
-      {"unix_sock_events_perms",
-       {[](auto& v, bool q, auto& o) { o.events_socket_mode = to_mode(v, q); }}},
-      // (0 would be "unlimited" to ZeroMQ: refused.)
-      {"reply_queue_limit", {[](auto& v, bool q, auto& o) {
-         o.reply_queue_limit = static_cast<int64_t>(to_number(v, q, 1, 100000000));
-       }}},
-      {"event_queue_limit", {[](auto& v, bool q, auto& o) {
-         o.event_queue_limit = static_cast<int64_t>(to_number(v, q, 1, 100000000));
-       }}},
-      {"job_wait_ms", {[](auto& v, bool q, auto& o) {
-         o.job_wait_ms = static_cast<uint32_t>(to_number(v, q, 0, 86400000));
-       }}},
-      {"journal_events", {[](auto& v, bool q, auto& o) {
-         o.journal_events = static_cast<size_t>(to_number(v, q, 100, 100000000));
-       }}},
-      {"journal_reserve_bytes", {[](auto& v, bool q, auto& o) {
-         o.journal_reserve_bytes = to_number(v, q, 4096, uint64_t{1} << 30);
-       }}},
-      {"scheduler_policy", {[](auto& v, bool q, auto& o) {
-         std::string s = to_string_value(v, q);
-         if (s != "sharing" && s != "stealing")
-           throw std::invalid_argument("expected \"sharing\" or \"stealing\", got \"" +
-                                       s + "\"");
-         o.scheduler_policy = s;
-       }}},
-      {"worker_threads", {[](auto& v, bool q, auto& o) {
-         o.worker_threads = static_cast<unsigned>(to_number(v, q, 0, 256));
-       }}},
-      {"open_at_start", {[](auto& v, bool q, auto& o) {
-         std::string list = to_string_value(v, q);
-         o.open_at_start.clear();
-         std::string word;
-         for (char c : list + " ") {
-           if (c == ' ' || c == ',') {
-             if (!word.empty())
-               o.open_at_start.push_back(word);
-             word.clear();
-           } else {
-             word += c;
+  static const std::map<std::string, setting> table = [] {
+    std::map<std::string, setting> table = {
+        {"log_level", {[](auto& v, bool q, auto& o) {
+           auto l = parse_log_level(to_string_value(v, q));
+           if (!l)
+             throw std::invalid_argument("expected \"error\", \"warning\", \"info\" or "
+                                         "\"debug\", got \"" +
+                                         v + "\"");
+           o.level = *l;
+         }}},
+        {"plugin_dir",
+         {[](auto& v, bool q, auto& o) { o.plugin_dir = to_string_value(v, q); }}},
+        {"root", {[](auto& v, bool q, auto& o) { o.root = to_string_value(v, q); }}},
+        {"max_request_bytes", {[](auto& v, bool q, auto& o) {
+           o.max_request_bytes = to_number(v, q, 1024, uint64_t{1} << 30);
+         }}},
+        {"max_reply_bytes", {[](auto& v, bool q, auto& o) {
+           o.max_reply_bytes = to_number(v, q, 1024, uint64_t{1} << 30);
+         }}},
+        {"max_xml_bytes", {[](auto& v, bool q, auto& o) {
+           o.max_xml_bytes = to_number(v, q, 1024, uint64_t{1} << 30);
+         }}},
+        {"max_field_bytes", {[](auto& v, bool q, auto& o) {
+           o.max_field_bytes = to_number(v, q, 256, uint64_t{1} << 20);
+         }}},
+        {"max_event_bytes", {[](auto& v, bool q, auto& o) {
+           o.max_event_bytes = to_number(v, q, 1024, uint64_t{1} << 24);
+         }}},
+        {"max_xml_depth", {[](auto& v, bool q, auto& o) {
+           o.max_xml_depth = static_cast<uint32_t>(to_number(v, q, 8, 256));
+         }}},
+        {"max_xml_attributes", {[](auto& v, bool q, auto& o) {
+           o.max_xml_attributes = static_cast<uint32_t>(to_number(v, q, 16, 65536));
+         }}},
+        {"max_client_requests", {[](auto& v, bool q, auto& o) {
+           o.max_client_requests = static_cast<uint32_t>(to_number(v, q, 1, 1000000));
+         }}},
+        {"max_clients", {[](auto& v, bool q, auto& o) {
+           o.max_clients = static_cast<uint32_t>(to_number(v, q, 1, 1000000));
+         }}},
+        {"max_subscribers", {[](auto& v, bool q, auto& o) {
+           o.max_subscribers = static_cast<uint32_t>(to_number(v, q, 1, 1000000));
+         }}},
+        {"unix_sock_rw_perms",
+         {[](auto& v, bool q, auto& o) { o.rw_socket_mode = to_mode(v, q); }}},
+        {"unix_sock_ro_perms",
+         {[](auto& v, bool q, auto& o) { o.ro_socket_mode = to_mode(v, q); }}},
+        {"unix_sock_events_perms",
+         {[](auto& v, bool q, auto& o) { o.events_socket_mode = to_mode(v, q); }}},
+        // (0 would be "unlimited" to ZeroMQ: refused.)
+        {"reply_queue_limit", {[](auto& v, bool q, auto& o) {
+           o.reply_queue_limit = static_cast<int64_t>(to_number(v, q, 1, 100000000));
+         }}},
+        {"event_queue_limit", {[](auto& v, bool q, auto& o) {
+           o.event_queue_limit = static_cast<int64_t>(to_number(v, q, 1, 100000000));
+         }}},
+        {"job_wait_ms", {[](auto& v, bool q, auto& o) {
+           o.job_wait_ms = static_cast<uint32_t>(to_number(v, q, 0, 86400000));
+         }}},
+        {"journal_events", {[](auto& v, bool q, auto& o) {
+           o.journal_events = static_cast<size_t>(to_number(v, q, 100, 100000000));
+         }}},
+        {"journal_reserve_bytes", {[](auto& v, bool q, auto& o) {
+           o.journal_reserve_bytes = to_number(v, q, 4096, uint64_t{1} << 30);
+         }}},
+        {"scheduler_policy", {[](auto& v, bool q, auto& o) {
+           std::string s = to_string_value(v, q);
+           if (s != "sharing" && s != "stealing")
+             throw std::invalid_argument("expected \"sharing\" or \"stealing\", got \"" +
+                                         s + "\"");
+           o.scheduler_policy = s;
+         }}},
+        {"worker_threads", {[](auto& v, bool q, auto& o) {
+           o.worker_threads = static_cast<unsigned>(to_number(v, q, 0, 256));
+         }}},
+        {"open_at_start", {[](auto& v, bool q, auto& o) {
+           std::string list = to_string_value(v, q);
+           o.open_at_start.clear();
+           std::string word;
+           for (char c : list + " ") {
+             if (c == ' ' || c == ',') {
+               if (!word.empty())
+                 o.open_at_start.push_back(word);
+               word.clear();
+             } else {
+               word += c;
+             }
            }
-         }
-       }}},
-      {"shutdown_timeout_ms", {[](auto& v, bool q, auto& o) {
-         o.shutdown_timeout_ms = static_cast<unsigned>(to_number(v, q, 0, 600000));
-       }}},
-  };
+         }}},
+        {"shutdown_timeout_ms", {[](auto& v, bool q, auto& o) {
+           o.shutdown_timeout_ms = static_cast<unsigned>(to_number(v, q, 0, 600000));
+         }}},
+    };
+    add_deadline_settings(table);
+    return table;
+  }();
   return table;
 }
 

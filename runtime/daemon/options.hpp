@@ -1,6 +1,7 @@
 // domusd's settings: built-in defaults, then domusd.conf, then command-line flags.
 #pragma once
 
+#include "daemon/deadlines.hpp"
 #include "daemon/limits.hpp"
 #include "daemon/log.hpp"
 
@@ -24,6 +25,7 @@ struct daemon_options : daemon_limits {
   size_t journal_events = 100000;            ///< events the journal holds (events.since)
   uint64_t journal_reserve_bytes = 1u << 20; ///< disk kept allocated ahead of the journal
   uint32_t job_wait_ms = 30000; ///< a change waits this long for the running one
+  call_deadlines deadlines;     ///< how long each driver call may take
   std::string scheduler_policy = "sharing"; ///< CAF: "sharing" or "stealing"
   unsigned worker_threads = 0; ///< CAF scheduler threads; 0: one per core, at least 2
   unsigned shutdown_timeout_ms = 5000;

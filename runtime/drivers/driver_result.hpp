@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace domus::runtime {
@@ -43,5 +44,12 @@ struct driver_result {
   /// Copies what a result carries; pointers into it are not kept.
   static driver_result copy(const domus_result_v1* r);
 };
+
+/// The result a call gets when its deadline passes: DOMUS_E_TIMEOUT, naming the
+/// operation (`op`, "start"), what it was on (`object`, "domain 'web'" or ""), the
+/// driver, the deadline and its setting, and whether the driver was asked to cancel it.
+driver_result timeout_result(std::string_view op, const std::string& object,
+                             const std::string& driver, uint32_t deadline_ms,
+                             bool cancelled);
 
 } // namespace domus::runtime

@@ -62,11 +62,6 @@ std::string config(const std::string& text) {
 
 const std::string probe_uri = "probe:///one";
 
-std::string probe_xml(const std::string& name) {
-  return "<domain type='probe'><name>" + name +
-         "</name><memory>1024</memory><os><type>hvm</type></os></domain>";
-}
-
 } // namespace
 
 BOOST_AUTO_TEST_CASE(a_full_disk_keeps_the_journals_promise) {

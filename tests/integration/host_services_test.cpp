@@ -17,11 +17,6 @@ using domus::protocol::json;
 
 namespace {
 
-std::string probe_xml(const std::string& name) {
-  return "<domain type='probe'><name>" + name +
-         "</name><memory>1024</memory><os><type>hvm</type></os></domain>";
-}
-
 // A config that lets one connection queue 20000 requests (the long queue below).
 std::string roomy_config() {
   std::string path = temp_dir("c") + "/domusd.conf";

@@ -10,19 +10,44 @@
 //  - info completes through a task posted to the loop;
 //  - reboot of a domain named "crash-*" reports an internal error, which makes the
 //    runtime restart (and resync) the domain's actor;
-//  - start of a domain named "hang-*" never completes (a hypervisor that hangs).
+//  - destroy of a domain whose name contains "-crashdestroy" reports an internal error
+//    (with a hung call out, this restarts the actor while the domain is unresponsive);
+//  - calls that hang, by the domain's name: "hang-OP-*" (OP one of define, undefine,
+//    start, shutdown, reboot, destroy, suspend, resume, info; "hang-*" alone: start)
+//    never completes OP until it is cancelled, and then completes it with
+//    DOMUS_E_TIMEOUT; "late-OP-*" hangs the same way and does OP for real when
+//    cancelled (too late to stop); "stubborn-OP-*" ignores cancel and completes OP with
+//    success right after the domain's next destroy completes (its facts then stale).
+//
+// Built twice: against today's header (schemes "probe" and "broken") and against the
+// frozen ABI 1.0 header in tests/abi/1.0 (scheme "probe10", no cancel slot), which must
+// load and work on the current daemon.
 #include <domus/driver_v1.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unistd.h>
 #include <vector>
 
+// A call held back by a hang mode, until cancel (or a destroy, for stubborn ones).
+struct parked_call {
+  domus_dom* d;
+  std::string op;
+  int mode; // 1 hang, 2 late, 3 stubborn
+  domus_complete_fn done;
+  void* user;
+  std::function<void()> real; // the operation itself, for a late one
+};
+
 struct domus_instance {
   const domus_host_v1* host = nullptr;
+  std::mutex parked_mutex;
+  std::vector<parked_call> parked;
   std::atomic<int32_t> next_id{1};
   std::mutex children_mutex;
   std::vector<uint64_t>
@@ -42,7 +67,13 @@ struct domus_dom {
 
 namespace {
 
+#if DOMUS_DRIVER_ABI_MINOR >= 1
 const char* const schemes[] = {"probe", "broken", nullptr};
+const char* const driver_name = "probe";
+#else
+const char* const schemes[] = {"probe10", nullptr};
+const char* const driver_name = "probe10";
+#endif
 
 domus_result_v1 blank() {
   domus_result_v1 r{};
@@ -76,6 +107,53 @@ std::string name_of(const char* xml) {
   const char* b = std::strstr(xml, "<name>");
   const char* e = b ? std::strstr(b, "</name>") : nullptr;
   return b && e ? std::string(b + 6, e) : std::string("?");
+}
+
+// The hang mode of `op` for a domain named `name`: 0 none, 1 hang, 2 late, 3 stubborn.
+int hang_mode(const std::string& name, const std::string& op) {
+  static const char* const ops[] = {"define",  "undefine", "start",  "shutdown", "reboot",
+                                    "destroy", "suspend",  "resume", "info"};
+  static const std::pair<const char*, int> modes[] = {
+      {"hang-", 1}, {"late-", 2}, {"stubborn-", 3}};
+  for (auto& [prefix, mode] : modes) {
+    std::string p = prefix;
+    if (name.rfind(p, 0) != 0)
+      continue;
+    for (const char* o : ops)
+      if (name.rfind(p + o + "-", 0) == 0)
+        return op == o ? mode : 0;
+    return op == "start" ? mode : 0; // "hang-1": start
+  }
+  return 0;
+}
+
+// Holds the call back when the domain's name asks for it; true when held.
+bool park(domus_instance* inst, domus_dom* d, const std::string& name, const char* op,
+          domus_complete_fn done, void* user, std::function<void()> real) {
+  int mode = hang_mode(name, op);
+  if (mode == 0)
+    return false;
+  log(inst, "probe: '" + std::string(op) + "' of '" + name + "' hangs");
+  std::lock_guard<std::mutex> lock(inst->parked_mutex);
+  inst->parked.push_back({d, op, mode, done, user, std::move(real)});
+  return true;
+}
+
+// A destroy of d completed: its stubborn calls complete now, with facts that are stale
+// (running, started), which the runtime must discard.
+void release_stubborn(domus_instance* inst, domus_dom* d) {
+  std::vector<parked_call> out;
+  {
+    std::lock_guard<std::mutex> lock(inst->parked_mutex);
+    auto keep = std::stable_partition(
+        inst->parked.begin(), inst->parked.end(),
+        [d](const parked_call& p) { return !(p.d == d && p.mode == 3); });
+    out.assign(keep, inst->parked.end());
+    inst->parked.erase(keep, inst->parked.end());
+  }
+  for (auto& p : out)
+    complete_state(p.done, p.user, {DOMUS_STATE_RUNNING, DOMUS_REASON_BOOTED, 999},
+                   {{DOMUS_EVENT_STARTED, DOMUS_DETAIL_BOOTED}});
 }
 
 void on_child(void* arg, const domus_child_event_v1* ev) {
@@ -115,6 +193,7 @@ void on_child(void* arg, const domus_child_event_v1* ev) {
     auto st = d->state;
     lock.unlock();
     complete_state(done, user, st, {{DOMUS_EVENT_STOPPED, DOMUS_DETAIL_DESTROYED}});
+    release_stubborn(inst, d);
     return;
   }
   // The guest stopped by itself: an unsolicited change, reported to the host.
@@ -167,30 +246,40 @@ void probe_node_info(domus_instance*, domus_complete_fn done, void* user) {
   done(user, &r);
 }
 
-void probe_define(domus_instance* inst, domus_dom* existing, const char* xml,
-                  domus_complete_fn done, void* user) {
+void do_define(domus_instance* inst, domus_dom* existing, const std::string& name,
+               domus_complete_fn done, void* user) {
   domus_dom* d = existing ? existing : new domus_dom;
-  d->name = name_of(xml);
+  d->name = name;
   d->inst = inst;
   domus_result_v1 r = blank();
   r.dom = d;
   done(user, &r);
 }
 
-void probe_undefine(domus_instance*, domus_dom*, domus_complete_fn done, void* user) {
-  domus_result_v1 r = blank();
-  done(user, &r);
+void probe_define(domus_instance* inst, domus_dom* existing, const char* xml,
+                  domus_complete_fn done, void* user) {
+  std::string name = name_of(xml);
+  if (!park(inst, existing, name, "define", done, user,
+            [=] { do_define(inst, existing, name, done, user); }))
+    do_define(inst, existing, name, done, user);
 }
 
-void probe_start(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
-                 void* user) {
+void probe_undefine(domus_instance* inst, domus_dom* d, domus_complete_fn done,
+                    void* user) {
+  auto real = [=] {
+    domus_result_v1 r = blank();
+    done(user, &r);
+  };
+  if (!park(inst, d, d->name, "undefine", done, user, real))
+    real();
+}
+
+void do_start(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* user) {
   {
     std::lock_guard<std::mutex> lock(d->mutex);
     d->pending_done = done;
     d->pending_user = user;
   }
-  if (d->name.rfind("hang-", 0) == 0)
-    return; // never completes: the runtime must not wait for it forever
   bool selfstop = d->name.rfind("selfstop-", 0) == 0;
   static const char* const sleeper[] = {"sleep", "120", nullptr};
   static const char* const quitter[] = {"sh", "-c", "exit 7", nullptr};
@@ -210,8 +299,18 @@ void probe_start(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn
     d->child = child;
 }
 
-void probe_destroy(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
-                   void* user) {
+void probe_start(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
+                 void* user) {
+  if (!park(inst, d, d->name, "start", done, user,
+            [=] { do_start(inst, d, done, user); }))
+    do_start(inst, d, done, user);
+}
+
+void do_destroy(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* user) {
+  if (d->name.find("-crashdestroy") != std::string::npos)
+    return fail(done, user, DOMUS_E_INTERNAL,
+                "probe: the hypervisor lost track of '" + d->name +
+                    "' while destroying it");
   std::lock_guard<std::mutex> lock(d->mutex);
   if (!d->child)
     return fail(done, user, DOMUS_E_INVALID_OPERATION,
@@ -228,18 +327,29 @@ void probe_destroy(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_
   }
 }
 
-void probe_shutdown(domus_instance* inst, domus_dom* d, uint32_t flags,
-                    domus_complete_fn done, void* user) {
-  probe_destroy(inst, d, flags, done, user);
+void probe_destroy(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
+                   void* user) {
+  if (!park(inst, d, d->name, "destroy", done, user,
+            [=] { do_destroy(inst, d, done, user); }))
+    do_destroy(inst, d, done, user);
 }
 
-void probe_reboot(domus_instance*, domus_dom* d, uint32_t, domus_complete_fn done,
+void probe_shutdown(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
+                    void* user) {
+  if (!park(inst, d, d->name, "shutdown", done, user,
+            [=] { do_destroy(inst, d, done, user); }))
+    do_destroy(inst, d, done, user);
+}
+
+void probe_reboot(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
                   void* user) {
   if (d->name.rfind("crash-", 0) == 0)
     return fail(done, user, DOMUS_E_INTERNAL,
                 "probe: the hypervisor lost track of '" + d->name +
                     "' (a test of supervision)");
-  complete_state(done, user, d->state, {});
+  auto real = [=] { complete_state(done, user, d->state, {}); };
+  if (!park(inst, d, d->name, "reboot", done, user, real))
+    real();
 }
 
 // Sets a guest's state and completes with it and one event.
@@ -261,8 +371,7 @@ struct timer_job {
   void* user;
 };
 
-void probe_suspend(domus_instance* inst, domus_dom* d, domus_complete_fn done,
-                   void* user) {
+void do_suspend(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* user) {
   // Completes from a host timer, on the loop thread.
   auto* job = new timer_job{d, done, user};
   inst->host->timer_start(
@@ -285,8 +394,14 @@ struct watch_job {
   uint64_t watch;
 };
 
-void probe_resume(domus_instance* inst, domus_dom* d, domus_complete_fn done,
-                  void* user) {
+void probe_suspend(domus_instance* inst, domus_dom* d, domus_complete_fn done,
+                   void* user) {
+  if (!park(inst, d, d->name, "suspend", done, user,
+            [=] { do_suspend(inst, d, done, user); }))
+    do_suspend(inst, d, done, user);
+}
+
+void do_resume(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* user) {
   // Completes when a pipe becomes readable, seen through a host fd watch.
   auto* job = new watch_job{inst, d, done, user, {-1, -1}, 0};
   if (::pipe(job->fds) != 0) {
@@ -318,7 +433,14 @@ struct info_job {
   void* user;
 };
 
-void probe_info(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* user) {
+void probe_resume(domus_instance* inst, domus_dom* d, domus_complete_fn done,
+                  void* user) {
+  if (!park(inst, d, d->name, "resume", done, user,
+            [=] { do_resume(inst, d, done, user); }))
+    do_resume(inst, d, done, user);
+}
+
+void do_info(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* user) {
   // Completes from a task posted to the loop.
   inst->host->post(
       inst->host->ctx,
@@ -341,9 +463,35 @@ void probe_info(domus_instance* inst, domus_dom* d, domus_complete_fn done, void
       new info_job{d, done, user});
 }
 
+void probe_info(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* user) {
+  if (!park(inst, d, d->name, "info", done, user, [=] { do_info(inst, d, done, user); }))
+    do_info(inst, d, done, user);
+}
+
 void probe_release(domus_instance*, domus_dom* d) {
   delete d;
 }
+
+#if DOMUS_DRIVER_ABI_MINOR >= 1
+// A hung call's deadline passed: a "hang" one completes with DOMUS_E_TIMEOUT, a "late"
+// one does its operation after all, a "stubborn" one goes on waiting.
+void probe_cancel(domus_instance* inst, domus_dom*, void* user) {
+  parked_call p{};
+  {
+    std::lock_guard<std::mutex> lock(inst->parked_mutex);
+    auto it = std::find_if(inst->parked.begin(), inst->parked.end(),
+                           [user](const parked_call& c) { return c.user == user; });
+    if (it == inst->parked.end() || it->mode == 3)
+      return;
+    p = std::move(*it);
+    inst->parked.erase(it);
+  }
+  log(inst, "probe: '" + p.op + "' cancelled");
+  if (p.mode == 2)
+    return p.real();
+  fail(p.done, p.user, DOMUS_E_TIMEOUT, "probe: '" + p.op + "' cancelled");
+}
+#endif
 
 const domus_domain_ops_v1 ops = {
     sizeof(domus_domain_ops_v1),
@@ -359,13 +507,16 @@ const domus_domain_ops_v1 ops = {
     probe_info,
     nullptr, // no reconnect
     probe_release,
+#if DOMUS_DRIVER_ABI_MINOR >= 1
+    probe_cancel,
+#endif
 };
 
 const domus_driver_v1 driver = {
     DOMUS_DRIVER_ABI_MAJOR,
     DOMUS_DRIVER_ABI_MINOR,
     sizeof(domus_driver_v1),
-    "probe",
+    driver_name,
     "1.0",
     schemes,
     probe_open,

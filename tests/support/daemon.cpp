@@ -20,9 +20,15 @@ std::string probe_plugin_dir() {
   std::string dir = temp_dir("pl");
   ::symlink((std::string(DOMUS_PLUGIN_DIR) + "/test.so").c_str(),
             (dir + "/test.so").c_str());
-  ::symlink((std::string(DOMUS_TEST_PLUGIN_DIR) + "/probe.so").c_str(),
-            (dir + "/probe.so").c_str());
+  for (auto name : {"probe.so", "probe10.so"})
+    ::symlink((std::string(DOMUS_TEST_PLUGIN_DIR) + "/" + name).c_str(),
+              (dir + "/" + name).c_str());
   return dir;
+}
+
+std::string probe_xml(const std::string& name) {
+  return "<domain type='probe'><name>" + name +
+         "</name><memory>1024</memory><os><type>hvm</type></os></domain>";
 }
 
 bool wait_until_answering(const std::string& socket, std::chrono::milliseconds timeout,

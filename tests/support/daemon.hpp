@@ -49,8 +49,13 @@ private:
 };
 
 /// A fresh plugin directory with the bundled test driver and the probe driver (the
-/// test plugin of tests/plugins: real child processes through the host services).
+/// test plugin of tests/plugins: real child processes through the host services), built
+/// against today's ABI header (probe.so) and the frozen 1.0 one (probe10.so).
 std::string probe_plugin_dir();
+
+/// A minimal definition of a probe driver domain named `name` (its name picks what the
+/// probe does: tests/plugins/probe_driver.cpp).
+std::string probe_xml(const std::string& name);
 
 /// Polls until the daemon on `socket` answers events.ping, at most timeout; false if not.
 bool wait_until_answering(const std::string& socket, std::chrono::milliseconds timeout,

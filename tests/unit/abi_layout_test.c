@@ -33,6 +33,8 @@ PIN(domus_domain_ops_v1, resume, 72);
 PIN(domus_domain_ops_v1, info, 80);
 PIN(domus_domain_ops_v1, reconnect, 88);
 PIN(domus_domain_ops_v1, release, 96);
+/* 1.1 */
+PIN(domus_domain_ops_v1, cancel, 104);
 
 PIN(domus_result_v1, struct_size, 0);
 PIN(domus_result_v1, status, 4);
@@ -103,5 +105,5 @@ typedef char pin_stopped[(DOMUS_EVENT_STOPPED == 6) ? 1 : -1];
 int main(void) {
   printf("domus_driver_v1: %u bytes, ABI %u.%u\n", (unsigned)sizeof(domus_driver_v1),
          DOMUS_DRIVER_ABI_MAJOR, DOMUS_DRIVER_ABI_MINOR);
-  return sizeof(domus_driver_v1) == 80 && sizeof(domus_domain_ops_v1) == 104 ? 0 : 1;
+  return sizeof(domus_driver_v1) == 80 && sizeof(domus_domain_ops_v1) == 112 && DOMUS_DRIVER_ABI_MINOR == 1 ? 0 : 1;
 }

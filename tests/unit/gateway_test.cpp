@@ -5,6 +5,7 @@
 #include "actors/instance_actor.hpp"
 #include "daemon/limits.hpp"
 #include "daemon/paths.hpp"
+#include "drivers/deadline_clock.hpp"
 #include "drivers/host_services.hpp"
 #include "drivers/plugin_loader.hpp"
 #include "gateway/event_loop.hpp"
@@ -117,6 +118,7 @@ private:
          {seed.state_dir, seed.run_dir, seed.etc_dir, seed.etc_dir + "/autostart"})
       make_tree_dir(d, private_dir_mode);
     seed.files = &files_;
+    seed.clock = &clock_;
     hosts_.push_back(std::make_unique<host_services>(loop_, u.normalized()));
     seed.host = hosts_.back().get();
     auto a = spawn_instance_actor(*sys_, std::move(seed));
@@ -129,6 +131,7 @@ private:
   caf::actor_system_config cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   store files_;
+  deadline_clock clock_;
   event_loop loop_;
   std::vector<std::unique_ptr<host_services>> hosts_; // loop thread, then the destructor
   std::vector<caf::actor> instances_;                 // loop thread, then the destructor

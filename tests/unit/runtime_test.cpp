@@ -4,10 +4,12 @@
 #include "actors/domain_json.hpp"
 #include "actors/job_queue.hpp"
 #include "actors/lifecycle.hpp"
+#include "daemon/deadlines.hpp"
 #include "daemon/log.hpp"
 #include "daemon/options.hpp"
 #include "daemon/paths.hpp"
 #include "daemon/pidfile.hpp"
+#include "drivers/deadline_clock.hpp"
 #include "drivers/plugin_loader.hpp"
 #include "gateway/client_table.hpp"
 #include "gateway/event_loop.hpp"
@@ -151,6 +153,15 @@ BOOST_AUTO_TEST_CASE(sample_config_parses) {
   BOOST_TEST(sample.journal_reserve_bytes == defaults.journal_reserve_bytes);
   BOOST_TEST(sample.job_wait_ms == defaults.job_wait_ms);
   BOOST_TEST(shown.find("max_subscribers") != std::string::npos);
+  // Every deadline setting is shown, with its default.
+  for (size_t i = 0; i < driver_op_count; ++i) {
+    auto op = static_cast<driver_op>(i);
+    if (entry(op).default_ms == 0)
+      continue; // no deadline, no setting
+    BOOST_TEST(shown.find(deadline_setting(op) + " = ") != std::string::npos,
+               deadline_setting(op));
+    BOOST_TEST(sample.deadlines.of(op) == entry(op).default_ms, deadline_setting(op));
+  }
 }
 
 // A limit of 0 reads as "unlimited" to ZeroMQ: refused, as are limits that do not fit
@@ -174,6 +185,24 @@ BOOST_AUTO_TEST_CASE(limits_are_never_zero_and_fit_together) {
                    std::string::npos,
                e.what());
   }
+}
+
+// Each driver operation's deadline is its own setting, from 10 ms to a day; opening has
+// none.
+BOOST_AUTO_TEST_CASE(deadlines_are_settings_per_operation) {
+  daemon_options o;
+  load_config_text("deadline_start_ms = 250\ndeadline_info_ms = 10\n", "d.conf", o);
+  BOOST_TEST(o.deadlines.of(driver_op::start) == 250u);
+  BOOST_TEST(o.deadlines.of(driver_op::info) == 10u);
+  BOOST_TEST(o.deadlines.of(driver_op::destroy) == 120000u);
+  BOOST_TEST(o.deadlines.of(driver_op::reconnect) == 60000u);
+  BOOST_TEST(
+      config_error("deadline_start_ms = 9\n") ==
+      "domusd.conf:1: deadline_start_ms: expected a number from 10 to 86400000, got 9");
+  BOOST_TEST(config_error("deadline_info_ms = 86400001\n").find("deadline_info_ms") !=
+             std::string::npos);
+  BOOST_TEST(config_error("deadline_open_ms = 100\n").find("unknown setting") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(flags_override_the_file) {
@@ -365,8 +394,10 @@ BOOST_AUTO_TEST_CASE(bad_plugins_are_refused_and_the_rest_load) {
   BOOST_TEST(!drivers.find("future"));
   BOOST_TEST(!drivers.find("tiny"));
   BOOST_TEST(drivers.load_directory(std::string(DOMUS_TEST_PLUGIN_DIR)) ==
-             1u); // probe.so
+             2u); // probe.so, probe10.so
   BOOST_TEST(drivers.find("probe") != nullptr);
+  BOOST_TEST_REQUIRE(drivers.find("probe10") != nullptr);
+  BOOST_TEST(drivers.find("probe10")->driver->abi_minor == 0u);
   BOOST_TEST(drivers.find("broken") != nullptr);
   BOOST_TEST(drivers.load_directory("/nonexistent") == 0u);
 }
@@ -440,6 +471,44 @@ BOOST_AUTO_TEST_CASE(held_posts_arrive_together_and_in_order) {
   BOOST_TEST((seen == std::vector<int>{1, 100, 50, 2, 3, 4}));
   loop.stop();
   other.stop();
+}
+
+// The deadline clock fires what is armed, in deadline order, once; a disarmed deadline
+// never fires; disarming after firing says so.
+BOOST_AUTO_TEST_CASE(deadline_clock_fires_in_order_unless_disarmed) {
+  using clock = deadline_clock::clock;
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<int> fired;
+  auto record = [&](int v) {
+    return [&, v] {
+      std::lock_guard<std::mutex> lock(m);
+      fired.push_back(v);
+      cv.notify_all();
+    };
+  };
+  deadline_clock dc;
+  auto now = clock::now();
+  auto late = dc.arm(now + std::chrono::hours(1), record(99));
+  auto b = dc.arm(now + std::chrono::milliseconds(40), record(2));
+  auto a = dc.arm(now + std::chrono::milliseconds(20), record(1));
+  auto never = dc.arm(now + std::chrono::milliseconds(30), record(50));
+  auto past = dc.arm(now - std::chrono::seconds(1), record(0)); // at once
+  BOOST_TEST(dc.disarm(never));
+  BOOST_TEST(!dc.disarm(never)); // once
+  {
+    std::unique_lock<std::mutex> lock(m);
+    BOOST_TEST_REQUIRE(
+        cv.wait_for(lock, std::chrono::seconds(10), [&] { return fired.size() >= 3; }));
+    BOOST_TEST((fired == std::vector<int>{0, 1, 2}));
+  }
+  BOOST_TEST(!dc.disarm(a)); // fired already
+  BOOST_TEST(!dc.disarm(b));
+  BOOST_TEST(!dc.disarm(past));
+  BOOST_TEST(!dc.disarm(deadline_clock::armed{})); // never armed
+  BOOST_TEST(dc.size() == 1u);
+  BOOST_TEST(dc.disarm(late));
+  BOOST_TEST(dc.size() == 0u);
 }
 
 // One domain's changes, one at a time: a job waits while one runs or others wait before

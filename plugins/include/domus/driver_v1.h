@@ -19,6 +19,13 @@
  *    but it may call `info` on a domain while a mutating operation on it is pending, and
  *    it calls operations on different domains of one instance from several threads at
  *    once. Host services may be called from any thread.
+ *  - Deadlines (since 1.1): every call has one (domusd.conf, deadline_<operation>_ms).
+ *    When it passes, the caller is answered `timeout`, and the runtime calls `cancel`
+ *    with the call's `user`; the call must still complete exactly once, with
+ *    DOMUS_E_TIMEOUT or its real result, whose facts (state, events) the runtime then
+ *    applies. While a cancelled call on a domain is out, the runtime issues only
+ *    `destroy` and `info` on that domain beside it; every other change waits refused.
+ *    A driver without `cancel` (1.0) gets nothing beside a late call but `info`.
  *  - Status codes are the DOMUS_E_* numbers below, the same numbers the wire protocol
  *    uses (docs/protocol.md); 0 is success.
  */
@@ -33,7 +40,7 @@ extern "C" {
 #endif
 
 #define DOMUS_DRIVER_ABI_MAJOR 1u
-#define DOMUS_DRIVER_ABI_MINOR 0u
+#define DOMUS_DRIVER_ABI_MINOR 1u
 
 #if defined(__GNUC__)
 #define DOMUS_DRIVER_EXPORT __attribute__((visibility("default")))
@@ -415,6 +422,14 @@ typedef struct domus_domain_ops_v1 {
   /** The runtime holds no more reference to dom and has no call on it outstanding (it
       waits for every completion first); the driver may free it. Synchronous. */
   void (*release)(domus_instance* inst, domus_dom* dom);
+  /* ---- 1.1 ---- */
+  /** Asks the driver to give up the call it was handed `user` with: its deadline passed
+      (or a destroy overtakes it). dom is the call's domain, NULL for a call on none
+      (normalize, reconnect, node_info, version_info). The call still completes exactly
+      once, soon: with DOMUS_E_TIMEOUT, or with its real result when it is too late to
+      stop. A `user` whose call has completed is never passed. Synchronous: it may
+      complete the call before it returns. */
+  void (*cancel)(domus_instance* inst, domus_dom* dom, void* user);
 } domus_domain_ops_v1;
 
 /** The driver, as domus_driver_entry returns it. Lives as long as the process. */

@@ -76,11 +76,14 @@ std::string format_utc_ms(std::chrono::system_clock::time_point t);
 /// Event topics.
 inline constexpr std::string_view topic_domain_lifecycle = "domain.lifecycle";
 inline constexpr std::string_view topic_domain_error = "domain.error";
+inline constexpr std::string_view topic_domain_unresponsive = "domain.unresponsive";
+inline constexpr std::string_view topic_domain_responsive = "domain.responsive";
 inline constexpr std::string_view topic_pong = "sys.pong";
 
 /// Every topic the daemon publishes (a new topic is added here).
 inline constexpr std::string_view topics[] = {topic_domain_lifecycle, topic_domain_error,
-                                              topic_pong};
+                                              topic_domain_unresponsive,
+                                              topic_domain_responsive, topic_pong};
 
 /// Whether a subscription can match a topic the daemon publishes: it is a prefix of one
 /// ("" and "domain." included). The daemon keeps no other subscription.

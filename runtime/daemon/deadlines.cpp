@@ -1,0 +1,44 @@
+#include "daemon/deadlines.hpp"
+
+#include <string>
+
+namespace domus::runtime {
+
+namespace {
+
+// Queries 10 s; changes of a definition 30 s; changes of a guest's run state 120 s (a
+// guest's own shutdown, a QEMU that loads a large image); taking a running guest back
+// 60 s. Opening has none yet: a late open would leave an instance no actor owns.
+constexpr std::array<driver_op_entry, driver_op_count> table = {{
+    {"open", 0},
+    {"node_info", 10000},
+    {"version_info", 10000},
+    {"normalize", 10000},
+    {"define", 30000},
+    {"undefine", 30000},
+    {"start", 120000},
+    {"shutdown", 120000},
+    {"reboot", 120000},
+    {"destroy", 120000},
+    {"suspend", 30000},
+    {"resume", 30000},
+    {"info", 10000},
+    {"reconnect", 60000},
+}};
+
+} // namespace
+
+const driver_op_entry& entry(driver_op op) {
+  return table[static_cast<size_t>(op)];
+}
+
+call_deadlines::call_deadlines() {
+  for (size_t i = 0; i < driver_op_count; ++i)
+    ms[i] = table[i].default_ms;
+}
+
+std::string deadline_setting(driver_op op) {
+  return "deadline_" + std::string(entry(op).name) + "_ms";
+}
+
+} // namespace domus::runtime

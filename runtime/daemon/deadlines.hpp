@@ -1,0 +1,53 @@
+// Deadlines of driver calls: one per operation, each a domusd.conf setting
+// (deadline_<operation>_ms). When one passes, the caller is answered `timeout` and the
+// driver asked to cancel the call (docs/plugins.md, "Deadlines").
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace domus::runtime {
+
+/// The driver operations the runtime calls, for deadlines and for messages.
+enum class driver_op : uint8_t {
+  open,
+  node_info,
+  version_info,
+  normalize,
+  define,
+  undefine,
+  start,
+  shutdown,
+  reboot,
+  destroy,
+  suspend,
+  resume,
+  info,
+  reconnect,
+  count_ ///< not an operation
+};
+
+inline constexpr size_t driver_op_count = static_cast<size_t>(driver_op::count_);
+
+/// One operation's name (as the ABI's slot) and default deadline (0: it has none, and
+/// no setting).
+struct driver_op_entry {
+  std::string_view name;
+  uint32_t default_ms;
+};
+
+/// The table, indexed by driver_op.
+const driver_op_entry& entry(driver_op op);
+
+/// Each operation's deadline in milliseconds.
+struct call_deadlines {
+  std::array<uint32_t, driver_op_count> ms{};
+  call_deadlines();
+  uint32_t of(driver_op op) const { return ms[static_cast<size_t>(op)]; }
+};
+
+/// "deadline_<name>_ms", the setting of one operation.
+std::string deadline_setting(driver_op op);
+
+} // namespace domus::runtime

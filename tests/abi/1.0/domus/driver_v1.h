@@ -1,0 +1,451 @@
+/*
+ * domus/driver_v1.h: the Domus driver plugin ABI, major version 1.
+ *
+ * A driver is a shared object in domusd's plugin directory that exports exactly one
+ * symbol, domus_driver_entry, returning a domus_driver_v1. This header is all a driver
+ * needs: it compiles as C99 and as C++17, and only C types cross it.
+ *
+ * Rules (docs/plugins.md explains them with an example):
+ *  - Structs are append-only. Every struct starts with struct_size; a reader checks
+ *    struct_size before it reads a field that a later minor version appended. A NULL
+ *    function slot means "not supported" and becomes an `unsupported` error.
+ *  - Whoever allocates frees. Pointers handed to a callback are valid only during the
+ *    call; the receiver copies what it keeps.
+ *  - Nothing throws across this boundary, in either direction.
+ *  - Operations complete through a domus_complete_fn, exactly once, from any thread,
+ *    possibly before the operation's call returns.
+ *  - Concurrency: the runtime never issues two mutating operations (define, undefine,
+ *    start, shutdown, reboot, destroy, suspend, resume, release) on one domain at once,
+ *    but it may call `info` on a domain while a mutating operation on it is pending, and
+ *    it calls operations on different domains of one instance from several threads at
+ *    once. Host services may be called from any thread.
+ *  - Status codes are the DOMUS_E_* numbers below, the same numbers the wire protocol
+ *    uses (docs/protocol.md); 0 is success.
+ */
+#ifndef DOMUS_DRIVER_V1_H
+#define DOMUS_DRIVER_V1_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DOMUS_DRIVER_ABI_MAJOR 1u
+#define DOMUS_DRIVER_ABI_MINOR 0u
+
+#if defined(__GNUC__)
+#define DOMUS_DRIVER_EXPORT __attribute__((visibility("default")))
+#else
+#define DOMUS_DRIVER_EXPORT
+#endif
+
+/* ---- status codes: stable, never renumbered or reused ---------------------------- */
+
+/** Error numbers shared by the ABI, the runtime and the wire protocol: DOMUS_E_X is
+ * the code x of the catalogue (errors/src/errors.cpp), which says when each applies;
+ * docs/protocol.md, "Error codes", lists them with their wire names. */
+enum domus_status_v1 {
+  DOMUS_OK = 0,
+  DOMUS_E_NO_DOMAIN = 1,
+  DOMUS_E_INVALID_OPERATION = 2,
+  DOMUS_E_XML_ERROR = 3,
+  DOMUS_E_INVALID_NAME = 4,
+  DOMUS_E_PERMISSION_DENIED = 5,
+  DOMUS_E_BUSY = 6,
+  DOMUS_E_MESSAGE_TOO_LARGE = 7,
+  DOMUS_E_BAD_REQUEST = 8,
+  DOMUS_E_UNSUPPORTED = 9,
+  DOMUS_E_INTERNAL = 10,
+  DOMUS_E_DOMAIN_EXISTS = 11,
+  DOMUS_E_UNKNOWN_PROCEDURE = 12,
+  DOMUS_E_VERSION_MISMATCH = 13,
+  DOMUS_E_NO_DRIVER = 14,
+  DOMUS_E_OPERATION_FAILED = 15,
+  DOMUS_E_SHUTTING_DOWN = 16,
+  DOMUS_E_INVALID_ARGUMENT = 17,
+  DOMUS_E_RESYNC = 18,
+  DOMUS_E_TIMEOUT = 19,
+  DOMUS_E_NO_DAEMON = 20,
+  DOMUS_E_CONFIG_ERROR = 21,
+  DOMUS_E_LIMIT_EXCEEDED = 22
+};
+
+/* ---- domain states, reasons and lifecycle events ---------------------------------- */
+/* Zero means "not set" everywhere. Wire names and virsh texts: docs/protocol.md. */
+
+/** Domain states (the numbers match libvirt's virDomainState). */
+enum domus_domain_state_v1 {
+  DOMUS_STATE_RUNNING = 1,
+  DOMUS_STATE_BLOCKED = 2,
+  DOMUS_STATE_PAUSED = 3,
+  DOMUS_STATE_SHUTDOWN = 4, /**< being shut down */
+  DOMUS_STATE_SHUTOFF = 5,
+  DOMUS_STATE_CRASHED = 6,
+  DOMUS_STATE_PMSUSPENDED = 7
+};
+
+/** Why a domain is in its state; which reasons fit which state: docs/protocol.md. */
+enum domus_state_reason_v1 {
+  DOMUS_REASON_UNKNOWN = 1,
+  DOMUS_REASON_BOOTED = 2,
+  DOMUS_REASON_MIGRATED = 3,
+  DOMUS_REASON_RESTORED = 4,
+  DOMUS_REASON_FROM_SNAPSHOT = 5,
+  DOMUS_REASON_UNPAUSED = 6,
+  DOMUS_REASON_MIGRATION_CANCELED = 7,
+  DOMUS_REASON_SAVE_CANCELED = 8,
+  DOMUS_REASON_WAKEUP = 9,
+  DOMUS_REASON_CRASHED = 10,
+  DOMUS_REASON_POSTCOPY = 11,
+  DOMUS_REASON_POSTCOPY_FAILED = 12,
+  DOMUS_REASON_USER = 13,
+  DOMUS_REASON_MIGRATION = 14,
+  DOMUS_REASON_SAVE = 15,
+  DOMUS_REASON_DUMP = 16,
+  DOMUS_REASON_IOERROR = 17,
+  DOMUS_REASON_WATCHDOG = 18,
+  DOMUS_REASON_SHUTTING_DOWN = 19,
+  DOMUS_REASON_SNAPSHOT = 20,
+  DOMUS_REASON_API_ERROR = 21,
+  DOMUS_REASON_STARTING_UP = 22,
+  DOMUS_REASON_SHUTDOWN = 23,
+  DOMUS_REASON_DESTROYED = 24,
+  DOMUS_REASON_SAVED = 25,
+  DOMUS_REASON_FAILED = 26,
+  DOMUS_REASON_DAEMON = 27,
+  DOMUS_REASON_PANICKED = 28
+};
+
+/** Lifecycle events (libvirt's virDomainEventType, shifted by one). */
+enum domus_event_type_v1 {
+  DOMUS_EVENT_DEFINED = 1,
+  DOMUS_EVENT_UNDEFINED = 2,
+  DOMUS_EVENT_STARTED = 3,
+  DOMUS_EVENT_SUSPENDED = 4,
+  DOMUS_EVENT_RESUMED = 5,
+  DOMUS_EVENT_STOPPED = 6,
+  DOMUS_EVENT_SHUTDOWN = 7,
+  DOMUS_EVENT_PMSUSPENDED = 8,
+  DOMUS_EVENT_CRASHED = 9
+};
+
+/** Event details; which details fit which event: docs/protocol.md. */
+enum domus_event_detail_v1 {
+  DOMUS_DETAIL_ADDED = 1,
+  DOMUS_DETAIL_UPDATED = 2,
+  DOMUS_DETAIL_RENAMED = 3,
+  DOMUS_DETAIL_FROM_SNAPSHOT = 4,
+  DOMUS_DETAIL_REMOVED = 5,
+  DOMUS_DETAIL_BOOTED = 6,
+  DOMUS_DETAIL_MIGRATED = 7,
+  DOMUS_DETAIL_RESTORED = 8,
+  DOMUS_DETAIL_WAKEUP = 9,
+  DOMUS_DETAIL_PAUSED = 10,
+  DOMUS_DETAIL_IOERROR = 11,
+  DOMUS_DETAIL_WATCHDOG = 12,
+  DOMUS_DETAIL_API_ERROR = 13,
+  DOMUS_DETAIL_POSTCOPY = 14,
+  DOMUS_DETAIL_POSTCOPY_FAILED = 15,
+  DOMUS_DETAIL_UNPAUSED = 16,
+  DOMUS_DETAIL_SHUTDOWN = 17,
+  DOMUS_DETAIL_DESTROYED = 18,
+  DOMUS_DETAIL_CRASHED = 19,
+  DOMUS_DETAIL_SAVED = 20,
+  DOMUS_DETAIL_FAILED = 21,
+  DOMUS_DETAIL_FINISHED = 22,
+  DOMUS_DETAIL_GUEST = 23,
+  DOMUS_DETAIL_HOST = 24,
+  DOMUS_DETAIL_MEMORY = 25,
+  DOMUS_DETAIL_DISK = 26,
+  DOMUS_DETAIL_PANICKED = 27,
+  DOMUS_DETAIL_CRASHLOADED = 28
+};
+
+/** Log levels for domus_host_v1.log. */
+enum domus_log_level_v1 {
+  DOMUS_LOG_ERROR = 1,
+  DOMUS_LOG_WARNING = 2,
+  DOMUS_LOG_INFO = 3,
+  DOMUS_LOG_DEBUG = 4
+};
+
+/** Kinds of objects an instance hands over at open. */
+enum domus_object_kind_v1 {
+  DOMUS_OBJECT_DOMAIN = 1,
+  DOMUS_OBJECT_NETWORK = 2,
+  DOMUS_OBJECT_POOL = 3
+};
+
+/** domus_open_args_v1.flags */
+#define DOMUS_OPEN_FRESH 0x1u /**< the daemon has no state for this instance yet */
+
+/** domus_host_v1.watch_fd events */
+#define DOMUS_FD_READABLE 0x1u
+#define DOMUS_FD_WRITABLE 0x2u
+
+/* ---- opaque handles ---------------------------------------------------------------- */
+
+/** A driver instance: one per normalized URI (scheme and path). Owned by the driver. */
+typedef struct domus_instance domus_instance;
+/** A driver's domain object. Owned by the driver; freed when the runtime releases it. */
+typedef struct domus_dom domus_dom;
+
+/* ---- values -------------------------------------------------------------------------
+ */
+
+/** A byte string (driver-private status data). data == NULL means "absent". */
+typedef struct domus_bytes_v1 {
+  const void* data;
+  size_t len;
+} domus_bytes_v1;
+
+/** One lifecycle event, a domus_event_type_v1 and a domus_event_detail_v1. */
+typedef struct domus_event_v1 {
+  int32_t event;
+  int32_t detail;
+} domus_event_v1;
+
+/** A domain's run state. id is the hypervisor's domain id while active, -1 otherwise. */
+typedef struct domus_dom_state_v1 {
+  int32_t state;  /**< domus_domain_state_v1 */
+  int32_t reason; /**< domus_state_reason_v1 */
+  int32_t id;
+} domus_dom_state_v1;
+
+/** Result of `info`. */
+typedef struct domus_dom_info_v1 {
+  uint32_t struct_size;
+  domus_dom_state_v1 state;
+  uint64_t max_memory_kib;
+  uint64_t memory_kib;
+  uint32_t vcpus;
+  uint64_t cpu_time_ns;
+  const char* os_type;        /**< NULL: the definition's os type */
+  const char* security_label; /**< NULL: no label */
+  int32_t security_enforcing; /**< 1 enforcing, 0 permissive */
+} domus_dom_info_v1;
+
+/** Result of `node_info`: the host as `nodeinfo` shows it. */
+typedef struct domus_node_info_v1 {
+  uint32_t struct_size;
+  const char* cpu_model;
+  uint64_t memory_kib;
+  uint32_t cpus;
+  uint32_t mhz;
+  uint32_t numa_nodes;
+  uint32_t sockets_per_node;
+  uint32_t cores_per_socket;
+  uint32_t threads_per_core;
+} domus_node_info_v1;
+
+/** Result of `version_info`. */
+typedef struct domus_version_v1 {
+  uint32_t struct_size;
+  const char* hypervisor_type; /**< e.g. "TEST", "QEMU" */
+  uint64_t hypervisor_version; /**< major * 1000000 + minor * 1000 + micro */
+  const char* security_model;  /**< "" or NULL: none */
+  const char* security_doi;
+} domus_version_v1;
+
+/** An object an instance already has, handed to the runtime by `open`. */
+typedef struct domus_object_v1 {
+  uint32_t struct_size;
+  int32_t kind;       /**< domus_object_kind_v1 */
+  domus_dom* dom;     /**< kind DOMAIN: the driver's handle */
+  const char* xml;    /**< the definition (the live one while active) */
+  int32_t persistent; /**< 1 persistent, 0 transient */
+  int32_t autostart;  /**< 1 or 0 */
+  domus_dom_state_v1 state;
+  domus_bytes_v1 private_data; /**< status data the runtime keeps for reconnect */
+} domus_object_v1;
+
+/** What an operation produced. Only the fields its operation documents are read. */
+typedef struct domus_result_v1 {
+  uint32_t struct_size;
+  int32_t status;      /**< DOMUS_OK or a DOMUS_E_* number */
+  const char* message; /**< on error: what failed on which object, and why */
+  domus_dom* dom;      /**< define, reconnect: the domain's handle */
+  const domus_dom_state_v1*
+      state; /**< the domain's state after the operation; NULL: unchanged */
+  const domus_event_v1* events; /**< lifecycle events the operation caused, in order */
+  size_t n_events;
+  const char* xml;             /**< normalize: the definition with the driver's defaults;
+                                    start: the live definition (NULL: as defined) */
+  domus_bytes_v1 private_data; /**< status data to keep for reconnect (NULL: unchanged) */
+  const domus_dom_info_v1* info;   /**< info */
+  const domus_node_info_v1* node;  /**< node_info */
+  const domus_version_v1* version; /**< version_info */
+  domus_instance* instance;        /**< open */
+  const domus_object_v1* objects;  /**< open: objects the instance already has */
+  size_t n_objects;
+} domus_result_v1;
+
+/** Completes an operation: called exactly once, from any thread. */
+typedef void (*domus_complete_fn)(void* user, const domus_result_v1* result);
+
+/* ---- host services: what the runtime offers a driver ------------------------------ */
+
+/** An unsolicited change a driver reports (a guest powered itself off). */
+typedef struct domus_report_v1 {
+  uint32_t struct_size;
+  domus_dom_state_v1 state;     /**< the new state */
+  const domus_event_v1* events; /**< events to publish, in order */
+  size_t n_events;
+  domus_bytes_v1 private_data; /**< new status data to keep (NULL: unchanged) */
+} domus_report_v1;
+
+/** A child process to spawn. NULL envp inherits the daemon's environment. */
+typedef struct domus_spawn_v1 {
+  uint32_t struct_size;
+  const char* file;        /**< program; searched in PATH when it has no '/' */
+  const char* const* argv; /**< NULL-terminated, argv[0] included */
+  const char* const* envp; /**< NULL-terminated "K=V" strings, or NULL */
+  const char* cwd;         /**< NULL: the daemon's */
+  int32_t stdin_fd;        /**< fd to inherit as the child's stdin; -1: /dev/null */
+  int32_t stdout_fd;
+  int32_t stderr_fd;
+} domus_spawn_v1;
+
+/** domus_child_event_v1.kind */
+#define DOMUS_CHILD_SPAWNED 1 /**< pid is set */
+#define DOMUS_CHILD_FAILED 2  /**< could not spawn; status is -errno */
+#define DOMUS_CHILD_EXITED 3  /**< status is the exit status, or signal is set */
+
+/** What a spawned child did. */
+typedef struct domus_child_event_v1 {
+  uint32_t struct_size;
+  int32_t kind;
+  int64_t pid;
+  int64_t status;
+  int32_t signal;
+} domus_child_event_v1;
+
+typedef void (*domus_task_fn)(void* arg);
+typedef void (*domus_fd_fn)(void* arg, int fd, uint32_t revents);
+typedef void (*domus_child_fn)(void* arg, const domus_child_event_v1* event);
+
+/**
+ * Services of the runtime, valid from open until the instance is closed. Every
+ * function takes `ctx` first. Callbacks (tasks, timers, fd watches, child events) run
+ * on the runtime's event-loop thread, which must never block. Handles returned are
+ * never 0; 0 means failure.
+ */
+typedef struct domus_host_v1 {
+  uint32_t struct_size;
+  void* ctx;
+  /** Writes one line to the daemon's log, prefixed with the instance's URI. */
+  void (*log)(void* ctx, int32_t level, const char* message);
+  /** Reports an unsolicited state change of a domain; its events get published. */
+  void (*report)(void* ctx, domus_dom* dom, const domus_report_v1* report);
+  /** Runs fn(arg) on the loop thread, soon. Returns 0 on success. */
+  int32_t (*post)(void* ctx, domus_task_fn fn, void* arg);
+  /** Calls fn(arg) after delay_ms, then every repeat_ms when that is not 0. */
+  uint64_t (*timer_start)(void* ctx, uint64_t delay_ms, uint64_t repeat_ms,
+                          domus_task_fn fn, void* arg);
+  /** Stops a timer; called on the loop thread, fn is not called again. */
+  void (*timer_stop)(void* ctx, uint64_t timer);
+  /** Calls fn when fd becomes readable or writable (DOMUS_FD_* bits). */
+  uint64_t (*watch_fd)(void* ctx, int fd, uint32_t events, domus_fd_fn fn, void* arg);
+  /** Stops watching; called on the loop thread, fn is not called again. */
+  void (*unwatch_fd)(void* ctx, uint64_t watch);
+  /** Spawns a child and watches it: fn gets SPAWNED (or FAILED), then EXITED. */
+  uint64_t (*spawn)(void* ctx, const domus_spawn_v1* spec, domus_child_fn fn, void* arg);
+  /** Sends a signal to a child spawned by `spawn`. Returns 0 or -errno. */
+  int32_t (*kill)(void* ctx, uint64_t child, int32_t signal);
+} domus_host_v1;
+
+/* ---- the driver ------------------------------------------------------------------- */
+
+/** What `open` gets. */
+typedef struct domus_open_args_v1 {
+  uint32_t struct_size;
+  const char* uri;       /**< normalized, e.g. "test:///default" */
+  const char* scheme;    /**< e.g. "test" */
+  const char* path;      /**< e.g. "/default" */
+  const char* state_dir; /**< a directory private to this instance (var/lib) */
+  const char* run_dir;   /**< a directory private to this instance (run) */
+  uint32_t flags;        /**< DOMUS_OPEN_* */
+  const domus_host_v1* host;
+} domus_open_args_v1;
+
+/**
+ * Domain operations. Each completes through `done(user, result)`; on success the
+ * result carries the fields listed.
+ */
+typedef struct domus_domain_ops_v1 {
+  uint32_t struct_size;
+  /** Fills the driver's defaults into a definition: result.xml. Must keep name and uuid.
+   */
+  void (*normalize)(domus_instance* inst, const char* xml, domus_complete_fn done,
+                    void* user);
+  /** Registers a new definition (existing == NULL: result.dom) or replaces the one
+      `existing` starts with next time. Persistence is the runtime's, not the driver's. */
+  void (*define)(domus_instance* inst, domus_dom* existing, const char* xml,
+                 domus_complete_fn done, void* user);
+  /** Forgets an inactive domain's definition. The runtime releases the handle after. */
+  void (*undefine)(domus_instance* inst, domus_dom* dom, domus_complete_fn done,
+                   void* user);
+  /** Starts a domain: result.state (with its id), result.events, optionally result.xml
+      and result.private_data. */
+  void (*start)(domus_instance* inst, domus_dom* dom, uint32_t flags,
+                domus_complete_fn done, void* user);
+  /** Asks the guest to shut down: result.state, result.events (if it already stopped). */
+  void (*shutdown)(domus_instance* inst, domus_dom* dom, uint32_t flags,
+                   domus_complete_fn done, void* user);
+  /** Reboots the guest: result.state, result.events. */
+  void (*reboot)(domus_instance* inst, domus_dom* dom, uint32_t flags,
+                 domus_complete_fn done, void* user);
+  /** Stops the domain at once: result.state, result.events. */
+  void (*destroy)(domus_instance* inst, domus_dom* dom, uint32_t flags,
+                  domus_complete_fn done, void* user);
+  /** Pauses the guest's vCPUs: result.state, result.events. */
+  void (*suspend)(domus_instance* inst, domus_dom* dom, domus_complete_fn done,
+                  void* user);
+  /** Resumes a paused guest: result.state, result.events. */
+  void (*resume)(domus_instance* inst, domus_dom* dom, domus_complete_fn done,
+                 void* user);
+  /** Current facts: result.info. May run while a mutating operation is pending. */
+  void (*info)(domus_instance* inst, domus_dom* dom, domus_complete_fn done, void* user);
+  /** Takes an active domain back after a daemon restart, from its live definition and
+      the status data the runtime kept: result.dom, result.state. */
+  void (*reconnect)(domus_instance* inst, const char* live_xml,
+                    domus_bytes_v1 private_data, domus_complete_fn done, void* user);
+  /** The runtime holds no more reference to dom and has no call on it outstanding (it
+      waits for every completion first); the driver may free it. Synchronous. */
+  void (*release)(domus_instance* inst, domus_dom* dom);
+} domus_domain_ops_v1;
+
+/** The driver, as domus_driver_entry returns it. Lives as long as the process. */
+typedef struct domus_driver_v1 {
+  uint32_t abi_major; /**< DOMUS_DRIVER_ABI_MAJOR the driver was built with */
+  uint32_t abi_minor;
+  uint32_t struct_size;       /**< sizeof(domus_driver_v1) of the driver's header */
+  const char* name;           /**< e.g. "test" */
+  const char* version;        /**< the driver's own version, e.g. "0.1.0" */
+  const char* const* schemes; /**< URI schemes served, NULL-terminated */
+  /** Opens an instance: result.instance and result.objects (what it already has). */
+  void (*open)(const domus_open_args_v1* args, domus_complete_fn done, void* user);
+  /** Closes an instance when the daemon stops, after every operation completed: frees
+      the instance and every domus_dom not released yet. Guests keep running (the next
+      daemon reconnects them). Synchronous. */
+  void (*close)(domus_instance* inst);
+  /** Host facts for `nodeinfo`: result.node. */
+  void (*node_info)(domus_instance* inst, domus_complete_fn done, void* user);
+  /** Hypervisor name, version and security model: result.version. */
+  void (*version_info)(domus_instance* inst, domus_complete_fn done, void* user);
+  const domus_domain_ops_v1* domain;
+} domus_driver_v1;
+
+/** The one exported symbol. Returns NULL when the driver cannot serve host_abi_major. */
+DOMUS_DRIVER_EXPORT const domus_driver_v1* domus_driver_entry(uint32_t host_abi_major);
+
+/** The name of the entry point, for dlsym. */
+#define DOMUS_DRIVER_ENTRY_SYMBOL "domus_driver_entry"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DOMUS_DRIVER_V1_H */

@@ -1,0 +1,243 @@
+#define BOOST_TEST_MODULE deadlines_integration
+#include <boost/test/unit_test.hpp>
+
+#include "daemon.hpp"
+
+#include <domus/protocol/client.hpp>
+
+// Deadlines on driver calls (docs/plugins.md, "Deadlines"): the probe driver hangs the
+// calls a domain's name asks for (tests/plugins/probe_driver.cpp), built against today's
+// header (scheme probe, which has cancel) and against the frozen ABI 1.0 one (scheme
+// probe10, which has not). Deadlines are short here (deadline_*_ms = 300).
+
+using namespace domus::testing;
+using domus::protocol::errc;
+using domus::protocol::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string short_deadlines() {
+  std::string path = temp_dir("c") + "/domusd.conf";
+  std::string text;
+  for (auto op : {"define", "undefine", "start", "shutdown", "reboot", "destroy",
+                  "suspend", "resume", "info", "normalize"})
+    text += std::string("deadline_") + op + "_ms = 300\n";
+  write_file(path, text);
+  return path;
+}
+
+struct fixture {
+  daemon_process d{{"--plugin-dir", probe_plugin_dir(), "--config", short_deadlines()}};
+  domus::protocol::connection c{d.socket(), false};
+  domus::protocol::subscriber sub{c, {"domain."}};
+  std::string uri = "probe:///one";
+
+  fixture() { sub.handshake(5s); }
+
+  // Guests are child processes: stop the ones still running.
+  // (Not throwing: a test that failed may leave a request unanswered.)
+  ~fixture() {
+    try {
+      for (auto u : {"probe:///one", "probe10:///one"}) {
+        auto r = c.call(u, "domain.list", json::object(), 5s);
+        if (!r.ok)
+          continue;
+        for (auto& dom : r.result["domains"])
+          if (!dom["id"].is_null())
+            c.call(u, "domain.destroy", {{"domain", dom["name"]}}, 5s);
+      }
+    } catch (const std::exception&) {
+    }
+  }
+
+  domus::protocol::reply call(const std::string& proc, const json& args) {
+    return c.call(uri, proc, args, 10s);
+  }
+  json ok(const std::string& proc, const json& args) {
+    auto r = call(proc, args);
+    BOOST_TEST_REQUIRE(r.ok, proc << ": " << r.message);
+    return r.result;
+  }
+  // The next event of a topic, skipping others; its body.
+  json next(const std::string& topic) {
+    while (true) {
+      auto m = sub.next(10s);
+      BOOST_TEST_REQUIRE(m.has_value(), "no " << topic << " event within 10 s");
+      if (m->topic == topic)
+        return m->body;
+    }
+  }
+  std::string next_lifecycle() {
+    auto b = next("domain.lifecycle");
+    return b["domain"]["name"].get<std::string>() + " " + b["event"].get<std::string>() +
+           "/" + b["detail"].get<std::string>();
+  }
+  void is_error(const domus::protocol::reply& r, errc code, const std::string& part) {
+    BOOST_TEST(!r.ok);
+    BOOST_TEST(static_cast<int>(r.code) == static_cast<int>(code), r.message);
+    BOOST_TEST(r.message.find(part) != std::string::npos, r.message);
+  }
+};
+
+} // namespace
+
+// Each kind of call hangs in turn on a driver that can cancel: its caller gets timeout
+// naming the call and the driver, the domain is announced unresponsive, the driver is
+// asked to cancel, the call completes (timeout), and the domain is responsive again.
+BOOST_FIXTURE_TEST_CASE(each_hung_call_times_out_and_is_cancelled, fixture) {
+  struct kind {
+    const char* op;
+    const char* proc;
+    bool needs_running; // the call is made on a running guest
+  };
+  const kind kinds[] = {
+      {"start", "domain.start", false},      {"suspend", "domain.suspend", true},
+      {"reboot", "domain.reboot", true},     {"shutdown", "domain.shutdown", true},
+      {"destroy", "domain.destroy", true},   {"info", "domain.info", false},
+      {"undefine", "domain.undefine", false}};
+  for (auto& k : kinds) {
+    std::string name = std::string("hang-") + k.op + "-1";
+    BOOST_TEST_CONTEXT(name) {
+      ok("domain.define", {{"xml", probe_xml(name)}});
+      BOOST_TEST(next_lifecycle() == name + " defined/added");
+      if (k.needs_running) {
+        ok("domain.start", {{"domain", name}});
+        BOOST_TEST(next_lifecycle() == name + " started/booted");
+      }
+      auto r = call(k.proc, {{"domain", name}});
+      is_error(r, errc::timeout,
+               std::string("the probe driver's '") + k.op + "' of domain '" + name +
+                   "' did not complete within 0.3 s (deadline_" + k.op +
+                   "_ms in domusd.conf); the driver was asked to cancel it");
+      auto down = next("domain.unresponsive");
+      BOOST_TEST(down["domain"]["name"] == name);
+      BOOST_TEST(down["call"] == k.op);
+      auto up = next("domain.responsive");
+      BOOST_TEST(up["domain"]["name"] == name);
+      BOOST_TEST(up["call"] == k.op);
+      // Responsive again: changes are accepted, and the domain is as it was.
+      // (Every info of hang-info-1 hangs: its lookup says the same but the field.)
+      json info = ok(std::string(k.op) == "info" ? "domain.lookup" : "domain.info",
+                     {{"domain", name}});
+      BOOST_TEST(info.value("unresponsive", json()).is_null());
+      BOOST_TEST(info["state"] == (k.needs_running ? "running" : "shutoff"));
+      // The guest goes (a hung destroy's stays: the daemon's stop ends it).
+      if (std::string(k.op) == "destroy")
+        continue;
+      if (k.needs_running) {
+        ok("domain.destroy", {{"domain", name}});
+        BOOST_TEST(next_lifecycle() == name + " stopped/destroyed");
+      }
+      // The undefine's definition file was written back when it timed out.
+      if (std::string(k.op) == "undefine") {
+        ok("domain.lookup", {{"domain", name}});
+        continue;
+      }
+      ok("domain.undefine", {{"domain", name}});
+      BOOST_TEST(next_lifecycle() == name + " undefined/removed");
+    }
+  }
+}
+
+// A define that hangs: the request times out, the name is free again once the late
+// completion is in, and the driver's handle is released.
+BOOST_FIXTURE_TEST_CASE(a_hung_define_leaves_nothing_defined, fixture) {
+  auto r = call("domain.define", {{"xml", probe_xml("hang-define-1")}});
+  is_error(r, errc::timeout, "'define' of domain 'hang-define-1'");
+  auto list = ok("domain.list", {{"inactive", true}});
+  for (auto& dom : list["domains"])
+    BOOST_TEST(dom["name"] != "hang-define-1");
+}
+
+// A late call that completes for real when cancelled: its facts are applied and
+// published (the guest did start after all).
+BOOST_FIXTURE_TEST_CASE(a_late_success_is_applied_and_published, fixture) {
+  ok("domain.define", {{"xml", probe_xml("late-start-1")}});
+  BOOST_TEST(next_lifecycle() == "late-start-1 defined/added");
+  is_error(call("domain.start", {{"domain", "late-start-1"}}), errc::timeout,
+           "'start' of domain 'late-start-1'");
+  BOOST_TEST(next("domain.unresponsive")["call"] == "start");
+  BOOST_TEST(next_lifecycle() == "late-start-1 started/booted");
+  BOOST_TEST(next("domain.responsive")["call"] == "start");
+  BOOST_TEST(ok("domain.lookup", {{"domain", "late-start-1"}})["state"] == "running");
+}
+
+// While a call is out past its deadline, changes are refused with busy naming it, but
+// destroy, which the runtime issues beside it; queries are answered. A late success
+// after the destroy completed is discarded: the guest stays shut off.
+BOOST_FIXTURE_TEST_CASE(destroy_overtakes_a_hung_call_whose_late_result_is_discarded,
+                        fixture) {
+  std::string name = "stubborn-suspend-1";
+  ok("domain.define", {{"xml", probe_xml(name)}});
+  ok("domain.start", {{"domain", name}});
+  BOOST_TEST(next_lifecycle() == name + " defined/added");
+  BOOST_TEST(next_lifecycle() == name + " started/booted");
+  is_error(call("domain.suspend", {{"domain", name}}), errc::timeout,
+           "'suspend' of domain '" + name + "'");
+  BOOST_TEST(next("domain.unresponsive")["call"] == "suspend");
+  is_error(
+      call("domain.reboot", {{"domain", name}}), errc::busy,
+      "domain '" + name +
+          "' is unresponsive: the probe driver's 'suspend' passed "
+          "its deadline and has not returned; only destroy is accepted until it does");
+  json info = ok("domain.info", {{"domain", name}});
+  BOOST_TEST(info["unresponsive"] == "suspend");
+  BOOST_TEST(info["state"] == "running");
+  auto destroyed = ok("domain.destroy", {{"domain", name}});
+  BOOST_TEST(destroyed["state"] == "shutoff");
+  BOOST_TEST(next_lifecycle() == name + " stopped/destroyed");
+  // The probe completes the suspend right after the destroy, claiming a running guest.
+  BOOST_TEST(next("domain.responsive")["call"] == "suspend");
+  auto after = ok("domain.info", {{"domain", name}});
+  BOOST_TEST(after["state"] == "shutoff");
+  BOOST_TEST(after["unresponsive"].is_null());
+  BOOST_TEST(d.log().find("discarded, a destroy completed since") != std::string::npos);
+}
+
+// An actor restarted while a call is out past its deadline does not wait for that call
+// (it may never return): it resyncs at once, still knows the domain is unresponsive, and
+// refuses changes naming the call rather than after job_wait_ms.
+BOOST_FIXTURE_TEST_CASE(a_restarted_actor_does_not_wait_for_a_hung_call, fixture) {
+  std::string name = "stubborn-suspend-crashdestroy-1";
+  ok("domain.define", {{"xml", probe_xml(name)}});
+  ok("domain.start", {{"domain", name}});
+  is_error(call("domain.suspend", {{"domain", name}}), errc::timeout,
+           "'suspend' of domain '" + name + "'");
+  // The destroy beside the hung suspend fails inside the driver: the actor restarts.
+  is_error(call("domain.destroy", {{"domain", name}}), errc::internal, "");
+  auto r = call("domain.reboot", {{"domain", name}});
+  is_error(r, errc::busy,
+           "is unresponsive: the probe driver's 'suspend' passed its deadline");
+  BOOST_TEST(ok("domain.info", {{"domain", name}})["unresponsive"] == "suspend");
+  BOOST_TEST(d.log().find("failed (") != std::string::npos);
+}
+
+// A driver built against ABI 1.0 loads and works on this daemon; it has no cancel, so a
+// hung call leaves its domain unresponsive until it returns: every change is refused
+// (destroy too), queries are answered, and other domains never notice.
+BOOST_FIXTURE_TEST_CASE(an_abi_1_0_driver_works_and_gets_nothing_beside_a_hung_call,
+                        fixture) {
+  uri = "probe10:///one";
+  ok("domain.define", {{"xml", probe_xml("fine")}});
+  BOOST_TEST(next_lifecycle() == "fine defined/added");
+  BOOST_TEST(ok("domain.start", {{"domain", "fine"}})["state"] == "running");
+  BOOST_TEST(next_lifecycle() == "fine started/booted");
+  ok("domain.suspend", {{"domain", "fine"}});
+  ok("domain.resume", {{"domain", "fine"}});
+  BOOST_TEST(ok("domain.info", {{"domain", "fine"}})["unresponsive"].is_null());
+
+  ok("domain.define", {{"xml", probe_xml("hang-start-1")}});
+  is_error(call("domain.start", {{"domain", "hang-start-1"}}), errc::timeout,
+           "the probe10 driver's 'start' of domain 'hang-start-1' did not complete "
+           "within 0.3 s (deadline_start_ms in domusd.conf); the driver cannot cancel it "
+           "(plugin ABI 1.0)");
+  BOOST_TEST(next("domain.unresponsive")["call"] == "start");
+  for (auto proc : {"domain.start", "domain.destroy", "domain.undefine"})
+    is_error(call(proc, {{"domain", "hang-start-1"}}), errc::busy,
+             "only queries are answered until it does (the driver cannot cancel calls: "
+             "plugin ABI 1.0)");
+  BOOST_TEST(ok("domain.info", {{"domain", "hang-start-1"}})["unresponsive"] == "start");
+  BOOST_TEST(ok("domain.lookup", {{"domain", "hang-start-1"}})["state"] == "shutoff");
+  BOOST_TEST(ok("domain.destroy", {{"domain", "fine"}})["state"] == "shutoff");
+}
