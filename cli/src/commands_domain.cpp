@@ -243,6 +243,34 @@ bool cmd_reboot(shell& sh, const parsed_command& pc) {
 bool cmd_destroy(shell& sh, const parsed_command& pc) {
   return simple(sh, pc, "domain.destroy", "destroyed");
 }
+// virsh's layout (its qemu driver's jobs; libvirt's test driver has none): the type,
+// then for a running job its operation and time, columns of 17 and 12.
+bool cmd_domjobinfo(shell& sh, const parsed_command& pc) {
+  json r = sh.call("domain.jobinfo", {{"domain", *pc.value("domain")}});
+  char line[128];
+  const json& job = r.contains("job") ? r["job"] : json();
+  std::snprintf(line, sizeof line, "%-17s %-12s\n",
+                "Job type:", job.is_null() ? "None" : "Unbounded");
+  std::cout << line;
+  if (job.is_null())
+    return true;
+  // libvirt names one job operation the runtime has: start; the rest are unknown to it.
+  std::string proc = job.value("proc", "");
+  std::snprintf(line, sizeof line, "%-17s %-12s\n", "Operation:",
+                proc == "domain.start" || proc == "domain.create" ? "Start" : "Unknown");
+  std::cout << line;
+  std::snprintf(line, sizeof line, "%-17s %-12llu ms\n", "Time elapsed:",
+                static_cast<unsigned long long>(job.value("elapsed_ms", uint64_t{0})));
+  std::cout << line;
+  return true;
+}
+
+// Prints nothing on success, as virsh.
+bool cmd_domjobabort(shell& sh, const parsed_command& pc) {
+  sh.call("domain.jobabort", {{"domain", *pc.value("domain")}});
+  return true;
+}
+
 bool cmd_suspend(shell& sh, const parsed_command& pc) {
   return simple(sh, pc, "domain.suspend", "suspended");
 }

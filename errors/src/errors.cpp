@@ -27,6 +27,7 @@ static_assert(static_cast<int>(errc::timeout) == DOMUS_E_TIMEOUT);
 static_assert(static_cast<int>(errc::no_daemon) == DOMUS_E_NO_DAEMON);
 static_assert(static_cast<int>(errc::config_error) == DOMUS_E_CONFIG_ERROR);
 static_assert(static_cast<int>(errc::limit_exceeded) == DOMUS_E_LIMIT_EXCEEDED);
+static_assert(static_cast<int>(errc::aborted) == DOMUS_E_ABORTED);
 
 const std::vector<error_entry>& error_catalogue() {
   static const std::vector<error_entry> entries = {
@@ -58,6 +59,8 @@ const std::vector<error_entry>& error_catalogue() {
       {errc::no_daemon, "no-daemon", "no daemon answers on the socket"},
       {errc::config_error, "config-error", "a configuration file or value is invalid"},
       {errc::limit_exceeded, "limit-exceeded", "a count limit was reached"},
+      {errc::aborted, "aborted",
+       "the operation was cancelled: by domain.jobabort, or overtaken by a destroy"},
   };
   return entries;
 }

@@ -39,7 +39,8 @@ struct fault_plan {
 /// The operations a fault may name.
 bool is_fault_operation(const std::string& op);
 
-/// Completions that were never called (hung operations), freed with the instance.
+/// Completions of hung operations: made when the runtime cancels them, else freed with
+/// the instance.
 struct hung_calls {
   std::mutex mutex;
   std::vector<std::pair<domus_complete_fn, void*>> calls;

@@ -6,6 +6,7 @@
 #include <domus/errors.hpp>
 #include <domus/model/domain_def.hpp>
 
+#include <algorithm>
 #include <memory>
 
 using namespace domus::test_driver;
@@ -41,7 +42,7 @@ template <class F> void guarded(domus_complete_fn done, void* user, F&& body) {
 }
 
 // An injected fault (a node file's test:fault) takes the call: true, and the caller
-// returns. A hung call's completion is never made.
+// returns. A hung call completes only when the runtime cancels it (test_cancel).
 bool injected(domus_instance* inst, const char* op, domus_dom* d, domus_complete_fn done,
               void* user) {
   if (inst->faults.entries.empty())
@@ -336,6 +337,24 @@ void test_release(domus_instance* inst, domus_dom* d) {
   delete d;
 }
 
+// A hung call's deadline passed: it completes now, with timeout, as a hypervisor that
+// gives up would. Every other call completed before it returned: nothing to cancel.
+void test_cancel(domus_instance* inst, domus_dom*, void* user) {
+  domus_complete_fn done = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(inst->hung.mutex);
+    auto& calls = inst->hung.calls;
+    auto it = std::find_if(calls.begin(), calls.end(),
+                           [user](const auto& c) { return c.second == user; });
+    if (it == calls.end())
+      return;
+    done = it->first;
+    calls.erase(it);
+  }
+  fail(done, user, DOMUS_E_TIMEOUT,
+       "the hung call (test:fault in the node file) was cancelled");
+}
+
 const domus_domain_ops_v1 domain_ops = {
     sizeof(domus_domain_ops_v1),
     test_normalize,
@@ -350,6 +369,7 @@ const domus_domain_ops_v1 domain_ops = {
     test_info,
     test_reconnect,
     test_release,
+    test_cancel,
 };
 
 const domus_driver_v1 driver = {

@@ -50,6 +50,12 @@ const std::vector<proc_entry>& proc_catalogue() {
        "were "
        "published: {events, next, last}; error resync with oldest_seq when they are "
        "gone"},
+      {proc::domain_jobinfo, "domain.jobinfo", t::domain, false, "{domain}",
+       "the change running on the domain: {job: null or {proc, elapsed_ms, waiting}, "
+       "unresponsive}"},
+      {proc::domain_jobabort, "domain.jobabort", t::domain, true, "{domain}",
+       "cancels the driver call of the change running on the domain (its caller gets "
+       "aborted); never waits behind it: {aborted: PROC}"},
   };
   return entries;
 }

@@ -158,18 +158,72 @@ public:
     if (!x)
       return;
     auto cancel = DOMUS_DOMAIN_OP(ctx(), cancel);
-    std::string call(entry(x->op).name);
-    auto res = timeout_result(call, "domain '" + name() + "'", ctx().driver().name,
-                              x->deadline_ms, cancel != nullptr);
+    auto res = timeout_result(entry(x->op).name, "domain '" + name() + "'",
+                              ctx().driver().name, x->deadline_ms, cancel != nullptr);
     log_warning(ctx().uri + ": " + res.message);
+    give_up(*x, generation, id, res);
+  }
+
+  // A call is given up (its deadline passed, or a client aborted it): its continuation
+  // runs with `res`, the domain is unresponsive until the call returns, and a driver
+  // that can is asked to cancel it.
+  void give_up(expired_call& x, uint64_t generation, uint64_t id, driver_result& res) {
+    auto cancel = DOMUS_DOMAIN_OP(ctx(), cancel);
+    std::string call(entry(x.op).name);
     bool was_responsive = st().s.slot->hung().empty();
     st().s.slot->hung_add(generation, id, call);
     if (was_responsive)
       gw().publish(std::string(protocol::topic_domain_unresponsive),
                    responsiveness_event_body(ctx().uri, summary(), false, call));
     if (cancel)
-      cancel(ctx().inst, st().s.dom, x->user);
-    x->then(res);
+      cancel(ctx().inst, st().s.dom, x.user);
+    x.then(res);
+  }
+
+  // -- the running job, for clients -----------------------------------------------------
+
+  void jobinfo(const rpc& r) {
+    json job = nullptr;
+    if (auto j = st().jobs.running(); j && j->proc) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    job_queue::clock::now() - j->since)
+                    .count();
+      job = {{"proc", protocol::entry(*j->proc).name},
+             {"elapsed_ms", ms},
+             {"waiting", st().jobs.waiting()}};
+    }
+    std::string hung = st().s.slot->hung();
+    reply(r, {{"job", job}, {"unresponsive", hung.empty() ? json(nullptr) : json(hung)}});
+  }
+
+  // Cancels the driver call of the running job, beside it (never queued): the job's
+  // caller gets `aborted`, and the call is out past its deadline until it returns.
+  void jobabort(const rpc& r) {
+    auto j = st().jobs.running();
+    if (!j || !j->proc)
+      return reply_error(r, errc::invalid_operation,
+                         "no job is active on domain '" + name() + "'");
+    std::string proc_name(protocol::entry(*j->proc).name);
+    if (!DOMUS_DOMAIN_OP(ctx(), cancel))
+      return reply_error(r, errc::unsupported,
+                         "cannot abort '" + proc_name + "' of domain '" + name() +
+                             "': the " + ctx().driver().name +
+                             " driver cannot cancel calls (plugin ABI 1.0)");
+    auto id = st().calls.change_call();
+    auto x = id ? st().calls.expire(st().calls.generation(), *id) : std::nullopt;
+    if (!x)
+      return reply_error(r, errc::invalid_operation,
+                         "cannot abort '" + proc_name + "' of domain '" + name() +
+                             "': it has no driver call out (it is writing its files)");
+    driver_result res;
+    res.status = DOMUS_E_ABORTED;
+    res.message = "'" + proc_name + "' of domain '" + name() +
+                  "' was aborted by domain.jobabort (the " + ctx().driver().name +
+                  " driver was asked to cancel its '" + std::string(entry(x->op).name) +
+                  "')";
+    log_info(ctx().uri + ": " + res.message);
+    give_up(*x, st().calls.generation(), *id, res);
+    reply(r, {{"aborted", proc_name}});
   }
 
   // A completion no continuation waits for: a call whose deadline passed (`late`), or
@@ -898,6 +952,8 @@ public:
     }
     case proc::domain_info:
       return info(r);
+    case proc::domain_jobinfo:
+      return jobinfo(r);
     default:
       return reply_error(r, errc::internal, "procedure not handled by the domain actor");
     }
@@ -1010,7 +1066,9 @@ public:
     if (st().removed)
       return reply_error(r, errc::no_domain, "domain '" + name() + "' no longer exists");
     try {
-      if (protocol::entry(r.proc).mutating)
+      if (r.proc == proc::domain_jobabort)
+        jobabort(r); // beside the job it aborts, never behind it
+      else if (protocol::entry(r.proc).mutating)
         enqueue(job{std::move(r), nullptr, job::operation});
       else
         query(r);

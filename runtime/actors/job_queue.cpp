@@ -19,11 +19,13 @@ job job_queue::start(clock::time_point now) {
   job j = std::move(waiting_.front());
   waiting_.pop_front();
   hold("'" + std::string(protocol::entry(j.request.proc).name) + "'", now);
+  running_proc_ = j.request.proc;
   return j;
 }
 
 void job_queue::hold(std::string what, clock::time_point now) {
   busy_ = true;
+  running_proc_.reset();
   running_ = std::move(what);
   running_since_ = now;
 }

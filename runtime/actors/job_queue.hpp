@@ -48,6 +48,21 @@ public:
   void done() { busy_ = false; }
   bool busy() const { return busy_; }
 
+  /// What runs (its procedure, or nullopt for a hold, and what busy messages call
+  /// it) and since when; nullopt when nothing does.
+  struct running_job {
+    std::optional<protocol::proc> proc;
+    std::string what;
+    clock::time_point since;
+  };
+  std::optional<running_job> running() const {
+    if (!busy_)
+      return std::nullopt;
+    return running_job{running_proc_, running_, running_since_};
+  }
+  /// How many jobs wait.
+  size_t waiting() const { return waiting_.size(); }
+
   /// While draining (the actor's loop that starts jobs is on the stack), a job pushed
   /// is not started by its pusher: the loop takes it.
   void set_draining(bool d) { draining_ = d; }
@@ -66,7 +81,8 @@ private:
   std::list<job> waiting_; // (a deque would allocate 600 bytes up front in every domain)
   bool busy_ = false;
   bool draining_ = false;
-  std::string running_; // what runs, for busy messages
+  std::string running_;                        // what runs, for busy messages
+  std::optional<protocol::proc> running_proc_; // the running job's; none for a hold
   clock::time_point running_since_{};
   uint64_t next_token_ = 0;
 };

@@ -185,6 +185,15 @@ public:
   /// Calls out past their deadline.
   size_t late() const { return late_.size(); }
 
+  /// The id of a call still in time that is not a query (`info`): the driver call of
+  /// the change that runs, if it has one out.
+  std::optional<uint64_t> change_call() const {
+    for (auto& [id, w] : waiting_)
+      if (w.op != driver_op::info)
+        return id;
+    return std::nullopt;
+  }
+
 private:
   struct waiting {
     driver_op op;

@@ -5,6 +5,8 @@
 
 #include <domus/protocol/client.hpp>
 
+#include <thread>
+
 // Deadlines on driver calls (docs/plugins.md, "Deadlines"): the probe driver hangs the
 // calls a domain's name asks for (tests/plugins/probe_driver.cpp), built against today's
 // header (scheme probe, which has cancel) and against the frozen ABI 1.0 one (scheme
@@ -17,23 +19,27 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string short_deadlines() {
+// A domusd.conf with every deadline at 0.3 s, then `more` (a later line wins).
+std::string short_deadlines(const std::string& more = "") {
   std::string path = temp_dir("c") + "/domusd.conf";
   std::string text;
   for (auto op : {"define", "undefine", "start", "shutdown", "reboot", "destroy",
                   "suspend", "resume", "info", "normalize"})
     text += std::string("deadline_") + op + "_ms = 300\n";
-  write_file(path, text);
+  write_file(path, text + more);
   return path;
 }
 
 struct fixture {
-  daemon_process d{{"--plugin-dir", probe_plugin_dir(), "--config", short_deadlines()}};
+  daemon_process d;
   domus::protocol::connection c{d.socket(), false};
   domus::protocol::subscriber sub{c, {"domain."}};
   std::string uri = "probe:///one";
 
-  fixture() { sub.handshake(5s); }
+  explicit fixture(const std::string& more_conf = "")
+      : d({"--plugin-dir", probe_plugin_dir(), "--config", short_deadlines(more_conf)}) {
+    sub.handshake(5s);
+  }
 
   // Guests are child processes: stop the ones still running.
   // (Not throwing: a test that failed may leave a request unanswered.)
@@ -240,4 +246,90 @@ BOOST_FIXTURE_TEST_CASE(an_abi_1_0_driver_works_and_gets_nothing_beside_a_hung_c
   BOOST_TEST(ok("domain.info", {{"domain", "hang-start-1"}})["unresponsive"] == "start");
   BOOST_TEST(ok("domain.lookup", {{"domain", "hang-start-1"}})["state"] == "shutoff");
   BOOST_TEST(ok("domain.destroy", {{"domain", "fine"}})["state"] == "shutoff");
+}
+
+namespace {
+
+// The start deadline is long here: a hung start runs as the domain's job until aborted.
+struct long_start : fixture {
+  long_start() : fixture("deadline_start_ms = 600000\n") {}
+
+  // Polls domain.jobinfo (bounded) until a job runs on `name`; its job.
+  json running_job(const std::string& name) {
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < until) {
+      json info = ok("domain.jobinfo", {{"domain", name}});
+      if (!info["job"].is_null())
+        return info["job"];
+      std::this_thread::yield();
+    }
+    BOOST_FAIL("no job ran on " << name << " within 10 s");
+    return json();
+  }
+};
+
+} // namespace
+
+// domain.jobinfo names the running change and what waits behind it; domain.jobabort
+// cancels its driver call beside it: the caller gets aborted, and the domain is
+// unresponsive until the driver returns the cancelled call (the change that waited is
+// refused as busy, naming it, as behind any call out past its deadline).
+BOOST_FIXTURE_TEST_CASE(jobabort_cancels_the_running_change, long_start) {
+  std::string name = "hang-start-1";
+  ok("domain.define", {{"xml", probe_xml(name)}});
+  BOOST_TEST(next_lifecycle() == name + " defined/added");
+  json idle = ok("domain.jobinfo", {{"domain", name}});
+  BOOST_TEST(idle["job"].is_null());
+  BOOST_TEST(idle["unresponsive"].is_null());
+  is_error(call("domain.jobabort", {{"domain", name}}), errc::invalid_operation,
+           "no job is active on domain '" + name + "'");
+
+  auto start = c.send(uri, "domain.start", {{"domain", name}});
+  json job = running_job(name);
+  BOOST_TEST(job["proc"] == "domain.start");
+  BOOST_TEST(job["waiting"] == 0);
+  BOOST_TEST(job["elapsed_ms"].get<int64_t>() >= 0);
+  auto suspend = c.send(uri, "domain.suspend", {{"domain", name}});
+  // The suspend is queued behind the start (bounded poll: it arrives on its own).
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (ok("domain.jobinfo", {{"domain", name}})["job"]["waiting"] != 1 &&
+         std::chrono::steady_clock::now() < until)
+    std::this_thread::yield();
+  BOOST_TEST(ok("domain.jobinfo", {{"domain", name}})["job"]["waiting"] == 1);
+
+  // A read-only client may look, not abort.
+  domus::protocol::connection ro{d.socket(), true};
+  auto refused = ro.call(uri, "domain.jobabort", {{"domain", name}}, 10s);
+  BOOST_TEST(!refused.ok);
+  BOOST_TEST(ok("domain.jobinfo", {{"domain", name}})["job"]["proc"] == "domain.start");
+
+  BOOST_TEST(ok("domain.jobabort", {{"domain", name}})["aborted"] == "domain.start");
+  auto started = c.wait_for(start, 10s);
+  is_error(started, errc::aborted,
+           "'domain.start' of domain '" + name +
+               "' was aborted by domain.jobabort (the probe driver was asked to "
+               "cancel its 'start')");
+  BOOST_TEST(next("domain.unresponsive")["call"] == "start");
+  BOOST_TEST(next("domain.responsive")["call"] == "start");
+  is_error(c.wait_for(suspend, 10s), errc::busy,
+           "the probe driver's 'start' passed its deadline and has not returned");
+  json after = ok("domain.jobinfo", {{"domain", name}});
+  BOOST_TEST(after["job"].is_null());
+  BOOST_TEST(after["unresponsive"].is_null());
+  BOOST_TEST(ok("domain.info", {{"domain", name}})["state"] == "shutoff");
+}
+
+// A driver built against ABI 1.0 cannot cancel: jobabort is unsupported, and the job
+// goes on.
+BOOST_FIXTURE_TEST_CASE(jobabort_is_unsupported_on_an_abi_1_0_driver, long_start) {
+  uri = "probe10:///one";
+  std::string name = "late-start-1";
+  ok("domain.define", {{"xml", probe_xml(name)}});
+  auto start = c.send(uri, "domain.start", {{"domain", name}});
+  BOOST_TEST(running_job(name)["proc"] == "domain.start");
+  is_error(call("domain.jobabort", {{"domain", name}}), errc::unsupported,
+           "cannot abort 'domain.start' of domain '" + name +
+               "': the probe10 driver cannot cancel calls (plugin ABI 1.0)");
+  BOOST_TEST(ok("domain.jobinfo", {{"domain", name}})["job"]["proc"] == "domain.start");
+  c.forget(start);
 }

@@ -30,11 +30,11 @@ struct fixture {
   std::string node = root + "/faulty.xml";
   std::string uri = "test://" + node;
   std::unique_ptr<daemon_process> d;
-  fixture() {
+  explicit fixture(const std::string& more_conf = "") {
     ::mkdir((root + "/etc").c_str(), 0755);
     ::mkdir((root + "/etc/domus").c_str(), 0755);
     write_file(root + "/etc/domus/domusd.conf",
-               "job_wait_ms = 400\nshutdown_timeout_ms = 1000\n");
+               "job_wait_ms = 400\nshutdown_timeout_ms = 1000\n" + more_conf);
     write_file(node, "<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n"
                      "  <test:fault operation='start' action='hang' domain='slow'/>\n"
                      "  <test:fault operation='suspend' action='fail' domain='broken'/>\n"
@@ -126,3 +126,84 @@ BOOST_AUTO_TEST_CASE(a_bad_fault_declaration_is_refused) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+// The same daemon with a start deadline of 0.3 s, and of ten minutes.
+struct short_start : fixture {
+  short_start() : fixture("deadline_start_ms = 300\n") {}
+};
+struct long_start : fixture {
+  long_start() : fixture("deadline_start_ms = 600000\n") {}
+};
+
+} // namespace
+
+// The test driver's hung start passes its deadline: domsh prints the timeout, the driver
+// cancels the call (the test driver can), the domain is responsive again and stays as it
+// was, and the next start is refused by the fault again, not by the hung call.
+BOOST_FIXTURE_TEST_CASE(a_hung_test_driver_call_times_out_and_is_cancelled, short_start) {
+  BOOST_TEST(domsh({"define /dev/stdin"}, guest("slow")).status == 0);
+  auto r = domsh({"start slow"});
+  BOOST_TEST(r.status == 1);
+  BOOST_TEST(r.err ==
+             "error: the test driver's 'start' of domain 'slow' did not complete "
+             "within 0.3 s (deadline_start_ms in domusd.conf); the driver was "
+             "asked to cancel it\n");
+  BOOST_TEST(domsh({"domstate slow"}).out == "shut off\n\n");
+  // Once the cancelled start is back, a new start hangs again (not refused as busy).
+  domus::protocol::connection c(d->socket(), false);
+  domus::protocol::subscriber sub(c, {"domain."});
+  sub.handshake(std::chrono::seconds(5));
+  auto again =
+      c.call(uri, "domain.start", {{"domain", "slow"}}, std::chrono::seconds(10));
+  BOOST_TEST(static_cast<int>(again.code) ==
+                 static_cast<int>(domus::protocol::errc::timeout),
+             again.message);
+  auto down = sub.next(std::chrono::seconds(10));
+  BOOST_TEST_REQUIRE(down.has_value());
+  BOOST_TEST(down->topic == "domain.unresponsive");
+  auto up = sub.next(std::chrono::seconds(10));
+  BOOST_TEST_REQUIRE(up.has_value());
+  BOOST_TEST(up->topic == "domain.responsive");
+  BOOST_TEST(up->body["call"] == "start");
+}
+
+// domsh domjobinfo and domjobabort on the test driver's hung start, whose deadline is
+// far: the job is shown as virsh shows a start job, domjobabort prints nothing and the
+// start's caller gets aborted; with no job, domjobinfo says None and domjobabort fails.
+BOOST_FIXTURE_TEST_CASE(domsh_shows_and_aborts_the_running_job, long_start) {
+  BOOST_TEST(domsh({"define /dev/stdin"}, guest("slow")).status == 0);
+  auto none = domsh({"domjobinfo slow"});
+  BOOST_TEST(none.status == 0);
+  BOOST_TEST(none.out == "Job type:         None        \n\n");
+  auto nothing = domsh({"domjobabort slow"});
+  BOOST_TEST(nothing.status == 1);
+  BOOST_TEST(nothing.err == "error: no job is active on domain 'slow'\n");
+
+  domus::protocol::connection c(d->socket(), false);
+  auto start = c.send(uri, "domain.start", {{"domain", "slow"}});
+  run_result info;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do
+    info = domsh({"domjobinfo slow"});
+  while (info.out.find("Unbounded") == std::string::npos &&
+         std::chrono::steady_clock::now() < until);
+  BOOST_TEST(info.status == 0);
+  BOOST_TEST(info.out.rfind("Job type:         Unbounded   \n"
+                            "Operation:        Start       \n"
+                            "Time elapsed:     ",
+                            0) == 0,
+             info.out);
+  BOOST_TEST(info.out.find(" ms\n") != std::string::npos, info.out);
+
+  auto aborted = domsh({"domjobabort slow"});
+  BOOST_TEST(aborted.status == 0, aborted.err);
+  BOOST_TEST(aborted.out == "\n");
+  auto r = c.wait_for(start, std::chrono::seconds(10));
+  BOOST_TEST(static_cast<int>(r.code) == static_cast<int>(domus::protocol::errc::aborted),
+             r.message);
+  BOOST_TEST(r.message.find("was aborted by domain.jobabort") != std::string::npos,
+             r.message);
+  BOOST_TEST(domsh({"domstate slow"}).out == "shut off\n\n");
+}

@@ -99,11 +99,15 @@ PIN(domus_spawn_v1, stdin_fd, 40);
 typedef char pin_no_domain[(DOMUS_E_NO_DOMAIN == 1) ? 1 : -1];
 typedef char pin_config[(DOMUS_E_CONFIG_ERROR == 21) ? 1 : -1];
 typedef char pin_limit[(DOMUS_E_LIMIT_EXCEEDED == 22) ? 1 : -1];
+typedef char pin_aborted[(DOMUS_E_ABORTED == 23) ? 1 : -1];
 typedef char pin_shutoff[(DOMUS_STATE_SHUTOFF == 5) ? 1 : -1];
 typedef char pin_stopped[(DOMUS_EVENT_STOPPED == 6) ? 1 : -1];
 
 int main(void) {
   printf("domus_driver_v1: %u bytes, ABI %u.%u\n", (unsigned)sizeof(domus_driver_v1),
          DOMUS_DRIVER_ABI_MAJOR, DOMUS_DRIVER_ABI_MINOR);
-  return sizeof(domus_driver_v1) == 80 && sizeof(domus_domain_ops_v1) == 112 && DOMUS_DRIVER_ABI_MINOR == 1 ? 0 : 1;
+  return sizeof(domus_driver_v1) == 80 && sizeof(domus_domain_ops_v1) == 112 &&
+                 DOMUS_DRIVER_ABI_MINOR == 1
+             ? 0
+             : 1;
 }

@@ -36,6 +36,7 @@ enum class errc : int {
   no_daemon = 20,
   config_error = 21,
   limit_exceeded = 22,
+  aborted = 23,
 };
 
 /// One row of the catalogue.

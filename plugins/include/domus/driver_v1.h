@@ -76,7 +76,9 @@ enum domus_status_v1 {
   DOMUS_E_TIMEOUT = 19,
   DOMUS_E_NO_DAEMON = 20,
   DOMUS_E_CONFIG_ERROR = 21,
-  DOMUS_E_LIMIT_EXCEEDED = 22
+  DOMUS_E_LIMIT_EXCEEDED = 22,
+  /* 1.1 */
+  DOMUS_E_ABORTED = 23
 };
 
 /* ---- domain states, reasons and lifecycle events ---------------------------------- */

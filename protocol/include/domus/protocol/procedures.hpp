@@ -31,6 +31,8 @@ enum class proc : int {
   domain_resume,
   domain_autostart,
   events_since,
+  domain_jobinfo,
+  domain_jobabort,
 };
 
 /// Who answers a procedure inside the daemon.
