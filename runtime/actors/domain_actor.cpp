@@ -196,34 +196,80 @@ public:
     reply(r, {{"job", job}, {"unresponsive", hung.empty() ? json(nullptr) : json(hung)}});
   }
 
+  // The running change's driver call, taken off its deadline to be given up; or why
+  // there is none to give up (no change runs, it is writing its files, or the driver
+  // cannot cancel calls: plugin ABI 1.0).
+  struct running_call {
+    std::string proc; ///< the change's procedure, "domain.start"
+    uint64_t id = 0;
+    std::optional<expired_call> x;
+    errc code = errc::invalid_operation; ///< why not, when x is empty
+    std::string why;
+  };
+  running_call take_running_call() {
+    running_call c;
+    auto j = st().jobs.running();
+    if (!j || !j->proc) {
+      c.why = "no job is active on domain '" + name() + "'";
+      return c;
+    }
+    c.proc = protocol::entry(*j->proc).name;
+    std::string what = "cannot abort '" + c.proc + "' of domain '" + name() + "': ";
+    if (!DOMUS_DOMAIN_OP(ctx(), cancel)) {
+      c.code = errc::unsupported;
+      c.why = what + "the " + ctx().driver().name +
+              " driver cannot cancel calls (plugin ABI 1.0)";
+      return c;
+    }
+    auto id = st().calls.change_call();
+    if (id)
+      c.x = st().calls.expire(st().calls.generation(), *id);
+    if (!c.x) {
+      c.why = what + "it has no driver call out (it is writing its files)";
+      return c;
+    }
+    c.id = *id;
+    return c;
+  }
+
+  // Gives up a call taken by take_running_call: its caller gets `aborted`, naming `by`.
+  void abort_call(running_call& c, const std::string& by) {
+    driver_result res;
+    res.status = DOMUS_E_ABORTED;
+    res.message = "'" + c.proc + "' of domain '" + name() + "' was " + by + " (the " +
+                  ctx().driver().name + " driver was asked to cancel its '" +
+                  std::string(entry(c.x->op).name) + "')";
+    log_info(ctx().uri + ": " + res.message);
+    give_up(*c.x, st().calls.generation(), c.id, res);
+  }
+
   // Cancels the driver call of the running job, beside it (never queued): the job's
   // caller gets `aborted`, and the call is out past its deadline until it returns.
   void jobabort(const rpc& r) {
+    auto c = take_running_call();
+    if (!c.x)
+      return reply_error(r, c.code, c.why);
+    abort_call(c, "aborted by domain.jobabort");
+    reply(r, {{"aborted", c.proc}});
+  }
+
+  // A destroy during a running start (or create) does not wait behind it: the start's
+  // call is given up (its caller gets `aborted` naming the destroy) and the destroy runs
+  // next, issued to the driver beside the cancelled start whatever the state. False when
+  // the destroy queues as usual: no start runs, or the driver cannot cancel (ABI 1.0).
+  bool overtake_start(const rpc& r) {
     auto j = st().jobs.running();
-    if (!j || !j->proc)
-      return reply_error(r, errc::invalid_operation,
-                         "no job is active on domain '" + name() + "'");
-    std::string proc_name(protocol::entry(*j->proc).name);
-    if (!DOMUS_DOMAIN_OP(ctx(), cancel))
-      return reply_error(r, errc::unsupported,
-                         "cannot abort '" + proc_name + "' of domain '" + name() +
-                             "': the " + ctx().driver().name +
-                             " driver cannot cancel calls (plugin ABI 1.0)");
-    auto id = st().calls.change_call();
-    auto x = id ? st().calls.expire(st().calls.generation(), *id) : std::nullopt;
-    if (!x)
-      return reply_error(r, errc::invalid_operation,
-                         "cannot abort '" + proc_name + "' of domain '" + name() +
-                             "': it has no driver call out (it is writing its files)");
-    driver_result res;
-    res.status = DOMUS_E_ABORTED;
-    res.message = "'" + proc_name + "' of domain '" + name() +
-                  "' was aborted by domain.jobabort (the " + ctx().driver().name +
-                  " driver was asked to cancel its '" + std::string(entry(x->op).name) +
-                  "')";
-    log_info(ctx().uri + ": " + res.message);
-    give_up(*x, st().calls.generation(), *id, res);
-    reply(r, {{"aborted", proc_name}});
+    if (!j || !j->proc ||
+        (*j->proc != proc::domain_start && *j->proc != proc::domain_create))
+      return false;
+    auto c = take_running_call();
+    if (!c.x)
+      return false;
+    job d{r};
+    d.overtakes = true;
+    st().jobs.push_front(std::move(d)); // started when the given-up start finishes
+    abort_call(c, "overtaken by domain.destroy");
+    return true;
   }
 
   // A completion no continuation waits for: a call whose deadline passed (`late`), or
@@ -457,7 +503,12 @@ public:
       break;
     }
     const rpc& r = j.request;
-    if (auto why = check_transition(r.proc, st().s.state.state, name())) {
+    // A destroy beside a start, running or cancelled, may find the domain shut off
+    // while the driver is starting its guest: it goes to the driver whatever the state.
+    bool beside_start =
+        r.proc == proc::domain_destroy && (j.overtakes || st().s.slot->hung_has("start"));
+    if (auto why = beside_start ? std::nullopt
+                                : check_transition(r.proc, st().s.state.state, name())) {
       reply_error(r, errc::invalid_operation, *why);
       return finish();
     }
@@ -1068,6 +1119,8 @@ public:
     try {
       if (r.proc == proc::domain_jobabort)
         jobabort(r); // beside the job it aborts, never behind it
+      else if (r.proc == proc::domain_destroy && overtake_start(r))
+        return;
       else if (protocol::entry(r.proc).mutating)
         enqueue(job{std::move(r), nullptr, job::operation});
       else

@@ -87,6 +87,15 @@ public:
       h.discard = true;
   }
 
+  /// Whether a call named `call` ("start") is out past its deadline.
+  bool hung_has(const std::string& call) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& h : hung_)
+      if (h.call == call)
+        return true;
+    return false;
+  }
+
   /// The oldest call still out past its deadline, "" when the domain is responsive.
   std::string hung() const {
     std::lock_guard<std::mutex> lock(mutex_);

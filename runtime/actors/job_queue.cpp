@@ -15,6 +15,13 @@ job_queue::queued job_queue::push(job j, clock::time_point now) {
   return q;
 }
 
+uint64_t job_queue::push_front(job j, clock::time_point now) {
+  j.token = ++next_token_;
+  j.queued = now;
+  waiting_.push_front(std::move(j));
+  return next_token_;
+}
+
 job job_queue::start(clock::time_point now) {
   job j = std::move(waiting_.front());
   waiting_.pop_front();

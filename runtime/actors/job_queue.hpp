@@ -21,6 +21,9 @@ struct job {
   rpc request;
   std::shared_ptr<const model::domain_def> def; ///< define, create, redefine
   enum kind_t { operation = 1, define_new, create_new, redefine } kind = operation;
+  /// A destroy that cancelled the start running before it: issued to the driver
+  /// whatever the state (the start may have left a half-started guest).
+  bool overtakes = false;
   uint64_t token = 0; ///< names it for its wait deadline
   std::chrono::steady_clock::time_point queued{};
 };
@@ -36,6 +39,8 @@ public:
     bool waits;
   };
   queued push(job j, clock::time_point now = clock::now());
+  /// Queues a job before every waiting one (it is the next to start): its token.
+  uint64_t push_front(job j, clock::time_point now = clock::now());
 
   /// Whether a job can start now: none runs and one waits.
   bool startable() const { return !busy_ && !waiting_.empty(); }

@@ -266,6 +266,18 @@ struct long_start : fixture {
     BOOST_FAIL("no job ran on " << name << " within 10 s");
     return json();
   }
+
+  // Polls domain.jobinfo (bounded) until `n` changes wait behind the running job; the
+  // job as last seen.
+  json job_with_waiting(const std::string& name, int n) {
+    auto until = std::chrono::steady_clock::now() + 10s;
+    json job = running_job(name);
+    while (job["waiting"] != n && std::chrono::steady_clock::now() < until) {
+      std::this_thread::yield();
+      job = ok("domain.jobinfo", {{"domain", name}})["job"];
+    }
+    return job;
+  }
 };
 
 } // namespace
@@ -290,12 +302,8 @@ BOOST_FIXTURE_TEST_CASE(jobabort_cancels_the_running_change, long_start) {
   BOOST_TEST(job["waiting"] == 0);
   BOOST_TEST(job["elapsed_ms"].get<int64_t>() >= 0);
   auto suspend = c.send(uri, "domain.suspend", {{"domain", name}});
-  // The suspend is queued behind the start (bounded poll: it arrives on its own).
-  auto until = std::chrono::steady_clock::now() + 10s;
-  while (ok("domain.jobinfo", {{"domain", name}})["job"]["waiting"] != 1 &&
-         std::chrono::steady_clock::now() < until)
-    std::this_thread::yield();
-  BOOST_TEST(ok("domain.jobinfo", {{"domain", name}})["job"]["waiting"] == 1);
+  // The suspend is queued behind the start.
+  BOOST_TEST(job_with_waiting(name, 1)["waiting"] == 1);
 
   // A read-only client may look, not abort.
   domus::protocol::connection ro{d.socket(), true};
@@ -319,8 +327,8 @@ BOOST_FIXTURE_TEST_CASE(jobabort_cancels_the_running_change, long_start) {
   BOOST_TEST(ok("domain.info", {{"domain", name}})["state"] == "shutoff");
 }
 
-// A driver built against ABI 1.0 cannot cancel: jobabort is unsupported, and the job
-// goes on.
+// A driver built against ABI 1.0 cannot cancel: jobabort is unsupported, the job goes
+// on, and a destroy waits behind the start instead of overtaking it.
 BOOST_FIXTURE_TEST_CASE(jobabort_is_unsupported_on_an_abi_1_0_driver, long_start) {
   uri = "probe10:///one";
   std::string name = "late-start-1";
@@ -331,5 +339,50 @@ BOOST_FIXTURE_TEST_CASE(jobabort_is_unsupported_on_an_abi_1_0_driver, long_start
            "cannot abort 'domain.start' of domain '" + name +
                "': the probe10 driver cannot cancel calls (plugin ABI 1.0)");
   BOOST_TEST(ok("domain.jobinfo", {{"domain", name}})["job"]["proc"] == "domain.start");
+  auto destroy = c.send(uri, "domain.destroy", {{"domain", name}});
+  json job = job_with_waiting(name, 1);
+  BOOST_TEST(job["proc"] == "domain.start");
+  BOOST_TEST(job["waiting"] == 1);
   c.forget(start);
+  c.forget(destroy);
+}
+
+// A destroy during a running start does not wait behind it: the start is cancelled (its
+// caller is told the destroy overtook it), the destroy goes to the driver at once, and
+// the domain is shut off; no lifecycle event, since the guest never started.
+BOOST_FIXTURE_TEST_CASE(destroy_overtakes_a_running_start, long_start) {
+  std::string name = "hang-start-1";
+  ok("domain.define", {{"xml", probe_xml(name)}});
+  BOOST_TEST(next_lifecycle() == name + " defined/added");
+  auto start = c.send(uri, "domain.start", {{"domain", name}});
+  BOOST_TEST(running_job(name)["proc"] == "domain.start");
+  BOOST_TEST(ok("domain.destroy", {{"domain", name}})["state"] == "shutoff");
+  is_error(c.wait_for(start, 10s), errc::aborted,
+           "'domain.start' of domain '" + name +
+               "' was overtaken by domain.destroy (the probe driver was asked to cancel "
+               "its 'start')");
+  BOOST_TEST(next("domain.unresponsive")["call"] == "start");
+  BOOST_TEST(next("domain.responsive")["call"] == "start");
+  for (auto& m : sub.until_now(10s))
+    BOOST_TEST(m.topic != "domain.lifecycle", m.body.dump());
+  json info = ok("domain.info", {{"domain", name}});
+  BOOST_TEST(info["state"] == "shutoff");
+  BOOST_TEST(info["unresponsive"].is_null());
+}
+
+// A start that ignores its cancel and reports a running guest after the destroy that
+// overtook it: the late success is discarded, the guest stays shut off.
+BOOST_FIXTURE_TEST_CASE(a_start_overtaken_by_destroy_never_revives_the_guest,
+                        long_start) {
+  std::string name = "stubborn-start-1";
+  ok("domain.define", {{"xml", probe_xml(name)}});
+  auto start = c.send(uri, "domain.start", {{"domain", name}});
+  BOOST_TEST(running_job(name)["proc"] == "domain.start");
+  BOOST_TEST(ok("domain.destroy", {{"domain", name}})["state"] == "shutoff");
+  is_error(c.wait_for(start, 10s), errc::aborted, "overtaken by domain.destroy");
+  BOOST_TEST(next("domain.responsive")["call"] == "start");
+  json info = ok("domain.info", {{"domain", name}});
+  BOOST_TEST(info["state"] == "shutoff");
+  BOOST_TEST(info["unresponsive"].is_null());
+  BOOST_TEST(d.log().find("discarded, a destroy completed since") != std::string::npos);
 }

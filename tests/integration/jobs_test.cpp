@@ -71,9 +71,10 @@ BOOST_AUTO_TEST_CASE(a_pending_call_holds_only_its_own_domain) {
   // The faults are the node file's instance's: a 'slow' of test:///default starts.
   ok(c, "domain.define", {{"xml", guest("slow")}}, "test:///default");
   ok(c, "domain.start", {{"domain", "slow"}}, "test:///default");
-  // A change to slow waits for the running start, then gives up, naming it.
+  // A change to slow waits for the running start, then gives up, naming it (but a
+  // destroy, which overtakes a start: deadlines_integration).
   auto busy =
-      c.call(uri, "domain.destroy", {{"domain", "slow"}}, std::chrono::seconds(10));
+      c.call(uri, "domain.undefine", {{"domain", "slow"}}, std::chrono::seconds(10));
   BOOST_TEST(!busy.ok);
   BOOST_TEST(static_cast<int>(busy.code) ==
              static_cast<int>(domus::protocol::errc::busy));
@@ -135,6 +136,28 @@ struct short_start : fixture {
 };
 struct long_start : fixture {
   long_start() : fixture("deadline_start_ms = 600000\n") {}
+
+  // domsh domjobinfo, polled (bounded) until it shows a running job.
+  run_result domjobinfo_once_running(const std::string& name) {
+    run_result info;
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    do
+      info = domsh({"domjobinfo " + name});
+    while (info.out.find("Unbounded") == std::string::npos &&
+           std::chrono::steady_clock::now() < until);
+    return info;
+  }
+
+  // The start request `id` was answered aborted, `why`, and slow is shut off.
+  void start_was_aborted(domus::protocol::connection& c, int64_t id,
+                         const std::string& why) {
+    auto r = c.wait_for(id, std::chrono::seconds(10));
+    BOOST_TEST(static_cast<int>(r.code) ==
+                   static_cast<int>(domus::protocol::errc::aborted),
+               r.message);
+    BOOST_TEST(r.message.find(why) != std::string::npos, r.message);
+    BOOST_TEST(domsh({"domstate slow"}).out == "shut off\n\n");
+  }
 };
 
 } // namespace
@@ -183,12 +206,7 @@ BOOST_FIXTURE_TEST_CASE(domsh_shows_and_aborts_the_running_job, long_start) {
 
   domus::protocol::connection c(d->socket(), false);
   auto start = c.send(uri, "domain.start", {{"domain", "slow"}});
-  run_result info;
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  do
-    info = domsh({"domjobinfo slow"});
-  while (info.out.find("Unbounded") == std::string::npos &&
-         std::chrono::steady_clock::now() < until);
+  run_result info = domjobinfo_once_running("slow");
   BOOST_TEST(info.status == 0);
   BOOST_TEST(info.out.rfind("Job type:         Unbounded   \n"
                             "Operation:        Start       \n"
@@ -200,10 +218,18 @@ BOOST_FIXTURE_TEST_CASE(domsh_shows_and_aborts_the_running_job, long_start) {
   auto aborted = domsh({"domjobabort slow"});
   BOOST_TEST(aborted.status == 0, aborted.err);
   BOOST_TEST(aborted.out == "\n");
-  auto r = c.wait_for(start, std::chrono::seconds(10));
-  BOOST_TEST(static_cast<int>(r.code) == static_cast<int>(domus::protocol::errc::aborted),
-             r.message);
-  BOOST_TEST(r.message.find("was aborted by domain.jobabort") != std::string::npos,
-             r.message);
-  BOOST_TEST(domsh({"domstate slow"}).out == "shut off\n\n");
+  start_was_aborted(c, start, "was aborted by domain.jobabort");
+}
+
+// domsh destroy during the test driver's hung start: it does not wait behind it, the
+// start is told the destroy overtook it, and the domain is shut off.
+BOOST_FIXTURE_TEST_CASE(domsh_destroy_overtakes_a_hung_start, long_start) {
+  BOOST_TEST(domsh({"define /dev/stdin"}, guest("slow")).status == 0);
+  domus::protocol::connection c(d->socket(), false);
+  auto start = c.send(uri, "domain.start", {{"domain", "slow"}});
+  BOOST_TEST(domjobinfo_once_running("slow").out.find("Start") != std::string::npos);
+  auto destroyed = domsh({"destroy slow"});
+  BOOST_TEST(destroyed.status == 0, destroyed.err);
+  BOOST_TEST(destroyed.out == "Domain 'slow' destroyed\n\n");
+  start_was_aborted(c, start, "overtaken by domain.destroy");
 }

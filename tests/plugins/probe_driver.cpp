@@ -311,10 +311,17 @@ void do_destroy(domus_instance* inst, domus_dom* d, domus_complete_fn done, void
     return fail(done, user, DOMUS_E_INTERNAL,
                 "probe: the hypervisor lost track of '" + d->name +
                     "' while destroying it");
-  std::lock_guard<std::mutex> lock(d->mutex);
-  if (!d->child)
-    return fail(done, user, DOMUS_E_INVALID_OPERATION,
-                "probe: '" + d->name + "' has no guest");
+  std::unique_lock<std::mutex> lock(d->mutex);
+  // No guest: a destroy beside a start that never spawned one. Nothing runs; the
+  // start's stubborn call completes now, with stale facts the runtime must discard.
+  if (!d->child) {
+    d->state = {DOMUS_STATE_SHUTOFF, DOMUS_REASON_DESTROYED, -1};
+    auto st = d->state;
+    lock.unlock();
+    complete_state(done, user, st, {});
+    release_stubborn(inst, d);
+    return;
+  }
   d->destroying = true;
   d->pending_done = done;
   d->pending_user = user;

@@ -25,6 +25,9 @@
  *    DOMUS_E_TIMEOUT or its real result, whose facts (state, events) the runtime then
  *    applies. While a cancelled call on a domain is out, the runtime issues only
  *    `destroy` and `info` on that domain beside it; every other change waits refused.
+ *    A destroy during a start is issued the same way: the runtime cancels the start,
+ *    then calls `destroy` beside it, which must end whatever the start began and
+ *    complete with the shut off state even when no guest runs yet.
  *    A driver without `cancel` (1.0) gets nothing beside a late call but `info`.
  *  - Status codes are the DOMUS_E_* numbers below, the same numbers the wire protocol
  *    uses (docs/protocol.md); 0 is success.
