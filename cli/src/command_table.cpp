@@ -11,6 +11,11 @@ option_spec domain_arg(std::string_view help = "domain name, id or uuid") {
   return {"domain", k::string, true, true, help};
 }
 
+option_spec mode_arg() {
+  return {"mode", k::string, false, false,
+          "shutdown mode: acpi|agent|initctl|signal|paravirt"};
+}
+
 } // namespace
 
 const std::vector<command_group>& command_groups() {
@@ -35,7 +40,12 @@ const std::vector<command_spec>& commands() {
        "create a domain from an XML file",
        "Create a domain.",
        {{"file", k::string, true, true, "file containing an XML domain description"},
-        {"validate", k::flag, false, false, "validate the XML against the schema"}},
+        {"paused", k::flag, false, false, "leave the guest paused after creation"},
+        {"autodestroy", k::flag, false, false,
+         "automatically destroy the guest when virsh disconnects"},
+        {"validate", k::flag, false, false, "validate the XML against the schema"},
+        {"reset-nvram", k::flag, false, false,
+         "re-initialize NVRAM from its pristine template"}},
        cmd_create},
       {"define",
        "domain",
@@ -48,7 +58,9 @@ const std::vector<command_spec>& commands() {
        "domain",
        "destroy (stop) a domain",
        "Forcefully stop a given domain, but leave its resources intact.",
-       {domain_arg()},
+       {domain_arg(),
+        {"graceful", k::flag, false, false, "terminate gracefully"},
+        {"remove-logs", k::flag, false, false, "remove domain logs"}},
        cmd_destroy},
       {"domid",
        "domain",
@@ -103,7 +115,7 @@ const std::vector<command_spec>& commands() {
        "domain",
        "reboot a domain",
        "Run a reboot command in the target domain.",
-       {domain_arg()},
+       {domain_arg(), mode_arg()},
        cmd_reboot},
       {"resume",
        "domain",
@@ -115,7 +127,7 @@ const std::vector<command_spec>& commands() {
        "domain",
        "gracefully shutdown a domain",
        "Run shutdown in the target domain.",
-       {domain_arg()},
+       {domain_arg(), mode_arg()},
        cmd_shutdown},
       {"start",
        "domain",
@@ -123,7 +135,15 @@ const std::vector<command_spec>& commands() {
        "Start a domain, either from the last managedsave\n    state, or via a fresh boot "
        "if "
        "no managedsave state\n    is present.",
-       {domain_arg("name of the inactive domain")},
+       {domain_arg("name of the inactive domain"),
+        {"paused", k::flag, false, false, "leave the guest paused after creation"},
+        {"autodestroy", k::flag, false, false,
+         "automatically destroy the guest when virsh disconnects"},
+        {"bypass-cache", k::flag, false, false, "avoid file system cache when loading"},
+        {"force-boot", k::flag, false, false,
+         "force fresh boot by discarding any managed save"},
+        {"reset-nvram", k::flag, false, false,
+         "re-initialize NVRAM from its pristine template"}},
        cmd_start},
       {"suspend",
        "domain",
@@ -135,7 +155,16 @@ const std::vector<command_spec>& commands() {
        "domain",
        "undefine a domain",
        "Undefine an inactive domain, or convert persistent to transient.",
-       {domain_arg()},
+       {domain_arg(),
+        {"managed-save", k::flag, false, false, "remove domain managed state file"},
+        {"snapshots-metadata", k::flag, false, false,
+         "remove all domain snapshot metadata (vm must be inactive)"},
+        {"checkpoints-metadata", k::flag, false, false,
+         "remove all domain checkpoint metadata (vm must be inactive)"},
+        {"nvram", k::flag, false, false, "remove nvram file"},
+        {"keep-nvram", k::flag, false, false, "keep nvram file"},
+        {"tpm", k::flag, false, false, "remove TPM state"},
+        {"keep-tpm", k::flag, false, false, "keep TPM state"}},
        cmd_undefine},
       {"dominfo",
        "monitor",

@@ -5,13 +5,16 @@
 #include "shell.hpp"
 #include "xpath.hpp"
 
+#include <domus/protocol/flags.hpp>
 #include <domus/protocol/vocabulary.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 namespace domus::cli {
@@ -53,11 +56,59 @@ std::string read_file(const std::string& path) {
 
 // A lifecycle command: the request, then virsh's confirmation with the name as typed.
 bool simple(shell& sh, const parsed_command& pc, std::string_view proc,
-            std::string_view text) {
+            std::string_view text, uint32_t flags = 0) {
   std::string d = *pc.value("domain");
-  sh.call(proc, {{"domain", d}});
+  json args = {{"domain", d}};
+  if (flags)
+    args["flags"] = flags;
+  sh.call(proc, args);
   std::cout << "Domain '" << d << "' " << text << '\n';
   return true;
+}
+
+// The flags a command's options ask for: each flag of the procedure is an option of
+// the same name (protocol/flags.hpp).
+uint32_t option_flags(const parsed_command& pc, protocol::proc p) {
+  uint32_t flags = 0;
+  for (auto& f : protocol::flag_bits(p))
+    if (pc.flag(f.name))
+      flags |= f.bit;
+  return flags;
+}
+
+// shutdown and reboot --mode: a comma-separated list of modes; nullopt (the error
+// printed, in virsh's words, whose shutdown and reboot differ by a comma) when one is
+// unknown.
+std::optional<uint32_t> mode_flags(const parsed_command& pc, protocol::proc p) {
+  uint32_t flags = 0;
+  std::string modes = pc.value("mode").value_or("");
+  size_t at = 0;
+  while (!modes.empty() && at <= modes.size()) {
+    size_t comma = std::min(modes.find(',', at), modes.size());
+    std::string mode = modes.substr(at, comma - at);
+    at = comma + 1;
+    bool known = false;
+    for (auto& f : protocol::flag_bits(p))
+      if (f.name == mode) {
+        flags |= f.bit;
+        known = true;
+      }
+    if (!known) {
+      shell::error("Unknown mode " + mode +
+                   " value, expecting 'acpi', 'agent', 'initctl', 'signal'" +
+                   (p == protocol::proc::domain_shutdown ? "," : "") + " or 'paravirt'");
+      return std::nullopt;
+    }
+  }
+  return flags;
+}
+
+// virsh's check of options that contradict each other; false (printed) when both.
+bool exclusive(const parsed_command& pc, const char* a, const char* b) {
+  if (!pc.flag(a) || !pc.flag(b))
+    return true;
+  shell::error(std::string("Options --") + a + " and --" + b + " are mutually exclusive");
+  return false;
 }
 
 } // namespace
@@ -211,9 +262,12 @@ namespace {
 bool from_file(shell& sh, const parsed_command& pc, std::string_view proc,
                std::string_view done) {
   std::string file = *pc.value("file");
-  json r = sh.call(
-      proc,
-      {{"xml", read_file(file)}, {"origin", file}, {"validate", pc.flag("validate")}});
+  json args = {
+      {"xml", read_file(file)}, {"origin", file}, {"validate", pc.flag("validate")}};
+  if (uint32_t flags = option_flags(pc, protocol::proc::domain_create);
+      flags && proc == "domain.create")
+    args["flags"] = flags;
+  json r = sh.call(proc, args);
   std::cout << "Domain '" << r.value("name", "") << "' " << done << " from " << file
             << '\n';
   return true;
@@ -229,19 +283,26 @@ bool cmd_create(shell& sh, const parsed_command& pc) {
 }
 
 bool cmd_undefine(shell& sh, const parsed_command& pc) {
-  return simple(sh, pc, "domain.undefine", "has been undefined");
+  if (!exclusive(pc, "nvram", "keep-nvram") || !exclusive(pc, "tpm", "keep-tpm"))
+    return false;
+  return simple(sh, pc, "domain.undefine", "has been undefined",
+                option_flags(pc, protocol::proc::domain_undefine));
 }
 bool cmd_start(shell& sh, const parsed_command& pc) {
-  return simple(sh, pc, "domain.start", "started");
+  return simple(sh, pc, "domain.start", "started",
+                option_flags(pc, protocol::proc::domain_start));
 }
 bool cmd_shutdown(shell& sh, const parsed_command& pc) {
-  return simple(sh, pc, "domain.shutdown", "is being shutdown");
+  auto modes = mode_flags(pc, protocol::proc::domain_shutdown);
+  return modes && simple(sh, pc, "domain.shutdown", "is being shutdown", *modes);
 }
 bool cmd_reboot(shell& sh, const parsed_command& pc) {
-  return simple(sh, pc, "domain.reboot", "is being rebooted");
+  auto modes = mode_flags(pc, protocol::proc::domain_reboot);
+  return modes && simple(sh, pc, "domain.reboot", "is being rebooted", *modes);
 }
 bool cmd_destroy(shell& sh, const parsed_command& pc) {
-  return simple(sh, pc, "domain.destroy", "destroyed");
+  return simple(sh, pc, "domain.destroy", "destroyed",
+                option_flags(pc, protocol::proc::domain_destroy));
 }
 // virsh's layout (its qemu driver's jobs; libvirt's test driver has none): the type,
 // then for a running job its operation and time, columns of 17 and 12.

@@ -7,6 +7,7 @@
 #include <domus/model/domain_def.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 
 using namespace domus::test_driver;
@@ -232,9 +233,34 @@ void test_define(domus_instance* inst, domus_dom* existing, const char* xml,
   });
 }
 
-void test_undefine(domus_instance* inst, domus_dom* d, domus_complete_fn done,
-                   void* user) {
-  if (injected(inst, "undefine", d, done, user))
+// The flags libvirt's test driver accepts, per operation (what it does not, it refuses
+// naming them, and so does this one): none for start and shutdown, every mode for
+// reboot, graceful for destroy, all of undefine's but nvram. True when refused.
+bool refused_flags(const char* op, domus_dom* d, uint32_t flags, uint32_t accepted,
+                   domus_complete_fn done, void* user) {
+  if (!(flags & ~accepted))
+    return false;
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "0x%x", flags & ~accepted);
+  std::string name;
+  {
+    std::lock_guard<std::mutex> lock(d->mutex);
+    name = d->def.name;
+  }
+  fail(done, user, DOMUS_E_UNSUPPORTED,
+       std::string("the test driver does not support flags ") + hex + " of '" + op +
+           "' (domain '" + name + "'; neither does libvirt's)");
+  return true;
+}
+
+void test_undefine_flags(domus_instance* inst, domus_dom* d, uint32_t flags,
+                         domus_complete_fn done, void* user) {
+  const uint32_t accepted =
+      DOMUS_UNDEFINE_MANAGED_SAVE | DOMUS_UNDEFINE_SNAPSHOTS_METADATA |
+      DOMUS_UNDEFINE_KEEP_NVRAM | DOMUS_UNDEFINE_CHECKPOINTS_METADATA |
+      DOMUS_UNDEFINE_TPM | DOMUS_UNDEFINE_KEEP_TPM;
+  if (refused_flags("undefine", d, flags, accepted, done, user) ||
+      injected(inst, "undefine", d, done, user))
     return;
   std::lock_guard<std::mutex> lock(d->mutex);
   if (d->state != DOMUS_STATE_SHUTOFF)
@@ -244,24 +270,36 @@ void test_undefine(domus_instance* inst, domus_dom* d, domus_complete_fn done,
   done(user, &r);
 }
 
-void test_start(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
-                void* user) {
-  if (!injected(inst, "start", d, done, user))
+void test_undefine(domus_instance* inst, domus_dom* d, domus_complete_fn done,
+                   void* user) {
+  test_undefine_flags(inst, d, 0, done, user);
+}
+
+void test_start(domus_instance* inst, domus_dom* d, uint32_t flags,
+                domus_complete_fn done, void* user) {
+  if (!refused_flags("start", d, flags, 0, done, user) &&
+      !injected(inst, "start", d, done, user))
     complete(done, user, start_domain(*inst, *d));
 }
-void test_shutdown(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
-                   void* user) {
-  if (!injected(inst, "shutdown", d, done, user))
+void test_shutdown(domus_instance* inst, domus_dom* d, uint32_t flags,
+                   domus_complete_fn done, void* user) {
+  if (!refused_flags("shutdown", d, flags, 0, done, user) &&
+      !injected(inst, "shutdown", d, done, user))
     complete(done, user, shutdown_domain(*d));
 }
-void test_reboot(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
-                 void* user) {
-  if (!injected(inst, "reboot", d, done, user))
+void test_reboot(domus_instance* inst, domus_dom* d, uint32_t flags,
+                 domus_complete_fn done, void* user) {
+  const uint32_t modes = DOMUS_SHUTDOWN_ACPI_POWER_BTN | DOMUS_SHUTDOWN_GUEST_AGENT |
+                         DOMUS_SHUTDOWN_INITCTL | DOMUS_SHUTDOWN_SIGNAL |
+                         DOMUS_SHUTDOWN_PARAVIRT;
+  if (!refused_flags("reboot", d, flags, modes, done, user) &&
+      !injected(inst, "reboot", d, done, user))
     complete(done, user, reboot_domain(*d));
 }
-void test_destroy(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
-                  void* user) {
-  if (!injected(inst, "destroy", d, done, user))
+void test_destroy(domus_instance* inst, domus_dom* d, uint32_t flags,
+                  domus_complete_fn done, void* user) {
+  if (!refused_flags("destroy", d, flags, DOMUS_DESTROY_GRACEFUL, done, user) &&
+      !injected(inst, "destroy", d, done, user))
     complete(done, user, destroy_domain(*d));
 }
 void test_suspend(domus_instance* inst, domus_dom* d, domus_complete_fn done,
@@ -370,6 +408,10 @@ const domus_domain_ops_v1 domain_ops = {
     test_reconnect,
     test_release,
     test_cancel,
+    nullptr, // define_flags: no flags are defined for define
+    test_undefine_flags,
+    nullptr, // suspend_flags, resume_flags: none defined either
+    nullptr,
 };
 
 const domus_driver_v1 driver = {

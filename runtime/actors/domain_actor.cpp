@@ -8,6 +8,7 @@
 #include "actors/messages.hpp"
 #include "daemon/log.hpp"
 #include "drivers/driver_call.hpp"
+#include "drivers/driver_flags.hpp"
 #include "drivers/host_services.hpp"
 #include "gateway/gateway.hpp"
 #include "persist/domain_files.hpp"
@@ -265,7 +266,7 @@ public:
     auto c = take_running_call();
     if (!c.x)
       return false;
-    job d{r};
+    job d{r, nullptr, job::operation};
     d.overtakes = true;
     st().jobs.push_front(std::move(d)); // started when the given-up start finishes
     abort_call(c, "overtaken by domain.destroy");
@@ -514,18 +515,26 @@ public:
     }
     switch (r.proc) {
     case proc::domain_start:
-      return operation(j, driver_op::start, DOMUS_DOMAIN_OP(ctx(), start), uint32_t{0});
+      return operation(j, driver_op::start, DOMUS_DOMAIN_OP(ctx(), start),
+                       flags_for(r, true, "start"));
     case proc::domain_shutdown:
       return operation(j, driver_op::shutdown, DOMUS_DOMAIN_OP(ctx(), shutdown),
-                       uint32_t{0});
+                       flags_for(r, true, "shutdown"));
     case proc::domain_reboot:
-      return operation(j, driver_op::reboot, DOMUS_DOMAIN_OP(ctx(), reboot), uint32_t{0});
+      return operation(j, driver_op::reboot, DOMUS_DOMAIN_OP(ctx(), reboot),
+                       flags_for(r, true, "reboot"));
     case proc::domain_destroy:
       return operation(j, driver_op::destroy, DOMUS_DOMAIN_OP(ctx(), destroy),
-                       uint32_t{0});
+                       flags_for(r, true, "destroy"));
     case proc::domain_suspend:
+      if (auto fn = DOMUS_DOMAIN_OP(ctx(), suspend_flags))
+        return operation(j, driver_op::suspend, fn, flags_for(r, true, "suspend_flags"));
+      flags_for(r, false, "suspend_flags");
       return operation(j, driver_op::suspend, DOMUS_DOMAIN_OP(ctx(), suspend));
     case proc::domain_resume:
+      if (auto fn = DOMUS_DOMAIN_OP(ctx(), resume_flags))
+        return operation(j, driver_op::resume, fn, flags_for(r, true, "resume_flags"));
+      flags_for(r, false, "resume_flags");
       return operation(j, driver_op::resume, DOMUS_DOMAIN_OP(ctx(), resume));
     case proc::domain_undefine:
       return undefine(j);
@@ -535,6 +544,14 @@ public:
       reply_error(r, errc::internal, "procedure not handled by the domain actor");
       return finish();
     }
+  }
+
+  // The request's flags for the driver's `slot` (drivers/driver_flags.hpp): throws
+  // protocol::error when the driver may not be passed them.
+  uint32_t flags_for(const rpc& r, bool slot_takes_flags, std::string_view slot) {
+    return flags_for_driver(
+        r.proc, r.args,
+        {ctx().driver().name, ctx().driver().abi_minor, slot_takes_flags, slot});
   }
 
   // While a call on the domain is out past its deadline, changes are refused: all of
@@ -697,6 +714,8 @@ public:
 
   void undefine(job& j) {
     rpc r = j.request;
+    auto fn_flags = DOMUS_DOMAIN_OP(ctx(), undefine_flags);
+    uint32_t flags = flags_for(r, fn_flags != nullptr, "undefine_flags");
     auto& s = st().s;
     if (!s.persistent_def) {
       // libvirt accepts it on a transient domain too; nothing changes but the event.
@@ -720,7 +739,7 @@ public:
       });
     }
     auto fn = DOMUS_DOMAIN_OP(ctx(), undefine);
-    if (!fn) {
+    if (!fn && !fn_flags) {
       return drop_definition([this, r](const std::string& error) {
         if (store_failed(r, error,
                          "cannot remove the definition of domain '" + name() + "'"))
@@ -732,7 +751,7 @@ public:
     // The file goes first: an undefine is acknowledged only once the definition is
     // durably gone, and one whose file cannot be removed changes nothing. Should the
     // driver then refuse, the file is written back.
-    drop_definition([this, r, fn](const std::string& error) {
+    drop_definition([this, r, fn, fn_flags, flags](const std::string& error) {
       if (store_failed(r, error,
                        "cannot remove the definition of domain '" + name() + "'"))
         return finish();
@@ -740,7 +759,12 @@ public:
       auto* dom = st().s.dom;
       drive(
           driver_op::undefine,
-          [=](domus_complete_fn done, void* user) { fn(inst, dom, done, user); },
+          [=](domus_complete_fn done, void* user) {
+            if (fn_flags)
+              fn_flags(inst, dom, flags, done, user);
+            else
+              fn(inst, dom, done, user);
+          },
           [this, r](driver_result& res) {
             if (res.ok()) {
               publish(DOMUS_EVENT_UNDEFINED, DOMUS_DETAIL_REMOVED);
@@ -912,14 +936,23 @@ public:
                       " driver cannot start domains");
       return fail_definition();
     }
-    normalize(r, j.def, [this, r, start](def_ptr def) {
-      driver_define(r, def, [this, r, def, start](domus_dom* dom) {
+    uint32_t flags = 0;
+    try {
+      flags = flags_for(r, true, "start");
+    } catch (const protocol::error& e) {
+      reply_error(r, e.code(), e.what());
+      return fail_definition();
+    }
+    normalize(r, j.def, [this, r, start, flags](def_ptr def) {
+      driver_define(r, def, [this, r, def, start, flags](domus_dom* dom) {
         bind(dom);
         st().s.live_def = def; // transient: no persistent definition
         auto* inst = ctx().inst;
         drive(
             driver_op::start,
-            [=](domus_complete_fn done, void* user) { start(inst, dom, 0, done, user); },
+            [=](domus_complete_fn done, void* user) {
+              start(inst, dom, flags, done, user);
+            },
             [this, r](driver_result& res) {
               if (!res.ok() || !res.state ||
                   !protocol::state_is_active(res.state->state)) {
@@ -957,7 +990,8 @@ public:
 
   void driver_define(const rpc& r, def_ptr def, std::function<void(domus_dom*)> then) {
     auto fn = DOMUS_DOMAIN_OP(ctx(), define);
-    if (!fn) {
+    auto fn_flags = DOMUS_DOMAIN_OP(ctx(), define_flags); // no flags defined yet: 0
+    if (!fn && !fn_flags) {
       reply_error(r, errc::unsupported,
                   "the " + std::string(ctx().driver().name) +
                       " driver cannot define domains");
@@ -970,7 +1004,10 @@ public:
     drive(
         driver_op::define,
         [=](domus_complete_fn done, void* user) {
-          fn(inst, existing, xml->c_str(), done, user);
+          if (fn_flags)
+            fn_flags(inst, existing, xml->c_str(), 0, done, user);
+          else
+            fn(inst, existing, xml->c_str(), done, user);
         },
         [this, r, existing, then](driver_result& res) {
           if (!res.ok() || (!existing && !res.dom)) {

@@ -8,6 +8,7 @@
 #include "daemon/log.hpp"
 
 #include <domus/model/uuid.hpp>
+#include <domus/protocol/flags.hpp>
 #include <domus/protocol/uri.hpp>
 
 #include <caf/send.hpp>
@@ -358,6 +359,13 @@ struct gateway::impl {
                          "'" + std::string(name) + "' with " +
                              std::string(req.proc->rw_only_flag) +
                              " is refused on the read-only socket: it returns secrets"};
+    }
+    // Flags no version defines are refused here, for every procedure alike; whether
+    // the driver may be passed the others is the actor's to say (drivers/driver_flags).
+    try {
+      protocol::read_flags(req.proc->id, req.args);
+    } catch (const protocol::error& e) {
+      return std::pair{e.code(), std::string(e.what())};
     }
     // A change publishes events: none starts while the journal cannot keep them (the
     // driver is never called for it).

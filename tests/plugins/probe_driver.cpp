@@ -60,6 +60,7 @@ struct domus_dom {
   domus_dom_state_v1 state{DOMUS_STATE_SHUTOFF, DOMUS_REASON_UNKNOWN, -1};
   uint64_t child = 0;
   bool destroying = false;
+  bool start_paused = false; // the start running was asked for paused vCPUs
   domus_complete_fn pending_done = nullptr; // start or destroy waiting for the child
   void* pending_user = nullptr;
   domus_instance* inst = nullptr;
@@ -161,14 +162,21 @@ void on_child(void* arg, const domus_child_event_v1* ev) {
   domus_instance* inst = d->inst;
   std::unique_lock<std::mutex> lock(d->mutex);
   if (ev->kind == DOMUS_CHILD_SPAWNED) {
-    d->state = {DOMUS_STATE_RUNNING, DOMUS_REASON_BOOTED, inst->next_id++};
+    // Paused as libvirt reports it: paused (user), started/booted then suspended/paused.
+    std::vector<domus_event_v1> events = {{DOMUS_EVENT_STARTED, DOMUS_DETAIL_BOOTED}};
+    if (d->start_paused) {
+      d->state = {DOMUS_STATE_PAUSED, DOMUS_REASON_USER, inst->next_id++};
+      events.push_back({DOMUS_EVENT_SUSPENDED, DOMUS_DETAIL_PAUSED});
+    } else {
+      d->state = {DOMUS_STATE_RUNNING, DOMUS_REASON_BOOTED, inst->next_id++};
+    }
     auto done = d->pending_done;
     auto user = d->pending_user;
     d->pending_done = nullptr;
     auto st = d->state;
     lock.unlock();
     log(inst, "probe: guest '" + d->name + "' spawned as pid " + std::to_string(ev->pid));
-    complete_state(done, user, st, {{DOMUS_EVENT_STARTED, DOMUS_DETAIL_BOOTED}});
+    complete_state(done, user, st, events);
     return;
   }
   if (ev->kind == DOMUS_CHILD_FAILED) {
@@ -299,8 +307,18 @@ void do_start(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* 
     d->child = child;
 }
 
-void probe_start(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
-                 void* user) {
+void probe_start(domus_instance* inst, domus_dom* d, uint32_t flags,
+                 domus_complete_fn done, void* user) {
+#if DOMUS_DRIVER_ABI_MINOR >= 1
+  if (flags & ~DOMUS_START_PAUSED)
+    return fail(done, user, DOMUS_E_UNSUPPORTED, "probe: start takes only paused");
+  {
+    std::lock_guard<std::mutex> lock(d->mutex);
+    d->start_paused = (flags & DOMUS_START_PAUSED) != 0;
+  }
+#else
+  (void)flags; // the runtime passes a 1.0 driver no flags
+#endif
   if (!park(inst, d, d->name, "start", done, user,
             [=] { do_start(inst, d, done, user); }))
     do_start(inst, d, done, user);
@@ -516,6 +534,10 @@ const domus_domain_ops_v1 ops = {
     probe_release,
 #if DOMUS_DRIVER_ABI_MINOR >= 1
     probe_cancel,
+    nullptr, // define_flags
+    nullptr, // undefine_flags
+    nullptr, // suspend_flags
+    nullptr, // resume_flags
 #endif
 };
 

@@ -35,6 +35,10 @@ PIN(domus_domain_ops_v1, reconnect, 88);
 PIN(domus_domain_ops_v1, release, 96);
 /* 1.1 */
 PIN(domus_domain_ops_v1, cancel, 104);
+PIN(domus_domain_ops_v1, define_flags, 112);
+PIN(domus_domain_ops_v1, undefine_flags, 120);
+PIN(domus_domain_ops_v1, suspend_flags, 128);
+PIN(domus_domain_ops_v1, resume_flags, 136);
 
 PIN(domus_result_v1, struct_size, 0);
 PIN(domus_result_v1, status, 4);
@@ -102,11 +106,19 @@ typedef char pin_limit[(DOMUS_E_LIMIT_EXCEEDED == 22) ? 1 : -1];
 typedef char pin_aborted[(DOMUS_E_ABORTED == 23) ? 1 : -1];
 typedef char pin_shutoff[(DOMUS_STATE_SHUTOFF == 5) ? 1 : -1];
 typedef char pin_stopped[(DOMUS_EVENT_STOPPED == 6) ? 1 : -1];
+typedef char
+    pin_paused[(DOMUS_START_PAUSED == 0x1 && DOMUS_START_RESET_NVRAM == 0x20) ? 1 : -1];
+typedef char
+    pin_nvram[(DOMUS_UNDEFINE_NVRAM == 0x4 && DOMUS_UNDEFINE_KEEP_TPM == 0x40) ? 1 : -1];
+typedef char pin_graceful
+    [(DOMUS_DESTROY_GRACEFUL == 0x1 && DOMUS_DESTROY_REMOVE_LOGS == 0x2) ? 1 : -1];
+typedef char pin_modes
+    [(DOMUS_SHUTDOWN_ACPI_POWER_BTN == 0x1 && DOMUS_SHUTDOWN_PARAVIRT == 0x10) ? 1 : -1];
 
 int main(void) {
   printf("domus_driver_v1: %u bytes, ABI %u.%u\n", (unsigned)sizeof(domus_driver_v1),
          DOMUS_DRIVER_ABI_MAJOR, DOMUS_DRIVER_ABI_MINOR);
-  return sizeof(domus_driver_v1) == 80 && sizeof(domus_domain_ops_v1) == 112 &&
+  return sizeof(domus_driver_v1) == 80 && sizeof(domus_domain_ops_v1) == 144 &&
                  DOMUS_DRIVER_ABI_MINOR == 1
              ? 0
              : 1;

@@ -4,6 +4,7 @@
 #include <domus/driver_v1.h>
 #include <domus/protocol/codec.hpp>
 #include <domus/protocol/errors.hpp>
+#include <domus/protocol/flags.hpp>
 #include <domus/protocol/procedures.hpp>
 #include <domus/protocol/uri.hpp>
 #include <domus/protocol/vocabulary.hpp>
@@ -328,6 +329,24 @@ BOOST_AUTO_TEST_CASE(error_codes_table_matches_the_catalogue) {
   }
 }
 
+// Every flag of every procedure, in catalogue order, with its number and name.
+BOOST_AUTO_TEST_CASE(flags_table_matches_the_catalogue) {
+  auto rows = table_after("## Flags");
+  size_t i = 0;
+  for (auto& p : proc_catalogue())
+    for (auto& f : flag_bits(p.id)) {
+      BOOST_TEST_CONTEXT(p.name << " " << f.name) {
+        BOOST_TEST_REQUIRE(i < rows.size(), "not documented");
+        BOOST_TEST_REQUIRE(rows[i].size() == 4u);
+        BOOST_TEST(unquote(rows[i][0]) == p.name);
+        BOOST_TEST(std::stoul(rows[i][1], nullptr, 16) == f.bit);
+        BOOST_TEST(unquote(rows[i][2]) == f.name);
+      }
+      ++i;
+    }
+  BOOST_TEST(i == rows.size(), "the table has rows the catalogue lacks");
+}
+
 // Every procedure once, with its read-write mark and its arguments.
 BOOST_AUTO_TEST_CASE(procedures_table_matches_the_catalogue) {
   auto rows = table_after("## Procedures");
@@ -348,6 +367,67 @@ BOOST_AUTO_TEST_CASE(procedures_table_matches_the_catalogue) {
   for (auto& p : proc_catalogue())
     BOOST_TEST(documented.count(std::string(p.name)) == 1u,
                p.name << " is not documented");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(flags)
+
+// read_flags: absent is 0; a defined bit passes; a bit the procedure does not define is
+// invalid-argument naming it and what is defined; a value that is no 32-bit unsigned
+// integer is bad-request.
+BOOST_AUTO_TEST_CASE(read_flags_checks_the_bits) {
+  BOOST_TEST(read_flags(proc::domain_start, json::object()) == 0u);
+  BOOST_TEST(read_flags(proc::domain_start, {{"flags", 0x21}}) == 0x21u);
+  BOOST_TEST(read_flags(proc::domain_undefine, {{"flags", 0x7f}}) == 0x7fu);
+  auto refused = [](proc p, const json& args, errc code, const std::string& part) {
+    try {
+      read_flags(p, args);
+      BOOST_FAIL("accepted " << args.dump());
+    } catch (const error& e) {
+      BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(code), e.what());
+      BOOST_TEST(std::string(e.what()).find(part) != std::string::npos, e.what());
+    }
+  };
+  refused(proc::domain_start, {{"flags", 0x50}}, errc::invalid_argument,
+          "flags 0x50 of domain.start are not defined (it defines 0x1 (paused), 0x2 "
+          "(autodestroy), 0x4 (bypass-cache), 0x8 (force-boot), 0x20 (reset-nvram))");
+  refused(proc::domain_start, {{"flags", 0x80000000u}}, errc::invalid_argument,
+          "flags 0x80000000 of domain.start");
+  refused(proc::domain_info, {{"flags", 1}}, errc::invalid_argument,
+          "flags 0x1 of domain.info are not defined (it defines none)");
+  refused(proc::domain_suspend, {{"flags", 2}}, errc::invalid_argument, "defines none");
+  for (const json& bad : {json("1"), json(-1), json(1.5), json(4294967296ull), json()})
+    refused(proc::domain_start, {{"flags", bad}}, errc::bad_request,
+            "argument \"flags\" must be an integer from 0 to 4294967295");
+  // At the limit: every bit of a 32-bit value is read (and refused as undefined).
+  refused(proc::domain_start, {{"flags", 4294967295ull}}, errc::invalid_argument,
+          "flags 0xffffffd0 of domain.start");
+}
+
+BOOST_AUTO_TEST_CASE(describe_names_the_bits) {
+  BOOST_TEST(describe_flags(proc::domain_undefine, 0x5) ==
+             "0x1 (managed-save), 0x4 (nvram)");
+  BOOST_TEST(describe_flags(proc::domain_reboot, 0x3) == "0x1 (acpi), 0x2 (agent)");
+  BOOST_TEST(describe_flags(proc::domain_start, 0x10) == "0x10");
+  BOOST_TEST(flags_minor(proc::domain_start, 0x1) == 1u);
+  BOOST_TEST(flags_minor(proc::domain_start, 0) == 0u);
+}
+
+// Names are domsh's options: unique within a procedure, and each bit a single bit.
+BOOST_AUTO_TEST_CASE(bits_are_single_and_named_once) {
+  for (auto& p : proc_catalogue()) {
+    std::set<std::string_view> names;
+    uint32_t seen = 0;
+    for (auto& f : flag_bits(p.id)) {
+      BOOST_TEST_CONTEXT(p.name << " " << f.name) {
+        BOOST_TEST(names.insert(f.name).second);
+        BOOST_TEST((f.bit != 0 && (f.bit & (f.bit - 1)) == 0));
+        BOOST_TEST((seen & f.bit) == 0u);
+        seen |= f.bit;
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -10,6 +10,7 @@
 #include "daemon/paths.hpp"
 #include "daemon/pidfile.hpp"
 #include "drivers/deadline_clock.hpp"
+#include "drivers/driver_flags.hpp"
 #include "drivers/plugin_loader.hpp"
 #include "gateway/client_table.hpp"
 #include "gateway/event_loop.hpp"
@@ -565,3 +566,55 @@ BOOST_AUTO_TEST_CASE(job_queue_runs_changes_one_at_a_time) {
   q.done();
   BOOST_TEST(!q.startable());
 }
+
+BOOST_AUTO_TEST_SUITE(driver_flags)
+
+namespace {
+
+// The code and message flags_for_driver throws for `flags` on `p`, or 0 and "".
+std::pair<int, std::string> refusal(domus::protocol::proc p, uint32_t flags,
+                                    const flags_target& to) {
+  try {
+    flags_for_driver(p, domus::protocol::json{{"flags", flags}}, to);
+    return {0, ""};
+  } catch (const domus::protocol::error& e) {
+    return {static_cast<int>(e.code()), e.what()};
+  }
+}
+
+} // namespace
+
+// A driver is passed only what it can take: bits newer than its ABI, bits the daemon
+// refuses itself, and any bit for a slot without flags are unsupported, named.
+BOOST_AUTO_TEST_CASE(a_driver_is_passed_only_what_it_can_take) {
+
+  const int unsupported = static_cast<int>(domus::protocol::errc::unsupported);
+  flags_target v11{"qemu", 1, true, "start"};
+  BOOST_TEST(flags_for_driver(proc::domain_start, domus::protocol::json{{"flags", 0x9}},
+                              v11) == 0x9u);
+  BOOST_TEST(flags_for_driver(proc::domain_start, domus::protocol::json::object(), v11) ==
+             0u);
+
+  flags_target v10{"old", 0, true, "start"};
+  BOOST_TEST(flags_for_driver(proc::domain_start, domus::protocol::json::object(), v10) ==
+             0u);
+  auto r = refusal(proc::domain_start, 0x1, v10);
+  BOOST_TEST(r.first == unsupported);
+  BOOST_TEST(r.second == "the old driver (plugin ABI 1.0) cannot be passed 0x1 (paused) "
+                         "of domain.start: flags need plugin ABI 1.1");
+
+  r = refusal(proc::domain_start, 0x3, v11);
+  BOOST_TEST(r.first == unsupported);
+  BOOST_TEST(r.second == "domusd does not support 0x2 (autodestroy) of domain.start: "
+                         "domusd does not track client connections yet");
+
+  flags_target no_slot{"probe", 1, false, "undefine_flags"};
+  BOOST_TEST(flags_for_driver(proc::domain_undefine, domus::protocol::json::object(),
+                              no_slot) == 0u);
+  r = refusal(proc::domain_undefine, 0x4, no_slot);
+  BOOST_TEST(r.first == unsupported);
+  BOOST_TEST(r.second == "the probe driver takes no flags for domain.undefine (it has "
+                         "no undefine_flags): 0x4 (nvram)");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

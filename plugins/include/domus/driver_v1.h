@@ -193,6 +193,36 @@ enum domus_object_kind_v1 {
 /** domus_open_args_v1.flags */
 #define DOMUS_OPEN_FRESH 0x1u /**< the daemon has no state for this instance yet */
 
+/**
+ * Operation flags (since 1.1), libvirt's numbers. The runtime passes a driver only the
+ * bits defined here for the operation and for the driver's minor version; any other
+ * bit never reaches it. A driver refuses a defined bit it does not implement with
+ * DOMUS_E_UNSUPPORTED, naming it.
+ */
+/** start (and the start of a create) */
+#define DOMUS_START_PAUSED 0x1u       /**< leave the vCPUs paused */
+#define DOMUS_START_AUTODESTROY 0x2u  /**< (the runtime refuses it for now) */
+#define DOMUS_START_BYPASS_CACHE 0x4u /**< restore a managed save bypassing the cache */
+#define DOMUS_START_FORCE_BOOT 0x8u   /**< boot, discarding a managed save */
+#define DOMUS_START_RESET_NVRAM 0x20u /**< start from a fresh copy of the NVRAM */
+/** undefine */
+#define DOMUS_UNDEFINE_MANAGED_SAVE 0x1u
+#define DOMUS_UNDEFINE_SNAPSHOTS_METADATA 0x2u
+#define DOMUS_UNDEFINE_NVRAM 0x4u      /**< remove the NVRAM file too */
+#define DOMUS_UNDEFINE_KEEP_NVRAM 0x8u /**< keep it */
+#define DOMUS_UNDEFINE_CHECKPOINTS_METADATA 0x10u
+#define DOMUS_UNDEFINE_TPM 0x20u      /**< remove the TPM state too */
+#define DOMUS_UNDEFINE_KEEP_TPM 0x40u /**< keep it */
+/** destroy */
+#define DOMUS_DESTROY_GRACEFUL 0x1u    /**< SIGTERM only, never SIGKILL */
+#define DOMUS_DESTROY_REMOVE_LOGS 0x2u /**< remove the domain's log files */
+/** shutdown and reboot: how the guest is asked (none set: the driver's choice) */
+#define DOMUS_SHUTDOWN_ACPI_POWER_BTN 0x1u
+#define DOMUS_SHUTDOWN_GUEST_AGENT 0x2u
+#define DOMUS_SHUTDOWN_INITCTL 0x4u
+#define DOMUS_SHUTDOWN_SIGNAL 0x8u
+#define DOMUS_SHUTDOWN_PARAVIRT 0x10u
+
 /** domus_host_v1.watch_fd events */
 #define DOMUS_FD_READABLE 0x1u
 #define DOMUS_FD_WRITABLE 0x2u
@@ -435,6 +465,17 @@ typedef struct domus_domain_ops_v1 {
       stop. A `user` whose call has completed is never passed. Synchronous: it may
       complete the call before it returns. */
   void (*cancel)(domus_instance* inst, domus_dom* dom, void* user);
+  /** Successors of the slots above that had no flags, used instead of them when set:
+      the same operations with the DOMUS_* flags the runtime passes (none are defined
+      for define, suspend and resume yet: they get 0). */
+  void (*define_flags)(domus_instance* inst, domus_dom* existing, const char* xml,
+                       uint32_t flags, domus_complete_fn done, void* user);
+  void (*undefine_flags)(domus_instance* inst, domus_dom* dom, uint32_t flags,
+                         domus_complete_fn done, void* user);
+  void (*suspend_flags)(domus_instance* inst, domus_dom* dom, uint32_t flags,
+                        domus_complete_fn done, void* user);
+  void (*resume_flags)(domus_instance* inst, domus_dom* dom, uint32_t flags,
+                       domus_complete_fn done, void* user);
 } domus_domain_ops_v1;
 
 /** The driver, as domus_driver_entry returns it. Lives as long as the process. */

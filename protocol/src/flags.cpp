@@ -1,0 +1,132 @@
+#include "domus/protocol/flags.hpp"
+
+#include "domus/protocol/errors.hpp"
+
+#include <domus/driver_v1.h>
+
+#include <cstdio>
+
+namespace domus::protocol {
+
+namespace {
+
+const std::vector<flag_bit> start_bits = {
+    {DOMUS_START_PAUSED, "paused", 1, "leave the guest's vCPUs paused"},
+    {DOMUS_START_AUTODESTROY, "autodestroy", 1,
+     "destroy the guest when the client's connection closes",
+     "domusd does not track client connections yet"},
+    {DOMUS_START_BYPASS_CACHE, "bypass-cache", 1,
+     "restore a managed save without the host's file cache"},
+    {DOMUS_START_FORCE_BOOT, "force-boot", 1, "boot, discarding any managed save"},
+    {DOMUS_START_RESET_NVRAM, "reset-nvram", 1, "start from a fresh copy of the NVRAM"},
+};
+
+const std::vector<flag_bit> undefine_bits = {
+    {DOMUS_UNDEFINE_MANAGED_SAVE, "managed-save", 1, "remove the managed save too"},
+    {DOMUS_UNDEFINE_SNAPSHOTS_METADATA, "snapshots-metadata", 1,
+     "remove the snapshots' metadata too"},
+    {DOMUS_UNDEFINE_NVRAM, "nvram", 1, "remove the NVRAM file too"},
+    {DOMUS_UNDEFINE_KEEP_NVRAM, "keep-nvram", 1, "keep the NVRAM file"},
+    {DOMUS_UNDEFINE_CHECKPOINTS_METADATA, "checkpoints-metadata", 1,
+     "remove the checkpoints' metadata too"},
+    {DOMUS_UNDEFINE_TPM, "tpm", 1, "remove the TPM state too"},
+    {DOMUS_UNDEFINE_KEEP_TPM, "keep-tpm", 1, "keep the TPM state"},
+};
+
+const std::vector<flag_bit> destroy_bits = {
+    {DOMUS_DESTROY_GRACEFUL, "graceful", 1, "ask the process to end, never kill it"},
+    {DOMUS_DESTROY_REMOVE_LOGS, "remove-logs", 1, "remove the domain's log files"},
+};
+
+// shutdown and reboot: how the guest is asked (domsh's --mode values).
+const std::vector<flag_bit> mode_bits = {
+    {DOMUS_SHUTDOWN_ACPI_POWER_BTN, "acpi", 1, "the ACPI power button"},
+    {DOMUS_SHUTDOWN_GUEST_AGENT, "agent", 1, "the guest agent"},
+    {DOMUS_SHUTDOWN_INITCTL, "initctl", 1, "the container's init"},
+    {DOMUS_SHUTDOWN_SIGNAL, "signal", 1, "a signal to the container's init"},
+    {DOMUS_SHUTDOWN_PARAVIRT, "paravirt", 1, "the paravirtual interface"},
+};
+
+const std::vector<flag_bit> no_bits;
+
+std::string hex(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%x", v);
+  return buf;
+}
+
+} // namespace
+
+const std::vector<flag_bit>& flag_bits(proc p) {
+  switch (p) {
+  case proc::domain_start:
+  case proc::domain_create:
+    return start_bits;
+  case proc::domain_undefine:
+    return undefine_bits;
+  case proc::domain_destroy:
+    return destroy_bits;
+  case proc::domain_shutdown:
+  case proc::domain_reboot:
+    return mode_bits;
+  default:
+    return no_bits;
+  }
+}
+
+std::string describe_flags(proc p, uint32_t flags) {
+  std::string out;
+  for (uint32_t bit = 1; bit != 0; bit <<= 1) {
+    if (!(flags & bit))
+      continue;
+    if (!out.empty())
+      out += ", ";
+    out += hex(bit);
+    for (auto& f : flag_bits(p))
+      if (f.bit == bit)
+        out += " (" + std::string(f.name) + ")";
+  }
+  return out;
+}
+
+uint32_t read_flags(proc p, const nlohmann::json& args) {
+  auto it = args.find("flags");
+  if (it == args.end())
+    return 0;
+  // (A JSON text's non-negative integer is unsigned; one built in C++ may be signed.)
+  bool in_range =
+      it->is_number_unsigned() ? it->get<uint64_t>() <= UINT32_MAX
+      : it->is_number_integer()
+          ? it->get<int64_t>() >= 0 && it->get<int64_t>() <= int64_t{UINT32_MAX}
+          : false;
+  if (!in_range)
+    throw error(errc::bad_request,
+                "argument \"flags\" must be an integer from 0 to 4294967295");
+  auto flags = it->get<uint32_t>();
+  uint32_t known = 0;
+  for (auto& f : flag_bits(p))
+    known |= f.bit;
+  if (uint32_t unknown = flags & ~known) {
+    std::string defined;
+    for (auto& f : flag_bits(p))
+      defined +=
+          (defined.empty() ? "" : ", ") + hex(f.bit) + " (" + std::string(f.name) + ")";
+    throw error(
+        errc::invalid_argument,
+        "flags " + hex(unknown) + " of " + std::string(entry(p).name) +
+            " are not defined (" +
+            (defined.empty() ? std::string("it defines none") : "it defines " + defined) +
+            ")");
+  }
+  return flags;
+}
+
+uint32_t flags_minor(proc p, uint32_t flags) {
+  uint32_t minor = 0;
+  for (auto& f : flag_bits(p))
+    if ((flags & f.bit) && f.since_minor > minor)
+      minor = f.since_minor;
+  return minor;
+}
+
+} // namespace domus::protocol
