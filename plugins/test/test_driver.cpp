@@ -90,8 +90,20 @@ parse(const char* xml, const std::string& origin,
   return def;
 }
 
+// libvirt's test driver has no settings file, and neither has this one: a line in
+// etc/domus/test.conf is an error naming it (a typo must not pass unnoticed).
+void check_settings(const domus_open_args_v1* args) {
+  if (!DOMUS_REACHES(args, domus_open_args_v1, n_settings) || args->n_settings == 0)
+    return;
+  const domus_setting_v1& first = args->settings[0];
+  throw error(domus::errc::config_error,
+              std::string(args->settings_file) + ":" + std::to_string(first.line) + ": " +
+                  first.key + ": unknown setting (the test driver has no settings)");
+}
+
 void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* user) {
   guarded(done, user, [&] {
+    check_settings(args);
     std::string path = args->path ? args->path : "";
     seed s;
     if (path == "/default")

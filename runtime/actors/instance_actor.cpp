@@ -9,6 +9,7 @@
 #include "daemon/log.hpp"
 #include "drivers/driver_call.hpp"
 #include "drivers/host_services.hpp"
+#include "drivers/open_arguments.hpp"
 #include "gateway/gateway.hpp"
 #include "persist/instance_restore.hpp"
 #include "persist/store.hpp"
@@ -147,22 +148,27 @@ public:
     ctx->etc_dir = seed.etc_dir;
     ctx->status_dir = seed.etc_dir.empty() ? "" : seed.run_dir;
     st().ctx = ctx;
-    auto args = std::make_shared<domus_open_args_v1>();
-    auto strings = std::make_shared<std::vector<std::string>>(std::vector<std::string>{
-        ctx->uri, seed.uri.scheme, seed.uri.path, seed.state_dir, seed.run_dir});
-    args->struct_size = sizeof(domus_open_args_v1);
-    args->uri = (*strings)[0].c_str();
-    args->scheme = (*strings)[1].c_str();
-    args->path = (*strings)[2].c_str();
-    args->state_dir = (*strings)[3].c_str();
-    args->run_dir = (*strings)[4].c_str();
-    args->flags = seed.fresh ? DOMUS_OPEN_FRESH : 0;
-    args->host = seed.host->table();
+    auto args = std::make_shared<open_arguments>();
+    try {
+      args->settings = read_settings(seed.settings_file);
+    } catch (const protocol::error& e) {
+      return fail_open(e.code(), e.what());
+    }
+    // A driver built before settings existed would never see them: refused, not ignored.
+    if (!args->settings.empty() && ctx->driver().abi_minor < 1)
+      return fail_open(errc::config_error,
+                       seed.settings_file + ": the " + ctx->driver().name +
+                           " driver (plugin ABI 1." +
+                           std::to_string(ctx->driver().abi_minor) +
+                           ") cannot be given settings: they need plugin ABI 1.1");
+    args->strings = {ctx->uri,     seed.uri.scheme, seed.uri.path,  seed.state_dir,
+                     seed.run_dir, seed.log_dir,    seed.cache_dir, seed.settings_file};
+    args->fill(seed.fresh ? DOMUS_OPEN_FRESH : 0, seed.host->table());
     auto open_fn = ctx->driver().open;
     drive(
         driver_op::open,
-        [args, strings, open_fn](domus_complete_fn done, void* user) {
-          open_fn(args.get(), done, user);
+        [args, open_fn](domus_complete_fn done, void* user) {
+          open_fn(&args->abi, done, user);
         },
         [this](driver_result& r) { opened(r); });
   }
@@ -173,6 +179,7 @@ public:
     // empty alone).
     ::rmdir(st().seed.state_dir.c_str());
     ::rmdir(st().seed.run_dir.c_str());
+    ::rmdir(st().seed.log_dir.c_str());
     gw().instance_failed(uri(), code, message);
     self_->quit();
   }

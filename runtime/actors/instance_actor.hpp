@@ -29,6 +29,9 @@ struct instance_seed {
   host_services* host = nullptr; ///< lives as long as the daemon
   std::string state_dir;         ///< var/lib/domus/<instance>
   std::string run_dir;           ///< run/domus/<instance>
+  std::string log_dir;           ///< var/log/domus/<instance>
+  std::string cache_dir;         ///< var/cache/domus/<driver>
+  std::string settings_file;     ///< etc/domus/<driver>.conf (absent: no settings)
   bool fresh = true;             ///< the daemon has no state for this instance
   /// Where definitions go (etc/domus/<instance>); "" for an instance never persisted
   /// (a node file's). Status files then go to run_dir.

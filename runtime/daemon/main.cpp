@@ -203,6 +203,9 @@ caf::actor domusd::make_instance(const protocol::uri& u, std::string& why,
   std::string dir = instance_dir_name(u);
   seed.state_dir = paths_.lib + "/" + dir;
   seed.run_dir = paths_.run + "/" + dir;
+  seed.log_dir = paths_.log + "/" + dir;
+  seed.cache_dir = paths_.cache + "/" + d->driver->name;
+  seed.settings_file = paths_.driver_config_file(d->driver->name);
   seed.files = &files_;
   seed.job_wait_ms = opts_.job_wait_ms;
   seed.clock = &clock_;
@@ -218,6 +221,8 @@ caf::actor domusd::make_instance(const protocol::uri& u, std::string& why,
   try {
     make_tree_dir(seed.state_dir, private_dir_mode);
     make_tree_dir(seed.run_dir, private_dir_mode);
+    make_tree_dir(seed.log_dir, private_dir_mode);
+    make_tree_dir(seed.cache_dir, private_dir_mode);
     if (!seed.etc_dir.empty()) {
       make_tree_dir(seed.etc_dir, private_dir_mode);
       make_tree_dir(seed.etc_dir + "/autostart", private_dir_mode);

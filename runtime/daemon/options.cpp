@@ -1,5 +1,7 @@
 #include "daemon/options.hpp"
 
+#include "daemon/conf_file.hpp"
+
 #include <domus/protocol/errors.hpp>
 
 #include <cerrno>
@@ -216,54 +218,19 @@ const std::map<std::string, setting>& settings() {
   return table;
 }
 
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos)
-    return "";
-  auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-
 } // namespace
 
 void load_config_text(const std::string& text, const std::string& origin,
                       daemon_options& opts) {
-  std::istringstream in(text);
-  std::string line;
-  int lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    auto where = origin + ":" + std::to_string(lineno) + ": ";
-    // A '#' starts a comment unless it is inside a quoted value.
-    bool in_quotes = false;
-    for (size_t i = 0; i < line.size(); ++i) {
-      if (line[i] == '"')
-        in_quotes = !in_quotes;
-      else if (line[i] == '#' && !in_quotes) {
-        line.resize(i);
-        break;
-      }
-    }
-    line = trim(line);
-    if (line.empty())
-      continue;
-    auto eq = line.find('=');
-    if (eq == std::string::npos)
-      throw error(errc::config_error, where + "expected key = value, got '" + line + "'");
-    std::string key = trim(line.substr(0, eq));
-    std::string value = trim(line.substr(eq + 1));
-    bool quoted = value.size() >= 2 && value.front() == '"' && value.back() == '"';
-    if (quoted)
-      value = value.substr(1, value.size() - 2);
-    else if (!value.empty() && value.front() == '"')
-      throw error(errc::config_error, where + key + ": unterminated string");
-    auto it = settings().find(key);
+  for (auto& c : parse_conf(text, origin)) {
+    auto where = origin + ":" + std::to_string(c.line) + ": ";
+    auto it = settings().find(c.key);
     if (it == settings().end())
-      throw error(errc::config_error, where + "unknown setting '" + key + "'");
+      throw error(errc::config_error, where + "unknown setting '" + c.key + "'");
     try {
-      it->second.apply(value, quoted, opts);
+      it->second.apply(c.value, c.quoted, opts);
     } catch (const std::invalid_argument& e) {
-      throw error(errc::config_error, where + key + ": " + e.what());
+      throw error(errc::config_error, where + c.key + ": " + e.what());
     }
   }
 }

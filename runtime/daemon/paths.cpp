@@ -46,10 +46,11 @@ daemon_paths make_paths(const std::string& root) {
     if (r == "/")
       r.clear();
     return {r + "/etc/domus", r + "/var/lib/domus", r + "/run/domus",
-            r + "/var/log/domus"};
+            r + "/var/log/domus", r + "/var/cache/domus"};
   }
   if (::geteuid() == 0)
-    return {"/etc/domus", "/var/lib/domus", "/run/domus", "/var/log/domus"};
+    return {"/etc/domus", "/var/lib/domus", "/run/domus", "/var/log/domus",
+            "/var/cache/domus"};
   std::string home = env_or("HOME", "");
   if (home.empty())
     throw error(errc::config_error, "HOME is not set; give --root DIR");
@@ -60,7 +61,8 @@ daemon_paths make_paths(const std::string& root) {
                 "sockets; set it or give --root DIR");
   std::string data = env_or("XDG_DATA_HOME", home + "/.local/share") + "/domus";
   return {env_or("XDG_CONFIG_HOME", home + "/.config") + "/domus", data,
-          runtime_dir + "/domus", data + "/log"};
+          runtime_dir + "/domus", data + "/log",
+          env_or("XDG_CACHE_HOME", home + "/.cache") + "/domus"};
 }
 
 void make_dirs(const std::string& path, unsigned mode) {
@@ -122,7 +124,7 @@ void make_tree_dir(const std::string& path, unsigned mode) {
 }
 
 void create_directories(const daemon_paths& p, unsigned run_mode) {
-  for (auto* d : {&p.etc, &p.lib, &p.run, &p.log}) {
+  for (auto* d : {&p.etc, &p.lib, &p.run, &p.log, &p.cache}) {
     auto slash = d->rfind('/');
     if (slash != std::string::npos && slash > 0)
       make_dirs(d->substr(0, slash), 0755);

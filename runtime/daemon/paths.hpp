@@ -12,8 +12,14 @@ struct daemon_paths {
   std::string lib; ///< state (/var/lib/domus)
   std::string run; ///< sockets, pid file, status of active objects (/run/domus)
   std::string log; ///< logs (/var/log/domus)
+  std::string
+      cache; ///< what can be rebuilt, such as probed capabilities (/var/cache/domus)
 
   std::string config_file() const { return etc + "/domusd.conf"; }
+  /// A driver's own settings (libvirt's qemu.conf): etc/domus/<driver>.conf.
+  std::string driver_config_file(const std::string& driver) const {
+    return etc + "/" + driver + ".conf";
+  }
   std::string pid_file() const { return run + "/domusd.pid"; }
   std::string rw_socket() const { return run + "/domus-sock"; }
   std::string ro_socket() const { return run + "/domus-sock-ro"; }

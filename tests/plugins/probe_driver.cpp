@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <mutex>
@@ -49,6 +50,7 @@ struct domus_instance {
   std::mutex parked_mutex;
   std::vector<parked_call> parked;
   std::atomic<int32_t> next_id{1};
+  std::string guest_seconds = "120"; // how long a guest's sleep runs (guest_seconds)
   std::mutex children_mutex;
   std::vector<uint64_t>
       children; // every guest spawned; a test plugin stops them on close
@@ -225,7 +227,32 @@ void probe_open(const domus_open_args_v1* args, domus_complete_fn done, void* us
                 "the broken driver cannot open anything (a test of open failures)");
   auto* inst = new domus_instance;
   inst->host = args->host;
-  log(inst, std::string("probe: open ") + args->uri + " state_dir=" + args->state_dir);
+  std::string opened =
+      std::string("probe: open ") + args->uri + " state_dir=" + args->state_dir;
+#if DOMUS_DRIVER_ABI_MINOR >= 1
+  // One setting, guest_seconds (how long a guest runs, 1 to 86400): what a driver's
+  // settings file is for, and how a bad line is reported.
+  for (size_t i = 0; i < args->n_settings; ++i) {
+    const domus_setting_v1& s = args->settings[i];
+    std::string where = std::string(args->settings_file) + ":" + std::to_string(s.line) +
+                        ": " + s.key + ": ";
+    char* end = nullptr;
+    long v = std::strtol(s.value, &end, 10);
+    std::string why =
+        std::string(s.key) != "guest_seconds" ? "unknown setting"
+        : (*s.value == 0 || *end != 0 || v < 1 || v > 86400)
+            ? "expected whole seconds from 1 to 86400, got '" + std::string(s.value) + "'"
+            : "";
+    if (!why.empty()) {
+      delete inst;
+      return fail(done, user, DOMUS_E_CONFIG_ERROR, where + why);
+    }
+    inst->guest_seconds = std::to_string(v);
+  }
+  opened += std::string(" log_dir=") + args->log_dir + " cache_dir=" + args->cache_dir +
+            " guest_seconds=" + inst->guest_seconds;
+#endif
+  log(inst, opened);
   domus_result_v1 r = blank();
   r.instance = inst;
   done(user, &r);
@@ -289,7 +316,7 @@ void do_start(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* 
     d->pending_user = user;
   }
   bool selfstop = d->name.rfind("selfstop-", 0) == 0;
-  static const char* const sleeper[] = {"sleep", "120", nullptr};
+  const char* const sleeper[] = {"sleep", inst->guest_seconds.c_str(), nullptr};
   static const char* const quitter[] = {"sh", "-c", "exit 7", nullptr};
   domus_spawn_v1 spec{};
   spec.struct_size = sizeof spec;

@@ -71,6 +71,15 @@ PIN(domus_host_v1, kill, 80);
 PIN(domus_open_args_v1, uri, 8);
 PIN(domus_open_args_v1, flags, 48);
 PIN(domus_open_args_v1, host, 56);
+/* 1.1 */
+PIN(domus_open_args_v1, log_dir, 64);
+PIN(domus_open_args_v1, cache_dir, 72);
+PIN(domus_open_args_v1, settings_file, 80);
+PIN(domus_open_args_v1, settings, 88);
+PIN(domus_open_args_v1, n_settings, 96);
+PIN(domus_setting_v1, key, 0);
+PIN(domus_setting_v1, value, 8);
+PIN(domus_setting_v1, line, 16);
 
 PIN(domus_dom_state_v1, state, 0);
 PIN(domus_dom_state_v1, reason, 4);
@@ -119,6 +128,7 @@ int main(void) {
   printf("domus_driver_v1: %u bytes, ABI %u.%u\n", (unsigned)sizeof(domus_driver_v1),
          DOMUS_DRIVER_ABI_MAJOR, DOMUS_DRIVER_ABI_MINOR);
   return sizeof(domus_driver_v1) == 80 && sizeof(domus_domain_ops_v1) == 144 &&
+                 sizeof(domus_open_args_v1) == 104 && sizeof(domus_setting_v1) == 24 &&
                  DOMUS_DRIVER_ABI_MINOR == 1
              ? 0
              : 1;

@@ -11,6 +11,7 @@
 #include "daemon/pidfile.hpp"
 #include "drivers/deadline_clock.hpp"
 #include "drivers/driver_flags.hpp"
+#include "drivers/open_arguments.hpp"
 #include "drivers/plugin_loader.hpp"
 #include "gateway/client_table.hpp"
 #include "gateway/event_loop.hpp"
@@ -239,6 +240,9 @@ BOOST_AUTO_TEST_CASE(root_tree) {
   BOOST_TEST(p.etc == "/srv/d/etc/domus");
   BOOST_TEST(p.lib == "/srv/d/var/lib/domus");
   BOOST_TEST(p.run == "/srv/d/run/domus");
+  BOOST_TEST(p.log == "/srv/d/var/log/domus");
+  BOOST_TEST(p.cache == "/srv/d/var/cache/domus");
+  BOOST_TEST(p.driver_config_file("qemu") == "/srv/d/etc/domus/qemu.conf");
   BOOST_TEST(p.rw_socket() == "/srv/d/run/domus/domus-sock");
   BOOST_TEST(p.pid_file() == "/srv/d/run/domus/domusd.pid");
   BOOST_TEST(make_paths("/").etc == "/etc/domus");
@@ -615,6 +619,69 @@ BOOST_AUTO_TEST_CASE(a_driver_is_passed_only_what_it_can_take) {
   BOOST_TEST(r.first == unsupported);
   BOOST_TEST(r.second == "the probe driver takes no flags for domain.undefine (it has "
                          "no undefine_flags): 0x4 (nvram)");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(driver_settings)
+
+// A driver's settings file: absent is no settings; lines come with their numbers; a
+// malformed line, a directory and a file past max_settings_file_bytes are refused
+// naming the file (at the limit it is read).
+BOOST_AUTO_TEST_CASE(read_settings_reads_or_names_what_is_wrong) {
+  std::string dir = domus::testing::temp_dir("ds");
+  BOOST_TEST(read_settings(dir + "/absent.conf").empty());
+
+  domus::testing::write_file(dir + "/a.conf",
+                             "# c\n\nuser = \"qemu\" # who\ngroup=kvm\n");
+  auto lines = read_settings(dir + "/a.conf");
+  BOOST_TEST_REQUIRE(lines.size() == 2u);
+  BOOST_TEST(lines[0].key == "user");
+  BOOST_TEST(lines[0].value == "qemu");
+  BOOST_TEST(lines[0].quoted);
+  BOOST_TEST(lines[0].line == 3);
+  BOOST_TEST(lines[1].key == "group");
+  BOOST_TEST(lines[1].value == "kvm");
+  BOOST_TEST(lines[1].line == 4);
+
+  auto refused = [](const std::string& path, const std::string& message) {
+    try {
+      read_settings(path);
+      BOOST_FAIL("read " << path);
+    } catch (const domus::protocol::error& e) {
+      BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(errc::config_error));
+      BOOST_TEST(e.what() == message);
+    }
+  };
+  domus::testing::write_file(dir + "/b.conf", "user = qemu\nnonsense\n");
+  refused(dir + "/b.conf", dir + "/b.conf:2: expected key = value, got 'nonsense'");
+  refused(dir, dir + " is not a regular file");
+
+  // 1 MiB of comment lines is read; one byte more is not.
+  std::string text(max_settings_file_bytes, '#');
+  for (size_t i = 63; i < text.size(); i += 64)
+    text[i] = '\n';
+  domus::testing::write_file(dir + "/c.conf", text);
+  BOOST_TEST(read_settings(dir + "/c.conf").empty());
+  domus::testing::write_file(dir + "/c.conf", text + "#");
+  refused(dir + "/c.conf", dir + "/c.conf is 1048577 bytes, more than a settings file "
+                                 "may be (1048576)");
+}
+
+// What open is handed points at the strings and settings kept beside it.
+BOOST_AUTO_TEST_CASE(open_arguments_point_at_what_they_keep) {
+  open_arguments a;
+  a.strings = {"probe:///one", "probe", "/one", "/s", "/r", "/l", "/c", "/e/probe.conf"};
+  a.settings = {{"guest_seconds", "5", false, 2}};
+  a.fill(DOMUS_OPEN_FRESH, nullptr);
+  BOOST_TEST(a.abi.struct_size == sizeof(domus_open_args_v1));
+  BOOST_TEST(std::string(a.abi.log_dir) == "/l");
+  BOOST_TEST(std::string(a.abi.cache_dir) == "/c");
+  BOOST_TEST(std::string(a.abi.settings_file) == "/e/probe.conf");
+  BOOST_TEST_REQUIRE(a.abi.n_settings == 1u);
+  BOOST_TEST(std::string(a.abi.settings[0].key) == "guest_seconds");
+  BOOST_TEST(a.abi.settings[0].line == 2u);
+  BOOST_TEST(a.abi.flags == DOMUS_OPEN_FRESH);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -190,6 +190,11 @@ enum domus_object_kind_v1 {
   DOMUS_OBJECT_POOL = 3
 };
 
+/** Whether a struct handed over by the other side (struct_size first) reaches `field`
+    (since 1.1): read a field a later minor appended only when it does. */
+#define DOMUS_REACHES(ptr, type, field)                                                  \
+  ((ptr)->struct_size >= offsetof(type, field) + sizeof(((type*)0)->field))
+
 /** domus_open_args_v1.flags */
 #define DOMUS_OPEN_FRESH 0x1u /**< the daemon has no state for this instance yet */
 
@@ -400,6 +405,13 @@ typedef struct domus_host_v1 {
 
 /* ---- the driver ------------------------------------------------------------------- */
 
+/** One `key = value` line of the driver's settings file (since 1.1). */
+typedef struct domus_setting_v1 {
+  const char* key;
+  const char* value; /**< without the double quotes it may have had */
+  uint32_t line;     /**< 1-based, for error messages */
+} domus_setting_v1;
+
 /** What `open` gets. */
 typedef struct domus_open_args_v1 {
   uint32_t struct_size;
@@ -410,6 +422,18 @@ typedef struct domus_open_args_v1 {
   const char* run_dir;   /**< a directory private to this instance (run) */
   uint32_t flags;        /**< DOMUS_OPEN_* */
   const domus_host_v1* host;
+  /* ---- 1.1 ---- */
+  const char* log_dir;   /**< this instance's logs (var/log/domus/<instance>), e.g. a
+                              guest's NAME.log */
+  const char* cache_dir; /**< what the driver can rebuild, shared by its instances
+                              (var/cache/domus/<driver>), e.g. probed capabilities */
+  /** The driver's settings file, etc/domus/<driver>.conf (as libvirt's qemu.conf), and
+      its lines in order, syntax already checked (an absent file has none). The driver
+      validates keys and values; a bad one fails open with DOMUS_E_CONFIG_ERROR and a
+      message naming the file, the line and the key ("FILE:LINE: KEY: why"). */
+  const char* settings_file;
+  const domus_setting_v1* settings;
+  size_t n_settings;
 } domus_open_args_v1;
 
 /**
