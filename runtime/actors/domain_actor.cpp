@@ -819,7 +819,8 @@ public:
   // The runtime never releases a handle the driver still has a call on (an info beside
   // the job, a call of a dead incarnation): it waits for them.
   void release_if_idle() {
-    if (!st().release_pending || st().calls.slot()->in_flight() > 0)
+    if (!st().release_pending || st().calls.slot()->in_flight() > 0 ||
+        st().calls.unhandled() > 0)
       return;
     st().release_pending = false;
     if (auto* dom = st().s.dom) {

@@ -185,6 +185,12 @@ public:
   /// Calls out past their deadline.
   size_t late() const { return late_.size(); }
 
+  /// Calls of this incarnation whose completion it has not handled yet, in time or
+  /// late. (The slot's in_flight drops when the driver completes, before the actor
+  /// takes the done_atom message: an actor that went by it alone could stop with a
+  /// completion still in its mailbox, and its caller unanswered.)
+  size_t unhandled() const { return waiting_.size() + late_.size(); }
+
   /// The id of a call still in time that is not a query (`info`): the driver call of
   /// the change that runs, if it has one out.
   std::optional<uint64_t> change_call() const {

@@ -3,6 +3,7 @@
 #include "actors/messages.hpp"
 #include "daemon/log.hpp"
 #include "drivers/abi_fields.hpp"
+#include "drivers/child_spawn.hpp"
 
 #include <caf/send.hpp>
 
@@ -11,6 +12,9 @@
 #include <csignal>
 #include <cstring>
 #include <mutex>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <unordered_map>
 #include <vector>
 
@@ -30,8 +34,8 @@ struct host_services::impl {
   // Loop thread only:
   std::unordered_map<uint64_t, uv_timer_t*> timers;
   std::unordered_map<uint64_t, uv_poll_t*> watches;
-  std::unordered_map<uint64_t, uv_process_t*> children;
-  // Pids of live children, for kill() from any thread.
+  std::unordered_map<uint64_t, uv_poll_t*> children; // watching each child's pidfd
+  // The pidfds of live children, for kill() from any thread.
   std::mutex pids_mutex;
   std::unordered_map<uint64_t, int> pids;
 
@@ -193,13 +197,6 @@ void host_unwatch_fd(void* ctx, uint64_t handle) {
   });
 }
 
-struct child_data {
-  impl* host;
-  uint64_t handle;
-  domus_child_fn fn;
-  void* arg;
-};
-
 void child_event(domus_child_fn fn, void* arg, int32_t kind, int64_t pid, int64_t status,
                  int32_t sig) {
   domus_child_event_v1 ev{};
@@ -211,88 +208,99 @@ void child_event(domus_child_fn fn, void* arg, int32_t kind, int64_t pid, int64_
   fn(arg, &ev);
 }
 
+// A child of the daemon, watched through its pidfd on the loop thread.
+struct child_data {
+  impl* host;
+  uint64_t handle;
+  domus_child_fn fn;
+  void* arg;
+  pid_t pid;
+  int pidfd;
+};
+
+// The child's pidfd is readable: it exited. Reaped here (its own pid only, never
+// waitpid(-1)), reported, forgotten.
+void on_child_exit(uv_poll_t* poll, int, int) {
+  auto* d = static_cast<child_data*>(poll->data);
+  int status = 0;
+  pid_t got;
+  do
+    got = ::waitpid(d->pid, &status, WNOHANG);
+  while (got < 0 && errno == EINTR);
+  if (got == 0)
+    return; // not yet (a spurious wake-up)
+  {
+    std::lock_guard<std::mutex> lock(d->host->pids_mutex);
+    d->host->pids.erase(d->handle);
+  }
+  d->host->children.erase(d->handle);
+  uv_poll_stop(poll);
+  event_loop::close_and_delete(poll);
+  ::close(d->pidfd);
+  int64_t code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+  int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  child_event(d->fn, d->arg, DOMUS_CHILD_EXITED, d->pid, code, sig);
+  delete d;
+}
+
 uint64_t host_spawn(void* ctx, const domus_spawn_v1* spec, domus_child_fn fn, void* arg) {
   if (!spec || !fn || !spec->file || !spec->argv)
     return 0;
   impl& h = self(ctx);
   uint64_t handle = h.next_handle++;
   // Copy everything the spec points to: the spawn runs later, on the loop thread.
-  std::vector<std::string> argv, envp;
+  spawn_request r;
+  r.file = spec->file;
   for (auto a = spec->argv; *a; ++a)
-    argv.emplace_back(*a);
-  bool has_env = spec->envp != nullptr;
-  for (auto e = spec->envp; e && *e; ++e)
-    envp.emplace_back(*e);
-  std::string file = spec->file, cwd = spec->cwd ? spec->cwd : "";
-  int fds[3] = {spec->stdin_fd, spec->stdout_fd, spec->stderr_fd};
-  h.on_loop([&h, handle, fn, arg, argv, envp, has_env, file, cwd, fds] {
-    std::vector<char*> av, ev;
-    for (auto& a : argv)
-      av.push_back(const_cast<char*>(a.c_str()));
-    av.push_back(nullptr);
-    for (auto& e : envp)
-      ev.push_back(const_cast<char*>(e.c_str()));
-    ev.push_back(nullptr);
-    uv_stdio_container_t stdio[3];
-    for (int i = 0; i < 3; ++i) {
-      if (fds[i] >= 0) {
-        stdio[i].flags = UV_INHERIT_FD;
-        stdio[i].data.fd = fds[i];
-      } else {
-        stdio[i].flags = UV_IGNORE;
-      }
-    }
-    uv_process_options_t opts{};
-    opts.file = file.c_str();
-    opts.args = av.data();
-    opts.env = has_env ? ev.data() : nullptr;
-    opts.cwd = cwd.empty() ? nullptr : cwd.c_str();
-    opts.stdio_count = 3;
-    opts.stdio = stdio;
-    opts.exit_cb = [](uv_process_t* p, int64_t status, int sig) {
-      auto* d = static_cast<child_data*>(p->data);
-      {
-        std::lock_guard<std::mutex> lock(d->host->pids_mutex);
-        d->host->pids.erase(d->handle);
-      }
-      d->host->children.erase(d->handle);
-      child_event(d->fn, d->arg, DOMUS_CHILD_EXITED, p->pid, status, sig);
-      delete d;
-      event_loop::close_and_delete(p);
-    };
-    auto* p = new uv_process_t;
-    p->data = new child_data{&h, handle, fn, arg};
-    int rc = uv_spawn(h.loop.uv(), p, &opts);
+    r.argv.emplace_back(*a);
+  if (spec->envp) {
+    r.envp.emplace();
+    for (auto e = spec->envp; *e; ++e)
+      r.envp->emplace_back(*e);
+  }
+  r.cwd = spec->cwd ? spec->cwd : "";
+  r.stdio[0] = spec->stdin_fd;
+  r.stdio[1] = spec->stdout_fd;
+  r.stdio[2] = spec->stderr_fd;
+  if (reaches(spec, DOMUS_FIELD_END(domus_spawn_v1, gid))) {
+    for (size_t i = 0; spec->pass_fds && i < spec->n_pass_fds; ++i)
+      r.pass_fds.push_back(spec->pass_fds[i]);
+    if (spec->uid >= 0)
+      r.uid = static_cast<uid_t>(spec->uid);
+    if (spec->gid >= 0)
+      r.gid = static_cast<gid_t>(spec->gid);
+  }
+  h.on_loop([&h, handle, fn, arg, r] {
+    spawned_child c;
+    int rc = spawn_child(r, c);
     if (rc != 0) {
-      delete static_cast<child_data*>(p->data);
-      event_loop::close_and_delete(p);
-      log_warning(h.uri + ": cannot spawn " + file + ": " + uv_strerror(rc));
+      log_warning(h.uri + ": cannot spawn " + r.file + ": " + std::strerror(-rc));
       child_event(fn, arg, DOMUS_CHILD_FAILED, 0, rc, 0);
       return;
     }
-    h.children[handle] = p;
+    auto* poll = new uv_poll_t;
+    poll->data = new child_data{&h, handle, fn, arg, c.pid, c.pidfd};
+    uv_poll_init(h.loop.uv(), poll, c.pidfd);
+    uv_poll_start(poll, UV_READABLE, on_child_exit);
+    h.children[handle] = poll;
     {
       std::lock_guard<std::mutex> lock(h.pids_mutex);
-      h.pids[handle] = p->pid;
+      h.pids[handle] = c.pidfd;
     }
-    child_event(fn, arg, DOMUS_CHILD_SPAWNED, p->pid, 0, 0);
+    child_event(fn, arg, DOMUS_CHILD_SPAWNED, c.pid, 0, 0);
   });
   return handle;
 }
 
 int32_t host_kill(void* ctx, uint64_t handle, int32_t sig) {
   impl& h = self(ctx);
-  int pid;
-  {
-    std::lock_guard<std::mutex> lock(h.pids_mutex);
-    auto it = h.pids.find(handle);
-    if (it == h.pids.end())
-      return -ESRCH;
-    pid = it->second;
-  }
-  // libuv reaps the child and drops its pid on the loop thread in one step, so a pid
-  // found here belongs to our child (short of a reuse in that instant).
-  return ::kill(pid, sig) == 0 ? 0 : -errno;
+  // Through the pidfd, under the lock the exit handler takes before closing it: the
+  // signal reaches our child or no one, never a process that reused its pid.
+  std::lock_guard<std::mutex> lock(h.pids_mutex);
+  auto it = h.pids.find(handle);
+  if (it == h.pids.end())
+    return -ESRCH;
+  return ::syscall(SYS_pidfd_send_signal, it->second, sig, nullptr, 0) == 0 ? 0 : -errno;
 }
 
 } // namespace

@@ -6,6 +6,9 @@
 #include <domus/protocol/client.hpp>
 
 #include <csignal>
+#include <fstream>
+#include <iterator>
+#include <regex>
 #include <unistd.h>
 
 // The probe plugin (tests/plugins/probe_driver.cpp) drives every host service through
@@ -239,7 +242,7 @@ BOOST_FIXTURE_TEST_CASE(release_waits_for_calls_in_flight, fixture) {
     int64_t destroy = c.send(uri, "domain.destroy", {{"domain", name}});
     auto a = c.wait_for(info, std::chrono::seconds(10));
     auto b = c.wait_for(destroy, std::chrono::seconds(10));
-    BOOST_TEST(a.ok);
+    BOOST_TEST(a.ok, a.message);
     BOOST_TEST(b.ok);
     BOOST_TEST(b.result["state"] == "shutoff");
     BOOST_TEST(!call("domain.lookup", {{"domain", name}}).ok);
@@ -263,4 +266,35 @@ BOOST_FIXTURE_TEST_CASE(calls_in_flight_survive_a_restart, fixture) {
   }
   BOOST_TEST(ok("domain.suspend", {{"domain", "crash-3"}})["state"] == "paused");
   BOOST_TEST(ok("domain.lookup", {{"domain", "crash-3"}})["state"] == "paused");
+}
+
+// As a terminal does it: domusd leads its own process group (a shell's foreground job),
+// a probe guest that its driver leaves running runs, and Ctrl-C (SIGINT to the group)
+// stops the daemon; the guest lives on, in a session of its own, and is no zombie.
+BOOST_AUTO_TEST_CASE(ctrl_c_to_a_foreground_daemon_never_reaches_its_guests) {
+  daemon_process d({"--plugin-dir", probe_plugin_dir()});
+  BOOST_TEST_REQUIRE(::getpgid(d.pid()) == d.pid());
+  domus::protocol::connection c(d.socket(), false);
+  auto def = c.call("probe:///one", "domain.define", {{"xml", probe_xml("survivor-1")}},
+                    std::chrono::seconds(10));
+  BOOST_TEST_REQUIRE(def.ok, def.message);
+  auto start = c.call("probe:///one", "domain.start", {{"domain", "survivor-1"}},
+                      std::chrono::seconds(10));
+  BOOST_TEST_REQUIRE(start.ok, start.message);
+  std::smatch m;
+  std::string log = d.log();
+  BOOST_TEST_REQUIRE(
+      std::regex_search(log, m, std::regex("guest 'survivor-1' spawned as pid (\\d+)")));
+  pid_t guest = std::stoi(m[1].str());
+  BOOST_TEST(::getsid(guest) == guest);
+  BOOST_TEST(::kill(-d.pid(), SIGINT) == 0);
+  BOOST_TEST(d.process().wait() == 0);
+  // The daemon is gone; its guest is not (and not a zombie).
+  std::ifstream stat("/proc/" + std::to_string(guest) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  auto paren = text.rfind(')');
+  BOOST_TEST_REQUIRE(paren != std::string::npos, "guest " << guest << " is gone");
+  BOOST_TEST(text.substr(paren + 2, 1) != "Z", text);
+  BOOST_TEST(::getsid(guest) == guest);
+  ::kill(guest, SIGKILL); // ours to stop, by its pid
 }

@@ -41,6 +41,8 @@ int spawn(const std::vector<std::string>& argv,
   if (pid < 0)
     throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
+    // Its own process group, as a shell's foreground job: a test may signal the group.
+    ::setpgid(0, 0);
     ::dup2(in_fd, 0);
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);

@@ -107,6 +107,12 @@ PIN(domus_report_v1, private_data, 32);
 PIN(domus_spawn_v1, file, 8);
 PIN(domus_spawn_v1, argv, 16);
 PIN(domus_spawn_v1, stdin_fd, 40);
+PIN(domus_spawn_v1, stderr_fd, 48);
+/* 1.1 */
+PIN(domus_spawn_v1, pass_fds, 56);
+PIN(domus_spawn_v1, n_pass_fds, 64);
+PIN(domus_spawn_v1, uid, 72);
+PIN(domus_spawn_v1, gid, 80);
 
 /* The numbers are part of the contract too. */
 typedef char pin_no_domain[(DOMUS_E_NO_DOMAIN == 1) ? 1 : -1];

@@ -9,6 +9,7 @@
 #include "daemon/options.hpp"
 #include "daemon/paths.hpp"
 #include "daemon/pidfile.hpp"
+#include "drivers/child_spawn.hpp"
 #include "drivers/deadline_clock.hpp"
 #include "drivers/driver_flags.hpp"
 #include "drivers/open_arguments.hpp"
@@ -23,9 +24,15 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
+#include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
+#include <grp.h>
+#include <map>
 #include <mutex>
+#include <pwd.h>
+#include <set>
+#include <sstream>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
@@ -682,6 +689,140 @@ BOOST_AUTO_TEST_CASE(open_arguments_point_at_what_they_keep) {
   BOOST_TEST(std::string(a.abi.settings[0].key) == "guest_seconds");
   BOOST_TEST(a.abi.settings[0].line == 2u);
   BOOST_TEST(a.abi.flags == DOMUS_OPEN_FRESH);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(child_spawn)
+
+namespace {
+
+// A line of /proc/PID/status ("Groups:", "Uid:", "SigBlk:"), its value trimmed.
+std::string status_field(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(field, 0) == 0) {
+      auto v = line.substr(field.size());
+      auto b = v.find_first_not_of(" \t");
+      auto e = v.find_last_not_of(" \t");
+      return b == std::string::npos ? "" : v.substr(b, e - b + 1);
+    }
+  return "?";
+}
+
+// What a process's descriptors point to, by number.
+std::map<int, std::string> open_fds(pid_t pid) {
+  std::map<int, std::string> fds;
+  std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (auto* e = ::readdir(d))
+      if (e->d_name[0] != '.') {
+        char target[4096];
+        ssize_t n =
+            ::readlink((dir + "/" + e->d_name).c_str(), target, sizeof target - 1);
+        fds[std::atoi(e->d_name)] = n > 0 ? std::string(target, n) : "";
+      }
+    ::closedir(d);
+  }
+  return fds;
+}
+
+void stop(spawned_child& c) {
+  ::kill(c.pid, SIGKILL);
+  int status;
+  ::waitpid(c.pid, &status, 0);
+  ::close(c.pidfd);
+}
+
+} // namespace
+
+// The child runs in a session of its own, keeps 0-2 and the passed descriptor only (a
+// descriptor of ours without close-on-exec stays behind), and has no signal blocked
+// although its parent blocks some.
+BOOST_AUTO_TEST_CASE(a_child_has_its_own_session_and_only_the_descriptors_passed) {
+  // Files of their own, so that the child's view names them whatever it opens itself.
+  std::string dir = domus::testing::temp_dir("sp");
+  domus::testing::write_file(dir + "/leaky", "");
+  domus::testing::write_file(dir + "/passed", "");
+  int leaky = ::open((dir + "/leaky").c_str(), O_RDONLY); // no O_CLOEXEC: stays behind
+  int passed = ::open((dir + "/passed").c_str(), O_RDONLY | O_CLOEXEC);
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &block, &old);
+  spawn_request r;
+  r.file = "sleep";
+  r.argv = {"sleep", "60"};
+  r.pass_fds = {passed};
+  spawned_child c;
+  BOOST_TEST_REQUIRE(spawn_child(r, c) == 0);
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  BOOST_TEST(::getsid(c.pid) == c.pid);
+  BOOST_TEST(::getpgid(c.pid) == c.pid);
+  auto fds = open_fds(c.pid);
+  BOOST_TEST(fds[passed] == dir + "/passed");
+  for (auto& [fd, target] : fds)
+    BOOST_TEST(target != dir + "/leaky", "descriptor " << fd << " leaked");
+  for (int i = 0; i < 3; ++i)
+    BOOST_TEST(fds[i] == "/dev/null");
+  BOOST_TEST(status_field(c.pid, "SigBlk:") == "0000000000000000");
+  stop(c);
+  ::close(leaky);
+  ::close(passed);
+}
+
+// As another user: its uid, its primary group and its supplementary groups (what
+// getgrouplist says of the user), not the daemon's.
+BOOST_AUTO_TEST_CASE(a_child_runs_as_the_user_with_the_users_groups) {
+  if (::geteuid() != 0) {
+    BOOST_TEST_MESSAGE(
+        "skipped: a_child_runs_as_the_user_with_the_users_groups needs root");
+    return;
+  }
+  struct passwd* pw = ::getpwnam("nobody");
+  BOOST_TEST_REQUIRE(pw != nullptr);
+  spawn_request r;
+  r.file = "/bin/sleep";
+  r.argv = {"sleep", "60"};
+  r.uid = pw->pw_uid;
+  spawned_child c;
+  BOOST_TEST_REQUIRE(spawn_child(r, c) == 0);
+  std::string uid = std::to_string(pw->pw_uid), gid = std::to_string(pw->pw_gid);
+  BOOST_TEST(status_field(c.pid, "Uid:") == uid + "\t" + uid + "\t" + uid + "\t" + uid);
+  BOOST_TEST(status_field(c.pid, "Gid:") == gid + "\t" + gid + "\t" + gid + "\t" + gid);
+  int n = 64;
+  std::vector<gid_t> want(n);
+  ::getgrouplist(pw->pw_name, pw->pw_gid, want.data(), &n);
+  want.resize(n);
+  std::set<std::string> want_text;
+  for (gid_t g : want)
+    want_text.insert(std::to_string(g));
+  std::istringstream groups(status_field(c.pid, "Groups:"));
+  std::set<std::string> got;
+  for (std::string g; groups >> g;)
+    got.insert(g);
+  BOOST_TEST((got == want_text));
+  stop(c);
+}
+
+// What cannot start is an error, and leaves no process behind.
+BOOST_AUTO_TEST_CASE(a_program_that_cannot_start_is_an_error) {
+  spawn_request r;
+  r.file = "/nonexistent/program";
+  r.argv = {"program"};
+  spawned_child c;
+  BOOST_TEST(spawn_child(r, c) == -ENOENT);
+  r.file = "sleep";
+  r.argv = {"sleep", "1"};
+  r.cwd = "/nonexistent";
+  BOOST_TEST(spawn_child(r, c) == -ENOENT);
+  r.cwd.clear();
+  r.pass_fds = {2};
+  BOOST_TEST(spawn_child(r, c) == -EBADF);
+  BOOST_TEST(c.pid == -1);
+  int status;
+  BOOST_TEST(::waitpid(-1, &status, WNOHANG) == -1); // no child left, zombie or not
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -343,7 +343,12 @@ typedef struct domus_report_v1 {
   domus_bytes_v1 private_data; /**< new status data to keep (NULL: unchanged) */
 } domus_report_v1;
 
-/** A child process to spawn. NULL envp inherits the daemon's environment. */
+/**
+ * A child process to spawn. NULL envp inherits the daemon's environment. The child
+ * runs in a session and process group of its own (a terminal's Ctrl-C to a foreground
+ * daemon never reaches it), with the signal mask and dispositions reset, and with
+ * every descriptor closed but 0-2 and `pass_fds`.
+ */
 typedef struct domus_spawn_v1 {
   uint32_t struct_size;
   const char* file;        /**< program; searched in PATH when it has no '/' */
@@ -353,6 +358,13 @@ typedef struct domus_spawn_v1 {
   int32_t stdin_fd;        /**< fd to inherit as the child's stdin; -1: /dev/null */
   int32_t stdout_fd;
   int32_t stderr_fd;
+  /* ---- 1.1 ---- */
+  const int32_t* pass_fds; /**< descriptors (3 or more) the child keeps at their
+                                numbers, e.g. a listening QMP socket */
+  size_t n_pass_fds;
+  int64_t uid; /**< -1: the daemon's user; else run as this user, with its
+                    supplementary groups (a QEMU as `libvirt-qemu` keeps `kvm`) */
+  int64_t gid; /**< -1: the user's primary group (or the daemon's, without uid) */
 } domus_spawn_v1;
 
 /** domus_child_event_v1.kind */

@@ -1,0 +1,218 @@
+#include "drivers/child_spawn.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace domus::runtime {
+
+namespace {
+
+// The program's path: as given when it has a '/', else the first executable match in
+// PATH (resolved before fork: the child may only make async-signal-safe calls).
+std::string resolve(const std::string& file) {
+  if (file.find('/') != std::string::npos)
+    return file;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t at = 0;
+  while (at <= dirs.size()) {
+    size_t colon = std::min(dirs.find(':', at), dirs.size());
+    std::string dir = dirs.substr(at, colon - at);
+    at = colon + 1;
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + file;
+    if (::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+  }
+  return "";
+}
+
+// The groups a user runs with: `gid` first, then the user's supplementary groups.
+int groups_of(uid_t uid, gid_t gid, std::vector<gid_t>& out) {
+  struct passwd pw {
+  }, *found = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) != 0 || !found) {
+    out = {gid}; // a uid without an account: its group alone
+    return 0;
+  }
+  int n = 64;
+  out.resize(n);
+  while (::getgrouplist(pw.pw_name, gid, out.data(), &n) < 0)
+    out.resize(n);
+  out.resize(n);
+  return 0;
+}
+
+[[noreturn]] void child_fail(int err_fd, int err) {
+  ssize_t w = ::write(err_fd, &err, sizeof err);
+  (void)w;
+  ::_exit(127);
+}
+
+int close_range_syscall(unsigned lo, unsigned hi) {
+#ifdef SYS_close_range
+  return static_cast<int>(::syscall(SYS_close_range, lo, hi, 0));
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+// In the child: closes every descriptor from `from` up, but those in `keep` (sorted).
+void close_all_but(int from, const std::vector<int>& keep) {
+  unsigned lo = static_cast<unsigned>(from);
+  for (int k : keep) {
+    if (static_cast<unsigned>(k) > lo && close_range_syscall(lo, k - 1) != 0)
+      for (int fd = static_cast<int>(lo); fd < k; ++fd)
+        ::close(fd);
+    lo = static_cast<unsigned>(k) + 1;
+  }
+  if (close_range_syscall(lo, UINT_MAX) != 0) {
+    long max = ::sysconf(_SC_OPEN_MAX);
+    for (long fd = lo; fd < max; ++fd)
+      ::close(static_cast<int>(fd));
+  }
+}
+
+} // namespace
+
+int spawn_child(const spawn_request& r, spawned_child& out) {
+  if (r.argv.empty())
+    return -EINVAL;
+  for (int fd : r.pass_fds)
+    if (fd < 3 || ::fcntl(fd, F_GETFD) < 0)
+      return -EBADF;
+  std::string path = resolve(r.file);
+  if (path.empty())
+    return -ENOENT;
+  std::vector<gid_t> groups;
+  if (r.uid || r.gid) {
+    gid_t gid = r.gid.value_or(0);
+    if (r.uid && !r.gid) {
+      struct passwd pw {
+      }, *found = nullptr;
+      std::vector<char> buf(16384);
+      gid = ::getpwuid_r(*r.uid, &pw, buf.data(), buf.size(), &found) == 0 && found
+                ? pw.pw_gid
+                : static_cast<gid_t>(*r.uid);
+    }
+    if (r.uid)
+      groups_of(*r.uid, gid, groups);
+    else
+      groups = {gid};
+  }
+  // Everything the child uses is built here: it may not allocate after fork.
+  std::vector<char*> argv, envp;
+  for (auto& a : r.argv)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  if (r.envp) {
+    for (auto& e : *r.envp)
+      envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+  }
+  char** env = r.envp ? envp.data() : environ;
+  std::vector<int> keep = r.pass_fds;
+  std::sort(keep.begin(), keep.end());
+  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull < 0)
+    return -errno;
+  int err_pipe[2];
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    int e = errno;
+    ::close(devnull);
+    return -e;
+  }
+  int source[3];
+  for (int i = 0; i < 3; ++i)
+    source[i] = r.stdio[i] >= 0 ? r.stdio[i] : devnull;
+  // The error pipe stays open in the child until exec closes it.
+  keep.push_back(err_pipe[1]);
+  std::sort(keep.begin(), keep.end());
+  int low =
+      std::max(keep.back(), std::max({source[0], source[1], source[2], devnull})) + 1;
+
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int e = errno;
+    ::close(devnull);
+    ::close(err_pipe[0]);
+    ::close(err_pipe[1]);
+    return -e;
+  }
+  if (pid == 0) {
+    int err = err_pipe[1];
+    if (::setsid() < 0)
+      child_fail(err, errno);
+    // stdio: each source moved above every number in use first, so that dup2 into 0-2
+    // cannot clobber a source that is itself 0, 1 or 2.
+    int moved[3];
+    for (int i = 0; i < 3; ++i)
+      if ((moved[i] = ::fcntl(source[i], F_DUPFD, low + i)) < 0)
+        child_fail(err, errno);
+    for (int i = 0; i < 3; ++i)
+      if (::dup2(moved[i], i) < 0)
+        child_fail(err, errno);
+    close_all_but(3, keep);
+    for (int fd : r.pass_fds)
+      if (::fcntl(fd, F_SETFD, 0) < 0)
+        child_fail(err, errno);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int s = 1; s < NSIG; ++s)
+      if (s != SIGKILL && s != SIGSTOP)
+        ::sigaction(s, &dfl, nullptr);
+    if (!groups.empty()) {
+      if (::setgroups(groups.size(), groups.data()) != 0 || ::setgid(groups[0]) != 0)
+        child_fail(err, errno);
+    }
+    if (r.uid && ::setuid(*r.uid) != 0)
+      child_fail(err, errno);
+    if (!r.cwd.empty() && ::chdir(r.cwd.c_str()) != 0)
+      child_fail(err, errno);
+    ::execve(path.c_str(), argv.data(), env);
+    child_fail(err, errno);
+  }
+  ::close(err_pipe[1]);
+  ::close(devnull);
+  // Our child, unreaped: its pid cannot be reused before we wait for it.
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  int pidfd_errno = pidfd < 0 ? errno : 0;
+  int child_err = 0;
+  ssize_t n;
+  do
+    n = ::read(err_pipe[0], &child_err, sizeof child_err);
+  while (n < 0 && errno == EINTR);
+  ::close(err_pipe[0]);
+  if (n > 0 || pidfd < 0) {
+    if (n <= 0)
+      ::kill(pid, SIGKILL);
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (pidfd >= 0)
+      ::close(pidfd);
+    return -(n > 0 ? child_err : pidfd_errno);
+  }
+  ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+  out.pid = pid;
+  out.pidfd = pidfd;
+  return 0;
+}
+
+} // namespace domus::runtime
