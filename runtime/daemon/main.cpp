@@ -9,6 +9,7 @@
 #include "drivers/deadline_clock.hpp"
 #include "drivers/host_services.hpp"
 #include "drivers/plugin_loader.hpp"
+#include "drivers/process_watch.hpp"
 #include "gateway/gateway.hpp"
 #include "persist/instance_restore.hpp"
 #include "persist/store.hpp"
@@ -65,6 +66,7 @@ int block_stop_signals() {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGCHLD); // an adopted orphan exited: reaped on the loop
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   int fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
   if (fd < 0)
@@ -111,6 +113,9 @@ private:
   // First: the stop signals are blocked before any member starts a thread (the store's),
   // since threads inherit the mask.
   int signal_fd_ = block_stop_signals();
+  // Orphaned descendants (a guest's own children, a daemonized helper) become ours to
+  // reap rather than PID 1's, which may never reap them.
+  bool subreaper_ = become_subreaper();
   daemon_paths paths_;
   daemon_options opts_;
   uint64_t descriptors_ = 0;
@@ -296,6 +301,12 @@ void domusd::watch_signals() {
     signalfd_siginfo info{};
     while (::read(self->signal_fd_, &info, sizeof info) == sizeof info) {
       int signum = static_cast<int>(info.ssi_signo);
+      if (signum == SIGCHLD) {
+        // Subreaper: orphaned descendants are ours to reap (PID 1 here may never), one
+        // pid at a time, leaving the children the host services watch alone.
+        reap_orphans();
+        continue;
+      }
       std::call_once(self->stop_requested_, [self, signum] {
         log_info(std::string("stopping (") + (signum == SIGTERM ? "SIGTERM" : "SIGINT") +
                  ")");
@@ -307,6 +318,9 @@ void domusd::watch_signals() {
 }
 
 void domusd::announce_ready() {
+  if (!subreaper_)
+    log_warning("cannot become a child subreaper: orphaned descendants of guests are "
+                "left to PID 1");
   log_info("descriptor limit " + std::to_string(descriptors_) +
            ", of which the settings " + "may use " +
            std::to_string(opts_.descriptor_budget()));

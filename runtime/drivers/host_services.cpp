@@ -4,6 +4,7 @@
 #include "daemon/log.hpp"
 #include "drivers/abi_fields.hpp"
 #include "drivers/child_spawn.hpp"
+#include "drivers/process_watch.hpp"
 
 #include <caf/send.hpp>
 
@@ -20,6 +21,8 @@
 
 namespace domus::runtime {
 
+struct pid_watch;
+
 struct host_services::impl {
   event_loop& loop;
   std::string uri;
@@ -35,9 +38,11 @@ struct host_services::impl {
   std::unordered_map<uint64_t, uv_timer_t*> timers;
   std::unordered_map<uint64_t, uv_poll_t*> watches;
   std::unordered_map<uint64_t, uv_poll_t*> children; // watching each child's pidfd
-  // The pidfds of live children, for kill() from any thread.
+  // The pidfds of live children, for kill() from any thread; and the processes watched
+  // by pid (watch_pid), for signal_pid.
   std::mutex pids_mutex;
   std::unordered_map<uint64_t, int> pids;
+  std::unordered_map<uint64_t, pid_watch*> watched;
 
   impl(event_loop& l, std::string u) : loop(l), uri(std::move(u)) {}
 
@@ -48,6 +53,17 @@ struct host_services::impl {
     else
       loop.post(std::forward<F>(fn));
   }
+};
+
+// A process watched through its pidfd, not necessarily our child (never reaped here).
+struct pid_watch {
+  host_services::impl* host;
+  uint64_t handle;
+  domus_child_fn fn;
+  void* arg;
+  pid_t pid;
+  int pidfd;
+  uv_poll_t* poll;
 };
 
 namespace {
@@ -233,6 +249,7 @@ void on_child_exit(uv_poll_t* poll, int, int) {
     std::lock_guard<std::mutex> lock(d->host->pids_mutex);
     d->host->pids.erase(d->handle);
   }
+  disown_child(d->pid);
   d->host->children.erase(d->handle);
   uv_poll_stop(poll);
   event_loop::close_and_delete(poll);
@@ -278,6 +295,7 @@ uint64_t host_spawn(void* ctx, const domus_spawn_v1* spec, domus_child_fn fn, vo
       child_event(fn, arg, DOMUS_CHILD_FAILED, 0, rc, 0);
       return;
     }
+    own_child(c.pid); // reaped by on_child_exit, never by the orphan reaper
     auto* poll = new uv_poll_t;
     poll->data = new child_data{&h, handle, fn, arg, c.pid, c.pidfd};
     uv_poll_init(h.loop.uv(), poll, c.pidfd);
@@ -290,6 +308,78 @@ uint64_t host_spawn(void* ctx, const domus_spawn_v1* spec, domus_child_fn fn, vo
     child_event(fn, arg, DOMUS_CHILD_SPAWNED, c.pid, 0, 0);
   });
   return handle;
+}
+
+void end_pid_watch(pid_watch* w) {
+  {
+    std::lock_guard<std::mutex> lock(w->host->pids_mutex);
+    w->host->watched.erase(w->handle);
+  }
+  uv_poll_stop(w->poll);
+  event_loop::close_and_delete(w->poll);
+  ::close(w->pidfd);
+  delete w;
+}
+
+uint64_t host_watch_pid(void* ctx, int64_t pid, uint64_t start_time, domus_child_fn fn,
+                        void* arg) {
+  if (!fn || pid <= 0)
+    return 0;
+  impl& h = self(ctx);
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(pid), 0));
+  if (pidfd < 0)
+    return 0;
+  // Checked after the pidfd is held: the process it names cannot change from here on.
+  if (!process_alive(static_cast<pid_t>(pid), start_time)) {
+    ::close(pidfd);
+    return 0;
+  }
+  uint64_t handle = h.next_handle++;
+  auto* w = new pid_watch{&h, handle, fn, arg, static_cast<pid_t>(pid), pidfd, nullptr};
+  {
+    std::lock_guard<std::mutex> lock(h.pids_mutex);
+    h.watched[handle] = w;
+  }
+  h.on_loop([&h, w] {
+    w->poll = new uv_poll_t;
+    w->poll->data = w;
+    uv_poll_init(h.loop.uv(), w->poll, w->pidfd);
+    uv_poll_start(w->poll, UV_READABLE, [](uv_poll_t* p, int, int) {
+      auto* w = static_cast<pid_watch*>(p->data);
+      auto fn = w->fn;
+      auto arg = w->arg;
+      pid_t pid = w->pid;
+      end_pid_watch(w);
+      child_event(fn, arg, DOMUS_CHILD_EXITED, pid, -1, 0);
+    });
+  });
+  return handle;
+}
+
+void host_unwatch_pid(void* ctx, uint64_t handle) {
+  impl& h = self(ctx);
+  h.on_loop([&h, handle] {
+    pid_watch* w = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(h.pids_mutex);
+      auto it = h.watched.find(handle);
+      if (it == h.watched.end())
+        return;
+      w = it->second;
+    }
+    end_pid_watch(w);
+  });
+}
+
+int32_t host_signal_pid(void* ctx, uint64_t handle, int32_t sig) {
+  impl& h = self(ctx);
+  std::lock_guard<std::mutex> lock(h.pids_mutex);
+  auto it = h.watched.find(handle);
+  if (it == h.watched.end())
+    return -ESRCH;
+  return ::syscall(SYS_pidfd_send_signal, it->second->pidfd, sig, nullptr, 0) == 0
+             ? 0
+             : -errno;
 }
 
 int32_t host_kill(void* ctx, uint64_t handle, int32_t sig) {
@@ -319,6 +409,9 @@ host_services::host_services(event_loop& loop, std::string uri)
   t.unwatch_fd = host_unwatch_fd;
   t.spawn = host_spawn;
   t.kill = host_kill;
+  t.watch_pid = host_watch_pid;
+  t.unwatch_pid = host_unwatch_pid;
+  t.signal_pid = host_signal_pid;
 }
 
 host_services::~host_services() = default;

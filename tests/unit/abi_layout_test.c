@@ -67,6 +67,10 @@ PIN(domus_host_v1, watch_fd, 56);
 PIN(domus_host_v1, unwatch_fd, 64);
 PIN(domus_host_v1, spawn, 72);
 PIN(domus_host_v1, kill, 80);
+/* 1.1 */
+PIN(domus_host_v1, watch_pid, 88);
+PIN(domus_host_v1, unwatch_pid, 96);
+PIN(domus_host_v1, signal_pid, 104);
 
 PIN(domus_open_args_v1, uri, 8);
 PIN(domus_open_args_v1, flags, 48);

@@ -12,8 +12,10 @@
 #include "drivers/child_spawn.hpp"
 #include "drivers/deadline_clock.hpp"
 #include "drivers/driver_flags.hpp"
+#include "drivers/host_services.hpp"
 #include "drivers/open_arguments.hpp"
 #include "drivers/plugin_loader.hpp"
+#include "drivers/process_watch.hpp"
 #include "gateway/client_table.hpp"
 #include "gateway/event_loop.hpp"
 #include "test_files.hpp"
@@ -823,6 +825,143 @@ BOOST_AUTO_TEST_CASE(a_program_that_cannot_start_is_an_error) {
   BOOST_TEST(c.pid == -1);
   int status;
   BOOST_TEST(::waitpid(-1, &status, WNOHANG) == -1); // no child left, zombie or not
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(process_watch)
+
+namespace {
+
+// Polls (bounded) until /proc says `pid` is a zombie; false if it never is.
+bool becomes_zombie(pid_t pid) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < until) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    auto paren = text.rfind(')');
+    if (paren != std::string::npos && text.compare(paren + 2, 1, "Z") == 0)
+      return true;
+    std::this_thread::yield();
+  }
+  return false;
+}
+
+// A child that waits for signals; the caller reaps it.
+pid_t pausing_child() {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    for (;;)
+      ::pause();
+  }
+  return pid;
+}
+
+} // namespace
+
+// Alive means there, not a zombie, and started when it should have.
+BOOST_AUTO_TEST_CASE(a_zombie_or_another_process_on_the_pid_is_not_alive) {
+  BOOST_TEST(process_alive(::getpid()));
+  auto start = process_start_time(::getpid());
+  BOOST_TEST_REQUIRE(start.has_value());
+  BOOST_TEST(process_alive(::getpid(), *start));
+  BOOST_TEST(!process_alive(::getpid(), *start + 1));
+  pid_t z = ::fork();
+  if (z == 0)
+    ::_exit(0);
+  BOOST_TEST_REQUIRE(becomes_zombie(z));
+  BOOST_TEST(!process_alive(z));
+  int status;
+  ::waitpid(z, &status, 0);
+  BOOST_TEST(!process_alive(z));
+}
+
+// As a subreaper, an orphaned grandchild that exits is reaped; a zombie child someone
+// owns (the host services reap theirs) is left alone.
+BOOST_AUTO_TEST_CASE(orphans_are_reaped_and_owned_children_left_alone) {
+  BOOST_TEST_REQUIRE(become_subreaper());
+  pid_t held = ::fork();
+  if (held == 0)
+    ::_exit(0);
+  own_child(held);
+  int pipe_fds[2];
+  BOOST_TEST_REQUIRE(::pipe(pipe_fds) == 0);
+  pid_t test_pid = ::getpid();
+  pid_t mid = ::fork();
+  if (mid == 0) {
+    pid_t grandchild = ::fork();
+    if (grandchild == 0) {
+      // Exits once its parent is gone and it is ours (a bounded wait).
+      for (int i = 0; i < 100000 && ::getppid() != test_pid; ++i)
+        ::usleep(100);
+      ::_exit(0);
+    }
+    ssize_t w = ::write(pipe_fds[1], &grandchild, sizeof grandchild);
+    (void)w;
+    ::_exit(0);
+  }
+  pid_t grandchild = 0;
+  BOOST_TEST_REQUIRE(::read(pipe_fds[0], &grandchild, sizeof grandchild) ==
+                     static_cast<ssize_t>(sizeof grandchild));
+  int status;
+  ::waitpid(mid, &status, 0);
+  BOOST_TEST_REQUIRE(becomes_zombie(grandchild));
+  BOOST_TEST_REQUIRE(becomes_zombie(held));
+  BOOST_TEST(reap_orphans() == 1);
+  BOOST_TEST(!process_start_time(grandchild).has_value()); // reaped: gone from /proc
+  BOOST_TEST(::waitpid(held, &status, WNOHANG) == held);   // still ours to reap
+  disown_child(held);
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+}
+
+// watch_pid: EXITED fires when the process exits though no one reaps it; a zombie, or a
+// pid with another start time, cannot be watched; signal_pid reaches only the watched.
+BOOST_AUTO_TEST_CASE(watch_pid_sees_an_exit_that_leaves_a_zombie) {
+  using domus::runtime::event_loop;
+  event_loop loop;
+  loop.start();
+  host_services host(loop, "test:///watch");
+  const domus_host_v1* t = host.table();
+  pid_t pid = pausing_child();
+  auto start = process_start_time(pid);
+  BOOST_TEST_REQUIRE(start.has_value());
+  BOOST_TEST(t->watch_pid(
+                 t->ctx, pid, *start + 1, [](void*, const domus_child_event_v1*) {},
+                 nullptr) == 0u);
+  struct seen_t {
+    std::mutex m;
+    std::condition_variable cv;
+    int exits = 0;
+    int64_t pid = 0;
+  } seen;
+  uint64_t w = t->watch_pid(
+      t->ctx, pid, *start,
+      [](void* arg, const domus_child_event_v1* ev) {
+        auto* s = static_cast<seen_t*>(arg);
+        std::lock_guard<std::mutex> lock(s->m);
+        s->exits += ev->kind == DOMUS_CHILD_EXITED;
+        s->pid = ev->pid;
+        s->cv.notify_all();
+      },
+      &seen);
+  BOOST_TEST_REQUIRE(w != 0u);
+  BOOST_TEST(t->signal_pid(t->ctx, w, 0) == 0);
+  BOOST_TEST(t->signal_pid(t->ctx, w, SIGKILL) == 0);
+  {
+    std::unique_lock<std::mutex> lock(seen.m);
+    BOOST_TEST(
+        seen.cv.wait_for(lock, std::chrono::seconds(10), [&] { return seen.exits; }));
+    BOOST_TEST(seen.pid == pid);
+  }
+  BOOST_TEST(becomes_zombie(pid)); // not reaped by the watch
+  BOOST_TEST(t->signal_pid(t->ctx, w, SIGKILL) == -ESRCH);
+  BOOST_TEST(t->watch_pid(
+                 t->ctx, pid, 0, [](void*, const domus_child_event_v1*) {}, nullptr) ==
+             0u);
+  int status;
+  BOOST_TEST(::waitpid(pid, &status, 0) == pid);
+  loop.stop();
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -413,6 +413,19 @@ typedef struct domus_host_v1 {
   uint64_t (*spawn)(void* ctx, const domus_spawn_v1* spec, domus_child_fn fn, void* arg);
   /** Sends a signal to a child spawned by `spawn`. Returns 0 or -errno. */
   int32_t (*kill)(void* ctx, uint64_t child, int32_t signal);
+  /* ---- 1.1 ---- */
+  /** Watches a process that need not be the daemon's child (a guest that outlived a
+      daemon restart, a dnsmasq): fn gets EXITED (status -1: unknown) once it exits,
+      whether it is reaped or stays a zombie. `start_time` is field 22 of
+      /proc/PID/stat as recorded when the process was started (0: not checked); a pid
+      now held by another process, or a zombie, gives 0 (the process is gone). */
+  uint64_t (*watch_pid)(void* ctx, int64_t pid, uint64_t start_time, domus_child_fn fn,
+                        void* arg);
+  /** Stops watching; called on the loop thread, fn is not called again. */
+  void (*unwatch_pid)(void* ctx, uint64_t watch);
+  /** Sends a signal to a watched process, through its pidfd: never to another process
+      that took its pid. Returns 0 or -errno (-ESRCH once it exited). */
+  int32_t (*signal_pid)(void* ctx, uint64_t watch, int32_t signal);
 } domus_host_v1;
 
 /* ---- the driver ------------------------------------------------------------------- */

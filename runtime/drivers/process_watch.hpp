@@ -1,0 +1,36 @@
+// Processes the daemon did not necessarily start: their identity (pid and start time,
+// so that a reused pid is never taken for them), whether they are alive (a zombie is
+// not: PID 1 in a container may never reap it), and the daemon as a subreaper that
+// reaps orphaned descendants without taking the exit status of the children it
+// watches. No libuv, no CAF.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <sys/types.h>
+
+namespace domus::runtime {
+
+/// Field 22 of /proc/PID/stat (clock ticks after boot when it started), or nullopt
+/// when there is no such process.
+std::optional<uint64_t> process_start_time(pid_t pid);
+
+/// Alive: the process exists, is not a zombie, and (when start_time is not 0) started
+/// at start_time.
+bool process_alive(pid_t pid, uint64_t start_time = 0);
+
+/// The pids of children whose owner reaps them itself (the host services' spawned
+/// children, through their pidfd): the reaper leaves them alone. Thread-safe.
+void own_child(pid_t pid);
+void disown_child(pid_t pid);
+
+/// Makes the daemon a child subreaper (prctl): orphaned descendants become its
+/// children instead of PID 1's, which may never reap them. False when it cannot.
+bool become_subreaper();
+
+/// Reaps every zombie child of this process that no owner reaps (adopted orphans), one
+/// pid at a time (never waitpid(-1), which would take a watched child's status).
+/// Returns how many it reaped.
+int reap_orphans();
+
+} // namespace domus::runtime
