@@ -106,18 +106,13 @@ uint32_t read_flags(proc p, const nlohmann::json& args) {
   uint32_t known = 0;
   for (auto& f : flag_bits(p))
     known |= f.bit;
-  if (uint32_t unknown = flags & ~known) {
-    std::string defined;
-    for (auto& f : flag_bits(p))
-      defined +=
-          (defined.empty() ? "" : ", ") + hex(f.bit) + " (" + std::string(f.name) + ")";
-    throw error(
-        errc::invalid_argument,
-        "flags " + hex(unknown) + " of " + std::string(entry(p).name) +
-            " are not defined (" +
-            (defined.empty() ? std::string("it defines none") : "it defines " + defined) +
-            ")");
-  }
+  if (uint32_t unknown = flags & ~known)
+    throw error(errc::invalid_argument,
+                "flags " + hex(unknown) + " of " + std::string(entry(p).name) +
+                    " are not defined (" +
+                    (known ? "it defines " + describe_flags(p, known)
+                           : std::string("it defines none")) +
+                    ")");
   return flags;
 }
 

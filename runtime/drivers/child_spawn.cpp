@@ -38,21 +38,25 @@ std::string resolve(const std::string& file) {
   return "";
 }
 
-// The groups a user runs with: `gid` first, then the user's supplementary groups.
-int groups_of(uid_t uid, gid_t gid, std::vector<gid_t>& out) {
+// The groups a child runs with, `gid` first: with a uid, that user's account's
+// supplementary groups too (a uid without an account gets its group alone); without
+// one, the gid alone. The primary group defaults to the account's (else the uid).
+std::vector<gid_t> groups_for(std::optional<uid_t> uid, std::optional<gid_t> gid) {
+  if (!uid)
+    return {*gid};
   struct passwd pw {
   }, *found = nullptr;
   std::vector<char> buf(16384);
-  if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) != 0 || !found) {
-    out = {gid}; // a uid without an account: its group alone
-    return 0;
-  }
+  bool known = ::getpwuid_r(*uid, &pw, buf.data(), buf.size(), &found) == 0 && found;
+  gid_t primary = gid.value_or(known ? pw.pw_gid : static_cast<gid_t>(*uid));
+  if (!known)
+    return {primary};
   int n = 64;
-  out.resize(n);
-  while (::getgrouplist(pw.pw_name, gid, out.data(), &n) < 0)
+  std::vector<gid_t> out(n);
+  while (::getgrouplist(pw.pw_name, primary, out.data(), &n) < 0)
     out.resize(n);
   out.resize(n);
-  return 0;
+  return out;
 }
 
 [[noreturn]] void child_fail(int err_fd, int err) {
@@ -98,21 +102,8 @@ int spawn_child(const spawn_request& r, spawned_child& out) {
   if (path.empty())
     return -ENOENT;
   std::vector<gid_t> groups;
-  if (r.uid || r.gid) {
-    gid_t gid = r.gid.value_or(0);
-    if (r.uid && !r.gid) {
-      struct passwd pw {
-      }, *found = nullptr;
-      std::vector<char> buf(16384);
-      gid = ::getpwuid_r(*r.uid, &pw, buf.data(), buf.size(), &found) == 0 && found
-                ? pw.pw_gid
-                : static_cast<gid_t>(*r.uid);
-    }
-    if (r.uid)
-      groups_of(*r.uid, gid, groups);
-    else
-      groups = {gid};
-  }
+  if (r.uid || r.gid)
+    groups = groups_for(r.uid, r.gid);
   // Everything the child uses is built here: it may not allocate after fork.
   std::vector<char*> argv, envp;
   for (auto& a : r.argv)

@@ -17,12 +17,12 @@ uint32_t flags_for_driver(protocol::proc p, const protocol::json& args,
                                 protocol::describe_flags(p, f.bit) + " of " + proc_name +
                                 ": " + std::string(f.refused));
   std::string driver = "the " + std::string(to.driver) + " driver";
-  if (protocol::flags_minor(p, flags) > to.abi_minor)
+  if (uint32_t minor = protocol::flags_minor(p, flags); minor > to.abi_minor)
     throw protocol::error(protocol::errc::unsupported,
                           driver + " (plugin ABI 1." + std::to_string(to.abi_minor) +
                               ") cannot be passed " + protocol::describe_flags(p, flags) +
                               " of " + proc_name + ": flags need plugin ABI 1." +
-                              std::to_string(protocol::flags_minor(p, flags)));
+                              std::to_string(minor));
   if (!to.slot_takes_flags)
     throw protocol::error(protocol::errc::unsupported,
                           driver + " takes no flags for " + proc_name + " (it has no " +
