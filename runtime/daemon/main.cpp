@@ -349,7 +349,11 @@ void domusd::shut_down() {
   caf::anon_send_exit(instance_watch_, caf::exit_reason::user_shutdown);
   instance_watch_ = nullptr;
   sys_->await_all_actors_done();
-  // No actor calls a driver any more; the loop still runs for their callbacks.
+  // No actor calls a driver any more; the loop still runs for their callbacks. Blocking
+  // work that waits is cancelled; what runs gets a grace to end (its done, posted to the
+  // loop, runs before the close below).
+  for (auto& h : hosts_)
+    h->stop_work(std::chrono::seconds(10));
   std::promise<void> closed;
   loop_.post([&] {
     for (auto& h : hosts_)

@@ -93,11 +93,16 @@ void close_all_but(int from, const std::vector<int>& keep) {
 } // namespace
 
 int spawn_child(const spawn_request& r, spawned_child& out) {
-  if (r.argv.empty())
+  if (r.argv.empty() || r.pass_fds.size() > max_pass_fds)
     return -EINVAL;
-  for (int fd : r.pass_fds)
-    if (fd < 3 || ::fcntl(fd, F_GETFD) < 0)
+  std::vector<int> keep; // the child's numbers that stay open past 0-2
+  for (auto& p : r.pass_fds) {
+    if (p.target < 3 || ::fcntl(p.source, F_GETFD) < 0)
       return -EBADF;
+    if (std::count(keep.begin(), keep.end(), p.target))
+      return -EINVAL;
+    keep.push_back(p.target);
+  }
   std::string path = resolve(r.file);
   if (path.empty())
     return -ENOENT;
@@ -115,8 +120,6 @@ int spawn_child(const spawn_request& r, spawned_child& out) {
     envp.push_back(nullptr);
   }
   char** env = r.envp ? envp.data() : environ;
-  std::vector<int> keep = r.pass_fds;
-  std::sort(keep.begin(), keep.end());
   int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull < 0)
     return -errno;
@@ -129,11 +132,13 @@ int spawn_child(const spawn_request& r, spawned_child& out) {
   int source[3];
   for (int i = 0; i < 3; ++i)
     source[i] = r.stdio[i] >= 0 ? r.stdio[i] : devnull;
-  // The error pipe stays open in the child until exec closes it.
-  keep.push_back(err_pipe[1]);
-  std::sort(keep.begin(), keep.end());
-  int low =
-      std::max(keep.back(), std::max({source[0], source[1], source[2], devnull})) + 1;
+  // Above every number involved, sources and targets: where the child first moves each
+  // source, so that placing one at its target never clobbers another still to be placed.
+  keep.reserve(keep.size() + 1); // the child adds the error pipe without allocating
+  int low = std::max({source[0], source[1], source[2], devnull, err_pipe[1], 2});
+  for (auto& p : r.pass_fds)
+    low = std::max({low, p.source, p.target});
+  ++low;
 
   pid_t pid = ::fork();
   if (pid < 0) {
@@ -144,22 +149,33 @@ int spawn_child(const spawn_request& r, spawned_child& out) {
     return -e;
   }
   if (pid == 0) {
-    int err = err_pipe[1];
+    // The error pipe, above every target, stays open until exec closes it.
+    int err = ::fcntl(err_pipe[1], F_DUPFD_CLOEXEC, low);
+    if (err < 0)
+      child_fail(err_pipe[1], errno);
     if (::setsid() < 0)
       child_fail(err, errno);
-    // stdio: each source moved above every number in use first, so that dup2 into 0-2
-    // cannot clobber a source that is itself 0, 1 or 2.
+    // Each source moved above every number in use first, then placed at its number
+    // (dup2 clears close-on-exec there): no placement clobbers a source still waiting.
+    // No allocation after fork: the moved numbers live on the stack.
     int moved[3];
     for (int i = 0; i < 3; ++i)
-      if ((moved[i] = ::fcntl(source[i], F_DUPFD, low + i)) < 0)
+      if ((moved[i] = ::fcntl(source[i], F_DUPFD, low)) < 0)
+        child_fail(err, errno);
+    int moved_pass[max_pass_fds];
+    size_t n_pass = r.pass_fds.size();
+    for (size_t i = 0; i < n_pass; ++i)
+      if ((moved_pass[i] = ::fcntl(r.pass_fds[i].source, F_DUPFD, low)) < 0)
         child_fail(err, errno);
     for (int i = 0; i < 3; ++i)
       if (::dup2(moved[i], i) < 0)
         child_fail(err, errno);
-    close_all_but(3, keep);
-    for (int fd : r.pass_fds)
-      if (::fcntl(fd, F_SETFD, 0) < 0)
+    for (size_t i = 0; i < n_pass; ++i)
+      if (::dup2(moved_pass[i], r.pass_fds[i].target) < 0)
         child_fail(err, errno);
+    keep.push_back(err);
+    std::sort(keep.begin(), keep.end());
+    close_all_but(3, keep);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

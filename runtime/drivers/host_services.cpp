@@ -5,6 +5,7 @@
 #include "drivers/abi_fields.hpp"
 #include "drivers/child_spawn.hpp"
 #include "drivers/process_watch.hpp"
+#include "drivers/work_pool.hpp"
 
 #include <caf/send.hpp>
 
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fcntl.h>
 #include <mutex>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -43,8 +45,14 @@ struct host_services::impl {
   std::mutex pids_mutex;
   std::unordered_map<uint64_t, int> pids;
   std::unordered_map<uint64_t, pid_watch*> watched;
+  // Blocking work; `work_stuck` once stop_work gave up on an item (the instance is then
+  // never closed: its close would race the work still running in it).
+  work_pool work;
+  std::atomic<bool> work_stuck{false};
 
-  impl(event_loop& l, std::string u) : loop(l), uri(std::move(u)) {}
+  impl(event_loop& l, std::string u)
+      : loop(l), uri(u), work(l, std::move(u), DOMUS_WORK_THREADS, DOMUS_WORK_MAX_ITEMS) {
+  }
 
   // Runs fn on the loop thread: at once when already there.
   template <class F> void on_loop(F&& fn) {
@@ -260,13 +268,61 @@ void on_child_exit(uv_poll_t* poll, int, int) {
   delete d;
 }
 
+// Copies of a spawn spec's descriptors, closed once the spawn has run (or never will):
+// the driver may close its own as soon as spawn returns.
+struct spec_fds {
+  std::vector<int> fds;
+  spec_fds() = default;
+  spec_fds(const spec_fds&) = delete;
+  spec_fds& operator=(const spec_fds&) = delete;
+  ~spec_fds() {
+    for (int fd : fds)
+      ::close(fd);
+  }
+  // A copy of fd (numbered 3 or more, close-on-exec), or -1 when fd is not open.
+  int copy(int fd) {
+    int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (d >= 0)
+      fds.push_back(d);
+    return d;
+  }
+};
+
 uint64_t host_spawn(void* ctx, const domus_spawn_v1* spec, domus_child_fn fn, void* arg) {
   if (!spec || !fn || !spec->file || !spec->argv)
     return 0;
   impl& h = self(ctx);
-  uint64_t handle = h.next_handle++;
   // Copy everything the spec points to: the spawn runs later, on the loop thread.
   spawn_request r;
+  auto copies = std::make_shared<spec_fds>();
+  std::string refused;
+  int given[3] = {spec->stdin_fd, spec->stdout_fd, spec->stderr_fd};
+  for (int i = 0; i < 3; ++i)
+    if (given[i] >= 0 && (r.stdio[i] = copies->copy(given[i])) < 0)
+      refused = "descriptor " + std::to_string(given[i]) + " (for " + std::to_string(i) +
+                ") is not open";
+  if (reaches(spec, DOMUS_FIELD_END(domus_spawn_v1, gid))) {
+    if (spec->n_pass_fds > max_pass_fds)
+      refused = std::to_string(spec->n_pass_fds) + " descriptors to pass, more than " +
+                std::to_string(max_pass_fds);
+    for (size_t i = 0; refused.empty() && spec->pass_fds && i < spec->n_pass_fds; ++i) {
+      int fd = spec->pass_fds[i];
+      int source = fd >= 3 ? copies->copy(fd) : -1;
+      if (source < 0)
+        refused = "descriptor " + std::to_string(fd) + " to pass is " +
+                  (fd < 3 ? "below 3" : "not open");
+      r.pass_fds.push_back(passed_fd{source, fd});
+    }
+    if (spec->uid >= 0)
+      r.uid = static_cast<uid_t>(spec->uid);
+    if (spec->gid >= 0)
+      r.gid = static_cast<gid_t>(spec->gid);
+  }
+  if (!refused.empty()) {
+    log_warning(h.uri + ": cannot spawn " + spec->file + ": " + refused);
+    return 0;
+  }
+  uint64_t handle = h.next_handle++;
   r.file = spec->file;
   for (auto a = spec->argv; *a; ++a)
     r.argv.emplace_back(*a);
@@ -276,18 +332,7 @@ uint64_t host_spawn(void* ctx, const domus_spawn_v1* spec, domus_child_fn fn, vo
       r.envp->emplace_back(*e);
   }
   r.cwd = spec->cwd ? spec->cwd : "";
-  r.stdio[0] = spec->stdin_fd;
-  r.stdio[1] = spec->stdout_fd;
-  r.stdio[2] = spec->stderr_fd;
-  if (reaches(spec, DOMUS_FIELD_END(domus_spawn_v1, gid))) {
-    for (size_t i = 0; spec->pass_fds && i < spec->n_pass_fds; ++i)
-      r.pass_fds.push_back(spec->pass_fds[i]);
-    if (spec->uid >= 0)
-      r.uid = static_cast<uid_t>(spec->uid);
-    if (spec->gid >= 0)
-      r.gid = static_cast<gid_t>(spec->gid);
-  }
-  h.on_loop([&h, handle, fn, arg, r] {
+  h.on_loop([&h, handle, fn, arg, r, copies] {
     spawned_child c;
     int rc = spawn_child(r, c);
     if (rc != 0) {
@@ -393,6 +438,15 @@ int32_t host_kill(void* ctx, uint64_t handle, int32_t sig) {
   return ::syscall(SYS_pidfd_send_signal, it->second, sig, nullptr, 0) == 0 ? 0 : -errno;
 }
 
+uint64_t host_queue_work(void* ctx, domus_task_fn work, domus_work_done_fn done,
+                         void* arg) {
+  return self(ctx).work.queue(work, done, arg);
+}
+
+int32_t host_cancel_work(void* ctx, uint64_t handle) {
+  return self(ctx).work.cancel(handle);
+}
+
 } // namespace
 
 host_services::host_services(event_loop& loop, std::string uri)
@@ -412,6 +466,8 @@ host_services::host_services(event_loop& loop, std::string uri)
   t.watch_pid = host_watch_pid;
   t.unwatch_pid = host_unwatch_pid;
   t.signal_pid = host_signal_pid;
+  t.queue_work = host_queue_work;
+  t.cancel_work = host_cancel_work;
 }
 
 host_services::~host_services() = default;
@@ -435,7 +491,17 @@ void host_services::set_opened(const domus_driver_v1* driver, domus_instance* in
   impl_->opened = inst;
 }
 
+bool host_services::stop_work(std::chrono::milliseconds grace) {
+  bool ended = impl_->work.stop(grace);
+  impl_->work_stuck = !ended;
+  return ended;
+}
+
 void host_services::close_instance() {
+  if (impl_->work_stuck) {
+    log_warning(impl_->uri + ": not closed: its blocking work still runs");
+    return;
+  }
   domus_instance* inst = impl_->opened.exchange(nullptr);
   const domus_driver_v1* d = impl_->driver.load();
   if (inst && d && d->close)

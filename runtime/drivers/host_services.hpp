@@ -1,5 +1,6 @@
 // The host services table a driver instance gets at open (domus_host_v1): logging,
-// unsolicited reports, work, timers and fd watches on the event loop, child processes.
+// unsolicited reports, work, timers and fd watches on the event loop, child processes,
+// blocking work on worker threads.
 #pragma once
 
 #include "actors/domain_slot.hpp"
@@ -9,6 +10,7 @@
 
 #include <caf/actor.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -32,7 +34,13 @@ public:
   /// The driver instance these services belong to, once it is open.
   void set_opened(const domus_driver_v1* driver, domus_instance* inst);
 
-  /// Closes the driver instance (if it opened). Call once no actor uses it any more.
+  /// Cancels the instance's waiting blocking work and waits up to `grace` for the work
+  /// that runs. Returns false when some still runs: the instance is then never closed.
+  /// Call once no actor uses the instance, from any thread but the loop's.
+  bool stop_work(std::chrono::milliseconds grace);
+
+  /// Closes the driver instance (if it opened), on the loop thread, after stop_work and
+  /// after the loop ran the `done` of the work that ended.
   void close_instance();
 
   struct impl;

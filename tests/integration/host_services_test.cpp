@@ -67,6 +67,9 @@ struct fixture {
 BOOST_FIXTURE_TEST_CASE(every_host_service, fixture) {
   ok("domain.define", {{"xml", probe_xml("g1")}});
   BOOST_TEST(next_event() == "g1 defined/added");
+  // define: the driver wrote its copy on a worker thread (queue_work) before completing.
+  std::string copy = read_file(d.root() + "/var/lib/domus/probe-one/g1.xml");
+  BOOST_TEST(copy.find("<name>g1</name>") != std::string::npos, copy);
 
   // start: spawn; the completion comes from the loop thread when the child is up.
   json started = ok("domain.start", {{"domain", "g1"}});

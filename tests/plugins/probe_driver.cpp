@@ -10,6 +10,8 @@
 //  - destroy kills the child through the host and completes when its exit is seen;
 //  - suspend completes from a host timer, resume from an fd watch on a pipe;
 //  - info completes through a task posted to the loop;
+//  - define (since 1.1) writes the definition to state_dir/NAME.xml on a worker thread
+//    (queue_work) and completes from the work's done;
 //  - reboot of a domain named "crash-*" reports an internal error, which makes the
 //    runtime restart (and resync) the domain's actor;
 //  - destroy of a domain whose name contains "-crashdestroy" reports an internal error
@@ -28,7 +30,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -53,6 +57,7 @@ struct domus_instance {
   std::vector<parked_call> parked;
   std::atomic<int32_t> next_id{1};
   std::string guest_seconds = "120"; // how long a guest's sleep runs (guest_seconds)
+  std::string state_dir;
   std::mutex children_mutex;
   std::vector<uint64_t>
       children; // every guest spawned; a test plugin stops them on close
@@ -229,6 +234,7 @@ void probe_open(const domus_open_args_v1* args, domus_complete_fn done, void* us
                 "the broken driver cannot open anything (a test of open failures)");
   auto* inst = new domus_instance;
   inst->host = args->host;
+  inst->state_dir = args->state_dir;
   std::string opened =
       std::string("probe: open ") + args->uri + " state_dir=" + args->state_dir;
 #if DOMUS_DRIVER_ABI_MINOR >= 1
@@ -293,12 +299,66 @@ void do_define(domus_instance* inst, domus_dom* existing, const std::string& nam
   done(user, &r);
 }
 
+#if DOMUS_DRIVER_ABI_MINOR >= 1
+// Since 1.1, define first keeps a copy of the definition as state_dir/NAME.xml, written
+// and fsynced on a worker thread (queue_work): blocking I/O never runs on the loop.
+struct define_work {
+  domus_instance* inst;
+  domus_dom* existing;
+  std::string name, xml;
+  domus_complete_fn done;
+  void* user;
+  std::string error; // set by the worker
+};
+
+void write_definition(void* arg) {
+  auto* w = static_cast<define_work*>(arg);
+  std::string path = w->inst->state_dir + "/" + w->name + ".xml";
+  std::string tmp = path + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "w");
+  bool ok = f && std::fwrite(w->xml.data(), 1, w->xml.size(), f) == w->xml.size() &&
+            std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
+  if (f && std::fclose(f) != 0)
+    ok = false;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0)
+    w->error = "cannot write " + path + ": " + std::strerror(errno);
+}
+
+void definition_written(void* arg, int32_t status) {
+  auto* w = static_cast<define_work*>(arg);
+  if (status != 0)
+    fail(w->done, w->user, DOMUS_E_OPERATION_FAILED, "define was cancelled");
+  else if (!w->error.empty())
+    fail(w->done, w->user, DOMUS_E_OPERATION_FAILED, w->error);
+  else
+    do_define(w->inst, w->existing, w->name, w->done, w->user);
+  delete w;
+}
+#endif
+
+void define_now(domus_instance* inst, domus_dom* existing, const std::string& name,
+                const std::string& xml, domus_complete_fn done, void* user) {
+#if DOMUS_DRIVER_ABI_MINOR >= 1
+  if (DOMUS_REACHES(inst->host, domus_host_v1, queue_work)) {
+    auto* w = new define_work{inst, existing, name, xml, done, user, {}};
+    if (inst->host->queue_work(inst->host->ctx, write_definition, definition_written, w))
+      return;
+    delete w;
+    return fail(done, user, DOMUS_E_LIMIT_EXCEEDED, "too much blocking work queued");
+  }
+#else
+  (void)xml;
+#endif
+  do_define(inst, existing, name, done, user);
+}
+
 void probe_define(domus_instance* inst, domus_dom* existing, const char* xml,
                   domus_complete_fn done, void* user) {
   std::string name = name_of(xml);
+  std::string text = xml;
   if (!park(inst, existing, name, "define", done, user,
-            [=] { do_define(inst, existing, name, done, user); }))
-    do_define(inst, existing, name, done, user);
+            [=] { define_now(inst, existing, name, text, done, user); }))
+    define_now(inst, existing, name, text, done, user);
 }
 
 void probe_undefine(domus_instance* inst, domus_dom* d, domus_complete_fn done,

@@ -71,6 +71,8 @@ PIN(domus_host_v1, kill, 80);
 PIN(domus_host_v1, watch_pid, 88);
 PIN(domus_host_v1, unwatch_pid, 96);
 PIN(domus_host_v1, signal_pid, 104);
+PIN(domus_host_v1, queue_work, 112);
+PIN(domus_host_v1, cancel_work, 120);
 
 PIN(domus_open_args_v1, uri, 8);
 PIN(domus_open_args_v1, flags, 48);

@@ -756,7 +756,7 @@ BOOST_AUTO_TEST_CASE(a_child_has_its_own_session_and_only_the_descriptors_passed
   spawn_request r;
   r.file = "sleep";
   r.argv = {"sleep", "60"};
-  r.pass_fds = {passed};
+  r.pass_fds = {{passed, passed}};
   spawned_child c;
   BOOST_TEST_REQUIRE(spawn_child(r, c) == 0);
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -772,6 +772,111 @@ BOOST_AUTO_TEST_CASE(a_child_has_its_own_session_and_only_the_descriptors_passed
   stop(c);
   ::close(leaky);
   ::close(passed);
+}
+
+// Descriptors placed at numbers other than their own, two of them swapping numbers (the
+// one placed first must not clobber the other's source), at the bound and past it.
+BOOST_AUTO_TEST_CASE(passed_descriptors_land_at_their_numbers) {
+  std::string dir = domus::testing::temp_dir("sp");
+  domus::testing::write_file(dir + "/a", "");
+  domus::testing::write_file(dir + "/b", "");
+  int a = ::open((dir + "/a").c_str(), O_RDONLY | O_CLOEXEC);
+  int b = ::open((dir + "/b").c_str(), O_RDONLY | O_CLOEXEC);
+  spawn_request r;
+  r.file = "sleep";
+  r.argv = {"sleep", "60"};
+  r.pass_fds = {{a, b}, {b, a}, {a, 200}};
+  spawned_child c;
+  BOOST_TEST_REQUIRE(spawn_child(r, c) == 0);
+  auto fds = open_fds(c.pid);
+  BOOST_TEST(fds[b] == dir + "/a");
+  BOOST_TEST(fds[a] == dir + "/b");
+  BOOST_TEST(fds[200] == dir + "/a");
+  // No other copy of ours (the moved ones are closed). Counting every descriptor would
+  // race the dynamic loader, which opens libraries after exec.
+  for (auto& [fd, target] : fds)
+    if (target.rfind(dir, 0) == 0)
+      BOOST_TEST((fd == a || fd == b || fd == 200), "descriptor " << fd << " left open");
+  stop(c);
+  r.pass_fds.clear();
+  for (int i = 0; i < static_cast<int>(max_pass_fds); ++i)
+    r.pass_fds.push_back({a, 100 + i});
+  BOOST_TEST_REQUIRE(spawn_child(r, c) == 0);
+  size_t ours = 0;
+  for (auto& [fd, target] : open_fds(c.pid))
+    ours += target == dir + "/a";
+  BOOST_TEST(ours == max_pass_fds);
+  stop(c);
+  r.pass_fds.push_back({a, 100 + static_cast<int>(max_pass_fds)});
+  BOOST_TEST(spawn_child(r, c) == -EINVAL);
+  ::close(a);
+  ::close(b);
+}
+
+// Through the host table: the driver may close its descriptors as soon as spawn returns
+// (the runtime keeps copies until the child has them); a closed one is refused at once.
+BOOST_AUTO_TEST_CASE(spawn_copies_the_drivers_descriptors_before_it_returns) {
+  event_loop loop;
+  loop.start();
+  host_services host(loop, "test:///spawn");
+  const domus_host_v1* t = host.table();
+  std::string dir = domus::testing::temp_dir("sp");
+  domus::testing::write_file(dir + "/qmp", "");
+  int qmp = ::open((dir + "/qmp").c_str(), O_RDONLY | O_CLOEXEC);
+  int log = ::open((dir + "/log").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  const char* argv[] = {"sleep", "60", nullptr};
+  domus_spawn_v1 spec{};
+  spec.struct_size = sizeof spec;
+  spec.file = "sleep";
+  spec.argv = argv;
+  spec.stdin_fd = -1;
+  spec.stdout_fd = log;
+  spec.stderr_fd = log;
+  int32_t pass[] = {qmp};
+  spec.pass_fds = pass;
+  spec.n_pass_fds = 1;
+  spec.uid = spec.gid = -1;
+  struct seen_t {
+    std::mutex m;
+    std::condition_variable cv;
+    int64_t pid = 0;
+    bool exited = false;
+  } seen;
+  auto on_child = [](void* arg, const domus_child_event_v1* ev) {
+    auto* s = static_cast<seen_t*>(arg);
+    std::lock_guard<std::mutex> lock(s->m);
+    if (ev->kind == DOMUS_CHILD_SPAWNED)
+      s->pid = ev->pid;
+    s->exited = ev->kind == DOMUS_CHILD_EXITED;
+    s->cv.notify_all();
+  };
+  uint64_t child = t->spawn(t->ctx, &spec, on_child, &seen);
+  BOOST_TEST_REQUIRE(child != 0u);
+  ::close(qmp);
+  ::close(log);
+  {
+    std::unique_lock<std::mutex> lock(seen.m);
+    BOOST_TEST_REQUIRE(
+        seen.cv.wait_for(lock, std::chrono::seconds(10), [&] { return seen.pid > 0; }));
+  }
+  auto fds = open_fds(static_cast<pid_t>(seen.pid));
+  BOOST_TEST(fds[qmp] == dir + "/qmp");
+  BOOST_TEST(fds[1] == dir + "/log");
+  BOOST_TEST(fds[2] == dir + "/log");
+  BOOST_TEST(t->kill(t->ctx, child, SIGKILL) == 0);
+  {
+    std::unique_lock<std::mutex> lock(seen.m); // reaped, for the next test's count
+    BOOST_TEST(
+        seen.cv.wait_for(lock, std::chrono::seconds(10), [&] { return seen.exited; }));
+  }
+  // Closed now: refused when spawn is called, nothing runs.
+  BOOST_TEST(t->spawn(t->ctx, &spec, on_child, &seen) == 0u);
+  std::vector<int32_t> many(max_pass_fds + 1, 0);
+  spec.stdout_fd = spec.stderr_fd = -1;
+  spec.pass_fds = many.data();
+  spec.n_pass_fds = many.size();
+  BOOST_TEST(t->spawn(t->ctx, &spec, on_child, &seen) == 0u);
+  loop.stop();
 }
 
 // As another user: its uid, its primary group and its supplementary groups (what
@@ -820,8 +925,14 @@ BOOST_AUTO_TEST_CASE(a_program_that_cannot_start_is_an_error) {
   r.cwd = "/nonexistent";
   BOOST_TEST(spawn_child(r, c) == -ENOENT);
   r.cwd.clear();
-  r.pass_fds = {2};
-  BOOST_TEST(spawn_child(r, c) == -EBADF);
+  r.pass_fds = {{2, 2}};
+  BOOST_TEST(spawn_child(r, c) == -EBADF); // a target below 3
+  r.pass_fds = {{1, 7}, {2, 7}};
+  BOOST_TEST(spawn_child(r, c) == -EINVAL); // two at one number
+  int past = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ::close(past);
+  r.pass_fds = {{past, past}};
+  BOOST_TEST(spawn_child(r, c) == -EBADF); // not open
   BOOST_TEST(c.pid == -1);
   int status;
   BOOST_TEST(::waitpid(-1, &status, WNOHANG) == -1); // no child left, zombie or not

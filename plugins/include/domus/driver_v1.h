@@ -347,7 +347,9 @@ typedef struct domus_report_v1 {
  * A child process to spawn. NULL envp inherits the daemon's environment. The child
  * runs in a session and process group of its own (a terminal's Ctrl-C to a foreground
  * daemon never reaches it), with the signal mask and dispositions reset, and with
- * every descriptor closed but 0-2 and `pass_fds`.
+ * every descriptor closed but 0-2 and `pass_fds`. The runtime duplicates every
+ * descriptor the spec names before `spawn` returns: the driver may close its own at
+ * once (since 1.1; a 1.0 driver kept them open until SPAWNED or FAILED).
  */
 typedef struct domus_spawn_v1 {
   uint32_t struct_size;
@@ -360,12 +362,16 @@ typedef struct domus_spawn_v1 {
   int32_t stderr_fd;
   /* ---- 1.1 ---- */
   const int32_t* pass_fds; /**< descriptors (3 or more) the child keeps at their
-                                numbers, e.g. a listening QMP socket */
+                                numbers, e.g. a listening QMP socket; at most
+                                DOMUS_SPAWN_MAX_PASS_FDS */
   size_t n_pass_fds;
   int64_t uid; /**< -1: the daemon's user; else run as this user, with its
                     supplementary groups (a QEMU as `libvirt-qemu` keeps `kvm`) */
   int64_t gid; /**< -1: the user's primary group (or the daemon's, without uid) */
 } domus_spawn_v1;
+
+/** Descriptors one spawn may pass besides stdin, stdout and stderr (since 1.1). */
+#define DOMUS_SPAWN_MAX_PASS_FDS 64
 
 /** domus_child_event_v1.kind */
 #define DOMUS_CHILD_SPAWNED 1 /**< pid is set */
@@ -384,12 +390,27 @@ typedef struct domus_child_event_v1 {
 typedef void (*domus_task_fn)(void* arg);
 typedef void (*domus_fd_fn)(void* arg, int fd, uint32_t revents);
 typedef void (*domus_child_fn)(void* arg, const domus_child_event_v1* event);
+/** Ends blocking work (since 1.1): status 0 after it ran, -ECANCELED if it never began. */
+typedef void (*domus_work_done_fn)(void* arg, int32_t status);
+
+/** Blocking work: items of one instance that run at once, and that wait or run. */
+#define DOMUS_WORK_THREADS 4
+#define DOMUS_WORK_MAX_ITEMS 1024
 
 /**
  * Services of the runtime, valid from open until the instance is closed. Every
- * function takes `ctx` first. Callbacks (tasks, timers, fd watches, child events) run
- * on the runtime's event-loop thread, which must never block. Handles returned are
- * never 0; 0 means failure.
+ * function takes `ctx` first. Handles returned are never 0; 0 means failure.
+ *
+ * Threads. Callbacks (tasks, timers, fd watches, child events, the `done` of blocking
+ * work) run on the runtime's event-loop thread, which must never block: anything that
+ * may (a file read, fsync, a library that waits) goes to `queue_work`. Every service
+ * may be called from any thread: the loop thread, a worker running `queue_work`, a
+ * thread of the driver's own, or the thread that called one of the driver's
+ * operations. What a "stop" (timer_stop, unwatch_fd, unwatch_pid) promises, that its
+ * callback is not called again once it returns, holds when it is called on the loop
+ * thread; from another thread the stop takes effect soon after, and the callback may
+ * run once more in between. A `done` of an operation may likewise be called from any
+ * thread, once.
  */
 typedef struct domus_host_v1 {
   uint32_t struct_size;
@@ -426,6 +447,19 @@ typedef struct domus_host_v1 {
   /** Sends a signal to a watched process, through its pidfd: never to another process
       that took its pid. Returns 0 or -errno (-ESRCH once it exited). */
   int32_t (*signal_pid)(void* ctx, uint64_t watch, int32_t signal);
+  /** Runs work(arg) on a worker thread of this instance, where it may block (file I/O,
+      fsync, reading image headers, a slow library call), then done(arg, 0) on the loop
+      thread. Items run in order of queueing, DOMUS_WORK_THREADS at once; an instance's
+      threads are its own, so its stuck work never delays another driver's. Returns 0
+      (refused) when DOMUS_WORK_MAX_ITEMS of the instance wait or run. `done` may be
+      NULL. Work still queued when the instance closes is cancelled first; close comes
+      after every item ended. */
+  uint64_t (*queue_work)(void* ctx, domus_task_fn work, domus_work_done_fn done,
+                         void* arg);
+  /** Cancels work that has not begun: returns 0 and done(arg, -ECANCELED) follows on the
+      loop thread. -EBUSY while it runs (a driver stops its own work), -ENOENT once it
+      ran or for an unknown handle. */
+  int32_t (*cancel_work)(void* ctx, uint64_t work);
 } domus_host_v1;
 
 /* ---- the driver ------------------------------------------------------------------- */
