@@ -1,9 +1,10 @@
-// `event`: follow the daemon's lifecycle events as virsh prints them.
+// `event`: follow the daemon's lifecycle and driver events as virsh prints them.
 #include "command_table.hpp"
 #include "shell.hpp"
 
 #include <domus/protocol/vocabulary.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 
@@ -26,17 +27,90 @@ std::string virsh_time(const std::string& t) {
   return t.substr(0, 10) + " " + t.substr(11, 12) + "+0000";
 }
 
-std::string event_line(const json& body, bool timestamp) {
-  std::string ev = body.value("event", ""), det = body.value("detail", "");
-  auto* e = protocol::find_event(ev);
-  auto* d = e ? protocol::find_detail(e->event, det) : nullptr;
-  std::string line;
-  if (timestamp)
-    line = virsh_time(body.value("time", "")) + ": ";
-  line += "event 'lifecycle' for domain '" + body["domain"].value("name", "") +
-          "': " + (e ? std::string(e->text) : "unknown") + " " +
-          (d ? std::string(d->text) : "unknown");
-  return line;
+// The event types domsh follows, in virsh's order (`event --list`), each with the topic
+// that carries it and what virsh prints after "for domain 'NAME': ".
+struct event_type {
+  std::string_view name;
+  std::string_view topic;
+  std::string (*text)(const json& body);
+};
+
+std::string str(const json& body, const char* key) {
+  auto it = body.find(key);
+  return it != body.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::string num(const json& body, const char* key) {
+  auto it = body.find(key);
+  return it != body.end() && it->is_number_integer() ? it->dump() : "0";
+}
+
+std::string lifecycle_text(const json& body) {
+  auto* e = protocol::find_event(str(body, "event"));
+  auto* d = e ? protocol::find_detail(e->event, str(body, "detail")) : nullptr;
+  return (e ? std::string(e->text) : "unknown") + " " +
+         (d ? std::string(d->text) : "unknown");
+}
+
+std::string block_job_text(const json& body) {
+  static const std::pair<std::string_view, std::string_view> types[] = {
+      {"pull", "Block Pull"},
+      {"copy", "Block Copy"},
+      {"commit", "Block Commit"},
+      {"active_commit", "Active Block Commit"},
+      {"backup", "Backup"}};
+  std::string type = "Unknown";
+  for (auto& [wire, text] : types)
+    if (wire == str(body, "type"))
+      type = text;
+  return type + " for " + str(body, "disk") + " " + str(body, "status");
+}
+
+const event_type event_types[] = {
+    {"lifecycle", protocol::topic_domain_lifecycle, lifecycle_text},
+    {"rtc-change", "domain.rtc-change", [](const json& b) { return num(b, "offset_s"); }},
+    {"io-error", "domain.io-error",
+     [](const json& b) {
+       return str(b, "source") + " (" + str(b, "device") + ") " + str(b, "action");
+     }},
+    {"io-error-reason", "domain.io-error",
+     [](const json& b) {
+       return str(b, "source") + " (" + str(b, "device") + ") " + str(b, "action") +
+              " due to " + str(b, "reason");
+     }},
+    {"block-job", "domain.block-job", block_job_text},
+    {"balloon-change", "domain.balloon-change",
+     [](const json& b) { return num(b, "actual_kib") + "KiB"; }},
+    {"device-removed", "domain.device-removed",
+     [](const json& b) { return str(b, "device"); }},
+};
+
+const event_type* find_event_type(std::string_view name) {
+  for (auto& t : event_types)
+    if (t.name == name)
+      return &t;
+  return nullptr;
+}
+
+// The lines an event prints under the types followed: one per type of its topic (an
+// I/O error is both io-error and, with a reason, io-error-reason, as libvirt emits both).
+std::vector<std::string> event_lines(const json& body, const event_type* only,
+                                     bool timestamp) {
+  std::vector<std::string> lines;
+  std::string topic = str(body, "topic");
+  for (auto& t : event_types) {
+    if (t.topic != topic || (only && only != &t))
+      continue;
+    if (t.name == "io-error-reason" && !body.contains("reason"))
+      continue;
+    std::string line;
+    if (timestamp)
+      line = virsh_time(str(body, "time")) + ": ";
+    line += "event '" + std::string(t.name) + "' for domain '" +
+            body["domain"].value("name", "") + "': " + t.text(body);
+    lines.push_back(line);
+  }
+  return lines;
 }
 
 // SIGINT ends the wait (virsh prints "event loop interrupted"); the old handler is back
@@ -69,7 +143,8 @@ bool check_options(const parsed_command& pc, bool& listed) {
                    " are mutually exclusive");
       return false;
     }
-    std::cout << "lifecycle\n";
+    for (auto& t : event_types)
+      std::cout << t.name << '\n';
     listed = true;
     return true;
   }
@@ -81,7 +156,7 @@ bool check_options(const parsed_command& pc, bool& listed) {
     shell::error("one of --list, --all, or --event <type> is required");
     return false;
   }
-  if (event && *event != "lifecycle") {
+  if (event && !find_event_type(*event)) {
     shell::error("unknown event type " + *event);
     return false;
   }
@@ -96,7 +171,18 @@ public:
 
   event_watch(shell& sh, const parsed_command& pc, std::string uuid)
       : sh_(sh), uri_(protocol::parse_uri(sh.uri()).normalized()), uuid_(std::move(uuid)),
+        only_(pc.value("event") ? find_event_type(*pc.value("event")) : nullptr),
         timestamp_(pc.flag("timestamp")), loop_(pc.flag("loop")) {}
+
+  /// The topics to subscribe to and replay: the one type's, or every type's (--all).
+  std::vector<std::string> topics() const {
+    std::vector<std::string> out;
+    for (auto& t : event_types)
+      if ((!only_ || only_ == &t) &&
+          std::find(out.begin(), out.end(), t.topic) == out.end())
+        out.emplace_back(t.topic);
+    return out;
+  }
 
   int count() const { return count_; }
 
@@ -108,9 +194,12 @@ public:
       return true;
     if (!uuid_.empty() && body["domain"].value("uuid", "") != uuid_)
       return true;
-    std::cout << event_line(body, timestamp_) << std::endl;
-    ++count_;
-    return loop_;
+    auto lines = event_lines(body, only_, timestamp_);
+    for (auto& line : lines) {
+      std::cout << line << std::endl;
+      ++count_;
+    }
+    return loop_ || lines.empty();
   }
 
   // --since: the journal's events after `after`. The subscription is already live, so
@@ -120,12 +209,10 @@ public:
   bool replay(uint64_t after, bool& more) {
     more = true;
     while (more) {
-      auto r =
-          sh_.connection().call("", "events.since",
-                                {{"after", after},
-                                 {"topic", std::string(protocol::topic_domain_lifecycle)},
-                                 {"limit", 1000}},
-                                std::chrono::seconds(10));
+      auto r = sh_.connection().call(
+          "", "events.since",
+          {{"after", after}, {"topic", replay_topic()}, {"limit", 1000}},
+          std::chrono::seconds(10));
       if (!r.ok) {
         std::string oldest =
             r.error.contains("oldest_seq") ? r.error["oldest_seq"].dump() : "?";
@@ -174,8 +261,9 @@ public:
       if (!m || !m->body.is_object())
         continue;
       last_heard = std::chrono::steady_clock::now();
-      if (m->body.value("seq", uint64_t{0}) <= replayed_through_)
-        continue; // replayed already
+      if (m->body.contains("seq") &&
+          m->body.value("seq", uint64_t{0}) <= replayed_through_)
+        continue; // replayed already (samples have no seq: never replayed)
       if (!print(m->body))
         return ending::done;
     }
@@ -183,8 +271,16 @@ public:
   }
 
 private:
+  // One topic prefix for events.since: the type's topic, or "domain." for several (the
+  // ones no type follows print nothing).
+  std::string replay_topic() const {
+    auto t = topics();
+    return t.size() == 1 ? t.front() : "domain.";
+  }
+
   shell& sh_;
   std::string uri_, uuid_;
+  const event_type* only_; // nullptr: --all
   bool timestamp_, loop_;
   int count_ = 0;
   uint64_t replayed_through_ = 0;
@@ -223,15 +319,14 @@ bool cmd_event(shell& sh, const parsed_command& pc) {
     uuid = sh.call("domain.lookup", {{"domain", *d}}).value("uuid", "");
   long timeout_s = pc.value("timeout") ? std::stol(*pc.value("timeout")) : 0;
 
-  protocol::subscriber sub(sh.connection(),
-                           {std::string(protocol::topic_domain_lifecycle)});
+  event_watch watch(sh, pc, uuid);
+  protocol::subscriber sub(sh.connection(), watch.topics());
   sub.handshake(std::chrono::seconds(5));
   sh.info("listening for events on " + sh.connection().files().events);
 
   sigint_scope sigint;
   // --timeout counts from here: a --since replay is part of the wait.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  event_watch watch(sh, pc, uuid);
   bool more = true;
   if (auto since = pc.value("since"))
     if (!watch.replay(std::stoull(*since), more))

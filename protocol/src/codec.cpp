@@ -1,5 +1,7 @@
 #include "domus/protocol/codec.hpp"
 
+#include "domus/protocol/topics.hpp"
+
 #include <cctype>
 #include <ctime>
 
@@ -167,6 +169,9 @@ reply decode_reply(std::string_view frame) {
 bool subscription_can_match(std::string_view prefix) {
   for (auto t : topics)
     if (t.substr(0, prefix.size()) == prefix)
+      return true;
+  for (auto& t : driver_topics())
+    if (t.name.substr(0, prefix.size()) == prefix)
       return true;
   return false;
 }

@@ -1148,7 +1148,21 @@ public:
     r.state = rep.state;
     r.events = std::move(rep.events);
     r.private_data = std::move(rep.private_data);
+    r.xml = std::move(rep.live_xml);
     apply_facts(r);
+  }
+
+  // A driver event: published beside the domain's lifecycle events, in the order the
+  // driver emitted them; a sample coalesced by the gateway.
+  void on_emit(driver_event& ev) {
+    if (st().removed)
+      return;
+    std::string body = driver_event_body(ctx().uri, summary(), *ev.topic, ev.fields);
+    if (ev.topic->journaled)
+      gw().publish(std::string(ev.topic->name), std::move(body));
+    else
+      gw().publish_sample(std::string(ev.topic->name), ctx().uri + " " + summary().uuid,
+                          std::move(body));
   }
 
   void on_call(rpc& r) {
@@ -1193,6 +1207,10 @@ public:
         [this](report_atom, report_data& rep) {
           event_loop::hold h(gw().loop());
           on_report(rep);
+        },
+        [this](emit_atom, driver_event& ev) {
+          event_loop::hold h(gw().loop());
+          on_emit(ev);
         },
         [this](stored_atom, uint64_t token, std::string& error) {
           event_loop::hold h(gw().loop());

@@ -75,4 +75,12 @@ std::string responsiveness_event_body(const std::string& uri, const domain_summa
   return protocol::json_text(body);
 }
 
+std::string driver_event_body(const std::string& uri, const domain_summary& s,
+                              const protocol::driver_topic& topic, const json& fields) {
+  json body = event_head(topic.name, uri, s);
+  for (auto& [key, value] : fields.items())
+    body[key] = value;
+  return protocol::json_text(body);
+}
+
 } // namespace domus::runtime

@@ -28,4 +28,9 @@ std::string error_event_body(const std::string& uri, const domain_summary& s,
 std::string responsiveness_event_body(const std::string& uri, const domain_summary& s,
                                       bool responsive, const std::string& call);
 
+/// The body of a driver event (domus_host_v1.emit): its checked fields after the head.
+std::string driver_event_body(const std::string& uri, const domain_summary& s,
+                              const protocol::driver_topic& topic,
+                              const nlohmann::json& fields);
+
 } // namespace domus::runtime

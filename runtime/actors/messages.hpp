@@ -10,6 +10,7 @@
 
 #include <domus/driver_v1.h>
 #include <domus/protocol/codec.hpp>
+#include <domus/protocol/topics.hpp>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
@@ -34,12 +35,20 @@ using waited_atom = caf::atom_constant<caf::atom("waited")>;     ///< a job's wa
 using parsed_atom = caf::atom_constant<caf::atom("parsed")>; ///< a large definition read
 using status_atom = caf::atom_constant<caf::atom("status")>; ///< write a stale status
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>; ///< a call is late
+using emit_atom = caf::atom_constant<caf::atom("emit")>;         ///< host -> domain actor
 
 /// An unsolicited report from a driver, copied.
 struct report_data {
   domus_dom_state_v1 state{};
   std::vector<domus_event_v1> events;
   std::optional<std::string> private_data;
+  std::optional<std::string> live_xml;
+};
+
+/// A driver event (domus_host_v1.emit), its body checked against its topic.
+struct driver_event {
+  const protocol::driver_topic* topic;
+  nlohmann::json fields;
 };
 
 } // namespace domus::runtime
@@ -48,6 +57,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(domus::runtime::rpc)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(domus::runtime::driver_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(domus::runtime::domain_summary)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(domus::runtime::report_data)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(domus::runtime::driver_event)
 
 namespace domus::runtime {
 

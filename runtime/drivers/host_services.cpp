@@ -7,6 +7,9 @@
 #include "drivers/process_watch.hpp"
 #include "drivers/work_pool.hpp"
 
+#include <domus/protocol/errors.hpp>
+#include <domus/protocol/topics.hpp>
+
 #include <caf/send.hpp>
 
 #include <atomic>
@@ -54,6 +57,19 @@ struct host_services::impl {
       : loop(l), uri(u), work(l, std::move(u), DOMUS_WORK_THREADS, DOMUS_WORK_MAX_ITEMS) {
   }
 
+  // The actor a domain's reports and events go to; none when the daemon does not know
+  // the domain (any more).
+  caf::actor actor_of(domus_dom* dom) {
+    std::shared_ptr<domain_slot> slot;
+    {
+      std::lock_guard<std::mutex> lock(slots_mutex);
+      auto it = slots.find(dom);
+      if (it != slots.end())
+        slot = it->second.lock();
+    }
+    return slot ? slot->current() : caf::actor{};
+  }
+
   // Runs fn on the loop thread: at once when already there.
   template <class F> void on_loop(F&& fn) {
     if (loop.in_loop_thread())
@@ -78,6 +94,9 @@ namespace {
 
 using impl = host_services::impl;
 
+// The longest string a driver event's field may hold (docs/plugins.md, `emit`).
+constexpr size_t max_event_string = 1024;
+
 impl& self(void* ctx) {
   return *static_cast<impl*>(ctx);
 }
@@ -101,21 +120,39 @@ void host_report(void* ctx, domus_dom* dom, const domus_report_v1* r) {
   if (r->private_data.data)
     d.private_data =
         std::string(static_cast<const char*>(r->private_data.data), r->private_data.len);
+  if (DOMUS_HAS_FIELD(r, domus_report_v1, live_xml) && r->live_xml)
+    d.live_xml = std::string(r->live_xml);
   impl& h = self(ctx);
-  std::shared_ptr<domain_slot> slot;
-  {
-    std::lock_guard<std::mutex> lock(h.slots_mutex);
-    auto it = h.slots.find(dom);
-    if (it != h.slots.end())
-      slot = it->second.lock();
-  }
-  caf::actor to = slot ? slot->current() : caf::actor{};
+  caf::actor to = h.actor_of(dom);
   if (!to) {
     log_warning(h.uri + ": the driver reported a change of a domain the daemon does not "
                         "know (any more); ignored");
     return;
   }
   caf::anon_send(to, report_atom::value, std::move(d));
+}
+
+int32_t host_emit(void* ctx, domus_dom* dom, const char* topic, const char* body) {
+  impl& h = self(ctx);
+  auto* t = topic ? protocol::find_driver_topic(topic) : nullptr;
+  if (!t) {
+    log_warning(h.uri + ": the driver emitted an event of unknown topic '" +
+                (topic ? topic : "(null)") + "'; not published");
+    return DOMUS_E_INVALID_ARGUMENT;
+  }
+  driver_event ev{t, {}};
+  try {
+    ev.fields = protocol::check_driver_event(*t, body ? body : "", max_event_string);
+  } catch (const protocol::error& e) {
+    log_warning(h.uri + ": the driver emitted a malformed " + e.what() +
+                "; not published");
+    return DOMUS_E_INVALID_ARGUMENT;
+  }
+  caf::actor to = dom ? h.actor_of(dom) : caf::actor{};
+  if (!to)
+    return DOMUS_E_NO_DOMAIN;
+  caf::anon_send(to, emit_atom::value, std::move(ev));
+  return 0;
 }
 
 int32_t host_post(void* ctx, domus_task_fn fn, void* arg) {
@@ -468,6 +505,7 @@ host_services::host_services(event_loop& loop, std::string uri)
   t.signal_pid = host_signal_pid;
   t.queue_work = host_queue_work;
   t.cancel_work = host_cancel_work;
+  t.emit = host_emit;
 }
 
 host_services::~host_services() = default;

@@ -2,6 +2,7 @@
 
 #include "gateway/client_table.hpp"
 #include "gateway/connection_cap.hpp"
+#include "gateway/sample_throttle.hpp"
 #include "persist/event_journal.hpp"
 
 #include "actors/messages.hpp"
@@ -30,6 +31,9 @@ using protocol::json;
 namespace {
 
 enum class sock_kind : int { rw = 0, ro = 1, events = 2 };
+
+// A sample topic's rate per domain: at most one a second (docs/protocol.md).
+constexpr uint64_t sample_interval_ms = 1000;
 
 // The routing replica of one driver instance.
 struct instance_routes {
@@ -73,6 +77,7 @@ struct gateway::impl {
   uv_timer_t* drain_timer = nullptr;
   client_table clients;
   std::unique_ptr<connection_cap> caps[3];
+  std::unique_ptr<sample_throttle> samples; // created on the first sample
 
   impl(event_loop& l, instance_factory f, gateway_config c)
       : loop(l), factory(std::move(f)), cfg(std::move(c)),
@@ -680,6 +685,7 @@ void gateway::open() {
 }
 
 void gateway::close() {
+  impl_->samples.reset();
   if (impl_->flush_timer) {
     uv_timer_stop(impl_->flush_timer);
     event_loop::close_and_delete(impl_->flush_timer);
@@ -767,6 +773,23 @@ void gateway::publish(std::string topic, std::string body) {
     // events.since reports, rather than an event no one can fetch again.
     if (i->journal->append(topic, numbered))
       i->send_event(topic, numbered);
+  });
+}
+
+void gateway::publish_sample(std::string topic, std::string key, std::string body) {
+  auto* i = impl_.get();
+  loop_.post([i, topic = std::move(topic), key = std::move(key),
+              body = std::move(body)]() mutable {
+    if (body.size() + 32 > i->limits().max_event_bytes) {
+      log_error("a sample of topic " + topic + " is " + std::to_string(body.size()) +
+                " bytes, above max_event_bytes; not published");
+      return;
+    }
+    if (!i->samples)
+      i->samples = std::make_unique<sample_throttle>(
+          i->loop.uv(), sample_interval_ms,
+          [i](const std::string& t, const std::string& b) { i->send_event(t, b); });
+    i->samples->offer(key, std::move(topic), std::move(body));
   });
 }
 

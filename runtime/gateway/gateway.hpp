@@ -85,6 +85,9 @@ public:
   void retarget(uint64_t serial, caf::actor_id actor);
   /// Publishes an event: body is a JSON object without "seq"; the gateway numbers it.
   void publish(std::string topic, std::string body);
+  /// Publishes a sample (a driver topic that is not journaled): no seq, no journal, at
+  /// most one a second per `key` (a domain and topic), the latest body winning.
+  void publish_sample(std::string topic, std::string key, std::string body);
   /// Adds or updates the routes of one domain actor.
   void route_set(std::string uri, route_entry route);
   /// Removes the routes of one domain actor.

@@ -8,7 +8,9 @@
 #include <csignal>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <regex>
+#include <set>
 #include <unistd.h>
 
 // The probe plugin (tests/plugins/probe_driver.cpp) drives every host service through
@@ -101,6 +103,107 @@ BOOST_FIXTURE_TEST_CASE(every_host_service, fixture) {
   BOOST_TEST(log.find("state_dir=" + d.root() + "/var/lib/domus/probe-one") !=
                  std::string::npos,
              log);
+}
+
+// Driver events (domus_host_v1.emit): the journaled topics get a seq and are replayed by
+// events.since; the balloon samples, emitted every 2 ms, arrive without a seq, at most
+// one a second; a topic the catalogue lacks, or a field the topic lacks, is refused. A
+// report's live definition becomes the running domain's.
+BOOST_FIXTURE_TEST_CASE(driver_events_are_journaled_or_coalesced, fixture) {
+  ok("domain.define", {{"xml", probe_xml("chatty-1")}});
+  ok("domain.start", {{"domain", "chatty-1"}});
+  std::map<std::string, json> seen;
+  std::vector<std::pair<std::chrono::steady_clock::time_point, json>> samples;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while ((seen.size() < 4 || samples.size() < 3) &&
+         std::chrono::steady_clock::now() < until) {
+    auto m = sub.next(std::chrono::seconds(5));
+    BOOST_TEST_REQUIRE(m.has_value(), "no event within 5 s");
+    if (m->topic == "domain.balloon-change")
+      samples.emplace_back(std::chrono::steady_clock::now(), m->body);
+    else if (m->topic != "domain.lifecycle")
+      seen[m->topic] = m->body;
+  }
+  BOOST_TEST_REQUIRE(seen.size() == 4u);
+  BOOST_TEST_REQUIRE(samples.size() >= 3u);
+  json rtc = seen["domain.rtc-change"];
+  BOOST_TEST(rtc["offset_s"] == 3600);
+  BOOST_TEST(rtc["domain"]["name"] == "chatty-1");
+  BOOST_TEST(rtc["uri"] == uri);
+  BOOST_TEST(rtc.contains("seq"));
+  BOOST_TEST(seen["domain.device-removed"]["device"] == "probe-disk1");
+  BOOST_TEST(seen["domain.block-job"]["status"] == "ready");
+  BOOST_TEST(seen["domain.io-error"]["reason"] == "enospc");
+  for (size_t i = 1; i < samples.size(); ++i) {
+    BOOST_TEST(!samples[i].second.contains("seq"));
+    // Coalesced: a second apart (less the delivery jitter), and the samples between
+    // them dropped, the latest kept.
+    auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(
+        samples[i].first - samples[i - 1].first);
+    BOOST_TEST(gap.count() >= 800, "samples " << gap.count() << " ms apart");
+    BOOST_TEST(samples[i].second["actual_kib"].get<int64_t>() >
+               samples[i - 1].second["actual_kib"].get<int64_t>() + 1);
+  }
+  // The journal holds the state changes, not the samples.
+  auto r = c.call("", "events.since", {{"after", 0}, {"topic", "domain."}},
+                  std::chrono::seconds(10));
+  BOOST_TEST_REQUIRE(r.ok, r.message);
+  json since = r.result;
+  std::set<std::string> journaled;
+  for (auto& e : since["events"])
+    journaled.insert(e["topic"].get<std::string>());
+  BOOST_TEST(journaled.count("domain.rtc-change") == 1u);
+  BOOST_TEST(journaled.count("domain.io-error") == 1u);
+  BOOST_TEST(journaled.count("domain.balloon-change") == 0u);
+  // The report's live definition.
+  BOOST_TEST(ok("domain.xml", {{"domain", "chatty-1"}})["xml"].get<std::string>().find(
+                 "<description>live</description>") != std::string::npos);
+  BOOST_TEST(ok("domain.xml", {{"domain", "chatty-1"}, {"inactive", true}})["xml"]
+                 .get<std::string>()
+                 .find("<description>") == std::string::npos);
+  std::string log = d.log();
+  BOOST_TEST(log.find("probe: refused emits: 17 17") != std::string::npos, log);
+  BOOST_TEST(log.find("unknown topic 'domain.bogus'") != std::string::npos, log);
+  BOOST_TEST(log.find("event domain.rtc-change: field 'xml' is not one of the topic's") !=
+                 std::string::npos,
+             log);
+
+  // domsh prints them as virsh does: the journaled ones replayed (--since 0), one-shot,
+  // and a live sample.
+  auto domsh_event = [&](const std::string& type, bool since) {
+    std::vector<std::string> argv = {domsh_path(), "-c",      d.uri("/one", "probe"),
+                                     "event",      "--event", type,
+                                     "--timeout",  "20"};
+    if (since) {
+      argv.push_back("--since");
+      argv.push_back("0");
+    }
+    auto r = run(argv);
+    BOOST_TEST(r.status == 0, type << ": " << r.err);
+    return r.out;
+  };
+  BOOST_TEST(domsh_event("rtc-change", true) ==
+             "event 'rtc-change' for domain 'chatty-1': 3600\nevents received: 1\n\n");
+  BOOST_TEST(
+      domsh_event("device-removed", true) ==
+      "event 'device-removed' for domain 'chatty-1': probe-disk1\nevents received: 1\n\n");
+  BOOST_TEST(domsh_event("block-job", true) ==
+             "event 'block-job' for domain 'chatty-1': Block Copy for vda ready\n"
+             "events received: 1\n\n");
+  BOOST_TEST(
+      domsh_event("io-error", true) ==
+      "event 'io-error' for domain 'chatty-1': /probe/disk.img (probe-disk1) pause\n"
+      "events received: 1\n\n");
+  BOOST_TEST(
+      domsh_event("io-error-reason", true) ==
+      "event 'io-error-reason' for domain 'chatty-1': /probe/disk.img (probe-disk1) "
+      "pause due to enospc\nevents received: 1\n\n");
+  std::string balloon = domsh_event("balloon-change", false);
+  BOOST_TEST(std::regex_match(balloon,
+                              std::regex("event 'balloon-change' for domain "
+                                         "'chatty-1': [0-9]+KiB\nevents received: 1\n\n")),
+             balloon);
+  ok("domain.destroy", {{"domain", "chatty-1"}});
 }
 
 // A guest that stops by itself: the child's exit (status 7) becomes an unsolicited report

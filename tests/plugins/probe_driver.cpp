@@ -10,6 +10,8 @@
 //  - destroy kills the child through the host and completes when its exit is seen;
 //  - suspend completes from a host timer, resume from an fd watch on a pipe;
 //  - info completes through a task posted to the loop;
+//  - a domain named "chatty-*" (since 1.1) emits driver events of every topic once it
+//    runs, and a balloon sample every 2 ms until it stops (chatty_start);
 //  - define (since 1.1) writes the definition to state_dir/NAME.xml on a worker thread
 //    (queue_work) and completes from the work's done;
 //  - reboot of a domain named "crash-*" reports an internal error, which makes the
@@ -58,6 +60,7 @@ struct domus_instance {
   std::atomic<int32_t> next_id{1};
   std::string guest_seconds = "120"; // how long a guest's sleep runs (guest_seconds)
   std::string state_dir;
+  std::vector<uint64_t> chatters; // timers of chatty guests (loop thread only)
   std::mutex children_mutex;
   std::vector<uint64_t>
       children; // every guest spawned; a test plugin stops them on close
@@ -66,6 +69,9 @@ struct domus_instance {
 struct domus_dom {
   std::mutex mutex;
   std::string name;
+  std::string xml;      // as defined (1.1: kept for the live definition a report carries)
+  uint64_t chatter = 0; // a chatty guest's sample timer (loop thread only)
+  int64_t balloon_kib = 0; // its last sample
   domus_dom_state_v1 state{DOMUS_STATE_SHUTOFF, DOMUS_REASON_UNKNOWN, -1};
   uint64_t child = 0;
   bool destroying = false;
@@ -166,6 +172,55 @@ void release_stubborn(domus_instance* inst, domus_dom* d) {
                    {{DOMUS_EVENT_STARTED, DOMUS_DETAIL_BOOTED}});
 }
 
+#if DOMUS_DRIVER_ABI_MINOR >= 1
+// A chatty guest (named "chatty-*") once it runs: driver events of every journaled
+// topic, a report whose live definition gained a <description>, two events the host
+// must refuse, and a balloon sample every 2 ms (which the runtime coalesces to one a
+// second). On the loop thread.
+void chatty_start(domus_instance* inst, domus_dom* d) {
+  const domus_host_v1* h = inst->host;
+  h->emit(h->ctx, d, "domain.rtc-change", R"({"offset_s": 3600})");
+  h->emit(h->ctx, d, "domain.device-removed", R"({"device": "probe-disk1"})");
+  h->emit(h->ctx, d, "domain.block-job",
+          R"({"disk": "vda", "type": "copy", "status": "ready"})");
+  h->emit(h->ctx, d, "domain.io-error",
+          R"({"source": "/probe/disk.img", "device": "probe-disk1", "action": "pause",
+              "reason": "enospc"})");
+  int32_t unknown = h->emit(h->ctx, d, "domain.bogus", "{}");
+  int32_t smuggled =
+      h->emit(h->ctx, d, "domain.rtc-change", R"({"offset_s": 1, "xml": "<domain/>"})");
+  log(inst, "probe: refused emits: " + std::to_string(unknown) + " " +
+                std::to_string(smuggled));
+  std::string live = d->xml;
+  auto at = live.find("</name>");
+  if (at != std::string::npos)
+    live.insert(at + 7, "<description>live</description>");
+  domus_report_v1 rep{};
+  rep.struct_size = sizeof rep;
+  rep.state = d->state;
+  rep.live_xml = live.c_str();
+  h->report(h->ctx, d, &rep);
+  d->chatter = h->timer_start(
+      h->ctx, 2, 2,
+      [](void* arg) {
+        auto* d = static_cast<domus_dom*>(arg);
+        std::string body = R"({"actual_kib": )" + std::to_string(++d->balloon_kib) + "}";
+        d->inst->host->emit(d->inst->host->ctx, d, "domain.balloon-change", body.c_str());
+      },
+      d);
+  inst->chatters.push_back(d->chatter);
+}
+
+void chatty_stop(domus_instance* inst, domus_dom* d) {
+  if (!d->chatter)
+    return;
+  inst->host->timer_stop(inst->host->ctx, d->chatter);
+  inst->chatters.erase(
+      std::find(inst->chatters.begin(), inst->chatters.end(), d->chatter));
+  d->chatter = 0;
+}
+#endif
+
 void on_child(void* arg, const domus_child_event_v1* ev) {
   auto* d = static_cast<domus_dom*>(arg);
   domus_instance* inst = d->inst;
@@ -186,6 +241,10 @@ void on_child(void* arg, const domus_child_event_v1* ev) {
     lock.unlock();
     log(inst, "probe: guest '" + d->name + "' spawned as pid " + std::to_string(ev->pid));
     complete_state(done, user, st, events);
+#if DOMUS_DRIVER_ABI_MINOR >= 1
+    if (d->name.rfind("chatty-", 0) == 0)
+      chatty_start(inst, d);
+#endif
     return;
   }
   if (ev->kind == DOMUS_CHILD_FAILED) {
@@ -198,6 +257,9 @@ void on_child(void* arg, const domus_child_event_v1* ev) {
   }
   // EXITED
   d->child = 0;
+#if DOMUS_DRIVER_ABI_MINOR >= 1
+  chatty_stop(inst, d);
+#endif
   log(inst, "probe: guest '" + d->name + "' exited (status " +
                 std::to_string(ev->status) + ", signal " + std::to_string(ev->signal) +
                 ")");
@@ -269,6 +331,9 @@ void probe_open(const domus_open_args_v1* args, domus_complete_fn done, void* us
 // A real driver leaves its guests running when the daemon stops; the probe's guests are
 // test processes, so they stop with it.
 void probe_close(domus_instance* inst) {
+  // On the loop thread: no timer fires after this.
+  for (uint64_t t : inst->chatters)
+    inst->host->timer_stop(inst->host->ctx, t);
   {
     std::lock_guard<std::mutex> lock(inst->children_mutex);
     for (uint64_t c : inst->children)
@@ -290,9 +355,10 @@ void probe_node_info(domus_instance*, domus_complete_fn done, void* user) {
 }
 
 void do_define(domus_instance* inst, domus_dom* existing, const std::string& name,
-               domus_complete_fn done, void* user) {
+               const std::string& xml, domus_complete_fn done, void* user) {
   domus_dom* d = existing ? existing : new domus_dom;
   d->name = name;
+  d->xml = xml;
   d->inst = inst;
   domus_result_v1 r = blank();
   r.dom = d;
@@ -331,7 +397,7 @@ void definition_written(void* arg, int32_t status) {
   else if (!w->error.empty())
     fail(w->done, w->user, DOMUS_E_OPERATION_FAILED, w->error);
   else
-    do_define(w->inst, w->existing, w->name, w->done, w->user);
+    do_define(w->inst, w->existing, w->name, w->xml, w->done, w->user);
   delete w;
 }
 #endif
@@ -346,10 +412,8 @@ void define_now(domus_instance* inst, domus_dom* existing, const std::string& na
     delete w;
     return fail(done, user, DOMUS_E_LIMIT_EXCEEDED, "too much blocking work queued");
   }
-#else
-  (void)xml;
 #endif
-  do_define(inst, existing, name, done, user);
+  do_define(inst, existing, name, xml, done, user);
 }
 
 void probe_define(domus_instance* inst, domus_dom* existing, const char* xml,

@@ -73,6 +73,7 @@ PIN(domus_host_v1, unwatch_pid, 96);
 PIN(domus_host_v1, signal_pid, 104);
 PIN(domus_host_v1, queue_work, 112);
 PIN(domus_host_v1, cancel_work, 120);
+PIN(domus_host_v1, emit, 128);
 
 PIN(domus_open_args_v1, uri, 8);
 PIN(domus_open_args_v1, flags, 48);
@@ -109,6 +110,8 @@ PIN(domus_object_v1, private_data, 48);
 PIN(domus_report_v1, state, 4);
 PIN(domus_report_v1, events, 16);
 PIN(domus_report_v1, private_data, 32);
+/* 1.1 */
+PIN(domus_report_v1, live_xml, 48);
 
 PIN(domus_spawn_v1, file, 8);
 PIN(domus_spawn_v1, argv, 16);

@@ -6,6 +6,7 @@
 #include <domus/protocol/errors.hpp>
 #include <domus/protocol/flags.hpp>
 #include <domus/protocol/procedures.hpp>
+#include <domus/protocol/topics.hpp>
 #include <domus/protocol/uri.hpp>
 #include <domus/protocol/vocabulary.hpp>
 
@@ -326,6 +327,75 @@ BOOST_AUTO_TEST_CASE(error_codes_table_matches_the_catalogue) {
       BOOST_TEST(rows[i][2].rfind(std::string(codes[i].doc), 0) == 0u,
                  "'" << rows[i][2] << "' does not start with '" << codes[i].doc << "'");
     }
+  }
+}
+
+// Every field of every driver topic, in catalogue order, with its type, whether it is
+// required and, for a topic, whether it is journaled; a field's words are all named.
+BOOST_AUTO_TEST_CASE(driver_events_table_matches_the_catalogue) {
+  auto rows = table_after("### Driver events");
+  size_t i = 0;
+  for (auto& t : driver_topics())
+    for (auto& f : t.fields) {
+      BOOST_TEST_CONTEXT(t.name << " " << f.key) {
+        BOOST_TEST_REQUIRE(i < rows.size(), "not documented");
+        BOOST_TEST_REQUIRE(rows[i].size() == 6u);
+        BOOST_TEST(unquote(rows[i][0]) == t.name);
+        BOOST_TEST(rows[i][1] == (t.journaled ? "yes" : "no"));
+        BOOST_TEST(unquote(rows[i][2]) == f.key);
+        BOOST_TEST(rows[i][3] ==
+                   (f.type == topic_field::kind::integer ? "integer" : "string"));
+        BOOST_TEST(rows[i][4] == (f.required ? "yes" : "no"));
+        for (auto w : f.words)
+          BOOST_TEST(rows[i][5].find("`" + std::string(w) + "`") != std::string::npos,
+                     "word " << w << " not named");
+      }
+      ++i;
+    }
+  BOOST_TEST(i == rows.size(), "the table has rows the catalogue lacks");
+  for (auto& t : driver_topics())
+    BOOST_TEST(subscription_can_match(t.name));
+}
+
+// A driver's body is its topic's fields, of their types and words, nothing else.
+BOOST_AUTO_TEST_CASE(driver_event_bodies_are_checked_against_their_topic) {
+  const driver_topic* io = find_driver_topic("domain.io-error");
+  BOOST_TEST_REQUIRE(io);
+  BOOST_TEST(!find_driver_topic("domain.lifecycle")); // the daemon's own, not a driver's
+  auto ok = check_driver_event(
+      *io, R"({"source": "/d.img", "device": "vd0", "action": "pause"})", 16);
+  BOOST_TEST(ok["action"] == "pause");
+  auto refused = [&](const char* body, size_t max, const std::string& why) {
+    try {
+      check_driver_event(*io, body, max);
+      BOOST_ERROR("accepted: " << body);
+    } catch (const error& e) {
+      BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(errc::invalid_argument));
+      BOOST_TEST(std::string(e.what()).find(why) != std::string::npos, e.what());
+    }
+  };
+  refused("[]", 16, "event domain.io-error: the body is not a JSON object");
+  refused("{", 16, "not a JSON object");
+  refused(R"({"source": "/d.img", "device": "vd0"})", 16, "field 'action' is missing");
+  refused(R"({"source": "/d.img", "device": "vd0", "action": "panic"})", 16,
+          "field 'action' is 'panic', not one of the topic's words");
+  refused(R"({"source": 1, "device": "vd0", "action": "none"})", 16,
+          "field 'source' is not a string");
+  refused(R"({"source": "/d.img", "device": "vd0", "action": "none", "xml": "<x/>"})", 16,
+          "field 'xml' is not one of the topic's");
+  refused(R"({"source": "/a/longer/path.img", "device": "vd0", "action": "none"})", 16,
+          "field 'source' is longer than 16 bytes");
+  // At the bound it passes.
+  check_driver_event(
+      *io, R"({"source": "/0123456789abcde", "device": "v", "action": "none"})", 16);
+  const driver_topic* rtc = find_driver_topic("domain.rtc-change");
+  BOOST_TEST_REQUIRE(rtc);
+  BOOST_TEST(check_driver_event(*rtc, R"({"offset_s": -7})", 16)["offset_s"] == -7);
+  try {
+    check_driver_event(*rtc, R"({"offset_s": 1.5})", 16);
+    BOOST_ERROR("a fraction accepted");
+  } catch (const error& e) {
+    BOOST_TEST(std::string(e.what()).find("is not an integer") != std::string::npos);
   }
 }
 

@@ -341,6 +341,9 @@ typedef struct domus_report_v1 {
   const domus_event_v1* events; /**< events to publish, in order */
   size_t n_events;
   domus_bytes_v1 private_data; /**< new status data to keep (NULL: unchanged) */
+  /* ---- 1.1 ---- */
+  const char* live_xml; /**< the running guest's definition after the change (a device
+                             unplugged, a balloon target); NULL: unchanged */
 } domus_report_v1;
 
 /**
@@ -460,6 +463,15 @@ typedef struct domus_host_v1 {
       loop thread. -EBUSY while it runs (a driver stops its own work), -ENOENT once it
       ran or for an unknown handle. */
   int32_t (*cancel_work)(void* ctx, uint64_t work);
+  /** Publishes a driver event about `dom` beside its lifecycle events: `topic` one of
+      docs/protocol.md's "Driver events" (e.g. "domain.device-removed"), `body` a JSON
+      object of that topic's fields only (strings at most 1024 bytes). The runtime adds
+      the topic, time, URI and domain, and a seq when the topic is journaled; a sample
+      topic (balloon-change) is published at most once a second per domain, the latest
+      body winning. Returns 0; DOMUS_E_INVALID_ARGUMENT for an unknown topic or a body
+      that does not match it (logged, naming the field); DOMUS_E_NO_DOMAIN for a
+      domain the daemon does not know. */
+  int32_t (*emit)(void* ctx, domus_dom* dom, const char* topic, const char* body);
 } domus_host_v1;
 
 /* ---- the driver ------------------------------------------------------------------- */

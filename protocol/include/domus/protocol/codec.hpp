@@ -80,7 +80,8 @@ inline constexpr std::string_view topic_domain_unresponsive = "domain.unresponsi
 inline constexpr std::string_view topic_domain_responsive = "domain.responsive";
 inline constexpr std::string_view topic_pong = "sys.pong";
 
-/// Every topic the daemon publishes (a new topic is added here).
+/// Every topic the daemon publishes itself (a new topic is added here); drivers' topics
+/// are in topics.hpp.
 inline constexpr std::string_view topics[] = {topic_domain_lifecycle, topic_domain_error,
                                               topic_domain_unresponsive,
                                               topic_domain_responsive, topic_pong};
