@@ -77,7 +77,9 @@ nlohmann::json check_driver_event(const driver_topic& t, std::string_view body,
   if (!fields.is_object())
     throw error(errc::invalid_argument,
                 "event " + std::string(t.name) + ": the body is not a JSON object");
-  for (auto& [key, value] : fields.items()) {
+  for (auto item = fields.begin(); item != fields.end(); ++item) {
+    const std::string& key = item.key();
+    const nlohmann::json& value = item.value();
     auto f = std::find_if(t.fields.begin(), t.fields.end(),
                           [&](const topic_field& f) { return f.key == key; });
     if (f == t.fields.end())
