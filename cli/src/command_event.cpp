@@ -83,6 +83,8 @@ const event_type event_types[] = {
      [](const json& b) { return num(b, "actual_kib") + "KiB"; }},
     {"device-removed", "domain.device-removed",
      [](const json& b) { return str(b, "device"); }},
+    {"device-added", "domain.device-added",
+     [](const json& b) { return str(b, "device"); }},
 };
 
 const event_type* find_event_type(std::string_view name) {

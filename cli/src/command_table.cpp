@@ -11,6 +11,20 @@ option_spec domain_arg(std::string_view help = "domain name, id or uuid") {
   return {"domain", k::string, true, true, help};
 }
 
+// attach-device, detach-device and update-device (`force`: update's extra option).
+std::vector<option_spec> device_options(bool force) {
+  std::vector<option_spec> out = {
+      domain_arg(),
+      {"file", k::string, true, true, "XML file"},
+      {"persistent", k::flag, false, false, "make live change persistent"},
+      {"config", k::flag, false, false, "affect next boot"},
+      {"live", k::flag, false, false, "affect running domain"},
+      {"current", k::flag, false, false, "affect current domain"}};
+  if (force)
+    out.push_back({"force", k::flag, false, false, "force device update"});
+  return out;
+}
+
 option_spec mode_arg() {
   return {"mode", k::string, false, false,
           "shutdown mode: acpi|agent|initctl|signal|paravirt"};
@@ -29,6 +43,8 @@ const std::vector<command_group>& command_groups() {
 
 const std::vector<command_spec>& commands() {
   static const std::vector<command_spec> table = {
+      {"attach-device", "domain", "attach device from an XML file",
+       "Attach device from an XML <file>.", device_options(false), cmd_attach_device},
       {"autostart",
        "domain",
        "autostart a domain",
@@ -62,6 +78,8 @@ const std::vector<command_spec>& commands() {
         {"graceful", k::flag, false, false, "terminate gracefully"},
         {"remove-logs", k::flag, false, false, "remove domain logs"}},
        cmd_destroy},
+      {"detach-device", "domain", "detach device from an XML file",
+       "Detach device from an XML <file>", device_options(false), cmd_detach_device},
       {"domid",
        "domain",
        "convert a domain name or UUID to domain id",
@@ -166,6 +184,8 @@ const std::vector<command_spec>& commands() {
         {"tpm", k::flag, false, false, "remove TPM state"},
         {"keep-tpm", k::flag, false, false, "keep TPM state"}},
        cmd_undefine},
+      {"update-device", "domain", "update device from an XML file",
+       "Update device from an XML <file>.", device_options(true), cmd_update_device},
       {"dominfo",
        "monitor",
        "domain information",
@@ -213,6 +233,22 @@ const std::vector<command_spec>& commands() {
         {"since", k::number, false, false,
          "first replay the daemon's journaled events after this seq (Domus)"}},
        cmd_event},
+      {"capabilities",
+       "host",
+       "capabilities",
+       "Returns capabilities of hypervisor/driver.",
+       {},
+       cmd_capabilities},
+      {"domcapabilities",
+       "host",
+       "domain capabilities",
+       "Returns capabilities of emulator with respect to host and libvirt.",
+       {{"virttype", k::string, false, false, "virtualization type (/domain/@type)"},
+        {"emulatorbin", k::string, false, false,
+         "path to emulator binary (/domain/devices/emulator)"},
+        {"arch", k::string, false, false, "domain architecture (/domain/os/type/@arch)"},
+        {"machine", k::string, false, false, "machine type (/domain/os/type/@machine)"}},
+       cmd_domcapabilities},
       {"nodeinfo",
        "host",
        "node information",

@@ -2,6 +2,7 @@
 // create, undefine, start, shutdown, reboot, destroy, suspend, resume, autostart.
 #include "command_table.hpp"
 #include "format.hpp"
+#include "input_file.hpp"
 #include "shell.hpp"
 #include "xpath.hpp"
 
@@ -43,15 +44,6 @@ std::string id_text(const json& d) {
 
 json lookup(shell& sh, const parsed_command& pc) {
   return sh.call("domain.lookup", {{"domain", *pc.value("domain")}});
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw std::runtime_error("cannot read '" + path + "': " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // A lifecycle command: the request, then virsh's confirmation with the name as typed.
@@ -262,8 +254,9 @@ namespace {
 bool from_file(shell& sh, const parsed_command& pc, std::string_view proc,
                std::string_view done) {
   std::string file = *pc.value("file");
-  json args = {
-      {"xml", read_file(file)}, {"origin", file}, {"validate", pc.flag("validate")}};
+  json args = {{"xml", read_input_file(file)},
+               {"origin", file},
+               {"validate", pc.flag("validate")}};
   if (uint32_t flags = option_flags(pc, protocol::proc::domain_create);
       flags && proc == "domain.create")
     args["flags"] = flags;

@@ -1,4 +1,5 @@
-// Host, connection and terminal commands: uri, version, nodeinfo, connect, help, quit.
+// Host, connection and terminal commands: uri, version, nodeinfo, capabilities,
+// domcapabilities, connect, help, quit.
 #include "command_table.hpp"
 #include "format.hpp"
 #include "shell.hpp"
@@ -51,6 +52,24 @@ bool cmd_nodeinfo(shell& sh, const parsed_command&) {
             << key_value("Thread(s) per core:", num("threads_per_core"), 20)
             << key_value("NUMA cell(s):", num("numa_nodes"), 20)
             << key_value("Memory size:", num("memory_kib") + " KiB", 20);
+  return true;
+}
+
+// The driver's XML as virsh prints it: the document, then a newline.
+bool cmd_capabilities(shell& sh, const parsed_command&) {
+  std::cout << sh.call("connect.capabilities", json::object()).value("xml", "") << '\n';
+  return true;
+}
+
+bool cmd_domcapabilities(shell& sh, const parsed_command& pc) {
+  json args = json::object();
+  for (auto [option, arg] : {std::pair{"virttype", "virttype"},
+                             {"emulatorbin", "emulator"},
+                             {"arch", "arch"},
+                             {"machine", "machine"}})
+    if (auto v = pc.value(option))
+      args[arg] = *v;
+  std::cout << sh.call("connect.domain-capabilities", args).value("xml", "") << '\n';
   return true;
 }
 

@@ -9,6 +9,9 @@ uint32_t node_facts::cpus() const {
 
 seed default_seed() {
   seed s;
+  // libvirt's mock: 2 GiB and 4 GiB cells of 8 CPUs, the second with 8 KiB pages.
+  s.node.cells = {{2097152, {{4, 524288}, {2048, 0}, {1048576, 0}}, 8},
+                  {4194304, {{8, 524288}, {2048, 0}, {1048576, 0}}, 8}};
   seed_object dom;
   dom.kind = DOMUS_OBJECT_DOMAIN;
   dom.state = DOMUS_STATE_RUNNING;

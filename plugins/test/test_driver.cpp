@@ -209,6 +209,13 @@ void test_version_info(domus_instance*, domus_complete_fn done, void* user) {
   done(user, &r);
 }
 
+void test_capabilities(domus_instance* inst, domus_complete_fn done, void* user) {
+  std::string xml = capabilities_xml(inst->node);
+  domus_result_v1 r = blank();
+  r.xml = xml.c_str();
+  done(user, &r);
+}
+
 void test_normalize(domus_instance*, const char* xml, domus_complete_fn done,
                     void* user) {
   guarded(done, user, [&] {
@@ -424,6 +431,10 @@ const domus_domain_ops_v1 domain_ops = {
     test_undefine_flags,
     nullptr, // suspend_flags, resume_flags: none defined either
     nullptr,
+    // Devices: libvirt's mock cannot attach, detach or update them either.
+    nullptr,
+    nullptr,
+    nullptr,
 };
 
 const domus_driver_v1 driver = {
@@ -438,6 +449,8 @@ const domus_driver_v1 driver = {
     test_node_info,
     test_version_info,
     &domain_ops,
+    test_capabilities,
+    nullptr, // domain capabilities: libvirt's mock has none
 };
 
 } // namespace

@@ -17,6 +17,14 @@
 
 namespace domus::test_driver {
 
+/// One NUMA cell of `capabilities`: its memory, its free pages of each size, its CPUs
+/// (numbered on from the cells before it, each a core of its own on socket = the cell).
+struct numa_cell {
+  uint64_t memory_kib = 0;
+  std::vector<std::pair<uint32_t, uint64_t>> pages; ///< page size in KiB, count
+  uint32_t cpus = 0;
+};
+
 /// Host facts `nodeinfo` shows; libvirt's test driver defaults unless a node file says.
 struct node_facts {
   std::string cpu_model = "i686";
@@ -24,7 +32,13 @@ struct node_facts {
   uint32_t nodes = 2, sockets = 2, cores = 2, threads = 2, mhz = 1400;
   uint32_t active_cpus = 0; ///< 0: all of nodes * sockets * cores * threads
   uint32_t cpus() const;
+  /// The cells `capabilities` lists: libvirt's two for the default configuration, none
+  /// for a node file (its mock reads no cells from one).
+  std::vector<numa_cell> cells;
 };
+
+/// The host's capabilities as libvirt's mock reports them (virsh capabilities).
+std::string capabilities_xml(const node_facts& node);
 
 /// An object the instance starts with (from the default configuration or a node file).
 struct seed_object {

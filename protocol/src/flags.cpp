@@ -47,6 +47,17 @@ const std::vector<flag_bit> mode_bits = {
     {DOMUS_SHUTDOWN_PARAVIRT, "paravirt", 1, "the paravirtual interface"},
 };
 
+// attach, detach and update device: which definition changes (none: the current one).
+const std::vector<flag_bit> device_bits = {
+    {DOMUS_DEVICE_LIVE, "live", 1, "change the running guest"},
+    {DOMUS_DEVICE_CONFIG, "config", 1, "change the persistent definition"},
+};
+const std::vector<flag_bit> update_device_bits = {
+    {DOMUS_DEVICE_LIVE, "live", 1, "change the running guest"},
+    {DOMUS_DEVICE_CONFIG, "config", 1, "change the persistent definition"},
+    {DOMUS_DEVICE_FORCE, "force", 1, "force the change (eject a locked CD-ROM tray)"},
+};
+
 const std::vector<flag_bit> no_bits;
 
 std::string hex(uint32_t v) {
@@ -69,6 +80,11 @@ const std::vector<flag_bit>& flag_bits(proc p) {
   case proc::domain_shutdown:
   case proc::domain_reboot:
     return mode_bits;
+  case proc::domain_attach_device:
+  case proc::domain_detach_device:
+    return device_bits;
+  case proc::domain_update_device:
+    return update_device_bits;
   default:
     return no_bits;
   }

@@ -56,6 +56,25 @@ const std::vector<proc_entry>& proc_catalogue() {
       {proc::domain_jobabort, "domain.jobabort", t::domain, true, "{domain}",
        "cancels the driver call of the change running on the domain (its caller gets "
        "aborted); never waits behind it: {aborted: PROC}"},
+      {proc::connect_capabilities, "connect.capabilities", t::instance, false, "{}",
+       "the host's capabilities in libvirt's <capabilities> format: {xml}"},
+      {proc::connect_domain_capabilities, "connect.domain-capabilities", t::instance,
+       false, "{emulator?, arch?, machine?, virttype?}",
+       "what a domain of that kind can use, in libvirt's <domainCapabilities> format: "
+       "{xml}"},
+      {proc::domain_attach_device, "domain.attach-device", t::domain, true,
+       "{domain, xml, origin?, flags?}",
+       "adds one device (a <disk>, <interface>, ...) to the running guest (flag live), "
+       "the persistent definition (config), or both; neither: the running guest if the "
+       "domain is active, else the definition"},
+      {proc::domain_detach_device, "domain.detach-device", t::domain, true,
+       "{domain, xml, origin?, flags?}",
+       "removes the device the element identifies (a disk by its target, an interface "
+       "by its MAC); flags as attach-device"},
+      {proc::domain_update_device, "domain.update-device", t::domain, true,
+       "{domain, xml, origin?, flags?}",
+       "changes a device in place (a CD-ROM's medium, a link's state); flags as "
+       "attach-device, and force"},
   };
   return entries;
 }

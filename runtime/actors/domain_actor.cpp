@@ -15,6 +15,7 @@
 #include "persist/instance_restore.hpp"
 #include "persist/store.hpp"
 
+#include <domus/model/device_def.hpp>
 #include <domus/protocol/vocabulary.hpp>
 
 #include <caf/all.hpp>
@@ -540,6 +541,15 @@ public:
       return undefine(j);
     case proc::domain_autostart:
       return autostart(j);
+    case proc::domain_attach_device:
+      return device_change(j, driver_op::attach_device,
+                           DOMUS_DOMAIN_OP(ctx(), attach_device), "attach");
+    case proc::domain_detach_device:
+      return device_change(j, driver_op::detach_device,
+                           DOMUS_DOMAIN_OP(ctx(), detach_device), "detach");
+    case proc::domain_update_device:
+      return device_change(j, driver_op::update_device,
+                           DOMUS_DOMAIN_OP(ctx(), update_device), "update");
     default:
       reply_error(r, errc::internal, "procedure not handled by the domain actor");
       return finish();
@@ -864,9 +874,118 @@ public:
     persist(enable ? files().autostart() : files().no_autostart(), done);
   }
 
-  // -- definitions ----------------------------------------------------------------------
+  // -- devices ------------------------------------------------------------------------
 
   using def_ptr = std::shared_ptr<const model::domain_def>;
+
+  using device_fn = void (*)(domus_instance*, domus_dom*, const char*, uint32_t,
+                             domus_complete_fn, void*);
+
+  // attach, detach or update one device. "Current" (neither live nor config) is the
+  // running guest of an active domain and the definition of an inactive one, as in
+  // libvirt; the device is checked against the domain schema before the driver sees it.
+  void device_change(job& j, driver_op op, device_fn fn, const char* verb) {
+    const rpc& r = j.request;
+    if (!fn)
+      return unsupported(r);
+    uint32_t flags = flags_for(r, true, entry(op).name);
+    if (!(flags & (DOMUS_DEVICE_LIVE | DOMUS_DEVICE_CONFIG)))
+      flags |= active() ? DOMUS_DEVICE_LIVE : DOMUS_DEVICE_CONFIG;
+    std::string what =
+        "cannot " + std::string(verb) + " a device of domain '" + name() + "'";
+    if ((flags & DOMUS_DEVICE_LIVE) && !active()) {
+      reply_error(r, errc::invalid_operation,
+                  what + ": it is not running (flag live changes the running guest)");
+      return finish();
+    }
+    if ((flags & DOMUS_DEVICE_CONFIG) && !st().s.persistent_def) {
+      reply_error(r, errc::invalid_operation,
+                  what + ": it is transient, without a persistent definition to change "
+                         "(flag config)");
+      return finish();
+    }
+    auto device = std::make_shared<std::string>(model::check_device(
+        required_string(r.args, "xml"),
+        optional_string(r.args, "origin").value_or("<request>"), ctx().xml_limits));
+    auto* inst = ctx().inst;
+    auto* dom = st().s.dom;
+    rpc req = r;
+    drive(
+        op,
+        [=](domus_complete_fn done, void* user) {
+          fn(inst, dom, device->c_str(), flags, done, user);
+        },
+        [this, req, flags, what, prev = st().s.persistent_def](driver_result& res) {
+          device_changed(req, flags, what, prev, res);
+        });
+  }
+
+  void device_changed(const rpc& r, uint32_t flags, const std::string& what, def_ptr prev,
+                      driver_result& res) {
+    if (!res.ok()) {
+      if (res.status == DOMUS_E_INTERNAL)
+        return crash("the driver reported an internal error: " + res.message);
+      reply_driver_error(r, res, what);
+      return finish();
+    }
+    apply(res); // the live definition, when the guest changed
+    if (!(flags & DOMUS_DEVICE_CONFIG))
+      return reply_after_status(r);
+    def_ptr def;
+    try {
+      if (!res.config_xml)
+        throw protocol::error(errc::operation_failed,
+                              "the driver returned no persistent definition");
+      auto out =
+          model::parse_domain(*res.config_xml, "<driver>", model::parse_mode::stored);
+      model::normalize(out);
+      if (out.name != prev->name || out.uuid != prev->uuid)
+        throw protocol::error(errc::operation_failed,
+                              "the driver's definition has another name or UUID");
+      def = std::make_shared<const model::domain_def>(std::move(out));
+    } catch (const protocol::error& e) {
+      // The driver changed its definition but gave back none the runtime can keep: it
+      // gets the one on disk again.
+      return restore_definition(r, prev,
+                                what + ": " + e.what() + "; " + live_outcome(flags));
+    }
+    save_definition(*def, [this, r, flags, what, prev, def](const std::string& error) {
+      if (!error.empty()) {
+        log_error(ctx().uri + ": " + what + ": " + error);
+        return restore_definition(r, prev,
+                                  what + ": cannot save the definition: " + error + "; " +
+                                      live_outcome(flags));
+      }
+      st().s.persistent_def = compact_def(def);
+      reply_after_status(r);
+    });
+  }
+
+  static std::string live_outcome(uint32_t flags) {
+    return (flags & DOMUS_DEVICE_LIVE) ? "the persistent definition is unchanged, the "
+                                         "running guest has the change"
+                                       : "the persistent definition is unchanged";
+  }
+
+  // The driver's definition back to `prev` (after a device change whose definition the
+  // runtime could not keep), then the request fails with `why`.
+  void restore_definition(const rpc& r, def_ptr prev, const std::string& why) {
+    auto refuse = [this, r, why](const std::string& note) {
+      reply_error(r, errc::operation_failed, why + note);
+      finish();
+    };
+    bool called = call_define(*prev, [this, refuse](driver_result& res) {
+      if (res.ok())
+        return refuse("");
+      log_error(ctx().uri + ": domain '" + name() +
+                "': the driver did not take its definition back: " + res.message);
+      refuse(" (but the driver did not take it back: " + res.message + ")");
+    });
+    if (!called)
+      refuse(" (the driver cannot take it back: it has no define)");
+  }
+
+  // -- definitions ----------------------------------------------------------------------
 
   // Runs the driver's normalize hook (when it has one) on a definition.
   void normalize(const rpc& r, def_ptr def, std::function<void(def_ptr)> then) {
@@ -989,17 +1108,16 @@ public:
     });
   }
 
-  void driver_define(const rpc& r, def_ptr def, std::function<void(domus_dom*)> then) {
+  // The driver's define (define_flags when it has it; no flags are defined yet) with the
+  // domain's handle: false when the driver has neither.
+  bool call_define(const model::domain_def& def,
+                   std::function<void(driver_result&)> then) {
     auto fn = DOMUS_DOMAIN_OP(ctx(), define);
-    auto fn_flags = DOMUS_DOMAIN_OP(ctx(), define_flags); // no flags defined yet: 0
-    if (!fn && !fn_flags) {
-      reply_error(r, errc::unsupported,
-                  "the " + std::string(ctx().driver().name) +
-                      " driver cannot define domains");
-      return fail_definition();
-    }
+    auto fn_flags = DOMUS_DOMAIN_OP(ctx(), define_flags);
+    if (!fn && !fn_flags)
+      return false;
     auto xml =
-        std::make_shared<std::string>(model::format_domain(*def, model::secrets::keep));
+        std::make_shared<std::string>(model::format_domain(def, model::secrets::keep));
     auto* inst = ctx().inst;
     auto* existing = st().s.dom;
     drive(
@@ -1010,13 +1128,25 @@ public:
           else
             fn(inst, existing, xml->c_str(), done, user);
         },
-        [this, r, existing, then](driver_result& res) {
-          if (!res.ok() || (!existing && !res.dom)) {
-            reply_driver_error(r, res, "the driver refused the definition");
-            return fail_definition();
-          }
-          then(existing ? existing : res.dom);
-        });
+        std::move(then));
+    return true;
+  }
+
+  void driver_define(const rpc& r, def_ptr def, std::function<void(domus_dom*)> then) {
+    auto* existing = st().s.dom;
+    bool called = call_define(*def, [this, r, existing, then](driver_result& res) {
+      if (!res.ok() || (!existing && !res.dom)) {
+        reply_driver_error(r, res, "the driver refused the definition");
+        return fail_definition();
+      }
+      then(existing ? existing : res.dom);
+    });
+    if (!called) {
+      reply_error(r, errc::unsupported,
+                  "the " + std::string(ctx().driver().name) +
+                      " driver cannot define domains");
+      fail_definition();
+    }
   }
 
   // -- queries --------------------------------------------------------------------------

@@ -143,6 +143,8 @@ public:
     ctx->registry = me();
     ctx->files = seed.files;
     ctx->job_wait_ms = seed.job_wait_ms;
+    ctx->xml_limits = {seed.limits.max_xml_bytes, seed.limits.max_xml_depth,
+                       seed.limits.max_xml_attributes};
     ctx->clock = seed.clock;
     ctx->deadlines = seed.deadlines;
     ctx->etc_dir = seed.etc_dir;
@@ -454,6 +456,10 @@ public:
                 {{"model", st().ctx->security_model}, {"doi", st().ctx->security_doi}}}});
     case proc::node_info:
       return node_info(r);
+    case proc::connect_capabilities:
+      return capabilities(r);
+    case proc::connect_domain_capabilities:
+      return domain_capabilities(r);
     case proc::domain_list:
       return list(r);
     case proc::domain_define:
@@ -489,6 +495,67 @@ public:
                         {"cores_per_socket", n.cores_per_socket},
                         {"threads_per_core", n.threads_per_core}});
         });
+  }
+
+  // The driver's slot (1.1) when the driver's struct reaches it.
+  template <class Slot> Slot driver_slot(size_t end, Slot slot) {
+    return reaches(&st().ctx->driver(), end) ? slot : nullptr;
+  }
+
+  void capabilities(const rpc& r) {
+    auto& d = st().ctx->driver();
+    auto fn = driver_slot(DOMUS_FIELD_END(domus_driver_v1, capabilities), d.capabilities);
+    if (!fn)
+      return reply_error(r, errc::unsupported,
+                         "the " + std::string(d.name) +
+                             " driver does not report the host's capabilities");
+    auto* inst = st().ctx->inst;
+    drive(
+        driver_op::capabilities,
+        [fn, inst](domus_complete_fn done, void* user) { fn(inst, done, user); },
+        [this, r](driver_result& res) { reply_xml(r, res, "capabilities"); });
+  }
+
+  // virsh domcapabilities' four questions, each a string when given.
+  void domain_capabilities(const rpc& r) {
+    auto& d = st().ctx->driver();
+    auto fn = driver_slot(DOMUS_FIELD_END(domus_driver_v1, domain_capabilities),
+                          d.domain_capabilities);
+    if (!fn)
+      return reply_error(r, errc::unsupported,
+                         "the " + std::string(d.name) +
+                             " driver does not report domain capabilities");
+    struct query_strings {
+      std::optional<std::string> emulator, arch, machine, virttype;
+    };
+    auto q = std::make_shared<query_strings>(query_strings{
+        optional_string(r.args, "emulator"), optional_string(r.args, "arch"),
+        optional_string(r.args, "machine"), optional_string(r.args, "virttype")});
+    auto* inst = st().ctx->inst;
+    drive(
+        driver_op::domain_capabilities,
+        [fn, inst, q](domus_complete_fn done, void* user) {
+          auto c = [](const std::optional<std::string>& s) {
+            return s ? s->c_str() : nullptr;
+          };
+          domus_domcaps_query_v1 query{sizeof query, c(q->emulator), c(q->arch),
+                                       c(q->machine), c(q->virttype)};
+          fn(inst, &query, done, user);
+        },
+        [this, r](driver_result& res) { reply_xml(r, res, "domain capabilities"); });
+  }
+
+  // A result whose answer is an XML document: {xml}, or the driver's error.
+  void reply_xml(const rpc& r, driver_result& res, const std::string& what) {
+    if (!res.ok())
+      return reply_error(
+          r, protocol::errc_from_number(res.status).value_or(errc::operation_failed),
+          res.message.empty() ? "the driver reported no " + what : res.message);
+    if (!res.xml)
+      return reply_error(r, errc::operation_failed,
+                         "the " + std::string(st().ctx->driver().name) +
+                             " driver returned no " + what);
+    reply(r, json{{"xml", *res.xml}});
   }
 
   // As virsh lists: active domains by id, then inactive ones by name, ignoring case.

@@ -7,6 +7,8 @@
 #include "drivers/plugin_loader.hpp"
 #include "persist/instance_paths.hpp"
 
+#include <domus/model/xml_tree.hpp>
+
 #include <caf/actor.hpp>
 
 #include <cstddef>
@@ -32,6 +34,7 @@ struct instance_context : instance_paths {
   uint32_t job_wait_ms = 30000;    ///< how long a change waits for the one running
   deadline_clock* clock = nullptr; ///< the daemon's; where call deadlines are armed
   call_deadlines deadlines;        ///< how long each driver call may take
+  model::xml_limits xml_limits;    ///< what a client's XML may be (domusd.conf)
 
   const domus_driver_v1& driver() const { return *plugin->driver; }
 

@@ -24,6 +24,13 @@ constexpr std::array<driver_op_entry, driver_op_count> table = {{
     {"resume", 30000},
     {"info", 10000},
     {"reconnect", 60000},
+    {"capabilities", 10000},
+    {"domain_capabilities", 10000},
+    // A device change waits for the guest: a hotplug the guest must take, an unplug
+    // libvirt's QEMU driver gives 5 s before it answers that the guest was asked.
+    {"attach_device", 30000},
+    {"detach_device", 30000},
+    {"update_device", 30000},
 }};
 
 } // namespace

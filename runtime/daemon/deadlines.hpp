@@ -25,6 +25,11 @@ enum class driver_op : uint8_t {
   resume,
   info,
   reconnect,
+  capabilities,
+  domain_capabilities,
+  attach_device,
+  detach_device,
+  update_device,
   count_ ///< not an operation
 };
 

@@ -38,6 +38,8 @@ driver_result driver_result::copy(const domus_result_v1* r) {
     out.events.assign(r->events, r->events + r->n_events);
   if (r->xml)
     out.xml = std::string(r->xml);
+  if (DOMUS_HAS_FIELD(r, domus_result_v1, config_xml) && r->config_xml)
+    out.config_xml = std::string(r->config_xml);
   if (r->private_data.data)
     out.private_data =
         std::string(static_cast<const char*>(r->private_data.data), r->private_data.len);

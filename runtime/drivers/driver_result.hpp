@@ -20,6 +20,7 @@ struct driver_result {
   std::optional<domus_dom_state_v1> state;
   std::vector<domus_event_v1> events;
   std::optional<std::string> xml;
+  std::optional<std::string> config_xml; ///< 1.1: a device change's persistent definition
   std::optional<std::string> private_data;
   std::optional<domus_dom_info_v1> info;
   std::string info_os_type, info_security_label; ///< strings of info, owned

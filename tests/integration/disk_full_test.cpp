@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "daemon.hpp"
+#include "small_fs.hpp"
 
 #include <domus/protocol/client.hpp>
 
@@ -25,34 +26,6 @@ using domus::protocol::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A tmpfs of its own, unmounted (lazily) when the test ends.
-struct small_fs {
-  std::string dir;
-  small_fs(std::string d, const std::string& size) : dir(std::move(d)) {
-    ::mkdir(dir.c_str(), 0700);
-    BOOST_TEST_REQUIRE(::mount("tmpfs", dir.c_str(), "tmpfs", 0,
-                               ("size=" + size + ",mode=0700").c_str()) == 0,
-                       "mount tmpfs on " << dir << ": " << std::strerror(errno));
-  }
-  ~small_fs() { ::umount2(dir.c_str(), MNT_DETACH); }
-  // Fills it to the last byte with a file; returns its path.
-  std::string fill() {
-    std::string path = dir + "/filler";
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    std::string chunk(65536, 'x');
-    for (size_t size = chunk.size(); size > 0; size /= 2)
-      while (::write(fd, chunk.data(), size) == static_cast<ssize_t>(size)) {
-      }
-    ::close(fd);
-    return path;
-  }
-  void remount(bool read_only) {
-    BOOST_TEST_REQUIRE(::mount(nullptr, dir.c_str(), nullptr,
-                               MS_REMOUNT | (read_only ? MS_RDONLY : 0), "size=1m") == 0,
-                       std::strerror(errno));
-  }
-};
 
 std::string config(const std::string& text) {
   std::string path = temp_dir("c") + "/domusd.conf";

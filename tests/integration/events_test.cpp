@@ -192,7 +192,8 @@ BOOST_AUTO_TEST_CASE(domsh_event_one_shot_filter_and_timeout) {
   // topic for yet).
   BOOST_TEST(d.domsh({"event --list"}).out == "lifecycle\nrtc-change\nio-error\n"
                                               "io-error-reason\nblock-job\n"
-                                              "balloon-change\ndevice-removed\n\n");
+                                              "balloon-change\ndevice-removed\n"
+                                              "device-added\n\n");
   auto bad = d.domsh({"event --event reboot"});
   BOOST_TEST(bad.err == "error: unknown event type reboot\n");
   auto neither = d.domsh({"event"});

@@ -12,6 +12,9 @@
 //  - info completes through a task posted to the loop;
 //  - a domain named "chatty-*" (since 1.1) emits driver events of every topic once it
 //    runs, and a balloon sample every 2 ms until it stops (chatty_start);
+//  - attach, detach and update device (since 1.1) take <disk> elements, found by their
+//    target, in the definition and the running guest's (no two with one target);
+//    domain capabilities echo the query;
 //  - define (since 1.1) writes the definition to state_dir/NAME.xml on a worker thread
 //    (queue_work) and completes from the work's done;
 //  - reboot of a domain named "crash-*" reports an internal error, which makes the
@@ -70,6 +73,7 @@ struct domus_dom {
   std::mutex mutex;
   std::string name;
   std::string xml;      // as defined (1.1: kept for the live definition a report carries)
+  std::string live;     // 1.1: the running guest's definition once a device changed it
   uint64_t chatter = 0; // a chatty guest's sample timer (loop thread only)
   int64_t balloon_kib = 0; // its last sample
   domus_dom_state_v1 state{DOMUS_STATE_SHUTOFF, DOMUS_REASON_UNKNOWN, -1};
@@ -438,6 +442,7 @@ void probe_undefine(domus_instance* inst, domus_dom* d, domus_complete_fn done,
 void do_start(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* user) {
   {
     std::lock_guard<std::mutex> lock(d->mutex);
+    d->live.clear(); // each start boots the definition
     d->pending_done = done;
     d->pending_user = user;
   }
@@ -673,6 +678,110 @@ void probe_cancel(domus_instance* inst, domus_dom*, void* user) {
 }
 #endif
 
+#if DOMUS_DRIVER_ABI_MINOR >= 1
+// -- devices: <disk> elements found by their target, enough to drive the runtime ------
+
+// The disk element of `xml` whose target is `dev`: [begin, end), or npos.
+std::pair<size_t, size_t> find_disk(const std::string& xml, const std::string& dev) {
+  size_t at = xml.find("<target dev='" + dev + "'");
+  if (at == std::string::npos)
+    return {std::string::npos, 0};
+  size_t begin = xml.rfind("<disk", at);
+  size_t end = xml.find("</disk>", at);
+  if (begin == std::string::npos || end == std::string::npos)
+    return {std::string::npos, 0};
+  return {begin, end + 7};
+}
+
+std::string target_of(const std::string& device) {
+  size_t at = device.find("<target dev='");
+  if (at == std::string::npos)
+    return "";
+  at += 13;
+  return device.substr(at, device.find('\'', at) - at);
+}
+
+enum class device_op { attach, detach, update };
+
+// One definition changed, or why not.
+std::string change(std::string& xml, device_op op, const std::string& device,
+                   const std::string& dev) {
+  auto [begin, end] = find_disk(xml, dev);
+  bool found = begin != std::string::npos;
+  if (op == device_op::attach && found)
+    return "a disk with target '" + dev + "' exists";
+  if (op != device_op::attach && !found)
+    return "no disk with target '" + dev + "'";
+  if (found)
+    xml.erase(begin, end - begin);
+  if (op == device_op::detach)
+    return "";
+  size_t at = xml.find("</devices>");
+  if (at == std::string::npos) {
+    at = xml.find("</domain>");
+    xml.insert(at, "<devices></devices>");
+    at = xml.find("</devices>");
+  }
+  xml.insert(at, device);
+  return "";
+}
+
+void device_call(domus_dom* d, device_op op, const char* device_xml, uint32_t flags,
+                 domus_complete_fn done, void* user) {
+  std::string device = device_xml;
+  if (device.rfind("<disk", 0) != 0)
+    return fail(done, user, DOMUS_E_UNSUPPORTED, "probe: only disks are devices here");
+  std::string dev = target_of(device);
+  std::lock_guard<std::mutex> lock(d->mutex);
+  std::string config = d->xml;
+  std::string live = d->live.empty() ? d->xml : d->live;
+  std::string why;
+  if (flags & DOMUS_DEVICE_CONFIG)
+    why = change(config, op, device, dev);
+  if (why.empty() && (flags & DOMUS_DEVICE_LIVE))
+    why = change(live, op, device, dev);
+  if (!why.empty())
+    return fail(done, user, DOMUS_E_OPERATION_FAILED, "probe: " + why);
+  domus_result_v1 r = blank();
+  if (flags & DOMUS_DEVICE_CONFIG)
+    r.config_xml = (d->xml = config).c_str();
+  if (flags & DOMUS_DEVICE_LIVE)
+    r.xml = (d->live = live).c_str();
+  done(user, &r);
+}
+
+void probe_attach_device(domus_instance*, domus_dom* d, const char* xml, uint32_t flags,
+                         domus_complete_fn done, void* user) {
+  device_call(d, device_op::attach, xml, flags, done, user);
+}
+void probe_detach_device(domus_instance*, domus_dom* d, const char* xml, uint32_t flags,
+                         domus_complete_fn done, void* user) {
+  device_call(d, device_op::detach, xml, flags, done, user);
+}
+void probe_update_device(domus_instance*, domus_dom* d, const char* xml, uint32_t flags,
+                         domus_complete_fn done, void* user) {
+  if (flags & DOMUS_DEVICE_FORCE)
+    return fail(done, user, DOMUS_E_UNSUPPORTED, "probe: update takes no force");
+  device_call(d, device_op::update, xml, flags, done, user);
+}
+
+// The query, echoed (NULL fields as "-"), so that a test sees what reached the driver.
+void probe_domain_capabilities(domus_instance*, const domus_domcaps_query_v1* q,
+                               domus_complete_fn done, void* user) {
+  auto v = [](const char* s) { return std::string(s ? s : "-"); };
+  if (q->arch && std::string(q->arch) != "x86_64")
+    return fail(done, user, DOMUS_E_INVALID_ARGUMENT,
+                "probe: no architecture '" + v(q->arch) + "' (it has x86_64)");
+  std::string xml = "<domainCapabilities>\n  <path>" + v(q->emulator) +
+                    "</path>\n  <domain>" + v(q->virttype) + "</domain>\n  <machine>" +
+                    v(q->machine) + "</machine>\n  <arch>" + v(q->arch) +
+                    "</arch>\n</domainCapabilities>\n";
+  domus_result_v1 r = blank();
+  r.xml = xml.c_str();
+  done(user, &r);
+}
+#endif
+
 const domus_domain_ops_v1 ops = {
     sizeof(domus_domain_ops_v1),
     nullptr, // no normalize hook: the runtime's rules only
@@ -693,6 +802,9 @@ const domus_domain_ops_v1 ops = {
     nullptr, // undefine_flags
     nullptr, // suspend_flags
     nullptr, // resume_flags
+    probe_attach_device,
+    probe_detach_device,
+    probe_update_device,
 #endif
 };
 
@@ -708,6 +820,10 @@ const domus_driver_v1 driver = {
     probe_node_info,
     nullptr,
     &ops,
+#if DOMUS_DRIVER_ABI_MINOR >= 1
+    nullptr, // no host capabilities
+    probe_domain_capabilities,
+#endif
 };
 
 } // namespace

@@ -19,6 +19,15 @@ PIN(domus_driver_v1, close, 48);
 PIN(domus_driver_v1, node_info, 56);
 PIN(domus_driver_v1, version_info, 64);
 PIN(domus_driver_v1, domain, 72);
+/* 1.1 */
+PIN(domus_driver_v1, capabilities, 80);
+PIN(domus_driver_v1, domain_capabilities, 88);
+
+PIN(domus_domcaps_query_v1, struct_size, 0);
+PIN(domus_domcaps_query_v1, emulator, 8);
+PIN(domus_domcaps_query_v1, arch, 16);
+PIN(domus_domcaps_query_v1, machine, 24);
+PIN(domus_domcaps_query_v1, virttype, 32);
 
 PIN(domus_domain_ops_v1, struct_size, 0);
 PIN(domus_domain_ops_v1, normalize, 8);
@@ -39,6 +48,9 @@ PIN(domus_domain_ops_v1, define_flags, 112);
 PIN(domus_domain_ops_v1, undefine_flags, 120);
 PIN(domus_domain_ops_v1, suspend_flags, 128);
 PIN(domus_domain_ops_v1, resume_flags, 136);
+PIN(domus_domain_ops_v1, attach_device, 144);
+PIN(domus_domain_ops_v1, detach_device, 152);
+PIN(domus_domain_ops_v1, update_device, 160);
 
 PIN(domus_result_v1, struct_size, 0);
 PIN(domus_result_v1, status, 4);
@@ -55,6 +67,8 @@ PIN(domus_result_v1, version, 88);
 PIN(domus_result_v1, instance, 96);
 PIN(domus_result_v1, objects, 104);
 PIN(domus_result_v1, n_objects, 112);
+/* 1.1 */
+PIN(domus_result_v1, config_xml, 120);
 
 PIN(domus_host_v1, struct_size, 0);
 PIN(domus_host_v1, ctx, 8);
@@ -138,11 +152,16 @@ typedef char pin_graceful
     [(DOMUS_DESTROY_GRACEFUL == 0x1 && DOMUS_DESTROY_REMOVE_LOGS == 0x2) ? 1 : -1];
 typedef char pin_modes
     [(DOMUS_SHUTDOWN_ACPI_POWER_BTN == 0x1 && DOMUS_SHUTDOWN_PARAVIRT == 0x10) ? 1 : -1];
+typedef char pin_device[(DOMUS_DEVICE_LIVE == 0x1 && DOMUS_DEVICE_CONFIG == 0x2 &&
+                         DOMUS_DEVICE_FORCE == 0x4)
+                            ? 1
+                            : -1];
 
 int main(void) {
   printf("domus_driver_v1: %u bytes, ABI %u.%u\n", (unsigned)sizeof(domus_driver_v1),
          DOMUS_DRIVER_ABI_MAJOR, DOMUS_DRIVER_ABI_MINOR);
-  return sizeof(domus_driver_v1) == 80 && sizeof(domus_domain_ops_v1) == 144 &&
+  return sizeof(domus_driver_v1) == 96 && sizeof(domus_domain_ops_v1) == 168 &&
+                 sizeof(domus_result_v1) == 128 && sizeof(domus_domcaps_query_v1) == 40 &&
                  sizeof(domus_open_args_v1) == 104 && sizeof(domus_setting_v1) == 24 &&
                  DOMUS_DRIVER_ABI_MINOR == 1
              ? 0

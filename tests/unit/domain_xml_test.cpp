@@ -9,6 +9,7 @@
 #include "xml_compare.hpp"
 
 #include <domus/errors.hpp>
+#include <domus/model/device_def.hpp>
 #include <domus/model/domain_def.hpp>
 #include <domus/model/domain_schema.hpp>
 
@@ -216,4 +217,32 @@ BOOST_AUTO_TEST_CASE(golden_domain_xml) {
         BOOST_TEST(!unknown.empty(), "a kept-* case must keep something unknown");
     }
   }
+}
+
+// One device on its own (attach-device): checked by its rule inside <devices>, written in
+// libvirt's order; anything else is refused naming the element and the devices there are.
+BOOST_AUTO_TEST_CASE(a_device_alone) {
+  BOOST_TEST(check_device("<disk type='file' device='disk'><target bus='virtio' dev='vdb'/>"
+                          "<source file='/i/b.img'/></disk>",
+                          "d.xml") == "<disk type='file' device='disk'>\n"
+                                      "  <source file='/i/b.img'/>\n"
+                                      "  <target dev='vdb' bus='virtio'/>\n"
+                                      "</disk>\n");
+  auto refused = [](const std::string& xml, const std::string& expected) {
+    try {
+      check_device(xml, "d.xml", {4096, 8, 16});
+      BOOST_FAIL("accepted " << xml);
+    } catch (const domus::error& e) {
+      BOOST_TEST(std::string(e.what()).find(expected) == 0u, e.what());
+    }
+  };
+  refused("<domain/>", "d.xml:1: /domain: <domain> is not a device (expected one of "
+                       "disk, controller, lease,");
+  refused("<emulator>/bin/x</emulator>", "d.xml:1: /emulator: <emulator> is not a device");
+  refused("<interface type='network'>\n<mac address='zz'/></interface>",
+          "d.xml:2: /interface/mac/@address: ");
+  refused("<disk>", "d.xml:1: ");
+  refused("<disk>" + std::string(5000, ' ') + "</disk>", "d.xml: the document is ");
+  BOOST_TEST(device_names().front() == "disk");
+  BOOST_TEST(std::count(device_names().begin(), device_names().end(), "emulator") == 0);
 }

@@ -227,6 +227,13 @@ enum domus_object_kind_v1 {
 #define DOMUS_SHUTDOWN_INITCTL 0x4u
 #define DOMUS_SHUTDOWN_SIGNAL 0x8u
 #define DOMUS_SHUTDOWN_PARAVIRT 0x10u
+/** attach_device, detach_device, update_device: which definition changes (libvirt's
+    VIR_DOMAIN_AFFECT_*). The runtime always passes LIVE, CONFIG or both: it resolves
+    "current" (neither) to LIVE on an active domain and CONFIG on an inactive one, and
+    refuses LIVE on an inactive domain and CONFIG on a transient one itself. */
+#define DOMUS_DEVICE_LIVE 0x1u   /**< the running guest (a hotplug or unplug) */
+#define DOMUS_DEVICE_CONFIG 0x2u /**< the persistent definition (the next start) */
+#define DOMUS_DEVICE_FORCE 0x4u  /**< update_device only: force it (eject a locked tray) */
 
 /** domus_host_v1.watch_fd events */
 #define DOMUS_FD_READABLE 0x1u
@@ -327,6 +334,10 @@ typedef struct domus_result_v1 {
   domus_instance* instance;        /**< open */
   const domus_object_v1* objects;  /**< open: objects the instance already has */
   size_t n_objects;
+  /* ---- 1.1 ---- */
+  const char* config_xml; /**< attach_device, detach_device, update_device with
+                               DOMUS_DEVICE_CONFIG: the persistent definition after the
+                               change, which the runtime keeps durably */
 } domus_result_v1;
 
 /** Completes an operation: called exactly once, from any thread. */
@@ -571,7 +582,38 @@ typedef struct domus_domain_ops_v1 {
                         domus_complete_fn done, void* user);
   void (*resume_flags)(domus_instance* inst, domus_dom* dom, uint32_t flags,
                        domus_complete_fn done, void* user);
+  /** Device changes: `device_xml` is one device element (<disk>, <interface>, ...)
+      that the runtime has checked against the domain schema and written in libvirt's
+      form; `flags` holds DOMUS_DEVICE_LIVE, DOMUS_DEVICE_CONFIG or both (see there).
+      LIVE changes the running guest, and result.xml carries its live definition after
+      the change. CONFIG changes the definition the domain starts with next, and
+      result.config_xml carries it; the driver uses it from now on (as after `define`),
+      and the runtime writes it to disk. Should that write fail, the runtime calls
+      `define` with the previous definition to put it back, and the caller hears the
+      file's error. A change the driver cannot make to both fails, changing neither.
+      attach adds the device; detach removes the one the element identifies (a disk by
+      its target, an interface by its MAC, as libvirt matches them); update changes a
+      device in place (a CD-ROM's medium, a link's state), with DOMUS_DEVICE_FORCE
+      allowed too. A detach the guest must complete (a PCI unplug) may complete once
+      the guest was asked, and emit domain.device-removed when it is gone. */
+  void (*attach_device)(domus_instance* inst, domus_dom* dom, const char* device_xml,
+                        uint32_t flags, domus_complete_fn done, void* user);
+  void (*detach_device)(domus_instance* inst, domus_dom* dom, const char* device_xml,
+                        uint32_t flags, domus_complete_fn done, void* user);
+  void (*update_device)(domus_instance* inst, domus_dom* dom, const char* device_xml,
+                        uint32_t flags, domus_complete_fn done, void* user);
 } domus_domain_ops_v1;
+
+/** What `domain_capabilities` is asked about (since 1.1), as `virsh domcapabilities`
+    names it; a NULL field means the driver's default (the host's architecture, the
+    default emulator, machine and virtualization type). */
+typedef struct domus_domcaps_query_v1 {
+  uint32_t struct_size;
+  const char* emulator; /**< e.g. "/usr/bin/qemu-system-x86_64" */
+  const char* arch;     /**< e.g. "x86_64" */
+  const char* machine;  /**< e.g. "pc-q35-7.2" or an alias, "q35" */
+  const char* virttype; /**< the domain type: "kvm", "qemu", ... */
+} domus_domcaps_query_v1;
 
 /** The driver, as domus_driver_entry returns it. Lives as long as the process. */
 typedef struct domus_driver_v1 {
@@ -592,6 +634,16 @@ typedef struct domus_driver_v1 {
   /** Hypervisor name, version and security model: result.version. */
   void (*version_info)(domus_instance* inst, domus_complete_fn done, void* user);
   const domus_domain_ops_v1* domain;
+  /* ---- 1.1 ---- */
+  /** The host's capabilities in libvirt's <capabilities> format (`virsh
+      capabilities`): result.xml. */
+  void (*capabilities)(domus_instance* inst, domus_complete_fn done, void* user);
+  /** What a domain of the queried kind can use, in libvirt's <domainCapabilities>
+      format (`virsh domcapabilities`): result.xml. A query the driver cannot answer (an
+      architecture or machine it lacks) fails with DOMUS_E_INVALID_ARGUMENT naming the
+      value and listing the ones it has. */
+  void (*domain_capabilities)(domus_instance* inst, const domus_domcaps_query_v1* query,
+                              domus_complete_fn done, void* user);
 } domus_driver_v1;
 
 /** The one exported symbol. Returns NULL when the driver cannot serve host_abi_major. */

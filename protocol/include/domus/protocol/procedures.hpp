@@ -33,6 +33,11 @@ enum class proc : int {
   events_since,
   domain_jobinfo,
   domain_jobabort,
+  connect_capabilities,
+  connect_domain_capabilities,
+  domain_attach_device,
+  domain_detach_device,
+  domain_update_device,
 };
 
 /// Who answers a procedure inside the daemon.
