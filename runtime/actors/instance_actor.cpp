@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <list>
 #include <unistd.h>
 #include <unordered_map>
@@ -101,6 +102,8 @@ public:
     if (!x)
       return;
     auto& ctx = *st().ctx;
+    if (x->op == driver_op::open)
+      return open_late(x->deadline_ms); // no instance to cancel on: it waits it out
     auto cancel = ctx.inst ? DOMUS_DOMAIN_OP(ctx, cancel) : nullptr;
     auto res = timeout_result(entry(x->op).name, "", ctx.driver().name, x->deadline_ms,
                               cancel != nullptr);
@@ -116,6 +119,11 @@ public:
     driver_op op{};
     if (st().calls.done(generation, id, r, &op) != pending_calls::outcome::late)
       return;
+    if (op == driver_op::open) {
+      log_warning(uri() + ": the late 'open' completed (" +
+                  (r.ok() ? std::string("ok") : r.message) + ")");
+      return opened(r); // the instance serves after all, or the next request retries
+    }
     log_warning(uri() + ": the late '" + std::string(entry(op).name) + "' completed (" +
                 (r.ok() ? std::string("ok") : r.message) +
                 ") after its caller was answered");
@@ -173,6 +181,29 @@ public:
           open_fn(&args->abi, done, user);
         },
         [this](driver_result& r) { opened(r); });
+  }
+
+  // The open passed its deadline. The driver cannot be asked to cancel it (there is no
+  // instance yet), and giving it up would leave whatever it opens late without an owner,
+  // or let a second open race it: this actor waits for it, the requests that waited
+  // fail, and later ones are refused until it returns (docs/architecture.md).
+  void open_late(uint32_t deadline_ms) {
+    std::string message =
+        "cannot open " + uri() + ": the " + std::string(st().ctx->driver().name) +
+        " driver's 'open' did not complete within " + seconds(deadline_ms) +
+        " (deadline_open_ms in domusd.conf); it is still opening";
+    log_warning(message);
+    gw().instance_open_late(uri(), message,
+                            uri() + " is still opening: the " +
+                                std::string(st().ctx->driver().name) +
+                                " driver's 'open' passed its deadline and has not "
+                                "returned; requests are refused until it does");
+  }
+
+  static std::string seconds(uint32_t ms) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f s", ms / 1000.0);
+    return buf;
   }
 
   void fail_open(errc code, const std::string& message) {
@@ -895,7 +926,6 @@ caf::behavior instance_behavior(instance_actor* self, instance_seed seed) {
   self->set_exception_handler(
       [](std::exception_ptr& ep) { return failure_reason("instance actor", ep); });
   self->state.calls.set_self(caf::actor_cast<caf::actor>(self));
-  // Opening has no deadline: nothing of the instance serves before it (a later step).
   self->state.calls.set_deadlines(self->state.seed.clock, &self->state.seed.deadlines);
   self->state.logic = std::make_shared<instance_logic>(self);
   auto* logic = self->state.logic.get();

@@ -7,10 +7,10 @@ namespace domus::runtime {
 namespace {
 
 // Queries 10 s; changes of a definition 30 s; changes of a guest's run state 120 s (a
-// guest's own shutdown, a QEMU that loads a large image); taking a running guest back
-// 60 s. Opening has none yet: a late open would leave an instance no actor owns.
+// guest's own shutdown, a QEMU that loads a large image); opening an instance (a first
+// capabilities probe) and taking a running guest back 60 s.
 constexpr std::array<driver_op_entry, driver_op_count> table = {{
-    {"open", 0},
+    {"open", 60000},
     {"node_info", 10000},
     {"version_info", 10000},
     {"normalize", 10000},

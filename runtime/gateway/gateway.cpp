@@ -43,6 +43,7 @@ struct instance_routes {
   std::unordered_map<int32_t, caf::actor> by_id;
   std::unordered_map<caf::actor_id, route_entry> by_actor;
   std::vector<uint64_t> waiting; // serials of requests waiting for the instance to open
+  std::string late_open; // its open passed its deadline: why later requests are refused
 };
 
 struct pending_request {
@@ -340,6 +341,8 @@ struct gateway::impl {
       }
     }
     if (!inst->second.ready) {
+      if (!inst->second.late_open.empty())
+        return fail(serial, errc::busy, inst->second.late_open);
       inst->second.waiting.push_back(serial);
       return;
     }
@@ -848,6 +851,7 @@ void gateway::instance_ready(std::string uri, std::vector<route_entry> routes) {
     for (auto& e : routes)
       i->route(r, std::move(e));
     r.ready = true;
+    r.late_open.clear();
     auto waiting = std::move(r.waiting);
     for (auto s : waiting) {
       auto p = i->pending.find(s);
@@ -881,6 +885,21 @@ void gateway::instance_down(std::string uri, caf::actor_id registry,
     i->instances.erase(it);
     i->fail_all([&uri](const pending_request& p) { return p.uri == uri; }, errc::internal,
                 message);
+  });
+}
+
+void gateway::instance_open_late(std::string uri, std::string message,
+                                 std::string still_opening) {
+  auto* i = impl_.get();
+  loop_.post([i, uri = std::move(uri), message = std::move(message),
+              still_opening = std::move(still_opening)]() mutable {
+    auto it = i->instances.find(uri);
+    if (it == i->instances.end())
+      return;
+    it->second.late_open = std::move(still_opening);
+    auto waiting = std::move(it->second.waiting);
+    for (auto s : waiting)
+      i->fail(s, errc::timeout, message);
   });
 }
 

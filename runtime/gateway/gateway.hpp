@@ -105,6 +105,11 @@ public:
   /// The instance actor died: every request for the URI fails with message, and the next
   /// request opens the instance afresh.
   void instance_down(std::string uri, caf::actor_id registry, std::string message);
+  /// The instance's open passed its deadline: waiting requests fail with `timeout` and
+  /// `message`; later ones are refused with `busy` and `still_opening` until
+  /// instance_ready or instance_failed (never a second open meanwhile).
+  void instance_open_late(std::string uri, std::string message,
+                          std::string still_opening);
   /// The instance could not open: waiting requests fail; the next request retries.
   void instance_failed(std::string uri, protocol::errc code, std::string message);
 

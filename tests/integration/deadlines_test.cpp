@@ -386,3 +386,68 @@ BOOST_FIXTURE_TEST_CASE(a_start_overtaken_by_destroy_never_revives_the_guest,
   BOOST_TEST(info["unresponsive"].is_null());
   BOOST_TEST(d.log().find("discarded, a destroy completed since") != std::string::npos);
 }
+
+namespace {
+
+// How many times the log says the probe began to open `uri`.
+size_t opens(daemon_process& d, const std::string& uri) {
+  std::string log = d.log(), line = "probe: opening " + uri + "\n";
+  size_t n = 0;
+  for (size_t at = 0; (at = log.find(line, at)) != std::string::npos; at += line.size())
+    ++n;
+  return n;
+}
+
+// Asks connect.open until it is no longer refused as busy (bounded); the last reply.
+domus::protocol::reply open_when_done(daemon_process& d, domus::protocol::connection& c,
+                                      const std::string& uri) {
+  domus::protocol::reply r;
+  for (auto end = std::chrono::steady_clock::now() + 10s;
+       std::chrono::steady_clock::now() < end;) {
+    r = c.call(uri, "connect.open", json::object(), 10s);
+    if (r.ok || r.code != errc::busy)
+      return r;
+    d.process().poll_output(50ms);
+  }
+  return r;
+}
+
+} // namespace
+
+// An open past its deadline: the request that waited hears `timeout`, later ones are
+// refused as busy (no second open races the first), and once the late open returns the
+// instance serves; one that fails late is opened afresh by the next request.
+BOOST_AUTO_TEST_CASE(an_open_past_its_deadline_is_waited_out) {
+  daemon_process d2({"--plugin-dir", probe_plugin_dir(), "--config",
+                     short_deadlines("deadline_open_ms = 300\n")});
+  domus::protocol::connection c2(d2.socket(), false);
+  std::string slow = "probe:///slow-open-3000";
+  auto first = c2.call(slow, "connect.open", json::object(), 10s);
+  BOOST_TEST(!first.ok);
+  BOOST_TEST(static_cast<int>(first.code) == static_cast<int>(errc::timeout));
+  BOOST_TEST(first.message ==
+             "cannot open " + slow +
+                 ": the probe driver's 'open' did not complete within 0.3 s "
+                 "(deadline_open_ms in domusd.conf); it is still opening");
+  // (2.7 s before the late open returns.)
+  auto second = c2.call(slow, "domain.list", json::object(), 10s);
+  BOOST_TEST(static_cast<int>(second.code) == static_cast<int>(errc::busy));
+  BOOST_TEST(second.message ==
+             slow + " is still opening: the probe driver's 'open' passed its deadline "
+                    "and has not returned; requests are refused until it does");
+  auto served = open_when_done(d2, c2, slow);
+  BOOST_TEST(served.ok, served.message);
+  BOOST_TEST(c2.call(slow, "domain.list", json::object(), 10s).ok);
+  BOOST_TEST(opens(d2, slow) == 1u);
+  BOOST_TEST(d2.log().find(slow + ": the late 'open' completed (ok)") !=
+             std::string::npos);
+
+  std::string failing = "probe:///slow-fail-1500";
+  auto late = c2.call(failing, "connect.open", json::object(), 10s);
+  BOOST_TEST(static_cast<int>(late.code) == static_cast<int>(errc::timeout));
+  auto again = open_when_done(d2, c2, failing);
+  BOOST_TEST(again.ok, again.message); // the second open, at once
+  BOOST_TEST(opens(d2, failing) == 2u);
+  BOOST_TEST(d2.log().find("the late 'open' completed (probe: the slow open failed)") !=
+             std::string::npos);
+}

@@ -15,6 +15,8 @@
 //  - attach, detach and update device (since 1.1) take <disk> elements, found by their
 //    target, in the definition and the running guest's (no two with one target);
 //    domain capabilities echo the query;
+//  - opening probe:///slow-open-MS (since 1.1) completes MS ms late, the first time
+//    in the process; probe:///slow-fail-MS fails as late;
 //  - define (since 1.1) writes the definition to state_dir/NAME.xml on a worker thread
 //    (queue_work) and completes from the work's done;
 //  - reboot of a domain named "crash-*" reports an internal error, which makes the
@@ -294,10 +296,59 @@ void on_child(void* arg, const domus_child_event_v1* ev) {
   inst->host->report(inst->host->ctx, d, &rep);
 }
 
+#if DOMUS_DRIVER_ABI_MINOR >= 1
+// An open that completes late: its result, delivered by a host timer.
+struct slow_open {
+  domus_instance* inst; // nullptr: the open fails
+  domus_complete_fn done;
+  void* user;
+};
+
+void slow_open_due(void* arg) {
+  auto* o = static_cast<slow_open*>(arg);
+  if (o->inst) {
+    log(o->inst, "probe: the slow open completes");
+    domus_result_v1 r = blank();
+    r.instance = o->inst;
+    o->done(o->user, &r);
+  } else {
+    fail(o->done, o->user, DOMUS_E_OPERATION_FAILED, "probe: the slow open failed");
+  }
+  delete o;
+}
+
+// "/slow-open-MS" and "/slow-fail-MS": the first open of the URI in this process
+// completes after MS milliseconds, with the instance or with an error; later ones at
+// once. Whether the open is delayed, and the instance it would complete with.
+bool delay_open(const domus_open_args_v1* args, domus_instance* inst,
+                domus_complete_fn done, void* user) {
+  std::string path = args->path;
+  bool fails = path.rfind("/slow-fail-", 0) == 0;
+  if (!fails && path.rfind("/slow-open-", 0) != 0)
+    return false;
+  static std::mutex mutex;
+  static std::vector<std::string> delayed;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (std::find(delayed.begin(), delayed.end(), path) != delayed.end())
+      return false;
+    delayed.push_back(path);
+  }
+  uint64_t ms = std::strtoull(path.c_str() + 11, nullptr, 10);
+  auto* o = new slow_open{fails ? nullptr : inst, done, user};
+  if (fails)
+    delete inst;
+  args->host->timer_start(args->host->ctx, ms, 0, slow_open_due, o);
+  return true;
+}
+#endif
+
 void probe_open(const domus_open_args_v1* args, domus_complete_fn done, void* user) {
   if (std::string(args->scheme) == "broken")
     return fail(done, user, DOMUS_E_OPERATION_FAILED,
                 "the broken driver cannot open anything (a test of open failures)");
+  args->host->log(args->host->ctx, DOMUS_LOG_INFO,
+                  (std::string("probe: opening ") + args->uri).c_str());
   auto* inst = new domus_instance;
   inst->host = args->host;
   inst->state_dir = args->state_dir;
@@ -327,6 +378,10 @@ void probe_open(const domus_open_args_v1* args, domus_complete_fn done, void* us
             " guest_seconds=" + inst->guest_seconds;
 #endif
   log(inst, opened);
+#if DOMUS_DRIVER_ABI_MINOR >= 1
+  if (delay_open(args, inst, done, user))
+    return;
+#endif
   domus_result_v1 r = blank();
   r.instance = inst;
   done(user, &r);

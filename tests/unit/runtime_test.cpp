@@ -212,7 +212,7 @@ BOOST_AUTO_TEST_CASE(deadlines_are_settings_per_operation) {
       "domusd.conf:1: deadline_start_ms: expected a number from 10 to 86400000, got 9");
   BOOST_TEST(config_error("deadline_info_ms = 86400001\n").find("deadline_info_ms") !=
              std::string::npos);
-  BOOST_TEST(config_error("deadline_open_ms = 100\n").find("unknown setting") !=
+  BOOST_TEST(config_error("deadline_release_ms = 100\n").find("unknown setting") !=
              std::string::npos);
 }
 
