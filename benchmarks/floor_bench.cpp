@@ -4,6 +4,7 @@
 //   floor_bench --mode echo|json|hop --clients C --window W --requests N
 //               [--policy sharing|stealing]
 //   floor_bench --mode commit --clients C --files N --size BYTES --dir DIR
+//   floor_bench --mode stream --src FILE --dst FILE [--window W]
 //
 // echo:   DEALER clients, a ROUTER that sends each request back (ZeroMQ over ipc alone);
 // json:   the same, and the request is JSON-encoded by the client and decoded by the
@@ -15,6 +16,9 @@
 //         files, one flush per group (fdatasync per file for up to 2, else syncfs),
 //         renames, one fsync of the directory (the daemon's store discipline, nothing
 //         else).
+// stream: SRC sent in 256 KiB chunks from a DEALER to a ROUTER thread that sends each
+//         back, at most W chunks (8) in flight, and written to DST: the same bytes, the
+//         same way, as stream_bench through the daemon, over bare ZeroMQ ipc.
 //
 // Prints one JSON line: side "floor", its scenario, clients, p50_us, p99_us, per_second.
 #include <caf/all.hpp>
@@ -55,6 +59,7 @@ struct settings {
   int files = 1000;
   size_t size = 600;
   std::string dir;
+  std::string src, dst;
 };
 
 double us_since(clock_type::time_point t) {
@@ -380,6 +385,68 @@ void commit(const settings& s) {
   print_row("floor: group commit of durable files", s.clients, lat, secs);
 }
 
+void stream(const settings& s) {
+  const size_t chunk_bytes = 262144;
+  zmq::context_t ctx{1};
+  std::string endpoint = "ipc:///tmp/domus-floor-stream-" + std::to_string(::getpid());
+  zmq::socket_t router(ctx, zmq::socket_type::router);
+  router.bind(endpoint);
+  std::thread echo([&router] {
+    for (;;) {
+      std::vector<zmq::message_t> frames;
+      if (!zmq::recv_multipart(router, std::back_inserter(frames)))
+        return;
+      if (frames.size() == 2 && frames[1].size() == 0)
+        return; // the client is done
+      zmq::send_multipart(router, frames);
+    }
+  });
+  zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
+  dealer.connect(endpoint);
+  FILE* in = std::fopen(s.src.c_str(), "rb");
+  FILE* out = std::fopen(s.dst.c_str(), "wb");
+  must(in && out, "open", s.src + " or " + s.dst);
+  std::string chunk(chunk_bytes, '\0');
+  uint64_t received = 0;
+  int in_flight = 0;
+  bool eof = false;
+  auto start = clock_type::now();
+  while (!eof || in_flight > 0) {
+    while (!eof && in_flight < s.window) {
+      size_t n = std::fread(chunk.data(), 1, chunk.size(), in);
+      if (n == 0) {
+        eof = true;
+        break;
+      }
+      dealer.send(zmq::const_buffer(chunk.data(), n));
+      ++in_flight;
+    }
+    if (in_flight == 0)
+      break;
+    zmq::message_t back;
+    if (!dealer.recv(back))
+      break;
+    std::fwrite(back.data(), 1, back.size(), out);
+    received += back.size();
+    --in_flight;
+  }
+  std::fflush(out);
+  double secs = us_since(start) / 1e6;
+  dealer.send(zmq::const_buffer(nullptr, 0));
+  echo.join();
+  std::fclose(in);
+  std::fclose(out);
+  double mib = static_cast<double>(received) / (1 << 20);
+  std::printf("%s\n",
+              json{{"side", "floor"},
+                   {"scenario", "stream round trip, file to file, 256 KiB chunks"},
+                   {"mib", mib},
+                   {"seconds", secs},
+                   {"mib_per_second", mib / secs}}
+                  .dump()
+                  .c_str());
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -394,6 +461,8 @@ int main(int argc, char** argv) {
       {"--files", [&](const char* v) { s.files = std::atoi(v); }},
       {"--size", [&](const char* v) { s.size = static_cast<size_t>(std::atol(v)); }},
       {"--dir", [&](const char* v) { s.dir = v; }},
+      {"--src", [&](const char* v) { s.src = v; }},
+      {"--dst", [&](const char* v) { s.dst = v; }},
   };
   for (int i = 1; i < argc; i += 2) {
     auto it = options.find(argv[i]);
@@ -402,6 +471,12 @@ int main(int argc, char** argv) {
       return 2;
     }
     it->second(argv[i + 1]);
+  }
+  if (s.mode == "stream") {
+    if (s.window == 1)
+      s.window = 8; // stream_window's default, unless asked otherwise
+    stream(s);
+    return 0;
   }
   if (s.mode == "commit") {
     if (s.dir.empty()) {
@@ -412,7 +487,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!request_scenarios.count(s.mode)) {
-    std::fprintf(stderr, "floor_bench: --mode must be echo, json, hop or commit\n");
+    std::fprintf(stderr,
+                 "floor_bench: --mode must be echo, json, hop, commit or stream\n");
     return 2;
   }
   requests(s);

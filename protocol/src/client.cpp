@@ -43,9 +43,13 @@ struct connection::impl {
   int64_t next_id = 1;
   std::deque<reply> stash;             // replies received while call() waited for another
   std::unordered_set<int64_t> ignored; // ids whose replies nobody wants
+  // Stream messages received while a reply was awaited (bounded by the credit granted).
+  std::deque<stream_message> stream_stash;
 
-  // One reply from the socket within timeout, ignoring forgotten ids.
-  std::optional<reply> read_one(std::chrono::milliseconds timeout) {
+  // One message within timeout: a reply (forgotten ids skipped) or a stream message
+  // (when `streams`; else it is kept for receive_stream). False on timeout.
+  bool read_any(std::chrono::milliseconds timeout, bool streams, std::optional<reply>& r,
+                std::optional<stream_message>& m) {
     auto deadline = clock_type::now() + timeout;
     for (;;) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -53,20 +57,47 @@ struct connection::impl {
       if (left.count() < 0)
         left = std::chrono::milliseconds(0);
       if (!poll_in(sock, left))
-        return std::nullopt;
+        return false;
       std::vector<zmq::message_t> frames;
       if (!zmq::recv_multipart(sock, std::back_inserter(frames),
                                zmq::recv_flags::dontwait))
         continue;
+      if (frames.size() == 3) { // [empty, header, bytes]: a stream message
+        stream_message sm;
+        sm.header = json::parse(frames[1].to_string_view(), nullptr, false);
+        if (!sm.header.is_object())
+          continue;
+        sm.stream = sm.header.value("stream", uint64_t{0});
+        sm.op = sm.header.value("op", std::string());
+        sm.bytes = frames[2].to_string();
+        if (streams) {
+          m = std::move(sm);
+          return true;
+        }
+        stream_stash.push_back(std::move(sm));
+        continue;
+      }
       if (frames.empty())
         continue;
       auto& body = frames.back();
-      reply r = decode_reply(
+      reply rep = decode_reply(
           std::string_view(static_cast<const char*>(body.data()), body.size()));
-      if (r.id && ignored.erase(*r.id))
+      if (rep.id && ignored.erase(*rep.id))
         continue;
-      return r;
+      if (streams) {
+        stash.push_back(std::move(rep));
+        continue;
+      }
+      r = std::move(rep);
+      return true;
     }
+  }
+
+  std::optional<reply> read_one(std::chrono::milliseconds timeout) {
+    std::optional<reply> r;
+    std::optional<stream_message> m;
+    read_any(timeout, false, r, m);
+    return r;
   }
 };
 
@@ -169,6 +200,42 @@ reply connection::wait_for(int64_t id, std::chrono::milliseconds timeout,
     if (!r->id || *r->id == id)
       return std::move(*r);
     impl_->stash.push_back(std::move(*r));
+  }
+}
+
+void connection::send_stream(uint64_t stream, std::string_view op, const json& fields,
+                             std::string_view bytes) {
+  json h = fields.is_object() ? fields : json::object();
+  h["v"] = 1;
+  h["stream"] = stream;
+  h["op"] = op;
+  std::string header = h.dump();
+  std::array<zmq::const_buffer, 3> frames{zmq::const_buffer(nullptr, 0),
+                                          zmq::buffer(header),
+                                          zmq::const_buffer(bytes.data(), bytes.size())};
+  zmq::send_multipart(impl_->sock, frames);
+}
+
+std::optional<stream_message>
+connection::receive_stream(std::chrono::milliseconds timeout, uint64_t only) {
+  auto& kept = impl_->stream_stash;
+  for (auto it = kept.begin(); it != kept.end(); ++it)
+    if (!only || it->stream == only) {
+      stream_message m = std::move(*it);
+      kept.erase(it);
+      return m;
+    }
+  auto deadline = clock_type::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                      clock_type::now());
+    std::optional<reply> r;
+    std::optional<stream_message> m;
+    if (!impl_->read_any(std::max(left, std::chrono::milliseconds(0)), true, r, m))
+      return std::nullopt;
+    if (!only || m->stream == only)
+      return m;
+    kept.push_back(std::move(*m)); // another stream's
   }
 }
 

@@ -58,6 +58,11 @@ const std::vector<flag_bit> update_device_bits = {
     {DOMUS_DEVICE_FORCE, "force", 1, "force the change (eject a locked CD-ROM tray)"},
 };
 
+const std::vector<flag_bit> console_bits = {
+    {DOMUS_CONSOLE_FORCE, "force", 1, "take the console from the stream that has it"},
+    {DOMUS_CONSOLE_SAFE, "safe", 1, "refuse unless the console can be kept exclusive"},
+};
+
 const std::vector<flag_bit> no_bits;
 
 std::string hex(uint32_t v) {
@@ -85,6 +90,8 @@ const std::vector<flag_bit>& flag_bits(proc p) {
     return device_bits;
   case proc::domain_update_device:
     return update_device_bits;
+  case proc::domain_open_console:
+    return console_bits;
   default:
     return no_bits;
   }

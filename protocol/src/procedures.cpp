@@ -75,6 +75,10 @@ const std::vector<proc_entry>& proc_catalogue() {
        "{domain, xml, origin?, flags?}",
        "changes a device in place (a CD-ROM's medium, a link's state); flags as "
        "attach-device, and force"},
+      {proc::domain_open_console, "domain.open-console", t::domain, true,
+       "{domain, device?, flags?}",
+       "connects a stream to the running guest's console (`device` a console or serial "
+       "alias; absent: the first console): {stream, window, chunk_bytes}"},
   };
   return entries;
 }

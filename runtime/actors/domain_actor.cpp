@@ -11,6 +11,7 @@
 #include "drivers/driver_flags.hpp"
 #include "drivers/host_services.hpp"
 #include "gateway/gateway.hpp"
+#include "gateway/stream_table.hpp"
 #include "persist/domain_files.hpp"
 #include "persist/instance_restore.hpp"
 #include "persist/store.hpp"
@@ -301,6 +302,8 @@ public:
   // The facts of a late success. A handle a define brings back after its domain was
   // given up is released; an undefine the driver did after all removes the domain.
   void apply_late(driver_op op, bool late, driver_result& r) {
+    if (late && op == driver_op::open_console)
+      return end_late_stream();
     if (late && op == driver_op::define && r.dom && r.dom != st().s.dom) {
       if (auto release = DOMUS_DOMAIN_OP(ctx(), release))
         release(ctx().inst, r.dom);
@@ -550,6 +553,8 @@ public:
     case proc::domain_update_device:
       return device_change(j, driver_op::update_device,
                            DOMUS_DOMAIN_OP(ctx(), update_device), "update");
+    case proc::domain_open_console:
+      return open_console(j);
     default:
       reply_error(r, errc::internal, "procedure not handled by the domain actor");
       return finish();
@@ -872,6 +877,63 @@ public:
     if (!ctx().persisted())
       return done("");
     persist(enable ? files().autostart() : files().no_autostart(), done);
+  }
+
+  // -- consoles -----------------------------------------------------------------------
+
+  // A stream to the guest's console: the driver attaches it, the gateway gives it to
+  // the client (gateway/stream_table). The job ends when the stream is open.
+  void open_console(job& j) {
+    const rpc& r = j.request;
+    auto fn = DOMUS_DOMAIN_OP(ctx(), open_console);
+    if (!fn)
+      return unsupported(r);
+    uint32_t flags = flags_for(r, true, "open_console");
+    if (!active()) {
+      reply_error(r, errc::invalid_operation,
+                  "cannot open the console of domain '" + name() +
+                      "': it is not running");
+      return finish();
+    }
+    auto device =
+        std::make_shared<std::optional<std::string>>(optional_string(r.args, "device"));
+    auto* stream = new domus_stream;
+    auto* inst = ctx().inst;
+    auto* dom = st().s.dom;
+    rpc req = r;
+    drive(
+        driver_op::open_console,
+        [=](domus_complete_fn done, void* user) {
+          fn(inst, dom, *device ? (*device)->c_str() : nullptr, flags, stream, done,
+             user);
+        },
+        [this, req, stream](driver_result& res) {
+          if (res.ok()) {
+            gw().reply_stream(req.serial, json::object(), stream);
+            return finish();
+          }
+          if (st().s.slot->hung_has("open_console"))
+            st().s.slot->late_stream = stream; // the driver still holds it
+          else
+            delete stream; // the driver gave it up with its refusal
+          reply_driver_error(req, res,
+                             "cannot open the console of domain '" + name() + "'");
+          finish();
+        });
+  }
+
+  // The open_console that passed its deadline returned: whatever it did, its stream
+  // never reached a client. The driver hears its end on the loop thread.
+  void end_late_stream() {
+    domus_stream* s = st().s.slot->late_stream;
+    st().s.slot->late_stream = nullptr;
+    if (!s)
+      return;
+    gw().loop().post([s] {
+      if (s->attached && s->cbs.on_end)
+        s->cbs.on_end(s->arg, DOMUS_E_TIMEOUT, "its opening passed its deadline");
+      delete s;
+    });
   }
 
   // -- devices ------------------------------------------------------------------------

@@ -11,6 +11,8 @@
 
 #include <caf/actor.hpp>
 
+struct domus_stream;
+
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -21,6 +23,10 @@ namespace domus::runtime {
 
 class domain_slot {
 public:
+  /// The stream of an open_console that passed its deadline: the driver still holds
+  /// it until the call returns (the actor in charge then ends and frees it).
+  domus_stream* late_stream = nullptr;
+
   /// Makes `a` the actor in charge; returns its incarnation number (1, 2, ...).
   uint64_t attach(caf::actor a) {
     std::lock_guard<std::mutex> lock(mutex_);

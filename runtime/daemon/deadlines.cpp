@@ -31,6 +31,7 @@ constexpr std::array<driver_op_entry, driver_op_count> table = {{
     {"attach_device", 30000},
     {"detach_device", 30000},
     {"update_device", 30000},
+    {"open_console", 30000},
 }};
 
 } // namespace

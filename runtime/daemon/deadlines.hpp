@@ -30,6 +30,7 @@ enum class driver_op : uint8_t {
   attach_device,
   detach_device,
   update_device,
+  open_console,
   count_ ///< not an operation
 };
 

@@ -22,6 +22,9 @@ std::string daemon_limits::check() const {
            ") must be at least twice max_client_requests (" +
            std::to_string(max_client_requests) +
            "): a client that reads its replies would lose some";
+  if (max_client_streams > max_streams)
+    return "max_client_streams (" + std::to_string(max_client_streams) +
+           ") must not exceed max_streams (" + std::to_string(max_streams) + ")";
   return "";
 }
 

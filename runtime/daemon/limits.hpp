@@ -38,6 +38,20 @@ struct daemon_limits {
   /// only every half of this, so a client that reads never loses one.
   int64_t reply_queue_limit = 64;
   int64_t event_queue_limit = 10000;
+  /// Streams (docs/protocol.md, "Streams"): the data messages either side may have
+  /// unacknowledged on one stream, the streams one connection and the daemon may have
+  /// open, and how long a stream may hear nothing from its client.
+  uint32_t stream_window = 8;
+  uint32_t max_client_streams = 4;
+  uint32_t max_streams = 64;
+  uint32_t stream_idle_ms = 300000;
+
+  /// ZeroMQ's queue to one client: its replies and its streams' data, each at most
+  /// twice what may be in flight (ZeroMQ's view of what the client read lags by half),
+  /// so that a stream's data is never the message that finds the queue full.
+  int64_t client_queue() const {
+    return reply_queue_limit + 2 * int64_t{stream_window} * max_client_streams;
+  }
 
   /// The descriptors the limits can make the daemon hold: every connection at its cap,
   /// a quarter more for connections ZeroMQ accepts before the daemon stops it, and

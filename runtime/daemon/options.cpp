@@ -175,6 +175,18 @@ const std::map<std::string, setting>& settings() {
         {"event_queue_limit", {[](auto& v, bool q, auto& o) {
            o.event_queue_limit = static_cast<int64_t>(to_number(v, q, 1, 100000000));
          }}},
+        {"stream_window", {[](auto& v, bool q, auto& o) {
+           o.stream_window = static_cast<uint32_t>(to_number(v, q, 1, 256));
+         }}},
+        {"max_client_streams", {[](auto& v, bool q, auto& o) {
+           o.max_client_streams = static_cast<uint32_t>(to_number(v, q, 1, 1024));
+         }}},
+        {"max_streams", {[](auto& v, bool q, auto& o) {
+           o.max_streams = static_cast<uint32_t>(to_number(v, q, 1, 65536));
+         }}},
+        {"stream_idle_ms", {[](auto& v, bool q, auto& o) {
+           o.stream_idle_ms = static_cast<uint32_t>(to_number(v, q, 100, 86400000));
+         }}},
         {"job_wait_ms", {[](auto& v, bool q, auto& o) {
            o.job_wait_ms = static_cast<uint32_t>(to_number(v, q, 0, 86400000));
          }}},

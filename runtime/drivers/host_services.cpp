@@ -1,4 +1,5 @@
 #include "drivers/host_services.hpp"
+#include "drivers/stream_services.hpp"
 
 #include "actors/messages.hpp"
 #include "daemon/log.hpp"
@@ -52,6 +53,9 @@ struct host_services::impl {
   // never closed: its close would race the work still running in it).
   work_pool work;
   std::atomic<bool> work_stuck{false};
+  // Loop thread only: the instance is closed, and no callback reaches the driver any
+  // more (a child it killed in its close exits after it freed what its callback uses).
+  bool closed = false;
 
   impl(event_loop& l, std::string u)
       : loop(l), uri(u), work(l, std::move(u), DOMUS_WORK_THREADS, DOMUS_WORK_MAX_ITEMS) {
@@ -158,7 +162,13 @@ int32_t host_emit(void* ctx, domus_dom* dom, const char* topic, const char* body
 int32_t host_post(void* ctx, domus_task_fn fn, void* arg) {
   if (!fn)
     return -EINVAL;
-  return self(ctx).loop.post([fn, arg] { fn(arg); }) ? 0 : -ESHUTDOWN;
+  impl* h = &self(ctx);
+  return h->loop.post([h, fn, arg] {
+    if (!h->closed)
+      fn(arg);
+  })
+             ? 0
+             : -ESHUTDOWN;
 }
 
 struct timer_data {
@@ -186,12 +196,14 @@ uint64_t host_timer_start(void* ctx, uint64_t delay_ms, uint64_t repeat_ms,
           auto* d = static_cast<timer_data*>(t->data);
           auto fn = d->fn;
           auto arg = d->arg;
+          impl* host = d->host;
           if (!d->repeat) {
             d->host->timers.erase(d->handle);
             delete d;
             event_loop::close_and_delete(t);
           }
-          fn(arg);
+          if (!host->closed)
+            fn(arg);
         },
         delay_ms, repeat_ms);
   });
@@ -212,6 +224,7 @@ void host_timer_stop(void* ctx, uint64_t handle) {
 }
 
 struct watch_data {
+  impl* host;
   domus_fd_fn fn;
   void* arg;
   int fd;
@@ -229,7 +242,7 @@ uint64_t host_watch_fd(void* ctx, int fd, uint32_t events, domus_fd_fn fn, void*
       delete p;
       return;
     }
-    p->data = new watch_data{fn, arg, fd};
+    p->data = new watch_data{&h, fn, arg, fd};
     int uv_events = ((events & DOMUS_FD_READABLE) ? UV_READABLE : 0) |
                     ((events & DOMUS_FD_WRITABLE) ? UV_WRITABLE : 0);
     h.watches[handle] = p;
@@ -239,7 +252,8 @@ uint64_t host_watch_fd(void* ctx, int fd, uint32_t events, domus_fd_fn fn, void*
                          ((ev & UV_WRITABLE) ? DOMUS_FD_WRITABLE : 0);
       if (status < 0)
         revents = DOMUS_FD_READABLE; // an error: let the driver read it
-      d->fn(d->arg, d->fd, revents);
+      if (!d->host->closed)
+        d->fn(d->arg, d->fd, revents);
     });
   });
   return handle;
@@ -301,7 +315,8 @@ void on_child_exit(uv_poll_t* poll, int, int) {
   ::close(d->pidfd);
   int64_t code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
   int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-  child_event(d->fn, d->arg, DOMUS_CHILD_EXITED, d->pid, code, sig);
+  if (!d->host->closed) // reaped all the same
+    child_event(d->fn, d->arg, DOMUS_CHILD_EXITED, d->pid, code, sig);
   delete d;
 }
 
@@ -370,6 +385,8 @@ uint64_t host_spawn(void* ctx, const domus_spawn_v1* spec, domus_child_fn fn, vo
   }
   r.cwd = spec->cwd ? spec->cwd : "";
   h.on_loop([&h, handle, fn, arg, r, copies] {
+    if (h.closed)
+      return; // asked for by a driver's thread while its instance closed
     spawned_child c;
     int rc = spawn_child(r, c);
     if (rc != 0) {
@@ -431,8 +448,10 @@ uint64_t host_watch_pid(void* ctx, int64_t pid, uint64_t start_time, domus_child
       auto fn = w->fn;
       auto arg = w->arg;
       pid_t pid = w->pid;
+      bool closed = w->host->closed;
       end_pid_watch(w);
-      child_event(fn, arg, DOMUS_CHILD_EXITED, pid, -1, 0);
+      if (!closed)
+        child_event(fn, arg, DOMUS_CHILD_EXITED, pid, -1, 0);
     });
   });
   return handle;
@@ -506,6 +525,10 @@ host_services::host_services(event_loop& loop, std::string uri)
   t.queue_work = host_queue_work;
   t.cancel_work = host_cancel_work;
   t.emit = host_emit;
+  t.stream_attach = host_stream_attach;
+  t.stream_send = host_stream_send;
+  t.stream_pause = host_stream_pause;
+  t.stream_finish = host_stream_finish;
 }
 
 host_services::~host_services() = default;
@@ -544,6 +567,7 @@ void host_services::close_instance() {
   const domus_driver_v1* d = impl_->driver.load();
   if (inst && d && d->close)
     d->close(inst);
+  impl_->closed = true;
 }
 
 } // namespace domus::runtime

@@ -40,7 +40,8 @@ public:
   bool stop_work(std::chrono::milliseconds grace);
 
   /// Closes the driver instance (if it opened), on the loop thread, after stop_work and
-  /// after the loop ran the `done` of the work that ended.
+  /// after the loop ran the `done` of the work that ended. From then on no callback of
+  /// the instance reaches the driver (its children are still reaped).
   void close_instance();
 
   struct impl;

@@ -3,6 +3,7 @@
 #include "gateway/client_table.hpp"
 #include "gateway/connection_cap.hpp"
 #include "gateway/sample_throttle.hpp"
+#include "gateway/stream_table.hpp"
 #include "persist/event_journal.hpp"
 
 #include "actors/messages.hpp"
@@ -53,7 +54,8 @@ struct pending_request {
   caf::actor_id target = 0; // 0: not dispatched yet
   std::string uri;          // normalized
   std::string_view proc_name;
-  protocol::request req; // kept until dispatched
+  protocol::request req;     // kept until dispatched
+  bool stream_place = false; // holds a place in the stream table (domain.open-console)
 };
 
 } // namespace
@@ -79,11 +81,31 @@ struct gateway::impl {
   client_table clients;
   std::unique_ptr<connection_cap> caps[3];
   std::unique_ptr<sample_throttle> samples; // created on the first sample
+  std::unique_ptr<stream_table> streams;
+  bool flush_streams_posted = false;
 
   impl(event_loop& l, instance_factory f, gateway_config c)
       : loop(l), factory(std::move(f)), cfg(std::move(c)),
         clients(cfg.limits.max_client_requests,
-                [](const std::string& line) { log_warning(line); }) {}
+                [](const std::string& line) { log_warning(line); }) {
+    stream_bounds b{cfg.limits.stream_window, cfg.limits.max_client_streams,
+                    cfg.limits.max_streams, cfg.limits.stream_idle_ms};
+    streams = std::make_unique<stream_table>(
+        b,
+        [this](int sock, const std::string& routing_id, const json& header,
+               std::string_view bytes) {
+          return send_stream(static_cast<sock_kind>(sock), routing_id, header, bytes);
+        },
+        [this] {
+          if (flush_streams_posted)
+            return;
+          flush_streams_posted = true;
+          loop.post([this] {
+            flush_streams_posted = false;
+            streams->flush();
+          });
+        });
+  }
 
   const daemon_limits& limits() const { return cfg.limits; }
 
@@ -95,7 +117,7 @@ struct gateway::impl {
     const daemon_limits& l = limits();
     if (type == zmq::socket_type::router) {
       s->set(zmq::sockopt::router_mandatory, 1);
-      s->set(zmq::sockopt::sndhwm, static_cast<int>(l.reply_queue_limit));
+      s->set(zmq::sockopt::sndhwm, static_cast<int>(l.client_queue()));
       // A client cannot have more in flight; ZeroMQ stops reading from one that sends
       // faster than that is answered (back pressure, nothing dropped).
       s->set(zmq::sockopt::rcvhwm, static_cast<int>(l.max_client_requests));
@@ -258,16 +280,63 @@ struct gateway::impl {
     drain_after_sends(bit(k));
   }
 
+  // One stream message to a client: [routing id, empty, header, bytes]. False when it
+  // cannot leave: the client is gone, or (never with the queue sized by client_queue)
+  // its queue is full.
+  bool send_stream(sock_kind k, const std::string& routing_id, const json& header,
+                   std::string_view bytes) {
+    auto& s = socks[static_cast<int>(k)];
+    if (!s)
+      return false;
+    std::string h = protocol::json_text(header);
+    std::array<zmq::const_buffer, 4> frames{
+        zmq::buffer(routing_id), zmq::const_buffer(nullptr, 0), zmq::buffer(h),
+        zmq::const_buffer(bytes.data(), bytes.size())};
+    bool sent = false;
+    while (true) {
+      try {
+        sent = zmq::send_multipart(*s, frames, zmq::send_flags::dontwait).has_value();
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR)
+          continue;
+      }
+      break;
+    }
+    drain_after_sends(bit(k));
+    return sent;
+  }
+
+  // A stream message from a client: [routing id, empty, header, bytes].
+  void on_stream_message(sock_kind k, const std::string& routing_id,
+                         const zmq::message_t& header, const zmq::message_t& bytes) {
+    // A header is a few fields; a larger one is not read.
+    json h = header.size() <= 4096
+                 ? json::parse(static_cast<const char*>(header.data()),
+                               static_cast<const char*>(header.data()) + header.size(),
+                               nullptr, false)
+                 : json();
+    if (!h.is_object())
+      h = json::object();
+    streams->on_client(
+        static_cast<int>(k), routing_id, h,
+        std::string_view(static_cast<const char*>(bytes.data()), bytes.size()));
+    streams->flush();
+  }
+
   // -- requests -------------------------------------------------------------------------
 
   void on_message(sock_kind k, std::vector<zmq::message_t>& frames) {
     std::string routing_id = frames[0].to_string();
+    if (frames.size() == 4 && frames[1].size() == 0)
+      return on_stream_message(k, routing_id, frames[2], frames[3]);
     if (frames.size() != 3 || frames[1].size() != 0) {
       send_frame(
           k, routing_id,
           protocol::encode_error(std::nullopt, errc::bad_request,
                                  "expected two frames after the routing id: an empty "
-                                 "delimiter and one JSON request"));
+                                 "delimiter and one JSON request (or three for a "
+                                 "stream message: the delimiter, a JSON header and "
+                                 "the bytes)"));
       return;
     }
     std::string_view body(static_cast<const char*>(frames[2].data()), frames[2].size());
@@ -312,8 +381,18 @@ struct gateway::impl {
                          ") allows: wait for replies before sending more"));
       return;
     }
+    bool stream_place = req.proc->id == protocol::proc::domain_open_console;
+    if (stream_place) {
+      if (auto why = streams->reserve(static_cast<int>(k), routing_id)) {
+        clients.done({static_cast<int>(k), routing_id});
+        send_frame(k, routing_id,
+                   protocol::encode_error(req.id, errc::limit_exceeded, *why));
+        return;
+      }
+    }
     uint64_t serial = next_serial++;
     pending_request p;
+    p.stream_place = stream_place;
     p.sock = k;
     p.routing_id = std::move(routing_id);
     p.client_id = req.id;
@@ -557,6 +636,8 @@ struct gateway::impl {
     auto p = std::move(it->second);
     pending.erase(it);
     clients.done({static_cast<int>(p.sock), p.routing_id});
+    if (p.stream_place)
+      streams->unreserve(static_cast<int>(p.sock), p.routing_id);
     send_frame(p.sock, p.routing_id, protocol::encode_error(p.client_id, code, message));
     idle_check();
   }
@@ -579,6 +660,8 @@ struct gateway::impl {
     auto p = std::move(it->second);
     pending.erase(it);
     clients.done({static_cast<int>(p.sock), p.routing_id});
+    if (p.stream_place)
+      streams->unreserve(static_cast<int>(p.sock), p.routing_id);
     send_frame(p.sock, p.routing_id, frame, p.proc_name);
     idle_check();
   }
@@ -673,6 +756,8 @@ void gateway::open() {
         auto* self = static_cast<impl*>(t->data);
         self->journal->flush();
         self->clients.sweep(client_table::clock_type::now());
+        self->streams->sweep(stream_table::clock_type::now());
+        self->streams->flush();
         log_tick();
       },
       1000, 1000);
@@ -723,6 +808,9 @@ void gateway::close() {
 
 void gateway::drain(std::chrono::milliseconds timeout, std::function<void()> done) {
   impl_->accepting = false;
+  // Before any instance closes: drivers hear of each stream's end while they can.
+  impl_->streams->abort_all(DOMUS_E_SHUTTING_DOWN, "the daemon is stopping");
+  impl_->streams->flush();
   impl_->on_idle = std::move(done);
   if (impl_->pending.empty()) {
     impl_->idle_check();
@@ -746,6 +834,31 @@ void gateway::drain(std::chrono::milliseconds timeout, std::function<void()> don
 void gateway::reply(uint64_t serial, std::string frame) {
   auto* i = impl_.get();
   loop_.post([i, serial, frame = std::move(frame)] { i->answer(serial, frame); });
+}
+
+void gateway::reply_stream(uint64_t serial, json result, domus_stream* stream) {
+  auto* i = impl_.get();
+  loop_.post([i, serial, result = std::move(result), stream]() mutable {
+    std::unique_ptr<domus_stream> s(stream);
+    auto it = i->pending.find(serial);
+    if (it == i->pending.end() || !it->second.stream_place) {
+      // The request was failed meanwhile (the daemon stops): the driver hears the end.
+      if (s->attached && s->cbs.on_end)
+        s->cbs.on_end(s->arg, DOMUS_E_ABORTED, "the request that opened it is gone");
+      return;
+    }
+    if (!s->attached || s->ended)
+      return i->fail(serial, errc::operation_failed,
+                     s->ended ? "the driver ended the stream before it opened"
+                              : "the driver did not attach the stream (stream_attach)");
+    auto& p = it->second;
+    p.stream_place = false; // the place is the stream's now
+    uint64_t id = i->streams->open(std::move(s), static_cast<int>(p.sock), p.routing_id);
+    result["stream"] = id;
+    result["window"] = i->limits().stream_window;
+    result["chunk_bytes"] = DOMUS_STREAM_CHUNK_BYTES;
+    i->answer(serial, protocol::encode_reply(p.client_id, result));
+  });
 }
 
 void gateway::retarget(uint64_t serial, caf::actor_id actor) {

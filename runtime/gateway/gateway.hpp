@@ -21,6 +21,8 @@
 #include <unordered_map>
 #include <vector>
 
+struct domus_stream;
+
 namespace domus::runtime {
 
 /// One routing entry: how a domain of an instance is addressed.
@@ -81,6 +83,11 @@ public:
 
   /// Sends a reply frame for a pending request.
   void reply(uint64_t serial, std::string frame);
+  /// Answers a domain.open-console (and any procedure that opens a stream) with
+  /// `result` plus the stream's id, window and chunk size; the stream, which the driver
+  /// attached, becomes the client's. When the request is gone, the driver hears the
+  /// stream's end instead. Takes the stream.
+  void reply_stream(uint64_t serial, protocol::json result, domus_stream* stream);
   /// The request now waits on another actor (the instance actor forwarded it).
   void retarget(uint64_t serial, caf::actor_id actor);
   /// Publishes an event: body is a JSON object without "seq"; the gateway numbers it.

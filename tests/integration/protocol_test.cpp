@@ -33,13 +33,18 @@ struct raw_client {
       bufs.push_back(zmq::buffer(f));
     zmq::send_multipart(sock, bufs);
   }
-  // The JSON of the next reply; fails the test after 5 s.
-  json reply() {
+  // The frames of the next message; fails the test after 5 s.
+  std::vector<zmq::message_t> message() {
     zmq::pollitem_t item{sock.handle(), 0, ZMQ_POLLIN, 0};
     zmq::poll(&item, 1, std::chrono::seconds(5));
     BOOST_TEST_REQUIRE((item.revents & ZMQ_POLLIN) != 0, "no reply within 5 s");
     std::vector<zmq::message_t> frames;
     BOOST_TEST_REQUIRE(zmq::recv_multipart(sock, std::back_inserter(frames)).has_value());
+    return frames;
+  }
+  // The JSON of the next reply.
+  json reply() {
+    auto frames = message();
     BOOST_TEST_REQUIRE(frames.size() == 2u);
     BOOST_TEST(frames[0].size() == 0u);
     return json::parse(frames[1].to_string());
@@ -170,8 +175,18 @@ BOOST_AUTO_TEST_CASE(garbage_frames) {
   raw_client c(d.socket());
   c.send({"just one frame, no delimiter"});
   is_error(c.reply(), "bad-request", 8);
-  c.send({"", "a", "b"});
+  c.send({"", "a", "b", "c"});
   is_error(c.reply(), "bad-request", 8);
+  // Three frames are a stream's message: one whose header is not one is answered with
+  // a stream abort (docs/protocol.md, "Streams").
+  c.send({"", "a", "b"});
+  auto frames = c.message();
+  BOOST_TEST_REQUIRE(frames.size() == 3u);
+  json abort = json::parse(frames[1].to_string());
+  BOOST_TEST(abort["op"] == "abort");
+  BOOST_TEST(abort["code"] == "bad-request");
+  BOOST_TEST(abort["message"] ==
+             "a stream message needs \"stream\", a stream id, and \"op\"");
   c.send({"", std::string("\0\xff\xfe\x01", 4)});
   is_error(c.reply(), "bad-request", 8);
   BOOST_TEST(c.call(request(1, "domain.list"))["ok"] == true);
@@ -208,7 +223,7 @@ BOOST_AUTO_TEST_CASE(read_only_socket) {
       is_error(ro.call(request(id++, std::string(p.name),
                                {{"domain", "test"}, {"xml", "<x/>"}})),
                "permission-denied", 5);
-  BOOST_TEST(id == 114); // all fourteen of them
+  BOOST_TEST(id == 115); // all fifteen of them
   is_error(ro.call(request(1, "domain.suspend", {{"domain", "test"}})),
            "permission-denied", 5);
   is_error(ro.call(request(2, "domain.define", {{"xml", "<x/>"}})), "permission-denied",

@@ -85,7 +85,18 @@ struct domus_dom {
   domus_complete_fn pending_done = nullptr; // start or destroy waiting for the child
   void* pending_user = nullptr;
   domus_instance* inst = nullptr;
+  struct echo* console = nullptr; // 1.1: the stream on its console (loop thread)
 };
+
+#if DOMUS_DRIVER_ABI_MINOR >= 1
+// A console that echoes what the client sends (1.1). Loop thread only.
+struct echo {
+  domus_instance* inst;
+  domus_dom* d;
+  domus_stream* s;
+  std::string pending; // a chunk the client had no credit for yet
+};
+#endif
 
 namespace {
 
@@ -265,6 +276,11 @@ void on_child(void* arg, const domus_child_event_v1* ev) {
   d->child = 0;
 #if DOMUS_DRIVER_ABI_MINOR >= 1
   chatty_stop(inst, d);
+  if (echo* e = d->console) { // the guest's console closes with it
+    inst->host->stream_finish(inst->host->ctx, e->s, DOMUS_OK, nullptr);
+    d->console = nullptr;
+    delete e;
+  }
 #endif
   log(inst, "probe: guest '" + d->name + "' exited (status " +
                 std::to_string(ev->status) + ", signal " + std::to_string(ev->signal) +
@@ -820,6 +836,85 @@ void probe_update_device(domus_instance*, domus_dom* d, const char* xml, uint32_
   device_call(d, device_op::update, xml, flags, done, user);
 }
 
+// -- the console: an echo, a stream's both directions at full speed ------------------
+
+void echo_on_data(void* arg, const void* data, size_t len) {
+  auto* e = static_cast<echo*>(arg);
+  const domus_host_v1* h = e->inst->host;
+  if (h->stream_send(h->ctx, e->s, data, len) == -EAGAIN) {
+    // Kept until the client grants credit; nothing more until then.
+    e->pending.assign(static_cast<const char*>(data), len);
+    h->stream_pause(h->ctx, e->s, 1);
+  }
+}
+
+void echo_on_writable(void* arg) {
+  auto* e = static_cast<echo*>(arg);
+  const domus_host_v1* h = e->inst->host;
+  if (e->pending.empty())
+    return;
+  if (h->stream_send(h->ctx, e->s, e->pending.data(), e->pending.size()) == -EAGAIN)
+    return;
+  e->pending.clear();
+  h->stream_pause(h->ctx, e->s, 0);
+}
+
+void echo_on_end(void* arg, int32_t status, const char* message) {
+  auto* e = static_cast<echo*>(arg);
+  log(e->inst, "probe: console of '" + e->d->name + "' ended (" + std::to_string(status) +
+                   (status ? std::string(": ") + message : std::string()) + ")");
+  if (e->d->console == e)
+    e->d->console = nullptr;
+  delete e;
+}
+
+const domus_stream_cbs_v1 echo_cbs = {sizeof(domus_stream_cbs_v1), echo_on_data,
+                                      echo_on_writable, echo_on_end};
+
+struct console_task {
+  domus_instance* inst;
+  domus_dom* d;
+  domus_stream* s;
+  uint32_t flags;
+  domus_complete_fn done;
+  void* user;
+};
+
+// On the loop, where consoles live: one per domain, taken over with force.
+void open_console_now(void* arg) {
+  auto* t = static_cast<console_task*>(arg);
+  const domus_host_v1* h = t->inst->host;
+  if (t->d->console && !(t->flags & DOMUS_CONSOLE_FORCE)) {
+    fail(t->done, t->user, DOMUS_E_BUSY,
+         "probe: the console of '" + t->d->name + "' is in use (force takes it)");
+  } else {
+    if (echo* old = t->d->console) {
+      h->stream_finish(h->ctx, old->s, DOMUS_E_ABORTED,
+                       "another client took the console");
+      t->d->console = nullptr;
+      delete old;
+    }
+    auto* e = new echo{t->inst, t->d, t->s, {}};
+    h->stream_attach(h->ctx, t->s, &echo_cbs, e);
+    t->d->console = e;
+    domus_result_v1 r = blank();
+    t->done(t->user, &r);
+  }
+  delete t;
+}
+
+void probe_open_console(domus_instance* inst, domus_dom* d, const char* device,
+                        uint32_t flags, domus_stream* s, domus_complete_fn done,
+                        void* user) {
+  if (device && std::string(device) != "console0")
+    return fail(done, user, DOMUS_E_INVALID_ARGUMENT,
+                "probe: no console '" + std::string(device) + "' (it has console0)");
+  if (flags & DOMUS_CONSOLE_SAFE)
+    return fail(done, user, DOMUS_E_UNSUPPORTED, "probe: cannot keep a console safe");
+  auto* t = new console_task{inst, d, s, flags, done, user};
+  inst->host->post(inst->host->ctx, open_console_now, t);
+}
+
 // The query, echoed (NULL fields as "-"), so that a test sees what reached the driver.
 void probe_domain_capabilities(domus_instance*, const domus_domcaps_query_v1* q,
                                domus_complete_fn done, void* user) {
@@ -860,6 +955,7 @@ const domus_domain_ops_v1 ops = {
     probe_attach_device,
     probe_detach_device,
     probe_update_device,
+    probe_open_console,
 #endif
 };
 

@@ -51,6 +51,7 @@ PIN(domus_domain_ops_v1, resume_flags, 136);
 PIN(domus_domain_ops_v1, attach_device, 144);
 PIN(domus_domain_ops_v1, detach_device, 152);
 PIN(domus_domain_ops_v1, update_device, 160);
+PIN(domus_domain_ops_v1, open_console, 168);
 
 PIN(domus_result_v1, struct_size, 0);
 PIN(domus_result_v1, status, 4);
@@ -88,6 +89,13 @@ PIN(domus_host_v1, signal_pid, 104);
 PIN(domus_host_v1, queue_work, 112);
 PIN(domus_host_v1, cancel_work, 120);
 PIN(domus_host_v1, emit, 128);
+PIN(domus_host_v1, stream_attach, 136);
+PIN(domus_host_v1, stream_send, 144);
+PIN(domus_host_v1, stream_pause, 152);
+PIN(domus_host_v1, stream_finish, 160);
+PIN(domus_stream_cbs_v1, on_data, 8);
+PIN(domus_stream_cbs_v1, on_writable, 16);
+PIN(domus_stream_cbs_v1, on_end, 24);
 
 PIN(domus_open_args_v1, uri, 8);
 PIN(domus_open_args_v1, flags, 48);
@@ -152,6 +160,10 @@ typedef char pin_graceful
     [(DOMUS_DESTROY_GRACEFUL == 0x1 && DOMUS_DESTROY_REMOVE_LOGS == 0x2) ? 1 : -1];
 typedef char pin_modes
     [(DOMUS_SHUTDOWN_ACPI_POWER_BTN == 0x1 && DOMUS_SHUTDOWN_PARAVIRT == 0x10) ? 1 : -1];
+typedef char pin_chunk[(DOMUS_STREAM_CHUNK_BYTES == 262144 && DOMUS_CONSOLE_FORCE == 0x1 &&
+                        DOMUS_CONSOLE_SAFE == 0x2)
+                           ? 1
+                           : -1];
 typedef char pin_device[(DOMUS_DEVICE_LIVE == 0x1 && DOMUS_DEVICE_CONFIG == 0x2 &&
                          DOMUS_DEVICE_FORCE == 0x4)
                             ? 1
@@ -160,7 +172,7 @@ typedef char pin_device[(DOMUS_DEVICE_LIVE == 0x1 && DOMUS_DEVICE_CONFIG == 0x2 
 int main(void) {
   printf("domus_driver_v1: %u bytes, ABI %u.%u\n", (unsigned)sizeof(domus_driver_v1),
          DOMUS_DRIVER_ABI_MAJOR, DOMUS_DRIVER_ABI_MINOR);
-  return sizeof(domus_driver_v1) == 96 && sizeof(domus_domain_ops_v1) == 168 &&
+  return sizeof(domus_driver_v1) == 96 && sizeof(domus_domain_ops_v1) == 176 &&
                  sizeof(domus_result_v1) == 128 && sizeof(domus_domcaps_query_v1) == 40 &&
                  sizeof(domus_open_args_v1) == 104 && sizeof(domus_setting_v1) == 24 &&
                  DOMUS_DRIVER_ABI_MINOR == 1

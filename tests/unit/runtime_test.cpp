@@ -5,6 +5,7 @@
 #include "actors/job_queue.hpp"
 #include "actors/lifecycle.hpp"
 #include "daemon/deadlines.hpp"
+#include "daemon/limits.hpp"
 #include "daemon/log.hpp"
 #include "daemon/options.hpp"
 #include "daemon/paths.hpp"
@@ -38,6 +39,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
+#include <tuple>
 #include <unistd.h>
 #include <vector>
 
@@ -214,6 +216,30 @@ BOOST_AUTO_TEST_CASE(deadlines_are_settings_per_operation) {
              std::string::npos);
   BOOST_TEST(config_error("deadline_release_ms = 100\n").find("unknown setting") !=
              std::string::npos);
+}
+
+// The stream settings, at and past their bounds, and the one rule that ties them: a
+// connection may not have more streams than the daemon.
+BOOST_AUTO_TEST_CASE(stream_settings_have_bounds) {
+  for (auto [key, low, high] : {std::tuple{"stream_window", 1, 256},
+                                {"max_client_streams", 1, 1024},
+                                {"max_streams", 1, 65536},
+                                {"stream_idle_ms", 100, 86400000}}) {
+    BOOST_TEST(config_error(std::string(key) + " = " + std::to_string(low - 1) + "\n")
+                       .find("expected a number from " + std::to_string(low) + " to " +
+                             std::to_string(high)) != std::string::npos,
+               key);
+    BOOST_TEST(config_error(std::string(key) + " = " + std::to_string(high + 1) + "\n")
+                       .find("expected a number from") != std::string::npos,
+               key);
+  }
+  daemon_limits l;
+  l.max_client_streams = 64;
+  BOOST_TEST(l.check().empty());
+  l.max_client_streams = 65;
+  BOOST_TEST(l.check() == "max_client_streams (65) must not exceed max_streams (64)");
+  // ZeroMQ's queue to a client holds its replies and twice its streams' windows.
+  BOOST_TEST(daemon_limits{}.client_queue() == 64 + 2 * 8 * 4);
 }
 
 BOOST_AUTO_TEST_CASE(flags_override_the_file) {

@@ -234,6 +234,9 @@ enum domus_object_kind_v1 {
 #define DOMUS_DEVICE_LIVE 0x1u   /**< the running guest (a hotplug or unplug) */
 #define DOMUS_DEVICE_CONFIG 0x2u /**< the persistent definition (the next start) */
 #define DOMUS_DEVICE_FORCE 0x4u  /**< update_device only: force it (eject a locked tray) */
+/** open_console (libvirt's VIR_DOMAIN_CONSOLE_*) */
+#define DOMUS_CONSOLE_FORCE 0x1u /**< take the console from a client that has it */
+#define DOMUS_CONSOLE_SAFE 0x2u  /**< refuse unless the driver can keep it exclusive */
 
 /** domus_host_v1.watch_fd events */
 #define DOMUS_FD_READABLE 0x1u
@@ -245,6 +248,10 @@ enum domus_object_kind_v1 {
 typedef struct domus_instance domus_instance;
 /** A driver's domain object. Owned by the driver; freed when the runtime releases it. */
 typedef struct domus_dom domus_dom;
+/** A byte stream between a client and the driver (since 1.1), e.g. a console. Owned by
+    the runtime; valid from the call that hands it over until on_end runs or the driver
+    calls stream_finish. */
+typedef struct domus_stream domus_stream;
 
 /* ---- values -------------------------------------------------------------------------
  */
@@ -407,6 +414,24 @@ typedef void (*domus_child_fn)(void* arg, const domus_child_event_v1* event);
 /** Ends blocking work (since 1.1): status 0 after it ran, -ECANCELED if it never began. */
 typedef void (*domus_work_done_fn)(void* arg, int32_t status);
 
+/** What a driver does with a stream's traffic (since 1.1). Every callback runs on the
+    loop thread. */
+typedef struct domus_stream_cbs_v1 {
+  uint32_t struct_size;
+  /** Bytes from the client, 1 to DOMUS_STREAM_CHUNK_BYTES, valid during the call. Not
+      called while the driver has paused the stream. */
+  void (*on_data)(void* arg, const void* data, size_t len);
+  /** The client can take data again, after stream_send returned -EAGAIN. */
+  void (*on_writable)(void* arg);
+  /** The stream is over: the client ended it (status 0), aborted it or went away, or
+      the daemon stops (a DOMUS_E_* status, with a message). No callback follows, and
+      the stream must not be used once this returns. */
+  void (*on_end)(void* arg, int32_t status, const char* message);
+} domus_stream_cbs_v1;
+
+/** The most bytes one stream_send or on_data carries (since 1.1). */
+#define DOMUS_STREAM_CHUNK_BYTES 262144
+
 /** Blocking work: items of one instance that run at once, and that wait or run. */
 #define DOMUS_WORK_THREADS 4
 #define DOMUS_WORK_MAX_ITEMS 1024
@@ -483,6 +508,25 @@ typedef struct domus_host_v1 {
       that does not match it (logged, naming the field); DOMUS_E_NO_DOMAIN for a
       domain the daemon does not know. */
   int32_t (*emit)(void* ctx, domus_dom* dom, const char* topic, const char* body);
+  /* Streams (1.1). stream_attach may be called from any thread, before the call that
+     handed the stream over completes; the others on the loop thread only (from a
+     stream callback, a timer, an fd watch or a posted task), where credit is counted. */
+  /** Says what to call on the stream's traffic. Returns 0, or DOMUS_E_INVALID_ARGUMENT
+      when it is attached already or cbs is too small. */
+  int32_t (*stream_attach)(void* ctx, domus_stream* stream, const domus_stream_cbs_v1* cbs,
+                           void* arg);
+  /** Sends 1 to DOMUS_STREAM_CHUNK_BYTES bytes to the client. Returns 0; -EAGAIN when
+      the client has granted no credit (on_writable follows once it does: keep the
+      bytes until then); -EMSGSIZE past the chunk size; -EPIPE once the stream is over. */
+  int32_t (*stream_send)(void* ctx, domus_stream* stream, const void* data, size_t len);
+  /** paused != 0: no on_data until it is resumed (the client gets no more credit, so
+      what it sends within its credit waits in the runtime, bounded by the window). */
+  void (*stream_pause)(void* ctx, domus_stream* stream, int32_t paused);
+  /** Ends the stream from the driver's side: status 0 (the end of the data, e.g. the
+      guest's console closed) or a DOMUS_E_* status and a message for the client. No
+      callback follows; the stream must not be used after. */
+  void (*stream_finish)(void* ctx, domus_stream* stream, int32_t status,
+                        const char* message);
 } domus_host_v1;
 
 /* ---- the driver ------------------------------------------------------------------- */
@@ -602,6 +646,15 @@ typedef struct domus_domain_ops_v1 {
                         uint32_t flags, domus_complete_fn done, void* user);
   void (*update_device)(domus_instance* inst, domus_dom* dom, const char* device_xml,
                         uint32_t flags, domus_complete_fn done, void* user);
+  /** Connects `stream` to the guest's console (`device`: a console or serial alias,
+      NULL the first console), libvirt's virDomainOpenConsole. Attach the stream's
+      callbacks (host stream_attach) before completing; on success the runtime gives it
+      to the client, on failure it discards it. DOMUS_CONSOLE_FORCE takes the console
+      from another stream (finish that one), DOMUS_CONSOLE_SAFE refuses when it could
+      not be kept exclusive. */
+  void (*open_console)(domus_instance* inst, domus_dom* dom, const char* device,
+                       uint32_t flags, domus_stream* stream, domus_complete_fn done,
+                       void* user);
 } domus_domain_ops_v1;
 
 /** What `domain_capabilities` is asked about (since 1.1), as `virsh domcapabilities`

@@ -13,6 +13,14 @@
 
 namespace domus::protocol {
 
+/// One stream message from the daemon (docs/protocol.md, "Streams").
+struct stream_message {
+  uint64_t stream = 0;
+  std::string op; ///< data, credit, end or abort
+  json header;    ///< the whole header (credit's chunks, abort's code and message)
+  std::string bytes;
+};
+
 /// A DEALER connection to the daemon's read-write or read-only socket. Requests may be
 /// pipelined: send() several, then receive() their replies in any order.
 class connection {
@@ -43,6 +51,17 @@ public:
   /// meanwhile are kept for receive(). Throws error(timeout) naming the socket.
   reply wait_for(int64_t id, std::chrono::milliseconds timeout,
                  std::string_view what = "");
+
+  /// Sends one stream message: `op` with the other header fields of `fields`, and the
+  /// bytes (data only).
+  void send_stream(uint64_t stream, std::string_view op, const json& fields = {},
+                   std::string_view bytes = {});
+
+  /// The next stream message (of stream `only`, unless 0), or nullopt after timeout;
+  /// replies and other streams' messages that arrive meanwhile are kept for receive(),
+  /// call() and the next receive_stream.
+  std::optional<stream_message> receive_stream(std::chrono::milliseconds timeout,
+                                               uint64_t only = 0);
 
   /// Drops the reply to this id when it arrives.
   void forget(int64_t id);

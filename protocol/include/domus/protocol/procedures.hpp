@@ -38,6 +38,7 @@ enum class proc : int {
   domain_attach_device,
   domain_detach_device,
   domain_update_device,
+  domain_open_console,
 };
 
 /// Who answers a procedure inside the daemon.

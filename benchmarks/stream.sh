@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# A stream's throughput against its floor: 1 GiB (or MIB mebibytes) file to file through
+# the daemon (stream_bench, the probe driver's echoing console) and over bare ZeroMQ with
+# the same chunks and window (floor_bench --mode stream), ROUNDS times, interleaved.
+#   bash benchmarks/stream.sh [MIB] [ROUNDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mib=${1:-1024}
+rounds=${2:-3}
+build=build-release
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDOMUS_ENABLE_TESTS=OFF > /dev/null
+cmake --build "$build" -j 2 --target domusd stream_bench floor_bench domus_plugin_probe \
+  domus_plugin_test > /dev/null
+work=$(mktemp -d /tmp/domus-stream-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+head -c "$((mib << 20))" /dev/urandom > "$work/src"
+mkdir -p "$work/plugins" "$work/root"
+ln -s "$PWD/$build/plugins/test.so" "$PWD/$build/tests/plugins/probe.so" "$work/plugins/"
+"$build/bin/domusd" --root "$work/root" --plugin-dir "$work/plugins" --log-level warning \
+  2> "$work/domusd.log" &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 200); do
+  [[ -S $work/root/run/domus/domus-sock ]] && break
+  sleep 0.05
+done
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, ${mib} MiB, load $(cut -d' ' -f1-3 /proc/loadavg)"
+for round in $(seq "$rounds"); do
+  "$build/bin/stream_bench" --socket "$work/root/run/domus/domus-sock" \
+    --uri probe:///bench --src "$work/src" --dst "$work/dst"
+  cmp "$work/src" "$work/dst"
+  "$build/bin/floor_bench" --mode stream --src "$work/src" --dst "$work/dst"
+  cmp "$work/src" "$work/dst"
+done

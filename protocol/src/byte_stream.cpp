@@ -1,0 +1,103 @@
+#include "domus/protocol/byte_stream.hpp"
+
+#include <algorithm>
+
+namespace domus::protocol {
+
+byte_stream::byte_stream(connection& c, const json& opened)
+    : c_(c), id_(opened.value("stream", uint64_t{0})),
+      window_(opened.value("window", uint32_t{0})),
+      chunk_(opened.value("chunk_bytes", size_t{0})) {
+  if (!id_ || !window_ || !chunk_)
+    throw error(errc::bad_request,
+                "the reply opens no stream (stream, window, chunk_bytes)");
+  credit_ = window_;
+  granted_ = window_;
+  c_.send_stream(id_, "credit", {{"chunks", window_}});
+}
+
+void byte_stream::check_open() const {
+  if (!over_)
+    return;
+  if (why_.empty())
+    throw error(errc::invalid_operation,
+                "stream " + std::to_string(id_) + " was ended by the daemon");
+  throw error(code_, why_);
+}
+
+bool byte_stream::take(std::chrono::milliseconds timeout) {
+  auto m = c_.receive_stream(timeout, id_);
+  if (!m)
+    return false;
+  if (m->op == "data") {
+    inbox_.push_back(std::move(m->bytes));
+  } else if (m->op == "credit") {
+    credit_ += m->header.value("chunks", uint32_t{0});
+  } else if (m->op == "end") {
+    over_ = true;
+  } else if (m->op == "abort") {
+    over_ = true;
+    code_ =
+        errc_from_string(m->header.value("code", std::string())).value_or(errc::internal);
+    why_ = m->header.value("message", std::string("aborted"));
+  }
+  return true;
+}
+
+void byte_stream::write(std::string_view bytes, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!over_ && credit_ == 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !take(left))
+      throw error(errc::timeout, "stream " + std::to_string(id_) +
+                                     ": no credit from the daemon within " +
+                                     std::to_string(timeout.count()) + " ms");
+  }
+  check_open();
+  --credit_;
+  c_.send_stream(id_, "data", {}, bytes);
+}
+
+std::optional<std::string> byte_stream::read(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (inbox_.empty() && !over_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (!take(std::max(left, std::chrono::milliseconds(0))))
+      break;
+  }
+  if (inbox_.empty()) {
+    if (over_)
+      check_open();
+    return std::nullopt;
+  }
+  std::string chunk = std::move(inbox_.front());
+  inbox_.pop_front();
+  --granted_;
+  if (granted_ <= window_ / 2 && !over_) {
+    c_.send_stream(id_, "credit", {{"chunks", window_ - granted_}});
+    granted_ = window_;
+  }
+  return chunk;
+}
+
+void byte_stream::end() {
+  if (!over_)
+    c_.send_stream(id_, "end");
+  over_ = true;
+}
+
+void byte_stream::abort(const std::string& message) {
+  if (!over_)
+    c_.send_stream(id_, "abort", {{"message", message}});
+  over_ = true;
+  why_ = message;
+}
+
+void byte_stream::keepalive() {
+  if (!over_)
+    c_.send_stream(id_, "credit", {{"chunks", 0}});
+}
+
+} // namespace domus::protocol
