@@ -62,7 +62,9 @@ int main(int argc, char** argv) {
         s.write(std::string_view(chunk.data(), n), 10s);
         sent += n;
       }
-      auto back = s.read(eof ? 10000ms : 0ms);
+      // Without credit there is nothing to do but wait for what comes back (which
+      // brings credit): block, as the floor's client blocks in recv.
+      auto back = s.read(eof || !s.can_write() ? 10000ms : 0ms);
       if (back) {
         std::fwrite(back->data(), 1, back->size(), out);
         received += back->size();

@@ -75,7 +75,7 @@ std::optional<std::string> byte_stream::read(std::chrono::milliseconds timeout) 
   std::string chunk = std::move(inbox_.front());
   inbox_.pop_front();
   --granted_;
-  if (granted_ <= window_ / 2 && !over_) {
+  if (window_ - granted_ >= std::max(1u, window_ / 4) && !over_) {
     c_.send_stream(id_, "credit", {{"chunks", window_ - granted_}});
     granted_ = window_;
   }

@@ -146,7 +146,8 @@ void stream_table::on_client(int sock, const std::string& routing_id, const json
 
 // Credit back to the client once the driver took half the window, unless it paused.
 void stream_table::top_up(domus_stream* s) {
-  if (s->ended || s->paused || !s->held.empty() || s->client_credit > bounds_.window / 2)
+  if (s->ended || s->paused || !s->held.empty() ||
+      bounds_.window - s->client_credit < std::max(1u, bounds_.window / 4))
     return;
   uint32_t grant = bounds_.window - s->client_credit;
   s->client_credit = bounds_.window;

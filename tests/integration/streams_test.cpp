@@ -125,7 +125,7 @@ BOOST_FIXTURE_TEST_CASE(a_gigabyte_round_trip_in_bounded_memory, fixture) {
       s.write(chunk, 10s);
       ++sent;
     }
-    auto back = s.read(sent < chunks ? 0ms : 10s);
+    auto back = s.read(sent < chunks && s.can_write() ? 0ms : 10s);
     if (!back)
       continue;
     BOOST_TEST_REQUIRE(back->size() == s.chunk_bytes());
