@@ -413,28 +413,16 @@ void test_cancel(domus_instance* inst, domus_dom*, void* user) {
 }
 
 const domus_domain_ops_v1 domain_ops = {
-    sizeof(domus_domain_ops_v1),
-    test_normalize,
-    test_define,
-    test_undefine,
-    test_start,
-    test_shutdown,
-    test_reboot,
-    test_destroy,
-    test_suspend,
-    test_resume,
-    test_info,
-    test_reconnect,
-    test_release,
-    test_cancel,
+    sizeof(domus_domain_ops_v1), test_normalize, test_define, test_undefine, test_start,
+    test_shutdown, test_reboot, test_destroy, test_suspend, test_resume, test_info,
+    test_reconnect, test_release, test_cancel,
     nullptr, // define_flags: no flags are defined for define
     test_undefine_flags,
     nullptr, // suspend_flags, resume_flags: none defined either
     nullptr,
     // Devices: libvirt's mock cannot attach, detach or update them either.
-    nullptr,
-    nullptr,
-    nullptr,
+    nullptr, nullptr, nullptr,
+    nullptr, // no console: the mock's guests have none
 };
 
 const domus_driver_v1 driver = {
@@ -451,6 +439,12 @@ const domus_driver_v1 driver = {
     &domain_ops,
     test_capabilities,
     nullptr, // domain capabilities: libvirt's mock has none
+    // Its in-memory pools and networks come with the storage and networks issues.
+    nullptr,
+    0,
+    nullptr,
+    nullptr,
+    nullptr,
 };
 
 } // namespace

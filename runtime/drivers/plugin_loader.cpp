@@ -18,6 +18,12 @@ namespace {
 // The smallest domus_driver_v1 this host accepts: ABI 1.0's.
 constexpr size_t min_driver_size = DOMUS_FIELD_END(domus_driver_v1, domain);
 
+const char* kind_name(int32_t kind) {
+  return kind == DOMUS_OBJECT_POOL      ? "pool"
+         : kind == DOMUS_OBJECT_NETWORK ? "network"
+                                        : "domain";
+}
+
 void refuse(const std::string& path, const std::string& why) {
   log_error("plugin " + path + " refused: " + why);
 }
@@ -53,7 +59,21 @@ bool driver_table::load_file(const std::string& path) {
                      " bytes, smaller than ABI 1.0's " + std::to_string(min_driver_size));
     return false;
   }
-  if (!d->name || !*d->name || !d->schemes || !d->schemes[0] || !d->open) {
+  // What else it serves, by kind (1.1): pools and networks, for schemes or "*".
+  std::vector<std::pair<int32_t, std::string>> claims;
+  if (DOMUS_HAS_FIELD(d, domus_driver_v1, n_kinds) && d->kinds)
+    for (size_t i = 0; i < d->n_kinds; ++i) {
+      const domus_kind_schemes_v1& k = d->kinds[i];
+      if (k.kind != DOMUS_OBJECT_POOL && k.kind != DOMUS_OBJECT_NETWORK) {
+        refuse(path, "it declares kind " + std::to_string(k.kind) +
+                         ", which is not one a driver declares (pool 3, network 2)");
+        return false;
+      }
+      for (auto s = k.schemes; s && *s; ++s)
+        claims.emplace_back(k.kind, *s);
+    }
+  if (!d->name || !*d->name || !d->schemes || (!d->schemes[0] && claims.empty()) ||
+      !d->open) {
     refuse(path, "it has no name, no URI scheme or no open function");
     return false;
   }
@@ -63,11 +83,22 @@ bool driver_table::load_file(const std::string& path) {
                        drivers_[by_scheme_[*s]].file);
       return false;
     }
+  for (auto& c : claims)
+    if (by_kind_.count(c)) {
+      refuse(path, std::string(kind_name(c.first)) + "s of URI scheme '" + c.second +
+                       "' are already served by " + drivers_[by_kind_[c]].file);
+      return false;
+    }
   drivers_.push_back({path, d});
   std::string list;
   for (auto s = d->schemes; *s; ++s) {
     by_scheme_[*s] = drivers_.size() - 1;
     list += (list.empty() ? "" : ", ") + std::string(*s);
+  }
+  for (auto& c : claims) {
+    by_kind_[c] = drivers_.size() - 1;
+    list +=
+        (list.empty() ? "" : ", ") + std::string(kind_name(c.first)) + "s of " + c.second;
   }
   log_info("plugin " + path + ": driver '" + d->name + "' " +
            (d->version ? d->version : "") + " (ABI " + std::to_string(d->abi_major) +
@@ -98,6 +129,19 @@ size_t driver_table::load_directory(const std::string& dir) {
 const loaded_driver* driver_table::find(const std::string& scheme) const {
   auto it = by_scheme_.find(scheme);
   return it == by_scheme_.end() ? nullptr : &drivers_[it->second];
+}
+
+const loaded_driver* driver_table::find(const std::string& scheme, int32_t kind) const {
+  if (kind == DOMUS_OBJECT_DOMAIN)
+    return find(scheme);
+  auto it = by_kind_.find({kind, scheme});
+  if (it != by_kind_.end())
+    return &drivers_[it->second];
+  // "*": every scheme a driver serves domains for, and no other.
+  if (!by_scheme_.count(scheme))
+    return nullptr;
+  it = by_kind_.find({kind, "*"});
+  return it == by_kind_.end() ? nullptr : &drivers_[it->second];
 }
 
 std::vector<std::string> driver_table::schemes() const {

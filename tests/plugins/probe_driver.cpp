@@ -959,6 +959,12 @@ const domus_domain_ops_v1 ops = {
 #endif
 };
 
+#if DOMUS_DRIVER_ABI_MINOR >= 1
+const char* const probe_pool_schemes[] = {"probe", nullptr};
+const domus_kind_schemes_v1 probe_kinds[] = {{DOMUS_OBJECT_POOL, probe_pool_schemes}};
+const domus_pool_ops_v1 probe_pool_ops = {sizeof(domus_pool_ops_v1)};
+#endif
+
 const domus_driver_v1 driver = {
     DOMUS_DRIVER_ABI_MAJOR,
     DOMUS_DRIVER_ABI_MINOR,
@@ -974,6 +980,11 @@ const domus_driver_v1 driver = {
 #if DOMUS_DRIVER_ABI_MINOR >= 1
     nullptr, // no host capabilities
     probe_domain_capabilities,
+    probe_kinds, // pools of its own scheme, over a host-wide "*" (runtime_unit/plugins)
+    1,
+    &probe_pool_ops,
+    nullptr,
+    nullptr,
 #endif
 };
 

@@ -22,6 +22,12 @@ PIN(domus_driver_v1, domain, 72);
 /* 1.1 */
 PIN(domus_driver_v1, capabilities, 80);
 PIN(domus_driver_v1, domain_capabilities, 88);
+PIN(domus_driver_v1, kinds, 96);
+PIN(domus_driver_v1, n_kinds, 104);
+PIN(domus_driver_v1, pool, 112);
+PIN(domus_driver_v1, volume, 120);
+PIN(domus_driver_v1, network, 128);
+PIN(domus_kind_schemes_v1, schemes, 8);
 
 PIN(domus_domcaps_query_v1, struct_size, 0);
 PIN(domus_domcaps_query_v1, emulator, 8);
@@ -172,7 +178,7 @@ typedef char pin_device[(DOMUS_DEVICE_LIVE == 0x1 && DOMUS_DEVICE_CONFIG == 0x2 
 int main(void) {
   printf("domus_driver_v1: %u bytes, ABI %u.%u\n", (unsigned)sizeof(domus_driver_v1),
          DOMUS_DRIVER_ABI_MAJOR, DOMUS_DRIVER_ABI_MINOR);
-  return sizeof(domus_driver_v1) == 96 && sizeof(domus_domain_ops_v1) == 176 &&
+  return sizeof(domus_driver_v1) == 136 && sizeof(domus_domain_ops_v1) == 176 &&
                  sizeof(domus_result_v1) == 128 && sizeof(domus_domcaps_query_v1) == 40 &&
                  sizeof(domus_open_args_v1) == 104 && sizeof(domus_setting_v1) == 24 &&
                  DOMUS_DRIVER_ABI_MINOR == 1

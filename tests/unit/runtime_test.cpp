@@ -442,6 +442,31 @@ BOOST_AUTO_TEST_CASE(bad_plugins_are_refused_and_the_rest_load) {
   BOOST_TEST(drivers.load_directory("/nonexistent") == 0u);
 }
 
+// Pools and networks by kind (ABI 1.1): a host-wide driver's "*" serves every scheme some
+// driver serves domains for, and a driver naming its own scheme comes first; a second
+// "*" for a kind is refused.
+BOOST_AUTO_TEST_CASE(objects_are_served_by_kind) {
+  driver_table drivers;
+  BOOST_TEST(drivers.load_file(std::string(DOMUS_PLUGIN_DIR) + "/test.so"));
+  BOOST_TEST(drivers.load_directory(std::string(DOMUS_TEST_PLUGIN_DIR)) == 2u);
+  std::string kinds = std::string(DOMUS_TEST_PLUGIN_DIR) + "/kinds";
+  BOOST_TEST(drivers.load_directory(kinds) == 1u); // host_storage; zz_second_storage no
+  auto name = [&](const std::string& scheme, int32_t kind) {
+    auto* d = drivers.find(scheme, kind);
+    return d ? std::string(d->driver->name) : std::string("-");
+  };
+  BOOST_TEST(name("test", DOMUS_OBJECT_POOL) == "host-storage");
+  BOOST_TEST(name("test", DOMUS_OBJECT_NETWORK) == "host-storage");
+  BOOST_TEST(name("probe", DOMUS_OBJECT_POOL) == "probe"); // its own, over "*"
+  BOOST_TEST(name("probe", DOMUS_OBJECT_NETWORK) == "host-storage");
+  BOOST_TEST(name("probe10", DOMUS_OBJECT_POOL) == "host-storage"); // a 1.0 driver's
+  BOOST_TEST(name("probe", DOMUS_OBJECT_DOMAIN) == "probe");
+  // No driver serves qemu domains here: "*" does not reach it, nor "*" itself.
+  BOOST_TEST(name("qemu", DOMUS_OBJECT_POOL) == "-");
+  BOOST_TEST(name("*", DOMUS_OBJECT_POOL) == "host-storage"); // (the claim, as stored)
+  BOOST_TEST(name("host-storage", DOMUS_OBJECT_DOMAIN) == "-");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // domain.list writes its rows as text: the same JSON as summary_json, names escaped.

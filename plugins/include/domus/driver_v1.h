@@ -248,6 +248,11 @@ enum domus_object_kind_v1 {
 typedef struct domus_instance domus_instance;
 /** A driver's domain object. Owned by the driver; freed when the runtime releases it. */
 typedef struct domus_dom domus_dom;
+/** A storage pool, a volume and a virtual network (since 1.1). Owned by the driver, as
+    domus_dom is; the storage and network operation tables (below) pass them. */
+typedef struct domus_pool domus_pool;
+typedef struct domus_vol domus_vol;
+typedef struct domus_net domus_net;
 /** A byte stream between a client and the driver (since 1.1), e.g. a console. Owned by
     the runtime; valid from the call that hands it over until on_end runs or the driver
     calls stream_finish. */
@@ -668,6 +673,29 @@ typedef struct domus_domcaps_query_v1 {
   const char* virttype; /**< the domain type: "kvm", "qemu", ... */
 } domus_domcaps_query_v1;
 
+/** Storage pool, volume and network operations (since 1.1): defined here so that a
+    driver can declare what it serves; the storage and networks issues append their
+    slots. A table's struct_size still says how much of it the driver knows. */
+typedef struct domus_pool_ops_v1 {
+  uint32_t struct_size;
+} domus_pool_ops_v1;
+typedef struct domus_volume_ops_v1 {
+  uint32_t struct_size;
+} domus_volume_ops_v1;
+typedef struct domus_network_ops_v1 {
+  uint32_t struct_size;
+} domus_network_ops_v1;
+
+/** The URI schemes a driver serves objects of one kind for (since 1.1). "*" serves
+    every hypervisor scheme, the schemes any driver serves domains for: a host-wide
+    storage or network driver, libvirt's model (`virsh -c qemu:///system pool-list`
+    reaches the storage driver). A driver that names a scheme itself (the test driver,
+    for its in-memory pools) takes precedence over "*" for it. */
+typedef struct domus_kind_schemes_v1 {
+  int32_t kind;               /**< DOMUS_OBJECT_POOL or DOMUS_OBJECT_NETWORK */
+  const char* const* schemes; /**< NULL-terminated */
+} domus_kind_schemes_v1;
+
 /** The driver, as domus_driver_entry returns it. Lives as long as the process. */
 typedef struct domus_driver_v1 {
   uint32_t abi_major; /**< DOMUS_DRIVER_ABI_MAJOR the driver was built with */
@@ -697,6 +725,13 @@ typedef struct domus_driver_v1 {
       value and listing the ones it has. */
   void (*domain_capabilities)(domus_instance* inst, const domus_domcaps_query_v1* query,
                               domus_complete_fn done, void* user);
+  /** What else the driver serves, by kind; NULL (or none): domains only. A driver that
+      serves no domains leaves `schemes` with no entry but its NULL. */
+  const domus_kind_schemes_v1* kinds;
+  size_t n_kinds;
+  const domus_pool_ops_v1* pool;
+  const domus_volume_ops_v1* volume;
+  const domus_network_ops_v1* network;
 } domus_driver_v1;
 
 /** The one exported symbol. Returns NULL when the driver cannot serve host_abi_major. */

@@ -1,0 +1,32 @@
+/* A second driver declaring "*" for pools, loaded after host_storage: refused. */
+#include <domus/driver_v1.h>
+static const char* const no_schemes[] = {0};
+static const char* const every[] = {"*", 0};
+static const domus_kind_schemes_v1 kinds[] = {{DOMUS_OBJECT_POOL, every}};
+static void nop_open(const domus_open_args_v1* a, domus_complete_fn done, void* user) {
+  (void)a;
+  (void)done;
+  (void)user;
+}
+static const domus_driver_v1 driver = {1u,
+                                       DOMUS_DRIVER_ABI_MINOR,
+                                       sizeof(domus_driver_v1),
+                                       "second-storage",
+                                       "1.0",
+                                       no_schemes,
+                                       nop_open,
+                                       0,
+                                       0,
+                                       0,
+                                       0,
+                                       0,
+                                       0,
+                                       kinds,
+                                       1,
+                                       0,
+                                       0,
+                                       0};
+DOMUS_DRIVER_EXPORT const domus_driver_v1* domus_driver_entry(uint32_t major) {
+  (void)major;
+  return &driver;
+}
