@@ -171,8 +171,14 @@ public:
                            " driver (plugin ABI 1." +
                            std::to_string(ctx->driver().abi_minor) +
                            ") cannot be given settings: they need plugin ABI 1.1");
-    args->strings = {ctx->uri,     seed.uri.scheme, seed.uri.path,  seed.state_dir,
-                     seed.run_dir, seed.log_dir,    seed.cache_dir, seed.settings_file};
+    args->uri = ctx->uri;
+    args->scheme = seed.uri.scheme;
+    args->path = seed.uri.path;
+    args->state_dir = seed.state_dir;
+    args->run_dir = seed.run_dir;
+    args->log_dir = seed.log_dir;
+    args->cache_dir = seed.cache_dir;
+    args->settings_file = seed.settings_file;
     args->fill(seed.fresh ? DOMUS_OPEN_FRESH : 0, seed.host->table());
     auto open_fn = ctx->driver().open;
     drive(

@@ -43,7 +43,6 @@ struct host_services::impl {
   // Loop thread only:
   std::unordered_map<uint64_t, uv_timer_t*> timers;
   std::unordered_map<uint64_t, uv_poll_t*> watches;
-  std::unordered_map<uint64_t, uv_poll_t*> children; // watching each child's pidfd
   // The pidfds of live children, for kill() from any thread; and the processes watched
   // by pid (watch_pid), for signal_pid.
   std::mutex pids_mutex;
@@ -309,7 +308,6 @@ void on_child_exit(uv_poll_t* poll, int, int) {
     d->host->pids.erase(d->handle);
   }
   disown_child(d->pid);
-  d->host->children.erase(d->handle);
   uv_poll_stop(poll);
   event_loop::close_and_delete(poll);
   ::close(d->pidfd);
@@ -399,7 +397,6 @@ uint64_t host_spawn(void* ctx, const domus_spawn_v1* spec, domus_child_fn fn, vo
     poll->data = new child_data{&h, handle, fn, arg, c.pid, c.pidfd};
     uv_poll_init(h.loop.uv(), poll, c.pidfd);
     uv_poll_start(poll, UV_READABLE, on_child_exit);
-    h.children[handle] = poll;
     {
       std::lock_guard<std::mutex> lock(h.pids_mutex);
       h.pids[handle] = c.pidfd;
@@ -472,26 +469,28 @@ void host_unwatch_pid(void* ctx, uint64_t handle) {
   });
 }
 
-int32_t host_signal_pid(void* ctx, uint64_t handle, int32_t sig) {
-  impl& h = self(ctx);
+// A signal through the pidfd a handle names in `fds`, under the lock the exit handlers
+// take before they close it: it reaches the process watched or no one, never a process
+// that reused its pid.
+template <class Map, class Fd>
+int32_t signal_through(impl& h, const Map& fds, uint64_t handle, int32_t sig, Fd fd_of) {
   std::lock_guard<std::mutex> lock(h.pids_mutex);
-  auto it = h.watched.find(handle);
-  if (it == h.watched.end())
+  auto it = fds.find(handle);
+  if (it == fds.end())
     return -ESRCH;
-  return ::syscall(SYS_pidfd_send_signal, it->second->pidfd, sig, nullptr, 0) == 0
+  return ::syscall(SYS_pidfd_send_signal, fd_of(it->second), sig, nullptr, 0) == 0
              ? 0
              : -errno;
 }
 
+int32_t host_signal_pid(void* ctx, uint64_t handle, int32_t sig) {
+  impl& h = self(ctx);
+  return signal_through(h, h.watched, handle, sig, [](pid_watch* w) { return w->pidfd; });
+}
+
 int32_t host_kill(void* ctx, uint64_t handle, int32_t sig) {
   impl& h = self(ctx);
-  // Through the pidfd, under the lock the exit handler takes before closing it: the
-  // signal reaches our child or no one, never a process that reused its pid.
-  std::lock_guard<std::mutex> lock(h.pids_mutex);
-  auto it = h.pids.find(handle);
-  if (it == h.pids.end())
-    return -ESRCH;
-  return ::syscall(SYS_pidfd_send_signal, it->second, sig, nullptr, 0) == 0 ? 0 : -errno;
+  return signal_through(h, h.pids, handle, sig, [](int fd) { return fd; });
 }
 
 uint64_t host_queue_work(void* ctx, domus_task_fn work, domus_work_done_fn done,

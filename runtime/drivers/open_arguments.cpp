@@ -17,16 +17,16 @@ void open_arguments::fill(uint32_t flags, const domus_host_v1* host) {
         {c.key.c_str(), c.value.c_str(), static_cast<uint32_t>(c.line)});
   abi = domus_open_args_v1{};
   abi.struct_size = sizeof(domus_open_args_v1);
-  abi.uri = strings.at(0).c_str();
-  abi.scheme = strings.at(1).c_str();
-  abi.path = strings.at(2).c_str();
-  abi.state_dir = strings.at(3).c_str();
-  abi.run_dir = strings.at(4).c_str();
+  abi.uri = uri.c_str();
+  abi.scheme = scheme.c_str();
+  abi.path = path.c_str();
+  abi.state_dir = state_dir.c_str();
+  abi.run_dir = run_dir.c_str();
   abi.flags = flags;
   abi.host = host;
-  abi.log_dir = strings.at(5).c_str();
-  abi.cache_dir = strings.at(6).c_str();
-  abi.settings_file = strings.at(7).c_str();
+  abi.log_dir = log_dir.c_str();
+  abi.cache_dir = cache_dir.c_str();
+  abi.settings_file = settings_file.c_str();
   abi.settings = abi_settings.empty() ? nullptr : abi_settings.data();
   abi.n_settings = abi_settings.size();
 }

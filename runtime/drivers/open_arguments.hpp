@@ -16,8 +16,8 @@ namespace domus::runtime {
 inline constexpr size_t max_settings_file_bytes = 1 << 20;
 
 struct open_arguments {
-  /// uri, scheme, path, state_dir, run_dir, log_dir, cache_dir, settings_file: in order.
-  std::vector<std::string> strings;
+  /// What the driver is told, each a field of domus_open_args_v1 of the same name.
+  std::string uri, scheme, path, state_dir, run_dir, log_dir, cache_dir, settings_file;
   std::vector<conf_line> settings;
   std::vector<domus_setting_v1> abi_settings;
   domus_open_args_v1 abi{};

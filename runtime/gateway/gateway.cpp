@@ -847,6 +847,12 @@ void gateway::reply_stream(uint64_t serial, json result, domus_stream* stream) {
         s->cbs.on_end(s->arg, DOMUS_E_ABORTED, "the request that opened it is gone");
       return;
     }
+    if (!i->accepting) {
+      // The daemon stops: its streams were aborted already, and this one never starts.
+      if (s->attached && s->cbs.on_end)
+        s->cbs.on_end(s->arg, DOMUS_E_SHUTTING_DOWN, "the daemon is stopping");
+      return i->fail(serial, errc::shutting_down, "the daemon is stopping");
+    }
     if (!s->attached || s->ended)
       return i->fail(serial, errc::operation_failed,
                      s->ended ? "the driver ended the stream before it opened"

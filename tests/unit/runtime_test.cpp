@@ -731,10 +731,20 @@ BOOST_AUTO_TEST_CASE(read_settings_reads_or_names_what_is_wrong) {
 // What open is handed points at the strings and settings kept beside it.
 BOOST_AUTO_TEST_CASE(open_arguments_point_at_what_they_keep) {
   open_arguments a;
-  a.strings = {"probe:///one", "probe", "/one", "/s", "/r", "/l", "/c", "/e/probe.conf"};
+  a.uri = "probe:///one";
+  a.scheme = "probe";
+  a.path = "/one";
+  a.state_dir = "/s";
+  a.run_dir = "/r";
+  a.log_dir = "/l";
+  a.cache_dir = "/c";
+  a.settings_file = "/e/probe.conf";
   a.settings = {{"guest_seconds", "5", false, 2}};
   a.fill(DOMUS_OPEN_FRESH, nullptr);
   BOOST_TEST(a.abi.struct_size == sizeof(domus_open_args_v1));
+  BOOST_TEST(std::string(a.abi.uri) == "probe:///one");
+  BOOST_TEST(std::string(a.abi.path) == "/one");
+  BOOST_TEST(std::string(a.abi.run_dir) == "/r");
   BOOST_TEST(std::string(a.abi.log_dir) == "/l");
   BOOST_TEST(std::string(a.abi.cache_dir) == "/c");
   BOOST_TEST(std::string(a.abi.settings_file) == "/e/probe.conf");
