@@ -1,6 +1,6 @@
 #include "domus/protocol/byte_stream.hpp"
 
-#include <algorithm>
+#include "time_left.hpp"
 
 namespace domus::protocol {
 
@@ -47,9 +47,8 @@ bool byte_stream::take(std::chrono::milliseconds timeout) {
 void byte_stream::write(std::string_view bytes, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!over_ && credit_ == 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || !take(left))
+    auto left = time_left(deadline);
+    if (left.count() == 0 || !take(left))
       throw error(errc::timeout, "stream " + std::to_string(id_) +
                                      ": no credit from the daemon within " +
                                      std::to_string(timeout.count()) + " ms");
@@ -62,9 +61,7 @@ void byte_stream::write(std::string_view bytes, std::chrono::milliseconds timeou
 std::optional<std::string> byte_stream::read(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (inbox_.empty() && !over_) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (!take(std::max(left, std::chrono::milliseconds(0))))
+    if (!take(time_left(deadline)))
       break;
   }
   if (inbox_.empty()) {

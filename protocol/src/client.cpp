@@ -1,5 +1,7 @@
 #include "domus/protocol/client.hpp"
 
+#include "time_left.hpp"
+
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -52,11 +54,7 @@ struct connection::impl {
                 std::optional<stream_message>& m) {
     auto deadline = clock_type::now() + timeout;
     for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - clock_type::now());
-      if (left.count() < 0)
-        left = std::chrono::milliseconds(0);
-      if (!poll_in(sock, left))
+      if (!poll_in(sock, time_left(deadline)))
         return false;
       std::vector<zmq::message_t> frames;
       if (!zmq::recv_multipart(sock, std::back_inserter(frames),
@@ -186,9 +184,7 @@ reply connection::wait_for(int64_t id, std::chrono::milliseconds timeout,
     }
   auto deadline = clock_type::now() + timeout;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                      clock_type::now());
-    auto r = impl_->read_one(std::max(left, std::chrono::milliseconds(0)));
+    auto r = impl_->read_one(time_left(deadline));
     if (!r) {
       forget(id);
       throw error(errc::timeout, "the daemon on " + impl_->target + " did not answer '" +
@@ -227,11 +223,9 @@ connection::receive_stream(std::chrono::milliseconds timeout, uint64_t only) {
     }
   auto deadline = clock_type::now() + timeout;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                      clock_type::now());
     std::optional<reply> r;
     std::optional<stream_message> m;
-    if (!impl_->read_any(std::max(left, std::chrono::milliseconds(0)), true, r, m))
+    if (!impl_->read_any(time_left(deadline), true, r, m))
       return std::nullopt;
     if (!only || m->stream == only)
       return m;
@@ -288,9 +282,8 @@ struct subscriber::impl {
   // the events read meanwhile go to `early`, sys.* messages are dropped.
   bool await_pong(const std::string& token, clock_type::time_point until) {
     for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          until - clock_type::now());
-      if (left.count() <= 0)
+      auto left = time_left(until);
+      if (left.count() == 0)
         return false;
       auto m = read_one(left);
       if (!m)
@@ -344,9 +337,7 @@ std::optional<event_message> subscriber::next(std::chrono::milliseconds timeout)
   }
   auto deadline = clock_type::now() + timeout;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                      clock_type::now());
-    auto m = impl_->read_one(std::max(left, std::chrono::milliseconds(0)));
+    auto m = impl_->read_one(time_left(deadline));
     if (!m)
       return std::nullopt;
     if (m->topic.rfind("sys.", 0) != 0)

@@ -895,8 +895,7 @@ public:
                       "': it is not running");
       return finish();
     }
-    auto device =
-        std::make_shared<std::optional<std::string>>(optional_string(r.args, "device"));
+    std::optional<std::string> device = optional_string(r.args, "device");
     auto* stream = new domus_stream;
     auto* inst = ctx().inst;
     auto* dom = st().s.dom;
@@ -904,8 +903,7 @@ public:
     drive(
         driver_op::open_console,
         [=](domus_complete_fn done, void* user) {
-          fn(inst, dom, *device ? (*device)->c_str() : nullptr, flags, stream, done,
-             user);
+          fn(inst, dom, device ? device->c_str() : nullptr, flags, stream, done, user);
         },
         [this, req, stream](driver_result& res) {
           if (res.ok()) {
@@ -929,11 +927,8 @@ public:
     st().s.slot->late_stream = nullptr;
     if (!s)
       return;
-    gw().loop().post([s] {
-      if (s->attached && s->cbs.on_end)
-        s->cbs.on_end(s->arg, DOMUS_E_TIMEOUT, "its opening passed its deadline");
-      delete s;
-    });
+    gw().loop().post(
+        [s] { discard_stream(s, DOMUS_E_TIMEOUT, "its opening passed its deadline"); });
   }
 
   // -- devices ------------------------------------------------------------------------

@@ -196,7 +196,7 @@ public:
   void open_late(uint32_t deadline_ms) {
     std::string message =
         "cannot open " + uri() + ": the " + std::string(st().ctx->driver().name) +
-        " driver's 'open' did not complete within " + seconds(deadline_ms) +
+        " driver's 'open' did not complete within " + seconds_text(deadline_ms) +
         " (deadline_open_ms in domusd.conf); it is still opening";
     log_warning(message);
     gw().instance_open_late(uri(), message,
@@ -204,12 +204,6 @@ public:
                                 std::string(st().ctx->driver().name) +
                                 " driver's 'open' passed its deadline and has not "
                                 "returned; requests are refused until it does");
-  }
-
-  static std::string seconds(uint32_t ms) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f s", ms / 1000.0);
-    return buf;
   }
 
   void fail_open(errc code, const std::string& message) {
@@ -534,14 +528,9 @@ public:
         });
   }
 
-  // The driver's slot (1.1) when the driver's struct reaches it.
-  template <class Slot> Slot driver_slot(size_t end, Slot slot) {
-    return reaches(&st().ctx->driver(), end) ? slot : nullptr;
-  }
-
   void capabilities(const rpc& r) {
     auto& d = st().ctx->driver();
-    auto fn = driver_slot(DOMUS_FIELD_END(domus_driver_v1, capabilities), d.capabilities);
+    auto fn = DOMUS_DRIVER_OP(*st().ctx, capabilities);
     if (!fn)
       return reply_error(r, errc::unsupported,
                          "the " + std::string(d.name) +
@@ -556,8 +545,7 @@ public:
   // virsh domcapabilities' four questions, each a string when given.
   void domain_capabilities(const rpc& r) {
     auto& d = st().ctx->driver();
-    auto fn = driver_slot(DOMUS_FIELD_END(domus_driver_v1, domain_capabilities),
-                          d.domain_capabilities);
+    auto fn = DOMUS_DRIVER_OP(*st().ctx, domain_capabilities);
     if (!fn)
       return reply_error(r, errc::unsupported,
                          "the " + std::string(d.name) +

@@ -43,6 +43,13 @@ struct instance_context : instance_paths {
   bool has_domain_slot(size_t end) const { return reaches(plugin->driver->domain, end); }
 };
 
+/// The slot `name` of the instance's driver struct (a 1.1 one: capabilities), or
+/// nullptr when the driver's struct is too old to have it: DOMUS_DRIVER_OP(ctx, ...).
+#define DOMUS_DRIVER_OP(ctx, name)                                                       \
+  (::domus::runtime::reaches(&(ctx).driver(), DOMUS_FIELD_END(domus_driver_v1, name))    \
+       ? (ctx).driver().name                                                             \
+       : nullptr)
+
 /// The domain operation `name` of the instance's driver, or nullptr when it has none:
 /// DOMUS_DOMAIN_OP(ctx, start).
 #define DOMUS_DOMAIN_OP(ctx, name)                                                       \

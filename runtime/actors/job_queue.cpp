@@ -1,9 +1,9 @@
 #include "actors/job_queue.hpp"
+#include "daemon/deadlines.hpp"
 
 #include <domus/protocol/procedures.hpp>
 
 #include <algorithm>
-#include <cstdio>
 
 namespace domus::runtime {
 
@@ -44,10 +44,8 @@ std::optional<job> job_queue::give_up(uint64_t token, const std::string& domain,
   if (it == waiting_.end())
     return std::nullopt;
   auto secs = [&](clock::time_point t) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f s",
-                  std::chrono::duration<double>(now - t).count());
-    return std::string(buf);
+    return seconds_text(static_cast<uint32_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count()));
   };
   std::string what = busy_ ? running_ + " has been running for " + secs(running_since_)
                            : "other changes are queued";

@@ -1,5 +1,6 @@
 #include "daemon/deadlines.hpp"
 
+#include <cstdio>
 #include <string>
 
 namespace domus::runtime {
@@ -47,6 +48,12 @@ call_deadlines::call_deadlines() {
 
 std::string deadline_setting(driver_op op) {
   return "deadline_" + std::string(entry(op).name) + "_ms";
+}
+
+std::string seconds_text(uint32_t ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", ms / 1000.0);
+  return buf;
 }
 
 } // namespace domus::runtime

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace domus::runtime {
@@ -55,5 +56,8 @@ struct call_deadlines {
 
 /// "deadline_<name>_ms", the setting of one operation.
 std::string deadline_setting(driver_op op);
+
+/// A duration as messages show it, to a tenth of a second: "0.3 s", "120.0 s".
+std::string seconds_text(uint32_t ms);
 
 } // namespace domus::runtime

@@ -1,9 +1,9 @@
 #include "actors/messages.hpp"
 
+#include "daemon/deadlines.hpp"
 #include "drivers/abi_fields.hpp"
 
 #include <cstddef>
-#include <cstdio>
 
 namespace domus::runtime {
 
@@ -87,14 +87,12 @@ driver_result driver_result::copy(const domus_result_v1* r) {
 driver_result timeout_result(std::string_view op, const std::string& object,
                              const std::string& driver, uint32_t deadline_ms,
                              bool cancelled) {
-  char secs[32];
-  std::snprintf(secs, sizeof secs, "%.1f", deadline_ms / 1000.0);
   driver_result r;
   r.status = DOMUS_E_TIMEOUT;
   r.message = "the " + driver + " driver's '" + std::string(op) + "'" +
               (object.empty() ? std::string() : " of " + object) +
-              " did not complete within " + secs + " s (deadline_" + std::string(op) +
-              "_ms in domusd.conf); " +
+              " did not complete within " + seconds_text(deadline_ms) + " (deadline_" +
+              std::string(op) + "_ms in domusd.conf); " +
               (cancelled ? "the driver was asked to cancel it"
                          : "the driver cannot cancel it (plugin ABI 1.0)");
   return r;

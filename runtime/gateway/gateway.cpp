@@ -839,20 +839,17 @@ void gateway::reply(uint64_t serial, std::string frame) {
 void gateway::reply_stream(uint64_t serial, json result, domus_stream* stream) {
   auto* i = impl_.get();
   loop_.post([i, serial, result = std::move(result), stream]() mutable {
-    std::unique_ptr<domus_stream> s(stream);
     auto it = i->pending.find(serial);
-    if (it == i->pending.end() || !it->second.stream_place) {
-      // The request was failed meanwhile (the daemon stops): the driver hears the end.
-      if (s->attached && s->cbs.on_end)
-        s->cbs.on_end(s->arg, DOMUS_E_ABORTED, "the request that opened it is gone");
-      return;
-    }
+    if (it == i->pending.end() || !it->second.stream_place)
+      // The request was failed meanwhile (the daemon stops).
+      return discard_stream(stream, DOMUS_E_ABORTED,
+                            "the request that opened it is gone");
     if (!i->accepting) {
       // The daemon stops: its streams were aborted already, and this one never starts.
-      if (s->attached && s->cbs.on_end)
-        s->cbs.on_end(s->arg, DOMUS_E_SHUTTING_DOWN, "the daemon is stopping");
+      discard_stream(stream, DOMUS_E_SHUTTING_DOWN, "the daemon is stopping");
       return i->fail(serial, errc::shutting_down, "the daemon is stopping");
     }
+    std::unique_ptr<domus_stream> s(stream);
     if (!s->attached || s->ended)
       return i->fail(serial, errc::operation_failed,
                      s->ended ? "the driver ended the stream before it opened"

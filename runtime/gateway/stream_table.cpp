@@ -21,6 +21,12 @@ std::string code_name(int32_t status) {
 
 } // namespace
 
+void discard_stream(domus_stream* s, int32_t status, const char* message) {
+  if (s->attached)
+    s->cbs.on_end(s->arg, status, message);
+  delete s;
+}
+
 stream_table::stream_table(stream_bounds bounds, stream_send_fn send,
                            std::function<void()> wake)
     : bounds_(bounds), send_(std::move(send)), wake_(std::move(wake)) {}
@@ -108,7 +114,7 @@ void stream_table::on_client(int sock, const std::string& routing_id, const json
                      std::to_string(bounds_.window) + ") messages ahead of its grants",
                  true, true);
     --s->client_credit;
-    if (s->paused || !s->held.empty() || !s->attached) {
+    if (s->paused || !s->held.empty()) {
       s->held.emplace_back(bytes);
       return;
     }
@@ -126,7 +132,7 @@ void stream_table::on_client(int sock, const std::string& routing_id, const json
     s->daemon_credit = static_cast<uint32_t>(credit);
     if (s->wants_writable && s->daemon_credit > 0) {
       s->wants_writable = false;
-      if (s->attached && s->cbs.on_writable)
+      if (s->cbs.on_writable)
         s->cbs.on_writable(s->arg);
     }
     return;
@@ -209,7 +215,7 @@ void stream_table::end(domus_stream* s, int32_t status, const std::string& messa
   ended_.push_back(std::move(it->second));
   open_.erase(it);
   unreserve(s->sock, s->routing_id);
-  if (tell_driver && s->attached && s->cbs.on_end)
+  if (tell_driver)
     s->cbs.on_end(s->arg, status, message.c_str());
   wake_(); // to free it
 }
@@ -228,7 +234,7 @@ void stream_table::flush() {
   to_deliver_.clear();
   for (uint64_t id : due) {
     auto it = open_.find(id);
-    if (it != open_.end() && it->second->attached)
+    if (it != open_.end())
       deliver(it->second.get());
   }
   ended_.clear();

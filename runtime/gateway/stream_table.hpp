@@ -47,6 +47,11 @@ struct domus_stream {
 
 namespace domus::runtime {
 
+/// A stream that never became a client's (its request failed, the daemon stops, its
+/// opening passed its deadline): the driver hears its end, if it attached, and it is
+/// freed. Loop thread.
+void discard_stream(domus_stream* s, int32_t status, const char* message);
+
 /// How the table reaches clients: one stream message (its JSON header, its bytes).
 /// Returns false when the message cannot be sent (the client is gone).
 using stream_send_fn =
