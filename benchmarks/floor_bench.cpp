@@ -4,7 +4,7 @@
 //   floor_bench --mode echo|json|hop --clients C --window W --requests N
 //               [--policy sharing|stealing]
 //   floor_bench --mode commit --clients C --files N --size BYTES --dir DIR
-//   floor_bench --mode stream --src FILE --dst FILE [--window W]
+//   floor_bench --mode stream|stream-threads --src FILE --dst FILE [--window W]
 //
 // echo:   DEALER clients, a ROUTER that sends each request back (ZeroMQ over ipc alone);
 // json:   the same, and the request is JSON-encoded by the client and decoded by the
@@ -16,9 +16,13 @@
 //         files, one flush per group (fdatasync per file for up to 2, else syncfs),
 //         renames, one fsync of the directory (the daemon's store discipline, nothing
 //         else).
-// stream: SRC sent in 256 KiB chunks from a DEALER to a ROUTER thread that sends each
-//         back, at most W chunks (8) in flight, and written to DST: the same bytes, the
-//         same way, as stream_bench through the daemon, over bare ZeroMQ ipc.
+// stream: SRC sent in 256 KiB chunks from a DEALER to a ROUTER in another process (two
+//         processes, each with its own ZeroMQ I/O thread, as a client and the daemon)
+//         that sends each back, at most W chunks (8) in flight, and written to DST: the
+//         same bytes, the same way, as stream_bench through the daemon, over bare ZeroMQ
+//         ipc;
+// stream-threads: the same with the ROUTER a thread of the same process (one I/O thread
+//         for both ends: cheaper than any client and daemon can be).
 //
 // Prints one JSON line: side "floor", its scenario, clients, p50_us, p99_us, per_second.
 #include <caf/all.hpp>
@@ -29,6 +33,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,6 +45,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -385,22 +391,46 @@ void commit(const settings& s) {
   print_row("floor: group commit of durable files", s.clients, lat, secs);
 }
 
-void stream(const settings& s) {
+// Sends each message back until the client's empty one; false if a receive failed.
+bool echo_chunks(zmq::socket_t& router) {
+  for (;;) {
+    std::vector<zmq::message_t> frames;
+    if (!zmq::recv_multipart(router, std::back_inserter(frames)))
+      return false;
+    if (frames.size() == 2 && frames[1].size() == 0)
+      return true; // the client is done
+    zmq::send_multipart(router, frames);
+  }
+}
+
+// in_process: the echoing end is a thread of this process, sharing its ZeroMQ I/O thread
+// (stream-threads); else another process with its own (stream), as the daemon is.
+void stream(const settings& s, bool in_process) {
   const size_t chunk_bytes = 262144;
-  zmq::context_t ctx{1};
   std::string endpoint = "ipc:///tmp/domus-floor-stream-" + std::to_string(::getpid());
-  zmq::socket_t router(ctx, zmq::socket_type::router);
-  router.bind(endpoint);
-  std::thread echo([&router] {
-    for (;;) {
-      std::vector<zmq::message_t> frames;
-      if (!zmq::recv_multipart(router, std::back_inserter(frames)))
-        return;
-      if (frames.size() == 2 && frames[1].size() == 0)
-        return; // the client is done
-      zmq::send_multipart(router, frames);
+  pid_t echo_pid = -1;
+  if (!in_process) {
+    // Forked before any context exists: a ZeroMQ context does not survive a fork.
+    echo_pid = ::fork();
+    must(echo_pid >= 0, "fork", "the echoing process");
+    if (echo_pid == 0) {
+      zmq::context_t ctx{1};
+      zmq::socket_t router(ctx, zmq::socket_type::router);
+      router.bind(endpoint);
+      bool ok = echo_chunks(router);
+      router.close();
+      ctx.close();
+      ::_exit(ok ? 0 : 1);
     }
-  });
+  }
+  zmq::context_t ctx{1};
+  std::optional<zmq::socket_t> router;
+  std::thread echo_thread;
+  if (in_process) {
+    router.emplace(ctx, zmq::socket_type::router);
+    router->bind(endpoint);
+    echo_thread = std::thread([&router] { echo_chunks(*router); });
+  }
   zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
   dealer.connect(endpoint);
   FILE* in = std::fopen(s.src.c_str(), "rb");
@@ -433,13 +463,22 @@ void stream(const settings& s) {
   std::fflush(out);
   double secs = us_since(start) / 1e6;
   dealer.send(zmq::const_buffer(nullptr, 0));
-  echo.join();
+  if (in_process) {
+    echo_thread.join();
+  } else {
+    int status = 0;
+    ::waitpid(echo_pid, &status, 0);
+    must(WIFEXITED(status) && WEXITSTATUS(status) == 0, "wait", "the echoing process");
+  }
   std::fclose(in);
   std::fclose(out);
   double mib = static_cast<double>(received) / (1 << 20);
   std::printf("%s\n",
               json{{"side", "floor"},
-                   {"scenario", "stream round trip, file to file, 256 KiB chunks"},
+                   {"scenario", in_process ? "stream round trip, file to file, 256 KiB "
+                                             "chunks, echoed by a thread"
+                                           : "stream round trip, file to file, 256 KiB "
+                                             "chunks"},
                    {"mib", mib},
                    {"seconds", secs},
                    {"mib_per_second", mib / secs}}
@@ -472,10 +511,10 @@ int main(int argc, char** argv) {
     }
     it->second(argv[i + 1]);
   }
-  if (s.mode == "stream") {
+  if (s.mode == "stream" || s.mode == "stream-threads") {
     if (s.window == 1)
       s.window = 8; // stream_window's default, unless asked otherwise
-    stream(s);
+    stream(s, s.mode == "stream-threads");
     return 0;
   }
   if (s.mode == "commit") {
@@ -487,8 +526,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!request_scenarios.count(s.mode)) {
-    std::fprintf(stderr,
-                 "floor_bench: --mode must be echo, json, hop, commit or stream\n");
+    std::fprintf(stderr, "floor_bench: --mode must be echo, json, hop, commit, stream or "
+                         "stream-threads\n");
     return 2;
   }
   requests(s);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A stream's throughput against its floor: 1 GiB (or MIB mebibytes) file to file through
 # the daemon (stream_bench, the probe driver's echoing console) and over bare ZeroMQ with
-# the same chunks and window (floor_bench --mode stream), ROUNDS times, interleaved.
+# the same chunks and window, echoed by another process (floor_bench --mode stream, the
+# floor) and by a thread (--mode stream-threads), ROUNDS times, interleaved.
 #   bash benchmarks/stream.sh [MIB] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,8 @@ for round in $(seq "$rounds"); do
   "$build/bin/stream_bench" --socket "$work/root/run/domus/domus-sock" \
     --uri probe:///bench --src "$work/src" --dst "$work/dst"
   cmp "$work/src" "$work/dst"
-  "$build/bin/floor_bench" --mode stream --src "$work/src" --dst "$work/dst"
-  cmp "$work/src" "$work/dst"
+  for mode in stream stream-threads; do
+    "$build/bin/floor_bench" --mode "$mode" --src "$work/src" --dst "$work/dst"
+    cmp "$work/src" "$work/dst"
+  done
 done

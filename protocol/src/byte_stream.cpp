@@ -58,7 +58,7 @@ void byte_stream::write(std::string_view bytes, std::chrono::milliseconds timeou
   c_.send_stream(id_, "data", {}, bytes);
 }
 
-std::optional<std::string> byte_stream::read(std::chrono::milliseconds timeout) {
+std::optional<chunk> byte_stream::read(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (inbox_.empty() && !over_) {
     if (!take(time_left(deadline)))
@@ -69,14 +69,14 @@ std::optional<std::string> byte_stream::read(std::chrono::milliseconds timeout) 
       check_open();
     return std::nullopt;
   }
-  std::string chunk = std::move(inbox_.front());
+  chunk next = std::move(inbox_.front());
   inbox_.pop_front();
   --granted_;
   if (window_ - granted_ >= std::max(1u, window_ / 4) && !over_) {
     c_.send_stream(id_, "credit", {{"chunks", window_ - granted_}});
     granted_ = window_;
   }
-  return chunk;
+  return next;
 }
 
 void byte_stream::end() {

@@ -54,12 +54,15 @@ struct connection::impl {
                 std::optional<stream_message>& m) {
     auto deadline = clock_type::now() + timeout;
     for (;;) {
-      if (!poll_in(sock, time_left(deadline)))
-        return false;
+      // A message already queued is taken without a poll: a stream's chunks come
+      // back to back, and each poll is a system call.
       std::vector<zmq::message_t> frames;
       if (!zmq::recv_multipart(sock, std::back_inserter(frames),
-                               zmq::recv_flags::dontwait))
+                               zmq::recv_flags::dontwait)) {
+        if (!poll_in(sock, time_left(deadline)))
+          return false;
         continue;
+      }
       if (frames.size() == 3) { // [empty, header, bytes]: a stream message
         stream_message sm;
         sm.header = json::parse(frames[1].to_string_view(), nullptr, false);
@@ -67,7 +70,8 @@ struct connection::impl {
           continue;
         sm.stream = sm.header.value("stream", uint64_t{0});
         sm.op = sm.header.value("op", std::string());
-        sm.bytes = frames[2].to_string();
+        auto kept = std::make_shared<zmq::message_t>(std::move(frames[2]));
+        sm.bytes = chunk(kept, static_cast<const char*>(kept->data()), kept->size());
         if (streams) {
           m = std::move(sm);
           return true;

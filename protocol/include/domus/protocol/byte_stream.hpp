@@ -34,7 +34,7 @@ public:
 
   /// The next chunk, waiting at most timeout (nullopt then); throws at the stream's end
   /// as write() does. Grants the daemon credit back as chunks are taken.
-  std::optional<std::string> read(std::chrono::milliseconds timeout);
+  std::optional<chunk> read(std::chrono::milliseconds timeout);
   /// Whether the daemon ended the stream (its "end").
   bool ended() const { return over_ && why_.empty(); }
 
@@ -55,7 +55,7 @@ private:
   size_t chunk_ = 0;
   uint32_t credit_ = 0;  ///< data messages this side may send
   uint32_t granted_ = 0; ///< data messages the daemon may still send
-  std::deque<std::string> inbox_;
+  std::deque<chunk> inbox_;
   bool over_ = false;
   errc code_ = errc::internal;
   std::string why_; ///< the daemon's abort message ("" for its end)

@@ -9,16 +9,37 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace domus::protocol {
+
+/// A stream message's bytes, kept in the ZeroMQ message they arrived in: a chunk is
+/// never copied on its way from the socket to the caller. Cheap to copy (shared).
+class chunk {
+public:
+  chunk() = default;
+  /// The bytes at data, size long, alive as long as owner is.
+  chunk(std::shared_ptr<const void> owner, const char* data, size_t size)
+      : owner_(std::move(owner)), data_(data), size_(size) {}
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  std::string_view view() const { return {data_, size_}; }
+  std::string str() const { return std::string(data_, size_); }
+
+private:
+  std::shared_ptr<const void> owner_;
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+};
 
 /// One stream message from the daemon (docs/protocol.md, "Streams").
 struct stream_message {
   uint64_t stream = 0;
   std::string op; ///< data, credit, end or abort
   json header;    ///< the whole header (credit's chunks, abort's code and message)
-  std::string bytes;
+  chunk bytes;
 };
 
 /// A DEALER connection to the daemon's read-write or read-only socket. Requests may be
