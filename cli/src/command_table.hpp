@@ -90,6 +90,7 @@ bool cmd_dominfo(shell&, const parsed_command&);
 bool cmd_domstate(shell&, const parsed_command&);
 bool cmd_domjobinfo(shell&, const parsed_command&);
 bool cmd_domjobabort(shell&, const parsed_command&);
+bool cmd_dump(shell&, const parsed_command&);
 bool cmd_domid(shell&, const parsed_command&);
 bool cmd_domname(shell&, const parsed_command&);
 bool cmd_domuuid(shell&, const parsed_command&);

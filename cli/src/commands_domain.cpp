@@ -11,12 +11,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <unistd.h>
 
 namespace domus::cli {
 
@@ -297,8 +299,23 @@ bool cmd_destroy(shell& sh, const parsed_command& pc) {
   return simple(sh, pc, "domain.destroy", "destroyed",
                 option_flags(pc, protocol::proc::domain_destroy));
 }
+// virsh's capacity: the value in the largest binary unit it reaches, to 3 decimals.
+std::string pretty_capacity(uint64_t bytes) {
+  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = static_cast<double>(bytes);
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(units)) {
+    v /= 1024;
+    ++u;
+  }
+  char out[48];
+  std::snprintf(out, sizeof out, "%-.3f %s", v, units[u]);
+  return out;
+}
+
 // virsh's layout (its qemu driver's jobs; libvirt's test driver has none): the type,
-// then for a running job its operation and time, columns of 17 and 12.
+// then for a running job its operation and time, columns of 17 and 12, and for a
+// long-running one the data it has moved.
 bool cmd_domjobinfo(shell& sh, const parsed_command& pc) {
   json r = sh.call("domain.jobinfo", {{"domain", *pc.value("domain")}});
   char line[128];
@@ -308,14 +325,73 @@ bool cmd_domjobinfo(shell& sh, const parsed_command& pc) {
   std::cout << line;
   if (job.is_null())
     return true;
-  // libvirt names one job operation the runtime has: start; the rest are unknown to it.
+  // libvirt's names of the job operations the runtime has; the rest are unknown to it.
   std::string proc = job.value("proc", "");
   std::snprintf(line, sizeof line, "%-17s %-12s\n", "Operation:",
-                proc == "domain.start" || proc == "domain.create" ? "Start" : "Unknown");
+                proc == "domain.start" || proc == "domain.create" ? "Start"
+                : proc == "domain.dump"                           ? "Dump"
+                                                                  : "Unknown");
   std::cout << line;
   std::snprintf(line, sizeof line, "%-17s %-12llu ms\n", "Time elapsed:",
                 static_cast<unsigned long long>(job.value("elapsed_ms", uint64_t{0})));
   std::cout << line;
+  uint64_t total = job.value("total", uint64_t{0});
+  if (total == 0)
+    return true;
+  uint64_t done = std::min(job.value("processed", uint64_t{0}), total);
+  std::cout << "Data processed:   " << pretty_capacity(done) << '\n'
+            << "Data remaining:   " << pretty_capacity(total - done) << '\n'
+            << "Data total:       " << pretty_capacity(total) << '\n';
+  return true;
+}
+
+// virsh's dump: the request runs as a long job, so instead of one bounded wait domsh
+// asks for the job's progress every half second while it waits (printing it with
+// --verbose, as virsh does on stderr); it waits as long as the daemon answers.
+bool cmd_dump(shell& sh, const parsed_command& pc) {
+  using namespace std::chrono_literals;
+  std::string d = *pc.value("domain");
+  std::string file = *pc.value("file");
+  auto format = pc.value("format");
+  if (format && !pc.flag("memory-only")) {
+    shell::error("--format only works with --memory-only");
+    return false;
+  }
+  if (!file.empty() && file[0] != '/') { // the daemon's host is this one: our directory
+    std::vector<char> cwd(4096);
+    if (::getcwd(cwd.data(), cwd.size()))
+      file = std::string(cwd.data()) + "/" + file;
+  }
+  json args = {{"domain", d}, {"file", file}};
+  if (uint32_t flags = option_flags(pc, protocol::proc::domain_dump))
+    args["flags"] = flags;
+  if (format)
+    args["format"] = *format;
+  // The first request goes through call(): it checks that the daemon answers.
+  sh.call("domain.lookup", {{"domain", d}});
+  auto& c = sh.connection();
+  int64_t id = c.send(sh.uri(), "domain.dump", args);
+  bool verbose = pc.flag("verbose");
+  for (;;) {
+    auto r = c.receive(500ms);
+    if (r && r->id == id) {
+      if (!r->ok)
+        throw protocol::error(r->code, r->message);
+      break;
+    }
+    if (r)
+      continue; // a jobinfo's answer that came late
+    auto info = c.call(sh.uri(), "domain.jobinfo", {{"domain", d}}, 30s);
+    const json job = info.ok ? info.result.value("job", json()) : json();
+    if (verbose && job.is_object() && job.value("total", uint64_t{0}) > 0) {
+      auto total = job.value("total", uint64_t{1});
+      auto done = std::min(job.value("processed", uint64_t{0}), total);
+      std::fprintf(stderr, "\rDump: [%3d %%]", static_cast<int>(done * 100 / total));
+    }
+  }
+  if (verbose)
+    std::fprintf(stderr, "\rDump: [100 %%]\n");
+  std::cout << "\nDomain '" << d << "' dumped to " << file << '\n';
   return true;
 }
 

@@ -1,8 +1,12 @@
 #include "test_domain.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fcntl.h>
 #include <random>
 #include <sstream>
+#include <unistd.h>
 
 namespace domus::test_driver {
 namespace {
@@ -117,6 +121,35 @@ outcome resume_domain(domus_dom& d) {
     return refuse(DOMUS_E_INVALID_OPERATION, "domain " + name_of(d) + " is not paused");
   return settle(d, DOMUS_STATE_RUNNING, DOMUS_REASON_UNPAUSED,
                 {{DOMUS_EVENT_RESUMED, DOMUS_DETAIL_UNPAUSED}});
+}
+
+outcome dump_domain(domus_dom& d, const std::string& path, uint32_t flags) {
+  std::lock_guard<std::mutex> lock(d.mutex);
+  if (!active(d))
+    return refuse(DOMUS_E_INVALID_OPERATION, "domain " + name_of(d) + " is not running");
+  // The mock's core is libvirt's mock's: its magic, NUL included, and nothing else.
+  static const char magic[] = "TestGuestMagic";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return refuse(DOMUS_E_OPERATION_FAILED, "domain " + name_of(d) +
+                                                " coredump: failed to open " + path +
+                                                ": " + std::strerror(errno));
+  bool written = ::write(fd, magic, sizeof magic) == static_cast<ssize_t>(sizeof magic);
+  int err = written ? 0 : errno;
+  if (::close(fd) != 0 && written) {
+    written = false;
+    err = errno;
+  }
+  if (!written) {
+    ::unlink(path.c_str());
+    return refuse(DOMUS_E_OPERATION_FAILED,
+                  "domain " + name_of(d) + " coredump: failed to write header to " +
+                      path + ": " + std::strerror(err ? err : EIO));
+  }
+  if (flags & DOMUS_DUMP_CRASH)
+    return settle(d, DOMUS_STATE_SHUTOFF, DOMUS_REASON_CRASHED,
+                  {{DOMUS_EVENT_STOPPED, DOMUS_DETAIL_CRASHED}});
+  return settle(d, d.state, d.reason, {});
 }
 
 std::string encode_status(const domus_dom& d) {

@@ -26,6 +26,9 @@ outcome reboot_domain(domus_dom& dom);
 outcome destroy_domain(domus_dom& dom);
 outcome suspend_domain(domus_dom& dom);
 outcome resume_domain(domus_dom& dom);
+/// libvirt's mock core dump: its magic written to `path`; DOMUS_DUMP_CRASH then shuts
+/// the guest off, crashed.
+outcome dump_domain(domus_dom& dom, const std::string& path, uint32_t flags);
 
 /// The status data kept for reconnect: "STATE REASON ID".
 std::string encode_status(const domus_dom& dom);

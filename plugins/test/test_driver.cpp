@@ -394,6 +394,15 @@ void test_release(domus_instance* inst, domus_dom* d) {
   delete d;
 }
 
+// libvirt's mock dumps at once, and takes only the crash flag. A long-running job for
+// the runtime all the same: it completes before its call returns.
+void test_dump(domus_instance* inst, domus_dom* d, const char* path, const char*,
+               uint32_t flags, domus_job*, domus_complete_fn done, void* user) {
+  if (!refused_flags("dump", d, flags, DOMUS_DUMP_CRASH, done, user) &&
+      !injected(inst, "dump", d, done, user))
+    complete(done, user, dump_domain(*d, path, flags));
+}
+
 // A hung call's deadline passed: it completes now, with timeout, as a hypervisor that
 // gives up would. Every other call completed before it returned: nothing to cancel.
 void test_cancel(domus_instance* inst, domus_dom*, void* user) {
@@ -413,16 +422,30 @@ void test_cancel(domus_instance* inst, domus_dom*, void* user) {
 }
 
 const domus_domain_ops_v1 domain_ops = {
-    sizeof(domus_domain_ops_v1), test_normalize, test_define, test_undefine, test_start,
-    test_shutdown, test_reboot, test_destroy, test_suspend, test_resume, test_info,
-    test_reconnect, test_release, test_cancel,
+    sizeof(domus_domain_ops_v1),
+    test_normalize,
+    test_define,
+    test_undefine,
+    test_start,
+    test_shutdown,
+    test_reboot,
+    test_destroy,
+    test_suspend,
+    test_resume,
+    test_info,
+    test_reconnect,
+    test_release,
+    test_cancel,
     nullptr, // define_flags: no flags are defined for define
     test_undefine_flags,
     nullptr, // suspend_flags, resume_flags: none defined either
     nullptr,
     // Devices: libvirt's mock cannot attach, detach or update them either.
-    nullptr, nullptr, nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
     nullptr, // no console: the mock's guests have none
+    test_dump,
 };
 
 const domus_driver_v1 driver = {

@@ -63,6 +63,14 @@ const std::vector<flag_bit> console_bits = {
     {DOMUS_CONSOLE_SAFE, "safe", 1, "refuse unless the console can be kept exclusive"},
 };
 
+const std::vector<flag_bit> dump_bits = {
+    {DOMUS_DUMP_CRASH, "crash", 1, "crash the guest after the dump"},
+    {DOMUS_DUMP_LIVE, "live", 1, "dump without pausing the guest"},
+    {DOMUS_DUMP_BYPASS_CACHE, "bypass-cache", 1, "write without the host's file cache"},
+    {DOMUS_DUMP_RESET, "reset", 1, "reset the guest after the dump"},
+    {DOMUS_DUMP_MEMORY_ONLY, "memory-only", 1, "the guest's memory only, in `format`"},
+};
+
 const std::vector<flag_bit> no_bits;
 
 std::string hex(uint32_t v) {
@@ -92,6 +100,8 @@ const std::vector<flag_bit>& flag_bits(proc p) {
     return update_device_bits;
   case proc::domain_open_console:
     return console_bits;
+  case proc::domain_dump:
+    return dump_bits;
   default:
     return no_bits;
   }

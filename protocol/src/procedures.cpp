@@ -79,6 +79,10 @@ const std::vector<proc_entry>& proc_catalogue() {
        "{domain, device?, flags?}",
        "connects a stream to the running guest's console (`device` a console or serial "
        "alias; absent: the first console): {stream, window, chunk_bytes}"},
+      {proc::domain_dump, "domain.dump", t::domain, true,
+       "{domain, file, format?, flags?}",
+       "dumps the running guest's core to `file` (an absolute path on the daemon's "
+       "host), a long-running job beside the domain's other changes: {file}"},
   };
   return entries;
 }

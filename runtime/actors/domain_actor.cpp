@@ -1,6 +1,7 @@
 #include "actors/domain_actor.hpp"
 #include "actors/failure_reason.hpp"
 #include "actors/job_queue.hpp"
+#include "actors/long_job.hpp"
 
 #include "actors/args.hpp"
 #include "actors/domain_json.hpp"
@@ -40,7 +41,8 @@ struct domain_state {
   std::shared_ptr<domain_logic> logic; // the behavior's handlers point into it
   job_queue jobs;                      // changes, one at a time
   pending_calls calls;
-  bool removed = false;         // the domain no longer exists
+  std::optional<long_job> long_running; // beside the queue (a dump)
+  bool removed = false;                 // the domain no longer exists
   bool announced = false;       // the instance actor has had this incarnation's summary
   bool release_pending = false; // release the handle once no driver call is out
   bool status_retry_pending = false; // a stale status file will be written again
@@ -187,7 +189,9 @@ public:
 
   void jobinfo(const rpc& r) {
     json job = nullptr;
-    if (auto j = st().jobs.running(); j && j->proc) {
+    if (st().long_running) {
+      job = st().long_running->info(st().jobs.waiting());
+    } else if (auto j = st().jobs.running(); j && j->proc) {
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     job_queue::clock::now() - j->since)
                     .count();
@@ -249,6 +253,20 @@ public:
   // Cancels the driver call of the running job, beside it (never queued): the job's
   // caller gets `aborted`, and the call is out past its deadline until it returns.
   void jobabort(const rpc& r) {
+    if (auto& lj = st().long_running) {
+      std::string what(lj->proc());
+      if (!DOMUS_DOMAIN_OP(ctx(), cancel))
+        return reply_error(r, errc::unsupported,
+                           "cannot abort '" + what + "' of domain '" + name() +
+                               "': the " + ctx().driver().name +
+                               " driver cannot cancel calls");
+      if (!lj->aborted_by.empty())
+        return reply_error(r, errc::invalid_operation,
+                           "'" + what + "' of domain '" + name() +
+                               "' is being aborted already (by " + lj->aborted_by + ")");
+      abort_long_job("domain.jobabort");
+      return reply(r, {{"aborted", what}});
+    }
     auto c = take_running_call();
     if (!c.x)
       return reply_error(r, c.code, c.why);
@@ -497,6 +515,11 @@ public:
     }
     if (refuse_if_unresponsive(j.request))
       return finish();
+    if (st().long_running && !long_job::allows(j.request.proc)) {
+      reply_error(j.request, errc::busy,
+                  st().long_running->busy_message(name(), j.request.proc));
+      return finish();
+    }
     switch (j.kind) {
     case job::define_new:
       return define_new(j);
@@ -527,9 +550,12 @@ public:
     case proc::domain_reboot:
       return operation(j, driver_op::reboot, DOMUS_DOMAIN_OP(ctx(), reboot),
                        flags_for(r, true, "reboot"));
-    case proc::domain_destroy:
-      return operation(j, driver_op::destroy, DOMUS_DOMAIN_OP(ctx(), destroy),
-                       flags_for(r, true, "destroy"));
+    case proc::domain_destroy: {
+      uint32_t flags = flags_for(r, true, "destroy");
+      if (st().long_running && st().long_running->aborted_by.empty())
+        abort_long_job("domain.destroy"); // the driver destroys beside the cancelled job
+      return operation(j, driver_op::destroy, DOMUS_DOMAIN_OP(ctx(), destroy), flags);
+    }
     case proc::domain_suspend:
       if (auto fn = DOMUS_DOMAIN_OP(ctx(), suspend_flags))
         return operation(j, driver_op::suspend, fn, flags_for(r, true, "suspend_flags"));
@@ -555,6 +581,8 @@ public:
                            DOMUS_DOMAIN_OP(ctx(), update_device), "update");
     case proc::domain_open_console:
       return open_console(j);
+    case proc::domain_dump:
+      return dump(j);
     default:
       reply_error(r, errc::internal, "procedure not handled by the domain actor");
       return finish();
@@ -877,6 +905,116 @@ public:
     if (!ctx().persisted())
       return done("");
     persist(enable ? files().autostart() : files().no_autostart(), done);
+  }
+
+  // -- long-running jobs ---------------------------------------------------------------
+
+  // domain.dump: a long-running job. It takes its turn in the queue like any change,
+  // then runs beside it: the queue goes on at once, and the changes that would
+  // conflict with the dump are refused (long_job::allows) until it completes.
+  void dump(job& j) {
+    const rpc& r = j.request;
+    auto fn = DOMUS_DOMAIN_OP(ctx(), dump);
+    if (!fn)
+      return unsupported(r);
+    uint32_t flags = flags_for(r, true, "dump");
+    std::string file = required_string(r.args, "file");
+    std::optional<std::string> format = optional_string(r.args, "format");
+    check_dump_arguments(file, format, flags);
+    auto* inst = ctx().inst;
+    auto* dom = st().s.dom;
+    st().long_running = long_job{r, "dump of domain '" + name() + "' to " + file,
+                                 st().calls.next_id(), long_job::clock::now()};
+    log_info(ctx().uri + ": the " + st().long_running->title + " started");
+    st().calls.drive_job(
+        driver_op::dump,
+        [=](domus_complete_fn done, void* user, domus_job* handle) {
+          fn(inst, dom, file.c_str(), format ? format->c_str() : nullptr, flags, handle,
+             done, user);
+        },
+        [this, file](driver_result& res) {
+          long_job_done(res, {{"file", file}});
+        });
+    finish(); // the queue does not wait for it
+  }
+
+  // libvirt's rules for a dump's arguments, in its words where it has them.
+  static void check_dump_arguments(const std::string& file,
+                                   const std::optional<std::string>& format,
+                                   uint32_t flags) {
+    auto refuse = [](const std::string& why) {
+      throw protocol::error(errc::invalid_argument, "domain.dump: " + why);
+    };
+    if (file.empty() || file[0] != '/' || file.find('\0') != std::string::npos)
+      refuse("file '" + file + "' is not an absolute path (the daemon's host's)");
+    static const std::pair<uint32_t, uint32_t> exclusive[] = {
+        {DOMUS_DUMP_CRASH, DOMUS_DUMP_LIVE},
+        {DOMUS_DUMP_CRASH, DOMUS_DUMP_RESET},
+        {DOMUS_DUMP_LIVE, DOMUS_DUMP_RESET}};
+    for (auto [a, b] : exclusive)
+      if ((flags & a) && (flags & b))
+        refuse("flags " + protocol::describe_flags(proc::domain_dump, a | b) +
+               " are mutually exclusive");
+    if (!format)
+      return;
+    if (!(flags & DOMUS_DUMP_MEMORY_ONLY))
+      refuse("format '" + *format + "' needs flag memory-only");
+    static const char* formats[] = {"elf", "kdump-zlib", "kdump-lzo", "kdump-snappy",
+                                    "win-dmp"};
+    for (auto* f : formats)
+      if (*format == f)
+        return;
+    refuse("format '" + *format +
+           "' is not one of elf, kdump-zlib, kdump-lzo, kdump-snappy, win-dmp");
+  }
+
+  // The driver reported how far the long-running job is: kept for domain.jobinfo and
+  // published as a sample (the gateway keeps at most one a second per domain).
+  void on_progress(uint64_t generation, uint64_t id, uint64_t processed, uint64_t total) {
+    auto& lj = st().long_running;
+    if (!lj || lj->call_id != id || !st().calls.progressed(generation, id))
+      return;
+    lj->processed = processed;
+    lj->total = total;
+    gw().publish_sample(std::string(protocol::topic_domain_job_progress),
+                        ctx().uri + " " + summary().uuid,
+                        job_progress_body(ctx().uri, summary(), lj->proc(), processed,
+                                          total, lj->elapsed_ms()));
+  }
+
+  // Aborts the long-running job through the driver's `cancel`: its caller is answered
+  // when the driver completes it, naming `by`. A driver that does not complete it
+  // within the job's deadline leaves the domain unresponsive, as any late call does.
+  void abort_long_job(const std::string& by) {
+    auto& lj = *st().long_running;
+    lj.aborted_by = by;
+    log_info(ctx().uri + ": the " + lj.title + " is aborted by " + by);
+    st().calls.progressed(st().calls.generation(), lj.call_id); // its deadline anew
+    auto cancel = DOMUS_DOMAIN_OP(ctx(), cancel);
+    if (void* user = st().calls.user_of(lj.call_id); cancel && user)
+      cancel(ctx().inst, st().s.dom, user);
+  }
+
+  // The long-running job completed (or passed its deadline: `res` is then a timeout).
+  // Its facts are applied as a report's are: it ran outside the queue.
+  void long_job_done(driver_result& res, json result) {
+    if (!st().long_running)
+      return;
+    long_job lj = std::move(*st().long_running);
+    st().long_running.reset();
+    const rpc& r = lj.request;
+    if (res.ok()) {
+      log_info(ctx().uri + ": the " + lj.title + " completed");
+      apply_facts(res);
+      return reply(r, result);
+    }
+    if (!lj.aborted_by.empty() && res.status != DOMUS_E_TIMEOUT)
+      return reply_error(
+          r, errc::aborted,
+          "the " + lj.title + " was aborted by " + lj.aborted_by +
+              (res.status == DOMUS_E_ABORTED ? std::string() : ": " + res.message));
+    log_info(ctx().uri + ": the " + lj.title + " failed: " + res.message);
+    reply_driver_error(r, res, "the " + lj.title + " failed");
   }
 
   // -- consoles -----------------------------------------------------------------------
@@ -1415,6 +1553,8 @@ public:
           event_loop::hold h(gw().loop());
           on_deadline(generation, id);
         },
+        [this](progress_atom, uint64_t generation, uint64_t id, uint64_t processed,
+               uint64_t total) { on_progress(generation, id, processed, total); },
     };
   }
 

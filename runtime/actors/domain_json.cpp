@@ -75,6 +75,17 @@ std::string responsiveness_event_body(const std::string& uri, const domain_summa
   return protocol::json_text(body);
 }
 
+std::string job_progress_body(const std::string& uri, const domain_summary& s,
+                              std::string_view proc, uint64_t processed, uint64_t total,
+                              uint64_t elapsed_ms) {
+  json body = event_head(protocol::topic_domain_job_progress, uri, s);
+  body["proc"] = proc;
+  body["processed"] = processed;
+  body["total"] = total;
+  body["elapsed_ms"] = elapsed_ms;
+  return protocol::json_text(body);
+}
+
 std::string driver_event_body(const std::string& uri, const domain_summary& s,
                               const protocol::driver_topic& topic, const json& fields) {
   json body = event_head(topic.name, uri, s);

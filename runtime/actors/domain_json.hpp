@@ -28,6 +28,12 @@ std::string error_event_body(const std::string& uri, const domain_summary& s,
 std::string responsiveness_event_body(const std::string& uri, const domain_summary& s,
                                       bool responsive, const std::string& call);
 
+/// The body of a domain.job-progress sample (no seq): the long-running job's procedure
+/// ("domain.dump"), its bytes processed and total (0: not known), and its time so far.
+std::string job_progress_body(const std::string& uri, const domain_summary& s,
+                              std::string_view proc, uint64_t processed, uint64_t total,
+                              uint64_t elapsed_ms);
+
 /// The body of a driver event (domus_host_v1.emit): its checked fields after the head.
 std::string driver_event_body(const std::string& uri, const domain_summary& s,
                               const protocol::driver_topic& topic,

@@ -29,6 +29,8 @@ const lifecycle_rule rules[] = {
     {proc::domain_suspend, "suspend", bit(DOMUS_STATE_RUNNING) | bit(DOMUS_STATE_BLOCKED),
      "a running domain"},
     {proc::domain_resume, "resume", bit(DOMUS_STATE_PAUSED), "a paused domain"},
+    // A crashed guest kept for analysis (on_crash preserve) is what a dump is for.
+    {proc::domain_dump, "dump", active, "an active domain"},
 };
 
 } // namespace

@@ -33,6 +33,9 @@ constexpr std::array<driver_op_entry, driver_op_count> table = {{
     {"detach_device", 30000},
     {"update_device", 30000},
     {"open_console", 30000},
+    // A long-running job's deadline counts from its last progress report, not from its
+    // start: a dump of a large guest may take many minutes, a silent one is hung.
+    {"dump", 120000},
 }};
 
 } // namespace

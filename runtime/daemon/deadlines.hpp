@@ -32,6 +32,7 @@ enum class driver_op : uint8_t {
   detach_device,
   update_device,
   open_console,
+  dump, ///< a long-running job: its deadline counts from its last progress
   count_ ///< not an operation
 };
 

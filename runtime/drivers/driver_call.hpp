@@ -21,10 +21,21 @@
 #include <caf/send.hpp>
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <unordered_map>
+
+/// The runtime's side of a long-running job's handle (domus_job in the plugin ABI):
+/// where its progress reports go. Lives in the call's context, so it is valid until the
+/// driver completes the call, whatever became of the actor that made it.
+struct domus_job {
+  caf::actor target;                                 // without a slot
+  std::shared_ptr<domus::runtime::domain_slot> slot; // for a domain
+  uint64_t generation = 0;
+  uint64_t call_id = 0;
+};
 
 namespace domus::runtime {
 
@@ -41,6 +52,7 @@ struct call_context {
   uint64_t generation = 0;
   uint64_t call_id = 0;
   driver_result result;
+  std::unique_ptr<domus_job> job; // a long-running job's handle
 };
 
 inline void release(call_context* c) {
@@ -101,22 +113,62 @@ public:
   }
 
   uint64_t generation() const { return generation_; }
+  /// The id the next call will have (a long-running job's record names its call before
+  /// the call is made: it may complete before drive_job returns).
+  uint64_t next_id() const { return next_; }
+  /// The `user` call `id` was handed (for `cancel`), while it is still in time.
+  void* user_of(uint64_t id) const {
+    auto it = waiting_.find(id);
+    return it == waiting_.end() ? nullptr : static_cast<void*>(it->second.ctx);
+  }
   const std::shared_ptr<domain_slot>& slot() const { return slot_; }
 
   /// Calls call(complete_fn, user); `then(result)` runs at once when the driver completed
   /// synchronously, else when the actor hands the done_atom message to done(), or with
   /// a timeout result when the actor hands the deadline_atom message to expire().
   template <class Call, class Then> void drive(driver_op op, Call&& call, Then&& then) {
+    start(op, false, std::forward<Call>(call), std::forward<Then>(then));
+  }
+  /// A long-running job: call(complete_fn, user, job) is handed its domus_job, whose
+  /// progress reports the actor hands to progressed(); its deadline counts from the last.
+  template <class Call, class Then>
+  void drive_job(driver_op op, Call&& call, Then&& then) {
+    start(op, true, std::forward<Call>(call), std::forward<Then>(then));
+  }
+
+  /// A long-running job reported progress: its deadline starts again. False when the
+  /// call is not one of this incarnation's still in time.
+  bool progressed(uint64_t generation, uint64_t id) {
+    if (generation != generation_)
+      return false;
+    auto it = waiting_.find(id);
+    if (it == waiting_.end())
+      return false;
+    if (clock_) {
+      clock_->disarm(it->second.armed);
+      it->second.armed = arm(it->second.op, id, deadline_clock::clock::now());
+    }
+    return true;
+  }
+
+private:
+  template <class Call, class Then>
+  void start(driver_op op, bool long_job, Call&& call, Then&& then) {
     uint64_t id = next_++;
     auto* c = new detail::call_context;
     c->target = self_;
     c->slot = slot_;
     c->generation = generation_;
     c->call_id = id;
+    if (long_job)
+      c->job.reset(new domus_job{self_, slot_, generation_, id});
     if (slot_)
       slot_->call_started();
     auto started = deadline_clock::clock::now();
-    call(&detail::on_driver_complete, static_cast<void*>(c));
+    if constexpr (std::is_invocable_v<Call, domus_complete_fn, void*, domus_job*>)
+      call(&detail::on_driver_complete, static_cast<void*>(c), c->job.get());
+    else
+      call(&detail::on_driver_complete, static_cast<void*>(c));
     if (c->phase.exchange(2) == 1) {
       if (slot_)
         slot_->call_finished();
@@ -125,17 +177,25 @@ public:
       then(r);
       return;
     }
-    waiting w{op, c, {}, std::forward<Then>(then)};
-    uint32_t ms = deadlines_ ? deadlines_->of(op) : 0;
-    if (clock_ && ms > 0)
-      w.armed = clock_->arm(started + std::chrono::milliseconds(ms),
-                            [target = self_, slot = slot_, g = generation_, id] {
-                              caf::actor to = slot ? slot->current() : target;
-                              caf::anon_send(to, deadline_atom::value, g, id);
-                            });
+    waiting w{op, c, arm(op, id, started), std::forward<Then>(then)};
     waiting_.emplace(id, std::move(w));
   }
 
+  // The deadline of call `id`, `op`'s time after `from` (none without a clock, or for
+  // an operation without a deadline).
+  deadline_clock::armed arm(driver_op op, uint64_t id,
+                            deadline_clock::clock::time_point from) {
+    uint32_t ms = deadlines_ ? deadlines_->of(op) : 0;
+    if (!clock_ || ms == 0)
+      return {};
+    return clock_->arm(from + std::chrono::milliseconds(ms),
+                       [target = self_, slot = slot_, g = generation_, id] {
+                         caf::actor to = slot ? slot->current() : target;
+                         caf::anon_send(to, deadline_atom::value, g, id);
+                       });
+  }
+
+public:
   /// What done() did with a completion.
   enum class outcome {
     ran,     ///< the continuation of a call of this incarnation ran

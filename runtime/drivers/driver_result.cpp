@@ -89,12 +89,15 @@ driver_result timeout_result(std::string_view op, const std::string& object,
                              bool cancelled) {
   driver_result r;
   r.status = DOMUS_E_TIMEOUT;
-  r.message = "the " + driver + " driver's '" + std::string(op) + "'" +
-              (object.empty() ? std::string() : " of " + object) +
-              " did not complete within " + seconds_text(deadline_ms) + " (deadline_" +
-              std::string(op) + "_ms in domusd.conf); " +
-              (cancelled ? "the driver was asked to cancel it"
-                         : "the driver cannot cancel it (plugin ABI 1.0)");
+  r.message =
+      "the " + driver + " driver's '" + std::string(op) + "'" +
+      (object.empty() ? std::string() : " of " + object) +
+      // a long-running job's deadline counts from its last progress
+      (op == "dump" ? " reported no progress for " : " did not complete within ") +
+      seconds_text(deadline_ms) + " (deadline_" + std::string(op) +
+      "_ms in domusd.conf); " +
+      (cancelled ? "the driver was asked to cancel it"
+                 : "the driver cannot cancel it (plugin ABI 1.0)");
   return r;
 }
 

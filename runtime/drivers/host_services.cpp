@@ -5,6 +5,7 @@
 #include "daemon/log.hpp"
 #include "drivers/abi_fields.hpp"
 #include "drivers/child_spawn.hpp"
+#include "drivers/driver_call.hpp"
 #include "drivers/process_watch.hpp"
 #include "drivers/work_pool.hpp"
 
@@ -155,6 +156,22 @@ int32_t host_emit(void* ctx, domus_dom* dom, const char* topic, const char* body
   if (!to)
     return DOMUS_E_NO_DOMAIN;
   caf::anon_send(to, emit_atom::value, std::move(ev));
+  return 0;
+}
+
+// A long-running job's progress goes where its completion will: the actor in charge of
+// its domain (or the actor that made the call), in order with that completion.
+int32_t host_job_progress(void* ctx, domus_job* job, const domus_job_progress_v1* p) {
+  impl& h = self(ctx);
+  if (!job || !p || !DOMUS_REACHES(p, domus_job_progress_v1, total) ||
+      (p->total != 0 && p->processed > p->total)) {
+    log_warning(h.uri + ": the driver reported a long-running job's progress without a "
+                        "job, or past its total; ignored");
+    return DOMUS_E_INVALID_ARGUMENT;
+  }
+  caf::actor to = job->slot ? job->slot->current() : job->target;
+  caf::anon_send(to, progress_atom::value, job->generation, job->call_id, p->processed,
+                 p->total);
   return 0;
 }
 
@@ -528,6 +545,7 @@ host_services::host_services(event_loop& loop, std::string uri)
   t.stream_send = host_stream_send;
   t.stream_pause = host_stream_pause;
   t.stream_finish = host_stream_finish;
+  t.job_progress = host_job_progress;
 }
 
 host_services::~host_services() = default;

@@ -8,6 +8,7 @@
 
 #include <regex>
 #include <sys/stat.h>
+#include <unistd.h>
 
 // domsh against the real daemon, and side by side with virsh on libvirt's own mock
 // (`virsh -c test:///default` runs in-process): stdout must match to the character.
@@ -101,6 +102,27 @@ BOOST_AUTO_TEST_CASE(what_the_mock_cannot_do) {
   }
   BOOST_TEST(d.domsh({"attach-device test " + disk}).err ==
              "error: the test driver does not support 'domain.attach-device'\n");
+}
+
+// libvirt's mock writes its magic as the core, and crashes the guest when asked; every
+// other option it refuses (virsh refuses --format without --memory-only itself).
+BOOST_AUTO_TEST_CASE(core_dumps) {
+  std::string core = dir + "/test.core";
+  auto ours = d.domsh({"dump test " + core});
+  std::string our_core = read_file(core);
+  ::unlink(core.c_str());
+  auto theirs = virsh({"dump test " + core});
+  same_stdout(ours, theirs);
+  BOOST_TEST(our_core == read_file(core));
+  BOOST_TEST(our_core == std::string("TestGuestMagic", 15));
+  for (const std::string& cmd :
+       {"dump test " + core + " --live", "dump test " + core + " --memory-only",
+        "dump test " + core + " --format elf", "dump test " + dir + "/no/such.core",
+        "dump test " + core + " --crash; list --all; domstate test --reason"}) {
+    BOOST_TEST_CONTEXT(cmd) {
+      same_stdout(d.domsh({cmd}), virsh({cmd}));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(words_as_separate_arguments) {

@@ -42,6 +42,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -66,6 +67,8 @@ struct domus_instance {
   std::string guest_seconds = "120"; // how long a guest's sleep runs (guest_seconds)
   std::string state_dir;
   std::vector<uint64_t> chatters; // timers of chatty guests (loop thread only)
+  std::mutex dumps_mutex;
+  std::vector<struct dumper*> dumps; // 1.1: dumps running (long-running jobs)
   std::mutex children_mutex;
   std::vector<uint64_t>
       children; // every guest spawned; a test plugin stops them on close
@@ -89,6 +92,20 @@ struct domus_dom {
 };
 
 #if DOMUS_DRIVER_ABI_MINOR >= 1
+// A dump running (1.1), a long-running job: on the loop thread, but for `cancelled`.
+struct dumper {
+  domus_instance* inst;
+  domus_dom* d;
+  std::string path;
+  domus_job* job;
+  domus_complete_fn done;
+  void* user;
+  int fd = -1;
+  uint64_t total = 0, written = 0;
+  uint64_t timer = 0;
+  std::atomic<bool> cancelled{false};
+};
+
 // A console that echoes what the client sends (1.1). Loop thread only.
 struct echo {
   domus_instance* inst;
@@ -145,7 +162,7 @@ std::string name_of(const char* xml) {
 // The hang mode of `op` for a domain named `name`: 0 none, 1 hang, 2 late, 3 stubborn.
 int hang_mode(const std::string& name, const std::string& op) {
   static const char* const ops[] = {"define",  "undefine", "start",  "shutdown", "reboot",
-                                    "destroy", "suspend",  "resume", "info"};
+                                    "destroy", "suspend",  "resume", "info",     "dump"};
   static const std::pair<const char*, int> modes[] = {
       {"hang-", 1}, {"late-", 2}, {"stubborn-", 3}};
   for (auto& [prefix, mode] : modes) {
@@ -405,6 +422,119 @@ void probe_open(const domus_open_args_v1* args, domus_complete_fn done, void* us
 
 // A real driver leaves its guests running when the daemon stops; the probe's guests are
 // test processes, so they stop with it.
+#if DOMUS_DRIVER_ABI_MINOR >= 1
+// -- dumps: a long-running job (1.1) ---------------------------------------------------
+// A dump writes the guest's memory size (<memory>, KiB) of bytes in 50 steps, one every
+// 20 ms on the loop thread (a second whatever the size), reporting progress after each;
+// cancel makes the next step remove the file and complete with DOMUS_E_ABORTED.
+
+uint64_t memory_bytes(const std::string& xml) {
+  size_t at = xml.find("<memory");
+  at = at == std::string::npos ? at : xml.find('>', at);
+  return at == std::string::npos
+             ? 0
+             : std::strtoull(xml.c_str() + at + 1, nullptr, 10) * 1024;
+}
+
+// Stops its timer and closes its file (it completed, or the instance closes).
+void stop_dump(dumper* j) {
+  if (j->timer)
+    j->inst->host->timer_stop(j->inst->host->ctx, j->timer);
+  if (j->fd >= 0)
+    ::close(j->fd);
+  delete j;
+}
+
+void finish_dump(dumper* j, int32_t status, const std::string& message) {
+  {
+    std::lock_guard<std::mutex> lock(j->inst->dumps_mutex);
+    auto& v = j->inst->dumps;
+    v.erase(std::remove(v.begin(), v.end(), j), v.end());
+  }
+  auto done = j->done;
+  void* user = j->user;
+  domus_dom* d = j->d;
+  if (status != DOMUS_OK)
+    ::unlink(j->path.c_str());
+  log(j->inst, "probe: dump of '" + d->name + "' " + (status ? message : "completed"));
+  stop_dump(j);
+  if (status != DOMUS_OK)
+    return fail(done, user, status, message);
+  domus_dom_state_v1 st;
+  {
+    std::lock_guard<std::mutex> lock(d->mutex);
+    st = d->state;
+  }
+  complete_state(done, user, st, {});
+}
+
+void dump_step(void* arg) {
+  auto* j = static_cast<dumper*>(arg);
+  if (j->cancelled)
+    return finish_dump(j, DOMUS_E_ABORTED, "probe: the dump was cancelled");
+  static const std::string block(1 << 20, 'd');
+  uint64_t step = std::max<uint64_t>(1, j->total / 50);
+  uint64_t goal = std::min(j->total, j->written + step);
+  while (j->written < goal) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(block.size(), goal - j->written));
+    ssize_t w = ::write(j->fd, block.data(), n);
+    if (w <= 0)
+      return finish_dump(j, DOMUS_E_OPERATION_FAILED,
+                         "probe: cannot write " + j->path + ": " + std::strerror(errno));
+    j->written += static_cast<uint64_t>(w);
+  }
+  domus_job_progress_v1 p{sizeof p, j->written, j->total};
+  j->inst->host->job_progress(j->inst->host->ctx, j->job, &p);
+  if (j->written >= j->total)
+    finish_dump(j, DOMUS_OK, "");
+}
+
+void start_dump(void* arg) {
+  auto* j = static_cast<dumper*>(arg);
+  j->fd = ::open(j->path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (j->fd < 0)
+    return finish_dump(j, DOMUS_E_OPERATION_FAILED,
+                       "probe: cannot open " + j->path + ": " + std::strerror(errno));
+  j->timer = j->inst->host->timer_start(j->inst->host->ctx, 20, 20, dump_step, j);
+}
+
+void probe_dump(domus_instance* inst, domus_dom* d, const char* path, const char* format,
+                uint32_t flags, domus_job* job, domus_complete_fn done, void* user) {
+  if (flags & ~DOMUS_DUMP_MEMORY_ONLY) // its guests are processes it cannot crash
+    return fail(done, user, DOMUS_E_UNSUPPORTED,
+                "probe: dump takes no flag but memory-only");
+  if (format && std::string(format) != "elf")
+    return fail(done, user, DOMUS_E_UNSUPPORTED,
+                "probe: no dump format '" + std::string(format) + "' (it writes elf)");
+  std::string name, xml;
+  {
+    std::lock_guard<std::mutex> lock(d->mutex);
+    name = d->name;
+    xml = d->xml;
+  }
+  if (park(inst, d, name, "dump", done, user, nullptr))
+    return;
+  auto* j = new dumper{inst, d, path, job, done, user};
+  j->total = memory_bytes(xml);
+  {
+    std::lock_guard<std::mutex> lock(inst->dumps_mutex);
+    inst->dumps.push_back(j);
+  }
+  inst->host->post(inst->host->ctx, start_dump, j);
+}
+
+// Cancels a dump; false when `user` is no dump's.
+bool cancel_dump(domus_instance* inst, void* user) {
+  std::lock_guard<std::mutex> lock(inst->dumps_mutex);
+  for (dumper* j : inst->dumps)
+    if (j->user == user) {
+      j->cancelled = true;
+      return true;
+    }
+  return false;
+}
+#endif
+
 void probe_close(domus_instance* inst) {
   // On the loop thread: no timer fires after this.
   for (uint64_t t : inst->chatters)
@@ -414,6 +544,12 @@ void probe_close(domus_instance* inst) {
     for (uint64_t c : inst->children)
       inst->host->kill(inst->host->ctx, c, SIGKILL);
   }
+#if DOMUS_DRIVER_ABI_MINOR >= 1
+  for (dumper* j : inst->dumps) { // never completed: what they wrote goes
+    ::unlink(j->path.c_str());
+    stop_dump(j);
+  }
+#endif
   delete inst;
 }
 
@@ -732,6 +868,8 @@ void probe_release(domus_instance*, domus_dom* d) {
 // A hung call's deadline passed: a "hang" one completes with DOMUS_E_TIMEOUT, a "late"
 // one does its operation after all, a "stubborn" one goes on waiting.
 void probe_cancel(domus_instance* inst, domus_dom*, void* user) {
+  if (cancel_dump(inst, user))
+    return log(inst, "probe: dump cancelled");
   parked_call p{};
   {
     std::lock_guard<std::mutex> lock(inst->parked_mutex);
@@ -956,6 +1094,7 @@ const domus_domain_ops_v1 ops = {
     probe_detach_device,
     probe_update_device,
     probe_open_console,
+    probe_dump,
 #endif
 };
 

@@ -100,8 +100,9 @@ std::string daemon_process::log() {
 }
 
 run_result daemon_process::domsh(const std::vector<std::string>& args,
-                                 const std::string& stdin_text, const std::string& path) {
-  std::vector<std::string> argv = {domsh_path(), "-c", uri(path)};
+                                 const std::string& stdin_text, const std::string& path,
+                                 const std::string& scheme) {
+  std::vector<std::string> argv = {domsh_path(), "-c", uri(path, scheme)};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, stdin_text);
 }

@@ -37,10 +37,11 @@ public:
   int pid() const { return proc_->pid(); }
   child& process() { return *proc_; }
 
-  /// Runs domsh -c uri(path) ARGS.
+  /// Runs domsh -c uri(path, scheme) ARGS.
   run_result domsh(const std::vector<std::string>& args,
                    const std::string& stdin_text = "",
-                   const std::string& path = "/default");
+                   const std::string& path = "/default",
+                   const std::string& scheme = "test");
 
 private:
   std::string root_;

@@ -58,6 +58,7 @@ PIN(domus_domain_ops_v1, attach_device, 144);
 PIN(domus_domain_ops_v1, detach_device, 152);
 PIN(domus_domain_ops_v1, update_device, 160);
 PIN(domus_domain_ops_v1, open_console, 168);
+PIN(domus_domain_ops_v1, dump, 176);
 
 PIN(domus_result_v1, struct_size, 0);
 PIN(domus_result_v1, status, 4);
@@ -99,6 +100,9 @@ PIN(domus_host_v1, stream_attach, 136);
 PIN(domus_host_v1, stream_send, 144);
 PIN(domus_host_v1, stream_pause, 152);
 PIN(domus_host_v1, stream_finish, 160);
+PIN(domus_host_v1, job_progress, 168);
+PIN(domus_job_progress_v1, processed, 8);
+PIN(domus_job_progress_v1, total, 16);
 PIN(domus_stream_cbs_v1, on_data, 8);
 PIN(domus_stream_cbs_v1, on_writable, 16);
 PIN(domus_stream_cbs_v1, on_end, 24);
@@ -178,9 +182,10 @@ typedef char pin_device[(DOMUS_DEVICE_LIVE == 0x1 && DOMUS_DEVICE_CONFIG == 0x2 
 int main(void) {
   printf("domus_driver_v1: %u bytes, ABI %u.%u\n", (unsigned)sizeof(domus_driver_v1),
          DOMUS_DRIVER_ABI_MAJOR, DOMUS_DRIVER_ABI_MINOR);
-  return sizeof(domus_driver_v1) == 136 && sizeof(domus_domain_ops_v1) == 176 &&
+  return sizeof(domus_driver_v1) == 136 && sizeof(domus_domain_ops_v1) == 184 &&
                  sizeof(domus_result_v1) == 128 && sizeof(domus_domcaps_query_v1) == 40 &&
                  sizeof(domus_open_args_v1) == 104 && sizeof(domus_setting_v1) == 24 &&
+                 sizeof(domus_host_v1) == 176 && sizeof(domus_job_progress_v1) == 24 &&
                  DOMUS_DRIVER_ABI_MINOR == 1
              ? 0
              : 1;

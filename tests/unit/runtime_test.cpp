@@ -4,6 +4,7 @@
 #include "actors/domain_json.hpp"
 #include "actors/job_queue.hpp"
 #include "actors/lifecycle.hpp"
+#include "actors/long_job.hpp"
 #include "daemon/deadlines.hpp"
 #include "daemon/limits.hpp"
 #include "daemon/log.hpp"
@@ -574,6 +575,37 @@ BOOST_AUTO_TEST_CASE(deadline_clock_fires_in_order_unless_disarmed) {
   BOOST_TEST(dc.size() == 1u);
   BOOST_TEST(dc.disarm(late));
   BOOST_TEST(dc.size() == 0u);
+}
+
+// A long-running job lets queries and the changes that leave its guest alone run beside
+// it, refuses the others naming itself and how far it is, and shows its progress.
+BOOST_AUTO_TEST_CASE(long_job_holds_its_domain_against_conflicting_changes) {
+  using domus::protocol::proc;
+  using domus::runtime::long_job;
+  using namespace std::chrono_literals;
+  for (proc p : {proc::domain_info, proc::domain_xml, proc::domain_jobinfo,
+                 proc::domain_destroy, proc::domain_define, proc::domain_autostart,
+                 proc::domain_open_console, proc::domain_jobabort})
+    BOOST_TEST(long_job::allows(p), domus::protocol::entry(p).name);
+  for (proc p : {proc::domain_start, proc::domain_shutdown, proc::domain_reboot,
+                 proc::domain_suspend, proc::domain_resume, proc::domain_undefine,
+                 proc::domain_attach_device, proc::domain_detach_device,
+                 proc::domain_update_device, proc::domain_dump})
+    BOOST_TEST(!long_job::allows(p), domus::protocol::entry(p).name);
+  long_job lj;
+  lj.request.proc = proc::domain_dump;
+  lj.since = long_job::clock::time_point{} + 100s;
+  lj.processed = 1 << 20;
+  lj.total = 4 << 20;
+  BOOST_TEST(lj.busy_message("web", proc::domain_suspend, lj.since + 2100ms) ==
+             "domain 'web' is busy: 'domain.dump' runs beside its changes (25%, 2.1 s), "
+             "and 'domain.suspend' cannot run beside it; only destroy, define, autostart "
+             "and open-console do (domain.jobabort aborts it)");
+  auto info = lj.info(2, lj.since + 1500ms);
+  BOOST_TEST(info.dump() == R"({"elapsed_ms":1500,"long":true,"proc":"domain.dump",)"
+                            R"("processed":1048576,"total":4194304,"waiting":2})");
+  lj.aborted_by = "domain.jobabort";
+  BOOST_TEST(lj.info(0, lj.since)["aborted_by"] == "domain.jobabort");
 }
 
 // One domain's changes, one at a time: a job waits while one runs or others wait before

@@ -237,6 +237,12 @@ enum domus_object_kind_v1 {
 /** open_console (libvirt's VIR_DOMAIN_CONSOLE_*) */
 #define DOMUS_CONSOLE_FORCE 0x1u /**< take the console from a client that has it */
 #define DOMUS_CONSOLE_SAFE 0x2u  /**< refuse unless the driver can keep it exclusive */
+/** dump (since 1.1), libvirt's virDomainCoreDumpFlags */
+#define DOMUS_DUMP_CRASH 0x1u        /**< crash the guest after the dump (shut off, crashed) */
+#define DOMUS_DUMP_LIVE 0x2u         /**< dump without pausing the guest */
+#define DOMUS_DUMP_BYPASS_CACHE 0x4u /**< write without the host's file cache */
+#define DOMUS_DUMP_RESET 0x8u        /**< reset the guest after the dump */
+#define DOMUS_DUMP_MEMORY_ONLY 0x10u /**< the guest's memory only, in `format` */
 
 /** domus_host_v1.watch_fd events */
 #define DOMUS_FD_READABLE 0x1u
@@ -257,6 +263,11 @@ typedef struct domus_net domus_net;
     the runtime; valid from the call that hands it over until on_end runs or the driver
     calls stream_finish. */
 typedef struct domus_stream domus_stream;
+/** A long-running job (since 1.1): an operation that runs beside its object's other
+    changes for seconds to minutes (a dump; transfers and block jobs later). Owned by
+    the runtime; valid from the call that hands it over until that call completes. The
+    driver reports progress on it (host job_progress). */
+typedef struct domus_job domus_job;
 
 /* ---- values -------------------------------------------------------------------------
  */
@@ -351,6 +362,13 @@ typedef struct domus_result_v1 {
                                DOMUS_DEVICE_CONFIG: the persistent definition after the
                                change, which the runtime keeps durably */
 } domus_result_v1;
+
+/** How far a long-running job is (since 1.1), in bytes. */
+typedef struct domus_job_progress_v1 {
+  uint32_t struct_size;
+  uint64_t processed; /**< done so far */
+  uint64_t total;     /**< in all; 0 when not known yet */
+} domus_job_progress_v1;
 
 /** Completes an operation: called exactly once, from any thread. */
 typedef void (*domus_complete_fn)(void* user, const domus_result_v1* result);
@@ -532,6 +550,13 @@ typedef struct domus_host_v1 {
       callback follows; the stream must not be used after. */
   void (*stream_finish)(void* ctx, domus_stream* stream, int32_t status,
                         const char* message);
+  /** How far a long-running job is; from any thread, until its call completes (never
+      after, nor while completing it). Each report restarts the job's deadline, which
+      counts from its last progress: a job that reports none for its deadline times
+      out. The runtime keeps the latest for `domain.jobinfo` and publishes it as the
+      sample topic domain.job-progress. Returns 0; DOMUS_E_INVALID_ARGUMENT for a NULL
+      job or progress, or processed past a non-zero total. */
+  int32_t (*job_progress)(void* ctx, domus_job* job, const domus_job_progress_v1* progress);
 } domus_host_v1;
 
 /* ---- the driver ------------------------------------------------------------------- */
@@ -660,6 +685,17 @@ typedef struct domus_domain_ops_v1 {
   void (*open_console)(domus_instance* inst, domus_dom* dom, const char* device,
                        uint32_t flags, domus_stream* stream, domus_complete_fn done,
                        void* user);
+  /** Dumps the running guest's core to `path` (absolute; the runtime checked it),
+      libvirt's virDomainCoreDumpWithFormat: flags DOMUS_DUMP_*; `format` NULL, or with
+      DOMUS_DUMP_MEMORY_ONLY one of "elf", "kdump-zlib", "kdump-lzo", "kdump-snappy",
+      "win-dmp". A long-running job (`job`): it runs beside the domain's other changes,
+      reports progress with host job_progress, and is aborted through `cancel` (the
+      client's domain.jobabort, or a destroy), after which it removes what it wrote and
+      completes with DOMUS_E_ABORTED. Beside it the runtime issues only `destroy`,
+      `info`, `define` and `open_console` on the domain. result.state: the state after
+      it (shut off, crashed, with DOMUS_DUMP_CRASH), with its events. */
+  void (*dump)(domus_instance* inst, domus_dom* dom, const char* path, const char* format,
+               uint32_t flags, domus_job* job, domus_complete_fn done, void* user);
 } domus_domain_ops_v1;
 
 /** What `domain_capabilities` is asked about (since 1.1), as `virsh domcapabilities`

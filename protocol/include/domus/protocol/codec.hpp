@@ -78,13 +78,15 @@ inline constexpr std::string_view topic_domain_lifecycle = "domain.lifecycle";
 inline constexpr std::string_view topic_domain_error = "domain.error";
 inline constexpr std::string_view topic_domain_unresponsive = "domain.unresponsive";
 inline constexpr std::string_view topic_domain_responsive = "domain.responsive";
+inline constexpr std::string_view topic_domain_job_progress = "domain.job-progress";
 inline constexpr std::string_view topic_pong = "sys.pong";
 
 /// Every topic the daemon publishes itself (a new topic is added here); drivers' topics
 /// are in topics.hpp.
 inline constexpr std::string_view topics[] = {topic_domain_lifecycle, topic_domain_error,
                                               topic_domain_unresponsive,
-                                              topic_domain_responsive, topic_pong};
+                                              topic_domain_responsive,
+                                              topic_domain_job_progress, topic_pong};
 
 /// Whether a subscription can match a topic the daemon publishes: it is a prefix of one
 /// ("" and "domain." included). The daemon keeps no other subscription.

@@ -39,6 +39,7 @@ enum class proc : int {
   domain_detach_device,
   domain_update_device,
   domain_open_console,
+  domain_dump,
 };
 
 /// Who answers a procedure inside the daemon.
