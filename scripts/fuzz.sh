@@ -4,6 +4,7 @@
 # (tests/fuzz/corpus/TARGET, copied to build-fuzz/corpus/TARGET, where new inputs go).
 #
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]     targets: request domain_xml uri node_file
+#                                                  storage_xml
 #   JOBS=2 bash scripts/fuzz.sh 3600               an hour each, two at a time
 #
 # A crash stops its target, leaves the input in build-fuzz/artifacts/ and makes the
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(request domain_xml uri node_file)
+((${#targets[@]})) || targets=(request domain_xml uri node_file storage_xml)
 jobs=${JOBS:-1}
 build=build-fuzz
 
@@ -38,6 +39,9 @@ run_one() {
   # libvirt's own domain files, when they are beside the checkout: read, never written.
   if [[ $t == domain_xml && -d ../shared/conformance/libvirt/domain ]]; then
     extra+=(../shared/conformance/libvirt/domain)
+  fi
+  if [[ $t == storage_xml && -d ../shared/conformance/libvirt/storage ]]; then
+    extra+=(../shared/conformance/libvirt/storage)
   fi
   local dict=()
   [[ -f tests/fuzz/$t.dict ]] && dict=(-dict=tests/fuzz/$t.dict)

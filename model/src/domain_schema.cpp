@@ -3,55 +3,13 @@
 // it.
 #include "domus/model/domain_schema.hpp"
 
+#include "schema_build.hpp"
+
 namespace domus::model {
 
 namespace {
 
-using content = elem_rule::content;
-
-// Rules live for the whole process: the table is built once and never freed.
-const value_type* oneof(std::initializer_list<std::string_view> values) {
-  return new value_type{value_type::kind::choice, values};
-}
-
-elem_rule* el(std::string_view name, std::vector<attr_rule> attrs = {},
-              std::vector<child_rule> children = {}) {
-  return new elem_rule{name, std::move(attrs), nullptr, std::move(children),
-                       content::normal};
-}
-
-// An element holding a value: <shares>2048</shares>.
-elem_rule* value(std::string_view name, const value_type* type = &vt::text,
-                 std::vector<attr_rule> attrs = {}) {
-  return new elem_rule{name, std::move(attrs), type, {}, content::normal};
-}
-
-// A size with a unit, normalized to KiB: <memory unit='MiB'>512</memory>.
-elem_rule* size(std::string_view name, std::vector<attr_rule> attrs = {}) {
-  attrs.insert(attrs.begin(), attr_rule{"unit"});
-  return new elem_rule{name, std::move(attrs), nullptr, {}, content::scaled};
-}
-
-// An element kept verbatim, content unchecked.
-elem_rule* kept(std::string_view name) {
-  return new elem_rule{name, {}, nullptr, {}, content::any};
-}
-
-child_rule many(const elem_rule* r) {
-  return {r, true, false};
-}
-child_rule required(const elem_rule* r) {
-  return {r, false, true};
-}
-
-attr_rule req(std::string_view name, const value_type* t = &vt::text) {
-  return {name, t, true};
-}
-
-// A secret: written only when secrets are asked for (schema.hpp, attr_rule::secret).
-attr_rule secret(std::string_view name) {
-  return {name, &vt::text, false, {}, true};
-}
+using namespace schema_build;
 
 // Shared by every device.
 struct common {

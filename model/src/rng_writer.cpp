@@ -109,7 +109,8 @@ struct writer {
     if (r.mode == elem_rule::content::any) {
       line(3, "<ref name=\"any-content\"/>");
     } else {
-      bool scaled = r.mode == elem_rule::content::scaled;
+      bool scaled =
+          r.mode == elem_rule::content::scaled || r.mode == elem_rule::content::bytes;
       bool interleave = !r.children.empty();
       int d = interleave ? 4 : 3;
       if (interleave)

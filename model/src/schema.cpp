@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 
 namespace domus::model {
 
@@ -309,8 +311,11 @@ struct conformer {
                 "missing the required attribute '" + std::string(ar.name) + "'");
   }
 
+  // KiB (content::scaled, a memory size) or bytes (content::bytes, a storage size),
+  // whose unit when none is given they are also.
   void scaled(xml_node& el, const elem_rule& rule, const node_path& path) {
-    uint64_t scale = 1024;
+    bool bytes = rule.mode == elem_rule::content::bytes;
+    uint64_t scale = bytes ? 1 : 1024;
     if (auto* u = el.attr("unit")) {
       auto s = unit_scale(*u);
       if (!s)
@@ -322,7 +327,19 @@ struct conformer {
     std::string t(trimmed(el.text_content()));
     if (auto why = vt::uint.check(t))
       fail_at(opts.origin, el, path.str(), *why);
-    auto kib = to_kib(std::stoull(t), scale);
+    std::optional<uint64_t> value;
+    errno = 0;
+    uint64_t v = std::strtoull(t.c_str(), nullptr, 10);
+    if (errno != ERANGE)
+      value = v;
+    if (value && bytes) {
+      auto b = to_bytes(*value, scale);
+      if (!b)
+        fail_at(opts.origin, el, path.str(), "'" + t + "' is too large");
+      set_text(el, std::to_string(*b));
+      return place_attr(el, rule, "unit", "bytes");
+    }
+    auto kib = value ? to_kib(*value, scale) : std::nullopt;
     if (!kib || *kib > (uint64_t{1} << 53))
       fail_at(opts.origin, el, path.str(), "'" + t + "' is too large");
     set_text(el, std::to_string(*kib));
@@ -331,7 +348,7 @@ struct conformer {
   }
 
   void text(xml_node& el, const elem_rule& rule, const node_path& path) {
-    if (rule.mode == elem_rule::content::scaled)
+    if (rule.mode == elem_rule::content::scaled || rule.mode == elem_rule::content::bytes)
       return scaled(el, rule, path);
     if (!rule.text) {
       if (!rule.children.empty() || el.has_elements())

@@ -70,4 +70,10 @@ std::optional<uint64_t> to_kib(uint64_t value, uint64_t scale) {
   return bytes / 1024 + (bytes % 1024 ? 1 : 0);
 }
 
+std::optional<uint64_t> to_bytes(uint64_t value, uint64_t scale) {
+  if (scale != 0 && value > std::numeric_limits<uint64_t>::max() / scale)
+    return std::nullopt;
+  return value * scale;
+}
+
 } // namespace domus::model

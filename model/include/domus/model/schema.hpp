@@ -71,6 +71,7 @@ struct elem_rule {
   enum class content : uint8_t {
     normal = 1, ///< text (when `text` is set) or the child elements listed
     scaled,     ///< a size with a `unit` attribute, normalized to KiB
+    bytes,      ///< the same in bytes, the unit bytes when absent (storage sizes)
     any,        ///< kept verbatim and never checked (metadata, hostdev, ...)
   };
   std::string_view name;

@@ -18,4 +18,7 @@ std::string_view accepted_units();
 /// value * unit converted to KiB, rounded up; nullopt on overflow.
 std::optional<uint64_t> to_kib(uint64_t value, uint64_t scale);
 
+/// value * unit in bytes; nullopt on overflow.
+std::optional<uint64_t> to_bytes(uint64_t value, uint64_t scale);
+
 } // namespace domus::model
