@@ -985,9 +985,10 @@ public:
   // Aborts the long-running job through the driver's `cancel`: its caller is answered
   // when the driver completes it, naming `by`. A driver that does not complete it
   // within the job's deadline leaves the domain unresponsive, as any late call does.
-  void abort_long_job(const std::string& by) {
+  void abort_long_job(const std::string& by, errc code = errc::aborted) {
     auto& lj = *st().long_running;
     lj.aborted_by = by;
+    lj.abort_code = code;
     log_info(ctx().uri + ": the " + lj.title + " is aborted by " + by);
     st().calls.progressed(st().calls.generation(), lj.call_id); // its deadline anew
     auto cancel = DOMUS_DOMAIN_OP(ctx(), cancel);
@@ -1010,7 +1011,7 @@ public:
     }
     if (!lj.aborted_by.empty() && res.status != DOMUS_E_TIMEOUT)
       return reply_error(
-          r, errc::aborted,
+          r, lj.abort_code,
           "the " + lj.title + " was aborted by " + lj.aborted_by +
               (res.status == DOMUS_E_ABORTED ? std::string() : ": " + res.message));
     log_info(ctx().uri + ": the " + lj.title + " failed: " + res.message);
@@ -1552,6 +1553,10 @@ public:
         [this](deadline_atom, uint64_t generation, uint64_t id) {
           event_loop::hold h(gw().loop());
           on_deadline(generation, id);
+        },
+        [this](stopping_atom) {
+          if (st().long_running && st().long_running->aborted_by.empty())
+            abort_long_job("the daemon stopping", errc::shutting_down);
         },
         [this](progress_atom, uint64_t generation, uint64_t id, uint64_t processed,
                uint64_t total) { on_progress(generation, id, processed, total); },

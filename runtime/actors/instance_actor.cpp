@@ -897,6 +897,12 @@ public:
             reply_error(r, e.code(), e.what());
           }
         },
+        // The daemon starts to stop: its domains abort their long-running jobs, which
+        // would otherwise hold the stop for shutdown_timeout_ms and be cut off then.
+        [this](stopping_atom) {
+          for (auto& [id, rec] : st().records)
+            self_->send(rec.actor, stopping_atom::value);
+        },
         [this](done_atom, uint64_t generation, uint64_t id, driver_result& r) {
           on_done(generation, id, r);
         },

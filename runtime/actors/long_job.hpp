@@ -22,8 +22,10 @@ struct long_job {
   clock::time_point since{};
   uint64_t processed = 0; ///< bytes, as the driver last reported
   uint64_t total = 0;     ///< 0: not known yet
-  /// Who aborted it ("domain.jobabort", "domain.destroy"); empty while it runs.
+  /// Who aborted it ("domain.jobabort", "domain.destroy", "the daemon stopping"); empty
+  /// while it runs. Its caller then hears `abort_code`.
   std::string aborted_by;
+  protocol::errc abort_code = protocol::errc::aborted;
 
   /// "domain.dump"
   std::string_view proc() const;

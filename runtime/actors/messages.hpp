@@ -36,7 +36,9 @@ using parsed_atom = caf::atom_constant<caf::atom("parsed")>; ///< a large defini
 using status_atom = caf::atom_constant<caf::atom("status")>; ///< write a stale status
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>; ///< a call is late
 using emit_atom = caf::atom_constant<caf::atom("emit")>;         ///< host -> domain actor
-using progress_atom = caf::atom_constant<caf::atom("progress")>; ///< a long job's progress
+using progress_atom =
+    caf::atom_constant<caf::atom("progress")>; ///< a long job's progress
+using stopping_atom = caf::atom_constant<caf::atom("stopping")>; ///< the daemon stops
 
 /// An unsolicited report from a driver, copied.
 struct report_data {

@@ -2,6 +2,7 @@
 // the driver plugins, the actor system, the event loop with the gateway, and shutdown.
 #include "actors/instance_actor.hpp"
 #include "actors/instance_watch.hpp"
+#include "actors/messages.hpp"
 #include "daemon/log.hpp"
 #include "daemon/options.hpp"
 #include "daemon/paths.hpp"
@@ -310,6 +311,8 @@ void domusd::watch_signals() {
       std::call_once(self->stop_requested_, [self, signum] {
         log_info(std::string("stopping (") + (signum == SIGTERM ? "SIGTERM" : "SIGINT") +
                  ")");
+        for (auto& a : self->instances_)
+          caf::anon_send(a, stopping_atom::value);
         self->gw_->drain(std::chrono::milliseconds(self->opts_.shutdown_timeout_ms),
                          [self] { self->stopped_.set_value(); });
       });

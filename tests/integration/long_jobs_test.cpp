@@ -40,9 +40,12 @@ struct fixture {
   domus::protocol::connection c{d.socket(), false};
   std::string uri = "probe:///one";
   std::string core = dir + "/guest.core";
+  bool stopped = false; // the test stopped the daemon
 
   fixture() { start("dumpy"); }
   ~fixture() {
+    if (stopped)
+      return;
     try {
       auto r = c.call(uri, "domain.list", json::object(), 5s);
       for (auto& dom : r.ok ? r.result["domains"] : json::array())
@@ -160,6 +163,22 @@ BOOST_AUTO_TEST_CASE(a_destroy_aborts_the_dump_beside_it) {
   BOOST_TEST(r.message.find("aborted by domain.destroy") != std::string::npos, r.message);
   BOOST_TEST(!exists(core));
   BOOST_TEST(ok("domain.info", {{"domain", "dumpy"}})["state"] == "shutoff");
+}
+
+// A daemon that stops aborts its long jobs instead of waiting for them (or cutting them
+// off after shutdown_timeout_ms): the caller hears shutting-down, and the partial core
+// is removed.
+BOOST_AUTO_TEST_CASE(a_stopping_daemon_aborts_its_dumps) {
+  int64_t id = c.send(uri, "domain.dump", {{"domain", "dumpy"}, {"file", core}});
+  progressed();
+  stopped = true;
+  BOOST_TEST(d.stop() == 0);
+  auto r = wait(id);
+  BOOST_TEST((r.code == errc::shutting_down),
+             domus::protocol::to_string(r.code) << ": " << r.message);
+  BOOST_TEST(r.message.find("was aborted by the daemon stopping") != std::string::npos,
+             r.message);
+  BOOST_TEST(!exists(core));
 }
 
 // Its deadline counts from its last progress: the dump above took about a second
