@@ -30,13 +30,17 @@ option_spec mode_arg() {
           "shutdown mode: acpi|agent|initctl|signal|paravirt"};
 }
 
+option_spec pool_arg() {
+  return {"pool", k::string, true, true, "pool name or uuid"};
+}
+
 } // namespace
 
 const std::vector<command_group>& command_groups() {
   static const std::vector<command_group> groups = {
       {"domain", "Domain Management"}, {"monitor", "Domain Monitoring"},
       {"events", "Domain Events"},     {"host", "Host and Hypervisor"},
-      {"domsh", "Domsh itself"},
+      {"pool", "Storage Pool"},        {"domsh", "Domsh itself"},
   };
   return groups;
 }
@@ -276,6 +280,44 @@ const std::vector<command_spec>& commands() {
        "Display the system version information.",
        {{"daemon", k::flag, false, false, "report daemon version too"}},
        cmd_version},
+      {"pool-dumpxml",
+       "pool",
+       "pool information in XML",
+       "Output the pool information as an XML dump to stdout.",
+       {pool_arg(), {"inactive", k::flag, false, false, "show inactive defined XML"}},
+       cmd_pool_dumpxml},
+      {"pool-info",
+       "pool",
+       "storage pool information",
+       "Returns basic information about the storage pool.",
+       {pool_arg(), {"bytes", k::flag, false, false, "Return pool info in bytes"}},
+       cmd_pool_info},
+      {"pool-list",
+       "pool",
+       "list pools",
+       "Returns list of pools.",
+       {{"inactive", k::flag, false, false, "list inactive pools"},
+        {"all", k::flag, false, false, "list inactive & active pools"},
+        {"transient", k::flag, false, false, "list transient pools"},
+        {"persistent", k::flag, false, false, "list persistent pools"},
+        {"autostart", k::flag, false, false, "list pools with autostart enabled"},
+        {"no-autostart", k::flag, false, false, "list pools with autostart disabled"},
+        {"details", k::flag, false, false, "display extended details for pools"},
+        {"uuid", k::flag, false, false, "list UUID of active pools only"},
+        {"name", k::flag, false, false, "list name of active pools only"}},
+       cmd_pool_list},
+      {"pool-name",
+       "pool",
+       "convert a pool UUID to pool name",
+       "",
+       {pool_arg()},
+       cmd_pool_name},
+      {"pool-uuid",
+       "pool",
+       "convert a pool name to pool UUID",
+       "",
+       {pool_arg()},
+       cmd_pool_uuid},
       {"exit", "domsh", "quit this interactive terminal", "", {}, cmd_quit},
       {"help",
        "domsh",

@@ -299,20 +299,6 @@ bool cmd_destroy(shell& sh, const parsed_command& pc) {
   return simple(sh, pc, "domain.destroy", "destroyed",
                 option_flags(pc, protocol::proc::domain_destroy));
 }
-// virsh's capacity: the value in the largest binary unit it reaches, to 3 decimals.
-std::string pretty_capacity(uint64_t bytes) {
-  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  double v = static_cast<double>(bytes);
-  size_t u = 0;
-  while (v >= 1024 && u + 1 < std::size(units)) {
-    v /= 1024;
-    ++u;
-  }
-  char out[48];
-  std::snprintf(out, sizeof out, "%-.3f %s", v, units[u]);
-  return out;
-}
-
 // virsh's layout (its qemu driver's jobs; libvirt's test driver has none): the type,
 // then for a running job its operation and time, columns of 17 and 12, and for a
 // long-running one the data it has moved.
@@ -339,9 +325,9 @@ bool cmd_domjobinfo(shell& sh, const parsed_command& pc) {
   if (total == 0)
     return true;
   uint64_t done = std::min(job.value("processed", uint64_t{0}), total);
-  std::cout << "Data processed:   " << pretty_capacity(done) << '\n'
-            << "Data remaining:   " << pretty_capacity(total - done) << '\n'
-            << "Data total:       " << pretty_capacity(total) << '\n';
+  std::cout << "Data processed:   " << pretty_capacity(done, 3) << '\n'
+            << "Data remaining:   " << pretty_capacity(total - done, 3) << '\n'
+            << "Data total:       " << pretty_capacity(total, 3) << '\n';
   return true;
 }
 

@@ -1,5 +1,8 @@
 #include "format.hpp"
 
+#include <cstdio>
+#include <iterator>
+
 #include <algorithm>
 
 namespace domus::cli {
@@ -54,6 +57,19 @@ std::string key_value(const std::string& key, const std::string& value, size_t w
   if (width_of(out) < width)
     out += std::string(width - width_of(out), ' ');
   return out + " " + value + "\n";
+}
+
+std::string pretty_capacity(uint64_t bytes, int decimals) {
+  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = static_cast<double>(bytes);
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(units)) {
+    v /= 1024;
+    ++u;
+  }
+  char out[48];
+  std::snprintf(out, sizeof out, "%.*f %s", decimals, v, units[u]);
+  return out;
 }
 
 } // namespace domus::cli

@@ -1,6 +1,7 @@
 // virsh's output layouts: tables and "Key:  value" blocks.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,5 +15,9 @@ std::string format_table(const std::vector<std::string>& header,
 
 /// "Key:" padded to `width` columns, a space, then the value: virsh's "%-Ns %s".
 std::string key_value(const std::string& key, const std::string& value, size_t width);
+
+/// A size as virsh prints capacities: the value in the largest binary unit it reaches
+/// (B, KiB, ... EiB) with `decimals` places, "100.00 GiB".
+std::string pretty_capacity(uint64_t bytes, int decimals);
 
 } // namespace domus::cli

@@ -28,6 +28,7 @@ static_assert(static_cast<int>(errc::no_daemon) == DOMUS_E_NO_DAEMON);
 static_assert(static_cast<int>(errc::config_error) == DOMUS_E_CONFIG_ERROR);
 static_assert(static_cast<int>(errc::limit_exceeded) == DOMUS_E_LIMIT_EXCEEDED);
 static_assert(static_cast<int>(errc::aborted) == DOMUS_E_ABORTED);
+static_assert(static_cast<int>(errc::no_pool) == DOMUS_E_NO_POOL);
 
 const std::vector<error_entry>& error_catalogue() {
   static const std::vector<error_entry> entries = {
@@ -61,6 +62,7 @@ const std::vector<error_entry>& error_catalogue() {
       {errc::limit_exceeded, "limit-exceeded", "a count limit was reached"},
       {errc::aborted, "aborted",
        "the operation was cancelled: by domain.jobabort, or overtaken by a destroy"},
+      {errc::no_pool, "no-pool", "no storage pool has that name or UUID"},
   };
   return entries;
 }

@@ -153,6 +153,11 @@ pool_def parse_pool(std::string_view xml, std::string_view origin, parse_mode mo
   check_name(def.name, "pool");
   if (auto* u = root.child("uuid"))
     def.uuid = parse_uuid(u->text_content());
+  auto size = [&](std::string_view name) {
+    auto* el = root.child(name);
+    return el ? std::stoull(el->text_content()) : 0;
+  };
+  def.sizes = {size("capacity"), size("allocation"), size("available")};
   if (auto* t = root.child("target"))
     if (auto* p = t->child("path"))
       def.target_path = clean_path(trimmed_text(*p));
@@ -170,6 +175,7 @@ pool_def parse_pool(std::string_view xml, std::string_view origin, parse_mode mo
 }
 
 void normalize(pool_def& def) {
+  def.sizes = {};
   if (!def.uuid)
     def.uuid = generate_uuid();
   const elem_rule& schema = pool_schema();
@@ -192,7 +198,8 @@ void normalize(pool_def& def) {
   }
 }
 
-std::string format_pool(const pool_def& def, const pool_sizes& sizes) {
+std::string format_pool(const pool_def& def) {
+  const pool_sizes& sizes = def.sizes;
   const elem_rule& schema = pool_schema();
   xml_node root = def.root;
   place_attr(root, schema, "type", def.type);
@@ -202,7 +209,10 @@ std::string format_pool(const pool_def& def, const pool_sizes& sizes) {
   write_size(root, schema, "capacity", sizes.capacity);
   write_size(root, schema, "allocation", sizes.allocation);
   write_size(root, schema, "available", sizes.available);
-  place_child(root, schema, "source");
+  // libvirt writes an empty source open and closed on two lines.
+  xml_node& source = place_child(root, schema, "source");
+  if (!source.has_elements())
+    set_text(source, "\n  ");
   if (!def.target_path.empty())
     set_text(place_child(place_child(root, schema, "target"), rule_of(schema, "target"),
                          "path"),

@@ -70,7 +70,7 @@ seed default_seed() {
 
   seed_object pool;
   pool.kind = DOMUS_OBJECT_POOL;
-  pool.state = DOMUS_STATE_RUNNING;
+  pool.state = DOMUS_POOL_RUNNING;
   pool.origin = "test:///default";
   pool.xml = R"(<pool type='dir'>
   <name>default-pool</name>

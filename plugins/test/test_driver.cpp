@@ -448,6 +448,10 @@ const domus_domain_ops_v1 domain_ops = {
     test_dump,
 };
 
+const char* const pool_schemes[] = {"test", nullptr};
+const domus_kind_schemes_v1 kinds[] = {{DOMUS_OBJECT_POOL, pool_schemes}};
+const domus_pool_ops_v1 pool_ops = {sizeof(domus_pool_ops_v1)};
+
 const domus_driver_v1 driver = {
     DOMUS_DRIVER_ABI_MAJOR,
     DOMUS_DRIVER_ABI_MINOR,
@@ -462,10 +466,11 @@ const domus_driver_v1 driver = {
     &domain_ops,
     test_capabilities,
     nullptr, // domain capabilities: libvirt's mock has none
-    // Its in-memory pools and networks come with the storage and networks issues.
-    nullptr,
-    0,
-    nullptr,
+    // Its pools, as libvirt's mock has them (default-pool, a node file's); their
+    // operations, and its networks, come with the storage and networks issues.
+    kinds,
+    1,
+    &pool_ops,
     nullptr,
     nullptr,
 };

@@ -83,6 +83,14 @@ const std::vector<proc_entry>& proc_catalogue() {
        "{domain, file, format?, flags?}",
        "dumps the running guest's core to `file` (an absolute path on the daemon's "
        "host), a long-running job beside the domain's other changes: {file}"},
+      {proc::pool_list, "pool.list", t::instance, false, "{active?, inactive?}",
+       "the instance's storage pools: {pools: [{name, uuid, state, persistent, "
+       "autostart}]}"},
+      {proc::pool_info, "pool.info", t::instance, false, "{pool}",
+       "one pool (by name or UUID): its summary and capacity, allocation, available "
+       "(bytes)"},
+      {proc::pool_xml, "pool.xml", t::instance, false, "{pool, inactive?}",
+       "one pool's definition in libvirt's format, with its sizes: {xml}"},
   };
   return entries;
 }

@@ -6,6 +6,7 @@
 #include "actors/domain_actor.hpp"
 #include "actors/domain_json.hpp"
 #include "actors/messages.hpp"
+#include "actors/pool_registry.hpp"
 #include "daemon/log.hpp"
 #include "drivers/driver_call.hpp"
 #include "drivers/host_services.hpp"
@@ -55,7 +56,8 @@ struct instance_state {
   pending_calls calls;
   std::unordered_map<caf::actor_id, record> records;
   std::unordered_map<std::string, caf::actor_id> by_name, by_uuid;
-  std::vector<driver_result::object> other_objects; ///< networks, pools: later issues
+  pool_registry pools; ///< as the driver reported them when it opened
+  std::vector<driver_result::object> other_objects; ///< networks: the networks issue
   std::list<rpc> large;       ///< large definitions waiting to be read
   bool reading_large = false; ///< one is being read on a thread of its own
   std::string hypervisor_type;
@@ -361,11 +363,17 @@ public:
   void ready(std::vector<driver_result::object>& objects) {
     std::vector<route_entry> routes;
     size_t domains = 0;
+    if (st().seed.pool_plugin == st().seed.plugin) {
+      std::vector<std::string> skipped;
+      st().pools.add(objects, uri(), skipped);
+      for (auto& why : skipped)
+        log_error(uri() + ": " + why + "; skipped");
+    }
     for (auto& o : objects) {
-      if (o.kind != DOMUS_OBJECT_DOMAIN) {
+      if (o.kind == DOMUS_OBJECT_NETWORK)
         st().other_objects.push_back(std::move(o));
+      if (o.kind != DOMUS_OBJECT_DOMAIN)
         continue;
-      }
       model::domain_def def;
       try {
         def = model::parse_domain(o.xml, uri(), model::parse_mode::stored);
@@ -496,10 +504,35 @@ public:
     case proc::domain_define:
     case proc::domain_create:
       return definition(r);
+    case proc::pool_list:
+    case proc::pool_info:
+    case proc::pool_xml:
+      return pool_query(r);
     default:
       return reply_error(r, errc::internal,
                          "procedure not handled by the instance actor");
     }
+  }
+
+  // Pools as the driver reported them at open, when it is the one serving this scheme's
+  // pools; a host-wide storage driver's instances come with the storage pools issue.
+  void pool_query(const rpc& r) {
+    const loaded_driver* pd = st().seed.pool_plugin;
+    const std::string& scheme = st().seed.uri.scheme;
+    if (!pd)
+      return reply_error(r, errc::unsupported,
+                         "no driver serves storage pools for '" + scheme + "' URIs");
+    if (pd != st().seed.plugin)
+      return reply_error(r, errc::unsupported,
+                         "the storage pools of '" + scheme + "' URIs are the " +
+                             std::string(pd->driver->name) +
+                             " driver's (host-wide), whose instances Domus does not open "
+                             "yet");
+    if (r.proc == proc::pool_list)
+      return reply(r, st().pools.list(optional_bool(r.args, "active", true),
+                                      optional_bool(r.args, "inactive", true)));
+    std::string pool = required_string(r.args, "pool");
+    reply(r, r.proc == proc::pool_info ? st().pools.info(pool) : st().pools.xml(pool));
   }
 
   void node_info(const rpc& r) {

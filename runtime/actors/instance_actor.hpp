@@ -25,6 +25,9 @@ class store;
 struct instance_seed {
   protocol::uri uri;
   const loaded_driver* plugin = nullptr;
+  /// The driver serving the scheme's storage pools (driver_table::find(scheme, POOL)),
+  /// or nullptr: the same as `plugin` (the test driver's own pools), or a host-wide one.
+  const loaded_driver* pool_plugin = nullptr;
   gateway* gw = nullptr;
   host_services* host = nullptr; ///< lives as long as the daemon
   std::string state_dir;         ///< var/lib/domus/<instance>

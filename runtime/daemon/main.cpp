@@ -205,6 +205,7 @@ caf::actor domusd::make_instance(const protocol::uri& u, std::string& why,
   instance_seed seed;
   seed.uri = u;
   seed.plugin = d;
+  seed.pool_plugin = drivers_.find(u.scheme, DOMUS_OBJECT_POOL);
   seed.gw = gw_.get();
   std::string dir = instance_dir_name(u);
   seed.state_dir = paths_.lib + "/" + dir;

@@ -65,13 +65,19 @@ driver_result driver_result::copy(const domus_result_v1* r) {
         out.version->security_doi = nullptr;
   }
   out.instance = r->instance;
-  for (size_t i = 0; r->objects && i < r->n_objects; ++i) {
-    const domus_object_v1& o = r->objects[i];
-    if (!DOMUS_HAS_FIELD(&o, domus_object_v1, private_data))
+  // The array's stride is the driver's struct size, not ours: a 1.0 driver's objects
+  // are shorter than 1.1's (`pool` was appended).
+  size_t stride = r->objects && r->n_objects ? r->objects[0].struct_size : 0;
+  for (size_t i = 0; stride && i < r->n_objects; ++i) {
+    const auto& o = *reinterpret_cast<const domus_object_v1*>(
+        reinterpret_cast<const char*>(r->objects) + i * stride);
+    if (o.struct_size != stride || !DOMUS_HAS_FIELD(&o, domus_object_v1, private_data))
       continue;
     object c;
     c.kind = o.kind;
     c.dom = o.dom;
+    if (DOMUS_HAS_FIELD(&o, domus_object_v1, pool))
+      c.pool = o.pool;
     c.xml = str(o.xml);
     c.persistent = o.persistent != 0;
     c.autostart = o.autostart != 0;

@@ -33,6 +33,7 @@ struct driver_result {
   struct object {
     int32_t kind = 0;
     domus_dom* dom = nullptr;
+    domus_pool* pool = nullptr; ///< 1.1, kind POOL
     std::string xml;
     bool persistent = true;
     bool autostart = false;

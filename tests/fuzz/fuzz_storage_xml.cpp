@@ -16,10 +16,12 @@ int fuzz_storage_xml(const uint8_t* data, size_t size) {
   try {
     pool_def pool = parse_pool(doc, "fuzz.xml", parse_mode::input, limits);
     normalize(pool);
-    std::string text = format_pool(pool, {3, 2, 1});
+    pool.sizes = {3, 2, 1};
+    std::string text = format_pool(pool);
     pool_def again = parse_pool(text, "again.xml", parse_mode::stored);
     normalize(again);
-    if (format_pool(again, {3, 2, 1}) != text)
+    again.sizes = {3, 2, 1};
+    if (format_pool(again) != text)
       std::abort();
   } catch (const domus::error&) {
   }

@@ -16,13 +16,17 @@ std::string domsh_path() {
   return std::string(DOMUS_BIN_DIR) + "/domsh";
 }
 
-std::string probe_plugin_dir() {
+std::string probe_plugin_dir(const std::vector<std::string>& more) {
   std::string dir = temp_dir("pl");
   ::symlink((std::string(DOMUS_PLUGIN_DIR) + "/test.so").c_str(),
             (dir + "/test.so").c_str());
-  for (auto name : {"probe.so", "probe10.so"})
+  std::vector<std::string> names = {"probe.so", "probe10.so"};
+  names.insert(names.end(), more.begin(), more.end());
+  for (auto& name : names) {
+    std::string base = name.substr(name.rfind('/') + 1);
     ::symlink((std::string(DOMUS_TEST_PLUGIN_DIR) + "/" + name).c_str(),
-              (dir + "/" + name).c_str());
+              (dir + "/" + base).c_str());
+  }
   return dir;
 }
 

@@ -51,8 +51,9 @@ private:
 
 /// A fresh plugin directory with the bundled test driver and the probe driver (the
 /// test plugin of tests/plugins: real child processes through the host services), built
-/// against today's ABI header (probe.so) and the frozen 1.0 one (probe10.so).
-std::string probe_plugin_dir();
+/// against today's ABI header (probe.so) and the frozen 1.0 one (probe10.so), and `more`
+/// of tests/plugins ("kinds/host_storage.so").
+std::string probe_plugin_dir(const std::vector<std::string>& more = {});
 
 /// A minimal definition of a probe driver domain named `name` (its name picks what the
 /// probe does: tests/plugins/probe_driver.cpp).

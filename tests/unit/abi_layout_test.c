@@ -138,6 +138,7 @@ PIN(domus_object_v1, dom, 8);
 PIN(domus_object_v1, xml, 16);
 PIN(domus_object_v1, state, 32);
 PIN(domus_object_v1, private_data, 48);
+PIN(domus_object_v1, pool, 64); /* 1.1 */
 
 PIN(domus_report_v1, state, 4);
 PIN(domus_report_v1, events, 16);
@@ -186,6 +187,7 @@ int main(void) {
                  sizeof(domus_result_v1) == 128 && sizeof(domus_domcaps_query_v1) == 40 &&
                  sizeof(domus_open_args_v1) == 104 && sizeof(domus_setting_v1) == 24 &&
                  sizeof(domus_host_v1) == 176 && sizeof(domus_job_progress_v1) == 24 &&
+                 sizeof(domus_object_v1) == 72 &&
                  DOMUS_DRIVER_ABI_MINOR == 1
              ? 0
              : 1;

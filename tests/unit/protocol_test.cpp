@@ -31,7 +31,7 @@ BOOST_AUTO_TEST_CASE(catalogue_is_pinned) {
       {13, "version-mismatch"}, {14, "no-driver"},        {15, "operation-failed"},
       {16, "shutting-down"},    {17, "invalid-argument"}, {18, "resync"},
       {19, "timeout"},          {20, "no-daemon"},        {21, "config-error"},
-      {22, "limit-exceeded"},   {23, "aborted"},
+      {22, "limit-exceeded"},   {23, "aborted"},          {24, "no-pool"},
   };
   BOOST_TEST(error_catalogue().size() == std::size(pinned));
   for (auto& [number, name] : pinned) {

@@ -456,7 +456,7 @@ BOOST_AUTO_TEST_CASE(objects_are_served_by_kind) {
     auto* d = drivers.find(scheme, kind);
     return d ? std::string(d->driver->name) : std::string("-");
   };
-  BOOST_TEST(name("test", DOMUS_OBJECT_POOL) == "host-storage");
+  BOOST_TEST(name("test", DOMUS_OBJECT_POOL) == "test"); // its own (default-pool)
   BOOST_TEST(name("test", DOMUS_OBJECT_NETWORK) == "host-storage");
   BOOST_TEST(name("probe", DOMUS_OBJECT_POOL) == "probe"); // its own, over "*"
   BOOST_TEST(name("probe", DOMUS_OBJECT_NETWORK) == "host-storage");

@@ -119,16 +119,25 @@ BOOST_AUTO_TEST_CASE(conformance_volumes) {
   BOOST_TEST(volumes == 8, "libvirt's volume cases not found at " << corpus);
 }
 
-// What an active pool holds is written in bytes; a pool without a UUID gets one.
+// What an active pool holds is written in bytes; a definition's own sizes are not kept;
+// a pool without a UUID gets one.
 BOOST_AUTO_TEST_CASE(sizes_and_generated_uuids) {
   pool_def def = parse_pool("<pool type='dir'><name>p</name><target><path>/srv/p/</path>"
                             "</target></pool>",
                             "<request>");
   BOOST_TEST(!def.uuid);
+  pool_def reported = parse_pool(
+      "<pool type='dir'><name>p</name><capacity unit='KiB'>4</capacity><target><path>/p"
+      "</path></target></pool>",
+      "<driver>", parse_mode::stored);
+  BOOST_TEST(reported.sizes.capacity == 4096u);
+  normalize(reported);
+  BOOST_TEST(reported.sizes.capacity == 0u);
   normalize(def);
   BOOST_TEST(def.uuid.has_value());
   BOOST_TEST(def.target_path == "/srv/p");
-  std::string xml = format_pool(def, {10737418240, 1073741824, 9663676416});
+  def.sizes = {10737418240, 1073741824, 9663676416};
+  std::string xml = format_pool(def);
   BOOST_TEST(xml.find("<capacity unit='bytes'>10737418240</capacity>\n  <allocation "
                       "unit='bytes'>1073741824</allocation>\n  <available "
                       "unit='bytes'>9663676416</available>") != std::string::npos,

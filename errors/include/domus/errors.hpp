@@ -37,6 +37,7 @@ enum class errc : int {
   config_error = 21,
   limit_exceeded = 22,
   aborted = 23,
+  no_pool = 24,
 };
 
 /// One row of the catalogue.

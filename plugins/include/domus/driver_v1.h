@@ -9,6 +9,8 @@
  *  - Structs are append-only. Every struct starts with struct_size; a reader checks
  *    struct_size before it reads a field that a later minor version appended. A NULL
  *    function slot means "not supported" and becomes an `unsupported` error.
+ *  - An array of structs (open's objects) is walked with its first element's
+ *    struct_size as the stride: the writer's, whichever minor it was built against.
  *  - Whoever allocates frees. Pointers handed to a callback are valid only during the
  *    call; the receiver copies what it keeps.
  *  - Nothing throws across this boundary, in either direction.
@@ -81,7 +83,18 @@ enum domus_status_v1 {
   DOMUS_E_CONFIG_ERROR = 21,
   DOMUS_E_LIMIT_EXCEEDED = 22,
   /* 1.1 */
-  DOMUS_E_ABORTED = 23
+  DOMUS_E_ABORTED = 23,
+  DOMUS_E_NO_POOL = 24
+};
+
+/** Storage pool states (since 1.1; the numbers match libvirt's virStoragePoolState): a
+    pool object's `state.state` holds one. */
+enum domus_pool_state_v1 {
+  DOMUS_POOL_INACTIVE = 0,
+  DOMUS_POOL_BUILDING = 1,
+  DOMUS_POOL_RUNNING = 2,
+  DOMUS_POOL_DEGRADED = 3,
+  DOMUS_POOL_INACCESSIBLE = 4
 };
 
 /* ---- domain states, reasons and lifecycle events ---------------------------------- */
@@ -326,7 +339,10 @@ typedef struct domus_version_v1 {
   const char* security_doi;
 } domus_version_v1;
 
-/** An object an instance already has, handed to the runtime by `open`. */
+/** An object an instance already has, handed to the runtime by `open`. A pool (since
+    1.1, kind POOL, for a driver that declares pools for the instance's scheme): its
+    definition with its sizes as it holds them now (capacity, allocation, available),
+    state.state a domus_pool_state_v1. */
 typedef struct domus_object_v1 {
   uint32_t struct_size;
   int32_t kind;       /**< domus_object_kind_v1 */
@@ -336,6 +352,8 @@ typedef struct domus_object_v1 {
   int32_t autostart;  /**< 1 or 0 */
   domus_dom_state_v1 state;
   domus_bytes_v1 private_data; /**< status data the runtime keeps for reconnect */
+  /* ---- 1.1 ---- */
+  domus_pool* pool; /**< kind POOL: the driver's handle (for the pool operations) */
 } domus_object_v1;
 
 /** What an operation produced. Only the fields its operation documents are read. */

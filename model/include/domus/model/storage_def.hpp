@@ -15,12 +15,22 @@
 
 namespace domus::model {
 
+/// What a pool holds, in bytes: zero for an inactive pool, as libvirt writes it.
+struct pool_sizes {
+  uint64_t capacity = 0;
+  uint64_t allocation = 0;
+  uint64_t available = 0;
+};
+
 /// A storage pool definition.
 struct pool_def {
   std::string type; ///< dir, fs, netfs, logical, disk, iscsi, ...
   std::string name;
   std::optional<model::uuid> uuid; ///< absent until normalized when the input had none
   std::string target_path;         ///< cleaned; "" when none was given
+  /// As the document says (a driver's pool as it is now); normalize() zeroes them, as
+  /// a definition's sizes are not its own.
+  pool_sizes sizes;
   /// The whole definition, checked and in libvirt's order; unknown nodes kept after the
   /// known children of their parent. The typed fields win over it when formatted.
   xml_node root;
@@ -32,20 +42,14 @@ struct pool_def {
 pool_def parse_pool(std::string_view xml, std::string_view origin,
                     parse_mode mode = parse_mode::input, const xml_limits& limits = {});
 
-/// libvirt's normalization of a pool: a UUID generated when absent, the target path
+/// libvirt's normalization of a pool: its sizes zeroed, a UUID generated when absent, the
+/// target path
 /// cleaned (no repeated or trailing '/'), and per type the source's defaults (a logical
 /// pool's volume group named after the pool, format lvm2; fs and netfs format auto).
 void normalize(pool_def& def);
 
-/// What a pool holds, in bytes: zero for an inactive pool, as libvirt writes it.
-struct pool_sizes {
-  uint64_t capacity = 0;
-  uint64_t allocation = 0;
-  uint64_t available = 0;
-};
-
-/// Formats a pool definition in libvirt's element order, with these sizes.
-std::string format_pool(const pool_def& def, const pool_sizes& sizes = {});
+/// Formats a pool definition in libvirt's element order, with its sizes.
+std::string format_pool(const pool_def& def);
 
 /// A storage volume definition, read in the context of its pool.
 struct volume_def {

@@ -40,6 +40,9 @@ enum class proc : int {
   domain_update_device,
   domain_open_console,
   domain_dump,
+  pool_list,
+  pool_info,
+  pool_xml,
 };
 
 /// Who answers a procedure inside the daemon.
