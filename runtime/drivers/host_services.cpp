@@ -28,7 +28,7 @@
 
 namespace domus::runtime {
 
-struct pid_watch;
+struct pidfd_watch;
 
 struct host_services::impl {
   event_loop& loop;
@@ -44,11 +44,10 @@ struct host_services::impl {
   // Loop thread only:
   std::unordered_map<uint64_t, uv_timer_t*> timers;
   std::unordered_map<uint64_t, uv_poll_t*> watches;
-  // The pidfds of live children, for kill() from any thread; and the processes watched
-  // by pid (watch_pid), for signal_pid.
+  // The processes watched through their pidfds, children (spawn) and others
+  // (watch_pid), for kill(), signal_pid() and unwatch_pid() from any thread.
   std::mutex pids_mutex;
-  std::unordered_map<uint64_t, int> pids;
-  std::unordered_map<uint64_t, pid_watch*> watched;
+  std::unordered_map<uint64_t, pidfd_watch*> watched;
   // Blocking work; `work_stuck` once stop_work gave up on an item (the instance is then
   // never closed: its close would race the work still running in it).
   work_pool work;
@@ -83,8 +82,10 @@ struct host_services::impl {
   }
 };
 
-// A process watched through its pidfd, not necessarily our child (never reaped here).
-struct pid_watch {
+// A process watched through its pidfd on the loop thread: a child the driver spawned
+// (`child`: reaped when it exits, signalled by kill) or a process watched by pid
+// (watch_pid: never reaped here, signalled by signal_pid).
+struct pidfd_watch {
   host_services::impl* host;
   uint64_t handle;
   domus_child_fn fn;
@@ -92,6 +93,7 @@ struct pid_watch {
   pid_t pid;
   int pidfd;
   uv_poll_t* poll;
+  bool child;
 };
 
 namespace {
@@ -299,40 +301,47 @@ void child_event(domus_child_fn fn, void* arg, int32_t kind, int64_t pid, int64_
   fn(arg, &ev);
 }
 
-// A child of the daemon, watched through its pidfd on the loop thread.
-struct child_data {
-  impl* host;
-  uint64_t handle;
-  domus_child_fn fn;
-  void* arg;
-  pid_t pid;
-  int pidfd;
-};
+// Stops watching and forgets it (on the loop thread).
+void end_watch(pidfd_watch* w) {
+  {
+    std::lock_guard<std::mutex> lock(w->host->pids_mutex);
+    w->host->watched.erase(w->handle);
+  }
+  uv_poll_stop(w->poll);
+  event_loop::close_and_delete(w->poll);
+  ::close(w->pidfd);
+  delete w;
+}
+
+// Watches `w`'s pidfd on the loop thread; `on_exit` runs when it becomes readable.
+void start_watch(impl& h, pidfd_watch* w, uv_poll_cb on_exit) {
+  w->poll = new uv_poll_t;
+  w->poll->data = w;
+  uv_poll_init(h.loop.uv(), w->poll, w->pidfd);
+  uv_poll_start(w->poll, UV_READABLE, on_exit);
+}
 
 // The child's pidfd is readable: it exited. Reaped here (its own pid only, never
 // waitpid(-1)), reported, forgotten.
 void on_child_exit(uv_poll_t* poll, int, int) {
-  auto* d = static_cast<child_data*>(poll->data);
+  auto* w = static_cast<pidfd_watch*>(poll->data);
   int status = 0;
   pid_t got;
   do
-    got = ::waitpid(d->pid, &status, WNOHANG);
+    got = ::waitpid(w->pid, &status, WNOHANG);
   while (got < 0 && errno == EINTR);
   if (got == 0)
     return; // not yet (a spurious wake-up)
-  {
-    std::lock_guard<std::mutex> lock(d->host->pids_mutex);
-    d->host->pids.erase(d->handle);
-  }
-  disown_child(d->pid);
-  uv_poll_stop(poll);
-  event_loop::close_and_delete(poll);
-  ::close(d->pidfd);
+  disown_child(w->pid);
+  auto fn = w->fn;
+  void* arg = w->arg;
+  pid_t pid = w->pid;
+  bool closed = w->host->closed;
+  end_watch(w);
   int64_t code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
   int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-  if (!d->host->closed) // reaped all the same
-    child_event(d->fn, d->arg, DOMUS_CHILD_EXITED, d->pid, code, sig);
-  delete d;
+  if (!closed) // reaped all the same
+    child_event(fn, arg, DOMUS_CHILD_EXITED, pid, code, sig);
 }
 
 // Copies of a spawn spec's descriptors, closed once the spawn has run (or never will):
@@ -410,28 +419,15 @@ uint64_t host_spawn(void* ctx, const domus_spawn_v1* spec, domus_child_fn fn, vo
       return;
     }
     own_child(c.pid); // reaped by on_child_exit, never by the orphan reaper
-    auto* poll = new uv_poll_t;
-    poll->data = new child_data{&h, handle, fn, arg, c.pid, c.pidfd};
-    uv_poll_init(h.loop.uv(), poll, c.pidfd);
-    uv_poll_start(poll, UV_READABLE, on_child_exit);
+    auto* w = new pidfd_watch{&h, handle, fn, arg, c.pid, c.pidfd, nullptr, true};
     {
       std::lock_guard<std::mutex> lock(h.pids_mutex);
-      h.pids[handle] = c.pidfd;
+      h.watched[handle] = w;
     }
+    start_watch(h, w, on_child_exit);
     child_event(fn, arg, DOMUS_CHILD_SPAWNED, c.pid, 0, 0);
   });
   return handle;
-}
-
-void end_pid_watch(pid_watch* w) {
-  {
-    std::lock_guard<std::mutex> lock(w->host->pids_mutex);
-    w->host->watched.erase(w->handle);
-  }
-  uv_poll_stop(w->poll);
-  event_loop::close_and_delete(w->poll);
-  ::close(w->pidfd);
-  delete w;
 }
 
 uint64_t host_watch_pid(void* ctx, int64_t pid, uint64_t start_time, domus_child_fn fn,
@@ -448,22 +444,20 @@ uint64_t host_watch_pid(void* ctx, int64_t pid, uint64_t start_time, domus_child
     return 0;
   }
   uint64_t handle = h.next_handle++;
-  auto* w = new pid_watch{&h, handle, fn, arg, static_cast<pid_t>(pid), pidfd, nullptr};
+  auto* w = new pidfd_watch{&h,    handle,  fn,   arg, static_cast<pid_t>(pid),
+                            pidfd, nullptr, false};
   {
     std::lock_guard<std::mutex> lock(h.pids_mutex);
     h.watched[handle] = w;
   }
   h.on_loop([&h, w] {
-    w->poll = new uv_poll_t;
-    w->poll->data = w;
-    uv_poll_init(h.loop.uv(), w->poll, w->pidfd);
-    uv_poll_start(w->poll, UV_READABLE, [](uv_poll_t* p, int, int) {
-      auto* w = static_cast<pid_watch*>(p->data);
+    start_watch(h, w, [](uv_poll_t* p, int, int) {
+      auto* w = static_cast<pidfd_watch*>(p->data);
       auto fn = w->fn;
       auto arg = w->arg;
       pid_t pid = w->pid;
       bool closed = w->host->closed;
-      end_pid_watch(w);
+      end_watch(w);
       if (!closed)
         child_event(fn, arg, DOMUS_CHILD_EXITED, pid, -1, 0);
     });
@@ -474,40 +468,38 @@ uint64_t host_watch_pid(void* ctx, int64_t pid, uint64_t start_time, domus_child
 void host_unwatch_pid(void* ctx, uint64_t handle) {
   impl& h = self(ctx);
   h.on_loop([&h, handle] {
-    pid_watch* w = nullptr;
+    pidfd_watch* w = nullptr;
     {
       std::lock_guard<std::mutex> lock(h.pids_mutex);
       auto it = h.watched.find(handle);
-      if (it == h.watched.end())
+      if (it == h.watched.end() || it->second->child) // a child's is kept to reap it
         return;
       w = it->second;
     }
-    end_pid_watch(w);
+    end_watch(w);
   });
 }
 
-// A signal through the pidfd a handle names in `fds`, under the lock the exit handlers
-// take before they close it: it reaches the process watched or no one, never a process
-// that reused its pid.
-template <class Map, class Fd>
-int32_t signal_through(impl& h, const Map& fds, uint64_t handle, int32_t sig, Fd fd_of) {
+// A signal through the pidfd of the watch a handle names (a child's for kill, another
+// process's for signal_pid), under the lock the exit handlers take before they close
+// it: it reaches the process watched or no one, never a process that reused its pid.
+int32_t signal_through(void* ctx, uint64_t handle, int32_t sig, bool child) {
+  impl& h = self(ctx);
   std::lock_guard<std::mutex> lock(h.pids_mutex);
-  auto it = fds.find(handle);
-  if (it == fds.end())
+  auto it = h.watched.find(handle);
+  if (it == h.watched.end() || it->second->child != child)
     return -ESRCH;
-  return ::syscall(SYS_pidfd_send_signal, fd_of(it->second), sig, nullptr, 0) == 0
+  return ::syscall(SYS_pidfd_send_signal, it->second->pidfd, sig, nullptr, 0) == 0
              ? 0
              : -errno;
 }
 
 int32_t host_signal_pid(void* ctx, uint64_t handle, int32_t sig) {
-  impl& h = self(ctx);
-  return signal_through(h, h.watched, handle, sig, [](pid_watch* w) { return w->pidfd; });
+  return signal_through(ctx, handle, sig, false);
 }
 
 int32_t host_kill(void* ctx, uint64_t handle, int32_t sig) {
-  impl& h = self(ctx);
-  return signal_through(h, h.pids, handle, sig, [](int fd) { return fd; });
+  return signal_through(ctx, handle, sig, true);
 }
 
 uint64_t host_queue_work(void* ctx, domus_task_fn work, domus_work_done_fn done,
