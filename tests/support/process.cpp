@@ -199,6 +199,10 @@ run_result run(const std::vector<std::string>& argv, const std::string& stdin_te
   while (fds[0] >= 0 || fds[1] >= 0) {
     if (clock_type::now() > deadline) {
       ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0); // not left a zombie: PID 1 here may never reap it
+      for (int fd : fds)
+        if (fd >= 0)
+          ::close(fd);
       throw std::runtime_error("'" + argv[0] + "' did not finish within " +
                                std::to_string(timeout.count()) + " ms");
     }
