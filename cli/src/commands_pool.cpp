@@ -14,6 +14,10 @@ using protocol::json;
 
 namespace {
 
+std::string yes_no(bool b) {
+  return b ? "yes" : "no";
+}
+
 bool active(const json& p) {
   return p.value("state", "") != "inactive";
 }
@@ -50,7 +54,6 @@ bool cmd_pool_list(shell& sh, const parsed_command& pc) {
     }
     return true;
   }
-  auto yes_no = [](bool b) { return std::string(b ? "yes" : "no"); };
   std::vector<std::vector<std::string>> cells;
   if (!pc.flag("details")) {
     for (auto& p : rows)
@@ -64,9 +67,8 @@ bool cmd_pool_list(shell& sh, const parsed_command& pc) {
                                     yes_no(p.value("autostart", false)),
                                     yes_no(p.value("persistent", true))};
     if (active(p)) {
-      json info = sh.call("pool.info", {{"pool", p.value("uuid", "")}});
       for (auto key : {"capacity", "allocation", "available"})
-        row.push_back(pretty_capacity(info.value(key, uint64_t{0}), 2));
+        row.push_back(pretty_capacity(p.value(key, uint64_t{0}), 2));
     } else {
       row.insert(row.end(), {"-", "-", "-"});
     }
@@ -81,7 +83,6 @@ bool cmd_pool_list(shell& sh, const parsed_command& pc) {
 // virsh's layout: "Key:" padded to 16 columns; the sizes of an active pool only.
 bool cmd_pool_info(shell& sh, const parsed_command& pc) {
   json p = sh.call("pool.info", {{"pool", *pc.value("pool")}});
-  auto yes_no = [](bool b) { return std::string(b ? "yes" : "no"); };
   std::cout << key_value("Name:", p.value("name", ""), 15)
             << key_value("UUID:", p.value("uuid", ""), 15)
             << key_value("State:", p.value("state", ""), 15)

@@ -77,11 +77,6 @@ void read_fields(domain_def& def, const xml_node& root) {
     def.os_machine = *m;
 }
 
-void set_text(xml_node& el, std::string text) {
-  el.children.clear();
-  el.children.push_back(xml_node::text_node(std::move(text)));
-}
-
 // Removes an attribute when present.
 void drop_attr(xml_node& el, std::string_view name) {
   el.attrs.erase(std::remove_if(el.attrs.begin(), el.attrs.end(),
@@ -97,12 +92,12 @@ void store_fields(const domain_def& def, xml_node& root, std::optional<int> id) 
     place_attr(root, schema, "id", std::to_string(*id));
   else
     drop_attr(root, "id");
-  set_text(place_child(root, schema, "name"), def.name);
+  place_child(root, schema, "name").set_text(def.name);
   if (def.uuid)
-    set_text(place_child(root, schema, "uuid"), format_uuid(*def.uuid));
+    place_child(root, schema, "uuid").set_text(format_uuid(*def.uuid));
   auto size = [&](std::string_view name, uint64_t kib) {
     xml_node& m = place_child(root, schema, name);
-    set_text(m, std::to_string(kib));
+    m.set_text(std::to_string(kib));
     place_attr(m, *schema.find_child(name)->rule, "unit", "KiB");
   };
   size("memory", def.memory_kib);
@@ -110,7 +105,7 @@ void store_fields(const domain_def& def, xml_node& root, std::optional<int> id) 
     size("currentMemory", def.current_memory_kib);
   const elem_rule& vcpu_rule = *schema.find_child("vcpu")->rule;
   xml_node& vcpu = place_child(root, schema, "vcpu");
-  set_text(vcpu, std::to_string(def.vcpus));
+  vcpu.set_text(std::to_string(def.vcpus));
   if (!vcpu.attr("placement"))
     place_attr(vcpu, vcpu_rule, "placement", "static");
   if (def.vcpus_current)
@@ -120,7 +115,7 @@ void store_fields(const domain_def& def, xml_node& root, std::optional<int> id) 
   const elem_rule& os_rule = *schema.find_child("os")->rule;
   const elem_rule& type_rule = *os_rule.find_child("type")->rule;
   xml_node& type = place_child(place_child(root, schema, "os"), os_rule, "type");
-  set_text(type, def.os_type);
+  type.set_text(def.os_type);
   if (!def.os_arch.empty())
     place_attr(type, type_rule, "arch", def.os_arch);
   if (!def.os_machine.empty())

@@ -439,8 +439,7 @@ struct rules {
                                    {"on_reboot", "restart"},
                                    {"on_crash", "destroy"}}) {
       if (!root.child(element))
-        place_child(root, schema, element)
-            .children.push_back(xml_node::text_node(action));
+        place_child(root, schema, element).set_text(action);
     }
     // The insertions above may have moved <domain>'s children: look again.
     bool hvm = root.child("os")->child("type")->text_content() == "hvm";

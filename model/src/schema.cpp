@@ -266,15 +266,6 @@ struct conformer {
     }
   }
 
-  static void set_text(xml_node& el, std::string text) {
-    if (el.children.size() == 1 && el.children[0].is_text) {
-      el.children[0].text = std::move(text);
-      return;
-    }
-    el.children.clear();
-    el.children.push_back(xml_node::text_node(std::move(text)));
-  }
-
   void attributes(xml_node& el, const elem_rule& rule, const node_path& path) {
     size_t unknown_key = rule.attrs.size();
     bool drop = false;
@@ -336,13 +327,13 @@ struct conformer {
       auto b = to_bytes(*value, scale);
       if (!b)
         fail_at(opts.origin, el, path.str(), "'" + t + "' is too large");
-      set_text(el, std::to_string(*b));
+      el.set_text(std::to_string(*b));
       return place_attr(el, rule, "unit", "bytes");
     }
     auto kib = value ? to_kib(*value, scale) : std::nullopt;
     if (!kib || *kib > (uint64_t{1} << 53))
       fail_at(opts.origin, el, path.str(), "'" + t + "' is too large");
-    set_text(el, std::to_string(*kib));
+    el.set_text(std::to_string(*kib));
     // At its place among the attributes (a unit added last would move on the next read).
     place_attr(el, rule, "unit", "KiB");
   }
@@ -373,7 +364,7 @@ struct conformer {
       fail_at(opts.origin, el, path.str(), *why);
     if (t.size() != raw.size() || el.children.size() != 1 ||
         has_canonical_form(*rule.text))
-      set_text(el, canonical(*rule.text, t));
+      el.set_text(canonical(*rule.text, t));
   }
 
   void children(xml_node& el, const elem_rule& rule, const node_path& path) {

@@ -13,18 +13,6 @@ namespace domus::model {
 
 namespace {
 
-void set_text(xml_node& el, std::string text) {
-  el.children.clear();
-  el.children.push_back(xml_node::text_node(std::move(text)));
-}
-
-std::string trimmed_text(const xml_node& el) {
-  std::string t = el.text_content();
-  auto b = t.find_first_not_of(" \t\r\n");
-  auto e = t.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? std::string() : t.substr(b, e - b + 1);
-}
-
 void drop_child(xml_node& el, std::string_view name) {
   el.children.erase(
       std::remove_if(el.children.begin(), el.children.end(),
@@ -66,22 +54,22 @@ void normalize_permissions(xml_node* perms, std::string_view origin,
   if (!perms)
     return;
   if (xml_node* mode = perms->child("mode")) {
-    auto v = permission_number(trimmed_text(*mode), 8);
+    auto v = permission_number(mode->trimmed_text(), 8);
     if (!v || *v < 0 || (*v & ~0777))
       fail_at(origin, *mode, path + "/mode",
-              "malformed octal mode '" + trimmed_text(*mode) + "' (0000 to 0777)");
+              "malformed octal mode '" + mode->trimmed_text() + "' (0000 to 0777)");
     char buf[16];
     std::snprintf(buf, sizeof buf, "0%lo", static_cast<unsigned long>(*v));
-    set_text(*mode, buf);
+    mode->set_text(buf);
   }
   for (auto who : {"owner", "group"})
     if (xml_node* el = perms->child(who)) {
-      auto v = permission_number(trimmed_text(*el), 10);
+      auto v = permission_number(el->trimmed_text(), 10);
       if (!v)
         fail_at(origin, *el, path + "/" + who,
-                "malformed " + std::string(who) + " '" + trimmed_text(*el) +
+                "malformed " + std::string(who) + " '" + el->trimmed_text() +
                     "' (a number, or -1)");
-      set_text(*el, std::to_string(*v));
+      el->set_text(std::to_string(*v));
     }
 }
 
@@ -124,7 +112,7 @@ void read_store(xml_node& el, std::string_view origin, const std::string& path,
                 std::string& file, std::string& format) {
   drop_child(el, "timestamps");
   if (auto* p = el.child("path"))
-    file = trimmed_text(*p);
+    file = p->trimmed_text();
   if (auto* f = el.child("format"))
     format = *f->attr("type");
   normalize_permissions(el.child("permissions"), origin, path + "/permissions");
@@ -134,7 +122,7 @@ void read_store(xml_node& el, std::string_view origin, const std::string& path,
 void write_size(xml_node& root, const elem_rule& schema, std::string_view name,
                 uint64_t bytes) {
   xml_node& el = place_child(root, schema, name);
-  set_text(el, std::to_string(bytes));
+  el.set_text(std::to_string(bytes));
   place_attr(el, rule_of(schema, name), "unit", "bytes");
 }
 
@@ -149,7 +137,7 @@ pool_def parse_pool(std::string_view xml, std::string_view origin, parse_mode mo
           conform_options{origin, mode == parse_mode::strict}, report);
   pool_def def;
   def.type = *root.attr("type");
-  def.name = trimmed_text(*root.child("name"));
+  def.name = root.child("name")->trimmed_text();
   check_name(def.name, "pool");
   if (auto* u = root.child("uuid"))
     def.uuid = parse_uuid(u->text_content());
@@ -160,7 +148,7 @@ pool_def parse_pool(std::string_view xml, std::string_view origin, parse_mode mo
   def.sizes = {size("capacity"), size("allocation"), size("available")};
   if (auto* t = root.child("target"))
     if (auto* p = t->child("path"))
-      def.target_path = clean_path(trimmed_text(*p));
+      def.target_path = clean_path(p->trimmed_text());
   if (def.target_path.empty() && needs_target_path(def.type))
     fail_at(origin, root, "/pool/target/path",
             "a " + def.type + " pool needs a target path (<target><path>)");
@@ -189,10 +177,10 @@ void normalize(pool_def& def) {
   if (def.type == "logical") {
     // libvirt names the volume group after the pool, and its target after the group.
     if (!source.child("name"))
-      set_text(place_child(source, source_rule, "name"), def.name);
+      place_child(source, source_rule, "name").set_text(def.name);
     default_format("lvm2");
     if (def.target_path.empty())
-      def.target_path = "/dev/" + trimmed_text(*source.child("name"));
+      def.target_path = "/dev/" + source.child("name")->trimmed_text();
   } else if (def.type == "fs" || def.type == "netfs") {
     default_format("auto");
   }
@@ -203,20 +191,19 @@ std::string format_pool(const pool_def& def) {
   const elem_rule& schema = pool_schema();
   xml_node root = def.root;
   place_attr(root, schema, "type", def.type);
-  set_text(place_child(root, schema, "name"), def.name);
+  place_child(root, schema, "name").set_text(def.name);
   if (def.uuid)
-    set_text(place_child(root, schema, "uuid"), format_uuid(*def.uuid));
+    place_child(root, schema, "uuid").set_text(format_uuid(*def.uuid));
   write_size(root, schema, "capacity", sizes.capacity);
   write_size(root, schema, "allocation", sizes.allocation);
   write_size(root, schema, "available", sizes.available);
   // libvirt writes an empty source open and closed on two lines.
   xml_node& source = place_child(root, schema, "source");
   if (!source.has_elements())
-    set_text(source, "\n  ");
+    source.set_text("\n  ");
   if (!def.target_path.empty())
-    set_text(place_child(place_child(root, schema, "target"), rule_of(schema, "target"),
-                         "path"),
-             def.target_path);
+    place_child(place_child(root, schema, "target"), rule_of(schema, "target"), "path")
+        .set_text(def.target_path);
   return to_xml_string(root);
 }
 
@@ -227,10 +214,10 @@ volume_def parse_volume(std::string_view xml, std::string_view origin,
       conformed_root(xml, origin, "volume", volume_schema(), mode, limits, report);
   volume_def def;
   def.type = root.attr("type") ? *root.attr("type") : "file";
-  def.name = trimmed_text(*root.child("name"));
+  def.name = root.child("name")->trimmed_text();
   check_name(def.name, "volume");
   if (auto* k = root.child("key"))
-    def.key = trimmed_text(*k);
+    def.key = k->trimmed_text();
   def.capacity = std::stoull(root.child("capacity")->text_content());
   auto* alloc = root.child("allocation");
   def.allocation = alloc ? std::stoull(alloc->text_content()) : def.capacity;
@@ -239,7 +226,7 @@ volume_def parse_volume(std::string_view xml, std::string_view origin,
   if (xml_node* target = root.child("target")) {
     read_store(*target, origin, "/volume/target", def.target_path, def.format);
     if (target->child("features") && !target->child("compat") && holds_files(pool.type))
-      set_text(place_child(*target, rule_of(volume_schema(), "target"), "compat"), "1.1");
+      place_child(*target, rule_of(volume_schema(), "target"), "compat").set_text("1.1");
   }
   if (def.format.empty() && holds_files(pool.type))
     def.format = "raw";
@@ -260,16 +247,16 @@ std::string format_volume(const volume_def& def) {
   const elem_rule& schema = volume_schema();
   xml_node root = def.root;
   place_attr(root, schema, "type", def.type);
-  set_text(place_child(root, schema, "name"), def.name);
+  place_child(root, schema, "name").set_text(def.name);
   if (!def.key.empty())
-    set_text(place_child(root, schema, "key"), def.key);
+    place_child(root, schema, "key").set_text(def.key);
   write_size(root, schema, "capacity", def.capacity);
   write_size(root, schema, "allocation", def.allocation);
   if (!def.target_path.empty() || !def.format.empty()) {
     const elem_rule& target_rule = rule_of(schema, "target");
     xml_node& target = place_child(root, schema, "target");
     if (!def.target_path.empty())
-      set_text(place_child(target, target_rule, "path"), def.target_path);
+      place_child(target, target_rule, "path").set_text(def.target_path);
     if (!def.format.empty())
       place_attr(place_child(target, target_rule, "format"),
                  rule_of(target_rule, "format"), "type", def.format);

@@ -54,6 +54,23 @@ std::string xml_node::text_content() const {
   return out;
 }
 
+std::string xml_node::trimmed_text() const {
+  std::string t = text_content();
+  auto b = t.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos)
+    return "";
+  return t.substr(b, t.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+void xml_node::set_text(std::string text) {
+  if (children.size() == 1 && children[0].is_text) { // (no allocation)
+    children[0].text = std::move(text);
+    return;
+  }
+  children.clear();
+  children.push_back(text_node(std::move(text)));
+}
+
 bool xml_node::has_elements() const {
   for (auto& c : children)
     if (!c.is_text)

@@ -54,12 +54,9 @@ std::string read_file(const std::string& path, const std::string& referrer) {
 }
 
 uint64_t number(const std::string& origin, const xml_node& el, const std::string& path) {
-  std::string t = el.text_content();
-  auto b = t.find_first_not_of(" \t\r\n");
-  auto e = t.find_last_not_of(" \t\r\n");
-  if (b == std::string::npos)
+  std::string t = el.trimmed_text();
+  if (t.empty())
     fail(origin, el, path + ": empty value");
-  t = t.substr(b, e - b + 1);
   for (char c : t)
     if (c < '0' || c > '9')
       fail(origin, el, path + ": '" + t + "' is not a whole number");
@@ -114,8 +111,7 @@ std::string load_pool(const xml_node& entry, resolved& r, const std::string& ori
   if (!r.node.child("uuid")) {
     // As libvirt's parser, a pool given without a UUID gets one.
     r.node.children.push_back(model::xml_node::element("uuid"));
-    r.node.children.back().children.push_back(
-        model::xml_node::text_node(model::format_uuid(model::generate_uuid())));
+    r.node.children.back().set_text(model::format_uuid(model::generate_uuid()));
     xml = model::to_xml_string(r.node);
   }
   if (entry.attr("file") || volumes.empty())

@@ -85,10 +85,9 @@ const std::vector<proc_entry>& proc_catalogue() {
        "host), a long-running job beside the domain's other changes: {file}"},
       {proc::pool_list, "pool.list", t::instance, false, "{active?, inactive?}",
        "the instance's storage pools: {pools: [{name, uuid, state, persistent, "
-       "autostart}]}"},
+       "autostart, capacity, allocation, available}]}"},
       {proc::pool_info, "pool.info", t::instance, false, "{pool}",
-       "one pool (by name or UUID): its summary and capacity, allocation, available "
-       "(bytes)"},
+       "one pool (by name or UUID), as pool.list lists it"},
       {proc::pool_xml, "pool.xml", t::instance, false, "{pool, inactive?}",
        "one pool's definition in libvirt's format, with its sizes: {xml}"},
   };

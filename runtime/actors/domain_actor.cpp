@@ -976,10 +976,10 @@ public:
       return;
     lj->processed = processed;
     lj->total = total;
-    gw().publish_sample(std::string(protocol::topic_domain_job_progress),
-                        ctx().uri + " " + summary().uuid,
-                        job_progress_body(ctx().uri, summary(), lj->proc(), processed,
-                                          total, lj->elapsed_ms()));
+    domain_summary s = summary();
+    gw().publish_sample(
+        std::string(protocol::topic_domain_job_progress), ctx().uri + " " + s.uuid,
+        job_progress_body(ctx().uri, s, lj->proc(), processed, total, lj->elapsed_ms()));
   }
 
   // Aborts the long-running job through the driver's `cancel`: its caller is answered

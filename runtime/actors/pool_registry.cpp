@@ -45,10 +45,7 @@ void pool_registry::add(std::vector<driver_result::object>& objects,
       continue;
     }
     std::string uuid = model::format_uuid(*p.def.uuid);
-    bool taken = pools_.count(p.def.name) != 0;
-    for (auto& [name, other] : pools_)
-      taken = taken || model::format_uuid(*other.def.uuid) == uuid;
-    if (taken) {
+    if (pools_.count(p.def.name) || names_by_uuid_.count(uuid)) {
       skipped.push_back("pool '" + p.def.name + "' (" + uuid +
                         ") repeats another's name or UUID");
       continue;
@@ -57,6 +54,7 @@ void pool_registry::add(std::vector<driver_result::object>& objects,
     p.persistent = o.persistent;
     p.autostart = o.autostart;
     p.handle = o.pool;
+    names_by_uuid_.emplace(uuid, p.def.name);
     std::string name = p.def.name;
     pools_.emplace(std::move(name), std::move(p));
   }
@@ -67,7 +65,10 @@ json pool_registry::entry(const pool& p) {
           {"uuid", model::format_uuid(*p.def.uuid)},
           {"state", pool_state_name(p.state)},
           {"persistent", p.persistent},
-          {"autostart", p.autostart}};
+          {"autostart", p.autostart},
+          {"capacity", p.def.sizes.capacity},
+          {"allocation", p.def.sizes.allocation},
+          {"available", p.def.sizes.available}};
 }
 
 json pool_registry::list(bool active, bool inactive) const {
@@ -84,20 +85,14 @@ const pool_registry::pool& pool_registry::find(const std::string& key) const {
   if (auto it = pools_.find(key); it != pools_.end())
     return it->second;
   if (auto u = model::parse_uuid(key))
-    for (auto& [name, p] : pools_)
-      if (*p.def.uuid == *u)
-        return p;
+    if (auto n = names_by_uuid_.find(model::format_uuid(*u)); n != names_by_uuid_.end())
+      return pools_.at(n->second);
   throw protocol::error(protocol::errc::no_pool,
                         "no storage pool with matching name or UUID '" + key + "'");
 }
 
 json pool_registry::info(const std::string& key) const {
-  const pool& p = find(key);
-  json out = entry(p);
-  out["capacity"] = p.def.sizes.capacity;
-  out["allocation"] = p.def.sizes.allocation;
-  out["available"] = p.def.sizes.available;
-  return out;
+  return entry(find(key));
 }
 
 json pool_registry::xml(const std::string& key) const {

@@ -24,9 +24,11 @@ public:
   void add(std::vector<driver_result::object>& objects, const std::string& origin,
            std::vector<std::string>& skipped);
 
-  /// {pools: [...]} in name order, active ones and/or inactive ones.
+  /// {pools: [...]} in name order, active ones and/or inactive ones; each entry as
+  /// info() answers it.
   protocol::json list(bool active, bool inactive) const;
-  /// The pool's entry and sizes; throws protocol::error(no_pool).
+  /// {name, uuid, state, persistent, autostart, capacity, allocation, available};
+  /// throws protocol::error(no_pool).
   protocol::json info(const std::string& name_or_uuid) const;
   /// {xml}; throws protocol::error(no_pool).
   protocol::json xml(const std::string& name_or_uuid) const;
@@ -44,7 +46,8 @@ private:
   const pool& find(const std::string& name_or_uuid) const;
   static protocol::json entry(const pool& p);
 
-  std::map<std::string, pool> pools_; // by name: listed in name order
+  std::map<std::string, pool> pools_;                // by name: listed in name order
+  std::map<std::string, std::string> names_by_uuid_; // its UUID's text, to its name
 };
 
 /// A pool state's wire name ("running"), "" for an unknown one.

@@ -21,7 +21,7 @@ const std::string corpus = std::string(DOMUS_CONFORMANCE_DIR) + "/storage/";
 const std::string schemas = std::string(DOMUS_SOURCE_DIR) + "/conf/schemas/";
 
 std::string pool_round_trip(const std::string& xml, const std::string& origin,
-                            parse_mode mode = parse_mode::input) {
+                            parse_mode mode) {
   pool_def def = parse_pool(xml, origin, mode);
   normalize(def);
   BOOST_TEST(def.unknown.empty(), origin << " kept outside the schema: "
@@ -40,7 +40,7 @@ const pool_def& parent_pool() {
 }
 
 std::string volume_round_trip(const std::string& xml, const std::string& origin,
-                              parse_mode mode = parse_mode::input) {
+                              parse_mode mode) {
   volume_def def = parse_volume(xml, origin, parent_pool(), mode);
   BOOST_TEST(def.unknown.empty(), origin << " kept outside the schema: "
                                          << (def.unknown.empty() ? "" : def.unknown[0]));
@@ -75,48 +75,38 @@ BOOST_AUTO_TEST_CASE(schema_files_are_written_from_the_tables) {
   schema_file("storagevol.rng", volume_schema());
 }
 
-// Every pool case: libvirt's output exactly (an inactive pool: sizes 0), stable when
-// read back, valid under both schemas, accepted by strict parsing.
-BOOST_AUTO_TEST_CASE(conformance_pools) {
-  auto cases = files_ending(corpus, ".out.xml");
-  int pools = 0;
-  for (auto& name : cases) {
-    if (name.rfind("pool-", 0) != 0)
+// Every case of one kind ("pool", "vol"): libvirt's output exactly (an inactive pool:
+// sizes 0), stable when read back, valid under both schemas ("storagepool.rng"),
+// accepted by strict parsing. Returns how many cases there are.
+using round_trip_fn = std::string (*)(const std::string&, const std::string&, parse_mode);
+static int conformance(const std::string& kind, round_trip_fn round_trip,
+                       const std::string& rng) {
+  int n = 0;
+  for (auto& name : files_ending(corpus, ".out.xml")) {
+    if (name.rfind(kind + "-", 0) != 0)
       continue;
-    ++pools;
+    ++n;
     BOOST_TEST_CONTEXT("case " << name) {
-      std::string ours = pool_round_trip(read_file(corpus + name + ".in.xml"), name);
+      std::string in = read_file(corpus + name + ".in.xml");
+      std::string ours = round_trip(in, name, parse_mode::input);
       same_document(ours, read_file(corpus + name + ".out.xml"));
-      BOOST_TEST(pool_round_trip(ours, name, parse_mode::stored) == ours);
-      BOOST_TEST(relaxng_errors(schemas + "storagepool.rng", ours).empty());
-      BOOST_TEST(
-          relaxng_errors("/usr/share/libvirt/schemas/storagepool.rng", ours).empty());
-      BOOST_CHECK_NO_THROW(pool_round_trip(read_file(corpus + name + ".in.xml"), name,
-                                           parse_mode::strict));
+      BOOST_TEST(round_trip(ours, name, parse_mode::stored) == ours);
+      BOOST_TEST(relaxng_errors(schemas + rng, ours).empty());
+      BOOST_TEST(relaxng_errors("/usr/share/libvirt/schemas/" + rng, ours).empty());
+      BOOST_CHECK_NO_THROW(round_trip(in, name, parse_mode::strict));
     }
   }
-  BOOST_TEST(pools == 7, "libvirt's pool cases not found at " << corpus);
+  return n;
+}
+
+BOOST_AUTO_TEST_CASE(conformance_pools) {
+  BOOST_TEST(conformance("pool", pool_round_trip, "storagepool.rng") == 7,
+             "libvirt's pool cases not found at " << corpus);
 }
 
 BOOST_AUTO_TEST_CASE(conformance_volumes) {
-  auto cases = files_ending(corpus, ".out.xml");
-  int volumes = 0;
-  for (auto& name : cases) {
-    if (name.rfind("vol-", 0) != 0)
-      continue;
-    ++volumes;
-    BOOST_TEST_CONTEXT("case " << name) {
-      std::string ours = volume_round_trip(read_file(corpus + name + ".in.xml"), name);
-      same_document(ours, read_file(corpus + name + ".out.xml"));
-      BOOST_TEST(volume_round_trip(ours, name, parse_mode::stored) == ours);
-      BOOST_TEST(relaxng_errors(schemas + "storagevol.rng", ours).empty());
-      BOOST_TEST(
-          relaxng_errors("/usr/share/libvirt/schemas/storagevol.rng", ours).empty());
-      BOOST_CHECK_NO_THROW(volume_round_trip(read_file(corpus + name + ".in.xml"), name,
-                                             parse_mode::strict));
-    }
-  }
-  BOOST_TEST(volumes == 8, "libvirt's volume cases not found at " << corpus);
+  BOOST_TEST(conformance("vol", volume_round_trip, "storagevol.rng") == 8,
+             "libvirt's volume cases not found at " << corpus);
 }
 
 // What an active pool holds is written in bytes; a definition's own sizes are not kept;

@@ -33,6 +33,10 @@ struct xml_node {
   xml_node* child(std::string_view n);
   /// The concatenated text of this element's direct text children.
   std::string text_content() const;
+  /// The same without the whitespace around it.
+  std::string trimmed_text() const;
+  /// Makes `text` the element's only content (its children replaced).
+  void set_text(std::string text);
   /// Whether the element has element children.
   bool has_elements() const;
 
