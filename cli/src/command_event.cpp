@@ -1,4 +1,5 @@
-// `event`: follow the daemon's lifecycle and driver events as virsh prints them.
+// `event` and `pool-event`: follow the daemon's domain and storage pool events as virsh
+// prints them.
 #include "command_table.hpp"
 #include "shell.hpp"
 
@@ -87,30 +88,69 @@ const event_type event_types[] = {
      [](const json& b) { return str(b, "device"); }},
 };
 
-const event_type* find_event_type(std::string_view name) {
-  for (auto& t : event_types)
-    if (t.name == name)
-      return &t;
+// Storage pool events (pool-event): what virsh prints after the pool's name.
+std::string pool_lifecycle_text(const json& body) {
+  static const std::pair<std::string_view, std::string_view> events[] = {
+      {"defined", "Defined"}, {"undefined", "Undefined"}, {"started", "Started"},
+      {"stopped", "Stopped"}, {"created", "Created"},     {"deleted", "Deleted"}};
+  for (auto& [wire, text] : events)
+    if (wire == str(body, "event"))
+      return ": " + std::string(text);
+  return ": unknown";
+}
+
+const event_type pool_event_types[] = {
+    {"lifecycle", protocol::topic_pool_lifecycle, pool_lifecycle_text},
+    {"refresh", protocol::topic_pool_refresh, [](const json&) { return std::string(); }},
+};
+
+// What one event command follows: `event` a domain's events, `pool-event` a storage
+// pool's, each with virsh's line for them.
+struct event_family {
+  std::string_view object; ///< the body's key and the filter option: "domain", "pool"
+  std::string_view replay_prefix;
+  const event_type* begin;
+  const event_type* end;
+  std::string (*line)(const event_type& t, const json& body);
+};
+
+const event_family domain_events = {
+    "domain", "domain.", std::begin(event_types), std::end(event_types),
+    [](const event_type& t, const json& body) {
+      return "event '" + std::string(t.name) + "' for domain '" +
+             body["domain"].value("name", "") + "': " + t.text(body);
+    }};
+
+const event_family pool_events = {"pool", "pool.", std::begin(pool_event_types),
+                                  std::end(pool_event_types),
+                                  [](const event_type& t, const json& body) {
+                                    return "event '" + std::string(t.name) +
+                                           "' for storage pool " +
+                                           body["pool"].value("name", "") + t.text(body);
+                                  }};
+
+const event_type* find_event_type(const event_family& f, std::string_view name) {
+  for (auto* t = f.begin; t != f.end; ++t)
+    if (t->name == name)
+      return t;
   return nullptr;
 }
 
 // The lines an event prints under the types followed: one per type of its topic (an
 // I/O error is both io-error and, with a reason, io-error-reason, as libvirt emits both).
-std::vector<std::string> event_lines(const json& body, const event_type* only,
-                                     bool timestamp) {
+std::vector<std::string> event_lines(const event_family& f, const json& body,
+                                     const event_type* only, bool timestamp) {
   std::vector<std::string> lines;
   std::string topic = str(body, "topic");
-  for (auto& t : event_types) {
-    if (t.topic != topic || (only && only != &t))
+  for (auto* t = f.begin; t != f.end; ++t) {
+    if (t->topic != topic || (only && only != t))
       continue;
-    if (t.name == "io-error-reason" && !body.contains("reason"))
+    if (t->name == "io-error-reason" && !body.contains("reason"))
       continue;
     std::string line;
     if (timestamp)
       line = virsh_time(str(body, "time")) + ": ";
-    line += "event '" + std::string(t.name) + "' for domain '" +
-            body["domain"].value("name", "") + "': " + t.text(body);
-    lines.push_back(line);
+    lines.push_back(line + f.line(*t, body));
   }
   return lines;
 }
@@ -136,9 +176,27 @@ private:
 
 // The options as virsh checks them: false (said why) when they do not go together;
 // `listed` when --list was answered and nothing more is to be done.
-bool check_options(const parsed_command& pc, bool& listed) {
+bool check_options(const event_family& f, const parsed_command& pc, bool& listed) {
   auto event = pc.value("event");
   listed = false;
+  if (&f == &pool_events) {
+    // pool-event has no --all, and lists its types whatever else is given.
+    if (pc.flag("list")) {
+      for (auto* t = f.begin; t != f.end; ++t)
+        std::cout << t->name << '\n';
+      listed = true;
+      return true;
+    }
+    if (!event) {
+      shell::error("either --list or --event <type> is required");
+      return false;
+    }
+    if (!find_event_type(f, *event)) {
+      shell::error("unknown event type " + *event);
+      return false;
+    }
+    return true;
+  }
   if (pc.flag("list")) {
     if (pc.flag("all") || event) {
       shell::error(std::string("Options --list and --") + (event ? "event" : "all") +
@@ -158,7 +216,7 @@ bool check_options(const parsed_command& pc, bool& listed) {
     shell::error("one of --list, --all, or --event <type> is required");
     return false;
   }
-  if (event && !find_event_type(*event)) {
+  if (event && !find_event_type(f, *event)) {
     shell::error("unknown event type " + *event);
     return false;
   }
@@ -171,18 +229,20 @@ class event_watch {
 public:
   enum class ending { done, interrupted, timed_out, daemon_gone };
 
-  event_watch(shell& sh, const parsed_command& pc, std::string uuid)
-      : sh_(sh), uri_(protocol::parse_uri(sh.uri()).normalized()), uuid_(std::move(uuid)),
-        only_(pc.value("event") ? find_event_type(*pc.value("event")) : nullptr),
+  event_watch(shell& sh, const event_family& f, const parsed_command& pc,
+              std::string uuid)
+      : sh_(sh), family_(f), uri_(protocol::parse_uri(sh.uri()).normalized()),
+        uuid_(std::move(uuid)),
+        only_(pc.value("event") ? find_event_type(f, *pc.value("event")) : nullptr),
         timestamp_(pc.flag("timestamp")), loop_(pc.flag("loop")) {}
 
   /// The topics to subscribe to and replay: the one type's, or every type's (--all).
   std::vector<std::string> topics() const {
     std::vector<std::string> out;
-    for (auto& t : event_types)
-      if ((!only_ || only_ == &t) &&
-          std::find(out.begin(), out.end(), t.topic) == out.end())
-        out.emplace_back(t.topic);
+    for (auto* t = family_.begin; t != family_.end; ++t)
+      if ((!only_ || only_ == t) &&
+          std::find(out.begin(), out.end(), t->topic) == out.end())
+        out.emplace_back(t->topic);
     return out;
   }
 
@@ -194,9 +254,11 @@ public:
     // One daemon serves every URI: keep this connection's instance only.
     if (body.value("uri", "") != uri_)
       return true;
-    if (!uuid_.empty() && body["domain"].value("uuid", "") != uuid_)
+    std::string object(family_.object);
+    if (!uuid_.empty() &&
+        (!body.contains(object) || body[object].value("uuid", "") != uuid_))
       return true;
-    auto lines = event_lines(body, only_, timestamp_);
+    auto lines = event_lines(family_, body, only_, timestamp_);
     for (auto& line : lines) {
       std::cout << line << std::endl;
       ++count_;
@@ -277,10 +339,11 @@ private:
   // ones no type follows print nothing).
   std::string replay_topic() const {
     auto t = topics();
-    return t.size() == 1 ? t.front() : "domain.";
+    return t.size() == 1 ? t.front() : std::string(family_.replay_prefix);
   }
 
   shell& sh_;
+  const event_family& family_;
   std::string uri_, uuid_;
   const event_type* only_; // nullptr: --all
   bool timestamp_, loop_;
@@ -310,18 +373,26 @@ bool report(shell& sh, event_watch::ending how, int count) {
 
 } // namespace
 
-bool cmd_event(shell& sh, const parsed_command& pc) {
+namespace {
+
+// `event` and `pool-event`: the object to follow (all when not named), then the
+// journal with --since, then live events.
+bool follow_events(shell& sh, const event_family& f, const parsed_command& pc) {
   bool listed = false;
-  if (!check_options(pc, listed))
+  if (!check_options(f, pc, listed))
     return false;
   if (listed)
     return true;
   std::string uuid;
-  if (auto d = pc.value("domain"))
-    uuid = sh.call("domain.lookup", {{"domain", *d}}).value("uuid", "");
+  if (&f == &domain_events) {
+    if (auto d = pc.value("domain"))
+      uuid = sh.call("domain.lookup", {{"domain", *d}}).value("uuid", "");
+  } else if (auto p = pc.value("pool")) {
+    uuid = sh.call("pool.info", {{"pool", *p}}).value("uuid", "");
+  }
   long timeout_s = pc.value("timeout") ? std::stol(*pc.value("timeout")) : 0;
 
-  event_watch watch(sh, pc, uuid);
+  event_watch watch(sh, f, pc, uuid);
   protocol::subscriber sub(sh.connection(), watch.topics());
   sub.handshake(std::chrono::seconds(5));
   sh.info("listening for events on " + sh.connection().files().events);
@@ -337,6 +408,16 @@ bool cmd_event(shell& sh, const parsed_command& pc) {
              : interrupted ? event_watch::ending::interrupted
                            : event_watch::ending::done;
   return report(sh, how, watch.count());
+}
+
+} // namespace
+
+bool cmd_event(shell& sh, const parsed_command& pc) {
+  return follow_events(sh, domain_events, pc);
+}
+
+bool cmd_pool_event(shell& sh, const parsed_command& pc) {
+  return follow_events(sh, pool_events, pc);
 }
 
 } // namespace domus::cli

@@ -1,4 +1,5 @@
 #include "command_table.hpp"
+#include "pool_as_xml.hpp"
 
 namespace domus::cli {
 
@@ -32,6 +33,21 @@ option_spec mode_arg() {
 
 option_spec pool_arg() {
   return {"pool", k::string, true, true, "pool name or uuid"};
+}
+
+option_spec overwrite_arg() {
+  return {"overwrite", k::flag, false, false, "overwrite any existing data"};
+}
+option_spec no_overwrite_arg() {
+  return {"no-overwrite", k::flag, false, false, "do not overwrite any existing data"};
+}
+
+// pool-start, pool-create and pool-create-as: build the pool first.
+std::vector<option_spec> with_build(std::vector<option_spec> options) {
+  options.push_back({"build", k::flag, false, false, "build the pool as normal"});
+  options.push_back(no_overwrite_arg());
+  options.push_back(overwrite_arg());
+  return options;
 }
 
 } // namespace
@@ -280,6 +296,46 @@ const std::vector<command_spec>& commands() {
        "Display the system version information.",
        {{"daemon", k::flag, false, false, "report daemon version too"}},
        cmd_version},
+      {"pool-autostart",
+       "pool",
+       "autostart a pool",
+       "Configure a pool to be automatically started at boot.",
+       {pool_arg(), {"disable", k::flag, false, false, "disable autostarting"}},
+       cmd_pool_autostart},
+      {"pool-build",
+       "pool",
+       "build a pool",
+       "Build a given pool.",
+       {pool_arg(), no_overwrite_arg(), overwrite_arg()},
+       cmd_pool_build},
+      {"pool-create-as", "pool", "create a pool from a set of args", "Create a pool.",
+       with_build(pool_as_options()), cmd_pool_create_as},
+      {"pool-create", "pool", "create a pool from an XML file", "Create a pool.",
+       with_build(
+           {{"file", k::string, true, true, "file containing an XML pool description"}}),
+       cmd_pool_create},
+      {"pool-define-as", "pool", "define a pool from a set of args", "Define a pool.",
+       pool_as_options(), cmd_pool_define_as},
+      {"pool-define",
+       "pool",
+       "define an inactive persistent storage pool or modify an existing persistent one "
+       "from an XML file",
+       "Define or modify a persistent storage pool.",
+       {{"file", k::string, true, true, "file containing an XML pool description"},
+        {"validate", k::flag, false, false, "validate the XML against the schema"}},
+       cmd_pool_define},
+      {"pool-delete",
+       "pool",
+       "delete a pool",
+       "Delete a given pool.",
+       {pool_arg()},
+       cmd_pool_delete},
+      {"pool-destroy",
+       "pool",
+       "destroy (stop) a pool",
+       "Forcefully stop a given pool. Raw data in the pool is untouched",
+       {pool_arg()},
+       cmd_pool_destroy},
       {"pool-dumpxml",
        "pool",
        "pool information in XML",
@@ -312,12 +368,40 @@ const std::vector<command_spec>& commands() {
        "",
        {pool_arg()},
        cmd_pool_name},
+      {"pool-refresh",
+       "pool",
+       "refresh a pool",
+       "Refresh a given pool.",
+       {pool_arg()},
+       cmd_pool_refresh},
+      {"pool-start", "pool", "start a (previously defined) inactive pool",
+       "Start a pool.", with_build({pool_arg()}), cmd_pool_start},
+      {"pool-undefine",
+       "pool",
+       "undefine an inactive pool",
+       "Undefine the configuration for an inactive pool.",
+       {pool_arg()},
+       cmd_pool_undefine},
       {"pool-uuid",
        "pool",
        "convert a pool name to pool UUID",
        "",
        {pool_arg()},
        cmd_pool_uuid},
+      {"pool-event",
+       "pool",
+       "Storage Pool Events",
+       "List event types, or wait for storage pool events to occur",
+       {{"pool", k::string, false, false, "filter by storage pool name or uuid"},
+        {"event", k::string, false, false, "which event type to wait for"},
+        {"loop", k::flag, false, false,
+         "loop until timeout or interrupt, rather than one-shot"},
+        {"timeout", k::number, false, false, "timeout seconds"},
+        {"list", k::flag, false, false, "list valid event types"},
+        {"timestamp", k::flag, false, false, "show timestamp for each printed event"},
+        {"since", k::number, false, false,
+         "first replay the daemon's journaled events after this seq (Domus)"}},
+       cmd_pool_event},
       {"exit", "domsh", "quit this interactive terminal", "", {}, cmd_quit},
       {"help",
        "domsh",

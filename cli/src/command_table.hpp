@@ -2,6 +2,9 @@
 // that parsing, `help` and docs come from one table.
 #pragma once
 
+#include <domus/protocol/procedures.hpp>
+
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -74,6 +77,10 @@ const std::vector<command_group>& command_groups();
 /// The command with this name, or nullptr.
 const command_spec* find_command(std::string_view name);
 
+/// The flags of `p` a command's options ask for: each flag of the procedure is an
+/// option of the same name (protocol/flags.hpp).
+uint32_t option_flags(const parsed_command& pc, protocol::proc p);
+
 // The handlers, by file.
 bool cmd_uri(shell&, const parsed_command&);
 bool cmd_version(shell&, const parsed_command&);
@@ -96,6 +103,18 @@ bool cmd_pool_info(shell&, const parsed_command&);
 bool cmd_pool_dumpxml(shell&, const parsed_command&);
 bool cmd_pool_name(shell&, const parsed_command&);
 bool cmd_pool_uuid(shell&, const parsed_command&);
+bool cmd_pool_define(shell&, const parsed_command&);
+bool cmd_pool_create(shell&, const parsed_command&);
+bool cmd_pool_define_as(shell&, const parsed_command&);
+bool cmd_pool_create_as(shell&, const parsed_command&);
+bool cmd_pool_start(shell&, const parsed_command&);
+bool cmd_pool_destroy(shell&, const parsed_command&);
+bool cmd_pool_undefine(shell&, const parsed_command&);
+bool cmd_pool_build(shell&, const parsed_command&);
+bool cmd_pool_delete(shell&, const parsed_command&);
+bool cmd_pool_refresh(shell&, const parsed_command&);
+bool cmd_pool_autostart(shell&, const parsed_command&);
+bool cmd_pool_event(shell&, const parsed_command&);
 bool cmd_domid(shell&, const parsed_command&);
 bool cmd_domname(shell&, const parsed_command&);
 bool cmd_domuuid(shell&, const parsed_command&);

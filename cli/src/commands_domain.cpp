@@ -60,16 +60,6 @@ bool simple(shell& sh, const parsed_command& pc, std::string_view proc,
   return true;
 }
 
-// The flags a command's options ask for: each flag of the procedure is an option of
-// the same name (protocol/flags.hpp).
-uint32_t option_flags(const parsed_command& pc, protocol::proc p) {
-  uint32_t flags = 0;
-  for (auto& f : protocol::flag_bits(p))
-    if (pc.flag(f.name))
-      flags |= f.bit;
-  return flags;
-}
-
 // shutdown and reboot --mode: a comma-separated list of modes; nullopt (the error
 // printed, in virsh's words, whose shutdown and reboot differ by a comma) when one is
 // unknown.
@@ -401,6 +391,14 @@ bool cmd_autostart(shell& sh, const parsed_command& pc) {
   std::cout << "Domain '" << d << "' " << (enable ? "marked" : "unmarked")
             << " as autostarted\n";
   return true;
+}
+
+uint32_t option_flags(const parsed_command& pc, protocol::proc p) {
+  uint32_t flags = 0;
+  for (auto& f : protocol::flag_bits(p))
+    if (pc.flag(f.name))
+      flags |= f.bit;
+  return flags;
 }
 
 } // namespace domus::cli

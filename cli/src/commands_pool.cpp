@@ -1,9 +1,14 @@
-// Storage pool commands, as virsh prints them: pool-list, pool-info, pool-dumpxml,
-// pool-name, pool-uuid. The pool operations (define, start, build, volumes, ...) come
-// with the storage pools issue.
+// Storage pool commands, as virsh prints them: the queries (pool-list, pool-info,
+// pool-dumpxml, pool-name, pool-uuid) and the lifecycle (pool-define, pool-create and
+// their -as forms, pool-start, pool-destroy, pool-undefine, pool-build, pool-delete,
+// pool-refresh, pool-autostart).
 #include "command_table.hpp"
 #include "format.hpp"
+#include "input_file.hpp"
+#include "pool_as_xml.hpp"
 #include "shell.hpp"
+
+#include <domus/protocol/flags.hpp>
 
 #include <cstdio>
 #include <iostream>
@@ -118,6 +123,92 @@ bool cmd_pool_uuid(shell& sh, const parsed_command& pc) {
   std::cout << sh.call("pool.info", {{"pool", *pc.value("pool")}}).value("uuid", "")
             << '\n';
   return true;
+}
+
+namespace {
+
+// A definition from a file: "Pool NAME defined from FILE".
+bool from_file(shell& sh, const parsed_command& pc, protocol::proc p,
+               std::string_view done) {
+  std::string file = *pc.value("file");
+  json args = {{"xml", read_input_file(file)}, {"origin", file}};
+  if (pc.flag("validate"))
+    args["validate"] = true;
+  if (uint32_t flags = option_flags(pc, p))
+    args["flags"] = flags;
+  json r = sh.call(protocol::entry(p).name, args);
+  std::cout << "Pool " << r.value("name", "") << ' ' << done << " from " << file << '\n';
+  return true;
+}
+
+// A definition from options: "Pool NAME defined", or the XML alone with --print-xml.
+bool from_options(shell& sh, const parsed_command& pc, protocol::proc p,
+                  std::string_view done) {
+  std::string xml = pool_xml_from_options(pc);
+  if (pc.flag("print-xml")) {
+    std::cout << xml;
+    return true;
+  }
+  json args = {{"xml", xml}, {"origin", "the options of " + std::string(pc.spec->name)}};
+  if (uint32_t flags = option_flags(pc, p))
+    args["flags"] = flags;
+  sh.call(protocol::entry(p).name, args);
+  std::cout << "Pool " << *pc.value("name") << ' ' << done << '\n';
+  return true;
+}
+
+// An operation on one pool, named as the user named it: "Pool NAME started".
+bool on_pool(shell& sh, const parsed_command& pc, protocol::proc p, std::string_view done,
+             json extra = json::object()) {
+  std::string pool = *pc.value("pool");
+  json args = {{"pool", pool}};
+  args.update(extra);
+  if (uint32_t flags = option_flags(pc, p))
+    args["flags"] = flags;
+  sh.call(protocol::entry(p).name, args);
+  std::cout << "Pool " << pool << ' ' << done << '\n';
+  return true;
+}
+
+} // namespace
+
+using protocol::proc;
+
+bool cmd_pool_define(shell& sh, const parsed_command& pc) {
+  return from_file(sh, pc, proc::pool_define, "defined");
+}
+bool cmd_pool_create(shell& sh, const parsed_command& pc) {
+  return from_file(sh, pc, proc::pool_create, "created");
+}
+bool cmd_pool_define_as(shell& sh, const parsed_command& pc) {
+  return from_options(sh, pc, proc::pool_define, "defined");
+}
+bool cmd_pool_create_as(shell& sh, const parsed_command& pc) {
+  return from_options(sh, pc, proc::pool_create, "created");
+}
+bool cmd_pool_start(shell& sh, const parsed_command& pc) {
+  return on_pool(sh, pc, proc::pool_start, "started");
+}
+bool cmd_pool_destroy(shell& sh, const parsed_command& pc) {
+  return on_pool(sh, pc, proc::pool_destroy, "destroyed");
+}
+bool cmd_pool_undefine(shell& sh, const parsed_command& pc) {
+  return on_pool(sh, pc, proc::pool_undefine, "has been undefined");
+}
+bool cmd_pool_build(shell& sh, const parsed_command& pc) {
+  return on_pool(sh, pc, proc::pool_build, "built");
+}
+bool cmd_pool_delete(shell& sh, const parsed_command& pc) {
+  return on_pool(sh, pc, proc::pool_delete, "deleted");
+}
+bool cmd_pool_refresh(shell& sh, const parsed_command& pc) {
+  return on_pool(sh, pc, proc::pool_refresh, "refreshed");
+}
+bool cmd_pool_autostart(shell& sh, const parsed_command& pc) {
+  bool enable = !pc.flag("disable");
+  return on_pool(sh, pc, proc::pool_autostart,
+                 enable ? "marked as autostarted" : "unmarked as autostarted",
+                 {{"enable", enable}});
 }
 
 } // namespace domus::cli

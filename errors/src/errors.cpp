@@ -29,6 +29,7 @@ static_assert(static_cast<int>(errc::config_error) == DOMUS_E_CONFIG_ERROR);
 static_assert(static_cast<int>(errc::limit_exceeded) == DOMUS_E_LIMIT_EXCEEDED);
 static_assert(static_cast<int>(errc::aborted) == DOMUS_E_ABORTED);
 static_assert(static_cast<int>(errc::no_pool) == DOMUS_E_NO_POOL);
+static_assert(static_cast<int>(errc::pool_exists) == DOMUS_E_POOL_EXISTS);
 
 const std::vector<error_entry>& error_catalogue() {
   static const std::vector<error_entry> entries = {
@@ -63,6 +64,8 @@ const std::vector<error_entry>& error_catalogue() {
       {errc::aborted, "aborted",
        "the operation was cancelled: by domain.jobabort, or overtaken by a destroy"},
       {errc::no_pool, "no-pool", "no storage pool has that name or UUID"},
+      {errc::pool_exists, "pool-exists",
+       "another storage pool has that name, UUID or storage"},
   };
   return entries;
 }

@@ -9,8 +9,12 @@
 //     <test:fault operation='start' action='hang' domain='slow'/>
 //     <test:fault operation='suspend' action='fail' domain='*'/>
 //
+//     <test:fault operation='pool_start' action='hang' pool='slowpool'/>
+//
 // operation is a driver operation (start, shutdown, reboot, destroy, suspend, resume,
-// undefine), action fail or hang, domain a name or *; nothing else is accepted.
+// undefine; pool_start, pool_destroy, pool_build, pool_delete, pool_refresh), action
+// fail or hang, domain (pool for a pool operation) a name or *; nothing else is
+// accepted.
 #pragma once
 
 #include <domus/driver_v1.h>
@@ -27,7 +31,7 @@ enum class fault { none = 0, fail, hang };
 /// The faults a node file declared for its instance; empty for every other instance.
 struct fault_plan {
   struct entry {
-    std::string op, domain;
+    std::string op, domain; ///< domain: the object's name (a pool's for pool_*), or *
     fault action;
   };
   std::vector<entry> entries;
@@ -38,6 +42,10 @@ struct fault_plan {
 
 /// The operations a fault may name.
 bool is_fault_operation(const std::string& op);
+/// Whether `op` is one of them on a pool (it names a pool, not a domain).
+bool is_pool_fault_operation(const std::string& op);
+/// Every operation a fault may name, "start, shutdown, ...", for error messages.
+std::string fault_operations();
 
 /// Completions of hung operations: made when the runtime cancels them, else freed with
 /// the instance.

@@ -205,7 +205,8 @@ void load_node_facts(const std::string& origin, const xml_node& root, node_facts
     n.memory_kib = number(origin, *mem, "/node/memory");
 }
 
-// <test:fault operation='OP' action='fail|hang' domain='NAME|*'/>
+// <test:fault operation='OP' action='fail|hang' domain='NAME|*'/>, pool='NAME|*' for a
+// pool operation.
 fault_plan::entry load_fault(const std::string& origin, const xml_node& el) {
   auto need = [&](const char* name) {
     const std::string* v = el.attr(name);
@@ -214,21 +215,23 @@ fault_plan::entry load_fault(const std::string& origin, const xml_node& el) {
            "/node/test:fault: attribute '" + std::string(name) + "' is missing");
     return *v;
   };
+  std::string op = need("operation");
+  if (!is_fault_operation(op))
+    fail(origin, el,
+         "/node/test:fault: operation '" + op + "' is not one of " + fault_operations());
+  const char* object = is_pool_fault_operation(op) ? "pool" : "domain";
   for (auto& a : el.attrs)
-    if (a.name != "operation" && a.name != "action" && a.name != "domain")
-      fail(origin, el, "/node/test:fault: unknown attribute '" + a.name + "'");
+    if (a.name != "operation" && a.name != "action" && a.name != object)
+      fail(origin, el,
+           "/node/test:fault: unknown attribute '" + a.name + "' (operation " + op +
+               " takes '" + object + "')");
   for (auto& c : el.children)
     if (!c.is_text)
       fail(origin, c, "/node/test:fault: unexpected <" + c.name + ">");
-  std::string op = need("operation"), action = need("action"), domain = need("domain");
-  if (!is_fault_operation(op))
-    fail(origin, el,
-         "/node/test:fault: operation '" + op +
-             "' is not one of start, shutdown, reboot, destroy, suspend, resume, "
-             "undefine");
+  std::string action = need("action"), name = need(object);
   if (action != "fail" && action != "hang")
     fail(origin, el, "/node/test:fault: action '" + action + "' is not fail or hang");
-  return {op, domain, action == "fail" ? fault::fail : fault::hang};
+  return {op, name, action == "fail" ? fault::fail : fault::hang};
 }
 
 } // namespace
@@ -255,8 +258,8 @@ seed load_node_file(const std::string& path) {
       seed_object obj;
       obj.kind = c.name == "network" ? DOMUS_OBJECT_NETWORK : DOMUS_OBJECT_POOL;
       // libvirt's mock starts every network and pool of a node file.
-      obj.state =
-          obj.kind == DOMUS_OBJECT_POOL ? DOMUS_POOL_RUNNING : DOMUS_STATE_RUNNING;
+      obj.state = obj.kind == DOMUS_OBJECT_POOL ? int32_t{DOMUS_POOL_RUNNING}
+                                                : int32_t{DOMUS_STATE_RUNNING};
       obj.origin = r.origin;
       obj.xml =
           c.name == "pool" ? load_pool(c, r, path, dir) : model::to_xml_string(r.node);

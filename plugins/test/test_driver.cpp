@@ -1,6 +1,8 @@
 // The `test` driver's ABI surface: domus_driver_entry and the operation tables. Every
 // operation completes synchronously, before its call returns, as a mock can.
+#include "completion.hpp"
 #include "test_domain.hpp"
+#include "test_pool.hpp"
 #include "test_state.hpp"
 
 #include <domus/errors.hpp>
@@ -17,31 +19,6 @@ namespace {
 
 const char* const schemes[] = {"test", nullptr};
 
-domus_result_v1 blank() {
-  domus_result_v1 r{};
-  r.struct_size = sizeof r;
-  return r;
-}
-
-void fail(domus_complete_fn done, void* user, int32_t status,
-          const std::string& message) {
-  domus_result_v1 r = blank();
-  r.status = status;
-  r.message = message.c_str();
-  done(user, &r);
-}
-
-// Runs body; an exception becomes an error completion (nothing throws across the ABI).
-template <class F> void guarded(domus_complete_fn done, void* user, F&& body) {
-  try {
-    body();
-  } catch (const error& e) {
-    fail(done, user, static_cast<int32_t>(e.code()), e.what());
-  } catch (const std::exception& e) {
-    fail(done, user, DOMUS_E_INTERNAL, std::string("test driver: ") + e.what());
-  }
-}
-
 // An injected fault (a node file's test:fault) takes the call: true, and the caller
 // returns. A hung call completes only when the runtime cancels it (test_cancel).
 bool injected(domus_instance* inst, const char* op, domus_dom* d, domus_complete_fn done,
@@ -53,21 +30,7 @@ bool injected(domus_instance* inst, const char* op, domus_dom* d, domus_complete
     std::lock_guard<std::mutex> lock(d->mutex);
     name = d->def.name;
   }
-  switch (inst->faults.lookup(op, name)) {
-  case fault::none:
-    return false;
-  case fault::fail:
-    fail(done, user, DOMUS_E_OPERATION_FAILED,
-         std::string("injected failure of ") + op + " on domain '" + name +
-             "' (test:fault in the node file)");
-    return true;
-  case fault::hang: {
-    std::lock_guard<std::mutex> lock(inst->hung.mutex);
-    inst->hung.calls.emplace_back(done, user);
-    return true;
-  }
-  }
-  return false;
+  return injected_fault(*inst, op, "domain", name, done, user);
 }
 
 void complete(domus_complete_fn done, void* user, const outcome& o) {
@@ -124,14 +87,19 @@ void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* use
 
     // Build every object before handing any over, so that a bad file changes nothing.
     std::vector<std::unique_ptr<domus_dom>> doms;
+    std::vector<std::unique_ptr<domus_pool>> pools;
     std::vector<std::string> xmls, blobs;
     for (auto& obj : s.objects) {
       if (obj.kind != DOMUS_OBJECT_DOMAIN) {
         doms.push_back(nullptr);
+        pools.push_back(obj.kind == DOMUS_OBJECT_POOL
+                            ? seed_pool(obj.xml, obj.state, obj.origin)
+                            : nullptr);
         xmls.push_back(obj.xml);
         blobs.emplace_back();
         continue;
       }
+      pools.push_back(nullptr);
       auto d = std::make_unique<domus_dom>();
       d->def = parse(obj.xml.c_str(), obj.origin, domus::model::parse_mode::input);
       apply_test_defaults(d->def);
@@ -155,6 +123,7 @@ void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* use
       o.xml = xmls[i].c_str();
       o.persistent = s.objects[i].persistent ? 1 : 0;
       o.state = {s.objects[i].state, DOMUS_REASON_UNKNOWN, doms[i] ? doms[i]->id : -1};
+      o.pool = pools[i].get();
       if (doms[i]) {
         o.dom = doms[i].get();
         o.private_data = {blobs[i].data(), blobs[i].size()};
@@ -169,6 +138,9 @@ void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* use
     for (auto& d : doms)
       if (d)
         inst->doms.insert(d.release());
+    for (auto& p : pools)
+      if (p)
+        inst->pools.insert(p.release());
     inst.release();
     done(user, &r);
   });
@@ -177,6 +149,8 @@ void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* use
 void test_close(domus_instance* inst) {
   for (auto* d : inst->doms)
     delete d;
+  for (auto* p : inst->pools)
+    delete p;
   delete inst;
 }
 
@@ -450,7 +424,6 @@ const domus_domain_ops_v1 domain_ops = {
 
 const char* const pool_schemes[] = {"test", nullptr};
 const domus_kind_schemes_v1 kinds[] = {{DOMUS_OBJECT_POOL, pool_schemes}};
-const domus_pool_ops_v1 pool_ops = {sizeof(domus_pool_ops_v1)};
 
 const domus_driver_v1 driver = {
     DOMUS_DRIVER_ABI_MAJOR,
@@ -466,11 +439,11 @@ const domus_driver_v1 driver = {
     &domain_ops,
     test_capabilities,
     nullptr, // domain capabilities: libvirt's mock has none
-    // Its pools, as libvirt's mock has them (default-pool, a node file's); their
-    // operations, and its networks, come with the storage and networks issues.
+    // Its pools, as libvirt's mock has them (default-pool, a node file's, those defined
+    // since; test_pool.cpp); its networks come with the networks issue.
     kinds,
     1,
-    &pool_ops,
+    &pool_ops(),
     nullptr,
     nullptr,
 };

@@ -5,6 +5,7 @@
 #include <domus/driver_v1.h>
 
 #include <domus/model/domain_def.hpp>
+#include <domus/model/storage_def.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -77,6 +78,15 @@ struct domus_dom {
   std::chrono::steady_clock::time_point started{};
 };
 
+/// A mock storage pool: its definition as last defined or started, and its state.
+/// Operations on one pool never overlap (the ABI's rule); the lock is for the instance's
+/// close and for faults, which read the name.
+struct domus_pool {
+  std::mutex mutex;
+  domus::model::pool_def def;
+  int32_t state = DOMUS_POOL_INACTIVE;
+};
+
 /// A mock hypervisor connection.
 struct domus_instance {
   const domus_host_v1* host = nullptr;
@@ -85,6 +95,18 @@ struct domus_instance {
   std::atomic<int32_t> next_id{1}; ///< ids are never reused, as in libvirt
   std::mutex doms_mutex;           ///< guards doms (taken on define and release only)
   std::set<domus_dom*> doms;       ///< every handle not released, freed by close
+  std::set<domus_pool*> pools;     ///< the same for pools (guarded by doms_mutex)
   domus::test_driver::fault_plan faults; ///< its node file's test:fault declarations
   domus::test_driver::hung_calls hung;   ///< operations that never complete
 };
+
+namespace domus::test_driver {
+
+/// An injected fault (a node file's test:fault) on operation `op` of the object `name`
+/// (`kind` "domain" or "pool", for the message) takes the call: true, and the caller
+/// returns. A failure completes at once; a hung call completes only when the runtime
+/// cancels it.
+bool injected_fault(domus_instance& inst, const std::string& op, const char* kind,
+                    const std::string& name, domus_complete_fn done, void* user);
+
+} // namespace domus::test_driver

@@ -71,6 +71,25 @@ const std::vector<flag_bit> dump_bits = {
     {DOMUS_DUMP_MEMORY_ONLY, "memory-only", 1, "the guest's memory only, in `format`"},
 };
 
+// pool start and create: build the pool first (libvirt's virStoragePoolCreateFlags).
+const std::vector<flag_bit> pool_start_bits = {
+    {DOMUS_POOL_START_BUILD, "build", 1, "build the pool first"},
+    {DOMUS_POOL_START_BUILD_OVERWRITE, "overwrite", 1,
+     "build it, overwriting what is there"},
+    {DOMUS_POOL_START_BUILD_NO_OVERWRITE, "no-overwrite", 1,
+     "build it, refusing to overwrite what is there"},
+};
+const std::vector<flag_bit> pool_build_bits = {
+    {DOMUS_POOL_BUILD_REPAIR, "repair", 1, "repair the pool's storage"},
+    {DOMUS_POOL_BUILD_RESIZE, "resize", 1, "extend the pool's storage"},
+    {DOMUS_POOL_BUILD_NO_OVERWRITE, "no-overwrite", 1,
+     "refuse to overwrite what is there"},
+    {DOMUS_POOL_BUILD_OVERWRITE, "overwrite", 1, "overwrite what is there"},
+};
+const std::vector<flag_bit> pool_delete_bits = {
+    {DOMUS_POOL_DELETE_ZEROED, "zeroed", 1, "clear every byte first"},
+};
+
 const std::vector<flag_bit> no_bits;
 
 std::string hex(uint32_t v) {
@@ -102,6 +121,13 @@ const std::vector<flag_bit>& flag_bits(proc p) {
     return console_bits;
   case proc::domain_dump:
     return dump_bits;
+  case proc::pool_start:
+  case proc::pool_create:
+    return pool_start_bits;
+  case proc::pool_build:
+    return pool_build_bits;
+  case proc::pool_delete:
+    return pool_delete_bits;
   default:
     return no_bits;
   }

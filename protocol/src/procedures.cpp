@@ -90,6 +90,28 @@ const std::vector<proc_entry>& proc_catalogue() {
        "one pool (by name or UUID), as pool.list lists it"},
       {proc::pool_xml, "pool.xml", t::instance, false, "{pool, inactive?}",
        "one pool's definition in libvirt's format, with its sizes: {xml}"},
+      {proc::pool_define, "pool.define", t::instance, true, "{xml, origin?, validate?}",
+       "defines a persistent storage pool, or replaces the definition of the one of the "
+       "same name and UUID (an active pool's at its next start): the pool as pool.info "
+       "shows it"},
+      {proc::pool_create, "pool.create", t::instance, true,
+       "{xml, origin?, validate?, flags?}",
+       "creates and starts a transient storage pool (or starts an inactive one with "
+       "this definition): the pool as pool.info shows it"},
+      {proc::pool_start, "pool.start", t::instance, true, "{pool, flags?}",
+       "starts an inactive storage pool"},
+      {proc::pool_destroy, "pool.destroy", t::instance, true, "{pool}",
+       "stops an active storage pool (its storage is kept; a transient one is gone)"},
+      {proc::pool_undefine, "pool.undefine", t::instance, true, "{pool}",
+       "removes an inactive storage pool's definition"},
+      {proc::pool_build, "pool.build", t::instance, true, "{pool, flags?}",
+       "builds an inactive storage pool's storage (a directory: creates it)"},
+      {proc::pool_delete, "pool.delete", t::instance, true, "{pool, flags?}",
+       "deletes an inactive storage pool's storage (a directory: removes it)"},
+      {proc::pool_refresh, "pool.refresh", t::instance, true, "{pool}",
+       "reads an active storage pool's volumes and sizes again"},
+      {proc::pool_autostart, "pool.autostart", t::instance, true, "{pool, enable}",
+       "whether a persistent storage pool starts with the daemon"},
   };
   return entries;
 }

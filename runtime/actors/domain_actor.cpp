@@ -2,6 +2,7 @@
 #include "actors/failure_reason.hpp"
 #include "actors/job_queue.hpp"
 #include "actors/long_job.hpp"
+#include "actors/store_calls.hpp"
 
 #include "actors/args.hpp"
 #include "actors/domain_json.hpp"
@@ -47,8 +48,7 @@ struct domain_state {
   bool release_pending = false; // release the handle once no driver call is out
   bool status_retry_pending = false; // a stale status file will be written again
   bool awaiting_orphans = false;     // calls of a dead incarnation are still out
-  uint64_t next_store_token = 0;
-  std::unordered_map<uint64_t, std::function<void(const std::string&)>> stored_next;
+  store_calls stored;                // writes of its files, with what to do next
   static inline const char* name = "domain";
 };
 
@@ -395,25 +395,13 @@ public:
   // Submits one change of this domain's files (persist/domain_files.hpp); `then` runs
   // in this actor when it is done.
   void persist(store::change c, stored_fn then) {
-    uint64_t token = ++st().next_store_token;
-    if (then)
-      st().stored_next[token] = std::move(then);
-    caf::actor me = caf::actor_cast<caf::actor>(self_);
-    ctx().files->apply(std::move(c), [me, token](const std::string& error) {
-      caf::anon_send(me, stored_atom::value, token, error);
-    });
+    st().stored.apply(*ctx().files, std::move(c), caf::actor_cast<caf::actor>(self_),
+                      std::move(then));
   }
 
   void on_stored(uint64_t token, const std::string& error) {
-    auto it = st().stored_next.find(token);
-    if (it == st().stored_next.end()) {
-      if (!error.empty())
-        log_error(ctx().uri + ": domain '" + name() + "': " + error);
-      return;
-    }
-    auto then = std::move(it->second);
-    st().stored_next.erase(it);
-    then(error);
+    if (!st().stored.done(token, error) && !error.empty())
+      log_error(ctx().uri + ": domain '" + name() + "': " + error);
   }
 
   domain_files files_of(const std::string& domain) { return {ctx(), domain}; }

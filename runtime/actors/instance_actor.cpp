@@ -5,8 +5,9 @@
 #include "actors/args.hpp"
 #include "actors/domain_actor.hpp"
 #include "actors/domain_json.hpp"
+#include "actors/instance_pools.hpp"
 #include "actors/messages.hpp"
-#include "actors/pool_registry.hpp"
+#include "actors/pool_actor.hpp"
 #include "daemon/log.hpp"
 #include "drivers/driver_call.hpp"
 #include "drivers/host_services.hpp"
@@ -56,7 +57,7 @@ struct instance_state {
   pending_calls calls;
   std::unordered_map<caf::actor_id, record> records;
   std::unordered_map<std::string, caf::actor_id> by_name, by_uuid;
-  pool_registry pools; ///< as the driver reported them when it opened
+  std::unique_ptr<instance_pools> pools; ///< its storage pools and their actors
   std::vector<driver_result::object> other_objects; ///< networks: the networks issue
   std::list<rpc> large;       ///< large definitions waiting to be read
   bool reading_large = false; ///< one is being read on a thread of its own
@@ -132,6 +133,9 @@ public:
     auto release = DOMUS_DOMAIN_OP(*st().ctx, release);
     if (r.ok() && r.dom && release)
       release(st().ctx->inst, r.dom);
+    auto release_pool = DOMUS_POOL_OP(*st().ctx, release);
+    if (r.ok() && r.pool && release_pool)
+      release_pool(st().ctx->inst, r.pool);
   }
 
   void reply(const rpc& r, const json& result) {
@@ -160,6 +164,7 @@ public:
     ctx->etc_dir = seed.etc_dir;
     ctx->status_dir = seed.etc_dir.empty() ? "" : seed.run_dir;
     st().ctx = ctx;
+    st().pools->set_context(ctx);
     auto args = std::make_shared<open_arguments>();
     try {
       args->settings = read_settings(seed.settings_file);
@@ -259,7 +264,15 @@ public:
     } catch (const protocol::error& e) {
       return fail_open(e.code(), e.what());
     }
-    // Phases 1 and 2 (actors/restore_phases.cpp), then phase 3 here.
+    // The pools first (autostart ones start before autostart domains), then phases 1
+    // and 2 (actors/restore_phases.cpp), then phase 3 here.
+    st().pools->adopt_reported(objects);
+    bool boot =
+        read_small_file(st().ctx->status_dir + "/autostarted") != current_boot_id();
+    st().pools->restore(st().calls, boot, [this, plan] { restore_domains(plan); });
+  }
+
+  void restore_domains(std::shared_ptr<restore_plan> plan) {
     reconnect_then_define(
         *st().ctx, plan,
         [this](driver_op op, driver_call call, std::function<void(driver_result&)> then) {
@@ -363,12 +376,7 @@ public:
   void ready(std::vector<driver_result::object>& objects) {
     std::vector<route_entry> routes;
     size_t domains = 0;
-    if (st().seed.pool_plugin == st().seed.plugin) {
-      std::vector<std::string> skipped;
-      st().pools.add(objects, uri(), skipped);
-      for (auto& why : skipped)
-        log_error(uri() + ": " + why + "; skipped");
-    }
+    st().pools->adopt_reported(objects);
     for (auto& o : objects) {
       if (o.kind == DOMUS_OBJECT_NETWORK)
         st().other_objects.push_back(std::move(o));
@@ -414,6 +422,8 @@ public:
         std::vector<const domain_summary*> all;
         for (auto& [id, rec] : st().records)
           all.push_back(&rec.summary);
+        // Its pools before the marker persist_seeded writes last.
+        st().ctx->files->commit_all(st().pools->seed_changes());
         persist_seeded(*st().ctx, *st().ctx->files, all);
       } catch (const protocol::error& e) {
         return fail_open(e.code(), e.what());
@@ -507,32 +517,20 @@ public:
     case proc::pool_list:
     case proc::pool_info:
     case proc::pool_xml:
-      return pool_query(r);
+    case proc::pool_define:
+    case proc::pool_create:
+    case proc::pool_start:
+    case proc::pool_destroy:
+    case proc::pool_undefine:
+    case proc::pool_build:
+    case proc::pool_delete:
+    case proc::pool_refresh:
+    case proc::pool_autostart:
+      return st().pools->handle(r);
     default:
       return reply_error(r, errc::internal,
                          "procedure not handled by the instance actor");
     }
-  }
-
-  // Pools as the driver reported them at open, when it is the one serving this scheme's
-  // pools; a host-wide storage driver's instances come with the storage pools issue.
-  void pool_query(const rpc& r) {
-    const loaded_driver* pd = st().seed.pool_plugin;
-    const std::string& scheme = st().seed.uri.scheme;
-    if (!pd)
-      return reply_error(r, errc::unsupported,
-                         "no driver serves storage pools for '" + scheme + "' URIs");
-    if (pd != st().seed.plugin)
-      return reply_error(r, errc::unsupported,
-                         "the storage pools of '" + scheme + "' URIs are the " +
-                             std::string(pd->driver->name) +
-                             " driver's (host-wide), whose instances Domus does not open "
-                             "yet");
-    if (r.proc == proc::pool_list)
-      return reply(r, st().pools.list(optional_bool(r.args, "active", true),
-                                      optional_bool(r.args, "inactive", true)));
-    std::string pool = required_string(r.args, "pool");
-    reply(r, r.proc == proc::pool_info ? st().pools.info(pool) : st().pools.xml(pool));
   }
 
   void node_info(const rpc& r) {
@@ -855,6 +853,9 @@ public:
     caf::actor_id id = dm.source.id();
     auto it = st().records.find(id);
     if (it == st().records.end()) {
+      // (A pool's actor that quit normally was stopped: it is gone from the registry.)
+      if (!st().stopping && dm.reason && st().pools->on_down(id, reason_text(dm.reason)))
+        return;
       // Removed on purpose (undefined, or a transient domain that stopped).
       gw().actor_gone(uri(), id, errc::no_domain, "the domain no longer exists");
       return;
@@ -946,6 +947,7 @@ public:
           on_summary(self_->current_sender()->id(), s);
         },
         [this](removed_atom, caf::actor_id id) { on_removed(id); },
+        [this](removed_atom, std::string& pool) { st().pools->on_removed(pool); },
         [this](parsed_atom, parsed_definition& p) { on_parsed(p); },
     };
   }
@@ -960,6 +962,8 @@ caf::behavior instance_behavior(instance_actor* self, instance_seed seed) {
       [](std::exception_ptr& ep) { return failure_reason("instance actor", ep); });
   self->state.calls.set_self(caf::actor_cast<caf::actor>(self));
   self->state.calls.set_deadlines(self->state.seed.clock, &self->state.seed.deadlines);
+  self->state.pools = std::make_unique<instance_pools>(self, self->state.seed.pool_plugin,
+                                                       self->state.seed.uri.scheme);
   self->state.logic = std::make_shared<instance_logic>(self);
   auto* logic = self->state.logic.get();
   auto b = logic->make_behavior();

@@ -8,6 +8,8 @@
 #include "gateway/rpc.hpp"
 #include "persist/domain_summary.hpp"
 
+#include <domus/model/storage_def.hpp>
+
 #include <domus/driver_v1.h>
 #include <domus/protocol/codec.hpp>
 #include <domus/protocol/topics.hpp>
@@ -39,6 +41,7 @@ using emit_atom = caf::atom_constant<caf::atom("emit")>;         ///< host -> do
 using progress_atom =
     caf::atom_constant<caf::atom("progress")>; ///< a long job's progress
 using stopping_atom = caf::atom_constant<caf::atom("stopping")>; ///< the daemon stops
+using stop_atom = caf::atom_constant<caf::atom("stop")>; ///< instance -> a gone pool
 
 /// An unsolicited report from a driver, copied.
 struct report_data {
@@ -89,3 +92,16 @@ struct parsed_definition {
 } // namespace domus::runtime
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(domus::runtime::parsed_definition)
+
+namespace domus::runtime {
+
+/// A storage pool request the instance actor hands to a pool's actor, with the
+/// definition it parsed for pool.define and pool.create.
+struct pool_request {
+  rpc request;
+  std::shared_ptr<const model::pool_def> def;
+};
+
+} // namespace domus::runtime
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(domus::runtime::pool_request)

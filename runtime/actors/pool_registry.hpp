@@ -1,17 +1,18 @@
-// The storage pools of one instance, as its driver reported them when it opened (the
-// driver that serves pools for the instance's scheme, when it is the one serving its
-// domains): their definitions, sizes and states, and the answers to pool.list,
-// pool.info and pool.xml. No CAF here: the instance actor owns one. The pool
-// operations, each pool's actor and the host-wide storage drivers' own instances come
-// with the storage pools issue (docs/architecture.md, "Pools and networks").
+// The storage pools of one instance: each pool's slot (its facts, shared with its
+// actor) and actor, indexed by name and UUID, and the answers to pool.list, pool.info
+// and pool.xml, read from the slots without a message. The instance actor owns one; the
+// pool actors (actors/pool_actor.hpp) run the changes. docs/architecture.md, "Pools and
+// networks".
 #pragma once
 
-#include "drivers/driver_result.hpp"
+#include "actors/pool_slot.hpp"
 
-#include <domus/model/storage_def.hpp>
 #include <domus/protocol/codec.hpp>
 
+#include <caf/actor.hpp>
+
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,38 +20,33 @@ namespace domus::runtime {
 
 class pool_registry {
 public:
-  /// Takes the pools among `objects` (kind POOL); one whose definition does not parse,
-  /// or whose name or UUID another has, is skipped and named in `skipped` with why.
-  void add(std::vector<driver_result::object>& objects, const std::string& origin,
-           std::vector<std::string>& skipped);
+  struct entry {
+    std::shared_ptr<pool_slot> slot;
+    caf::actor actor;
+  };
+
+  /// Indexes a pool; its name and UUID must be free.
+  void add(entry e);
+  /// The pool named `name_or_uuid` (a name first, then a UUID in any spelling), being
+  /// defined or defined; nullptr when none. A pool found gone is dropped first, its
+  /// actor added to `gone` (for the instance actor to stop).
+  entry* find(const std::string& name_or_uuid, std::vector<caf::actor>& gone);
+  /// The same, for queries: defined pools only; throws protocol::error(no_pool).
+  const entry& lookup(const std::string& name_or_uuid, std::vector<caf::actor>& gone);
+  /// Drops the pool `name` when it is gone: its actor, else nothing.
+  caf::actor drop_gone(const std::string& name);
 
   /// {pools: [...]} in name order, active ones and/or inactive ones; each entry as
   /// info() answers it.
   protocol::json list(bool active, bool inactive) const;
-  /// {name, uuid, state, persistent, autostart, capacity, allocation, available};
-  /// throws protocol::error(no_pool).
-  protocol::json info(const std::string& name_or_uuid) const;
-  /// {xml}; throws protocol::error(no_pool).
-  protocol::json xml(const std::string& name_or_uuid) const;
+  /// Every pool, being defined or defined (not the gone ones).
+  std::vector<const entry*> all() const;
 
-  size_t size() const { return pools_.size(); }
+  size_t size() const { return by_name_.size(); }
 
 private:
-  struct pool {
-    model::pool_def def;
-    int32_t state = DOMUS_POOL_INACTIVE;
-    bool persistent = true;
-    bool autostart = false;
-    domus_pool* handle = nullptr;
-  };
-  const pool& find(const std::string& name_or_uuid) const;
-  static protocol::json entry(const pool& p);
-
-  std::map<std::string, pool> pools_;                // by name: listed in name order
+  std::map<std::string, entry> by_name_;             // listed in name order
   std::map<std::string, std::string> names_by_uuid_; // its UUID's text, to its name
 };
-
-/// A pool state's wire name ("running"), "" for an unknown one.
-std::string_view pool_state_name(int32_t state);
 
 } // namespace domus::runtime

@@ -36,6 +36,15 @@ constexpr std::array<driver_op_entry, driver_op_count> table = {{
     // A long-running job's deadline counts from its last progress report, not from its
     // start: a dump of a large guest may take many minutes, a silent one is hung.
     {"dump", 120000},
+    // A storage pool's: a definition 30 s; starting or stopping one (a mount, a volume
+    // group, a directory of 10,000 files read at start), building or deleting its
+    // storage and reading it again, 120 s.
+    {"pool_define", 30000},
+    {"pool_start", 120000},
+    {"pool_destroy", 120000},
+    {"pool_build", 120000},
+    {"pool_delete", 120000},
+    {"pool_refresh", 120000},
 }};
 
 } // namespace

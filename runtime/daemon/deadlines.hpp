@@ -33,6 +33,12 @@ enum class driver_op : uint8_t {
   update_device,
   open_console,
   dump, ///< a long-running job: its deadline counts from its last progress
+  pool_define,
+  pool_start,
+  pool_destroy,
+  pool_build,
+  pool_delete,
+  pool_refresh,
   count_ ///< not an operation
 };
 

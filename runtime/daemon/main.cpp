@@ -233,6 +233,9 @@ caf::actor domusd::make_instance(const protocol::uri& u, std::string& why,
     if (!seed.etc_dir.empty()) {
       make_tree_dir(seed.etc_dir, private_dir_mode);
       make_tree_dir(seed.etc_dir + "/autostart", private_dir_mode);
+      make_tree_dir(seed.etc_dir + "/storage", private_dir_mode);
+      make_tree_dir(seed.etc_dir + "/storage/autostart", private_dir_mode);
+      make_tree_dir(seed.run_dir + "/storage", private_dir_mode);
     }
   } catch (const protocol::error& e) {
     code = e.code();

@@ -40,6 +40,11 @@ driver_result driver_result::copy(const domus_result_v1* r) {
     out.xml = std::string(r->xml);
   if (DOMUS_HAS_FIELD(r, domus_result_v1, config_xml) && r->config_xml)
     out.config_xml = std::string(r->config_xml);
+  if (DOMUS_HAS_FIELD(r, domus_result_v1, pool_info)) {
+    out.pool = r->pool;
+    if (DOMUS_HAS_FIELD(r->pool_info, domus_pool_info_v1, available))
+      out.pool_info = *r->pool_info;
+  }
   if (r->private_data.data)
     out.private_data =
         std::string(static_cast<const char*>(r->private_data.data), r->private_data.len);

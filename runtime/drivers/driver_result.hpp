@@ -22,6 +22,8 @@ struct driver_result {
   std::optional<std::string> xml;
   std::optional<std::string> config_xml; ///< 1.1: a device change's persistent definition
   std::optional<std::string> private_data;
+  domus_pool* pool = nullptr;                  ///< 1.1: a pool define's handle
+  std::optional<domus_pool_info_v1> pool_info; ///< 1.1: a pool's state and sizes
   std::optional<domus_dom_info_v1> info;
   std::string info_os_type, info_security_label; ///< strings of info, owned
   bool has_security_label = false;

@@ -27,8 +27,8 @@ bool ends_with(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// The names in `dir` ending in ".xml" (files or links), sorted; temporary files left
-// by a crash (".NAME.tmp") are removed.
+} // namespace
+
 std::vector<std::string> xml_names(const std::string& dir) {
   std::vector<std::string> out;
   DIR* d = opendir(dir.c_str());
@@ -59,8 +59,6 @@ std::string read_whole(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
-
-} // namespace
 
 std::string read_small_file(const std::string& path) {
   std::ifstream in(path);

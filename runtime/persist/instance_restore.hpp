@@ -56,6 +56,13 @@ void mark_seeded(const std::string& etc_dir);
 /// The kernel's boot id (/proc/sys/kernel/random/boot_id), "" when unreadable.
 std::string current_boot_id();
 
+/// The names in `dir` ending in ".xml" (files or links), without it, sorted; temporary
+/// files left by a crash (".NAME.tmp") are removed. None when `dir` is absent.
+std::vector<std::string> xml_names(const std::string& dir);
+
+/// A whole file; throws protocol::error(operation_failed) naming it when unreadable.
+std::string read_whole(const std::string& path);
+
 /// A small file's content without a trailing newline, "" when absent.
 std::string read_small_file(const std::string& path);
 

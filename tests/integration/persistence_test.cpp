@@ -82,9 +82,11 @@ BOOST_AUTO_TEST_CASE(definitions_status_and_guests_survive_sigkill) {
   // autostart link; nothing temporary.
   BOOST_TEST(
       (files_under(etc) == std::vector<std::string>{".seeded", "autostart/web2.xml",
+                                                    "storage/default-pool.xml",
                                                     "test.xml", "web1.xml", "web2.xml"}));
-  BOOST_TEST((files_under(rundir) == std::vector<std::string>{"autostarted", "test.xml",
-                                                              "tr1.xml", "web1.xml"}));
+  BOOST_TEST((files_under(rundir) ==
+              std::vector<std::string>{"autostarted", "storage/default-pool.xml",
+                                       "test.xml", "tr1.xml", "web1.xml"}));
   char target[4096] = {};
   BOOST_TEST(
       ::readlink((etc + "/autostart/web2.xml").c_str(), target, sizeof target - 1) > 0);
@@ -100,6 +102,53 @@ BOOST_AUTO_TEST_CASE(definitions_status_and_guests_survive_sigkill) {
   BOOST_TEST(again.stop() == 0);
   daemon_process third({}, root);
   BOOST_TEST(third.domsh({"list --name"}).out == "test\nweb1\ntr1\nweb2\n\n");
+}
+
+std::string pool(const std::string& name, const std::string& uuid,
+                 const std::string& path) {
+  return "<pool type='dir'><name>" + name + "</name><uuid>" + uuid +
+         "</uuid><target><path>" + path + "</path></target></pool>\n";
+}
+
+// Storage pools as guests: definitions (a redefinition of an active pool waiting for
+// its next start), autostart links and active pools (transient ones too) on disk,
+// defined and started again by the next daemon.
+BOOST_AUTO_TEST_CASE(storage_pools_survive_sigkill) {
+  std::string u1 = "5a3c1f9e-3bd1-4b84-a9b4-0d1c77a44c01";
+  write_file(dir + "/p1.xml", pool("p1", u1, dir + "/p1"));
+  write_file(dir + "/p1b.xml", pool("p1", u1, dir + "/p1b"));
+  write_file(dir + "/pt.xml",
+             pool("pt", "5a3c1f9e-3bd1-4b84-a9b4-0d1c77a44c02", dir + "/pt"));
+  std::string shown = "pool-list --all --details; pool-dumpxml p1; pool-dumpxml p1 "
+                      "--inactive; pool-info pt";
+  std::string before;
+  {
+    daemon_process d({}, root);
+    auto r =
+        d.domsh({"pool-define " + dir +
+                 "/p1.xml; pool-start p1; pool-autostart p1;"
+                 " pool-define-as pa dir --target " +
+                 dir + "/pa; pool-create " + dir +
+                 "/pt.xml; pool-destroy default-pool; pool-define " + dir + "/p1b.xml"});
+    BOOST_TEST_REQUIRE(r.status == 0, r.err);
+    before = d.domsh({shown}).out;
+    d.kill9();
+  }
+  BOOST_TEST(before.find(dir + "/p1b") != std::string::npos, before);
+  BOOST_TEST((files_under(etc + "/storage") ==
+              std::vector<std::string>{"autostart/p1.xml", "default-pool.xml", "p1.xml",
+                                       "pa.xml"}));
+  BOOST_TEST(
+      (files_under(rundir + "/storage") == std::vector<std::string>{"p1.xml", "pt.xml"}));
+  daemon_process again({}, root);
+  BOOST_TEST(again.domsh({shown}).out == before);
+  // Undefine and autostart off remove their files; a transient pool stopped leaves none.
+  auto r =
+      again.domsh({"pool-undefine pa; pool-autostart p1 --disable; pool-destroy pt"});
+  BOOST_TEST(r.status == 0, r.err);
+  BOOST_TEST((files_under(etc + "/storage") ==
+              std::vector<std::string>{"default-pool.xml", "p1.xml"}));
+  BOOST_TEST((files_under(rundir + "/storage") == std::vector<std::string>{"p1.xml"}));
 }
 
 // A domain name may start with a dot; its files are not mistaken for temporary ones.

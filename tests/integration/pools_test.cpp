@@ -5,11 +5,15 @@
 
 #include <domus/protocol/client.hpp>
 
+#include <sys/stat.h>
+
 // Storage pools by kind (docs/architecture.md, "Pools and networks"): an instance lists
 // the pools its driver reported when it opened, when that driver is the one serving pools
 // for its scheme (the test driver's default-pool, a node file's); a scheme whose pools a
-// host-wide driver ("*") serves, or none, is answered unsupported, naming which. domsh's
-// pool commands are compared with virsh in cli_integration.
+// host-wide driver ("*") serves, or none, is answered unsupported, naming which. Each
+// pool's changes run in its own actor, announced on pool.lifecycle; a hung driver call
+// holds its pool only. domsh's pool commands are compared with virsh in cli_integration,
+// their files across SIGKILL in persistence_integration.
 
 using namespace domus::testing;
 using domus::protocol::errc;
@@ -88,4 +92,216 @@ BOOST_AUTO_TEST_CASE(a_pool_that_does_not_parse_is_skipped) {
                           ":1: /pool/name: missing the required element <name>; "
                           "skipped") != std::string::npos,
              d.log());
+}
+
+namespace {
+
+std::string pool_xml(const std::string& name, const std::string& path,
+                     const std::string& uuid = "") {
+  return "<pool type='dir'><name>" + name + "</name>" +
+         (uuid.empty() ? "" : "<uuid>" + uuid + "</uuid>") + "<target><path>" + path +
+         "</path></target></pool>";
+}
+
+json ok(domus::protocol::connection& c, const std::string& proc, const json& args,
+        const std::string& uri = "test:///default") {
+  auto r = call(c, uri, proc, args);
+  BOOST_TEST_REQUIRE(r.ok, proc << ": " << r.message);
+  return r.result;
+}
+
+} // namespace
+
+// Every change is announced on pool.lifecycle (refresh on pool.refresh), in order,
+// journaled: events.since gives them again.
+BOOST_AUTO_TEST_CASE(pool_changes_are_announced_and_journaled) {
+  daemon_process d;
+  domus::protocol::connection c(d.socket(), false);
+  domus::protocol::subscriber sub(c, {"pool."});
+  sub.handshake(5s);
+  std::string uuid = "5a3c1f9e-3bd1-4b84-a9b4-0d1c77a44c01";
+  auto defined = ok(c, "pool.define", {{"xml", pool_xml("p1", "/srv/p1", uuid)}});
+  BOOST_TEST(defined["state"] == "inactive");
+  BOOST_TEST(defined["capacity"] == 107374182400u); // the mock's, as libvirt's
+  for (auto proc : {"pool.build", "pool.start", "pool.refresh", "pool.destroy",
+                    "pool.delete", "pool.undefine"})
+    ok(c, proc, {{"pool", "p1"}});
+  auto events = sub.until_now(5s);
+  std::vector<std::string> seen;
+  uint64_t first_seq = 0, last_seq = 0;
+  for (auto& e : events) {
+    BOOST_TEST(e.body["uri"] == "test:///default");
+    BOOST_TEST(e.body["pool"]["name"] == "p1");
+    BOOST_TEST(e.body["pool"]["uuid"] == uuid);
+    BOOST_TEST(e.body.contains("time"));
+    uint64_t seq = e.body["seq"].get<uint64_t>();
+    BOOST_TEST(seq > last_seq);
+    first_seq = first_seq ? first_seq : seq;
+    last_seq = seq;
+    seen.push_back(e.topic + (e.body.contains("event")
+                                  ? " " + e.body["event"].get<std::string>()
+                                  : std::string()));
+  }
+  BOOST_TEST((seen ==
+              std::vector<std::string>{"pool.lifecycle defined", "pool.lifecycle created",
+                                       "pool.lifecycle started", "pool.refresh",
+                                       "pool.lifecycle stopped", "pool.lifecycle deleted",
+                                       "pool.lifecycle undefined"}));
+  auto again = ok(c, "events.since", {{"after", first_seq - 1}, {"topic", "pool."}}, "");
+  BOOST_TEST(again["events"].size() == 7u);
+  // A transient pool: started, then stopped and gone.
+  ok(c, "pool.create", {{"xml", pool_xml("pt", "/srv/pt")}});
+  ok(c, "pool.destroy", {{"pool", "pt"}});
+  seen.clear();
+  for (auto& e : sub.until_now(5s))
+    seen.push_back(e.body["event"].get<std::string>());
+  BOOST_TEST((seen == std::vector<std::string>{"started", "stopped"}));
+  BOOST_TEST(
+      (call(c, "test:///default", "pool.info", {{"pool", "pt"}}).code == errc::no_pool));
+}
+
+// Refused definitions and operations name what is wrong and change nothing.
+BOOST_AUTO_TEST_CASE(bad_input_changes_nothing) {
+  daemon_process d;
+  domus::protocol::connection c(d.socket(), false);
+  std::string u1 = "5a3c1f9e-3bd1-4b84-a9b4-0d1c77a44c01";
+  ok(c, "pool.define", {{"xml", pool_xml("p1", "/srv/p1", u1)}});
+  auto before = ok(c, "pool.list", json::object());
+  struct refused {
+    std::string proc;
+    json args;
+    errc code;
+    std::string message;
+  };
+  std::vector<refused> cases = {
+      {"pool.define",
+       {{"xml", "<pool type='dir'>\n<name>x</name>\n<target><bogus/></target></pool>"},
+        {"origin", "x.xml"},
+        {"validate", true}},
+       errc::xml_error,
+       "x.xml:3:"},
+      {"pool.define",
+       {{"xml",
+         "<pool type='dir'><name>a/b</name><target><path>/a</path></target></pool>"}},
+       errc::invalid_name,
+       "a/b"},
+      {"pool.define",
+       {{"xml", pool_xml("p1", "/srv/other", "5a3c1f9e-3bd1-4b84-a9b4-0d1c77a44c09")}},
+       errc::pool_exists,
+       "storage pool 'p1' is already defined with UUID " + u1},
+      {"pool.define",
+       {{"xml", pool_xml("p2", "/srv/other", u1)}},
+       errc::pool_exists,
+       "storage pool 'p1' already has UUID " + u1},
+      {"pool.define",
+       {{"xml", pool_xml("p2", "/srv//p1/")}},
+       errc::pool_exists,
+       "storage pool 'p1' already uses this storage (dir /srv/p1)"},
+      {"pool.create",
+       {{"xml", pool_xml("default-pool", "/default-pool",
+                         "dfe224cb-28fb-8dd0-c4b2-64eb3f0f4566")}},
+       errc::invalid_operation,
+       "cannot create storage pool 'default-pool': it is already active"},
+      {"pool.start", {{"pool", "default-pool"}}, errc::invalid_operation, "it is active"},
+      {"pool.start", {{"pool", "nosuch"}}, errc::no_pool, "'nosuch'"},
+      {"pool.start",
+       {{"pool", "p1"}, {"flags", 0x10}},
+       errc::invalid_argument,
+       "flags 0x10 of pool.start are not defined"},
+      {"pool.autostart", {{"pool", "p1"}}, errc::bad_request, "\"enable\""},
+      {"pool.start",
+       {{"pool", "p1"}, {"flags", 1}},
+       errc::unsupported,
+       "the test driver's pools have no storage to build"},
+  };
+  for (auto& k : cases) {
+    BOOST_TEST_CONTEXT(k.proc << " " << k.args.dump()) {
+      auto r = call(c, "test:///default", k.proc, k.args);
+      BOOST_TEST(!r.ok);
+      BOOST_TEST((r.code == k.code), r.message);
+      BOOST_TEST(r.message.find(k.message) != std::string::npos, r.message);
+    }
+  }
+  BOOST_TEST(ok(c, "pool.list", json::object()) == before);
+  // The read-only socket reads, and refuses every change.
+  domus::protocol::connection ro(d.socket(), true);
+  BOOST_TEST(call(ro, "test:///default", "pool.info", {{"pool", "p1"}}).ok);
+  BOOST_TEST((call(ro, "test:///default", "pool.start", {{"pool", "p1"}}).code ==
+              errc::permission_denied));
+}
+
+namespace {
+
+// A node-file instance whose test driver never completes `pool_start` of pool 'slow'.
+struct hung_pool {
+  std::string root = temp_dir("ph");
+  std::string node = root + "/faulty.xml";
+  std::string uri = "test://" + node;
+  std::unique_ptr<daemon_process> d;
+  explicit hung_pool(const std::string& conf) {
+    ::mkdir((root + "/etc").c_str(), 0755);
+    ::mkdir((root + "/etc/domus").c_str(), 0755);
+    write_file(root + "/etc/domus/domusd.conf", "shutdown_timeout_ms = 1000\n" + conf);
+    write_file(node, "<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n"
+                     "  <test:fault operation='pool_start' action='hang' pool='slow'/>\n"
+                     "</node>\n");
+    d = std::make_unique<daemon_process>(std::vector<std::string>{}, root);
+  }
+};
+
+} // namespace
+
+// A hung pool call passes its deadline: the caller hears timeout naming it, the driver
+// is asked to cancel it (the test driver then completes it), and the pool is as it was.
+BOOST_AUTO_TEST_CASE(a_hung_pool_call_times_out) {
+  hung_pool h("deadline_pool_start_ms = 300\n");
+  domus::protocol::connection c(h.d->socket(), false);
+  ok(c, "pool.define", {{"xml", pool_xml("slow", "/srv/slow")}}, h.uri);
+  auto r = call(c, h.uri, "pool.start", {{"pool", "slow"}});
+  BOOST_TEST((r.code == errc::timeout), r.message);
+  BOOST_TEST(r.message == "the test driver's 'pool_start' of storage pool 'slow' did not "
+                          "complete within 0.3 s (deadline_pool_start_ms in domusd.conf);"
+                          " the driver was asked to cancel it");
+  BOOST_TEST(ok(c, "pool.info", {{"pool", "slow"}}, h.uri)["state"] == "inactive");
+  // Once the cancelled call is back, the next start hangs again (not refused as busy).
+  auto again = call(c, h.uri, "pool.start", {{"pool", "slow"}});
+  BOOST_TEST((again.code == errc::timeout), again.message);
+}
+
+// While a pool's call hangs, that pool's queries and every other pool and domain go on.
+BOOST_AUTO_TEST_CASE(a_hung_pool_call_holds_only_its_pool) {
+  hung_pool h("deadline_pool_start_ms = 600000\n");
+  domus::protocol::connection c(h.d->socket(), false);
+  ok(c, "pool.define", {{"xml", pool_xml("slow", "/srv/slow")}}, h.uri);
+  int64_t hung = c.send(h.uri, "pool.start", {{"pool", "slow"}});
+  // The start is out (the driver holds it); the other pools, and slow's queries, go on.
+  ok(c, "pool.define", {{"xml", pool_xml("fast", "/srv/fast")}}, h.uri);
+  ok(c, "pool.start", {{"pool", "fast"}}, h.uri);
+  ok(c, "pool.destroy", {{"pool", "fast"}}, h.uri);
+  BOOST_TEST(ok(c, "pool.info", {{"pool", "slow"}}, h.uri)["state"] == "inactive");
+  BOOST_TEST(ok(c, "pool.list", json::object(), h.uri)["pools"].size() == 2u);
+  std::string guest = "<domain type='test'><name>g</name><memory>65536</memory>"
+                      "<os><type>hvm</type></os></domain>";
+  ok(c, "domain.define", {{"xml", guest}}, h.uri);
+  ok(c, "domain.start", {{"domain", "g"}}, h.uri);
+  // The daemon stops with the call still out: its caller is answered, not forgotten.
+  BOOST_TEST(h.d->stop() == 0);
+  auto r = c.wait_for(hung, 10s);
+  BOOST_TEST(!r.ok);
+}
+
+// A fault on a pool operation names a pool; a domain attribute there is refused.
+BOOST_AUTO_TEST_CASE(pool_faults_name_a_pool) {
+  std::string dir = temp_dir("pf");
+  std::string node = dir + "/node.xml";
+  write_file(node, "<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n"
+                   "  <test:fault operation='pool_start' action='hang' domain='x'/>\n"
+                   "</node>\n");
+  daemon_process d;
+  domus::protocol::connection c(d.socket(), false);
+  auto r = call(c, "test://" + node, "pool.list");
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(r.message.find("unknown attribute 'domain' (operation pool_start takes "
+                            "'pool')") != std::string::npos,
+             r.message);
 }

@@ -77,6 +77,19 @@ PIN(domus_result_v1, objects, 104);
 PIN(domus_result_v1, n_objects, 112);
 /* 1.1 */
 PIN(domus_result_v1, config_xml, 120);
+PIN(domus_result_v1, pool, 128);
+PIN(domus_result_v1, pool_info, 136);
+PIN(domus_pool_info_v1, state, 4);
+PIN(domus_pool_info_v1, capacity, 8);
+PIN(domus_pool_info_v1, allocation, 16);
+PIN(domus_pool_info_v1, available, 24);
+PIN(domus_pool_ops_v1, define, 8);
+PIN(domus_pool_ops_v1, start, 16);
+PIN(domus_pool_ops_v1, destroy, 24);
+PIN(domus_pool_ops_v1, build, 32);
+PIN(domus_pool_ops_v1, delete_storage, 40);
+PIN(domus_pool_ops_v1, refresh, 48);
+PIN(domus_pool_ops_v1, release, 56);
 
 PIN(domus_host_v1, struct_size, 0);
 PIN(domus_host_v1, ctx, 8);
@@ -184,10 +197,11 @@ int main(void) {
   printf("domus_driver_v1: %u bytes, ABI %u.%u\n", (unsigned)sizeof(domus_driver_v1),
          DOMUS_DRIVER_ABI_MAJOR, DOMUS_DRIVER_ABI_MINOR);
   return sizeof(domus_driver_v1) == 136 && sizeof(domus_domain_ops_v1) == 184 &&
-                 sizeof(domus_result_v1) == 128 && sizeof(domus_domcaps_query_v1) == 40 &&
+                 sizeof(domus_result_v1) == 144 && sizeof(domus_domcaps_query_v1) == 40 &&
                  sizeof(domus_open_args_v1) == 104 && sizeof(domus_setting_v1) == 24 &&
                  sizeof(domus_host_v1) == 176 && sizeof(domus_job_progress_v1) == 24 &&
-                 sizeof(domus_object_v1) == 72 &&
+                 sizeof(domus_object_v1) == 72 && sizeof(domus_pool_info_v1) == 32 &&
+                 sizeof(domus_pool_ops_v1) == 64 &&
                  DOMUS_DRIVER_ABI_MINOR == 1
              ? 0
              : 1;

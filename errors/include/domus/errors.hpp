@@ -38,6 +38,7 @@ enum class errc : int {
   limit_exceeded = 22,
   aborted = 23,
   no_pool = 24,
+  pool_exists = 25,
 };
 
 /// One row of the catalogue.

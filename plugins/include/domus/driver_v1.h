@@ -84,7 +84,8 @@ enum domus_status_v1 {
   DOMUS_E_LIMIT_EXCEEDED = 22,
   /* 1.1 */
   DOMUS_E_ABORTED = 23,
-  DOMUS_E_NO_POOL = 24
+  DOMUS_E_NO_POOL = 24,
+  DOMUS_E_POOL_EXISTS = 25
 };
 
 /** Storage pool states (since 1.1; the numbers match libvirt's virStoragePoolState): a
@@ -246,13 +247,14 @@ enum domus_object_kind_v1 {
     refuses LIVE on an inactive domain and CONFIG on a transient one itself. */
 #define DOMUS_DEVICE_LIVE 0x1u   /**< the running guest (a hotplug or unplug) */
 #define DOMUS_DEVICE_CONFIG 0x2u /**< the persistent definition (the next start) */
-#define DOMUS_DEVICE_FORCE 0x4u  /**< update_device only: force it (eject a locked tray) */
+#define DOMUS_DEVICE_FORCE 0x4u  /**< update_device only: force it (eject a locked tray) \
+                                  */
 /** open_console (libvirt's VIR_DOMAIN_CONSOLE_*) */
 #define DOMUS_CONSOLE_FORCE 0x1u /**< take the console from a client that has it */
 #define DOMUS_CONSOLE_SAFE 0x2u  /**< refuse unless the driver can keep it exclusive */
 /** dump (since 1.1), libvirt's virDomainCoreDumpFlags */
-#define DOMUS_DUMP_CRASH 0x1u        /**< crash the guest after the dump (shut off, crashed) */
-#define DOMUS_DUMP_LIVE 0x2u         /**< dump without pausing the guest */
+#define DOMUS_DUMP_CRASH 0x1u /**< crash the guest after the dump (shut off, crashed) */
+#define DOMUS_DUMP_LIVE 0x2u  /**< dump without pausing the guest */
 #define DOMUS_DUMP_BYPASS_CACHE 0x4u /**< write without the host's file cache */
 #define DOMUS_DUMP_RESET 0x8u        /**< reset the guest after the dump */
 #define DOMUS_DUMP_MEMORY_ONLY 0x10u /**< the guest's memory only, in `format` */
@@ -356,6 +358,17 @@ typedef struct domus_object_v1 {
   domus_pool* pool; /**< kind POOL: the driver's handle (for the pool operations) */
 } domus_object_v1;
 
+/** A storage pool's state and sizes in bytes (since 1.1), as `pool-info` shows them.
+    An inactive pool's sizes are what its definition shows (libvirt's mock: what a
+    started pool would have; a directory: 0). */
+typedef struct domus_pool_info_v1 {
+  uint32_t struct_size;
+  int32_t state; /**< domus_pool_state_v1 */
+  uint64_t capacity;
+  uint64_t allocation;
+  uint64_t available;
+} domus_pool_info_v1;
+
 /** What an operation produced. Only the fields its operation documents are read. */
 typedef struct domus_result_v1 {
   uint32_t struct_size;
@@ -379,6 +392,10 @@ typedef struct domus_result_v1 {
   const char* config_xml; /**< attach_device, detach_device, update_device with
                                DOMUS_DEVICE_CONFIG: the persistent definition after the
                                change, which the runtime keeps durably */
+  domus_pool* pool;       /**< pool define: the pool's handle */
+  const domus_pool_info_v1* pool_info; /**< the pool operations: its state and
+                                                   sizes after the operation (NULL:
+                                                   unchanged) */
 } domus_result_v1;
 
 /** How far a long-running job is (since 1.1), in bytes. */
@@ -452,7 +469,8 @@ typedef struct domus_child_event_v1 {
 typedef void (*domus_task_fn)(void* arg);
 typedef void (*domus_fd_fn)(void* arg, int fd, uint32_t revents);
 typedef void (*domus_child_fn)(void* arg, const domus_child_event_v1* event);
-/** Ends blocking work (since 1.1): status 0 after it ran, -ECANCELED if it never began. */
+/** Ends blocking work (since 1.1): status 0 after it ran, -ECANCELED if it never began.
+ */
 typedef void (*domus_work_done_fn)(void* arg, int32_t status);
 
 /** What a driver does with a stream's traffic (since 1.1). Every callback runs on the
@@ -554,8 +572,8 @@ typedef struct domus_host_v1 {
      stream callback, a timer, an fd watch or a posted task), where credit is counted. */
   /** Says what to call on the stream's traffic. Returns 0, or DOMUS_E_INVALID_ARGUMENT
       when it is attached already or cbs is too small. */
-  int32_t (*stream_attach)(void* ctx, domus_stream* stream, const domus_stream_cbs_v1* cbs,
-                           void* arg);
+  int32_t (*stream_attach)(void* ctx, domus_stream* stream,
+                           const domus_stream_cbs_v1* cbs, void* arg);
   /** Sends 1 to DOMUS_STREAM_CHUNK_BYTES bytes to the client. Returns 0; -EAGAIN when
       the client has granted no credit (on_writable follows once it does: keep the
       bytes until then); -EMSGSIZE past the chunk size; -EPIPE once the stream is over. */
@@ -574,7 +592,8 @@ typedef struct domus_host_v1 {
       out. The runtime keeps the latest for `domain.jobinfo` and publishes it as the
       sample topic domain.job-progress. Returns 0; DOMUS_E_INVALID_ARGUMENT for a NULL
       job or progress, or processed past a non-zero total. */
-  int32_t (*job_progress)(void* ctx, domus_job* job, const domus_job_progress_v1* progress);
+  int32_t (*job_progress)(void* ctx, domus_job* job,
+                          const domus_job_progress_v1* progress);
 } domus_host_v1;
 
 /* ---- the driver ------------------------------------------------------------------- */
@@ -727,11 +746,56 @@ typedef struct domus_domcaps_query_v1 {
   const char* virttype; /**< the domain type: "kvm", "qemu", ... */
 } domus_domcaps_query_v1;
 
-/** Storage pool, volume and network operations (since 1.1): defined here so that a
-    driver can declare what it serves; the storage and networks issues append their
-    slots. A table's struct_size still says how much of it the driver knows. */
+/** pool start flags (since 1.1, libvirt's virStoragePoolCreateFlags): build the pool
+    first, and how. */
+#define DOMUS_POOL_START_BUILD 0x1u              /**< build it first */
+#define DOMUS_POOL_START_BUILD_OVERWRITE 0x2u    /**< build, overwriting what is there */
+#define DOMUS_POOL_START_BUILD_NO_OVERWRITE 0x4u /**< build, refusing to overwrite */
+/** pool build flags (since 1.1, libvirt's virStoragePoolBuildFlags) */
+#define DOMUS_POOL_BUILD_REPAIR 0x1u
+#define DOMUS_POOL_BUILD_RESIZE 0x2u
+#define DOMUS_POOL_BUILD_NO_OVERWRITE 0x4u /**< refuse when something is there */
+#define DOMUS_POOL_BUILD_OVERWRITE 0x8u    /**< overwrite what is there */
+/** pool delete flags (since 1.1, libvirt's virStoragePoolDeleteFlags) */
+#define DOMUS_POOL_DELETE_ZEROED 0x1u /**< clear every byte first */
+
+/** Storage pool operations (since 1.1). The runtime owns every pool's definition,
+    persistence, name and UUID and checks each operation against the pool's state (a
+    start of an active pool never reaches the driver), so a driver keeps only what it
+    needs to run a pool. `xml` is always a definition the runtime validated and
+    normalized. Mutating calls on one pool never overlap; on different pools they may.
+    Each completes once, from any thread, with result.pool_info where it documents it.
+    The volume operations come with the volumes. A table's struct_size still says how
+    much of it the driver knows. */
 typedef struct domus_pool_ops_v1 {
   uint32_t struct_size;
+  /** A new pool (`pool-define`, and the first step of `pool-create`): result.pool, the
+      driver's handle, and result.pool_info (inactive, and its sizes). Redefining an
+      existing pool is the runtime's alone; the driver sees the new definition at the
+      pool's next start. flags: none yet. */
+  void (*define)(domus_instance* inst, const char* xml, uint32_t flags,
+                 domus_complete_fn done, void* user);
+  /** Starts an inactive pool with definition `xml` (mounts, activates, checks the
+      target): result.pool_info. flags: DOMUS_POOL_START_*. */
+  void (*start)(domus_instance* inst, domus_pool* pool, const char* xml, uint32_t flags,
+                domus_complete_fn done, void* user);
+  /** Stops an active pool; its storage is left as it is: result.pool_info. */
+  void (*destroy)(domus_instance* inst, domus_pool* pool, domus_complete_fn done,
+                  void* user);
+  /** Builds an inactive pool's storage (a directory: creates it). flags:
+      DOMUS_POOL_BUILD_*. */
+  void (*build)(domus_instance* inst, domus_pool* pool, uint32_t flags,
+                domus_complete_fn done, void* user);
+  /** Deletes an inactive pool's storage (a directory: removes it, empty). flags:
+      DOMUS_POOL_DELETE_*. */
+  void (*delete_storage)(domus_instance* inst, domus_pool* pool, uint32_t flags,
+                         domus_complete_fn done, void* user);
+  /** Reads an active pool's volumes and sizes again: result.pool_info. */
+  void (*refresh)(domus_instance* inst, domus_pool* pool, domus_complete_fn done,
+                  void* user);
+  /** The runtime is done with the pool (undefined while inactive, or a transient pool
+      stopped): frees its handle. Synchronous; never while a call on it is out. */
+  void (*release)(domus_instance* inst, domus_pool* pool);
 } domus_pool_ops_v1;
 typedef struct domus_volume_ops_v1 {
   uint32_t struct_size;

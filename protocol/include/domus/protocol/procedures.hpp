@@ -43,6 +43,15 @@ enum class proc : int {
   pool_list,
   pool_info,
   pool_xml,
+  pool_define,
+  pool_create,
+  pool_start,
+  pool_destroy,
+  pool_undefine,
+  pool_build,
+  pool_delete,
+  pool_refresh,
+  pool_autostart,
 };
 
 /// Who answers a procedure inside the daemon.

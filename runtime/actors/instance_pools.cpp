@@ -1,0 +1,330 @@
+#include "actors/instance_pools.hpp"
+
+#include "actors/args.hpp"
+#include "actors/messages.hpp"
+#include "actors/pool_actor.hpp"
+#include "actors/pool_json.hpp"
+#include "actors/pool_rules.hpp"
+#include "daemon/log.hpp"
+#include "drivers/driver_call.hpp"
+#include "gateway/gateway.hpp"
+
+#include <domus/model/uuid.hpp>
+
+#include <caf/all.hpp>
+
+namespace domus::runtime {
+
+using protocol::errc;
+using protocol::json;
+using protocol::proc;
+
+instance_pools::instance_pools(caf::event_based_actor* self,
+                               const loaded_driver* pool_plugin, std::string scheme)
+    : self_(self), pool_plugin_(pool_plugin), scheme_(std::move(scheme)) {}
+
+std::shared_ptr<pool_slot> instance_pools::adopt(const model::pool_def& def, pool_facts f,
+                                                 bool defined) {
+  auto slot =
+      std::make_shared<pool_slot>(def.name, model::format_uuid(*def.uuid), std::move(f));
+  if (defined)
+    slot->set_defined();
+  caf::actor a = spawn_pool_actor(self_, pool_seed{ctx_, slot});
+  self_->monitor(a);
+  pools_.add({slot, a});
+  return slot;
+}
+
+void instance_pools::stop(std::vector<caf::actor>& gone) {
+  for (auto& a : gone)
+    self_->send(a, stop_atom::value);
+  gone.clear();
+}
+
+void instance_pools::on_removed(const std::string& name) {
+  if (caf::actor a = pools_.drop_gone(name))
+    self_->send(a, stop_atom::value);
+}
+
+bool instance_pools::on_down(caf::actor_id id, const std::string& reason) {
+  for (const auto* e : pools_.all()) {
+    if (e->actor.id() != id)
+      continue;
+    auto slot = e->slot;
+    log_error(ctx_->uri + ": the actor of storage pool '" + slot->name() + "' failed (" +
+              reason + "); a new one takes the pool over");
+    caf::actor a = spawn_pool_actor(self_, pool_seed{ctx_, slot});
+    self_->monitor(a);
+    pools_.add({slot, a});
+    return true;
+  }
+  return false;
+}
+
+// -- what the instance starts with -----------------------------------------------------
+
+void instance_pools::adopt_reported(std::vector<driver_result::object>& objects) {
+  if (!pool_plugin_ || pool_plugin_ != ctx_->plugin)
+    return;
+  for (auto& o : objects) {
+    if (o.kind != DOMUS_OBJECT_POOL)
+      continue;
+    std::string why;
+    try {
+      auto def = model::parse_pool(o.xml, ctx_->uri, model::parse_mode::stored);
+      std::vector<caf::actor> gone;
+      if (!def.uuid)
+        why = "pool '" + def.name + "' has no UUID";
+      else if (pool_state_name(o.state.state).empty())
+        why = "pool '" + def.name + "' has an unknown state " +
+              std::to_string(o.state.state);
+      else if (!o.pool && DOMUS_POOL_OP(*ctx_, start))
+        why = "pool '" + def.name + "' has no handle for the pool operations";
+      else if (pools_.find(def.name, gone) ||
+               pools_.find(model::format_uuid(*def.uuid), gone))
+        why = "pool '" + def.name + "' repeats another's name or UUID";
+      if (why.empty()) {
+        pool_facts f;
+        f.def = std::make_shared<const model::pool_def>(def);
+        f.state = o.state.state;
+        f.persistent = o.persistent;
+        f.autostart = o.autostart;
+        f.handle = o.pool;
+        adopt(def, std::move(f), true);
+      }
+    } catch (const protocol::error& e) {
+      why = std::string("a pool does not parse: ") + e.what();
+    }
+    if (!why.empty())
+      log_error(ctx_->uri + ": " + why + "; skipped");
+  }
+}
+
+std::vector<store::change> instance_pools::seed_changes() const {
+  std::vector<store::change> out;
+  for (const auto* e : pools_.all()) {
+    pool_facts f = e->slot->read();
+    pool_files files{*ctx_, e->slot->name()};
+    if (f.persistent)
+      out.push_back(files.definition(f.inactive_def()));
+    if (f.persistent && f.autostart)
+      out.push_back(files.autostart());
+    if (f.active())
+      out.push_back(files.status(*f.def));
+  }
+  return out;
+}
+
+void instance_pools::restore(pending_calls& calls, bool boot,
+                             std::function<void()> then) {
+  std::vector<std::string> skipped;
+  auto found = read_persisted_pools(*ctx_, skipped);
+  for (auto& why : skipped)
+    log_error(ctx_->uri + ": " + why + "; skipped");
+  if (!pool_plugin_ || pool_plugin_ != ctx_->plugin) {
+    if (!found.empty())
+      log_error(ctx_->uri + ": " + std::to_string(found.size()) +
+                " storage pool(s) on disk, but no driver serves this instance's pools; "
+                "they are left alone");
+    return then();
+  }
+  // One count per pool and one for this loop: `then` runs once, after the last.
+  auto pending = std::make_shared<size_t>(found.size() + 1);
+  auto one_done = [pending, then] {
+    if (--*pending == 0)
+      then();
+  };
+  for (auto& p : found)
+    restore_one(calls, std::move(p), boot, one_done);
+  one_done();
+}
+
+void instance_pools::restore_one(pending_calls& calls, persisted_pool p, bool boot,
+                                 std::function<void()> done) {
+  auto define = DOMUS_POOL_OP(*ctx_, define);
+  auto start = DOMUS_POOL_OP(*ctx_, start);
+  const model::pool_def& def = p.def ? *p.def : *p.live;
+  std::vector<caf::actor> gone;
+  if (!define || !start || pools_.find(def.name, gone) ||
+      pools_.find(model::format_uuid(*def.uuid), gone)) {
+    log_error(ctx_->uri + ": storage pool '" + def.name + "' on disk " +
+              (define && start ? "repeats the name or UUID of a pool the driver has"
+                               : "cannot be defined: the driver has no pool operations") +
+              "; skipped");
+    return done();
+  }
+  auto xml = std::make_shared<std::string>(model::format_pool(def));
+  auto* inst = ctx_->inst;
+  auto uri = ctx_->uri;
+  auto fail = [this, uri](const persisted_pool& p, const std::string& what,
+                          const driver_result& res) {
+    log_error(
+        uri + ": storage pool '" + p.name + "' could not be " + what + " again (" +
+        (res.message.empty() ? "error " + std::to_string(res.status) : res.message) +
+        ")");
+    if (p.live) // it is not active any more
+      ctx_->files->apply(pool_files{*ctx_, p.name}.no_status(), nullptr);
+  };
+  calls.drive(
+      driver_op::pool_define,
+      [=](domus_complete_fn d, void* user) { define(inst, xml->c_str(), 0, d, user); },
+      [=, &calls, p = std::move(p)](driver_result& res) mutable {
+        if (!res.ok() || !res.pool) {
+          fail(p, "defined", res);
+          return done();
+        }
+        auto sizes = [](model::pool_def d, const driver_result& r) {
+          if (r.pool_info)
+            d.sizes = {r.pool_info->capacity, r.pool_info->allocation,
+                       r.pool_info->available};
+          return std::make_shared<const model::pool_def>(std::move(d));
+        };
+        pool_facts f;
+        f.def = sizes(p.def ? *p.def : *p.live, res);
+        f.handle = res.pool;
+        f.persistent = p.def.has_value();
+        f.autostart = p.autostart && f.persistent;
+        bool again = p.live || (f.autostart && boot);
+        if (!again) {
+          auto def = f.def; // (not read after f is moved)
+          adopt(*def, std::move(f), true);
+          return done();
+        }
+        auto live =
+            std::make_shared<std::string>(model::format_pool(p.live ? *p.live : *p.def));
+        auto* handle = res.pool;
+        calls.drive(
+            driver_op::pool_start,
+            [=](domus_complete_fn d, void* user) {
+              start(inst, handle, live->c_str(), 0, d, user);
+            },
+            [=, p = std::move(p)](driver_result& res) mutable {
+              if (!res.ok()) {
+                fail(p, "started", res);
+                if (!f.persistent) {
+                  if (auto release = DOMUS_POOL_OP(*ctx_, release))
+                    release(ctx_->inst, f.handle);
+                  return done();
+                }
+              } else {
+                if (p.live && p.def)
+                  f.next = f.def; // the persistent definition, for its next start
+                f.def = sizes(p.live ? *p.live : *p.def, res);
+                f.state = res.pool_info && res.pool_info->state != DOMUS_POOL_INACTIVE
+                              ? res.pool_info->state
+                              : int32_t{DOMUS_POOL_RUNNING};
+                ctx_->files->apply(pool_files{*ctx_, p.name}.status(*f.def), nullptr);
+                log_info(uri + ": storage pool '" + p.name + "' started again");
+              }
+              auto def = f.def;
+              adopt(*def, std::move(f), true);
+              done();
+            });
+      });
+}
+
+// -- requests ---------------------------------------------------------------------------
+
+void instance_pools::check_served() const {
+  if (!pool_plugin_)
+    throw protocol::error(errc::unsupported,
+                          "no driver serves storage pools for '" + scheme_ + "' URIs");
+  if (pool_plugin_ != ctx_->plugin)
+    throw protocol::error(errc::unsupported,
+                          "the storage pools of '" + scheme_ + "' URIs are the " +
+                              std::string(pool_plugin_->driver->name) +
+                              " driver's (host-wide), whose instances Domus does not "
+                              "open yet");
+}
+
+void instance_pools::handle(const rpc& r) {
+  check_served();
+  switch (r.proc) {
+  case proc::pool_list:
+  case proc::pool_info:
+  case proc::pool_xml:
+    return query(r);
+  case proc::pool_define:
+  case proc::pool_create:
+    return definition(r);
+  default:
+    return change(r);
+  }
+}
+
+void instance_pools::query(const rpc& r) {
+  gateway& gw = *ctx_->gw;
+  if (r.proc == proc::pool_list)
+    return gw.reply(r.serial,
+                    protocol::encode_reply(
+                        r.id, pools_.list(optional_bool(r.args, "active", true),
+                                          optional_bool(r.args, "inactive", true))));
+  std::vector<caf::actor> gone;
+  const auto& e = pools_.lookup(required_string(r.args, "pool"), gone);
+  stop(gone);
+  pool_facts f = e.slot->read();
+  json out;
+  if (r.proc == proc::pool_info)
+    out = pool_entry(*e.slot, f);
+  else if (!optional_bool(r.args, "inactive", false) || !f.next)
+    out = {{"xml", model::format_pool(*f.def)}};
+  else {
+    // The sizes are the pool's, whichever definition is shown.
+    model::pool_def inactive = *f.next;
+    inactive.sizes = f.def->sizes;
+    out = {{"xml", model::format_pool(inactive)}};
+  }
+  gw.reply(r.serial, protocol::encode_reply(r.id, out));
+}
+
+void instance_pools::change(const rpc& r) {
+  std::vector<caf::actor> gone;
+  const auto& e = pools_.lookup(required_string(r.args, "pool"), gone);
+  stop(gone);
+  self_->send(e.actor, call_atom::value, pool_request{r, nullptr});
+}
+
+// pool.define and pool.create: the definition is read and checked against the other
+// pools here (name, UUID, storage), then the pool's actor runs it: a new pool's is
+// spawned for it.
+void instance_pools::definition(const rpc& r) {
+  std::string origin = optional_string(r.args, "origin").value_or("<request>");
+  auto mode = optional_bool(r.args, "validate", false) ? model::parse_mode::strict
+                                                       : model::parse_mode::input;
+  auto parsed =
+      model::parse_pool(required_string(r.args, "xml"), origin, mode, ctx_->xml_limits);
+  model::normalize(parsed);
+  auto def = std::make_shared<const model::pool_def>(std::move(parsed));
+  std::string uuid = model::format_uuid(*def->uuid);
+  std::vector<caf::actor> gone;
+  auto* same_name = pools_.find(def->name, gone);
+  auto* same_uuid = pools_.find(uuid, gone);
+  stop(gone);
+  if (same_name && same_name->slot->uuid() != uuid)
+    throw protocol::error(errc::pool_exists, "storage pool '" + def->name +
+                                                 "' is already defined with UUID " +
+                                                 same_name->slot->uuid());
+  if (same_uuid && same_uuid->slot->name() != def->name)
+    throw protocol::error(errc::pool_exists, "storage pool '" + same_uuid->slot->name() +
+                                                 "' already has UUID " + uuid);
+  if (std::string claim = storage_claim(*def); !claim.empty())
+    for (const auto* other : pools_.all()) {
+      if (other->slot->name() == def->name)
+        continue;
+      pool_facts f = other->slot->read();
+      if (storage_claim(*f.def) == claim || (f.next && storage_claim(*f.next) == claim))
+        throw protocol::error(errc::pool_exists, "storage pool '" + other->slot->name() +
+                                                     "' already uses this storage (" +
+                                                     claim + ")");
+    }
+  if (!same_name) {
+    pool_facts f;
+    f.def = def;
+    f.persistent = r.proc == proc::pool_define;
+    adopt(*def, std::move(f), false);
+    same_name = pools_.find(def->name, gone);
+  }
+  self_->send(same_name->actor, call_atom::value, pool_request{r, def});
+}
+
+} // namespace domus::runtime

@@ -1,0 +1,82 @@
+// The storage pools side of an instance actor: the pools its driver reports when it
+// opens, those an earlier daemon left on disk (defined and started again before the
+// domains come back), the answers to the pool queries, and the hand-off of every pool
+// change to the pool's actor (a new pool's actor is spawned for its define or create).
+// Runs on the instance actor, which owns one.
+#pragma once
+
+#include "actors/instance_context.hpp"
+#include "actors/pool_registry.hpp"
+#include "drivers/driver_result.hpp"
+#include "gateway/rpc.hpp"
+#include "persist/pool_files.hpp"
+#include "persist/store.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace domus::runtime {
+
+class pending_calls;
+
+class instance_pools {
+public:
+  /// `pool_plugin`: the driver serving the scheme's pools (nullptr: none); only when it
+  /// is the instance's own are pools served.
+  instance_pools(caf::event_based_actor* self, const loaded_driver* pool_plugin,
+                 std::string scheme);
+
+  /// Once the instance is open.
+  void set_context(std::shared_ptr<instance_context> ctx) { ctx_ = std::move(ctx); }
+
+  /// Takes the pools among the objects the driver reported at open (kind POOL): each
+  /// gets its actor. One that does not parse, or repeats another's name or UUID, is
+  /// logged and skipped.
+  void adopt_reported(std::vector<driver_result::object>& objects);
+
+  /// The pools of a persisted instance as an earlier daemon left them: each is defined
+  /// again, and started again when it was active, or when it is autostart and this is
+  /// the host's first start of the instance since boot (`boot`); `then` runs once all
+  /// are done. One the driver refuses is logged and left out.
+  void restore(pending_calls& calls, bool boot, std::function<void()> then);
+
+  /// Handles a pool procedure: a reply, or a hand-off to the pool's actor. Throws
+  /// protocol::error for a request refused at once.
+  void handle(const rpc& r);
+
+  /// The pool actor of `name` reports it gone: it is dropped and the actor stopped.
+  void on_removed(const std::string& name);
+
+  /// An actor went down: when it was a pool's (and the pool is not gone), a new actor
+  /// takes the pool over from its slot, and true. The request it was running is lost.
+  bool on_down(caf::actor_id id, const std::string& reason);
+
+  /// What a fresh persisted instance writes of the pools it starts with: their
+  /// definitions, autostart links and the status of the active ones.
+  std::vector<store::change> seed_changes() const;
+
+  pool_registry& registry() { return pools_; }
+
+private:
+  void check_served() const;
+  void query(const rpc& r);
+  void definition(const rpc& r);
+  void change(const rpc& r);
+  std::shared_ptr<pool_slot> adopt(const model::pool_def& def, pool_facts f,
+                                   bool defined);
+  void stop(std::vector<caf::actor>& gone);
+  void restore_one(pending_calls& calls, persisted_pool p, bool boot,
+                   std::function<void()> done);
+
+  caf::event_based_actor* self_;
+  const loaded_driver* pool_plugin_;
+  std::string scheme_;
+  std::shared_ptr<instance_context> ctx_;
+  pool_registry pools_;
+};
+
+} // namespace domus::runtime

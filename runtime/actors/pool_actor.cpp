@@ -1,0 +1,578 @@
+#include "actors/pool_actor.hpp"
+
+#include "actors/failure_reason.hpp"
+#include "actors/messages.hpp"
+#include "actors/pool_json.hpp"
+#include "actors/pool_rules.hpp"
+#include "actors/store_calls.hpp"
+#include "daemon/log.hpp"
+#include "drivers/driver_call.hpp"
+#include "gateway/gateway.hpp"
+#include "persist/pool_files.hpp"
+#include "persist/store.hpp"
+
+#include <domus/protocol/flags.hpp>
+
+#include <caf/all.hpp>
+
+#include <deque>
+#include <functional>
+
+namespace domus::runtime {
+
+using protocol::errc;
+using protocol::json;
+using protocol::proc;
+
+namespace {
+
+class pool_logic;
+
+struct pool_state {
+  pool_seed s;
+  std::shared_ptr<pool_logic> logic; // the behavior's handlers point into it
+  pending_calls calls;
+  std::deque<pool_request> queue; // changes waiting for the one running
+  bool running = false;
+  std::string hung; // the driver call out past its deadline, "" when none
+  bool gone = false;
+  store_calls stored; // writes of its files, with what to do next
+  static inline const char* name = "pool";
+};
+
+using pool_actor = caf::stateful_actor<pool_state>;
+using stored_fn = std::function<void(const std::string&)>;
+
+class pool_logic {
+public:
+  explicit pool_logic(pool_actor* self) : self_(self) {}
+
+  pool_state& st() { return self_->state; }
+  const instance_context& ctx() { return *st().s.ctx; }
+  gateway& gw() { return *ctx().gw; }
+  pool_slot& slot() { return *st().s.slot; }
+  const std::string& name() { return slot().name(); }
+  std::string what() { return "storage pool '" + name() + "'"; }
+
+  // -- replies and events ---------------------------------------------------------------
+
+  void reply(const rpc& r, const json& result) {
+    gw().reply(r.serial, protocol::encode_reply(r.id, result));
+  }
+  void reply_error(const rpc& r, errc code, const std::string& message) {
+    gw().reply(r.serial, protocol::encode_error(r.id, code, message));
+  }
+  void reply_entry(const rpc& r) { reply(r, pool_entry(slot(), slot().read())); }
+  void reply_driver_error(const rpc& r, const driver_result& res, const std::string& op) {
+    auto code = protocol::errc_from_number(res.status).value_or(errc::operation_failed);
+    reply_error(r, code,
+                res.message.empty()
+                    ? "cannot " + op + " " + what() + ": the driver reported error " +
+                          std::to_string(res.status)
+                    : res.message);
+  }
+  void publish(std::string_view event) {
+    gw().publish(std::string(protocol::topic_pool_lifecycle),
+                 pool_lifecycle_body(ctx().uri, slot(), event));
+  }
+
+  // -- files ----------------------------------------------------------------------------
+
+  pool_files files() { return {ctx(), name()}; }
+
+  // One change of the pool's files; `then` runs on this actor with "" or what failed.
+  void persist(store::change c, stored_fn then) {
+    if (!ctx().persisted())
+      return then("");
+    st().stored.apply(*ctx().files, std::move(c), caf::actor_cast<caf::actor>(self_),
+                      std::move(then));
+  }
+
+  // The status file of an active pool, its removal for an inactive one, before the
+  // change is acknowledged (`then`); a volatile write, so a failure is logged, not the
+  // change's.
+  void save_status(const pool_facts& f, std::function<void()> then = nullptr) {
+    persist(f.active() ? files().status(*f.def) : files().no_status(),
+            [this, then](const std::string& error) {
+              if (!error.empty())
+                log_error(ctx().uri + ": " + what() + ": " + error);
+              if (then)
+                then();
+            });
+  }
+
+  // -- the queue ------------------------------------------------------------------------
+
+  void enqueue(pool_request j) {
+    if (st().gone)
+      return reply_error(j.request, errc::no_pool,
+                         "no storage pool with matching name or UUID '" + name() + "'");
+    if (!st().hung.empty())
+      return reply_error(j.request, errc::busy,
+                         what() + " is busy: its driver call '" + st().hung +
+                             "' passed its deadline and has not returned");
+    st().queue.push_back(std::move(j));
+    next();
+  }
+
+  void next() {
+    while (!st().running && !st().queue.empty()) {
+      pool_request j = std::move(st().queue.front());
+      st().queue.pop_front();
+      if (st().gone) {
+        reply_error(j.request, errc::no_pool,
+                    "no storage pool with matching name or UUID '" + name() + "'");
+        continue;
+      }
+      if (!st().hung.empty()) {
+        reply_error(j.request, errc::busy,
+                    what() + " is busy: its driver call '" + st().hung +
+                        "' passed its deadline and has not returned");
+        continue;
+      }
+      st().running = true;
+      try {
+        run(j);
+      } catch (const protocol::error& e) {
+        reply_error(j.request, e.code(), e.what());
+        finish();
+      }
+    }
+  }
+
+  // The running change is over.
+  void finish() {
+    st().running = false;
+    next();
+  }
+
+  // The pool is no more: the instance actor drops it and then stops this actor; what it
+  // sends meanwhile is answered no-pool.
+  void vanish() {
+    st().gone = true;
+    slot().set_gone();
+    self_->send(ctx().registry, removed_atom::value, name());
+  }
+
+  void release_handle(const pool_facts& f) {
+    auto release = DOMUS_POOL_OP(ctx(), release);
+    if (release && f.handle)
+      release(ctx().inst, f.handle);
+  }
+
+  // -- changes --------------------------------------------------------------------------
+
+  void run(pool_request& j) {
+    const rpc& r = j.request;
+    pool_facts f = slot().read();
+    if (auto refused = check_pool_op(r.proc, f, name()))
+      throw protocol::error(errc::invalid_operation, *refused);
+    switch (r.proc) {
+    case proc::pool_define:
+      return slot().defined() ? redefine(j) : define_new(j, false);
+    case proc::pool_create:
+      return slot().defined() ? start(r, j.def) : define_new(j, true);
+    case proc::pool_start:
+      return start(r, nullptr);
+    case proc::pool_destroy:
+      return destroy(r);
+    case proc::pool_undefine:
+      return undefine(r);
+    case proc::pool_build:
+    case proc::pool_delete:
+      return storage_op(r);
+    case proc::pool_refresh:
+      return refresh(r);
+    case proc::pool_autostart:
+      return autostart(r);
+    default:
+      throw protocol::error(errc::internal, "procedure not handled by the pool actor");
+    }
+  }
+
+  template <class Fn> Fn need(Fn fn, const char* slot_name) {
+    if (!fn)
+      throw protocol::error(errc::unsupported, "the " + std::string(ctx().driver().name) +
+                                                   " driver does not support '" +
+                                                   slot_name + "' of storage pools");
+    return fn;
+  }
+
+  // Applies a driver's report of the pool's state and sizes to `f`.
+  static void apply_info(pool_facts& f, const driver_result& res) {
+    if (!res.pool_info)
+      return;
+    f.state = res.pool_info->state;
+    auto def = std::make_shared<model::pool_def>(*f.def);
+    def->sizes = {res.pool_info->capacity, res.pool_info->allocation,
+                  res.pool_info->available};
+    f.def = std::move(def);
+  }
+
+  // A new pool: the driver's define, then its definition on disk (pool.define) or its
+  // start (pool.create, transient).
+  void define_new(pool_request& j, bool create) {
+    auto fn = need(DOMUS_POOL_OP(ctx(), define), "define");
+    if (create)
+      need(DOMUS_POOL_OP(ctx(), start), "start");
+    uint32_t flags = create ? protocol::read_flags(proc::pool_create, j.request.args) : 0;
+    auto xml = std::make_shared<std::string>(model::format_pool(*j.def));
+    auto* inst = ctx().inst;
+    rpc r = j.request;
+    st().calls.drive(
+        driver_op::pool_define,
+        [=](domus_complete_fn done, void* user) {
+          fn(inst, xml->c_str(), 0, done, user);
+        },
+        [this, r, create, flags](driver_result& res) {
+          if (!res.ok() || !res.pool) {
+            if (res.ok())
+              res = failed("the driver's define returned no pool handle");
+            reply_driver_error(r, res, "define");
+            vanish();
+            return finish();
+          }
+          pool_facts f = slot().read();
+          f.handle = res.pool;
+          apply_info(f, res);
+          f.state = DOMUS_POOL_INACTIVE; // until it is started
+          slot().write(f);
+          if (create)
+            return start_new(r, flags);
+          persist(files().definition(*f.def), [this, r](const std::string& error) {
+            if (!error.empty()) {
+              reply_error(r, errc::operation_failed,
+                          "cannot define " + what() + ": " + error);
+              release_handle(slot().read());
+              vanish();
+              return finish();
+            }
+            slot().set_defined();
+            publish("defined");
+            reply_entry(r);
+            finish();
+          });
+        });
+  }
+
+  static driver_result failed(const std::string& message) {
+    driver_result res;
+    res.status = DOMUS_E_OPERATION_FAILED;
+    res.message = message;
+    return res;
+  }
+
+  // pool.create of a new pool: its start; a pool that does not start is gone.
+  void start_new(const rpc& r, uint32_t flags) {
+    call_start(slot().read().def, flags, [this, r](driver_result& res) {
+      pool_facts f = slot().read();
+      if (!res.ok()) {
+        reply_driver_error(r, res, "start");
+        release_handle(f);
+        vanish();
+        return finish();
+      }
+      apply_info(f, res);
+      if (f.state == DOMUS_POOL_INACTIVE)
+        f.state = DOMUS_POOL_RUNNING;
+      f.persistent = false;
+      slot().write(f);
+      slot().set_defined();
+      save_status(f, [this, r] {
+        publish("started");
+        reply_entry(r);
+        finish();
+      });
+    });
+  }
+
+  void call_start(std::shared_ptr<const model::pool_def> def, uint32_t flags,
+                  std::function<void(driver_result&)> then) {
+    auto fn = need(DOMUS_POOL_OP(ctx(), start), "start");
+    auto xml = std::make_shared<std::string>(model::format_pool(*def));
+    auto* inst = ctx().inst;
+    auto* handle = slot().read().handle;
+    st().calls.drive(
+        driver_op::pool_start,
+        [=](domus_complete_fn done, void* user) {
+          fn(inst, handle, xml->c_str(), flags, done, user);
+        },
+        std::move(then));
+  }
+
+  // A new definition for a defined pool: in force at once for an inactive one, at its
+  // next start for an active one; a transient pool becomes persistent.
+  void redefine(pool_request& j) {
+    pool_facts f = slot().read();
+    auto def = std::make_shared<model::pool_def>(*j.def);
+    rpc r = j.request;
+    persist(files().definition(*def), [this, r, f,
+                                       def](const std::string& error) mutable {
+      if (!error.empty()) {
+        reply_error(r, errc::operation_failed, "cannot define " + what() + ": " + error);
+        return finish();
+      }
+      if (f.active()) {
+        f.next = def;
+      } else {
+        def->sizes = f.def->sizes;
+        f.def = def;
+        f.next = nullptr;
+      }
+      f.persistent = true;
+      slot().write(f);
+      publish("defined");
+      reply_entry(r);
+      finish();
+    });
+  }
+
+  // pool.start, and pool.create of a defined inactive pool (with its definition for
+  // this run; the persistent one stays for the next).
+  void start(const rpc& r, std::shared_ptr<const model::pool_def> given) {
+    pool_facts before = slot().read();
+    if (given && before.active())
+      throw protocol::error(errc::invalid_operation,
+                            "cannot create " + what() + ": it is already active");
+    uint32_t flags = protocol::read_flags(r.proc, r.args);
+    std::shared_ptr<const model::pool_def> def =
+        given ? given : (before.next ? before.next : before.def);
+    call_start(def, flags, [this, r, def, given](driver_result& res) {
+      if (!res.ok()) {
+        reply_driver_error(r, res, "start");
+        return finish();
+      }
+      pool_facts f = slot().read();
+      if (given && f.persistent && !f.next)
+        f.next = f.def; // the persistent definition waits for the next start
+      else if (!given)
+        f.next = nullptr;
+      auto live = std::make_shared<model::pool_def>(*def);
+      live->sizes = f.def->sizes;
+      f.def = live;
+      apply_info(f, res);
+      if (f.state == DOMUS_POOL_INACTIVE)
+        f.state = DOMUS_POOL_RUNNING;
+      slot().write(f);
+      save_status(f, [this, r] {
+        publish("started");
+        reply_entry(r);
+        finish();
+      });
+    });
+  }
+
+  void destroy(const rpc& r) {
+    auto fn = need(DOMUS_POOL_OP(ctx(), destroy), "destroy");
+    auto* inst = ctx().inst;
+    auto* handle = slot().read().handle;
+    st().calls.drive(
+        driver_op::pool_destroy,
+        [=](domus_complete_fn done, void* user) { fn(inst, handle, done, user); },
+        [this, r](driver_result& res) {
+          if (!res.ok()) {
+            reply_driver_error(r, res, "destroy");
+            return finish();
+          }
+          pool_facts f = slot().read();
+          apply_info(f, res);
+          f.state = DOMUS_POOL_INACTIVE;
+          if (f.next) {
+            auto def = std::make_shared<model::pool_def>(*f.next);
+            def->sizes = f.def->sizes;
+            f.def = def;
+            f.next = nullptr;
+          }
+          slot().write(f);
+          save_status(f, [this, r, f] {
+            publish("stopped");
+            if (!f.persistent) {
+              release_handle(f);
+              vanish();
+            }
+            reply_entry(r);
+            finish();
+          });
+        });
+  }
+
+  // The definition, then its autostart link, durably (a link left behind names nothing
+  // and is ignored at start; one removed before a definition that stays would lose its
+  // autostart), then the reply.
+  void undefine(const rpc& r) {
+    persist(files().no_definition(), [this, r](const std::string& error) {
+      if (!error.empty()) {
+        reply_error(r, errc::operation_failed,
+                    "cannot undefine " + what() + ": " + error);
+        return finish();
+      }
+      persist(files().no_autostart(), [this, r](const std::string& error) {
+        if (!error.empty())
+          log_warning(ctx().uri + ": " + what() + ": " + error);
+        pool_facts f = slot().read();
+        json entry = pool_entry(slot(), f);
+        entry["persistent"] = false;
+        publish("undefined");
+        release_handle(f);
+        vanish();
+        reply(r, entry);
+        finish();
+      });
+    });
+  }
+
+  // build and delete: what they do to the pool's storage; its state stays.
+  void storage_op(const rpc& r) {
+    bool build = r.proc == proc::pool_build;
+    uint32_t flags = protocol::read_flags(r.proc, r.args);
+    auto* inst = ctx().inst;
+    auto* handle = slot().read().handle;
+    auto then = [this, r, build](driver_result& res) {
+      if (!res.ok()) {
+        reply_driver_error(r, res, build ? "build" : "delete");
+        return finish();
+      }
+      publish(build ? "created" : "deleted");
+      reply_entry(r);
+      finish();
+    };
+    if (build) {
+      auto fn = need(DOMUS_POOL_OP(ctx(), build), "build");
+      st().calls.drive(
+          driver_op::pool_build,
+          [=](domus_complete_fn done, void* user) {
+            fn(inst, handle, flags, done, user);
+          },
+          then);
+    } else {
+      auto fn = need(DOMUS_POOL_OP(ctx(), delete_storage), "delete_storage");
+      st().calls.drive(
+          driver_op::pool_delete,
+          [=](domus_complete_fn done, void* user) {
+            fn(inst, handle, flags, done, user);
+          },
+          then);
+    }
+  }
+
+  void refresh(const rpc& r) {
+    auto fn = need(DOMUS_POOL_OP(ctx(), refresh), "refresh");
+    auto* inst = ctx().inst;
+    auto* handle = slot().read().handle;
+    st().calls.drive(
+        driver_op::pool_refresh,
+        [=](domus_complete_fn done, void* user) { fn(inst, handle, done, user); },
+        [this, r](driver_result& res) {
+          if (!res.ok()) {
+            reply_driver_error(r, res, "refresh");
+            return finish();
+          }
+          pool_facts f = slot().read();
+          apply_info(f, res);
+          slot().write(f);
+          save_status(f, [this, r] {
+            gw().publish(std::string(protocol::topic_pool_refresh),
+                         pool_refresh_body(ctx().uri, slot()));
+            reply_entry(r);
+            finish();
+          });
+        });
+  }
+
+  void autostart(const rpc& r) {
+    auto it = r.args.find("enable");
+    if (it == r.args.end() || !it->is_boolean())
+      throw protocol::error(errc::bad_request, "argument \"enable\" must be a boolean");
+    bool enable = it->get<bool>();
+    persist(enable ? files().autostart() : files().no_autostart(),
+            [this, r, enable](const std::string& error) {
+              if (!error.empty()) {
+                reply_error(r, errc::operation_failed,
+                            "cannot set autostart of " + what() + ": " + error);
+                return finish();
+              }
+              pool_facts f = slot().read();
+              f.autostart = enable;
+              slot().write(f);
+              reply_entry(r);
+              finish();
+            });
+  }
+
+  // -- driver calls ---------------------------------------------------------------------
+
+  void on_done(uint64_t generation, uint64_t id, driver_result& r) {
+    driver_op op{};
+    if (st().calls.done(generation, id, r, &op) != pending_calls::outcome::late)
+      return;
+    // The call given up on its deadline returned: the pool is responsive again, and
+    // what the driver says of it now stands.
+    log_warning(ctx().uri + ": the late '" + std::string(entry(op).name) + "' of " +
+                what() + " completed (" + (r.ok() ? std::string("ok") : r.message) + ")");
+    st().hung.clear();
+    if (r.ok() && r.pool_info && !st().gone) {
+      pool_facts f = slot().read();
+      apply_info(f, r);
+      slot().write(f);
+      save_status(f);
+    }
+  }
+
+  void on_deadline(uint64_t generation, uint64_t id) {
+    auto x = st().calls.expire(generation, id);
+    if (!x)
+      return;
+    auto cancel = DOMUS_DOMAIN_OP(ctx(), cancel);
+    auto res = timeout_result(entry(x->op).name, what(), ctx().driver().name,
+                              x->deadline_ms, cancel != nullptr);
+    log_warning(ctx().uri + ": " + res.message);
+    st().hung = std::string(entry(x->op).name);
+    if (cancel)
+      cancel(ctx().inst, nullptr, x->user);
+    x->then(res);
+  }
+
+  caf::behavior make_behavior() {
+    return {
+        [this](call_atom, pool_request& j) {
+          event_loop::hold h(gw().loop());
+          enqueue(std::move(j));
+        },
+        [this](done_atom, uint64_t generation, uint64_t id, driver_result& r) {
+          event_loop::hold h(gw().loop());
+          on_done(generation, id, r);
+        },
+        [this](deadline_atom, uint64_t generation, uint64_t id) {
+          event_loop::hold h(gw().loop());
+          on_deadline(generation, id);
+        },
+        [this](stored_atom, uint64_t token, std::string& error) {
+          event_loop::hold h(gw().loop());
+          st().stored.done(token, error);
+        },
+        [this](stop_atom) { self_->quit(); },
+    };
+  }
+
+private:
+  pool_actor* self_;
+};
+
+caf::behavior pool_behavior(pool_actor* self, pool_seed seed) {
+  self->state.s = std::move(seed);
+  self->set_exception_handler(
+      [](std::exception_ptr& ep) { return failure_reason("pool actor", ep); });
+  self->state.calls.set_self(caf::actor_cast<caf::actor>(self));
+  self->state.calls.set_deadlines(self->state.s.ctx->clock,
+                                  &self->state.s.ctx->deadlines);
+  self->state.logic = std::make_shared<pool_logic>(self);
+  return self->state.logic->make_behavior();
+}
+
+} // namespace
+
+caf::actor spawn_pool_actor(caf::local_actor* parent, pool_seed seed) {
+  return parent->spawn<caf::linked>(pool_behavior, std::move(seed));
+}
+
+} // namespace domus::runtime

@@ -1,0 +1,82 @@
+#include "actors/pool_rules.hpp"
+
+#include <array>
+
+namespace domus::runtime {
+
+using protocol::proc;
+using needs = pool_rule::needs;
+
+namespace {
+
+constexpr std::array<pool_rule, 7> rules{{
+    {proc::pool_start, "start", needs::inactive, false, "started"},
+    {proc::pool_destroy, "destroy", needs::active, false, "stopped"},
+    {proc::pool_undefine, "undefine", needs::inactive, true, "undefined"},
+    {proc::pool_build, "build", needs::inactive, false, "created"},
+    {proc::pool_delete, "delete", needs::inactive, false, "deleted"},
+    {proc::pool_refresh, "refresh", needs::active, false, ""},
+    {proc::pool_autostart, "set autostart of", needs::any, true, ""},
+}};
+
+// The text of a child's attribute, "" when absent.
+std::string attr_of(const model::xml_node* n, const char* attr) {
+  if (!n)
+    return "";
+  const std::string* v = n->attr(attr);
+  return v ? *v : "";
+}
+
+} // namespace
+
+const pool_rule* find_pool_rule(proc op) {
+  for (auto& r : rules)
+    if (r.op == op)
+      return &r;
+  return nullptr;
+}
+
+std::optional<std::string> check_pool_op(proc op, const pool_facts& facts,
+                                         const std::string& name) {
+  const pool_rule* r = find_pool_rule(op);
+  if (!r)
+    return std::nullopt;
+  std::string head = "cannot " + std::string(r->verb) + " storage pool '" + name + "': ";
+  if (r->state == needs::inactive && facts.active())
+    return head + "it is active (" + std::string(r->verb) + " needs an inactive pool)";
+  if (r->state == needs::active && !facts.active())
+    return head + "it is not active (" + std::string(r->verb) + " needs an active pool)";
+  if (r->persistent && !facts.persistent)
+    return head + "it is transient (" + std::string(r->verb) +
+           " needs a persistent pool)";
+  return std::nullopt;
+}
+
+std::string storage_claim(const model::pool_def& def) {
+  const model::xml_node* source = def.root.child("source");
+  auto child = [&](const char* name) { return source ? source->child(name) : nullptr; };
+  auto claim = [](const char* kind, const std::string& what) {
+    return what.empty() ? std::string() : std::string(kind) + " " + what;
+  };
+  const std::string& t = def.type;
+  if (t == "dir")
+    return claim("dir", def.target_path);
+  if (t == "fs" || t == "disk")
+    return claim("device", attr_of(child("device"), "path"));
+  if (t == "netfs") {
+    std::string host = attr_of(child("host"), "name");
+    return host.empty() ? "" : claim("netfs", host + ":" + attr_of(child("dir"), "path"));
+  }
+  if (t == "logical") {
+    const model::xml_node* vg = child("name");
+    return claim("logical", vg ? vg->trimmed_text() : "");
+  }
+  if (t == "iscsi" || t == "iscsi-direct") {
+    std::string host = attr_of(child("host"), "name");
+    return host.empty() ? ""
+                        : claim("iscsi", host + " " + attr_of(child("device"), "path"));
+  }
+  return "";
+}
+
+} // namespace domus::runtime
