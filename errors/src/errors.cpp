@@ -30,6 +30,8 @@ static_assert(static_cast<int>(errc::limit_exceeded) == DOMUS_E_LIMIT_EXCEEDED);
 static_assert(static_cast<int>(errc::aborted) == DOMUS_E_ABORTED);
 static_assert(static_cast<int>(errc::no_pool) == DOMUS_E_NO_POOL);
 static_assert(static_cast<int>(errc::pool_exists) == DOMUS_E_POOL_EXISTS);
+static_assert(static_cast<int>(errc::no_volume) == DOMUS_E_NO_VOLUME);
+static_assert(static_cast<int>(errc::volume_exists) == DOMUS_E_VOLUME_EXISTS);
 
 const std::vector<error_entry>& error_catalogue() {
   static const std::vector<error_entry> entries = {
@@ -66,6 +68,8 @@ const std::vector<error_entry>& error_catalogue() {
       {errc::no_pool, "no-pool", "no storage pool has that name or UUID"},
       {errc::pool_exists, "pool-exists",
        "another storage pool has that name, UUID or storage"},
+      {errc::no_volume, "no-volume", "no storage volume has that name, key or path"},
+      {errc::volume_exists, "volume-exists", "the pool has a volume of that name"},
   };
   return entries;
 }

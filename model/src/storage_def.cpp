@@ -6,6 +6,7 @@
 #include <domus/errors.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 
@@ -30,7 +31,10 @@ std::string clean_path(const std::string& p) {
   for (char c : p)
     if (!(c == '/' && !out.empty() && out.back() == '/'))
       out += c;
-  while (out.size() > 1 && out.back() == '/')
+  // A trailing '/' goes, and so does the whitespace it leaves last: the path is read
+  // trimmed, so a stored path must not end in whitespace to read back the same.
+  while (out.size() > 1 &&
+         (out.back() == '/' || std::isspace(static_cast<unsigned char>(out.back()))))
     out.pop_back();
   return out;
 }

@@ -301,33 +301,7 @@ xml_node parse_xml(std::string_view document, std::string_view origin,
   return convert(root);
 }
 
-namespace {
-
-void escape(std::string& out, std::string_view s) {
-  for (char c : s) {
-    switch (c) {
-    case '&':
-      out += "&amp;";
-      break;
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '\'':
-      out += "&apos;";
-      break;
-    case '"':
-      out += "&quot;";
-      break;
-    default:
-      out += c;
-    }
-  }
-}
-
-} // namespace
+namespace {} // namespace
 
 namespace {
 
@@ -352,7 +326,7 @@ void write_open(std::string& out, const xml_node& node) {
     out += ' ';
     out += a.name;
     out += "='";
-    escape(out, a.value);
+    escape_xml(out, a.value);
     out += '\'';
   }
 }
@@ -370,7 +344,7 @@ void write_inline(std::string& out, const xml_node& node) {
     if (!written(node, c))
       continue;
     if (c.is_text)
-      escape(out, c.text);
+      escape_xml(out, c.text);
     else
       write_inline(out, c);
   }
@@ -419,7 +393,7 @@ void write_xml(std::string& out, const xml_node& node, int depth) {
   }
   out += '>';
   if (!node.has_elements()) {
-    escape(out, node.text_content());
+    escape_xml(out, node.text_content());
     out += "</" + node.name + ">\n";
     return;
   }
@@ -450,6 +424,36 @@ uint64_t written_size(const xml_node& node, int depth) {
     if (!c.is_text)
       n += written_size(c, depth + 1);
   return n + indent + 4 + node.name.size();
+}
+
+void escape_xml(std::string& out, std::string_view s) {
+  for (char c : s) {
+    switch (c) {
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '\'':
+      out += "&apos;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    default:
+      out += c;
+    }
+  }
+}
+
+std::string escaped_xml(std::string_view s) {
+  std::string out;
+  escape_xml(out, s);
+  return out;
 }
 
 } // namespace domus::model

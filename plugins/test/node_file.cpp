@@ -90,13 +90,14 @@ resolved resolve(const xml_node& entry, const std::string& origin,
   return {model::parse_xml(text, path), path};
 }
 
-// A pool's definition as libvirt's mock holds it. Its <volume> children are the node
-// file's, not the definition's (the mock's volumes: the storage pools issue's); what they
-// allocate is the pool's allocation, and no longer available. libvirt 9.0 loads the
-// volumes of a pool written inline only: those under a pool read from its own file are
-// not (testnode.xml's default-pool reports nothing allocated), and neither are they here.
+// A pool's definition as libvirt's mock holds it, and its volumes (`volumes`, each a
+// <volume> document). Its <volume> children are the node file's, not the definition's;
+// what they allocate is the pool's allocation, and no longer available. libvirt 9.0
+// loads the volumes of a pool written inline only: those under a pool read from its own
+// file are not (testnode.xml's default-pool reports nothing allocated), and neither are
+// they here.
 std::string load_pool(const xml_node& entry, resolved& r, const std::string& origin,
-                      const std::string& dir) {
+                      const std::string& dir, std::vector<std::string>& volume_xmls) {
   std::vector<xml_node> volumes;
   auto& kids = r.node.children;
   for (auto it = kids.begin(); it != kids.end();) {
@@ -120,9 +121,10 @@ std::string load_pool(const xml_node& entry, resolved& r, const std::string& ori
   uint64_t used = 0;
   for (auto& v : volumes) {
     resolved vol = resolve(v, origin, dir);
-    used += model::parse_volume(model::to_xml_string(vol.node), vol.origin, pool,
-                                model::parse_mode::stored)
-                .allocation;
+    std::string text = model::to_xml_string(vol.node);
+    used +=
+        model::parse_volume(text, vol.origin, pool, model::parse_mode::stored).allocation;
+    volume_xmls.push_back(std::move(text));
   }
   pool.sizes.allocation += used;
   pool.sizes.available -= std::min(used, pool.sizes.available);
@@ -261,8 +263,8 @@ seed load_node_file(const std::string& path) {
       obj.state = obj.kind == DOMUS_OBJECT_POOL ? int32_t{DOMUS_POOL_RUNNING}
                                                 : int32_t{DOMUS_STATE_RUNNING};
       obj.origin = r.origin;
-      obj.xml =
-          c.name == "pool" ? load_pool(c, r, path, dir) : model::to_xml_string(r.node);
+      obj.xml = c.name == "pool" ? load_pool(c, r, path, dir, obj.volumes)
+                                 : model::to_xml_string(r.node);
       s.objects.push_back(std::move(obj));
     } else if (std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) {
                  return c.name == p + ":fault";

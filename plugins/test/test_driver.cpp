@@ -92,9 +92,7 @@ void test_open(const domus_open_args_v1* args, domus_complete_fn done, void* use
     for (auto& obj : s.objects) {
       if (obj.kind != DOMUS_OBJECT_DOMAIN) {
         doms.push_back(nullptr);
-        pools.push_back(obj.kind == DOMUS_OBJECT_POOL
-                            ? seed_pool(obj.xml, obj.state, obj.origin)
-                            : nullptr);
+        pools.push_back(obj.kind == DOMUS_OBJECT_POOL ? seed_pool(obj) : nullptr);
         xmls.push_back(obj.xml);
         blobs.emplace_back();
         continue;
@@ -444,7 +442,7 @@ const domus_driver_v1 driver = {
     kinds,
     1,
     &pool_ops(),
-    nullptr,
+    &volume_ops(),
     nullptr,
 };
 

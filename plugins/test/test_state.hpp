@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -47,7 +48,8 @@ struct seed_object {
   std::string xml;
   int32_t state = DOMUS_STATE_SHUTOFF;
   bool persistent = true;
-  std::string origin; ///< the file it came from, for error messages
+  std::string origin;               ///< the file it came from, for error messages
+  std::vector<std::string> volumes; ///< a pool's volumes, each a <volume> document
 };
 
 /// What an instance starts with.
@@ -78,13 +80,21 @@ struct domus_dom {
   std::chrono::steady_clock::time_point started{};
 };
 
-/// A mock storage pool: its definition as last defined or started, and its state.
-/// Operations on one pool never overlap (the ABI's rule); the lock is for the instance's
-/// close and for faults, which read the name.
+/// A mock storage volume: its definition, with its key and path, as the mock shows it.
+struct domus_vol {
+  domus::model::volume_def def;
+  std::string xml; ///< def, formatted
+};
+
+/// A mock storage pool: its definition as last defined or started, its state and its
+/// volumes (kept while it is inactive, as the mock keeps them). Operations on one pool
+/// never overlap (the ABI's rule); the lock is for the instance's close and for faults,
+/// which read the name.
 struct domus_pool {
   std::mutex mutex;
   domus::model::pool_def def;
   int32_t state = DOMUS_POOL_INACTIVE;
+  std::map<std::string, std::unique_ptr<domus_vol>> vols; ///< by name
 };
 
 /// A mock hypervisor connection.

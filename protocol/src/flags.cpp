@@ -90,6 +90,21 @@ const std::vector<flag_bit> pool_delete_bits = {
     {DOMUS_POOL_DELETE_ZEROED, "zeroed", 1, "clear every byte first"},
 };
 
+const std::vector<flag_bit> vol_create_bits = {
+    {DOMUS_VOL_CREATE_PREALLOC_METADATA, "prealloc-metadata", 1,
+     "qcow2: allocate its metadata, not the whole capacity"},
+    {DOMUS_VOL_CREATE_REFLINK, "reflink", 1, "copy by reflink where the file system can"},
+};
+const std::vector<flag_bit> vol_delete_bits = {
+    {DOMUS_VOL_DELETE_ZEROED, "zeroed", 1, "clear every byte first"},
+    {DOMUS_VOL_DELETE_WITH_SNAPSHOTS, "delete-snapshots", 1, "its snapshots too"},
+};
+const std::vector<flag_bit> vol_resize_bits = {
+    {DOMUS_VOL_RESIZE_ALLOCATE, "allocate", 1, "allocate the new space"},
+    {DOMUS_VOL_RESIZE_DELTA, "delta", 1, "the capacity is a change, not a size"},
+    {DOMUS_VOL_RESIZE_SHRINK, "shrink", 1, "allow a smaller size"},
+};
+
 const std::vector<flag_bit> no_bits;
 
 std::string hex(uint32_t v) {
@@ -128,6 +143,14 @@ const std::vector<flag_bit>& flag_bits(proc p) {
     return pool_build_bits;
   case proc::pool_delete:
     return pool_delete_bits;
+  case proc::vol_create:
+  case proc::vol_create_from:
+  case proc::vol_clone:
+    return vol_create_bits;
+  case proc::vol_delete:
+    return vol_delete_bits;
+  case proc::vol_resize:
+    return vol_resize_bits;
   default:
     return no_bits;
   }

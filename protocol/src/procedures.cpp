@@ -112,6 +112,29 @@ const std::vector<proc_entry>& proc_catalogue() {
        "reads an active storage pool's volumes and sizes again"},
       {proc::pool_autostart, "pool.autostart", t::instance, true, "{pool, enable}",
        "whether a persistent storage pool starts with the daemon"},
+      {proc::vol_list, "vol.list", t::instance, false, "{pool}",
+       "an active pool's volumes: {volumes: [{name, key, path, type, format, capacity, "
+       "allocation}]}"},
+      {proc::vol_info, "vol.info", t::instance, false, "{pool?, vol}",
+       "one volume (by name in `pool`, else by key or path), as vol.list lists it, with "
+       "its pool's name and UUID"},
+      {proc::vol_xml, "vol.xml", t::instance, false, "{pool?, vol}",
+       "one volume's definition in libvirt's format: {xml}"},
+      {proc::vol_create, "vol.create", t::instance, true,
+       "{pool, xml, origin?, validate?, flags?}",
+       "creates a volume in an active pool: the volume as vol.info shows it"},
+      {proc::vol_create_from, "vol.create-from", t::instance, true,
+       "{pool, xml, origin?, validate?, input: {pool?, vol}, flags?}",
+       "creates a volume with the content of another: the volume as vol.info shows it"},
+      {proc::vol_clone, "vol.clone", t::instance, true, "{pool?, vol, name, flags?}",
+       "a copy of a volume in its pool, named `name`: the copy as vol.info shows it"},
+      {proc::vol_delete, "vol.delete", t::instance, true, "{pool?, vol, flags?}",
+       "deletes a volume"},
+      {proc::vol_resize, "vol.resize", t::instance, true,
+       "{pool?, vol, capacity, flags?}",
+       "changes a volume's capacity (bytes; with flag delta, by that much)"},
+      {proc::vol_wipe, "vol.wipe", t::instance, true, "{pool?, vol, algorithm?, flags?}",
+       "overwrites a volume's content"},
   };
   return entries;
 }

@@ -526,6 +526,15 @@ public:
     case proc::pool_delete:
     case proc::pool_refresh:
     case proc::pool_autostart:
+    case proc::vol_list:
+    case proc::vol_info:
+    case proc::vol_xml:
+    case proc::vol_create:
+    case proc::vol_create_from:
+    case proc::vol_clone:
+    case proc::vol_delete:
+    case proc::vol_resize:
+    case proc::vol_wipe:
       return st().pools->handle(r);
     default:
       return reply_error(r, errc::internal,

@@ -9,9 +9,12 @@
 #include "drivers/driver_call.hpp"
 #include "gateway/gateway.hpp"
 
+#include <domus/model/names.hpp>
 #include <domus/model/uuid.hpp>
 
 #include <caf/all.hpp>
+
+#include <algorithm>
 
 namespace domus::runtime {
 
@@ -90,7 +93,15 @@ void instance_pools::adopt_reported(std::vector<driver_result::object>& objects)
         f.persistent = o.persistent;
         f.autostart = o.autostart;
         f.handle = o.pool;
+        bool active = f.active();
         adopt(def, std::move(f), true);
+        // Its volumes come with a refresh, the runtime's own (no reply, no event).
+        if (active) {
+          pool_request j;
+          j.request.proc = proc::pool_refresh;
+          j.internal = true;
+          self_->send(pools_.find(def.name, gone)->actor, call_atom::value, std::move(j));
+        }
       }
     } catch (const protocol::error& e) {
       why = std::string("a pool does not parse: ") + e.what();
@@ -210,6 +221,10 @@ void instance_pools::restore_one(pending_calls& calls, persisted_pool p, bool bo
                 if (p.live && p.def)
                   f.next = f.def; // the persistent definition, for its next start
                 f.def = sizes(p.live ? *p.live : *p.def, res);
+                auto volumes = std::make_shared<volume_map>();
+                for (auto& v : res.volumes)
+                  (*volumes)[v.name] = v;
+                f.volumes = std::move(volumes);
                 f.state = res.pool_info && res.pool_info->state != DOMUS_POOL_INACTIVE
                               ? res.pool_info->state
                               : int32_t{DOMUS_POOL_RUNNING};
@@ -247,9 +262,144 @@ void instance_pools::handle(const rpc& r) {
   case proc::pool_define:
   case proc::pool_create:
     return definition(r);
+  case proc::vol_list:
+  case proc::vol_info:
+  case proc::vol_xml:
+    return volume_query(r);
+  case proc::vol_create:
+  case proc::vol_create_from:
+  case proc::vol_clone:
+    return volume_definition(r);
+  case proc::vol_delete:
+  case proc::vol_resize:
+  case proc::vol_wipe:
+    return volume_change(r);
   default:
     return change(r);
   }
+}
+
+// -- volumes ----------------------------------------------------------------------------
+
+// The pool `name` and its facts, active (volumes live in active pools), for `op`.
+instance_pools::pool_view instance_pools::active_pool(const std::string& name, proc op) {
+  std::vector<caf::actor> gone;
+  const auto& e = pools_.lookup(name, gone);
+  stop(gone);
+  pool_view out{&e, e.slot->read()};
+  if (auto refused = check_pool_op(op, out.facts, e.slot->name()))
+    throw protocol::error(errc::invalid_operation, *refused);
+  return out;
+}
+
+// A volume by its name in `pool` when given, else by its key, else by its path, in any
+// active pool: virsh's order.
+instance_pools::volume_view instance_pools::find_volume(const json& args, proc op) {
+  std::string key = required_string(args, "vol");
+  if (auto pool = optional_string(args, "pool")) {
+    pool_view p = active_pool(*pool, op);
+    if (const driver_volume* v = p.facts.volume(key))
+      return {p, *v};
+  }
+  for (bool by_key : {true, false})
+    for (const auto* e : pools_.all()) {
+      if (!e->slot->defined())
+        continue;
+      pool_facts f = e->slot->read();
+      if (!f.active() || !f.volumes)
+        continue;
+      for (auto& [name, v] : *f.volumes)
+        if ((by_key ? v.key : v.path) == key)
+          return {{e, f}, v};
+    }
+  throw protocol::error(
+      errc::no_volume, "no storage volume with matching name, key or path '" + key + "'");
+}
+
+void instance_pools::volume_query(const rpc& r) {
+  gateway& gw = *ctx_->gw;
+  json out;
+  if (r.proc == proc::vol_list) {
+    pool_view p = active_pool(required_string(r.args, "pool"), r.proc);
+    json list = json::array();
+    if (p.facts.volumes)
+      for (auto& [name, v] : *p.facts.volumes)
+        list.push_back(volume_entry(v));
+    out = {{"volumes", std::move(list)}};
+  } else {
+    volume_view v = find_volume(r.args, r.proc);
+    if (r.proc == proc::vol_xml) {
+      out = {{"xml", volume_xml(v.vol)}};
+    } else {
+      out = volume_entry(v.vol);
+      out["pool"] = v.pool.entry->slot->name();
+      out["pool_uuid"] = v.pool.entry->slot->uuid();
+    }
+  }
+  gw.reply(r.serial, protocol::encode_reply(r.id, out));
+}
+
+// vol.create and vol.create-from: the definition, read in the context of the pool it
+// goes to; vol.clone: the source's, renamed, in its own pool. The pool's actor checks
+// the name is free (it alone knows for sure) and runs the driver's create.
+void instance_pools::volume_definition(const rpc& r) {
+  pool_request j;
+  j.request = r;
+  auto mode = optional_bool(r.args, "validate", false) ? model::parse_mode::strict
+                                                       : model::parse_mode::input;
+  pool_view target{};
+  if (r.proc == proc::vol_clone) {
+    volume_view source = find_volume(r.args, r.proc);
+    std::string name = required_string(r.args, "name");
+    model::check_name(name, "volume");
+    auto def =
+        model::parse_volume(volume_xml(source.vol), "volume '" + source.vol.name + "'",
+                            *source.pool.facts.def, model::parse_mode::stored);
+    // The copy's key and path are its pool's to give: the source's go, from the
+    // document too (its nodes would be formatted again).
+    def.name = name;
+    def.key.clear();
+    def.target_path.clear();
+    auto drop = [](model::xml_node& n, const char* child) {
+      auto& kids = n.children;
+      kids.erase(std::remove_if(kids.begin(), kids.end(),
+                                [&](const model::xml_node& c) {
+                                  return !c.is_text && c.name == child;
+                                }),
+                 kids.end());
+    };
+    drop(def.root, "key");
+    if (model::xml_node* target = def.root.child("target"))
+      drop(*target, "path");
+    j.volume = std::make_shared<const model::volume_def>(std::move(def));
+    j.from = source.vol.handle;
+    j.from_name = source.vol.name;
+    target = source.pool;
+  } else {
+    target = active_pool(required_string(r.args, "pool"), r.proc);
+    std::string origin = optional_string(r.args, "origin").value_or("<request>");
+    j.volume = std::make_shared<const model::volume_def>(
+        model::parse_volume(required_string(r.args, "xml"), origin, *target.facts.def,
+                            mode, ctx_->xml_limits));
+    if (r.proc == proc::vol_create_from) {
+      auto input = r.args.find("input");
+      if (input == r.args.end() || !input->is_object())
+        throw protocol::error(errc::bad_request,
+                              "argument \"input\" must be an object {pool?, vol}");
+      volume_view source = find_volume(*input, r.proc);
+      j.from = source.vol.handle;
+      j.from_name = source.vol.name;
+    }
+  }
+  self_->send(target.entry->actor, call_atom::value, std::move(j));
+}
+
+void instance_pools::volume_change(const rpc& r) {
+  volume_view v = find_volume(r.args, r.proc);
+  pool_request j;
+  j.request = r;
+  j.vol = v.vol.name;
+  self_->send(v.pool.entry->actor, call_atom::value, std::move(j));
 }
 
 void instance_pools::query(const rpc& r) {

@@ -62,6 +62,21 @@ public:
   pool_registry& registry() { return pools_; }
 
 private:
+  /// A pool and its facts as read once.
+  struct pool_view {
+    const pool_registry::entry* entry = nullptr;
+    pool_facts facts;
+  };
+  /// A volume and the pool that has it.
+  struct volume_view {
+    pool_view pool;
+    driver_volume vol;
+  };
+  pool_view active_pool(const std::string& name, protocol::proc op);
+  volume_view find_volume(const protocol::json& args, protocol::proc op);
+  void volume_query(const rpc& r);
+  void volume_definition(const rpc& r);
+  void volume_change(const rpc& r);
   void check_served() const;
   void query(const rpc& r);
   void definition(const rpc& r);

@@ -100,6 +100,13 @@ namespace domus::runtime {
 struct pool_request {
   rpc request;
   std::shared_ptr<const model::pool_def> def;
+  /// vol.create, vol.create-from, vol.clone: the new volume's definition, parsed in the
+  /// context of the pool.
+  std::shared_ptr<const model::volume_def> volume;
+  std::string vol;           ///< the volume operated on, by its name in the pool
+  domus_vol* from = nullptr; ///< vol.create-from, vol.clone: the source's handle
+  std::string from_name;     ///< and its name, for messages
+  bool internal = false;     ///< the runtime's own refresh: no reply, no event
 };
 
 } // namespace domus::runtime

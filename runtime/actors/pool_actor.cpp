@@ -56,11 +56,16 @@ public:
 
   // -- replies and events ---------------------------------------------------------------
 
+  // (Serial 0: the runtime's own request, which nobody waits for.)
   void reply(const rpc& r, const json& result) {
-    gw().reply(r.serial, protocol::encode_reply(r.id, result));
+    if (r.serial)
+      gw().reply(r.serial, protocol::encode_reply(r.id, result));
   }
   void reply_error(const rpc& r, errc code, const std::string& message) {
-    gw().reply(r.serial, protocol::encode_error(r.id, code, message));
+    if (r.serial)
+      gw().reply(r.serial, protocol::encode_error(r.id, code, message));
+    else
+      log_warning(ctx().uri + ": " + message);
   }
   void reply_entry(const rpc& r) { reply(r, pool_entry(slot(), slot().read())); }
   void reply_driver_error(const rpc& r, const driver_result& res, const std::string& op) {
@@ -182,7 +187,15 @@ public:
     case proc::pool_delete:
       return storage_op(r);
     case proc::pool_refresh:
-      return refresh(r);
+      return refresh(r, j.internal);
+    case proc::vol_create:
+    case proc::vol_create_from:
+    case proc::vol_clone:
+      return vol_create(j);
+    case proc::vol_delete:
+    case proc::vol_resize:
+    case proc::vol_wipe:
+      return vol_change(j);
     case proc::pool_autostart:
       return autostart(r);
     default:
@@ -190,11 +203,15 @@ public:
     }
   }
 
-  template <class Fn> Fn need(Fn fn, const char* slot_name) {
+  template <class Fn> Fn need(Fn fn, const char* what_op) {
     if (!fn)
-      throw protocol::error(errc::unsupported, "the " + std::string(ctx().driver().name) +
-                                                   " driver does not support '" +
-                                                   slot_name + "' of storage pools");
+      throw protocol::error(
+          errc::unsupported,
+          "the " + std::string(ctx().driver().name) + " driver does not support '" +
+              what_op + "' of storage " +
+              (std::string_view(what_op).find("volume") != std::string_view::npos
+                   ? "volumes"
+                   : "pools"));
     return fn;
   }
 
@@ -207,6 +224,16 @@ public:
     def->sizes = {res.pool_info->capacity, res.pool_info->allocation,
                   res.pool_info->available};
     f.def = std::move(def);
+  }
+
+  // A start or refresh lists the pool's volumes: they replace what the pool held.
+  static void take_volumes(pool_facts& f, driver_result& res) {
+    auto map = std::make_shared<volume_map>();
+    for (auto& v : res.volumes) {
+      std::string name = v.name;
+      map->emplace(std::move(name), std::move(v));
+    }
+    f.volumes = std::move(map);
   }
 
   // A new pool: the driver's define, then its definition on disk (pool.define) or its
@@ -273,6 +300,7 @@ public:
         return finish();
       }
       apply_info(f, res);
+      take_volumes(f, res);
       if (f.state == DOMUS_POOL_INACTIVE)
         f.state = DOMUS_POOL_RUNNING;
       f.persistent = false;
@@ -351,6 +379,7 @@ public:
       live->sizes = f.def->sizes;
       f.def = live;
       apply_info(f, res);
+      take_volumes(f, res);
       if (f.state == DOMUS_POOL_INACTIVE)
         f.state = DOMUS_POOL_RUNNING;
       slot().write(f);
@@ -455,21 +484,30 @@ public:
     }
   }
 
-  void refresh(const rpc& r) {
+  // pool.refresh; `internal`: the runtime's own, to learn the volumes of a pool the
+  // driver reported active at open (no reply, no event).
+  void refresh(const rpc& r, bool internal) {
     auto fn = need(DOMUS_POOL_OP(ctx(), refresh), "refresh");
     auto* inst = ctx().inst;
     auto* handle = slot().read().handle;
     st().calls.drive(
         driver_op::pool_refresh,
         [=](domus_complete_fn done, void* user) { fn(inst, handle, done, user); },
-        [this, r](driver_result& res) {
+        [this, r, internal](driver_result& res) {
           if (!res.ok()) {
-            reply_driver_error(r, res, "refresh");
+            if (internal)
+              log_error(ctx().uri + ": cannot read the volumes of " + what() + ": " +
+                        res.message);
+            else
+              reply_driver_error(r, res, "refresh");
             return finish();
           }
           pool_facts f = slot().read();
           apply_info(f, res);
+          take_volumes(f, res);
           slot().write(f);
+          if (internal)
+            return finish();
           save_status(f, [this, r] {
             gw().publish(std::string(protocol::topic_pool_refresh),
                          pool_refresh_body(ctx().uri, slot()));
@@ -477,6 +515,131 @@ public:
             finish();
           });
         });
+  }
+
+  // -- volumes --------------------------------------------------------------------------
+
+  void publish_volume(const driver_volume& v, std::string_view event) {
+    gw().publish(std::string(protocol::topic_pool_volume),
+                 volume_event_body(ctx().uri, slot(), v, event));
+  }
+
+  json volume_reply(const driver_volume& v) {
+    json out = volume_entry(v);
+    out["pool"] = name();
+    out["pool_uuid"] = slot().uuid();
+    return out;
+  }
+
+  // The volume a request names (by its name in this pool), or no-volume.
+  driver_volume volume_of(const pool_request& j) {
+    pool_facts f = slot().read();
+    if (const driver_volume* v = f.volume(j.vol))
+      return *v;
+    throw protocol::error(errc::no_volume, "storage pool '" + name() +
+                                               "' has no volume named '" + j.vol + "'");
+  }
+
+  // vol.create, vol.create-from, vol.clone: a name the pool does not have yet.
+  void vol_create(pool_request& j) {
+    auto fn = need(DOMUS_VOLUME_OP(ctx(), create), "create volume");
+    const rpc& r = j.request;
+    if (slot().read().volume(j.volume->name))
+      throw protocol::error(errc::volume_exists, "storage pool '" + name() +
+                                                     "' already has a volume named '" +
+                                                     j.volume->name + "'");
+    uint32_t flags = protocol::read_flags(r.proc, r.args);
+    auto xml = std::make_shared<std::string>(model::format_volume(*j.volume));
+    auto* inst = ctx().inst;
+    auto* handle = slot().read().handle;
+    domus_vol* from = j.from;
+    st().calls.drive(
+        driver_op::vol_create,
+        [=](domus_complete_fn done, void* user) {
+          fn(inst, handle, xml->c_str(), from, flags, done, user);
+        },
+        [this, r](driver_result& res) {
+          if (res.ok() && res.volumes.empty())
+            res = failed("the driver's volume create returned no volume");
+          if (!res.ok()) {
+            reply_driver_error(r, res, "create a volume in");
+            return finish();
+          }
+          pool_facts f = slot().read();
+          apply_info(f, res);
+          auto map = f.volumes ? std::make_shared<volume_map>(*f.volumes)
+                               : std::make_shared<volume_map>();
+          driver_volume made = res.volumes.front();
+          (*map)[made.name] = made;
+          f.volumes = std::move(map);
+          slot().write(f);
+          publish_volume(made, "created");
+          reply(r, volume_reply(made));
+          finish();
+        });
+  }
+
+  // vol.delete, vol.resize, vol.wipe: a volume the pool has.
+  void vol_change(pool_request& j) {
+    const rpc& r = j.request;
+    driver_volume v = volume_of(j);
+    uint32_t flags = protocol::read_flags(r.proc, r.args);
+    auto* inst = ctx().inst;
+    auto* handle = slot().read().handle;
+    domus_vol* vol = v.handle;
+    auto then = [this, r, v](driver_result& res) {
+      std::string_view event = r.proc == proc::vol_delete   ? "deleted"
+                               : r.proc == proc::vol_resize ? "resized"
+                                                            : "wiped";
+      if (!res.ok()) {
+        reply_driver_error(r, res, std::string(event).substr(0, event.size() - 1));
+        return finish();
+      }
+      pool_facts f = slot().read();
+      apply_info(f, res);
+      auto map = std::make_shared<volume_map>(*f.volumes);
+      driver_volume after = v;
+      if (r.proc == proc::vol_delete)
+        map->erase(v.name);
+      else if (!res.volumes.empty())
+        after = (*map)[v.name] = res.volumes.front();
+      f.volumes = std::move(map);
+      slot().write(f);
+      publish_volume(after, event);
+      reply(r, volume_reply(after));
+      finish();
+    };
+    if (r.proc == proc::vol_delete) {
+      auto fn = need(DOMUS_VOLUME_OP(ctx(), delete_volume), "delete volume");
+      st().calls.drive(
+          driver_op::vol_delete,
+          [=](domus_complete_fn done, void* user) {
+            fn(inst, handle, vol, flags, done, user);
+          },
+          then);
+    } else if (r.proc == proc::vol_resize) {
+      auto fn = need(DOMUS_VOLUME_OP(ctx(), resize), "resize volume");
+      auto it = r.args.find("capacity");
+      if (it == r.args.end() || !it->is_number_unsigned())
+        throw protocol::error(errc::bad_request,
+                              "argument \"capacity\" must be a number of bytes");
+      uint64_t capacity = it->get<uint64_t>();
+      st().calls.drive(
+          driver_op::vol_resize,
+          [=](domus_complete_fn done, void* user) {
+            fn(inst, handle, vol, capacity, flags, done, user);
+          },
+          then);
+    } else {
+      auto fn = need(DOMUS_VOLUME_OP(ctx(), wipe), "wipe volume");
+      uint32_t algorithm = r.args.value("algorithm", 0u);
+      st().calls.drive(
+          driver_op::vol_wipe,
+          [=](domus_complete_fn done, void* user) {
+            fn(inst, handle, vol, algorithm, flags, done, user);
+          },
+          then);
+    }
   }
 
   void autostart(const rpc& r) {

@@ -33,4 +33,13 @@ caf::actor spawn_pool_actor(caf::local_actor* parent, pool_seed seed);
        ? (ctx).driver().pool->name                                                       \
        : nullptr)
 
+/// The volume operation `name` of the instance's driver, or nullptr when its volume
+/// table lacks it: DOMUS_VOLUME_OP(ctx, create).
+#define DOMUS_VOLUME_OP(ctx, name)                                                       \
+  ((DOMUS_DRIVER_OP(ctx, volume) &&                                                      \
+    ::domus::runtime::reaches((ctx).driver().volume,                                     \
+                              DOMUS_FIELD_END(domus_volume_ops_v1, name)))               \
+       ? (ctx).driver().volume->name                                                     \
+       : nullptr)
+
 } // namespace domus::runtime

@@ -26,4 +26,19 @@ std::string pool_lifecycle_body(const std::string& uri, const pool_slot& slot,
 /// A pool.refresh event: {topic, time, uri, pool: {name, uuid}}.
 std::string pool_refresh_body(const std::string& uri, const pool_slot& slot);
 
+/// A volume type's wire name ("file"), "" for an unknown one.
+std::string_view volume_type_name(int32_t type);
+
+/// {name, key, path, type, format, capacity, allocation}.
+protocol::json volume_entry(const driver_volume& v);
+
+/// The volume's definition: the driver's, else one in libvirt's format made from what
+/// the driver reported (name, key, sizes, path, format, backing store).
+std::string volume_xml(const driver_volume& v);
+
+/// A pool.volume event: {topic, time, uri, pool: {name, uuid}, volume: {name, key},
+/// event}; `event` is created, deleted, resized or wiped.
+std::string volume_event_body(const std::string& uri, const pool_slot& slot,
+                              const driver_volume& v, std::string_view event);
+
 } // namespace domus::runtime

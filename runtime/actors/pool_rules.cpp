@@ -9,14 +9,26 @@ using needs = pool_rule::needs;
 
 namespace {
 
-constexpr std::array<pool_rule, 7> rules{{
-    {proc::pool_start, "start", needs::inactive, false, "started"},
-    {proc::pool_destroy, "destroy", needs::active, false, "stopped"},
-    {proc::pool_undefine, "undefine", needs::inactive, true, "undefined"},
-    {proc::pool_build, "build", needs::inactive, false, "created"},
-    {proc::pool_delete, "delete", needs::inactive, false, "deleted"},
-    {proc::pool_refresh, "refresh", needs::active, false, ""},
-    {proc::pool_autostart, "set autostart of", needs::any, true, ""},
+// Volumes live in an active pool: the mock's, as a directory's, are listed, made and
+// removed only while their pool runs.
+constexpr std::array<pool_rule, 16> rules{{
+    {proc::pool_start, "start", "start", needs::inactive, false, "started"},
+    {proc::pool_destroy, "destroy", "destroy", needs::active, false, "stopped"},
+    {proc::pool_undefine, "undefine", "undefine", needs::inactive, true, "undefined"},
+    {proc::pool_build, "build", "build", needs::inactive, false, "created"},
+    {proc::pool_delete, "delete", "delete", needs::inactive, false, "deleted"},
+    {proc::pool_refresh, "refresh", "refresh", needs::active, false, ""},
+    {proc::pool_autostart, "set autostart of", "autostart", needs::any, true, ""},
+    {proc::vol_list, "list the volumes of", "a volume list", needs::active, false, ""},
+    {proc::vol_info, "find a volume in", "a volume lookup", needs::active, false, ""},
+    {proc::vol_xml, "find a volume in", "a volume lookup", needs::active, false, ""},
+    {proc::vol_create, "create a volume in", "a volume create", needs::active, false, ""},
+    {proc::vol_create_from, "create a volume in", "a volume create", needs::active, false,
+     ""},
+    {proc::vol_clone, "create a volume in", "a volume create", needs::active, false, ""},
+    {proc::vol_delete, "delete a volume of", "a volume delete", needs::active, false, ""},
+    {proc::vol_resize, "resize a volume of", "a volume resize", needs::active, false, ""},
+    {proc::vol_wipe, "wipe a volume of", "a volume wipe", needs::active, false, ""},
 }};
 
 // The text of a child's attribute, "" when absent.
@@ -42,13 +54,13 @@ std::optional<std::string> check_pool_op(proc op, const pool_facts& facts,
   if (!r)
     return std::nullopt;
   std::string head = "cannot " + std::string(r->verb) + " storage pool '" + name + "': ";
+  std::string what(r->what);
   if (r->state == needs::inactive && facts.active())
-    return head + "it is active (" + std::string(r->verb) + " needs an inactive pool)";
+    return head + "it is active (" + what + " needs an inactive pool)";
   if (r->state == needs::active && !facts.active())
-    return head + "it is not active (" + std::string(r->verb) + " needs an active pool)";
+    return head + "it is not active (" + what + " needs an active pool)";
   if (r->persistent && !facts.persistent)
-    return head + "it is transient (" + std::string(r->verb) +
-           " needs a persistent pool)";
+    return head + "it is transient (" + what + " needs a persistent pool)";
   return std::nullopt;
 }
 

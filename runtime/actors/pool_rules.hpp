@@ -17,7 +17,8 @@ namespace domus::runtime {
 /// One row: an operation and what the pool must be.
 struct pool_rule {
   protocol::proc op;
-  std::string_view verb; ///< "start"
+  std::string_view verb; ///< "start", "create a volume in"
+  std::string_view what; ///< the operation in "(start needs an inactive pool)"
   enum class needs { any, active, inactive } state;
   bool persistent;        ///< only a persistent pool (autostart)
   std::string_view event; ///< the pool.lifecycle event it causes, "" for none

@@ -45,6 +45,12 @@ constexpr std::array<driver_op_entry, driver_op_count> table = {{
     {"pool_build", 120000},
     {"pool_delete", 120000},
     {"pool_refresh", 120000},
+    // A volume's: creating one (a copy, a preallocated file), deleting, resizing or
+    // wiping it.
+    {"vol_create", 120000},
+    {"vol_delete", 120000},
+    {"vol_resize", 120000},
+    {"vol_wipe", 120000},
 }};
 
 } // namespace

@@ -39,6 +39,10 @@ enum class driver_op : uint8_t {
   pool_build,
   pool_delete,
   pool_refresh,
+  vol_create,
+  vol_delete,
+  vol_resize,
+  vol_wipe,
   count_ ///< not an operation
 };
 

@@ -45,6 +45,28 @@ driver_result driver_result::copy(const domus_result_v1* r) {
     if (DOMUS_HAS_FIELD(r->pool_info, domus_pool_info_v1, available))
       out.pool_info = *r->pool_info;
   }
+  if (DOMUS_HAS_FIELD(r, domus_result_v1, n_volumes) && r->volumes && r->n_volumes) {
+    // The stride is the driver's struct size, as for objects.
+    size_t stride = r->volumes[0].struct_size;
+    if (stride >= DOMUS_FIELD_END(domus_volume_v1, xml))
+      for (size_t i = 0; i < r->n_volumes; ++i) {
+        auto* v = reinterpret_cast<const domus_volume_v1*>(
+            reinterpret_cast<const char*>(r->volumes) + i * stride);
+        driver_volume c;
+        c.handle = v->vol;
+        c.name = str(v->name);
+        c.key = str(v->key);
+        c.path = str(v->path);
+        c.type = v->type;
+        c.format = v->format ? v->format : "raw";
+        c.capacity = v->capacity;
+        c.allocation = v->allocation;
+        c.backing_path = str(v->backing_path);
+        c.backing_format = str(v->backing_format);
+        c.xml = str(v->xml);
+        out.volumes.push_back(std::move(c));
+      }
+  }
   if (r->private_data.data)
     out.private_data =
         std::string(static_cast<const char*>(r->private_data.data), r->private_data.len);

@@ -12,6 +12,17 @@
 
 namespace domus::runtime {
 
+/// A storage volume as a driver reported it (domus_volume_v1), owned.
+struct driver_volume {
+  domus_vol* handle = nullptr;
+  std::string name, key, path;
+  int32_t type = DOMUS_VOL_FILE;
+  std::string format; ///< "raw" when the driver said nothing
+  uint64_t capacity = 0, allocation = 0;
+  std::string backing_path, backing_format; ///< "" for none
+  std::string xml; ///< the driver's whole definition; "" when it gave none
+};
+
 /// A copy of a domus_result_v1, owned, as it crosses from a driver to an actor.
 struct driver_result {
   int32_t status = DOMUS_OK;
@@ -24,6 +35,7 @@ struct driver_result {
   std::optional<std::string> private_data;
   domus_pool* pool = nullptr;                  ///< 1.1: a pool define's handle
   std::optional<domus_pool_info_v1> pool_info; ///< 1.1: a pool's state and sizes
+  std::vector<driver_volume> volumes;          ///< 1.1: a pool's volumes, or the one made
   std::optional<domus_dom_info_v1> info;
   std::string info_os_type, info_security_label; ///< strings of info, owned
   bool has_security_label = false;

@@ -250,6 +250,58 @@ BOOST_AUTO_TEST_CASE(storage_pool_lifecycle) {
              "Pool a<b&c defined\n\na<b&c\n\n");
 }
 
+// Volumes of libvirt's mock: made, listed, shown, copied and deleted as virsh shows
+// them; the mock resizes and wipes nothing, and neither does Domus's.
+BOOST_AUTO_TEST_CASE(storage_volumes) {
+  std::string vol = dir + "/vol.xml";
+  write_file(vol, "<volume>\n  <name>x.img</name>\n  <capacity unit='M'>5</capacity>\n"
+                  "</volume>\n");
+  for (const std::string& seq : std::vector<std::string>{
+           "vol-list default-pool; vol-create-as default-pool v1.img 1G; vol-create-as "
+           "default-pool v2.qcow2 10M --format qcow2 --allocation 1M; vol-list "
+           "default-pool; vol-list default-pool --details; vol-info v1.img --pool "
+           "default-pool; vol-info /default-pool/v1.img; vol-info v1.img --pool "
+           "default-pool --bytes; vol-dumpxml v1.img --pool default-pool; vol-dumpxml "
+           "v2.qcow2 --pool default-pool; vol-path v1.img --pool default-pool; vol-key "
+           "v1.img --pool default-pool; vol-name /default-pool/v1.img; vol-pool "
+           "/default-pool/v1.img; vol-pool /default-pool/v1.img --uuid; pool-info "
+           "default-pool; pool-dumpxml default-pool; vol-delete v1.img --pool "
+           "default-pool; vol-delete /default-pool/v2.qcow2",
+           "vol-create default-pool " + vol + "; vol-create default-pool " + vol +
+               "; vol-create-as default-pool v1.img 1G; vol-clone v1.img v3.img --pool "
+               "default-pool; vol-list default-pool --details; vol-delete v3.img --pool "
+               "default-pool; vol-delete nosuch --pool default-pool; vol-list "
+               "default-pool; vol-resize v1.img 2G --pool default-pool; vol-wipe v1.img "
+               "--pool default-pool; vol-info v1.img --pool default-pool; vol-create-as "
+               "default-pool big 200G; pool-info default-pool; vol-delete x.img --pool "
+               "default-pool; vol-delete v1.img --pool default-pool",
+           "vol-create-as default-pool v1.img 1G; pool-destroy default-pool; vol-list "
+           "default-pool; vol-create-as default-pool z 1M; pool-start default-pool;"
+           " vol-list default-pool --details; vol-delete v1.img --pool default-pool",
+           "vol-create-as default-pool a.img 1G --print-xml; vol-create-as default-pool "
+           "b.qcow2 10M --allocation 1M --format qcow2 --print-xml; vol-create-as "
+           "default-pool v1.img 1G; vol-create-as default-pool c.qcow2 10M --format "
+           "qcow2 "
+           "--backing-vol v1.img --backing-vol-format raw --print-xml; vol-create-as "
+           "default-pool d 10 --print-xml; vol-create-as default-pool e 10X; vol-delete "
+           "v1.img --pool default-pool"}) {
+    BOOST_TEST_CONTEXT(seq) {
+      same_stdout(d.domsh({seq}), virsh({seq}));
+    }
+  }
+  std::string node =
+      std::string(DOMUS_CONFORMANCE_DIR) + "/test-driver/testnodeinline.xml";
+  std::string cmds = "vol-list default-pool --details; vol-dumpxml default-vol --pool "
+                     "default-pool; vol-info default-vol --pool default-pool";
+  same_stdout(run({domsh_path(), "-c", d.uri(node), cmds}),
+              virsh({cmds}, "test://" + node));
+  BOOST_TEST(d.domsh({"vol-create-as default-pool r 1M; vol-resize r 2G --pool "
+                      "default-pool"})
+                 .err ==
+             "error: the test driver does not support 'resize volume' of storage "
+             "volumes\n");
+}
+
 BOOST_AUTO_TEST_CASE(words_as_separate_arguments) {
   same_stdout(d.domsh({"domstate", "test", "--reason"}),
               virsh({"domstate", "test", "--reason"}));

@@ -305,3 +305,149 @@ BOOST_AUTO_TEST_CASE(pool_faults_name_a_pool) {
                             "'pool')") != std::string::npos,
              r.message);
 }
+
+// Volumes live in their pool's actor: made, copied (within a pool and across pools) and
+// deleted there, announced on pool.volume, and found by name in a pool or by key or
+// path in any.
+BOOST_AUTO_TEST_CASE(volumes_are_made_found_and_announced) {
+  daemon_process d;
+  domus::protocol::connection c(d.socket(), false);
+  domus::protocol::subscriber sub(c, {"pool.volume"});
+  sub.handshake(5s);
+  ok(c, "pool.create", {{"xml", pool_xml("other", "/srv/other")}});
+  auto v1 = ok(c, "vol.create",
+               {{"pool", "default-pool"},
+                {"xml", "<volume><name>v1.qcow2</name><capacity unit='M'>10</capacity>"
+                        "<allocation unit='M'>1</allocation><target><format "
+                        "type='qcow2'/></target></volume>"}});
+  BOOST_TEST(v1["path"] == "/default-pool/v1.qcow2");
+  BOOST_TEST(v1["key"] == "/default-pool/v1.qcow2");
+  BOOST_TEST(v1["format"] == "qcow2");
+  BOOST_TEST(v1["capacity"] == 10485760u);
+  BOOST_TEST(v1["pool"] == "default-pool");
+  // The pool's sizes follow what its volumes allocate.
+  BOOST_TEST(ok(c, "pool.info", {{"pool", "default-pool"}})["allocation"] == 1048576u);
+  // Found by name in its pool, by key or path in any.
+  for (json args : {json{{"pool", "default-pool"}, {"vol", "v1.qcow2"}},
+                    json{{"vol", "/default-pool/v1.qcow2"}}})
+    BOOST_TEST(ok(c, "vol.info", args)["name"] == "v1.qcow2");
+  auto clone = ok(c, "vol.clone", {{"vol", "/default-pool/v1.qcow2"}, {"name", "v2"}});
+  BOOST_TEST(clone["path"] == "/default-pool/v2");
+  BOOST_TEST(clone["format"] == "qcow2");
+  auto copy = ok(c, "vol.create-from",
+                 {{"pool", "other"},
+                  {"xml", "<volume><name>c</name><capacity>1024</capacity></volume>"},
+                  {"input", {{"pool", "default-pool"}, {"vol", "v2"}}}});
+  BOOST_TEST(copy["path"] == "/srv/other/c");
+  auto list = ok(c, "vol.list", {{"pool", "default-pool"}})["volumes"];
+  BOOST_TEST_REQUIRE(list.size() == 2u);
+  BOOST_TEST(list[0]["name"] == "v1.qcow2");
+  BOOST_TEST(list[1]["name"] == "v2");
+  ok(c, "vol.delete", {{"pool", "default-pool"}, {"vol", "v2"}});
+  BOOST_TEST(ok(c, "vol.xml", {{"vol", "/srv/other/c"}})["xml"].get<std::string>().find(
+                 "<key>/srv/other/c</key>") != std::string::npos);
+  std::vector<std::string> seen;
+  for (auto& e : sub.until_now(5s))
+    seen.push_back(e.body["pool"]["name"].get<std::string>() + " " +
+                   e.body["volume"]["name"].get<std::string>() + " " +
+                   e.body["event"].get<std::string>());
+  std::string all;
+  for (auto& x : seen)
+    all += x + "; ";
+  BOOST_TEST((seen == std::vector<std::string>{
+                          "default-pool v1.qcow2 created", "default-pool v2 created",
+                          "other c created", "default-pool v2 deleted"}),
+             all);
+  // A volume survives its pool's stop, as libvirt's mock keeps it, and is listed again
+  // once the pool runs.
+  ok(c, "pool.destroy", {{"pool", "default-pool"}});
+  BOOST_TEST((call(c, "test:///default", "vol.list", {{"pool", "default-pool"}}).code ==
+              errc::invalid_operation));
+  ok(c, "pool.start", {{"pool", "default-pool"}});
+  BOOST_TEST(ok(c, "vol.list", {{"pool", "default-pool"}})["volumes"].size() == 1u);
+}
+
+// Bad volume input is refused naming what is wrong, and nothing is made.
+BOOST_AUTO_TEST_CASE(bad_volumes_change_nothing) {
+  daemon_process d;
+  domus::protocol::connection c(d.socket(), false);
+  ok(c, "vol.create",
+     {{"pool", "default-pool"},
+      {"xml", "<volume><name>v</name><capacity>1</capacity></volume>"}});
+  auto vol = [](const std::string& name, const std::string& more = "") {
+    return "<volume><name>" + name + "</name><capacity>1024</capacity>" + more +
+           "</volume>";
+  };
+  struct refused {
+    std::string proc;
+    json args;
+    errc code;
+    std::string message;
+  };
+  std::vector<refused> cases = {
+      {"vol.create",
+       {{"pool", "default-pool"}, {"xml", vol("a/b")}},
+       errc::invalid_name,
+       "a/b"},
+      {"vol.create",
+       {{"pool", "default-pool"}, {"xml", vol("..")}},
+       errc::invalid_name,
+       ".."},
+      {"vol.create",
+       {{"pool", "default-pool"}, {"xml", vol("a&#9;b")}},
+       errc::invalid_name,
+       ""},
+      {"vol.create",
+       {{"pool", "default-pool"}, {"xml", vol(std::string(201, 'x'))}},
+       errc::invalid_name,
+       ""},
+      {"vol.create",
+       {{"pool", "default-pool"},
+        {"xml", vol("f", "<target><format type='bogus'/></target>")},
+        {"origin", "f.xml"}},
+       errc::xml_error,
+       "f.xml:1: /volume/target/format: unknown volume format type"},
+      {"vol.create",
+       {{"pool", "default-pool"}, {"xml", vol("v")}},
+       errc::volume_exists,
+       "storage pool 'default-pool' already has a volume named 'v'"},
+      {"vol.create",
+       {{"pool", "default-pool"},
+        {"xml", "<volume><name>big</name><capacity unit='G'>200</capacity></volume>"}},
+       errc::operation_failed,
+       "not enough free space in storage pool 'default-pool'"},
+      {"vol.create", {{"pool", "nosuch"}, {"xml", vol("x")}}, errc::no_pool, "nosuch"},
+      {"vol.delete",
+       {{"pool", "default-pool"}, {"vol", "nosuch"}},
+       errc::no_volume,
+       "no storage volume with matching name, key or path 'nosuch'"},
+      {"vol.clone",
+       {{"vol", "/default-pool/v"}, {"name", "../x"}},
+       errc::invalid_name,
+       ""},
+      {"vol.resize",
+       {{"vol", "/default-pool/v"}, {"capacity", 4096}},
+       errc::unsupported,
+       "the test driver does not support 'resize volume' of storage volumes"},
+      {"vol.delete",
+       {{"vol", "/default-pool/v"}, {"flags", 0x10}},
+       errc::invalid_argument,
+       "flags 0x10 of vol.delete are not defined"},
+  };
+  for (auto& k : cases) {
+    BOOST_TEST_CONTEXT(k.proc << " " << k.args.dump()) {
+      auto r = call(c, "test:///default", k.proc, k.args);
+      BOOST_TEST(!r.ok);
+      BOOST_TEST((r.code == k.code), r.message);
+      BOOST_TEST(r.message.find(k.message) != std::string::npos, r.message);
+    }
+  }
+  BOOST_TEST(ok(c, "vol.list", {{"pool", "default-pool"}})["volumes"].size() == 1u);
+  // An inactive pool makes no volume.
+  ok(c, "pool.destroy", {{"pool", "default-pool"}});
+  auto r = call(c, "test:///default", "vol.create",
+                {{"pool", "default-pool"}, {"xml", vol("w")}});
+  BOOST_TEST((r.code == errc::invalid_operation), r.message);
+  BOOST_TEST(r.message == "cannot create a volume in storage pool 'default-pool': it is "
+                          "not active (a volume create needs an active pool)");
+}

@@ -79,6 +79,23 @@ PIN(domus_result_v1, n_objects, 112);
 PIN(domus_result_v1, config_xml, 120);
 PIN(domus_result_v1, pool, 128);
 PIN(domus_result_v1, pool_info, 136);
+PIN(domus_result_v1, volumes, 144);
+PIN(domus_result_v1, n_volumes, 152);
+PIN(domus_volume_v1, vol, 8);
+PIN(domus_volume_v1, name, 16);
+PIN(domus_volume_v1, key, 24);
+PIN(domus_volume_v1, path, 32);
+PIN(domus_volume_v1, type, 40);
+PIN(domus_volume_v1, format, 48);
+PIN(domus_volume_v1, capacity, 56);
+PIN(domus_volume_v1, allocation, 64);
+PIN(domus_volume_v1, backing_path, 72);
+PIN(domus_volume_v1, backing_format, 80);
+PIN(domus_volume_v1, xml, 88);
+PIN(domus_volume_ops_v1, create, 8);
+PIN(domus_volume_ops_v1, delete_volume, 16);
+PIN(domus_volume_ops_v1, resize, 24);
+PIN(domus_volume_ops_v1, wipe, 32);
 PIN(domus_pool_info_v1, state, 4);
 PIN(domus_pool_info_v1, capacity, 8);
 PIN(domus_pool_info_v1, allocation, 16);
@@ -197,11 +214,12 @@ int main(void) {
   printf("domus_driver_v1: %u bytes, ABI %u.%u\n", (unsigned)sizeof(domus_driver_v1),
          DOMUS_DRIVER_ABI_MAJOR, DOMUS_DRIVER_ABI_MINOR);
   return sizeof(domus_driver_v1) == 136 && sizeof(domus_domain_ops_v1) == 184 &&
-                 sizeof(domus_result_v1) == 144 && sizeof(domus_domcaps_query_v1) == 40 &&
+                 sizeof(domus_result_v1) == 160 && sizeof(domus_domcaps_query_v1) == 40 &&
                  sizeof(domus_open_args_v1) == 104 && sizeof(domus_setting_v1) == 24 &&
                  sizeof(domus_host_v1) == 176 && sizeof(domus_job_progress_v1) == 24 &&
                  sizeof(domus_object_v1) == 72 && sizeof(domus_pool_info_v1) == 32 &&
-                 sizeof(domus_pool_ops_v1) == 64 &&
+                 sizeof(domus_pool_ops_v1) == 64 && sizeof(domus_volume_v1) == 96 &&
+                 sizeof(domus_volume_ops_v1) == 40 &&
                  DOMUS_DRIVER_ABI_MINOR == 1
              ? 0
              : 1;

@@ -59,8 +59,8 @@ BOOST_AUTO_TEST_CASE(each_operation_needs_its_state) {
   BOOST_TEST(!check_pool_op(proc::pool_autostart, running, "p1"));
   BOOST_TEST(!check_pool_op(proc::pool_autostart, inactive, "p1"));
   BOOST_TEST(*check_pool_op(proc::pool_autostart, transient, "p1") ==
-             "cannot set autostart of storage pool 'p1': it is transient (set autostart "
-             "of needs a persistent pool)");
+             "cannot set autostart of storage pool 'p1': it is transient (autostart "
+             "needs a persistent pool)");
   // Define, create and the queries have no row.
   for (auto op : {proc::pool_define, proc::pool_create, proc::pool_info})
     BOOST_TEST(!check_pool_op(op, running, "p1"));

@@ -32,7 +32,7 @@ BOOST_AUTO_TEST_CASE(catalogue_is_pinned) {
       {16, "shutting-down"},    {17, "invalid-argument"}, {18, "resync"},
       {19, "timeout"},          {20, "no-daemon"},        {21, "config-error"},
       {22, "limit-exceeded"},   {23, "aborted"},          {24, "no-pool"},
-      {25, "pool-exists"},
+      {25, "pool-exists"},      {26, "no-volume"},        {27, "volume-exists"},
   };
   BOOST_TEST(error_catalogue().size() == std::size(pinned));
   for (auto& [number, name] : pinned) {

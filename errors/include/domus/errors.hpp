@@ -39,6 +39,8 @@ enum class errc : int {
   aborted = 23,
   no_pool = 24,
   pool_exists = 25,
+  no_volume = 26,
+  volume_exists = 27,
 };
 
 /// One row of the catalogue.

@@ -85,7 +85,9 @@ enum domus_status_v1 {
   /* 1.1 */
   DOMUS_E_ABORTED = 23,
   DOMUS_E_NO_POOL = 24,
-  DOMUS_E_POOL_EXISTS = 25
+  DOMUS_E_POOL_EXISTS = 25,
+  DOMUS_E_NO_VOLUME = 26,
+  DOMUS_E_VOLUME_EXISTS = 27
 };
 
 /** Storage pool states (since 1.1; the numbers match libvirt's virStoragePoolState): a
@@ -247,8 +249,9 @@ enum domus_object_kind_v1 {
     refuses LIVE on an inactive domain and CONFIG on a transient one itself. */
 #define DOMUS_DEVICE_LIVE 0x1u   /**< the running guest (a hotplug or unplug) */
 #define DOMUS_DEVICE_CONFIG 0x2u /**< the persistent definition (the next start) */
-#define DOMUS_DEVICE_FORCE 0x4u  /**< update_device only: force it (eject a locked tray) \
-                                  */
+#define DOMUS_DEVICE_FORCE                                                               \
+  0x4u /**< update_device only: force it (eject a locked tray)                           \
+        */
 /** open_console (libvirt's VIR_DOMAIN_CONSOLE_*) */
 #define DOMUS_CONSOLE_FORCE 0x1u /**< take the console from a client that has it */
 #define DOMUS_CONSOLE_SAFE 0x2u  /**< refuse unless the driver can keep it exclusive */
@@ -369,6 +372,36 @@ typedef struct domus_pool_info_v1 {
   uint64_t available;
 } domus_pool_info_v1;
 
+/** Storage volume types (since 1.1; libvirt's virStorageVolType numbers). */
+enum domus_volume_type_v1 {
+  DOMUS_VOL_FILE = 0,
+  DOMUS_VOL_BLOCK = 1,
+  DOMUS_VOL_DIR = 2,
+  DOMUS_VOL_NETWORK = 3,
+  DOMUS_VOL_NETDIR = 4,
+  DOMUS_VOL_PLOOP = 5
+};
+
+/** A storage volume as its pool holds it now (since 1.1): what lists and `vol-info`
+    show, typed, so that a pool of 10,000 volumes is listed without reading 10,000
+    documents. */
+typedef struct domus_volume_v1 {
+  uint32_t struct_size;
+  domus_vol* vol;      /**< the driver's handle, for the volume operations */
+  const char* name;    /**< unique in its pool */
+  const char* key;     /**< unique on the host (a file's path, a block device's id) */
+  const char* path;    /**< where a domain finds it */
+  int32_t type;        /**< domus_volume_type_v1 */
+  const char* format;  /**< "raw", "qcow2", ...; NULL: raw */
+  uint64_t capacity;   /**< bytes a guest sees */
+  uint64_t allocation; /**< bytes it takes on the host */
+  const char* backing_path;   /**< NULL: no backing store */
+  const char* backing_format; /**< NULL: not known */
+  const char* xml; /**< its whole definition in libvirt's format when the driver has
+                        more to show than these fields (permissions, timestamps, qcow2
+                        features); NULL: the runtime formats it from them */
+} domus_volume_v1;
+
 /** What an operation produced. Only the fields its operation documents are read. */
 typedef struct domus_result_v1 {
   uint32_t struct_size;
@@ -396,6 +429,11 @@ typedef struct domus_result_v1 {
   const domus_pool_info_v1* pool_info; /**< the pool operations: its state and
                                                    sizes after the operation (NULL:
                                                    unchanged) */
+  /** Pool start and refresh: every volume of the pool (the runtime's list is replaced);
+      volume create: the volume made. The strings are the driver's until `done`
+      returns. */
+  const domus_volume_v1* volumes;
+  size_t n_volumes;
 } domus_result_v1;
 
 /** How far a long-running job is (since 1.1), in bytes. */
@@ -797,8 +835,43 @@ typedef struct domus_pool_ops_v1 {
       stopped): frees its handle. Synchronous; never while a call on it is out. */
   void (*release)(domus_instance* inst, domus_pool* pool);
 } domus_pool_ops_v1;
+/** volume create flags (since 1.1, libvirt's virStorageVolCreateFlags) */
+#define DOMUS_VOL_CREATE_PREALLOC_METADATA 0x1u /**< qcow2: allocate its metadata */
+#define DOMUS_VOL_CREATE_REFLINK 0x2u           /**< clone by reflink where possible */
+/** volume delete flags (since 1.1, libvirt's virStorageVolDeleteFlags) */
+#define DOMUS_VOL_DELETE_ZEROED 0x1u         /**< clear every byte first */
+#define DOMUS_VOL_DELETE_WITH_SNAPSHOTS 0x2u /**< its snapshots too */
+/** volume resize flags (since 1.1, libvirt's virStorageVolResizeFlags) */
+#define DOMUS_VOL_RESIZE_ALLOCATE 0x1u /**< allocate the new space */
+#define DOMUS_VOL_RESIZE_DELTA 0x2u    /**< capacity is a change, not a size */
+#define DOMUS_VOL_RESIZE_SHRINK 0x4u   /**< allow a smaller size */
+
+/** Storage volume operations (since 1.1), on a pool the runtime checked is active.
+    `xml` is a volume definition the runtime validated and normalized in the context of
+    its pool; names it checked are unique in the pool. A volume being created, cloned,
+    resized or wiped is refused to every other operation by the runtime. Each completes
+    once, from any thread; result.pool_info carries the pool's sizes after it. A
+    volume's handle is the driver's: valid until the volume is deleted, a start or
+    refresh of its pool no longer lists it, or the pool is released; the runtime calls
+    the operations of one pool one at a time, so it never uses a handle past that. */
 typedef struct domus_volume_ops_v1 {
   uint32_t struct_size;
+  /** Creates a volume (`vol-create`): result.volumes[0], the volume made. With `from`
+      (`vol-clone`, `vol-create-from`), its content is copied from that volume, which
+      may be in another pool of the instance. flags: DOMUS_VOL_CREATE_*. */
+  void (*create)(domus_instance* inst, domus_pool* pool, const char* xml, domus_vol* from,
+                 uint32_t flags, domus_complete_fn done, void* user);
+  /** Deletes a volume (and frees its handle). flags: DOMUS_VOL_DELETE_*. */
+  void (*delete_volume)(domus_instance* inst, domus_pool* pool, domus_vol* vol,
+                        uint32_t flags, domus_complete_fn done, void* user);
+  /** Resizes a volume to `capacity` bytes (DOMUS_VOL_RESIZE_DELTA: by it):
+      result.volumes[0], the volume after. NULL: not supported. */
+  void (*resize)(domus_instance* inst, domus_pool* pool, domus_vol* vol,
+                 uint64_t capacity, uint32_t flags, domus_complete_fn done, void* user);
+  /** Overwrites a volume's content (`algorithm` libvirt's virStorageVolWipeAlgorithm,
+      0 zeroes). NULL: not supported. */
+  void (*wipe)(domus_instance* inst, domus_pool* pool, domus_vol* vol, uint32_t algorithm,
+               uint32_t flags, domus_complete_fn done, void* user);
 } domus_volume_ops_v1;
 typedef struct domus_network_ops_v1 {
   uint32_t struct_size;

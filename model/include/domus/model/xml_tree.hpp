@@ -70,4 +70,10 @@ void write_xml(std::string& out, const xml_node& node, int depth = 0);
 /// The element pretty-printed, with a final newline.
 std::string to_xml_string(const xml_node& node);
 
+/// Appends `s` to `out` with XML's five special characters escaped, for text and
+/// attribute values alike.
+void escape_xml(std::string& out, std::string_view s);
+/// `s` with XML's five special characters escaped.
+std::string escaped_xml(std::string_view s);
+
 } // namespace domus::model

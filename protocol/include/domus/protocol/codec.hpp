@@ -81,15 +81,15 @@ inline constexpr std::string_view topic_domain_responsive = "domain.responsive";
 inline constexpr std::string_view topic_domain_job_progress = "domain.job-progress";
 inline constexpr std::string_view topic_pool_lifecycle = "pool.lifecycle";
 inline constexpr std::string_view topic_pool_refresh = "pool.refresh";
+inline constexpr std::string_view topic_pool_volume = "pool.volume";
 inline constexpr std::string_view topic_pong = "sys.pong";
 
 /// Every topic the daemon publishes itself (a new topic is added here); drivers' topics
 /// are in topics.hpp.
 inline constexpr std::string_view topics[] = {
-    topic_domain_lifecycle,    topic_domain_error,
-    topic_domain_unresponsive, topic_domain_responsive,
-    topic_domain_job_progress, topic_pool_lifecycle,
-    topic_pool_refresh,        topic_pong};
+    topic_domain_lifecycle,  topic_domain_error,        topic_domain_unresponsive,
+    topic_domain_responsive, topic_domain_job_progress, topic_pool_lifecycle,
+    topic_pool_refresh,      topic_pool_volume,         topic_pong};
 
 /// Whether a subscription can match a topic the daemon publishes: it is a prefix of one
 /// ("" and "domain." included). The daemon keeps no other subscription.

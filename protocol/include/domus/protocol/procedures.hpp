@@ -52,6 +52,15 @@ enum class proc : int {
   pool_delete,
   pool_refresh,
   pool_autostart,
+  vol_list,
+  vol_info,
+  vol_xml,
+  vol_create,
+  vol_create_from,
+  vol_clone,
+  vol_delete,
+  vol_resize,
+  vol_wipe,
 };
 
 /// Who answers a procedure inside the daemon.
