@@ -5,10 +5,11 @@
 # CLI, group commit) measured in the same run; one table with each side's median and
 # spread, Domus / libvirt, and Domus / floor.
 #   bash benchmarks/compare.sh [RUNS] [REQUESTS]
-# Scenarios 1-6 of the benchmarks issue (docs/benchmarks.md lists them); scenario 7,
-# real QEMU, waits for the QEMU driver. libvirt's QEMU driver writes to the host's
-# /etc/libvirt/qemu: only domus-bench-* domains, all removed again. Everything started
-# here is stopped by pid when it ends. docs/benchmarks.md records the latest table.
+# Scenarios 1-6 of the benchmarks issue (docs/benchmarks.md lists them) and 8, storage
+# pools and volumes on the mocks; scenario 7, real QEMU, waits for the QEMU driver.
+# libvirt's QEMU driver writes to the host's /etc/libvirt/qemu: only domus-bench-*
+# domains, all removed again. Everything started here is stopped by pid when it ends.
+# docs/benchmarks.md records the latest table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -150,6 +151,12 @@ for run in $(seq 1 "$runs"); do
   "$build/bin/rpc_bench" --socket "$dsock" --requests "$requests" --compare 1 \
     --cycle-uri "test://$work/node.xml" >> "$rows"
   /usr/bin/python3 benchmarks/libvirt_bench.py "$luri" "$requests" >> "$rows"
+  # 8. Storage pools and volumes on the mocks, in memory on both sides (Domus on the
+  # node-file instance): the pool lifecycle, 1,000 volumes made, listed, refreshed and
+  # deleted.
+  /usr/bin/python3 benchmarks/storage_bench.py --domus "$dsock" 1000 "test://$work/node.xml" \
+    >> "$rows"
+  /usr/bin/python3 benchmarks/storage_bench.py --libvirt "$luri" 1000 >> "$rows"
 done
 
 # 6. Scale, once: list latency and daemon memory with 1,000, 10,000 and 100,000

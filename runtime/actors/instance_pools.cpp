@@ -221,10 +221,7 @@ void instance_pools::restore_one(pending_calls& calls, persisted_pool p, bool bo
                 if (p.live && p.def)
                   f.next = f.def; // the persistent definition, for its next start
                 f.def = sizes(p.live ? *p.live : *p.def, res);
-                auto volumes = std::make_shared<volume_map>();
-                for (auto& v : res.volumes)
-                  (*volumes)[v.name] = v;
-                f.volumes = std::move(volumes);
+                f.volumes = std::make_shared<volume_table>(std::move(res.volumes));
                 f.state = res.pool_info && res.pool_info->state != DOMUS_POOL_INACTIVE
                               ? res.pool_info->state
                               : int32_t{DOMUS_POOL_RUNNING};
@@ -308,9 +305,13 @@ instance_pools::volume_view instance_pools::find_volume(const json& args, proc o
       pool_facts f = e->slot->read();
       if (!f.active() || !f.volumes)
         continue;
-      for (auto& [name, v] : *f.volumes)
-        if ((by_key ? v.key : v.path) == key)
-          return {{e, f}, v};
+      const driver_volume* found = nullptr;
+      f.volumes->any_of([&](const driver_volume& v) {
+        found = (by_key ? v.key : v.path) == key ? &v : nullptr;
+        return found != nullptr;
+      });
+      if (found)
+        return {{e, f}, *found};
     }
   throw protocol::error(
       errc::no_volume, "no storage volume with matching name, key or path '" + key + "'");
@@ -323,8 +324,8 @@ void instance_pools::volume_query(const rpc& r) {
     pool_view p = active_pool(required_string(r.args, "pool"), r.proc);
     json list = json::array();
     if (p.facts.volumes)
-      for (auto& [name, v] : *p.facts.volumes)
-        list.push_back(volume_entry(v));
+      for (const driver_volume* v : p.facts.volumes->sorted())
+        list.push_back(volume_entry(*v));
     out = {{"volumes", std::move(list)}};
   } else {
     volume_view v = find_volume(r.args, r.proc);

@@ -228,12 +228,7 @@ public:
 
   // A start or refresh lists the pool's volumes: they replace what the pool held.
   static void take_volumes(pool_facts& f, driver_result& res) {
-    auto map = std::make_shared<volume_map>();
-    for (auto& v : res.volumes) {
-      std::string name = v.name;
-      map->emplace(std::move(name), std::move(v));
-    }
-    f.volumes = std::move(map);
+    f.volumes = std::make_shared<volume_table>(std::move(res.volumes));
   }
 
   // A new pool: the driver's define, then its definition on disk (pool.define) or its
@@ -567,11 +562,9 @@ public:
           }
           pool_facts f = slot().read();
           apply_info(f, res);
-          auto map = f.volumes ? std::make_shared<volume_map>(*f.volumes)
-                               : std::make_shared<volume_map>();
           driver_volume made = res.volumes.front();
-          (*map)[made.name] = made;
-          f.volumes = std::move(map);
+          f.volumes = std::make_shared<volume_table>(
+              f.volumes ? f.volumes->with(made) : volume_table().with(made));
           slot().write(f);
           publish_volume(made, "created");
           reply(r, volume_reply(made));
@@ -597,13 +590,13 @@ public:
       }
       pool_facts f = slot().read();
       apply_info(f, res);
-      auto map = std::make_shared<volume_map>(*f.volumes);
       driver_volume after = v;
+      volume_table now = f.volumes ? *f.volumes : volume_table();
       if (r.proc == proc::vol_delete)
-        map->erase(v.name);
+        now = now.without(v.name);
       else if (!res.volumes.empty())
-        after = (*map)[v.name] = res.volumes.front();
-      f.volumes = std::move(map);
+        now = now.with(after = res.volumes.front());
+      f.volumes = std::make_shared<volume_table>(std::move(now));
       slot().write(f);
       publish_volume(after, event);
       reply(r, volume_reply(after));

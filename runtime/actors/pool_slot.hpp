@@ -5,22 +5,16 @@
 // never change. The lock is the pool's own, held for a few instructions.
 #pragma once
 
-#include "drivers/driver_result.hpp"
+#include "actors/volume_table.hpp"
 
 #include <domus/driver_v1.h>
 #include <domus/model/storage_def.hpp>
-
-#include <map>
 
 #include <memory>
 #include <mutex>
 #include <string>
 
 namespace domus::runtime {
-
-/// A pool's volumes by name, as its driver last reported them (a start, a refresh)
-/// and as the pool's changes left them; shared, never changed once made.
-using volume_map = std::map<std::string, driver_volume>;
 
 /// One pool as lists show it.
 struct pool_facts {
@@ -33,17 +27,14 @@ struct pool_facts {
   bool persistent = true;
   bool autostart = false;
   domus_pool* handle = nullptr; ///< the driver's; null until its define completed
-  std::shared_ptr<const volume_map> volumes; ///< null: none known
+  std::shared_ptr<const volume_table> volumes; ///< null: none known
 
   bool active() const { return state != DOMUS_POOL_INACTIVE; }
   /// The persistent definition (pool-dumpxml --inactive).
   const model::pool_def& inactive_def() const { return next ? *next : *def; }
   /// The volume named `name`, or nullptr.
   const driver_volume* volume(const std::string& name) const {
-    if (!volumes)
-      return nullptr;
-    auto it = volumes->find(name);
-    return it == volumes->end() ? nullptr : &it->second;
+    return volumes ? volumes->find(name) : nullptr;
   }
 };
 

@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "actors/pool_rules.hpp"
+#include "actors/volume_table.hpp"
 #include "persist/pool_files.hpp"
 #include "test_files.hpp"
 
@@ -137,6 +138,67 @@ BOOST_AUTO_TEST_CASE(definitions_links_and_status_read_back) {
   // A definition on disk has no sizes: they are the pool's state.
   BOOST_TEST(domus::testing::read_file(pool_definition_dir(paths) + "/p1.xml")
                  .find("<capacity unit='bytes'>0</capacity>") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(volume_tables)
+
+namespace {
+driver_volume vol(const std::string& name, uint64_t capacity = 1) {
+  driver_volume v;
+  v.name = name;
+  v.path = "/p/" + name;
+  v.capacity = capacity;
+  return v;
+}
+} // namespace
+
+// A table never changes once made: with() and without() make new ones, and the old
+// one a reader holds still answers as before.
+BOOST_AUTO_TEST_CASE(changes_make_new_tables_and_leave_the_old) {
+  volume_table empty;
+  BOOST_TEST(empty.size() == 0u);
+  BOOST_TEST(empty.find("a") == nullptr);
+  BOOST_TEST(empty.without("a").size() == 0u);
+
+  volume_table one = empty.with(vol("a"));
+  volume_table two = one.with(vol("b"));
+  volume_table replaced = two.with(vol("a", 7));
+  BOOST_TEST(one.size() == 1u);
+  BOOST_TEST(two.size() == 2u);
+  BOOST_TEST(replaced.size() == 2u);
+  BOOST_TEST(two.find("a")->capacity == 1u);
+  BOOST_TEST(replaced.find("a")->capacity == 7u);
+  BOOST_TEST(empty.find("a") == nullptr);
+
+  volume_table gone = replaced.without("a");
+  BOOST_TEST(gone.size() == 1u);
+  BOOST_TEST(gone.find("a") == nullptr);
+  BOOST_TEST(replaced.find("a") != nullptr);
+  BOOST_TEST(gone.without("nothing").size() == 1u);
+  BOOST_TEST(gone.without("b").size() == 0u);
+}
+
+// Lists come in name order, whatever shard each name fell in; a driver's list with a
+// name twice keeps the later entry once.
+BOOST_AUTO_TEST_CASE(lists_are_in_name_order) {
+  std::vector<driver_volume> list;
+  for (int i = 999; i >= 0; --i)
+    list.push_back(vol("v" + std::to_string(i)));
+  list.push_back(vol("v5", 55));
+  volume_table t(std::move(list));
+  BOOST_TEST(t.size() == 1000u);
+  BOOST_TEST(t.find("v5")->capacity == 55u);
+  auto sorted = t.sorted();
+  BOOST_TEST(sorted.size() == 1000u);
+  for (size_t i = 1; i < sorted.size(); ++i)
+    BOOST_TEST((sorted[i - 1]->name < sorted[i]->name),
+               sorted[i - 1]->name << " before " << sorted[i]->name);
+  size_t seen = 0;
+  BOOST_TEST(!t.any_of([&](const driver_volume&) { return ++seen, false; }));
+  BOOST_TEST(seen == 1000u);
+  BOOST_TEST(t.any_of([](const driver_volume& v) { return v.path == "/p/v17"; }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
