@@ -4,7 +4,7 @@
 # (tests/fuzz/corpus/TARGET, copied to build-fuzz/corpus/TARGET, where new inputs go).
 #
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]     targets: request domain_xml uri node_file
-#                                                  storage_xml
+#                                                  storage_xml image_probe
 #   JOBS=2 bash scripts/fuzz.sh 3600               an hour each, two at a time
 #
 # A crash stops its target, leaves the input in build-fuzz/artifacts/ and makes the
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(request domain_xml uri node_file storage_xml)
+((${#targets[@]})) || targets=(request domain_xml uri node_file storage_xml image_probe)
 jobs=${JOBS:-1}
 build=build-fuzz
 

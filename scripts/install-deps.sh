@@ -11,6 +11,8 @@ packages=(
   libcaf-dev libzmq3-dev cppzmq-dev libuv1-dev libxml2-dev nlohmann-json3-dev
   # tests and benchmarks
   libboost-test-dev libbenchmark-dev python3-zmq libvirt-clients libxml2-utils bc
+  # the dir storage backend: qemu-img makes and checks volumes (and the tests' images)
+  qemu-utils
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizers' runtimes
   clang libclang-rt-14-dev
 )

@@ -18,6 +18,7 @@ int fuzz_uri(const uint8_t* data, size_t size);
 int fuzz_domain_xml(const uint8_t* data, size_t size);
 int fuzz_node_file(const uint8_t* data, size_t size);
 int fuzz_storage_xml(const uint8_t* data, size_t size);
+int fuzz_image_probe(const uint8_t* data, size_t size);
 
 using namespace domus::testing;
 
@@ -26,7 +27,7 @@ namespace {
 const std::map<std::string, std::function<int(const uint8_t*, size_t)>> targets = {
     {"request", fuzz_request},         {"uri", fuzz_uri},
     {"domain_xml", fuzz_domain_xml},   {"node_file", fuzz_node_file},
-    {"storage_xml", fuzz_storage_xml},
+    {"storage_xml", fuzz_storage_xml}, {"image_probe", fuzz_image_probe},
 };
 
 size_t run_folder(const std::string& dir,

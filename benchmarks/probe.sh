@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The dir backend's image probe against `qemu-img info`: N files (default 10,000), a
+# quarter each raw, qcow2 version 2, qcow2 version 3 and qcow2 with a backing file, in a
+# temporary directory; the probe reads all of them (median of 5 rounds), qemu-img
+# info reads 200 of them, one process each, as a refresh without the probe would.
+#   bash benchmarks/probe.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-10000}
+build=build-release
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDOMUS_ENABLE_TESTS=OFF > /dev/null
+cmake --build "$build" -j 2 --target probe_bench > /dev/null
+work=$(mktemp -d /tmp/domus-probe-bench-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/seed" "$work/pool"
+qemu-img create -q -f raw "$work/seed/raw" 1G
+qemu-img create -q -f qcow2 -o compat=0.10 "$work/seed/v2" 1G
+qemu-img create -q -f qcow2 -o compat=1.1 "$work/seed/v3" 1G
+qemu-img create -q -f qcow2 -b "$work/seed/v3" -F qcow2 "$work/seed/top"
+kinds=(raw v2 v3 top)
+for i in $(seq 0 $((n - 1))); do
+  k=${kinds[$((i % 4))]}
+  cp --sparse=always "$work/seed/$k" "$work/pool/img$i.$k"
+done
+sync
+"$build/bin/probe_bench" "$work/pool" 5
+t0=$(date +%s%N)
+images=("$work/pool"/*)
+for f in "${images[@]:0:200}"; do
+  qemu-img info --output=json "$f" > /dev/null
+done
+t1=$(date +%s%N)
+echo "{\"scenario\": \"qemu-img info, one process per file\", \"files\": 200," \
+  "\"ms\": $(((t1 - t0) / 1000000)), \"us_per_file\": $(((t1 - t0) / 200000))}"
