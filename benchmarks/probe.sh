@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The dir backend's image probe against `qemu-img info`: N files (default 10,000), a
+# A dir pool's scan (the image probe) against `qemu-img info`: N files (default 10,000), a
 # quarter each raw, qcow2 version 2, qcow2 version 3 and qcow2 with a backing file, in a
-# temporary directory; the probe reads all of them (median of 5 rounds), qemu-img
+# temporary directory; the scan reads all of them (median of 5 rounds), qemu-img
 # info reads 200 of them, one process each, as a refresh without the probe would.
 #   bash benchmarks/probe.sh [N]
 set -euo pipefail

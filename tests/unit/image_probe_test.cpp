@@ -1,6 +1,6 @@
 // The dir backend's image probe against the images Debian's qemu-img makes (what
 // `qemu-img info` says of each is the expected answer), and against damaged headers.
-#define BOOST_TEST_MODULE image_probe
+#define BOOST_TEST_MODULE dir_backend
 #include <boost/test/unit_test.hpp>
 
 #include "image_probe.hpp"
