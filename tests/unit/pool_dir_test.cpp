@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "pool_dir.hpp"
+#include "pool_dir_fixture.hpp"
 #include "test_files.hpp"
 
 #include <fcntl.h>
@@ -15,27 +16,9 @@
 
 using namespace domus::dir_backend;
 using domus::testing::file_exists;
-using domus::testing::temp_dir;
 using domus::testing::write_file;
 
 namespace {
-
-// A fresh pool directory and a directory beside it ("outside"), with the pool open.
-struct pool_fixture {
-  std::string root = temp_dir("pooldir");
-  std::string pool = root + "/pool", outside = root + "/outside";
-  int fd = -1;
-  pool_fixture() {
-    ::mkdir(pool.c_str(), 0755);
-    ::mkdir(outside.c_str(), 0755);
-    fd = ::open(pool.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    BOOST_REQUIRE(fd >= 0);
-  }
-  ~pool_fixture() { ::close(fd); }
-  void link(const std::string& target, const std::string& name) const {
-    BOOST_REQUIRE(::symlink(target.c_str(), (pool + "/" + name).c_str()) == 0);
-  }
-};
 
 // open_beneath's result: "ok", or the errno's name for the failures the tests expect.
 std::string opened(int dirfd, const std::string& name, int flags, bool follow) {

@@ -1,0 +1,156 @@
+#include "volume_files.hpp"
+
+#include "pool_dir.hpp"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace domus::dir_backend {
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const std::string& name, int e) {
+  throw volume_error("cannot " + what + " volume '" + name + "': " + std::strerror(e), e);
+}
+
+void check_name(const std::string& name) {
+  std::string problem = volume_name_problem(name);
+  if (!problem.empty())
+    throw volume_error(problem, 0);
+}
+
+off_t as_offset(uint64_t bytes, const std::string& name) {
+  if (bytes > static_cast<uint64_t>(std::numeric_limits<off_t>::max()))
+    throw volume_error("volume '" + name + "': a capacity of " + std::to_string(bytes) +
+                           " bytes is larger than any file can be",
+                       0);
+  return static_cast<off_t>(bytes);
+}
+
+// An existing volume file, open read-write, never through a link.
+int open_existing(int dirfd, const std::string& name, const char* what) {
+  check_name(name);
+  int fd = open_beneath(dirfd, name, O_RDWR, false);
+  if (fd < 0)
+    fail(what, name, errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    fail(what, name, e);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw volume_error("cannot " + std::string(what) + " volume '" + name +
+                           "': it is not a regular file",
+                       0);
+  }
+  return fd;
+}
+
+// Allocates [from, to) of the file.
+int allocate_range(int fd, off_t from, off_t to) {
+  if (to <= from)
+    return 0;
+  int rc;
+  do
+    rc = ::fallocate(fd, 0, from, to - from);
+  while (rc != 0 && errno == EINTR);
+  return rc == 0 ? 0 : errno;
+}
+
+} // namespace
+
+int create_file(int dirfd, const std::string& name, uint64_t capacity, bool allocate) {
+  check_name(name);
+  off_t size = as_offset(capacity, name);
+  int fd = open_beneath(dirfd, name, O_RDWR | O_CREAT | O_EXCL, false);
+  if (fd < 0)
+    fail("create", name, errno);
+  int e = 0;
+  if (::ftruncate(fd, size) != 0)
+    e = errno;
+  else if (allocate)
+    e = allocate_range(fd, 0, size);
+  if (e == 0 && ::fsync(fd) != 0)
+    e = errno;
+  if (e == 0 && ::fsync(dirfd) != 0)
+    e = errno;
+  if (e != 0) {
+    // Nothing half-made stays: the file goes (it is ours: O_EXCL made it).
+    ::close(fd);
+    ::unlinkat(dirfd, name.c_str(), 0);
+    fail("create", name, e);
+  }
+  return fd;
+}
+
+void resize_file(int dirfd, const std::string& name, uint64_t capacity, bool allocate,
+                 bool shrink) {
+  off_t size = as_offset(capacity, name);
+  int fd = open_existing(dirfd, name, "resize");
+  struct stat st {};
+  ::fstat(fd, &st);
+  if (size < st.st_size && !shrink) {
+    ::close(fd);
+    throw volume_error("volume '" + name + "' has " + std::to_string(st.st_size) +
+                           " bytes: shrinking it to " + std::to_string(size) +
+                           " destroys data, and needs the shrink flag",
+                       0);
+  }
+  int e = 0;
+  if (allocate)
+    e = allocate_range(fd, st.st_size,
+                       size); // first, so that a full disk changes nothing
+  if (e == 0 && ::ftruncate(fd, size) != 0)
+    e = errno;
+  if (e == 0 && ::fsync(fd) != 0)
+    e = errno;
+  ::close(fd);
+  if (e != 0)
+    fail("resize", name, e);
+}
+
+void zero_file(int dirfd, const std::string& name) {
+  int fd = open_existing(dirfd, name, "wipe");
+  struct stat st {};
+  ::fstat(fd, &st);
+  int e = 0;
+  // FALLOC_FL_ZERO_RANGE zeroes in place, keeping the allocation; where the filesystem
+  // has no such call, zeros are written.
+  if (st.st_size > 0 && ::fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, st.st_size) != 0) {
+    if (errno != EOPNOTSUPP) {
+      e = errno;
+    } else {
+      std::vector<char> zeros(1 << 20, 0);
+      for (off_t at = 0; at < st.st_size && e == 0;) {
+        size_t n = static_cast<size_t>(std::min<off_t>(st.st_size - at, zeros.size()));
+        ssize_t w = ::pwrite(fd, zeros.data(), n, at);
+        if (w < 0 && errno != EINTR)
+          e = errno;
+        else if (w > 0)
+          at += w;
+      }
+    }
+  }
+  if (e == 0 && ::fsync(fd) != 0)
+    e = errno;
+  ::close(fd);
+  if (e != 0)
+    fail("wipe", name, e);
+}
+
+void remove_file(int dirfd, const std::string& name, bool directory) {
+  check_name(name);
+  if (::unlinkat(dirfd, name.c_str(), directory ? AT_REMOVEDIR : 0) != 0)
+    fail("delete", name, errno);
+}
+
+} // namespace domus::dir_backend

@@ -1,0 +1,46 @@
+// A dir pool's raw volumes as files: made (sparse, or allocated with fallocate),
+// resized, wiped and deleted through the pool directory's descriptor, never through a
+// path and never through a symbolic link (pool_dir.hpp's open_beneath). qcow2 volumes
+// are made by qemu-img, which gets the file from here as an inherited descriptor. No
+// CAF, no runtime: the driver runs these as blocking work, off the loop.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace domus::dir_backend {
+
+/// A volume file operation that failed: what, on which volume, and the system's reason.
+/// Nothing is left half-made: a create that fails removes the file it made.
+class volume_error : public std::runtime_error {
+public:
+  volume_error(std::string message, int error_number)
+      : std::runtime_error(std::move(message)), errno_(error_number) {}
+  /// The errno that caused it (ENOSPC, EEXIST, ...); 0 for a refusal of the request.
+  int error_number() const { return errno_; }
+
+private:
+  int errno_;
+};
+
+/// Makes the raw volume `name` of `capacity` bytes in the pool directory `dirfd`: a new
+/// file (never an existing name or link), sparse, or with every byte allocated when
+/// `allocate`; flushed with its directory entry before it returns. Returns the file's
+/// descriptor, open read-write (close it, or hand it to qemu-img). Throws volume_error.
+int create_file(int dirfd, const std::string& name, uint64_t capacity, bool allocate);
+
+/// Sets the raw volume's size to `capacity` bytes. Shrinking is refused unless `shrink`
+/// (it destroys data, as `vol-resize --shrink` says); `allocate` allocates what grows.
+void resize_file(int dirfd, const std::string& name, uint64_t capacity, bool allocate,
+                 bool shrink);
+
+/// Overwrites the volume's content with zeros, keeping its size (`vol-wipe`'s default
+/// algorithm); every byte is allocated afterwards, as libvirt's zero wipe leaves a file.
+void zero_file(int dirfd, const std::string& name);
+
+/// Removes the volume: a file or a link (the link, never its target), or an empty
+/// subdirectory when `directory`.
+void remove_file(int dirfd, const std::string& name, bool directory);
+
+} // namespace domus::dir_backend

@@ -1,0 +1,145 @@
+// A dir pool's raw volume files: made, resized, wiped and removed through the pool's
+// descriptor, never through a link, and nothing half-made left when the disk refuses.
+#include <boost/test/unit_test.hpp>
+
+#include "pool_dir_fixture.hpp"
+#include "test_files.hpp"
+#include "volume_files.hpp"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+
+using namespace domus::dir_backend;
+using domus::testing::file_exists;
+using domus::testing::read_file;
+using domus::testing::write_file;
+
+namespace {
+
+// The message of the volume_error fn throws ("" when it throws none).
+template <class F> std::string refusal(F&& fn) {
+  try {
+    fn();
+    return "";
+  } catch (const volume_error& e) {
+    return e.what();
+  }
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(volume_files)
+
+BOOST_AUTO_TEST_CASE(creates_sparse_and_allocated_files) {
+  pool_fixture p;
+  ::close(create_file(p.fd, "sparse.img", 64 << 20, false));
+  struct stat st = p.stat_of("sparse.img");
+  BOOST_TEST(st.st_size == 64 << 20);
+  BOOST_TEST(st.st_blocks * 512 < 1 << 20);
+  BOOST_TEST((st.st_mode & 0777) == 0600u);
+
+  ::close(create_file(p.fd, "full.img", 8 << 20, true));
+  st = p.stat_of("full.img");
+  BOOST_TEST(st.st_size == 8 << 20);
+  BOOST_TEST(st.st_blocks * 512 >= 8 << 20);
+
+  BOOST_TEST(refusal([&] { create_file(p.fd, "sparse.img", 1, false); }) ==
+             "cannot create volume 'sparse.img': File exists");
+  BOOST_TEST(refusal([&] { create_file(p.fd, "../x.img", 1, false); }) ==
+             "a volume name cannot hold '/'");
+  BOOST_TEST(refusal([&] { create_file(p.fd, "huge.img", ~uint64_t{0}, false); }) ==
+             "volume 'huge.img': a capacity of 18446744073709551615 bytes is larger than "
+             "any file can be");
+}
+
+// A link planted where a new volume goes: the create fails, and its target is neither
+// made nor touched.
+BOOST_AUTO_TEST_CASE(a_planted_link_is_never_followed) {
+  pool_fixture p;
+  p.link(p.outside + "/made", "new.img");
+  BOOST_TEST(refusal([&] { create_file(p.fd, "new.img", 1 << 20, false); }) ==
+             "cannot create volume 'new.img': File exists");
+  BOOST_TEST(!file_exists(p.outside + "/made"));
+
+  write_file(p.outside + "/kept", "precious");
+  p.link(p.outside + "/kept", "link.img");
+  BOOST_TEST(refusal([&] { zero_file(p.fd, "link.img"); })
+                 .find("cannot wipe volume "
+                       "'link.img'") == 0u);
+  BOOST_TEST(refusal([&] {
+               resize_file(p.fd, "link.img", 1, false, true);
+             }).find("cannot resize volume 'link.img'") == 0u);
+  remove_file(p.fd, "link.img", false); // the link goes, its target stays
+  BOOST_TEST(read_file(p.outside + "/kept") == "precious");
+  BOOST_TEST(!file_exists(p.pool + "/link.img"));
+}
+
+// A create the filesystem refuses half-way (here the file size limit, as a full disk
+// would) leaves no file behind.
+BOOST_AUTO_TEST_CASE(a_refused_create_leaves_nothing) {
+  pool_fixture p;
+  struct rlimit before {};
+  ::getrlimit(RLIMIT_FSIZE, &before);
+  struct rlimit limit = before;
+  limit.rlim_cur = 1 << 20;
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  BOOST_REQUIRE(::setrlimit(RLIMIT_FSIZE, &limit) == 0);
+  std::string msg = refusal([&] { create_file(p.fd, "big.img", 4 << 20, false); });
+  ::setrlimit(RLIMIT_FSIZE, &before);
+  std::signal(SIGXFSZ, old_handler);
+  BOOST_TEST(msg == "cannot create volume 'big.img': File too large");
+  BOOST_TEST(!file_exists(p.pool + "/big.img"));
+}
+
+BOOST_AUTO_TEST_CASE(resizes_grow_and_shrink_only_when_asked) {
+  pool_fixture p;
+  ::close(create_file(p.fd, "r.img", 1 << 20, false));
+  resize_file(p.fd, "r.img", 4 << 20, false, false);
+  BOOST_TEST(p.stat_of("r.img").st_size == 4 << 20);
+  BOOST_TEST(
+      refusal([&] { resize_file(p.fd, "r.img", 2 << 20, false, false); }) ==
+      "volume 'r.img' has 4194304 bytes: shrinking it to 2097152 destroys data, and "
+      "needs the shrink flag");
+  BOOST_TEST(p.stat_of("r.img").st_size == 4 << 20);
+  resize_file(p.fd, "r.img", 2 << 20, false, true);
+  BOOST_TEST(p.stat_of("r.img").st_size == 2 << 20);
+  resize_file(p.fd, "r.img", 6 << 20, true, false);
+  struct stat st = p.stat_of("r.img");
+  BOOST_TEST(st.st_size == 6 << 20);
+  BOOST_TEST(st.st_blocks * 512 >= 4 << 20); // what grew is allocated
+  BOOST_TEST(refusal([&] { resize_file(p.fd, "none.img", 1, false, false); }) ==
+             "cannot resize volume 'none.img': No such file or directory");
+}
+
+BOOST_AUTO_TEST_CASE(wipes_write_zeros_and_keep_the_size) {
+  pool_fixture p;
+  std::string data(3 << 20, 'd');
+  write_file(p.pool + "/w.img", data);
+  zero_file(p.fd, "w.img");
+  std::string after = read_file(p.pool + "/w.img");
+  BOOST_TEST(after.size() == data.size());
+  BOOST_TEST(after.find_first_not_of('\0') == std::string::npos);
+  ::mkdir((p.pool + "/sub").c_str(), 0755);
+  BOOST_TEST(refusal([&] { zero_file(p.fd, "sub"); }).find("cannot wipe volume 'sub'") ==
+             0u);
+}
+
+BOOST_AUTO_TEST_CASE(removes_files_and_empty_directories) {
+  pool_fixture p;
+  ::close(create_file(p.fd, "gone.img", 1, false));
+  remove_file(p.fd, "gone.img", false);
+  BOOST_TEST(!file_exists(p.pool + "/gone.img"));
+  BOOST_TEST(refusal([&] { remove_file(p.fd, "gone.img", false); }) ==
+             "cannot delete volume 'gone.img': No such file or directory");
+  ::mkdir((p.pool + "/d").c_str(), 0755);
+  remove_file(p.fd, "d", true);
+  BOOST_TEST(refusal([&] { remove_file(p.fd, "..", true); }) ==
+             "a volume cannot be named '..'");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
