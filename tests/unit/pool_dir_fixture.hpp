@@ -36,3 +36,13 @@ struct pool_fixture {
     return st;
   }
 };
+
+/// The message of the exception of type E that fn throws ("" when it throws none).
+template <class E, class F> std::string message_of(F&& fn) {
+  try {
+    fn();
+    return "";
+  } catch (const E& e) {
+    return e.what();
+  }
+}

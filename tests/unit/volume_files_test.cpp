@@ -23,12 +23,7 @@ namespace {
 
 // The message of the volume_error fn throws ("" when it throws none).
 template <class F> std::string refusal(F&& fn) {
-  try {
-    fn();
-    return "";
-  } catch (const volume_error& e) {
-    return e.what();
-  }
+  return message_of<volume_error>(fn);
 }
 
 } // namespace
