@@ -6,33 +6,15 @@
 #include "image_probe.hpp"
 #include "pool_dir_fixture.hpp"
 #include "qemu_img.hpp"
+#include "run_with_fd.hpp"
 #include "volume_files.hpp"
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace domus::dir_backend;
+using domus::testing::run_with_fd;
 
 namespace {
-
-// Runs argv with `fd` as the child's descriptor 3 (as the host services will pass it);
-// returns its exit status.
-int run_with_fd(const std::vector<std::string>& argv, int fd) {
-  std::vector<char*> args;
-  for (auto& a : argv)
-    args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    if (::dup2(fd, 3) < 0)
-      ::_exit(126);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
 
 // Makes volume `name` from `spec` in the pool and probes it.
 image_info made(const pool_fixture& p, const std::string& name, const qcow2_spec& spec) {
