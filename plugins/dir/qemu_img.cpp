@@ -11,6 +11,13 @@ namespace {
 constexpr std::array<const char*, 8> backing_formats = {"raw",  "qcow2", "qcow", "qed",
                                                         "vmdk", "vdi",   "vpc",  "luks"};
 
+void check_capacity(uint64_t capacity) {
+  if (capacity == 0 ||
+      capacity > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+    throw qemu_img_error("a qcow2 volume's capacity must be 1 to 2^63-1 bytes, not " +
+                         std::to_string(capacity));
+}
+
 } // namespace
 
 std::vector<std::string> qcow2_create_argv(const std::string& qemu_img, int fd,
@@ -23,10 +30,7 @@ std::vector<std::string> qcow2_create_argv(const std::string& qemu_img, int fd,
     throw qemu_img_error(std::string("qcow2 compat 0.10 has no ") +
                          (spec.lazy_refcounts ? "lazy_refcounts" : "extended_l2") +
                          " (it needs compat 1.1)");
-  if (spec.capacity == 0 ||
-      spec.capacity > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-    throw qemu_img_error("a qcow2 volume's capacity must be 1 to 2^63-1 bytes, not " +
-                         std::to_string(spec.capacity));
+  check_capacity(spec.capacity);
   std::vector<std::string> argv = {qemu_img, "create", "-q", "-f", "qcow2"};
   if (!spec.backing_path.empty()) {
     // An absolute path: qemu would read "json:{...}" or "nbd:..." as a protocol, and
@@ -53,6 +57,18 @@ std::vector<std::string> qcow2_create_argv(const std::string& qemu_img, int fd,
     options += ",extended_l2=on";
   argv.insert(argv.end(), {"-o", options, "/dev/fd/" + std::to_string(fd),
                            std::to_string(spec.capacity)});
+  return argv;
+}
+
+std::vector<std::string> qcow2_resize_argv(const std::string& qemu_img, int fd,
+                                           uint64_t capacity, bool shrink) {
+  if (fd < 0)
+    throw qemu_img_error("qemu-img: no descriptor for the volume to resize");
+  check_capacity(capacity);
+  std::vector<std::string> argv = {qemu_img, "resize", "-q", "-f", "qcow2"};
+  if (shrink)
+    argv.push_back("--shrink");
+  argv.insert(argv.end(), {"/dev/fd/" + std::to_string(fd), std::to_string(capacity)});
   return argv;
 }
 

@@ -36,4 +36,10 @@ public:
 std::vector<std::string> qcow2_create_argv(const std::string& qemu_img, int fd,
                                            const qcow2_spec& spec);
 
+/// The argv that sets the virtual size of the qcow2 image open at descriptor `fd` to
+/// `capacity` bytes; a smaller size only with `shrink` (qemu-img's --shrink: the data
+/// past it is lost). Throws qemu_img_error.
+std::vector<std::string> qcow2_resize_argv(const std::string& qemu_img, int fd,
+                                           uint64_t capacity, bool shrink);
+
 } // namespace domus::dir_backend

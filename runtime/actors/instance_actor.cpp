@@ -58,6 +58,10 @@ struct instance_state {
   std::unordered_map<caf::actor_id, record> records;
   std::unordered_map<std::string, caf::actor_id> by_name, by_uuid;
   std::unique_ptr<instance_pools> pools; ///< its storage pools and their actors
+  /// A host-wide storage driver's instance for this URI, when the pools are another
+  /// driver's (nullptr otherwise), and the objects its open reported.
+  std::shared_ptr<instance_context> pool_ctx;
+  std::vector<driver_result::object> pool_objects;
   std::vector<driver_result::object> other_objects; ///< networks: the networks issue
   std::list<rpc> large;       ///< large definitions waiting to be read
   bool reading_large = false; ///< one is being read on a thread of its own
@@ -98,16 +102,26 @@ public:
     st().calls.drive(op, std::forward<Call>(call), std::forward<Then>(then));
   }
 
+  // The context of the driver a call of `op` went to: the storage driver's for the pool
+  // calls this actor makes (its open, the pools restored), when it is another driver.
+  const instance_context& ctx_of(driver_op op) {
+    bool pool_op = op == driver_op::pool_open || op == driver_op::pool_define ||
+                   op == driver_op::pool_build || op == driver_op::pool_start;
+    return pool_op && st().pool_ctx ? *st().pool_ctx : *st().ctx;
+  }
+
   // A call's deadline passed: the driver is asked to cancel it, and its continuation
   // runs with a timeout result.
   void on_deadline(uint64_t generation, uint64_t id) {
     auto x = st().calls.expire(generation, id);
     if (!x)
       return;
-    auto& ctx = *st().ctx;
+    auto& ctx = ctx_of(x->op);
     if (x->op == driver_op::open)
       return open_late(x->deadline_ms); // no instance to cancel on: it waits it out
-    auto cancel = ctx.inst ? DOMUS_DOMAIN_OP(ctx, cancel) : nullptr;
+    // (an open has no instance to cancel on yet)
+    auto cancel = ctx.inst && x->op != driver_op::pool_open ? DOMUS_DOMAIN_OP(ctx, cancel)
+                                                            : nullptr;
     auto res = timeout_result(entry(x->op).name, "", ctx.driver().name, x->deadline_ms,
                               cancel != nullptr);
     log_warning(uri() + ": " + res.message);
@@ -127,15 +141,26 @@ public:
                   (r.ok() ? std::string("ok") : r.message) + ")");
       return opened(r); // the instance serves after all, or the next request retries
     }
+    if (op == driver_op::pool_open) {
+      // Its caller went on without it: its pools stay unavailable until the daemon
+      // restarts, and the instance it opened is closed with the daemon.
+      log_warning(uri() + ": the storage driver's late 'open' completed (" +
+                  (r.ok() ? std::string("ok") : r.message) +
+                  "); its pools stay unavailable until domusd restarts");
+      if (r.ok() && r.instance)
+        st().seed.pool_driver.host->set_opened(st().seed.pool_plugin->driver, r.instance);
+      return;
+    }
     log_warning(uri() + ": the late '" + std::string(entry(op).name) + "' completed (" +
                 (r.ok() ? std::string("ok") : r.message) +
                 ") after its caller was answered");
     auto release = DOMUS_DOMAIN_OP(*st().ctx, release);
     if (r.ok() && r.dom && release)
       release(st().ctx->inst, r.dom);
-    auto release_pool = DOMUS_POOL_OP(*st().ctx, release);
+    auto& pctx = ctx_of(op);
+    auto release_pool = DOMUS_POOL_OP(pctx, release);
     if (r.ok() && r.pool && release_pool)
-      release_pool(st().ctx->inst, r.pool);
+      release_pool(pctx.inst, r.pool);
   }
 
   void reply(const rpc& r, const json& result) {
@@ -164,29 +189,15 @@ public:
     ctx->etc_dir = seed.etc_dir;
     ctx->status_dir = seed.etc_dir.empty() ? "" : seed.run_dir;
     st().ctx = ctx;
-    st().pools->set_context(ctx);
-    auto args = std::make_shared<open_arguments>();
+    if (!seed.pool_plugin || seed.pool_plugin == seed.plugin)
+      st().pools->set_context(ctx);
+    std::shared_ptr<open_arguments> args;
     try {
-      args->settings = read_settings(seed.settings_file);
+      args = open_args_for(ctx->driver(), seed.state_dir, seed.run_dir, seed.cache_dir,
+                           seed.settings_file, *seed.host);
     } catch (const protocol::error& e) {
       return fail_open(e.code(), e.what());
     }
-    // A driver built before settings existed would never see them: refused, not ignored.
-    if (!args->settings.empty() && ctx->driver().abi_minor < 1)
-      return fail_open(errc::config_error,
-                       seed.settings_file + ": the " + ctx->driver().name +
-                           " driver (plugin ABI 1." +
-                           std::to_string(ctx->driver().abi_minor) +
-                           ") cannot be given settings: they need plugin ABI 1.1");
-    args->uri = ctx->uri;
-    args->scheme = seed.uri.scheme;
-    args->path = seed.uri.path;
-    args->state_dir = seed.state_dir;
-    args->run_dir = seed.run_dir;
-    args->log_dir = seed.log_dir;
-    args->cache_dir = seed.cache_dir;
-    args->settings_file = seed.settings_file;
-    args->fill(seed.fresh ? DOMUS_OPEN_FRESH : 0, seed.host->table());
     auto open_fn = ctx->driver().open;
     drive(
         driver_op::open,
@@ -194,6 +205,82 @@ public:
           open_fn(&args->abi, done, user);
         },
         [this](driver_result& r) { opened(r); });
+  }
+
+  // What a driver's open is handed for this URI: its folders, its settings (read and
+  // checked here), its host services. Throws protocol::error.
+  std::shared_ptr<open_arguments>
+  open_args_for(const domus_driver_v1& driver, const std::string& state_dir,
+                const std::string& run_dir, const std::string& cache_dir,
+                const std::string& settings_file, host_services& host) {
+    auto& seed = st().seed;
+    auto args = std::make_shared<open_arguments>();
+    args->settings = read_settings(settings_file);
+    // A driver built before settings existed would never see them: refused, not ignored.
+    if (!args->settings.empty() && driver.abi_minor < 1)
+      throw protocol::error(errc::config_error,
+                            settings_file + ": the " + driver.name +
+                                " driver (plugin ABI 1." +
+                                std::to_string(driver.abi_minor) +
+                                ") cannot be given settings: they need plugin ABI 1.1");
+    args->uri = uri();
+    args->scheme = seed.uri.scheme;
+    args->path = seed.uri.path;
+    args->state_dir = state_dir;
+    args->run_dir = run_dir;
+    args->log_dir = seed.log_dir;
+    args->cache_dir = cache_dir;
+    args->settings_file = settings_file;
+    args->fill(seed.fresh ? DOMUS_OPEN_FRESH : 0, host.table());
+    return args;
+  }
+
+  // The pools of this URI are a host-wide storage driver's (libvirt's storage driver
+  // serving qemu:///system): its instance is opened beside this one's. When it cannot
+  // be opened, the domains serve all the same and pool requests are refused naming why.
+  void open_pool_driver(std::vector<driver_result::object> objects) {
+    auto& seed = st().seed;
+    if (!seed.pool_plugin || seed.pool_plugin == seed.plugin)
+      return restore_then_ready(objects);
+    auto pctx = std::make_shared<instance_context>(*st().ctx);
+    pctx->plugin = seed.pool_plugin;
+    pctx->host = seed.pool_driver.host;
+    pctx->inst = nullptr;
+    pctx->security_model.clear();
+    pctx->security_doi.clear();
+    st().pool_ctx = pctx;
+    st().pools->set_context(pctx);
+    const auto& p = seed.pool_driver;
+    auto unavailable = [this, objects](const std::string& why) mutable {
+      std::string name = st().pool_ctx->driver().name;
+      log_error(uri() + ": the " + name + " driver (storage pools) could not open it: " +
+                why + "; its storage pools are unavailable, its domains serve");
+      st().pools->set_unavailable("the storage pools of " + uri() +
+                                  " are unavailable: the " + name +
+                                  " driver could not open it (" + why + ")");
+      restore_then_ready(objects);
+    };
+    std::shared_ptr<open_arguments> args;
+    try {
+      args = open_args_for(pctx->driver(), p.state_dir, p.run_dir, p.cache_dir,
+                           p.settings_file, *p.host);
+    } catch (const protocol::error& e) {
+      return unavailable(e.what());
+    }
+    auto open_fn = pctx->driver().open;
+    drive(
+        driver_op::pool_open,
+        [args, open_fn](domus_complete_fn done, void* user) {
+          open_fn(&args->abi, done, user);
+        },
+        [this, objects, unavailable](driver_result& r) mutable {
+          if (!r.ok() || !r.instance)
+            return unavailable(r.message.empty() ? "it failed" : r.message);
+          st().pool_ctx->inst = r.instance;
+          st().seed.pool_driver.host->set_opened(&st().pool_ctx->driver(), r.instance);
+          st().pool_objects = std::move(r.objects);
+          restore_then_ready(objects);
+        });
   }
 
   // The open passed its deadline. The driver cannot be asked to cancel it (there is no
@@ -235,7 +322,7 @@ public:
     auto objects = std::move(r.objects);
     auto version_fn = st().ctx->driver().version_info;
     if (!version_fn)
-      return restore_then_ready(objects);
+      return open_pool_driver(std::move(objects));
     auto* inst = r.instance;
     drive(
         driver_op::version_info,
@@ -249,15 +336,22 @@ public:
             st().hypervisor_type = v.version_type;
             st().hypervisor_version = v.version->hypervisor_version;
           }
-          restore_then_ready(objects);
+          open_pool_driver(std::move(objects));
         });
   }
 
   // A persisted instance opened before: its domains come from the definitions and
   // status files an earlier daemon wrote (instance_restore.cpp), then it is ready.
   void restore_then_ready(std::vector<driver_result::object>& objects) {
-    if (!st().ctx->persisted() || st().seed.fresh)
+    // The pools the driver serving them has now (the instance's own, or the storage
+    // driver's), before anything is restored or seeded.
+    st().pools->adopt_reported(st().pool_ctx ? st().pool_objects : objects);
+    if (!st().ctx->persisted())
       return ready(objects);
+    if (st().seed.fresh)
+      // A first start: the pool `default`, when a storage driver serves this URI's pools.
+      return st().pools->seed_default(st().calls, st().seed.pool_driver.default_pool_dir,
+                                      [this, objects]() mutable { ready(objects); });
     auto plan = std::make_shared<restore_plan>(read_persisted(*st().ctx));
     try {
       mark_seeded(st().ctx->etc_dir); // again, in case it was lost
@@ -266,7 +360,6 @@ public:
     }
     // The pools first (autostart ones start before autostart domains), then phases 1
     // and 2 (actors/restore_phases.cpp), then phase 3 here.
-    st().pools->adopt_reported(objects);
     bool boot =
         read_small_file(st().ctx->status_dir + "/autostarted") != current_boot_id();
     st().pools->restore(st().calls, boot, [this, plan] { restore_domains(plan); });
@@ -376,7 +469,6 @@ public:
   void ready(std::vector<driver_result::object>& objects) {
     std::vector<route_entry> routes;
     size_t domains = 0;
-    st().pools->adopt_reported(objects);
     for (auto& o : objects) {
       if (o.kind == DOMUS_OBJECT_NETWORK)
         st().other_objects.push_back(std::move(o));

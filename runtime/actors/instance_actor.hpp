@@ -21,6 +21,20 @@ class gateway;
 class host_services;
 class store;
 
+/// A host-wide storage driver's instance for one URI: the instance actor opens it beside
+/// its own driver's when the pools of its scheme are another driver's (libvirt's storage
+/// driver serving qemu:///system).
+struct pool_driver_seed {
+  host_services* host = nullptr; ///< its own; lives as long as the daemon
+  std::string state_dir;         ///< var/lib/domus/<instance>/<driver>.driver
+  std::string run_dir;           ///< run/domus/<instance>/<driver>.driver
+  std::string cache_dir;         ///< var/cache/domus/<driver>
+  std::string settings_file;     ///< etc/domus/<driver>.conf
+  /// Where the pool `default` goes when a persisted instance starts the first time ("":
+  /// none): var/lib/domus/images for /system, as libvirt's /var/lib/libvirt/images.
+  std::string default_pool_dir;
+};
+
 /// What an instance actor starts from.
 struct instance_seed {
   protocol::uri uri;
@@ -28,6 +42,7 @@ struct instance_seed {
   /// The driver serving the scheme's storage pools (driver_table::find(scheme, POOL)),
   /// or nullptr: the same as `plugin` (the test driver's own pools), or a host-wide one.
   const loaded_driver* pool_plugin = nullptr;
+  pool_driver_seed pool_driver; ///< when pool_plugin is another driver than `plugin`
   gateway* gw = nullptr;
   host_services* host = nullptr; ///< lives as long as the daemon
   std::string state_dir;         ///< var/lib/domus/<instance>

@@ -67,7 +67,7 @@ bool instance_pools::on_down(caf::actor_id id, const std::string& reason) {
 // -- what the instance starts with -----------------------------------------------------
 
 void instance_pools::adopt_reported(std::vector<driver_result::object>& objects) {
-  if (!pool_plugin_ || pool_plugin_ != ctx_->plugin)
+  if (!pool_plugin_ || !unavailable_.empty())
     return;
   for (auto& o : objects) {
     if (o.kind != DOMUS_OBJECT_POOL)
@@ -132,11 +132,13 @@ void instance_pools::restore(pending_calls& calls, bool boot,
   auto found = read_persisted_pools(*ctx_, skipped);
   for (auto& why : skipped)
     log_error(ctx_->uri + ": " + why + "; skipped");
-  if (!pool_plugin_ || pool_plugin_ != ctx_->plugin) {
+  if (!pool_plugin_ || !unavailable_.empty()) {
     if (!found.empty())
       log_error(ctx_->uri + ": " + std::to_string(found.size()) +
-                " storage pool(s) on disk, but no driver serves this instance's pools; "
-                "they are left alone");
+                " storage pool(s) on disk, but " +
+                (pool_plugin_ ? "the driver serving them could not open this instance"
+                              : "no driver serves this instance's pools") +
+                "; they are left alone");
     return then();
   }
   // One count per pool and one for this loop: `then` runs once, after the last.
@@ -235,18 +237,94 @@ void instance_pools::restore_one(pending_calls& calls, persisted_pool p, bool bo
       });
 }
 
+void instance_pools::seed_default(pending_calls& calls, const std::string& dir,
+                                  std::function<void()> then) {
+  std::vector<caf::actor> gone;
+  if (dir.empty() || !unavailable_.empty() || pools_.find("default", gone))
+    return then();
+  auto define = DOMUS_POOL_OP(*ctx_, define);
+  auto build = DOMUS_POOL_OP(*ctx_, build);
+  auto start = DOMUS_POOL_OP(*ctx_, start);
+  const std::string uri = ctx_->uri;
+  auto skip = [uri, then](const std::string& why) {
+    log_error(uri + ": the storage pool 'default' was not made: " + why);
+    then();
+  };
+  if (!define || !build || !start)
+    return skip("the " + std::string(ctx_->driver().name) +
+                " driver cannot define, build and start pools");
+  auto def = std::make_shared<model::pool_def>();
+  try {
+    *def = model::parse_pool("<pool type='dir'><name>default</name><target><path>" +
+                                 model::escaped_xml(dir) + "</path></target></pool>",
+                             "the default pool");
+    model::normalize(*def);
+  } catch (const protocol::error& e) {
+    return skip(e.what());
+  }
+  auto xml = std::make_shared<std::string>(model::format_pool(*def));
+  auto* inst = ctx_->inst;
+  auto why = [](const driver_result& r) {
+    return r.message.empty() ? "error " + std::to_string(r.status) : r.message;
+  };
+  // define, build (the directory, as libvirt's tools do on first use), start.
+  calls.drive(
+      driver_op::pool_define,
+      [=](domus_complete_fn d, void* user) { define(inst, xml->c_str(), 0, d, user); },
+      [=, &calls](driver_result& res) {
+        if (!res.ok() || !res.pool)
+          return skip("define: " + why(res));
+        domus_pool* handle = res.pool;
+        auto release = [this, handle] {
+          if (auto fn = DOMUS_POOL_OP(*ctx_, release))
+            fn(ctx_->inst, handle);
+        };
+        calls.drive(
+            driver_op::pool_build,
+            [=](domus_complete_fn d, void* user) { build(inst, handle, 0, d, user); },
+            [=, &calls](driver_result& res) {
+              if (!res.ok()) {
+                release();
+                return skip("build: " + why(res));
+              }
+              calls.drive(
+                  driver_op::pool_start,
+                  [=](domus_complete_fn d, void* user) {
+                    start(inst, handle, xml->c_str(), 0, d, user);
+                  },
+                  [=](driver_result& res) {
+                    if (!res.ok()) {
+                      release();
+                      return skip("start: " + why(res));
+                    }
+                    pool_facts f;
+                    model::pool_def live = *def;
+                    if (res.pool_info)
+                      live.sizes = {res.pool_info->capacity, res.pool_info->allocation,
+                                    res.pool_info->available};
+                    f.def = std::make_shared<const model::pool_def>(std::move(live));
+                    f.handle = handle;
+                    f.persistent = true;
+                    f.autostart = true;
+                    f.state = DOMUS_POOL_RUNNING;
+                    f.volumes = std::make_shared<volume_table>(std::move(res.volumes));
+                    auto d = f.def;
+                    adopt(*d, std::move(f), true);
+                    log_info(uri + ": storage pool 'default' made at " + dir);
+                    then();
+                  });
+            });
+      });
+}
+
 // -- requests ---------------------------------------------------------------------------
 
 void instance_pools::check_served() const {
   if (!pool_plugin_)
     throw protocol::error(errc::unsupported,
                           "no driver serves storage pools for '" + scheme_ + "' URIs");
-  if (pool_plugin_ != ctx_->plugin)
-    throw protocol::error(errc::unsupported,
-                          "the storage pools of '" + scheme_ + "' URIs are the " +
-                              std::string(pool_plugin_->driver->name) +
-                              " driver's (host-wide), whose instances Domus does not "
-                              "open yet");
+  if (!unavailable_.empty())
+    throw protocol::error(errc::operation_failed, unavailable_);
 }
 
 void instance_pools::handle(const rpc& r) {

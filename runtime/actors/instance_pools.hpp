@@ -25,13 +25,26 @@ class pending_calls;
 
 class instance_pools {
 public:
-  /// `pool_plugin`: the driver serving the scheme's pools (nullptr: none); only when it
-  /// is the instance's own are pools served.
+  /// `pool_plugin`: the driver serving the scheme's pools (nullptr: none): the
+  /// instance's own, or a host-wide storage driver whose instance for this URI the
+  /// instance actor opens.
   instance_pools(caf::event_based_actor* self, const loaded_driver* pool_plugin,
                  std::string scheme);
 
-  /// Once the instance is open.
+  /// The context of the driver serving the pools: the instance's own, or the storage
+  /// driver's instance for this URI. Set before any other call.
   void set_context(std::shared_ptr<instance_context> ctx) { ctx_ = std::move(ctx); }
+
+  /// The storage driver could not open this URI: every pool request is refused with
+  /// `why`, and the pools on disk are left alone.
+  void set_unavailable(std::string why) { unavailable_ = std::move(why); }
+
+  /// A persisted instance's first start, with a storage driver of its own (`dir` not
+  /// ""): the pool `default`, a directory at `dir` (libvirt's /var/lib/libvirt/images),
+  /// is defined, built, started and marked autostart, unless a pool of that name exists.
+  /// A step that fails is logged and the instance opens without it; `then` runs after.
+  void seed_default(pending_calls& calls, const std::string& dir,
+                    std::function<void()> then);
 
   /// Takes the pools among the objects the driver reported at open (kind POOL): each
   /// gets its actor. One that does not parse, or repeats another's name or UUID, is
@@ -91,6 +104,7 @@ private:
   const loaded_driver* pool_plugin_;
   std::string scheme_;
   std::shared_ptr<instance_context> ctx_;
+  std::string unavailable_; ///< why no pool request is served ("": they are)
   pool_registry pools_;
 };
 

@@ -45,6 +45,8 @@ constexpr std::array<driver_op_entry, driver_op_count> table = {{
     {"pool_build", 120000},
     {"pool_delete", 120000},
     {"pool_refresh", 120000},
+    // Opening a host-wide storage driver's instance, as opening any instance.
+    {"pool_open", 60000},
     // A volume's: creating one (a copy, a preallocated file), deleting, resizing or
     // wiping it.
     {"vol_create", 120000},

@@ -39,6 +39,7 @@ enum class driver_op : uint8_t {
   pool_build,
   pool_delete,
   pool_refresh,
+  pool_open, ///< a host-wide storage driver's instance, opened beside the domains'
   vol_create,
   vol_delete,
   vol_resize,

@@ -225,18 +225,34 @@ caf::actor domusd::make_instance(const protocol::uri& u, std::string& why,
     seed.etc_dir = paths_.etc + "/" + dir;
     seed.fresh = !instance_was_seeded(seed.etc_dir, seed.run_dir);
   }
+  const bool own_pools = !seed.pool_plugin || seed.pool_plugin == d;
+  if (!own_pools) {
+    // A host-wide storage driver: an instance of its own for this URI, with its own
+    // services (its blocking work never queues behind the domain driver's) and folders.
+    const std::string name = seed.pool_plugin->driver->name;
+    auto& p = seed.pool_driver;
+    p.state_dir = seed.state_dir + "/" + name + ".driver";
+    p.run_dir = seed.run_dir + "/" + name + ".driver";
+    p.cache_dir = paths_.cache + "/" + name;
+    p.settings_file = paths_.driver_config_file(name);
+    // libvirt's /var/lib/libvirt/images: the system instance's; another persisted one
+    // (qemu:///session) keeps its own beside its state.
+    if (!seed.etc_dir.empty())
+      p.default_pool_dir =
+          u.path == "/system" ? paths_.lib + "/images" : seed.state_dir + "/images";
+  }
+  std::vector<std::string> dirs = {seed.state_dir, seed.run_dir, seed.log_dir,
+                                   seed.cache_dir};
+  if (!seed.etc_dir.empty())
+    dirs.insert(dirs.end(),
+                {seed.etc_dir, seed.etc_dir + "/autostart", seed.etc_dir + "/storage",
+                 seed.etc_dir + "/storage/autostart", seed.run_dir + "/storage"});
+  if (!own_pools)
+    dirs.insert(dirs.end(), {seed.pool_driver.state_dir, seed.pool_driver.run_dir,
+                             seed.pool_driver.cache_dir});
   try {
-    make_tree_dir(seed.state_dir, private_dir_mode);
-    make_tree_dir(seed.run_dir, private_dir_mode);
-    make_tree_dir(seed.log_dir, private_dir_mode);
-    make_tree_dir(seed.cache_dir, private_dir_mode);
-    if (!seed.etc_dir.empty()) {
-      make_tree_dir(seed.etc_dir, private_dir_mode);
-      make_tree_dir(seed.etc_dir + "/autostart", private_dir_mode);
-      make_tree_dir(seed.etc_dir + "/storage", private_dir_mode);
-      make_tree_dir(seed.etc_dir + "/storage/autostart", private_dir_mode);
-      make_tree_dir(seed.run_dir + "/storage", private_dir_mode);
-    }
+    for (auto& dir : dirs)
+      make_tree_dir(dir, private_dir_mode);
   } catch (const protocol::error& e) {
     code = e.code();
     why = e.what();
@@ -244,6 +260,10 @@ caf::actor domusd::make_instance(const protocol::uri& u, std::string& why,
   }
   hosts_.push_back(std::make_unique<host_services>(loop_, u.normalized()));
   seed.host = hosts_.back().get();
+  if (!own_pools) {
+    hosts_.push_back(std::make_unique<host_services>(loop_, u.normalized()));
+    seed.pool_driver.host = hosts_.back().get();
+  }
   caf::actor a = spawn_instance_actor(*sys_, std::move(seed));
   watch_instance(instance_watch_, a, u.normalized());
   instances_.push_back(a);

@@ -10,7 +10,8 @@
 // Storage pools by kind (docs/architecture.md, "Pools and networks"): an instance lists
 // the pools its driver reported when it opened, when that driver is the one serving pools
 // for its scheme (the test driver's default-pool, a node file's); a scheme whose pools a
-// host-wide driver ("*") serves, or none, is answered unsupported, naming which. Each
+// host-wide driver ("*") serves gets that driver's instance (storage_integration); one
+// with none is answered unsupported. Each
 // pool's changes run in its own actor, announced on pool.lifecycle; a hung driver call
 // holds its pool only. domsh's pool commands are compared with virsh in cli_integration,
 // their files across SIGKILL in persistence_integration.
@@ -30,7 +31,7 @@ domus::protocol::reply call(domus::protocol::connection& c, const std::string& u
 } // namespace
 
 BOOST_AUTO_TEST_CASE(pools_come_from_the_driver_that_serves_them) {
-  daemon_process d({"--plugin-dir", probe_plugin_dir({"kinds/host_storage.so"})});
+  daemon_process d({"--plugin-dir", probe_plugin_dir({}, {"storage.so"})});
   domus::protocol::connection c(d.socket(), false);
   auto own = call(c, "test:///default", "pool.list");
   BOOST_TEST_REQUIRE(own.ok, own.message);
@@ -45,12 +46,11 @@ BOOST_AUTO_TEST_CASE(pools_come_from_the_driver_that_serves_them) {
   auto probe = call(c, "probe:///one", "pool.list");
   BOOST_TEST_REQUIRE(probe.ok, probe.message);
   BOOST_TEST(probe.result["pools"].empty());
-  // A 1.0 driver's scheme: the host-wide driver's, whose instances are not opened yet.
+  // A 1.0 driver's scheme: the storage driver's (host-wide), an instance of which is
+  // opened for the URI; a node-file-like path is not persisted and gets no `default`.
   auto wide = call(c, "probe10:///one", "pool.list");
-  BOOST_TEST((wide.code == errc::unsupported), wide.message);
-  BOOST_TEST(wide.message == "the storage pools of 'probe10' URIs are the host-storage "
-                             "driver's (host-wide), whose instances Domus does not open "
-                             "yet");
+  BOOST_TEST_REQUIRE(wide.ok, wide.message);
+  BOOST_TEST(wide.result["pools"].empty());
   // Queries: the read-only socket answers them.
   domus::protocol::connection ro(d.socket(), true);
   auto info = call(ro, "test:///default", "pool.info",

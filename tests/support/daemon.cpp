@@ -16,8 +16,12 @@ std::string domsh_path() {
   return std::string(DOMUS_BIN_DIR) + "/domsh";
 }
 
-std::string probe_plugin_dir(const std::vector<std::string>& more) {
+std::string probe_plugin_dir(const std::vector<std::string>& more,
+                             const std::vector<std::string>& bundled) {
   std::string dir = temp_dir("pl");
+  for (auto& name : bundled)
+    ::symlink((std::string(DOMUS_PLUGIN_DIR) + "/" + name).c_str(),
+              (dir + "/" + name).c_str());
   ::symlink((std::string(DOMUS_PLUGIN_DIR) + "/test.so").c_str(),
             (dir + "/test.so").c_str());
   std::vector<std::string> names = {"probe.so", "probe10.so"};

@@ -53,7 +53,9 @@ private:
 /// test plugin of tests/plugins: real child processes through the host services), built
 /// against today's ABI header (probe.so) and the frozen 1.0 one (probe10.so), and `more`
 /// of tests/plugins ("kinds/host_storage.so").
-std::string probe_plugin_dir(const std::vector<std::string>& more = {});
+/// `bundled`: more of the bundled drivers ("storage.so").
+std::string probe_plugin_dir(const std::vector<std::string>& more = {},
+                             const std::vector<std::string>& bundled = {});
 
 /// A minimal definition of a probe driver domain named `name` (its name picks what the
 /// probe does: tests/plugins/probe_driver.cpp).

@@ -4,11 +4,13 @@
 #include <boost/test/unit_test.hpp>
 
 #include "image_probe.hpp"
+#include "pool_dir.hpp"
 #include "pool_dir_fixture.hpp"
 #include "qemu_img.hpp"
 #include "run_with_fd.hpp"
 #include "volume_files.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 using namespace domus::dir_backend;
@@ -117,6 +119,32 @@ BOOST_AUTO_TEST_CASE(qemu_img_makes_what_was_asked) {
   s.prealloc_metadata = true;
   made(p, "meta.qcow2", s);
   BOOST_TEST(p.stat_of("meta.qcow2").st_blocks > p.stat_of("plain.qcow2").st_blocks);
+}
+
+// A resize through the descriptor: grown, refused smaller without --shrink (qemu-img's
+// own refusal), shrunk with it.
+BOOST_AUTO_TEST_CASE(qemu_img_resizes_through_the_descriptor) {
+  BOOST_TEST(qcow2_resize_argv("qemu-img", 4, 1 << 20, true) ==
+                 (std::vector<std::string>{"qemu-img", "resize", "-q", "-f", "qcow2",
+                                           "--shrink", "/dev/fd/4", "1048576"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(message_of<qemu_img_error>([] { qcow2_resize_argv("qemu-img", 3, 0, false); }) ==
+             "a qcow2 volume's capacity must be 1 to 2^63-1 bytes, not 0");
+  pool_fixture p;
+  qcow2_spec s;
+  s.capacity = 1 << 30;
+  made(p, "r.qcow2", s);
+  auto resize = [&](uint64_t size, bool shrink) {
+    int fd = open_beneath(p.fd, "r.qcow2", O_RDWR, false);
+    BOOST_REQUIRE(fd >= 0);
+    int status = run_with_fd(qcow2_resize_argv("qemu-img", 3, size, shrink), fd);
+    image_info info = probe_fd(fd);
+    ::close(fd);
+    return std::make_pair(status, *info.virtual_size);
+  };
+  BOOST_TEST((resize(uint64_t{2} << 30, false) == std::make_pair(0, uint64_t{2} << 30)));
+  BOOST_TEST(resize(1 << 20, false).first != 0);
+  BOOST_TEST((resize(1 << 20, true) == std::make_pair(0, uint64_t{1} << 20)));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,5 +1,7 @@
 /* A host-wide storage and network driver: pools and networks of every hypervisor
-   scheme ("*"), no domains. Only loaded, never opened (runtime_unit/plugins). */
+   scheme ("*"), no domains. Its open never completes: loaded by runtime_unit/plugins,
+   opened by storage_integration (a hung storage driver holds nothing past its deadline).
+ */
 #include <domus/driver_v1.h>
 static const char* const no_schemes[] = {0};
 static const char* const every[] = {"*", 0};

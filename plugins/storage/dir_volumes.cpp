@@ -1,0 +1,289 @@
+// The volume operations of the storage driver for `dir` pools: raw volumes are files the
+// dir backend makes, resizes and wipes itself; qcow2 volumes are made and resized by
+// Debian's qemu-img, which gets the file as an inherited descriptor (never a path). Each
+// runs as blocking work, beneath the pool's directory descriptor.
+#include "pool_volumes.hpp"
+#include "qemu_img_run.hpp"
+#include "storage_state.hpp"
+
+#include "pool_dir.hpp"
+#include "qemu_img.hpp"
+#include "volume_files.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace domus::storage_driver {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// How long one qemu-img may run: the runtime's volume deadlines are 120 s, and a
+// qemu-img that outlives its call must never write into a file the runtime gave up on.
+constexpr auto qemu_img_bound = 110s;
+
+std::string vol_label(const domus_pool& p, const std::string& name) {
+  return "volume '" + name + "' of " + pool_label(p);
+}
+
+// Closes a descriptor at the end of a scope.
+struct fd_guard {
+  int fd;
+  ~fd_guard() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
+
+// Refuses what would allocate more than the pool's filesystem has left.
+void check_space(const domus_pool& p, const std::string& name, uint64_t need) {
+  if (need == 0)
+    return;
+  dir_backend::pool_space s = dir_backend::space_of(p.dirfd);
+  if (need > s.available)
+    throw error(errc::operation_failed,
+                "not enough space in " + pool_label(p) + " for volume '" + name +
+                    "': it allocates " + std::to_string(need) + " bytes, " +
+                    std::to_string(s.available) + " are available");
+}
+
+// The text of the child `name` of the volume's <target>, or "".
+std::string target_text(const model::volume_def& def, const char* name) {
+  const model::xml_node* t = def.root.child("target");
+  const model::xml_node* c = t ? t->child(name) : nullptr;
+  return c ? c->trimmed_text() : "";
+}
+
+bool has_feature(const model::volume_def& def, const char* name) {
+  const model::xml_node* t = def.root.child("target");
+  const model::xml_node* f = t ? t->child("features") : nullptr;
+  return f && f->child(name);
+}
+
+// The backing volume of a new qcow2 volume: it must exist; its format is read from its
+// header when the definition does not give it, and its size is the new volume's when
+// the definition gives none.
+void read_backing(const domus_pool& p, const model::volume_def& def,
+                  dir_backend::qcow2_spec& spec) {
+  spec.backing_path = def.backing_path;
+  spec.backing_format = def.backing_format;
+  if (spec.backing_path.empty() || spec.backing_path[0] != '/')
+    throw error(errc::invalid_argument, vol_label(p, def.name) +
+                                            ": its backing volume's path '" +
+                                            def.backing_path + "' is not absolute");
+  int fd =
+      ::open(spec.backing_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    throw error(errc::no_volume, vol_label(p, def.name) + ": its backing volume '" +
+                                     spec.backing_path +
+                                     "' cannot be opened: " + std::strerror(errno));
+  fd_guard g{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    throw error(errc::invalid_argument, vol_label(p, def.name) +
+                                            ": its backing volume '" + spec.backing_path +
+                                            "' is not a file");
+  dir_backend::image_info info = dir_backend::probe_fd(fd);
+  if (spec.backing_format.empty())
+    spec.backing_format = info.format;
+  if (spec.capacity == 0)
+    spec.capacity = info.virtual_size.value_or(static_cast<uint64_t>(st.st_size));
+}
+
+void create_raw(domus_pool& p, const model::volume_def& def, uint32_t flags) {
+  if (flags & DOMUS_VOL_CREATE_PREALLOC_METADATA)
+    throw error(errc::unsupported,
+                vol_label(p, def.name) + ": metadata preallocation is for qcow2 volumes");
+  if (!def.backing_path.empty())
+    throw error(errc::unsupported,
+                vol_label(p, def.name) + ": a raw volume cannot have a backing volume");
+  // libvirt's rule: a raw file is allocated in full when the allocation asks for the
+  // capacity (vol-create-as without --allocation), else left sparse.
+  bool allocate = def.capacity > 0 && def.allocation >= def.capacity;
+  check_space(p, def.name, allocate ? def.capacity : 0);
+  ::close(dir_backend::create_file(p.dirfd, def.name, def.capacity, allocate));
+}
+
+void create_qcow2(domus_pool& p, const model::volume_def& def, uint32_t flags) {
+  const domus_instance& inst = *p.inst;
+  dir_backend::qcow2_spec spec;
+  spec.capacity = def.capacity;
+  if (std::string compat = target_text(def, "compat"); !compat.empty())
+    spec.compat = compat;
+  spec.lazy_refcounts = has_feature(def, "lazy_refcounts");
+  spec.extended_l2 = has_feature(def, "extended_l2");
+  spec.prealloc_metadata = (flags & DOMUS_VOL_CREATE_PREALLOC_METADATA) != 0;
+  if (!def.backing_path.empty())
+    read_backing(p, def, spec);
+  // Checked before a file exists: a refused request leaves nothing behind.
+  dir_backend::qcow2_create_argv(inst.qemu_img, 3, spec);
+  int fd = dir_backend::create_file(p.dirfd, def.name, 0, false);
+  fd_guard g{fd};
+  run_outcome run =
+      run_qemu_img(inst.host, dir_backend::qcow2_create_argv(inst.qemu_img, fd, spec), fd,
+                   "qemu-img create of " + vol_label(p, def.name), qemu_img_bound);
+  if (!run.ok) {
+    try {
+      dir_backend::remove_file(p.dirfd, def.name, false);
+    } catch (const dir_backend::volume_error&) {
+      // The error the user needs is qemu-img's; a file left over shows at the next
+      // refresh.
+    }
+    throw error(errc::operation_failed, run.message);
+  }
+}
+
+void vol_create(domus_instance* inst, domus_pool* p, const char* xml, domus_vol* from,
+                uint32_t flags, domus_complete_fn done, void* user) {
+  std::string text = xml;
+  run_blocking(inst, "the create of a volume of " + pool_label(*p), done, user, [=] {
+    if (from)
+      throw error(errc::unsupported, pool_label(*p) +
+                                         ": the storage driver cannot copy volumes yet "
+                                         "(vol-clone, vol-create-from)");
+    if (flags & ~DOMUS_VOL_CREATE_PREALLOC_METADATA)
+      throw error(errc::unsupported, pool_label(*p) + ": volume create flags other than "
+                                                      "--prealloc-metadata");
+    auto def = model::parse_volume(text, "the runtime's definition", p->def,
+                                   model::parse_mode::stored);
+    if (std::string why = dir_backend::volume_name_problem(def.name); !why.empty())
+      throw error(errc::invalid_name, "volume name '" + def.name + "': " + why);
+    if (def.type != "file")
+      throw error(errc::unsupported, vol_label(*p, def.name) +
+                                         ": a dir pool makes files, "
+                                         "not volumes of type '" +
+                                         def.type + "'");
+    if (def.format == "raw")
+      create_raw(*p, def, flags);
+    else if (def.format == "qcow2")
+      create_qcow2(*p, def, flags);
+    else
+      throw error(errc::unsupported, vol_label(*p, def.name) + ": format '" + def.format +
+                                         "': the storage driver makes raw and qcow2 "
+                                         "volumes");
+    auto v = std::make_unique<domus_vol>();
+    v->name = def.name;
+    read_volume(*p, *v);
+    domus_vol* made = v.get();
+    {
+      std::lock_guard<std::mutex> lock(p->mutex);
+      p->vols[def.name] = std::move(v);
+    }
+    complete(p, done, user, volumes::one, made);
+  });
+}
+
+// A volume the operation may change: a file of the pool's own, not a link to one.
+void check_writable(const domus_pool& p, const domus_vol& v, const char* op) {
+  if (v.symlink)
+    throw error(errc::invalid_operation,
+                vol_label(p, v.name) +
+                    " is a symbolic link, listed read-only: it cannot be " + op);
+  if (v.type != DOMUS_VOL_FILE)
+    throw error(errc::unsupported,
+                vol_label(p, v.name) + " is a directory: it cannot be " + op);
+}
+
+void vol_delete(domus_instance* inst, domus_pool* p, domus_vol* v, uint32_t flags,
+                domus_complete_fn done, void* user) {
+  run_blocking(inst, "the delete of " + vol_label(*p, v->name), done, user, [=] {
+    if (flags & ~DOMUS_VOL_DELETE_ZEROED)
+      throw error(errc::unsupported,
+                  vol_label(*p, v->name) +
+                      ": a dir pool's volumes have no snapshots to delete");
+    if (flags & DOMUS_VOL_DELETE_ZEROED) {
+      check_writable(*p, *v, "zeroed");
+      dir_backend::zero_file(p->dirfd, v->name);
+    }
+    dir_backend::remove_file(p->dirfd, v->name, v->type == DOMUS_VOL_DIR);
+    {
+      std::lock_guard<std::mutex> lock(p->mutex);
+      p->vols.erase(std::string(v->name)); // frees v
+    }
+    complete(p, done, user);
+  });
+}
+
+void vol_resize(domus_instance* inst, domus_pool* p, domus_vol* v, uint64_t capacity,
+                uint32_t flags, domus_complete_fn done, void* user) {
+  run_blocking(inst, "the resize of " + vol_label(*p, v->name), done, user, [=] {
+    check_writable(*p, *v, "resized");
+    uint64_t size = capacity;
+    if (flags & DOMUS_VOL_RESIZE_DELTA) {
+      if (capacity > UINT64_MAX - v->capacity)
+        throw error(errc::invalid_argument,
+                    vol_label(*p, v->name) + ": its capacity plus " +
+                        std::to_string(capacity) + " bytes overflows");
+      size = v->capacity + capacity;
+    }
+    bool shrink = (flags & DOMUS_VOL_RESIZE_SHRINK) != 0;
+    bool allocate = (flags & DOMUS_VOL_RESIZE_ALLOCATE) != 0;
+    if (size < v->capacity && !shrink)
+      throw error(errc::invalid_argument,
+                  vol_label(*p, v->name) + ": " + std::to_string(size) +
+                      " bytes is less than its capacity of " +
+                      std::to_string(v->capacity) + " (--shrink allows it)");
+    if (v->format == "raw") {
+      check_space(*p, v->name,
+                  allocate && size > v->allocation ? size - v->allocation : 0);
+      dir_backend::resize_file(p->dirfd, v->name, size, allocate, shrink);
+    } else if (v->format == "qcow2") {
+      if (allocate)
+        throw error(errc::unsupported,
+                    vol_label(*p, v->name) + ": --allocate is for raw volumes");
+      int fd = dir_backend::open_beneath(p->dirfd, v->name, O_RDWR, false);
+      if (fd < 0)
+        throw error(errc::operation_failed,
+                    vol_label(*p, v->name) +
+                        " cannot be opened: " + std::strerror(errno));
+      fd_guard g{fd};
+      run_outcome run = run_qemu_img(
+          inst->host, dir_backend::qcow2_resize_argv(inst->qemu_img, fd, size, shrink),
+          fd, "qemu-img resize of " + vol_label(*p, v->name), qemu_img_bound);
+      if (!run.ok)
+        throw error(errc::operation_failed, run.message);
+    } else {
+      throw error(errc::unsupported, vol_label(*p, v->name) + ": format '" + v->format +
+                                         "': the storage driver resizes raw and qcow2 "
+                                         "volumes");
+    }
+    read_volume(*p, *v);
+    complete(p, done, user, volumes::one, v);
+  });
+}
+
+// libvirt's zero algorithm, as libvirt runs it on a file of any format: every byte
+// written zero (a qcow2 volume is raw and empty after).
+void vol_wipe(domus_instance* inst, domus_pool* p, domus_vol* v, uint32_t algorithm,
+              uint32_t flags, domus_complete_fn done, void* user) {
+  run_blocking(inst, "the wipe of " + vol_label(*p, v->name), done, user, [=] {
+    if (algorithm != 0)
+      throw error(errc::unsupported,
+                  vol_label(*p, v->name) + ": wipe algorithm " +
+                      std::to_string(algorithm) +
+                      ": the storage driver writes zeros only (algorithm zero)");
+    if (flags)
+      throw error(errc::unsupported, "volume wipe takes no flags");
+    check_writable(*p, *v, "wiped");
+    dir_backend::zero_file(p->dirfd, v->name);
+    read_volume(*p, *v);
+    complete(p, done, user, volumes::one, v);
+  });
+}
+
+const domus_volume_ops_v1 table = {
+    sizeof(domus_volume_ops_v1), vol_create, vol_delete, vol_resize, vol_wipe,
+};
+
+} // namespace
+
+const domus_volume_ops_v1& volume_ops() {
+  return table;
+}
+
+} // namespace domus::storage_driver

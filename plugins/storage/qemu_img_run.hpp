@@ -1,0 +1,28 @@
+// Running Debian's qemu-img for a volume: spawned through the host services (own
+// session, only the descriptors passed), the volume's file handed down as an inherited
+// descriptor, its stderr kept for the error; the calling worker thread waits for it,
+// bounded, and kills it past the bound. Never called on the loop thread.
+#pragma once
+
+#include <domus/driver_v1.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace domus::storage_driver {
+
+/// How a qemu-img run ended.
+struct run_outcome {
+  bool ok = false;
+  std::string message; ///< on failure: why, with qemu-img's own words when it said any
+};
+
+/// Runs `argv` (argv[0] the program) with `pass_fd` kept open at its number, and waits
+/// at most `bound` for it; `what` names the run in messages ("qemu-img create of volume
+/// 'disk1.qcow2'"). From a worker thread only.
+run_outcome run_qemu_img(const domus_host_v1* host, const std::vector<std::string>& argv,
+                         int pass_fd, const std::string& what,
+                         std::chrono::milliseconds bound);
+
+} // namespace domus::storage_driver
