@@ -5,8 +5,9 @@
 # CLI, group commit) measured in the same run; one table with each side's median and
 # spread, Domus / libvirt, and Domus / floor.
 #   bash benchmarks/compare.sh [RUNS] [REQUESTS]
-# Scenarios 1-6 of the benchmarks issue (docs/benchmarks.md lists them) and 8, storage
-# pools and volumes on the mocks; scenario 7, real QEMU, waits for the QEMU driver.
+# Scenarios 1-6 of the benchmarks issue (docs/benchmarks.md lists them), 8, storage
+# pools and volumes on the mocks, and 9, real dir pools (Domus's storage driver and
+# libvirt's); scenario 7, real QEMU, waits for the QEMU driver.
 # libvirt's QEMU driver writes to the host's /etc/libvirt/qemu: only domus-bench-*
 # domains, all removed again. Everything started here is stopped by pid when it ends.
 # docs/benchmarks.md records the latest table.
@@ -59,7 +60,13 @@ echo "<node/>" > "$work/node.xml"
 # the default limit.
 mkdir -p "$work/domus/etc/domus"
 printf 'max_client_requests = 64\nreply_queue_limit = 128\n' > "$work/domus/etc/domus/domusd.conf"
-"$build/bin/domusd" --root "$work/domus" --log-level warning 2> "$work/domusd.log" &
+# Its plugins: the bundled ones, and probe10 (the probe driver built against ABI 1.0,
+# which keeps no pools) as the hypervisor whose pools the storage driver serves in
+# scenario 9, standing in for the QEMU driver that has not landed.
+mkdir -p "$work/plugins"
+ln -s "$PWD/$build/plugins/"*.so "$PWD/$build/tests/plugins/probe10.so" "$work/plugins/"
+"$build/bin/domusd" --root "$work/domus" --plugin-dir "$work/plugins" --log-level warning \
+  2> "$work/domusd.log" &
 pids+=($!)
 dsock="$work/domus/run/domus/domus-sock"
 duri="test:///default?socket=$dsock"
@@ -158,6 +165,15 @@ for run in $(seq 1 "$runs"); do
     >> "$rows"
   /usr/bin/python3 benchmarks/storage_bench.py --libvirt "$luri" 1000 >> "$rows"
 done
+
+# 9. Real dir pools, once: 1,000 raw and 1,000 qcow2 volumes created and deleted, a
+# directory of 10,000 images refreshed and listed; Domus's storage driver (for
+# probe10:///bench) and libvirt's (behind qemu:///system), each on a directory of its own.
+echo "dir pools" >&2
+/usr/bin/python3 benchmarks/dir_pool_bench.py --domus "$dsock" probe10:///bench \
+  "$work/dirpool-domus" 1000 10000 >> "$rows"
+/usr/bin/python3 benchmarks/dir_pool_bench.py --libvirt "$lqemu" "$work/dirpool-libvirt" \
+  1000 10000 >> "$rows"
 
 # 6. Scale, once: list latency and daemon memory with 1,000, 10,000 and 100,000
 # defined domains (in memory on both sides, as above).

@@ -30,8 +30,8 @@ struct image_info {
   std::string format =
       "raw"; ///< libvirt's name: raw, qcow2, qcow, qed, vmdk, vdi, vpc, luks, iso
   std::optional<uint64_t> virtual_size; ///< bytes; unset when the format's is not read
-  std::string backing_path; ///< as the header stores it (relative to the image's
-                            ///< directory when not absolute); "" for none
+  std::string backing_path;   ///< as the header stores it (relative to the image's
+                              ///< directory when not absolute); "" for none
   std::string backing_format; ///< the header's backing format extension; "" when absent
   std::string compat;         ///< qcow2: "0.10" (version 2) or "1.1" (version 3)
   std::string encryption;     ///< qcow2: "qcow" (AES) or "luks"; "" for none

@@ -60,6 +60,27 @@ std::vector<std::string> qcow2_create_argv(const std::string& qemu_img, int fd,
   return argv;
 }
 
+std::vector<std::string> convert_argv(const std::string& qemu_img, int from,
+                                      const std::string& from_format, int to,
+                                      const std::string& to_format) {
+  if (from < 0 || to < 0 || from == to)
+    throw qemu_img_error("qemu-img: no descriptors for the copy");
+  if (std::none_of(backing_formats.begin(), backing_formats.end(),
+                   [&](const char* f) { return from_format == f; }))
+    throw qemu_img_error("cannot copy from format '" + from_format +
+                         "' (raw, qcow2, qcow, qed, vmdk, vdi, vpc, luks)");
+  std::vector<std::string> argv = {qemu_img, "convert", "-q", "-f", from_format};
+  if (to_format == "qcow2")
+    argv.insert(argv.end(), {"-O", "qcow2", "-o", "compat=1.1"});
+  else if (to_format == "raw")
+    argv.insert(argv.end(), {"-O", "raw"});
+  else
+    throw qemu_img_error("cannot copy into format '" + to_format + "' (raw, qcow2)");
+  argv.insert(argv.end(),
+              {"/dev/fd/" + std::to_string(from), "/dev/fd/" + std::to_string(to)});
+  return argv;
+}
+
 std::vector<std::string> qcow2_resize_argv(const std::string& qemu_img, int fd,
                                            uint64_t capacity, bool shrink) {
   if (fd < 0)

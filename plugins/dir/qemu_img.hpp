@@ -36,6 +36,14 @@ public:
 std::vector<std::string> qcow2_create_argv(const std::string& qemu_img, int fd,
                                            const qcow2_spec& spec);
 
+/// The argv that copies the image open at `from` (format `from_format`, one the probe
+/// read) into the new file open at `to` as `to_format` (raw or qcow2, compat 1.1), as
+/// vol-clone and vol-create-from do: every guest-visible byte, holes kept, a backing
+/// chain flattened. Throws qemu_img_error.
+std::vector<std::string> convert_argv(const std::string& qemu_img, int from,
+                                      const std::string& from_format, int to,
+                                      const std::string& to_format);
+
 /// The argv that sets the virtual size of the qcow2 image open at descriptor `fd` to
 /// `capacity` bytes; a smaller size only with `shrink` (qemu-img's --shrink: the data
 /// past it is lost). Throws qemu_img_error.

@@ -147,6 +147,40 @@ void zero_file(int dirfd, const std::string& name) {
     fail("wipe", name, e);
 }
 
+void copy_data(int from, int to, uint64_t size, uint64_t capacity,
+               const std::string& name) {
+  off_t end = as_offset(size, name);
+  off_t final_size = as_offset(std::max(size, capacity), name);
+  off_t at = 0;
+  while (at < end) {
+    off_t data = ::lseek(from, at, SEEK_DATA);
+    if (data < 0 && errno == ENXIO)
+      break; // only a hole is left
+    if (data < 0)
+      fail("copy into", name, errno);
+    off_t hole = ::lseek(from, data, SEEK_HOLE);
+    if (hole < 0)
+      fail("copy into", name, errno);
+    hole = std::min(hole, end);
+    loff_t in = data, out = data;
+    while (in < hole) {
+      ssize_t n =
+          ::copy_file_range(from, &in, to, &out, static_cast<size_t>(hole - in), 0);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        fail("copy into", name, errno);
+      if (n == 0)
+        throw volume_error("cannot copy into volume '" + name +
+                               "': its source ended before its size",
+                           0);
+    }
+    at = hole;
+  }
+  if (::ftruncate(to, final_size) != 0 || ::fsync(to) != 0)
+    fail("copy into", name, errno);
+}
+
 void remove_file(int dirfd, const std::string& name, bool directory) {
   check_name(name);
   if (::unlinkat(dirfd, name.c_str(), directory ? AT_REMOVEDIR : 0) != 0)

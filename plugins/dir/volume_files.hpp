@@ -39,6 +39,13 @@ void resize_file(int dirfd, const std::string& name, uint64_t capacity, bool all
 /// algorithm); every byte is allocated afterwards, as libvirt's zero wipe leaves a file.
 void zero_file(int dirfd, const std::string& name);
 
+/// Copies the `size` bytes of the file open at `from` into the new file open at `to`
+/// (a raw clone), keeping holes as holes: only the data extents are copied
+/// (SEEK_DATA/SEEK_HOLE, copy_file_range); then `to` is `capacity` bytes (at least
+/// `size`) and flushed. `name` is the new volume's, for errors. Throws volume_error.
+void copy_data(int from, int to, uint64_t size, uint64_t capacity,
+               const std::string& name);
+
 /// Removes the volume: a file or a link (the link, never its target), or an empty
 /// subdirectory when `directory`.
 void remove_file(int dirfd, const std::string& name, bool directory);

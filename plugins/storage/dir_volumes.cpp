@@ -14,8 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 namespace domus::storage_driver {
 
@@ -125,8 +127,8 @@ void create_qcow2(domus_pool& p, const model::volume_def& def, uint32_t flags) {
   int fd = dir_backend::create_file(p.dirfd, def.name, 0, false);
   fd_guard g{fd};
   run_outcome run =
-      run_qemu_img(inst.host, dir_backend::qcow2_create_argv(inst.qemu_img, fd, spec), fd,
-                   "qemu-img create of " + vol_label(p, def.name), qemu_img_bound);
+      run_qemu_img(inst.host, dir_backend::qcow2_create_argv(inst.qemu_img, fd, spec),
+                   {fd}, "qemu-img create of " + vol_label(p, def.name), qemu_img_bound);
   if (!run.ok) {
     try {
       dir_backend::remove_file(p.dirfd, def.name, false);
@@ -138,14 +140,103 @@ void create_qcow2(domus_pool& p, const model::volume_def& def, uint32_t flags) {
   }
 }
 
+// The volume a clone copies, as it was when the request came: its pool's directory
+// (a descriptor of its own, so that the source pool may stop meanwhile) and its facts.
+struct clone_source {
+  int dirfd = -1;
+  std::string pool, name, format;
+  int32_t type = DOMUS_VOL_FILE;
+  uint64_t capacity = 0;
+  ~clone_source() {
+    if (dirfd >= 0)
+      ::close(dirfd);
+  }
+};
+
+std::shared_ptr<clone_source> source_of(domus_vol* from) {
+  auto src = std::make_shared<clone_source>();
+  domus_pool* sp = from->pool;
+  std::lock_guard<std::mutex> lock(sp->mutex);
+  src->dirfd = sp->dirfd >= 0 ? ::fcntl(sp->dirfd, F_DUPFD_CLOEXEC, 3) : -1;
+  src->pool = sp->def.name;
+  src->name = from->name;
+  src->format = from->format;
+  src->type = from->type;
+  src->capacity = from->capacity;
+  return src;
+}
+
+// vol-clone and vol-create-from: the source's content into a new volume of the format
+// the definition asks; raw to raw copied here (holes kept), anything else by qemu-img
+// convert, both files passed as descriptors. The copy is at least the source's size.
+void copy_volume(domus_pool& p, const model::volume_def& def, const clone_source& src) {
+  const domus_instance& inst = *p.inst;
+  std::string what = "volume '" + src.name + "' of storage pool '" + src.pool + "'";
+  if (src.dirfd < 0)
+    throw error(errc::invalid_operation,
+                what + " cannot be copied: its pool is not active");
+  if (src.type != DOMUS_VOL_FILE)
+    throw error(errc::unsupported, what + " is a directory: it cannot be copied");
+  if (def.format != "raw" && def.format != "qcow2")
+    throw error(errc::unsupported, vol_label(p, def.name) + ": format '" + def.format +
+                                       "': the storage driver copies into raw and qcow2");
+  // A link out of its pool is listed, never read (EXDEV).
+  int in = dir_backend::open_beneath(src.dirfd, src.name, O_RDONLY | O_NONBLOCK, true);
+  if (in < 0)
+    throw error(errc::operation_failed,
+                what + " cannot be read" +
+                    (errno == EXDEV ? std::string(": it is a link out of its pool")
+                                    : ": " + std::string(std::strerror(errno))));
+  fd_guard gin{in};
+  struct stat st {};
+  if (::fstat(in, &st) != 0 || !S_ISREG(st.st_mode))
+    throw error(errc::operation_failed, what + " is not a file any more");
+  uint64_t capacity = std::max(def.capacity, src.capacity);
+  check_space(p, def.name, static_cast<uint64_t>(st.st_blocks) * 512);
+  int out = dir_backend::create_file(p.dirfd, def.name, 0, false);
+  fd_guard gout{out};
+  try {
+    if (src.format == "raw" && def.format == "raw") {
+      dir_backend::copy_data(in, out, static_cast<uint64_t>(st.st_size), capacity,
+                             def.name);
+      return;
+    }
+    run_outcome run = run_qemu_img(
+        inst.host,
+        dir_backend::convert_argv(inst.qemu_img, in, src.format, out, def.format),
+        {in, out}, "qemu-img convert of " + what + " into " + vol_label(p, def.name),
+        qemu_img_bound);
+    if (run.ok && capacity > src.capacity) {
+      if (def.format == "raw")
+        run.ok = ::ftruncate(out, static_cast<off_t>(capacity)) == 0;
+      else
+        run = run_qemu_img(
+            inst.host,
+            dir_backend::qcow2_resize_argv(inst.qemu_img, out, capacity, false), {out},
+            "qemu-img resize of " + vol_label(p, def.name), qemu_img_bound);
+    }
+    if (!run.ok)
+      throw error(errc::operation_failed, run.message.empty()
+                                              ? "cannot size " + vol_label(p, def.name)
+                                              : run.message);
+  } catch (...) {
+    try {
+      dir_backend::remove_file(p.dirfd, def.name, false);
+    } catch (const dir_backend::volume_error&) {
+      // The copy's own error is the one to report; a leftover shows at the next refresh.
+    }
+    throw;
+  }
+}
+
 void vol_create(domus_instance* inst, domus_pool* p, const char* xml, domus_vol* from,
                 uint32_t flags, domus_complete_fn done, void* user) {
   std::string text = xml;
+  std::shared_ptr<clone_source> src = from ? source_of(from) : nullptr;
   run_blocking(inst, "the create of a volume of " + pool_label(*p), done, user, [=] {
-    if (from)
-      throw error(errc::unsupported, pool_label(*p) +
-                                         ": the storage driver cannot copy volumes yet "
-                                         "(vol-clone, vol-create-from)");
+    if (src && flags)
+      throw error(errc::unsupported, pool_label(*p) + ": a copy takes no flags "
+                                                      "(--prealloc-metadata, --reflink)");
     if (flags & ~DOMUS_VOL_CREATE_PREALLOC_METADATA)
       throw error(errc::unsupported, pool_label(*p) + ": volume create flags other than "
                                                       "--prealloc-metadata");
@@ -158,7 +249,9 @@ void vol_create(domus_instance* inst, domus_pool* p, const char* xml, domus_vol*
                                          ": a dir pool makes files, "
                                          "not volumes of type '" +
                                          def.type + "'");
-    if (def.format == "raw")
+    if (src)
+      copy_volume(*p, def, *src);
+    else if (def.format == "raw")
       create_raw(*p, def, flags);
     else if (def.format == "qcow2")
       create_qcow2(*p, def, flags);
@@ -244,7 +337,7 @@ void vol_resize(domus_instance* inst, domus_pool* p, domus_vol* v, uint64_t capa
       fd_guard g{fd};
       run_outcome run = run_qemu_img(
           inst->host, dir_backend::qcow2_resize_argv(inst->qemu_img, fd, size, shrink),
-          fd, "qemu-img resize of " + vol_label(*p, v->name), qemu_img_bound);
+          {fd}, "qemu-img resize of " + vol_label(*p, v->name), qemu_img_bound);
       if (!run.ok)
         throw error(errc::operation_failed, run.message);
     } else {

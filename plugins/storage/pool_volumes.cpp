@@ -21,7 +21,8 @@ std::string absolute_backing(const domus_pool& p, const std::string& path) {
   return p.def.target_path + "/" + path;
 }
 
-void take(const domus_pool& p, const dir_backend::scanned_volume& s, domus_vol& v) {
+void take(domus_pool& p, const dir_backend::scanned_volume& s, domus_vol& v) {
+  v.pool = &p;
   v.name = s.name;
   v.path = p.def.target_path + "/" + s.name;
   v.key = v.path; // a dir pool's key is its path, as libvirt's

@@ -63,7 +63,7 @@ std::string said(int fd) {
 } // namespace
 
 run_outcome run_qemu_img(const domus_host_v1* host, const std::vector<std::string>& argv,
-                         int pass_fd, const std::string& what,
+                         const std::vector<int>& pass_fds, const std::string& what,
                          std::chrono::milliseconds bound) {
   run_outcome out;
   int err = ::memfd_create("qemu-img-stderr", MFD_CLOEXEC);
@@ -78,7 +78,7 @@ run_outcome run_qemu_img(const domus_host_v1* host, const std::vector<std::strin
   // The C locale: qemu-img's messages in English, whatever the daemon's environment.
   static const char* const env[] = {"LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
                                     nullptr};
-  int32_t fds[] = {pass_fd};
+  std::vector<int32_t> fds(pass_fds.begin(), pass_fds.end());
   domus_spawn_v1 spec{};
   spec.struct_size = sizeof spec;
   spec.file = args[0];
@@ -87,8 +87,8 @@ run_outcome run_qemu_img(const domus_host_v1* host, const std::vector<std::strin
   spec.stdin_fd = -1;
   spec.stdout_fd = -1;
   spec.stderr_fd = err;
-  spec.pass_fds = fds;
-  spec.n_pass_fds = 1;
+  spec.pass_fds = fds.data();
+  spec.n_pass_fds = fds.size();
   spec.uid = -1;
   spec.gid = -1;
   auto state = std::make_shared<child_state>();

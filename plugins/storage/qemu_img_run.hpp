@@ -18,11 +18,11 @@ struct run_outcome {
   std::string message; ///< on failure: why, with qemu-img's own words when it said any
 };
 
-/// Runs `argv` (argv[0] the program) with `pass_fd` kept open at its number, and waits
-/// at most `bound` for it; `what` names the run in messages ("qemu-img create of volume
-/// 'disk1.qcow2'"). From a worker thread only.
+/// Runs `argv` (argv[0] the program) with `pass_fds` kept open at their numbers, and
+/// waits at most `bound` for it; `what` names the run in messages ("qemu-img create of
+/// volume 'disk1.qcow2'"). From a worker thread only.
 run_outcome run_qemu_img(const domus_host_v1* host, const std::vector<std::string>& argv,
-                         int pass_fd, const std::string& what,
+                         const std::vector<int>& pass_fds, const std::string& what,
                          std::chrono::milliseconds bound);
 
 } // namespace domus::storage_driver

@@ -27,6 +27,7 @@ struct domus_instance {
 
 /// A volume as the pool's last scan, create or resize left it.
 struct domus_vol {
+  domus_pool* pool = nullptr; ///< the pool that lists it
   std::string name, key, path;
   int32_t type = DOMUS_VOL_FILE;
   std::string format = "raw";

@@ -8,6 +8,7 @@
 #include "actors/instance_pools.hpp"
 #include "actors/messages.hpp"
 #include "actors/pool_actor.hpp"
+#include "actors/volume_users.hpp"
 #include "daemon/log.hpp"
 #include "drivers/driver_call.hpp"
 #include "drivers/host_services.hpp"
@@ -189,6 +190,9 @@ public:
     ctx->etc_dir = seed.etc_dir;
     ctx->status_dir = seed.etc_dir.empty() ? "" : seed.run_dir;
     st().ctx = ctx;
+    st().pools->set_users_of([this](const std::string& pool, const driver_volume& v) {
+      return volume_users({pool, v.name, v.path});
+    });
     if (!seed.pool_plugin || seed.pool_plugin == seed.plugin)
       st().pools->set_context(ctx);
     std::shared_ptr<open_arguments> args;
@@ -576,6 +580,20 @@ public:
       return nullptr;
     auto r = st().records.find(it->second);
     return r == st().records.end() ? nullptr : &r->second;
+  }
+
+  // The domains whose persistent or live definition has a disk on `v`, in name order.
+  std::vector<std::string> volume_users(const volume_ref& v) {
+    std::vector<std::string> out;
+    for (auto& [id, rec] : st().records) {
+      domain_summary s = rec.summary; // what the actor announced last, if it did
+      rec.slot->read(s);
+      if ((s.persistent_def && uses_volume(*s.persistent_def, v)) ||
+          (s.live_def && uses_volume(*s.live_def, v)))
+        out.push_back(rec.summary.name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
   }
 
   // -- requests -------------------------------------------------------------------------

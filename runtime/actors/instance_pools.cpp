@@ -475,6 +475,24 @@ void instance_pools::volume_definition(const rpc& r) {
 
 void instance_pools::volume_change(const rpc& r) {
   volume_view v = find_volume(r.args, r.proc);
+  // A guest's disk never goes (or turns to zeros) under it: the domains that have it,
+  // defined or running, are named (libvirt's storage driver does not look).
+  if ((r.proc == proc::vol_delete || r.proc == proc::vol_wipe) && users_of_) {
+    auto users = users_of_(v.pool.entry->slot->name(), v.vol);
+    if (!users.empty()) {
+      std::string names;
+      for (size_t i = 0; i < users.size() && i < 5; ++i)
+        names += (i ? ", '" : "'") + users[i] + "'";
+      if (users.size() > 5)
+        names += " and " + std::to_string(users.size() - 5) + " more";
+      throw protocol::error(errc::invalid_operation,
+                            "storage volume '" + v.vol.name + "' of pool '" +
+                                v.pool.entry->slot->name() + "' cannot be " +
+                                (r.proc == proc::vol_delete ? "deleted" : "wiped") +
+                                ": domain" + (users.size() > 1 ? "s " : " ") + names +
+                                (users.size() > 1 ? " use" : " uses") + " it");
+    }
+  }
   pool_request j;
   j.request = r;
   j.vol = v.vol.name;

@@ -35,6 +35,13 @@ public:
   /// driver's instance for this URI. Set before any other call.
   void set_context(std::shared_ptr<instance_context> ctx) { ctx_ = std::move(ctx); }
 
+  /// The names of the domains of the instance whose definitions (persistent or live)
+  /// have a disk on a volume: its pool's name and the volume.
+  using users_fn =
+      std::function<std::vector<std::string>(const std::string&, const driver_volume&)>;
+  /// How to find them: a volume a domain uses is never deleted or wiped.
+  void set_users_of(users_fn fn) { users_of_ = std::move(fn); }
+
   /// The storage driver could not open this URI: every pool request is refused with
   /// `why`, and the pools on disk are left alone.
   void set_unavailable(std::string why) { unavailable_ = std::move(why); }
@@ -105,6 +112,7 @@ private:
   std::string scheme_;
   std::shared_ptr<instance_context> ctx_;
   std::string unavailable_; ///< why no pool request is served ("": they are)
+  users_fn users_of_;
   pool_registry pools_;
 };
 

@@ -451,3 +451,44 @@ BOOST_AUTO_TEST_CASE(bad_volumes_change_nothing) {
   BOOST_TEST(r.message == "cannot create a volume in storage pool 'default-pool': it is "
                           "not active (a volume create needs an active pool)");
 }
+
+// A volume a defined or running domain has as a disk is neither deleted nor wiped; the
+// refusal names the domains. Once they let it go, it can be.
+BOOST_AUTO_TEST_CASE(a_volume_in_use_is_not_deleted) {
+  daemon_process d;
+  domus::protocol::connection c(d.socket(), false);
+  for (auto name : {"v1", "v2", "free"})
+    ok(c, "vol.create",
+       {{"pool", "default-pool"},
+        {"xml", std::string("<volume><name>") + name +
+                    "</name><capacity>1024</capacity></volume>"}});
+  auto guest = [](const std::string& name, const std::string& disk) {
+    return "<domain type='test'><name>" + name +
+           "</name><memory>1024</memory><os><type>hvm</type></os><devices>" + disk +
+           "<target dev='vda'/></disk></devices></domain>";
+  };
+  ok(c, "domain.define",
+     {{"xml", guest("by-volume", "<disk type='volume' device='disk'><source "
+                                 "pool='default-pool' volume='v1'/>")}});
+  ok(c, "domain.define",
+     {{"xml", guest("by-path", "<disk type='file' device='disk'><source "
+                               "file='/default-pool/v1'/>")}});
+  // A running transient domain's live definition counts too.
+  ok(c, "domain.create",
+     {{"xml", guest("running", "<disk type='file' device='disk'><source "
+                               "file='/default-pool/v2'/>")}});
+  auto refused = call(c, "test:///default", "vol.delete",
+                      {{"pool", "default-pool"}, {"vol", "v1"}});
+  BOOST_TEST((refused.code == errc::invalid_operation), refused.message);
+  BOOST_TEST(refused.message == "storage volume 'v1' of pool 'default-pool' cannot be "
+                                "deleted: domains 'by-path', 'by-volume' use it");
+  refused = call(c, "test:///default", "vol.delete", {{"vol", "/default-pool/v2"}});
+  BOOST_TEST(refused.message == "storage volume 'v2' of pool 'default-pool' cannot be "
+                                "deleted: domain 'running' uses it");
+  ok(c, "vol.delete", {{"pool", "default-pool"}, {"vol", "free"}});
+  ok(c, "domain.undefine", {{"domain", "by-path"}});
+  ok(c, "domain.undefine", {{"domain", "by-volume"}});
+  ok(c, "domain.destroy", {{"domain", "running"}});
+  ok(c, "vol.delete", {{"pool", "default-pool"}, {"vol", "v1"}});
+  ok(c, "vol.delete", {{"pool", "default-pool"}, {"vol", "v2"}});
+}

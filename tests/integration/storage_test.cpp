@@ -165,6 +165,73 @@ BOOST_AUTO_TEST_CASE(domsh_makes_real_volumes) {
   BOOST_TEST(ok("pool.info", {{"pool", "default"}})["available"].get<uint64_t>() > 0u);
 }
 
+// A volume a domain uses is not wiped (nor deleted): its content is the guest's disk.
+BOOST_AUTO_TEST_CASE(a_volume_in_use_is_not_wiped) {
+  create(vol_xml("disk", "1048576"));
+  write_file(images() + "/disk", "the guest's data");
+  ok("domain.define",
+     {{"xml", "<domain type='probe'><name>user</name><memory>1024</memory>"
+              "<os><type>hvm</type></os><devices><disk type='volume' "
+              "device='disk'><source pool='default' volume='disk'/>"
+              "<target dev='vda'/></disk></devices></domain>"}});
+  refused(
+      "vol.wipe", {{"pool", "default"}, {"vol", "disk"}}, errc::invalid_operation,
+      "storage volume 'disk' of pool 'default' cannot be wiped: domain 'user' uses it");
+  BOOST_TEST(read_file(images() + "/disk") == "the guest's data");
+  ok("domain.undefine", {{"domain", "user"}});
+  ok("vol.wipe", {{"pool", "default"}, {"vol", "disk"}});
+  BOOST_TEST(read_file(images() + "/disk") == std::string(16, '\0'));
+}
+
+// vol-clone and vol-create-from copy the content: raw to raw here (holes kept), the rest
+// through qemu-img convert; across pools; never through a link out of the pool.
+BOOST_AUTO_TEST_CASE(clones_copy_the_content) {
+  create(vol_xml("src.raw", "8388608", "<allocation>0</allocation>"));
+  {
+    int fd = ::open((images() + "/src.raw").c_str(), O_WRONLY);
+    BOOST_TEST_REQUIRE(fd >= 0);
+    BOOST_TEST_REQUIRE(::pwrite(fd, "boot sector", 11, 0) == 11);
+    BOOST_TEST_REQUIRE(::pwrite(fd, "far away", 8, 6 << 20) == 8);
+    ::close(fd);
+  }
+  auto r = sh("vol-clone src.raw copy.raw --pool default");
+  BOOST_TEST_REQUIRE(r.status == 0, r.err);
+  BOOST_TEST(r.out == "Vol copy.raw cloned from src.raw\n\n");
+  BOOST_TEST(read_file(images() + "/copy.raw") == read_file(images() + "/src.raw"));
+  BOOST_TEST(stat_of(images() + "/copy.raw").st_blocks * 512 < 1 << 20);
+  // Into qcow2 (vol-create-from with a qcow2 definition), then back into raw.
+  ok("vol.create-from",
+     {{"pool", "default"},
+      {"xml", vol_xml("conv.qcow2", "0", "<target><format type='qcow2'/></target>")},
+      {"input", {{"pool", "default"}, {"vol", "src.raw"}}}});
+  BOOST_TEST(qemu_img_info(images() + "/conv.qcow2") == "qcow2 8388608");
+  ok("vol.clone", {{"pool", "default"}, {"vol", "conv.qcow2"}, {"name", "again.qcow2"}});
+  ok("vol.create-from", {{"pool", "default"},
+                         {"xml", vol_xml("back.raw", "16777216")},
+                         {"input", {{"pool", "default"}, {"vol", "again.qcow2"}}}});
+  std::string back = read_file(images() + "/back.raw");
+  BOOST_TEST(back.size() ==
+             16777216u); // the definition's capacity, larger than the source
+  BOOST_TEST(back.compare(0, 11, "boot sector") == 0);
+  BOOST_TEST(back.compare(6 << 20, 8, "far away") == 0);
+  // Into another pool.
+  std::string other = temp_dir("op");
+  auto made = sh("pool-create-as other dir --target " + other);
+  BOOST_TEST_REQUIRE(made.status == 0, made.err);
+  ok("vol.create-from", {{"pool", "other"},
+                         {"xml", vol_xml("there.raw", "0")},
+                         {"input", {{"pool", "default"}, {"vol", "src.raw"}}}});
+  BOOST_TEST(read_file(other + "/there.raw") == read_file(images() + "/src.raw"));
+  // A link out of the pool is listed, and never read.
+  std::string secret = temp_dir("cs") + "/secret";
+  write_file(secret, "private\n");
+  BOOST_TEST_REQUIRE(::symlink(secret.c_str(), (images() + "/link").c_str()) == 0);
+  ok("pool.refresh", {{"pool", "default"}});
+  refused("vol.clone", {{"pool", "default"}, {"vol", "link"}, {"name", "stolen"}},
+          errc::operation_failed, "it is a link out of its pool");
+  BOOST_TEST(!file_exists(images() + "/stolen"));
+}
+
 // pool-refresh reads the directory again: files made and removed outside Domus, a link
 // out of the pool (listed read-only, never written through), what is not a volume.
 BOOST_AUTO_TEST_CASE(refresh_sees_what_changed_outside) {

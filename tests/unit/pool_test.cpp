@@ -4,6 +4,7 @@
 
 #include "actors/pool_rules.hpp"
 #include "actors/volume_table.hpp"
+#include "actors/volume_users.hpp"
 #include "persist/pool_files.hpp"
 #include "test_files.hpp"
 
@@ -199,6 +200,45 @@ BOOST_AUTO_TEST_CASE(lists_are_in_name_order) {
   BOOST_TEST(!t.any_of([&](const driver_volume&) { return ++seen, false; }));
   BOOST_TEST(seen == 1000u);
   BOOST_TEST(t.any_of([](const driver_volume& v) { return v.path == "/p/v17"; }));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Which definitions use a volume: disks of type volume by pool and name, file and block
+// disks by path; compacted definitions (as domains keep them) read the same.
+BOOST_AUTO_TEST_SUITE(volume_users)
+
+BOOST_AUTO_TEST_CASE(disks_name_volumes_by_pool_or_by_path) {
+  auto domain = [](const std::string& disks) {
+    return domus::model::parse_domain(
+        "<domain type='test'><name>d</name><memory>1024</memory><os><type>hvm</type>"
+        "</os><devices>" +
+            disks + "</devices></domain>",
+        "test");
+  };
+  volume_ref v{"images", "a&b.qcow2", "/var/lib/images/a&b.qcow2"};
+  auto by_volume = domain("<disk type='volume' device='disk'><source pool='images' "
+                          "volume='a&amp;b.qcow2'/><target dev='vda'/></disk>");
+  auto by_path = domain("<disk type='file' device='disk'><source "
+                        "file='/var/lib/images/a&amp;b.qcow2'/><target dev='vda'/></disk>");
+  auto by_dev = domain("<disk type='block' device='disk'><source "
+                       "dev='/var/lib/images/a&amp;b.qcow2'/><target dev='vda'/></disk>");
+  auto other_pool = domain("<disk type='volume' device='disk'><source pool='other' "
+                           "volume='a&amp;b.qcow2'/><target dev='vda'/></disk>");
+  auto other_file = domain("<disk type='file' device='disk'><source "
+                           "file='/var/lib/images/a.qcow2'/><target dev='vda'/></disk>");
+  auto none = domain("");
+  for (bool compact : {false, true}) {
+    auto check = [&](const domus::model::domain_def& d) {
+      return uses_volume(compact ? domus::model::compacted(d) : d, v);
+    };
+    BOOST_TEST(check(by_volume), compact);
+    BOOST_TEST(check(by_path), compact);
+    BOOST_TEST(check(by_dev), compact);
+    BOOST_TEST(!check(other_pool), compact);
+    BOOST_TEST(!check(other_file), compact);
+    BOOST_TEST(!check(none), compact);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -11,6 +11,7 @@
 #include "volume_files.hpp"
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace domus::dir_backend;
@@ -145,6 +146,49 @@ BOOST_AUTO_TEST_CASE(qemu_img_resizes_through_the_descriptor) {
   BOOST_TEST((resize(uint64_t{2} << 30, false) == std::make_pair(0, uint64_t{2} << 30)));
   BOOST_TEST(resize(1 << 20, false).first != 0);
   BOOST_TEST((resize(1 << 20, true) == std::make_pair(0, uint64_t{1} << 20)));
+}
+
+// A copy through two descriptors: qcow2 into raw and back, what the guest sees kept.
+BOOST_AUTO_TEST_CASE(qemu_img_converts_between_descriptors) {
+  BOOST_TEST(convert_argv("qemu-img", 3, "raw", 4, "qcow2") ==
+                 (std::vector<std::string>{"qemu-img", "convert", "-q", "-f", "raw", "-O",
+                                           "qcow2", "-o", "compat=1.1", "/dev/fd/3",
+                                           "/dev/fd/4"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(message_of<qemu_img_error>([] { convert_argv("qemu-img", 3, "host_device", 4,
+                                                          "raw"); })
+                 .find("cannot copy from format 'host_device'") == 0u);
+  BOOST_TEST(message_of<qemu_img_error>([] { convert_argv("qemu-img", 3, "raw", 4,
+                                                          "vmdk"); }) ==
+             "cannot copy into format 'vmdk' (raw, qcow2)");
+  pool_fixture p;
+  int raw = create_file(p.fd, "src.raw", 4 << 20, false);
+  BOOST_REQUIRE(::pwrite(raw, "guest data", 10, 1 << 20) == 10);
+  int q = create_file(p.fd, "copy.qcow2", 0, false);
+  // Both descriptors at 3 and 4 in the child, as the driver passes them.
+  auto argv = convert_argv("qemu-img", 3, "raw", 4, "qcow2");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int a = ::fcntl(raw, F_DUPFD, 10), b = ::fcntl(q, F_DUPFD, 10);
+    if (a < 0 || b < 0 || ::dup2(a, 3) != 3 || ::dup2(b, 4) != 4)
+      ::_exit(126);
+    std::vector<char*> args;
+    for (auto& x : argv)
+      args.push_back(const_cast<char*>(x.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = -1;
+  BOOST_REQUIRE(::waitpid(pid, &status, 0) == pid);
+  BOOST_TEST(status == 0);
+  image_info info = probe_fd(q);
+  BOOST_TEST(info.format == "qcow2");
+  BOOST_TEST(*info.virtual_size == 4u << 20);
+  ::close(raw);
+  ::close(q);
+  auto back = domus::testing::read_file(p.pool + "/copy.qcow2");
+  BOOST_TEST(back.find("guest data") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -137,4 +137,25 @@ BOOST_AUTO_TEST_CASE(removes_files_and_empty_directories) {
              "a volume cannot be named '..'");
 }
 
+// A raw clone: the data copied, the holes left holes, the copy at least its capacity.
+BOOST_AUTO_TEST_CASE(copies_keep_holes_and_grow_to_the_capacity) {
+  pool_fixture p;
+  int from = create_file(p.fd, "src.img", 64 << 20, false);
+  BOOST_REQUIRE(::pwrite(from, "head", 4, 0) == 4);
+  BOOST_REQUIRE(::pwrite(from, "middle", 6, 32 << 20) == 6);
+  BOOST_REQUIRE(::pwrite(from, "tail", 4, (64 << 20) - 4) == 4);
+  int to = create_file(p.fd, "copy.img", 0, false);
+  copy_data(from, to, 64 << 20, 128 << 20, "copy.img");
+  ::close(from);
+  ::close(to);
+  struct stat st = p.stat_of("copy.img");
+  BOOST_TEST(st.st_size == 128 << 20);
+  BOOST_TEST(st.st_blocks * 512 < 4 << 20); // three small extents, not 64 MiB
+  std::string copy = read_file(p.pool + "/copy.img");
+  BOOST_TEST(copy.compare(0, 4, "head") == 0);
+  BOOST_TEST(copy.compare(32 << 20, 6, "middle") == 0);
+  BOOST_TEST(copy.compare((64 << 20) - 4, 4, "tail") == 0);
+  BOOST_TEST(copy.find_first_not_of('\0', 4) == size_t{32 << 20});
+}
+
 BOOST_AUTO_TEST_SUITE_END()
