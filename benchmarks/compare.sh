@@ -4,7 +4,9 @@
 # both, repeated, and the stack's own floors (ZeroMQ, JSON, one actor hop, a minimal
 # CLI, group commit) measured in the same run; one table with each side's median and
 # spread, Domus / libvirt, and Domus / floor.
-#   bash benchmarks/compare.sh [RUNS] [REQUESTS]
+#   bash benchmarks/compare.sh [RUNS] [REQUESTS] [PARTS]
+# PARTS: all (the default) or a comma-separated list of requests (scenarios 1-5 and 8,
+# RUNS times), scale and startup (6), dirpools (9).
 # Scenarios 1-6 of the benchmarks issue (docs/benchmarks.md lists them), 8, storage
 # pools and volumes on the mocks, and 9, real dir pools (Domus's storage driver and
 # libvirt's); scenario 7, real QEMU, waits for the QEMU driver.
@@ -15,6 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 requests=${2:-4000}
+parts=${3:-all}
+want() { [ "$parts" = all ] || [[ ",$parts," == *",$1,"* ]]; }
 build=build-release
 
 if ! [ -x /usr/sbin/libvirtd ] || ! [ -x /usr/bin/qemu-system-x86_64 ] ||
@@ -113,7 +117,7 @@ echo "<domain type='test'><name>size-probe</name><memory unit='MiB'>64</memory><
 def_size=$(stat -c %s "$work/domus/etc/domus/test/size-probe.xml")
 "$build/bin/domsh" -q -c "$duri" undefine size-probe > /dev/null
 mkdir -p "$work/floor"
-for run in $(seq 1 "$runs"); do
+for run in $(want requests && seq 1 "$runs"); do
   echo "run $run of $runs" >&2
   # 1. The shells as whole processes, 50 invocations each.
   for cmd in "list --all" "dominfo test" "domstate test"; do
@@ -169,11 +173,13 @@ done
 # 9. Real dir pools, once: 1,000 raw and 1,000 qcow2 volumes created and deleted, a
 # directory of 10,000 images refreshed and listed; Domus's storage driver (for
 # probe10:///bench) and libvirt's (behind qemu:///system), each on a directory of its own.
-echo "dir pools" >&2
-/usr/bin/python3 benchmarks/dir_pool_bench.py --domus "$dsock" probe10:///bench \
-  "$work/dirpool-domus" 1000 10000 >> "$rows"
-/usr/bin/python3 benchmarks/dir_pool_bench.py --libvirt "$lqemu" "$work/dirpool-libvirt" \
-  1000 10000 >> "$rows"
+if want dirpools; then
+  echo "dir pools" >&2
+  /usr/bin/python3 benchmarks/dir_pool_bench.py --domus "$dsock" probe10:///bench \
+    "$work/dirpool-domus" 1000 10000 >> "$rows"
+  /usr/bin/python3 benchmarks/dir_pool_bench.py --libvirt "$lqemu" "$work/dirpool-libvirt" \
+    1000 10000 >> "$rows"
+fi
 
 # 6. Scale, once: list latency and daemon memory with 1,000, 10,000 and 100,000
 # defined domains (in memory on both sides, as above).
@@ -183,7 +189,7 @@ rss_row() { # side pid domains
     "$1" "$3" "$(awk '/VmRSS/ {print $2 / 1024}' "/proc/$2/status")" >> "$rows"
 }
 have=0
-for n in 1000 10000 100000; do
+for n in $(want scale && echo 1000 10000 100000); do
   echo "scale: $n domains" >&2
   lists=$((n >= 100000 ? 5 : 50))
   "$build/bin/rpc_bench" --socket "$dsock" --uri "test://$work/scale.xml" \
@@ -216,27 +222,29 @@ stop_pid() { # a daemon that may not be this shell's child: bounded wait until g
     sleep 0.05
   done
 }
-start_domus
-have=0
-lpid=${pids[1]}
-lpid_file="$work/libvirt/restarted.pid"
-for n in 1000 10000; do
-  echo "start-up: $n definitions" >&2
-  "$build/bin/rpc_bench" --socket "$ssock" --defines $((n - have)) --clients 16 \
-    --prefix "start$n-" > /dev/null
-  stop_pid "$spid"
+if want startup; then
   start_domus
-  ms_row domus "daemon start-up, $n persistent definitions" "$started_ms"
-  /usr/bin/python3 benchmarks/libvirt_bench.py --durable-keep "$lqemu" $((n - have)) 16
+  have=0
+  lpid=${pids[1]}
+  lpid_file="$work/libvirt/restarted.pid"
+  for n in 1000 10000; do
+    echo "start-up: $n definitions" >&2
+    "$build/bin/rpc_bench" --socket "$ssock" --defines $((n - have)) --clients 16 \
+      --prefix "start$n-" > /dev/null
+    stop_pid "$spid"
+    start_domus
+    ms_row domus "daemon start-up, $n persistent definitions" "$started_ms"
+    /usr/bin/python3 benchmarks/libvirt_bench.py --durable-keep "$lqemu" $((n - have)) 16
+    stop_pid "$lpid"
+    /usr/bin/python3 benchmarks/libvirt_bench.py --startup "$work/libvirt/libvirtd.conf" \
+      "$lpid_file" "$lqemu" >> "$rows"
+    lpid=$(cat "$lpid_file")
+    pids+=("$lpid")
+    have=$n
+  done
   stop_pid "$lpid"
-  /usr/bin/python3 benchmarks/libvirt_bench.py --startup "$work/libvirt/libvirtd.conf" \
-    "$lpid_file" "$lqemu" >> "$rows"
-  lpid=$(cat "$lpid_file")
-  pids+=("$lpid")
-  have=$n
-done
-stop_pid "$lpid"
-stop_pid "$spid"
+  stop_pid "$spid"
+fi
 # The benchmark's QEMU definitions go with libvirtd stopped (faster than 10,000 undefines).
 rm -f /etc/libvirt/qemu/domus-bench-*.xml
 

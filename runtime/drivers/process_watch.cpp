@@ -3,7 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <dirent.h>
-#include <fstream>
+#include <fcntl.h>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -18,9 +18,23 @@ namespace {
 
 // /proc/PID/stat's fields after the command name (which may hold spaces and parens):
 // state is the first, the parent pid the second, the start time the twentieth.
+// Read with open and read, never a stream: a process that exits between the open and
+// the read makes read() fail with ESRCH, which libstdc++'s filebuf turns into an
+// exception whatever the stream's exception mask (it stopped the loop thread once).
 bool read_stat(pid_t pid, char& state, pid_t& ppid, uint64_t& start) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), {});
+  int fd =
+      ::open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  char buf[1024]; // the fields read end well before; a longer line is cut, never read
+  ssize_t n;
+  do
+    n = ::read(fd, buf, sizeof buf);
+  while (n < 0 && errno == EINTR);
+  ::close(fd);
+  if (n <= 0)
+    return false;
+  std::string text(buf, static_cast<size_t>(n));
   auto paren = text.rfind(')');
   if (paren == std::string::npos)
     return false;

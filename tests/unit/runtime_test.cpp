@@ -1080,6 +1080,26 @@ BOOST_AUTO_TEST_CASE(a_zombie_or_another_process_on_the_pid_is_not_alive) {
   BOOST_TEST(!process_alive(z));
 }
 
+// A process that is reaped while its /proc entry is read is simply gone: never an
+// exception (a stream's read of /proc/PID/stat threw ESRCH once and stopped the daemon's
+// loop thread in reap_orphans). Children reaped by another thread while this one asks.
+BOOST_AUTO_TEST_CASE(a_process_that_vanishes_while_read_is_gone) {
+  for (int i = 0; i < 300; ++i) {
+    pid_t pid = ::fork();
+    if (pid == 0)
+      ::_exit(0);
+    std::thread reaper([pid] {
+      int status;
+      ::waitpid(pid, &status, 0);
+    });
+    // Until it is gone from /proc: alive, then a zombie, then nothing.
+    for (int n = 0; n < 1000000 && process_start_time(pid).has_value(); ++n)
+      BOOST_CHECK_NO_THROW(process_alive(pid));
+    reaper.join();
+    BOOST_TEST(!process_alive(pid));
+  }
+}
+
 // As a subreaper, an orphaned grandchild that exits is reaped; a zombie child someone
 // owns (the host services reap theirs) is left alone.
 BOOST_AUTO_TEST_CASE(orphans_are_reaped_and_owned_children_left_alone) {
