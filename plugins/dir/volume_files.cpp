@@ -163,9 +163,26 @@ void copy_data(int from, int to, uint64_t size, uint64_t capacity,
       fail("copy into", name, errno);
     hole = std::min(hole, end);
     loff_t in = data, out = data;
+    bool plain = false; // copy_file_range refused: between filesystems (EXDEV), ...
     while (in < hole) {
-      ssize_t n =
-          ::copy_file_range(from, &in, to, &out, static_cast<size_t>(hole - in), 0);
+      ssize_t n;
+      if (!plain) {
+        n = ::copy_file_range(from, &in, to, &out, static_cast<size_t>(hole - in), 0);
+        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP ||
+                      errno == ENOSYS)) {
+          plain = true;
+          continue;
+        }
+      } else {
+        char buf[1 << 16];
+        n = ::pread(from, buf, std::min<off_t>(sizeof buf, hole - in), in);
+        if (n > 0 && ::pwrite(to, buf, static_cast<size_t>(n), out) != n)
+          fail("copy into", name, errno ? errno : EIO);
+        if (n > 0) {
+          in += n;
+          out += n;
+        }
+      }
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)

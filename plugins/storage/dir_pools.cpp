@@ -10,11 +10,11 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 #include <vector>
 
 namespace domus::storage_driver {
@@ -43,10 +43,14 @@ domus_pool_info_v1 info_of(const domus_pool& p) {
   info.struct_size = sizeof info;
   info.state = p.state;
   if (p.dirfd >= 0) {
-    dir_backend::pool_space s = dir_backend::space_of(p.dirfd);
-    info.capacity = s.capacity;
-    info.allocation = s.allocation;
-    info.available = s.available;
+    // A completion never fails for want of sizes: its operation happened.
+    try {
+      dir_backend::pool_space s = dir_backend::space_of(p.dirfd);
+      info.capacity = s.capacity;
+      info.allocation = s.allocation;
+      info.available = s.available;
+    } catch (const std::system_error&) {
+    }
   }
   return info;
 }
@@ -69,10 +73,17 @@ void make_directory(const domus_pool& p, const std::string& path) {
     if (slash == std::string::npos)
       break;
   }
-  // The mode asked for, whatever the daemon's umask (077 for a daemon) took from it.
-  if (::chmod(path.c_str(), 0711) != 0)
+  // The mode asked for, whatever the daemon's umask (077 for a daemon) took from it;
+  // through the directory's descriptor, so that a link swapped in meanwhile is never
+  // followed to another file's mode.
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  bool ok = fd >= 0 && ::fchmod(fd, 0711) == 0;
+  int e = errno;
+  if (fd >= 0)
+    ::close(fd);
+  if (!ok)
     throw error(errc::operation_failed, pool_label(p) + ": cannot set the mode of '" +
-                                            path + "': " + errno_text());
+                                            path + "': " + std::strerror(e));
 }
 
 // Opens the target directory of a pool to start.
@@ -87,19 +98,8 @@ int open_target(const domus_pool& p, const std::string& path) {
                                             ": cannot open its target directory '" +
                                             path + "': " + why);
   }
-  struct statvfs vfs {};
-  if (::fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) {
-    ::close(fd);
-    throw error(errc::operation_failed, pool_label(p) + ": its target directory '" +
-                                            path + "' is on a read-only filesystem");
-  }
-  if (::faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) != 0) {
-    int e = errno;
-    ::close(fd);
-    throw error(errc::operation_failed, pool_label(p) + ": its target directory '" +
-                                            path +
-                                            "' is not writable: " + std::strerror(e));
-  }
+  // A read-only or unwritable directory starts, as libvirt's does (an ISO library on
+  // a read-only mount): each write into it fails on its own, naming why.
   return fd;
 }
 
@@ -116,7 +116,7 @@ void pool_define(domus_instance* inst, const char* xml, uint32_t flags,
       std::lock_guard<std::mutex> lock(inst->mutex);
       inst->pools.insert(p.get());
     }
-    complete(p.release(), done, user);
+    complete(p.release(), done, user, volumes::none, nullptr, true);
   });
 }
 
@@ -150,13 +150,24 @@ void pool_start(domus_instance* inst, domus_pool* p, const char* xml, uint32_t f
                                                            : 0));
     int fd = open_target(*p, def.target_path);
     std::map<std::string, std::unique_ptr<domus_vol>> old;
+    auto set = [&](int dirfd, int32_t state) {
+      std::lock_guard<std::mutex> lock(p->mutex);
+      if (p->dirfd >= 0 && p->dirfd != dirfd)
+        ::close(p->dirfd);
+      p->dirfd = dirfd;
+      p->state = state;
+    };
     {
       std::lock_guard<std::mutex> lock(p->mutex);
       p->def = std::move(def);
-      p->dirfd = fd;
-      p->state = DOMUS_POOL_RUNNING;
     }
-    scan_into(*p, old);
+    set(fd, DOMUS_POOL_RUNNING);
+    try {
+      scan_into(*p, old);
+    } catch (...) {
+      set(-1, DOMUS_POOL_INACTIVE); // closes fd
+      throw;
+    }
     complete(p, done, user, volumes::all); // `old` (handles no longer listed) goes after
   });
 }
@@ -237,7 +248,7 @@ const domus_pool_ops_v1& pool_ops() {
 }
 
 void complete(domus_pool* p, domus_complete_fn done, void* user, volumes which,
-              domus_vol* one) {
+              domus_vol* one, bool handle) {
   domus_result_v1 r = blank();
   std::vector<domus_volume_v1> list;
   domus_pool_info_v1 info{};
@@ -250,7 +261,7 @@ void complete(domus_pool* p, domus_complete_fn done, void* user, volumes which,
     else if (which == volumes::one)
       list.push_back(entry_of(*one));
   }
-  r.pool = p;
+  r.pool = handle ? p : nullptr;
   r.pool_info = &info;
   r.volumes = list.data();
   r.n_volumes = list.size();

@@ -78,18 +78,27 @@ void read_backing(const domus_pool& p, const model::volume_def& def,
     throw error(errc::invalid_argument, vol_label(p, def.name) +
                                             ": its backing volume's path '" +
                                             def.backing_path + "' is not absolute");
-  int fd =
-      ::open(spec.backing_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0)
+  // Looked at before it is opened (O_PATH opens nothing): a device named here (a
+  // watchdog armed by its open) is refused untouched; a file is then opened for reading
+  // through that very descriptor, never through its path again.
+  int at = ::open(spec.backing_path.c_str(), O_PATH | O_CLOEXEC);
+  if (at < 0)
     throw error(errc::no_volume, vol_label(p, def.name) + ": its backing volume '" +
                                      spec.backing_path +
                                      "' cannot be opened: " + std::strerror(errno));
-  fd_guard g{fd};
+  fd_guard ga{at};
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+  if (::fstat(at, &st) != 0 || !S_ISREG(st.st_mode))
     throw error(errc::invalid_argument, vol_label(p, def.name) +
                                             ": its backing volume '" + spec.backing_path +
                                             "' is not a file");
+  int fd = ::open(("/proc/self/fd/" + std::to_string(at)).c_str(),
+                  O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    throw error(errc::no_volume, vol_label(p, def.name) + ": its backing volume '" +
+                                     spec.backing_path +
+                                     "' cannot be read: " + std::strerror(errno));
+  fd_guard g{fd};
   dir_backend::image_info info = dir_backend::probe_fd(fd);
   if (spec.backing_format.empty())
     spec.backing_format = info.format;
@@ -144,7 +153,7 @@ void create_qcow2(domus_pool& p, const model::volume_def& def, uint32_t flags) {
 // (a descriptor of its own, so that the source pool may stop meanwhile) and its facts.
 struct clone_source {
   int dirfd = -1;
-  std::string pool, name, format;
+  std::string pool, target, name, format;
   int32_t type = DOMUS_VOL_FILE;
   uint64_t capacity = 0;
   ~clone_source() {
@@ -153,17 +162,55 @@ struct clone_source {
   }
 };
 
-std::shared_ptr<clone_source> source_of(domus_vol* from) {
+// qemu-img opens the files an image's header names, by path: an external data file
+// (read-write, on a resize) and the backing chain (read, on a copy, which flattens it).
+// A header is content anyone with the file could have written (a guest into its own raw
+// disk, found qcow2 at the next refresh), so a copy or resize never follows one out of
+// the image's own pool, and never an external data file at all.
+// (A resize reads no data of the chain: only the data file counts, `pool_dir` "".)
+void check_chain(const dir_backend::image_info& info, const std::string& what,
+                 const std::string& pool_dir) {
+  if (!info.data_file.empty())
+    throw error(errc::unsupported, what + " keeps its data in an external file ('" +
+                                       info.data_file +
+                                       "'), which the storage driver does not follow");
+  if (info.backing_path.empty() || pool_dir.empty())
+    return;
+  const std::string& b = info.backing_path;
+  bool inside = b.find("/../") == std::string::npos && b.rfind("../", 0) != 0 &&
+                (b[0] != '/' || b.rfind(pool_dir + "/", 0) == 0) &&
+                b.find(':') == std::string::npos;
+  if (!inside)
+    throw error(errc::operation_failed,
+                what + ": its backing file '" + b +
+                    "' lies outside its pool; the storage driver does not read it");
+}
+
+// What a copy needs of its source, read under the source pool's lock.
+std::shared_ptr<clone_source> source_facts(const domus_pool& sp, const domus_vol& from) {
   auto src = std::make_shared<clone_source>();
-  domus_pool* sp = from->pool;
-  std::lock_guard<std::mutex> lock(sp->mutex);
-  src->dirfd = sp->dirfd >= 0 ? ::fcntl(sp->dirfd, F_DUPFD_CLOEXEC, 3) : -1;
-  src->pool = sp->def.name;
-  src->name = from->name;
-  src->format = from->format;
-  src->type = from->type;
-  src->capacity = from->capacity;
+  src->dirfd = sp.dirfd >= 0 ? ::fcntl(sp.dirfd, F_DUPFD_CLOEXEC, 3) : -1;
+  src->pool = sp.def.name;
+  src->target = sp.def.target_path;
+  src->name = from.name;
+  src->format = from.format;
+  src->type = from.type;
+  src->capacity = from.capacity;
   return src;
+}
+
+// The handle is first found among the instance's pools (by its address, never read
+// before): the runtime took it from its table, and the source pool's own calls may have
+// freed it since (a delete, a refresh that no longer lists it). Null when it is gone.
+std::shared_ptr<clone_source> source_of(domus_instance* inst, domus_vol* from) {
+  std::lock_guard<std::mutex> pools(inst->mutex); // no pool is released meanwhile
+  for (domus_pool* sp : inst->pools) {
+    std::lock_guard<std::mutex> lock(sp->mutex); // none of its volumes is freed meanwhile
+    for (auto& entry : sp->vols)
+      if (entry.second.get() == from)
+        return source_facts(*sp, *from);
+  }
+  return nullptr;
 }
 
 // vol-clone and vol-create-from: the source's content into a new volume of the format
@@ -191,6 +238,7 @@ void copy_volume(domus_pool& p, const model::volume_def& def, const clone_source
   struct stat st {};
   if (::fstat(in, &st) != 0 || !S_ISREG(st.st_mode))
     throw error(errc::operation_failed, what + " is not a file any more");
+  check_chain(dir_backend::probe_fd(in), what, src.target);
   uint64_t capacity = std::max(def.capacity, src.capacity);
   check_space(p, def.name, static_cast<uint64_t>(st.st_blocks) * 512);
   int out = dir_backend::create_file(p.dirfd, def.name, 0, false);
@@ -232,8 +280,10 @@ void copy_volume(domus_pool& p, const model::volume_def& def, const clone_source
 void vol_create(domus_instance* inst, domus_pool* p, const char* xml, domus_vol* from,
                 uint32_t flags, domus_complete_fn done, void* user) {
   std::string text = xml;
-  std::shared_ptr<clone_source> src = from ? source_of(from) : nullptr;
+  std::shared_ptr<clone_source> src = from ? source_of(inst, from) : nullptr;
   run_blocking(inst, "the create of a volume of " + pool_label(*p), done, user, [=] {
+    if (from && !src)
+      throw error(errc::no_volume, pool_label(*p) + ": the volume to copy is gone");
     if (src && flags)
       throw error(errc::unsupported, pool_label(*p) + ": a copy takes no flags "
                                                       "(--prealloc-metadata, --reflink)");
@@ -293,7 +343,13 @@ void vol_delete(domus_instance* inst, domus_pool* p, domus_vol* v, uint32_t flag
       check_writable(*p, *v, "zeroed");
       dir_backend::zero_file(p->dirfd, v->name);
     }
-    dir_backend::remove_file(p->dirfd, v->name, v->type == DOMUS_VOL_DIR);
+    try {
+      dir_backend::remove_file(p->dirfd, v->name, v->type == DOMUS_VOL_DIR);
+    } catch (const dir_backend::volume_error& e) {
+      // Removed outside Domus since the last refresh: what was asked is done.
+      if (e.error_number() != ENOENT)
+        throw;
+    }
     {
       std::lock_guard<std::mutex> lock(p->mutex);
       p->vols.erase(std::string(v->name)); // frees v
@@ -307,14 +363,22 @@ void vol_resize(domus_instance* inst, domus_pool* p, domus_vol* v, uint64_t capa
   run_blocking(inst, "the resize of " + vol_label(*p, v->name), done, user, [=] {
     check_writable(*p, *v, "resized");
     uint64_t size = capacity;
-    if (flags & DOMUS_VOL_RESIZE_DELTA) {
+    bool shrink = (flags & DOMUS_VOL_RESIZE_SHRINK) != 0;
+    // --delta: a change; with --shrink, libvirt's meaning, a decrease.
+    if ((flags & DOMUS_VOL_RESIZE_DELTA) && shrink) {
+      if (capacity > v->capacity)
+        throw error(errc::invalid_argument,
+                    vol_label(*p, v->name) + ": cannot shrink it by " +
+                        std::to_string(capacity) + " bytes, its capacity is " +
+                        std::to_string(v->capacity));
+      size = v->capacity - capacity;
+    } else if (flags & DOMUS_VOL_RESIZE_DELTA) {
       if (capacity > UINT64_MAX - v->capacity)
         throw error(errc::invalid_argument,
                     vol_label(*p, v->name) + ": its capacity plus " +
                         std::to_string(capacity) + " bytes overflows");
       size = v->capacity + capacity;
     }
-    bool shrink = (flags & DOMUS_VOL_RESIZE_SHRINK) != 0;
     bool allocate = (flags & DOMUS_VOL_RESIZE_ALLOCATE) != 0;
     if (size < v->capacity && !shrink)
       throw error(errc::invalid_argument,
@@ -329,12 +393,13 @@ void vol_resize(domus_instance* inst, domus_pool* p, domus_vol* v, uint64_t capa
       if (allocate)
         throw error(errc::unsupported,
                     vol_label(*p, v->name) + ": --allocate is for raw volumes");
-      int fd = dir_backend::open_beneath(p->dirfd, v->name, O_RDWR, false);
+      int fd = dir_backend::open_beneath(p->dirfd, v->name, O_RDWR | O_NONBLOCK, false);
       if (fd < 0)
         throw error(errc::operation_failed,
                     vol_label(*p, v->name) +
                         " cannot be opened: " + std::strerror(errno));
       fd_guard g{fd};
+      check_chain(dir_backend::probe_fd(fd), vol_label(*p, v->name), "");
       run_outcome run = run_qemu_img(
           inst->host, dir_backend::qcow2_resize_argv(inst->qemu_img, fd, size, shrink),
           {fd}, "qemu-img resize of " + vol_label(*p, v->name), qemu_img_bound);
@@ -351,7 +416,9 @@ void vol_resize(domus_instance* inst, domus_pool* p, domus_vol* v, uint64_t capa
 }
 
 // libvirt's zero algorithm, as libvirt runs it on a file of any format: every byte
-// written zero (a qcow2 volume is raw and empty after).
+// zero (a qcow2 volume is raw and empty after). A sparse file is cut to nothing and
+// grown back, as libvirt does, so that a thin volume stays thin and never fills the
+// pool's filesystem; a file allocated in full is zeroed in place.
 void vol_wipe(domus_instance* inst, domus_pool* p, domus_vol* v, uint32_t algorithm,
               uint32_t flags, domus_complete_fn done, void* user) {
   run_blocking(inst, "the wipe of " + vol_label(*p, v->name), done, user, [=] {
@@ -363,7 +430,18 @@ void vol_wipe(domus_instance* inst, domus_pool* p, domus_vol* v, uint32_t algori
     if (flags)
       throw error(errc::unsupported, "volume wipe takes no flags");
     check_writable(*p, *v, "wiped");
-    dir_backend::zero_file(p->dirfd, v->name);
+    int fd = dir_backend::open_beneath(p->dirfd, v->name, O_RDONLY | O_NONBLOCK, false);
+    struct stat st {};
+    bool seen = fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (fd >= 0)
+      ::close(fd);
+    if (seen && st.st_blocks * 512 < st.st_size) {
+      dir_backend::resize_file(p->dirfd, v->name, 0, false, true);
+      dir_backend::resize_file(p->dirfd, v->name, static_cast<uint64_t>(st.st_size),
+                               false, false);
+    } else {
+      dir_backend::zero_file(p->dirfd, v->name); // names what is wrong when not `seen`
+    }
     read_volume(*p, *v);
     complete(p, done, user, volumes::one, v);
   });

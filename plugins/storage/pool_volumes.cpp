@@ -106,6 +106,8 @@ void read_volume(domus_pool& p, domus_vol& v) {
   ::close(fd);
   s.capacity = s.image.virtual_size.value_or(static_cast<uint64_t>(st.st_size));
   s.allocation = static_cast<uint64_t>(st.st_blocks) * 512;
+  // Under the pool's lock: a copy out of this pool reads the volume's facts meanwhile.
+  std::lock_guard<std::mutex> lock(p.mutex);
   take(p, s, v);
 }
 

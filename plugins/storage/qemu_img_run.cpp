@@ -42,10 +42,12 @@ void on_child(void* arg, const domus_child_event_v1* e) {
 }
 
 // What qemu-img wrote to stderr: its last line (its error), printable bytes only,
-// at most 1,000 of them.
+// at most 1,000 of them, from the last 16 KiB it wrote.
 std::string said(int fd) {
-  char buf[4096];
-  ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+  char buf[16384];
+  off_t size = ::lseek(fd, 0, SEEK_END);
+  off_t from = size > static_cast<off_t>(sizeof buf) ? size - sizeof buf : 0;
+  ssize_t n = ::pread(fd, buf, sizeof buf, from);
   if (n <= 0)
     return "";
   std::string text(buf, static_cast<size_t>(n));

@@ -77,10 +77,12 @@ std::string pool_label(const domus_pool& p);
 const domus_pool_ops_v1& pool_ops();
 const domus_volume_ops_v1& volume_ops();
 
-/// Completes with the pool's state and sizes, and none, all or one of its volumes. The
-/// caller holds no lock.
+/// Completes with the pool's state and sizes, and none, all or one of its volumes; with
+/// `handle` (a define only: no other call hands one over) the pool's handle. The caller
+/// holds no lock.
 enum class volumes { none, all, one };
 void complete(domus_pool* p, domus_complete_fn done, void* user,
-              volumes which = volumes::none, domus_vol* one = nullptr);
+              volumes which = volumes::none, domus_vol* one = nullptr,
+              bool handle = false);
 
 } // namespace domus::storage_driver

@@ -48,9 +48,11 @@ domus_volume_v1 entry_of(domus_vol& v) {
 // What the result carries of the volumes.
 enum class volumes { none, all, one };
 
-// Completes with the pool's state and sizes, and its volumes (all of them, or `one`).
+// Completes with the pool's state and sizes, and its volumes (all of them, or `one`);
+// with `handle` (a define) the pool's handle too: only a define hands one over.
 void complete(domus_pool* p, domus_complete_fn done, void* user,
-              volumes which = volumes::none, domus_vol* one = nullptr) {
+              volumes which = volumes::none, domus_vol* one = nullptr,
+              bool handle = false) {
   domus_pool_info_v1 info{};
   info.struct_size = sizeof info;
   std::vector<domus_volume_v1> list;
@@ -67,7 +69,7 @@ void complete(domus_pool* p, domus_complete_fn done, void* user,
       list.push_back(entry_of(*one));
   }
   domus_result_v1 r = blank();
-  r.pool = p;
+  r.pool = handle ? p : nullptr;
   r.pool_info = &info;
   r.volumes = list.data();
   r.n_volumes = list.size();
@@ -120,7 +122,7 @@ void pool_define(domus_instance* inst, const char* xml, uint32_t flags,
       std::lock_guard<std::mutex> lock(inst->doms_mutex);
       inst->pools.insert(p.get());
     }
-    complete(p.release(), done, user);
+    complete(p.release(), done, user, volumes::none, nullptr, true);
   });
 }
 

@@ -158,9 +158,10 @@ public:
     auto release = DOMUS_DOMAIN_OP(*st().ctx, release);
     if (r.ok() && r.dom && release)
       release(st().ctx->inst, r.dom);
+    // Only a define hands over a new handle; any other call's is the pool's own.
     auto& pctx = ctx_of(op);
     auto release_pool = DOMUS_POOL_OP(pctx, release);
-    if (r.ok() && r.pool && release_pool)
+    if (op == driver_op::pool_define && r.ok() && r.pool && release_pool)
       release_pool(pctx.inst, r.pool);
   }
 

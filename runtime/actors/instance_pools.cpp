@@ -215,7 +215,10 @@ void instance_pools::restore_one(pending_calls& calls, persisted_pool p, bool bo
               if (!res.ok()) {
                 fail(p, "started", res);
                 if (!f.persistent) {
-                  if (auto release = DOMUS_POOL_OP(*ctx_, release))
+                  // A start past its deadline may still run in the driver: its handle
+                  // is left to it, never released under it.
+                  auto release = DOMUS_POOL_OP(*ctx_, release);
+                  if (release && res.status != static_cast<int32_t>(errc::timeout))
                     release(ctx_->inst, f.handle);
                   return done();
                 }
@@ -275,8 +278,10 @@ void instance_pools::seed_default(pending_calls& calls, const std::string& dir,
         if (!res.ok() || !res.pool)
           return skip("define: " + why(res));
         domus_pool* handle = res.pool;
-        auto release = [this, handle] {
-          if (auto fn = DOMUS_POOL_OP(*ctx_, release))
+        // Not under a call past its deadline, which may still run in the driver.
+        auto release = [this, handle](const driver_result& failed) {
+          auto fn = DOMUS_POOL_OP(*ctx_, release);
+          if (fn && failed.status != static_cast<int32_t>(errc::timeout))
             fn(ctx_->inst, handle);
         };
         calls.drive(
@@ -284,7 +289,7 @@ void instance_pools::seed_default(pending_calls& calls, const std::string& dir,
             [=](domus_complete_fn d, void* user) { build(inst, handle, 0, d, user); },
             [=, &calls](driver_result& res) {
               if (!res.ok()) {
-                release();
+                release(res);
                 return skip("build: " + why(res));
               }
               calls.drive(
@@ -294,7 +299,7 @@ void instance_pools::seed_default(pending_calls& calls, const std::string& dir,
                   },
                   [=](driver_result& res) {
                     if (!res.ok()) {
-                      release();
+                      release(res);
                       return skip("start: " + why(res));
                     }
                     pool_facts f;

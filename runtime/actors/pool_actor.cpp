@@ -671,6 +671,14 @@ public:
       apply_info(f, r);
       slot().write(f);
       save_status(f);
+      // The volumes it made, changed or freed are not what the table says: the table is
+      // read again from the driver before anything else uses a handle from it.
+      if (f.active()) {
+        pool_request j;
+        j.request.proc = proc::pool_refresh;
+        j.internal = true;
+        enqueue(std::move(j));
+      }
     }
   }
 

@@ -162,6 +162,18 @@ BOOST_AUTO_TEST_CASE(domsh_makes_real_volumes) {
   BOOST_TEST_REQUIRE(r.status == 0, r.err);
   BOOST_TEST(stat_of(images() + "/raw1").st_size == 1048576);
   BOOST_TEST(!file_exists(images() + "/child.qcow2"));
+  // A thin volume stays thin when wiped (cut to nothing and grown back, as libvirt).
+  BOOST_TEST(stat_of(images() + "/sparse").st_size == 10485760);
+  BOOST_TEST(stat_of(images() + "/sparse").st_blocks * 512 < 1048576);
+  // --delta with --shrink takes away, as libvirt's.
+  ok("vol.resize", {{"pool", "default"},
+                    {"vol", "raw1"},
+                    {"capacity", 524288},
+                    {"flags", 2 | 4}}); // delta, shrink (docs/protocol.md)
+  BOOST_TEST(stat_of(images() + "/raw1").st_size == 524288);
+  // A file removed outside Domus since the last refresh: its delete is done all the same.
+  BOOST_TEST_REQUIRE(::unlink((images() + "/raw1").c_str()) == 0);
+  ok("vol.delete", {{"pool", "default"}, {"vol", "raw1"}});
   BOOST_TEST(ok("pool.info", {{"pool", "default"}})["available"].get<uint64_t>() > 0u);
 }
 
@@ -230,6 +242,41 @@ BOOST_AUTO_TEST_CASE(clones_copy_the_content) {
   refused("vol.clone", {{"pool", "default"}, {"vol", "link"}, {"name", "stolen"}},
           errc::operation_failed, "it is a link out of its pool");
   BOOST_TEST(!file_exists(images() + "/stolen"));
+}
+
+// A header is content: a copy never follows one out of the pool (a backing file
+// elsewhere, an external data file), whoever wrote it.
+BOOST_AUTO_TEST_CASE(copies_never_follow_a_header_out_of_the_pool) {
+  std::string elsewhere = temp_dir("hx");
+  write_file(elsewhere + "/secret.raw", "not for guests\n");
+  auto made =
+      run({"/usr/bin/qemu-img", "create", "-q", "-f", "qcow2", "-u", "-b",
+           elsewhere + "/secret.raw", "-F", "raw", images() + "/overlay.qcow2", "1M"});
+  BOOST_TEST_REQUIRE(made.status == 0, made.err);
+  made = run({"/usr/bin/qemu-img", "create", "-q", "-f", "qcow2", "-o",
+              "data_file=" + elsewhere + "/data.raw", images() + "/split.qcow2", "1M"});
+  BOOST_TEST_REQUIRE(made.status == 0, made.err);
+  ok("pool.refresh", {{"pool", "default"}});
+  refused("vol.clone", {{"pool", "default"}, {"vol", "overlay.qcow2"}, {"name", "o2"}},
+          errc::operation_failed,
+          "its backing file '" + elsewhere + "/secret.raw' lies outside its pool");
+  refused("vol.clone", {{"pool", "default"}, {"vol", "split.qcow2"}, {"name", "s2"}},
+          errc::unsupported, "keeps its data in an external file");
+  refused("vol.resize",
+          {{"pool", "default"}, {"vol", "split.qcow2"}, {"capacity", 1 << 21}},
+          errc::unsupported, "keeps its data in an external file");
+  BOOST_TEST(!file_exists(images() + "/o2"));
+  BOOST_TEST(!file_exists(images() + "/s2"));
+  // Inside the pool, a chain is copied flat.
+  create(vol_xml("base.raw", "1048576"));
+  ok("vol.create",
+     {{"pool", "default"},
+      {"xml", vol_xml("top.qcow2", "0",
+                      "<target><format type='qcow2'/></target><backingStore>"
+                      "<path>" +
+                          images() + "/base.raw</path></backingStore>")}});
+  ok("vol.clone", {{"pool", "default"}, {"vol", "top.qcow2"}, {"name", "flat.qcow2"}});
+  BOOST_TEST(qemu_img_info(images() + "/flat.qcow2") == "qcow2 1048576");
 }
 
 // pool-refresh reads the directory again: files made and removed outside Domus, a link
@@ -306,6 +353,14 @@ BOOST_AUTO_TEST_CASE(bad_volumes_change_nothing) {
           {{"pool", "default"},
            {"xml", vol_xml("v.vmdk", "1024", "<target><format type='vmdk'/></target>")}},
           errc::unsupported, "format 'vmdk'");
+  // A device named as a backing volume is refused untouched (its open could act: a
+  // watchdog arms when opened).
+  refused("vol.create",
+          {{"pool", "default"},
+           {"xml", vol_xml("dev.qcow2", "1024",
+                           "<target><format type='qcow2'/></target><backingStore><path>"
+                           "/dev/null</path></backingStore>")}},
+          errc::invalid_argument, "its backing volume '/dev/null' is not a file");
   auto names = run({"/bin/ls", "-A", images()});
   BOOST_TEST(names.out == "planted\nthin\n");
 }
