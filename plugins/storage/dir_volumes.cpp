@@ -113,11 +113,30 @@ void create_raw(domus_pool& p, const model::volume_def& def, uint32_t flags) {
   if (!def.backing_path.empty())
     throw error(errc::unsupported,
                 vol_label(p, def.name) + ": a raw volume cannot have a backing volume");
-  // libvirt's rule: a raw file is allocated in full when the allocation asks for the
-  // capacity (vol-create-as without --allocation), else left sparse.
-  bool allocate = def.capacity > 0 && def.allocation >= def.capacity;
-  check_space(p, def.name, allocate ? def.capacity : 0);
-  ::close(dir_backend::create_file(p.dirfd, def.name, def.capacity, allocate));
+  // libvirt's rule: a raw file's first `allocation` bytes are allocated (all of it
+  // without --allocation, which defaults to the capacity), the rest left sparse.
+  bool full = def.capacity > 0 && def.allocation >= def.capacity;
+  uint64_t part = full ? 0 : std::min(def.allocation, def.capacity);
+  check_space(p, def.name, full ? def.capacity : part);
+  int fd = dir_backend::create_file(p.dirfd, def.name, def.capacity, full);
+  fd_guard g{fd};
+  if (part == 0)
+    return;
+  int rc;
+  do
+    rc = ::fallocate(fd, 0, 0, static_cast<off_t>(part));
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0 || ::fsync(fd) != 0) {
+    int e = errno;
+    try {
+      dir_backend::remove_file(p.dirfd, def.name, false);
+    } catch (const dir_backend::volume_error&) {
+      // The allocation's error is the one to report.
+    }
+    throw error(errc::operation_failed, "cannot allocate " + std::to_string(part) +
+                                            " bytes of " + vol_label(p, def.name) + ": " +
+                                            std::strerror(e));
+  }
 }
 
 void create_qcow2(domus_pool& p, const model::volume_def& def, uint32_t flags) {

@@ -139,6 +139,12 @@ BOOST_AUTO_TEST_CASE(domsh_makes_real_volumes) {
   BOOST_TEST(stat_of(images() + "/raw1").st_blocks * 512 >= 10485760);
   BOOST_TEST(stat_of(images() + "/sparse").st_blocks * 512 < 1048576);
   BOOST_TEST((stat_of(images() + "/raw1").st_mode & 07777) == 0600u);
+  // --allocation below the capacity: that much allocated, the rest sparse.
+  auto part = sh("vol-create-as default part 10M --allocation 4M");
+  BOOST_TEST_REQUIRE(part.status == 0, part.err);
+  BOOST_TEST(stat_of(images() + "/part").st_size == 10485760);
+  BOOST_TEST(stat_of(images() + "/part").st_blocks * 512 >= 4194304);
+  BOOST_TEST(stat_of(images() + "/part").st_blocks * 512 < 10485760);
   auto child = ok("vol.info", {{"pool", "default"}, {"vol", "child.qcow2"}});
   BOOST_TEST(child["format"] == "qcow2");
   BOOST_TEST(child["capacity"] == 1073741824u);
