@@ -367,7 +367,11 @@ public:
     // and 2 (actors/restore_phases.cpp), then phase 3 here.
     bool boot =
         read_small_file(st().ctx->status_dir + "/autostarted") != current_boot_id();
-    st().pools->restore(st().calls, boot, [this, plan] { restore_domains(plan); });
+    st().pools->restore(st().calls, boot, [this, plan] {
+      // A default pool the first start could not make (its storage driver failed).
+      st().pools->seed_default(st().calls, st().seed.pool_driver.default_pool_dir,
+                               [this, plan] { restore_domains(plan); });
+    });
   }
 
   void restore_domains(std::shared_ptr<restore_plan> plan) {

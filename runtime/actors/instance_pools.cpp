@@ -15,6 +15,7 @@
 #include <caf/all.hpp>
 
 #include <algorithm>
+#include <unistd.h>
 
 namespace domus::runtime {
 
@@ -243,8 +244,25 @@ void instance_pools::restore_one(pending_calls& calls, persisted_pool p, bool bo
 void instance_pools::seed_default(pending_calls& calls, const std::string& dir,
                                   std::function<void()> then) {
   std::vector<caf::actor> gone;
-  if (dir.empty() || !unavailable_.empty() || pools_.find("default", gone))
+  if (dir.empty() || !unavailable_.empty())
     return then();
+  // Made once per instance, whenever that first works (a storage driver that could not
+  // open at the first start makes it at a later one); a `default` undefined since stays
+  // undefined. The marker beside `.seeded` says it was made.
+  const std::string marker = ctx_->etc_dir + "/.default-pool";
+  auto mark = [marker, uri = ctx_->uri] {
+    try {
+      store::write_now(marker, "", true);
+    } catch (const protocol::error& e) {
+      log_warning(uri + ": " + e.what());
+    }
+  };
+  if (::access(marker.c_str(), F_OK) == 0)
+    return then();
+  if (pools_.find("default", gone)) {
+    mark();
+    return then();
+  }
   auto define = DOMUS_POOL_OP(*ctx_, define);
   auto build = DOMUS_POOL_OP(*ctx_, build);
   auto start = DOMUS_POOL_OP(*ctx_, start);
@@ -315,7 +333,17 @@ void instance_pools::seed_default(pending_calls& calls, const std::string& dir,
                     f.volumes = std::make_shared<volume_table>(std::move(res.volumes));
                     auto d = f.def;
                     adopt(*d, std::move(f), true);
-                    log_info(uri + ": storage pool 'default' made at " + dir);
+                    // Its files durable before the marker that says it was made.
+                    pool_files files{*ctx_, "default"};
+                    try {
+                      ctx_->files->commit_all(
+                          {files.definition(*def), files.autostart(), files.status(*d)});
+                      mark();
+                      log_info(uri + ": storage pool 'default' made at " + dir);
+                    } catch (const protocol::error& e) {
+                      log_error(uri + ": the storage pool 'default' runs but was not " +
+                                "saved: " + e.what());
+                    }
                     then();
                   });
             });

@@ -46,10 +46,12 @@ public:
   /// `why`, and the pools on disk are left alone.
   void set_unavailable(std::string why) { unavailable_ = std::move(why); }
 
-  /// A persisted instance's first start, with a storage driver of its own (`dir` not
-  /// ""): the pool `default`, a directory at `dir` (libvirt's /var/lib/libvirt/images),
-  /// is defined, built, started and marked autostart, unless a pool of that name exists.
-  /// A step that fails is logged and the instance opens without it; `then` runs after.
+  /// A persisted instance with a storage driver of its own (`dir` not ""), until it has
+  /// one: the pool `default`, a directory at `dir` (libvirt's /var/lib/libvirt/images),
+  /// is defined, built, started, marked autostart and saved, unless a pool of that name
+  /// exists; once made (or found), the marker `.default-pool` keeps it from being made
+  /// again. A step that fails is logged and the instance opens without it; `then` runs
+  /// after.
   void seed_default(pending_calls& calls, const std::string& dir,
                     std::function<void()> then);
 

@@ -427,6 +427,28 @@ BOOST_AUTO_TEST_CASE(a_storage_driver_that_cannot_open_leaves_the_domains_servin
                  root +
                  "/etc/domus/storage.conf:1: qemu_img: 'relative/qemu-img' is not "
                  "an absolute path to a program)");
+  d.stop();
+  // Once the driver opens, the pool `default` the first start could not make is made;
+  // undefined, it stays undefined.
+  ::unlink((root + "/etc/domus/storage.conf").c_str());
+  auto list_of = [&](daemon_process& daemon) {
+    domus::protocol::connection c2(daemon.socket(), false);
+    auto r = c2.call(system_uri, "pool.list", json::object(), 10s);
+    BOOST_TEST_REQUIRE(r.ok, r.message);
+    std::vector<std::string> names;
+    for (auto& p : r.result["pools"])
+      names.push_back(p["name"]);
+    return names;
+  };
+  {
+    daemon_process again({"--plugin-dir", probe_plugin_dir({}, {"storage.so"})}, root);
+    BOOST_TEST((list_of(again) == std::vector<std::string>{"default"}));
+    auto gone = again.domsh({"pool-destroy default; pool-undefine default"}, "",
+                            "/system", "probe10");
+    BOOST_TEST_REQUIRE(gone.status == 0, gone.err);
+  }
+  daemon_process third({"--plugin-dir", probe_plugin_dir({}, {"storage.so"})}, root);
+  BOOST_TEST(list_of(third).empty());
 }
 
 // The sample conf/storage.conf, its settings uncommented, is one the driver takes.
