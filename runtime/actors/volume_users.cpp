@@ -11,14 +11,38 @@ bool attr_is(const model::xml_node& n, const char* name, const std::string& valu
   return a && *a == value;
 }
 
+// A path as the kernel resolves its text: repeated '/' and "." components dropped, no
+// trailing '/' ("/pool//a/./b/" is "/pool/a/b"). Links are not resolved: a disk that
+// reaches a volume through a link of its own is not seen.
+std::string plain_path(const std::string& path) {
+  std::string out;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos)
+      j = path.size();
+    std::string part = path.substr(i, j - i);
+    if (!part.empty() && part != ".")
+      out += "/" + part;
+    i = j + 1;
+  }
+  return path.empty() || path[0] != '/' ? path : (out.empty() ? "/" : out);
+}
+
+bool path_is(const model::xml_node& n, const char* name, const std::string& plain) {
+  const std::string* a = n.attr(name);
+  return a && plain_path(*a) == plain;
+}
+
 bool disk_uses(const model::xml_node& disk, const volume_ref& v) {
   const model::xml_node* source = disk.child("source");
   if (!source)
     return false;
   if (attr_is(disk, "type", "volume"))
     return attr_is(*source, "pool", v.pool) && attr_is(*source, "volume", v.volume);
-  return !v.path.empty() &&
-         (attr_is(*source, "file", v.path) || attr_is(*source, "dev", v.path));
+  std::string plain = plain_path(v.path);
+  return !plain.empty() &&
+         (path_is(*source, "file", plain) || path_is(*source, "dev", plain));
 }
 
 bool devices_use(const model::xml_node& root, const volume_ref& v) {

@@ -221,6 +221,9 @@ BOOST_AUTO_TEST_CASE(disks_name_volumes_by_pool_or_by_path) {
                           "volume='a&amp;b.qcow2'/><target dev='vda'/></disk>");
   auto by_path = domain("<disk type='file' device='disk'><source "
                         "file='/var/lib/images/a&amp;b.qcow2'/><target dev='vda'/></disk>");
+  auto by_other_spelling = domain("<disk type='file' device='disk'><source "
+                                  "file='/var/lib//images/./a&amp;b.qcow2'/><target "
+                                  "dev='vda'/></disk>");
   auto by_dev = domain("<disk type='block' device='disk'><source "
                        "dev='/var/lib/images/a&amp;b.qcow2'/><target dev='vda'/></disk>");
   auto other_pool = domain("<disk type='volume' device='disk'><source pool='other' "
@@ -235,6 +238,7 @@ BOOST_AUTO_TEST_CASE(disks_name_volumes_by_pool_or_by_path) {
     BOOST_TEST(check(by_volume), compact);
     BOOST_TEST(check(by_path), compact);
     BOOST_TEST(check(by_dev), compact);
+    BOOST_TEST(check(by_other_spelling), compact);
     BOOST_TEST(!check(other_pool), compact);
     BOOST_TEST(!check(other_file), compact);
     BOOST_TEST(!check(none), compact);
