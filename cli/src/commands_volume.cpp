@@ -164,7 +164,52 @@ bool cmd_vol_create_as(shell& sh, const parsed_command& pc) {
   return true;
 }
 
+// virsh's vol-clone --print-xml: the source's document with the new name, as libxml2
+// writes it (attributes in double quotes); key and path stay the source's, as virsh
+// leaves them.
+std::string clone_xml(std::string xml, const std::string& name) {
+  size_t open = xml.find("<name>");
+  size_t close = xml.find("</name>", open);
+  if (open != std::string::npos && close != std::string::npos) {
+    std::string escaped;
+    for (char c : name)
+      escaped += c == '&'   ? "&amp;"
+                 : c == '<' ? "&lt;"
+                 : c == '>' ? "&gt;"
+                            : std::string(1, c);
+    xml.replace(open + 6, close - open - 6, escaped);
+  }
+  // name='value' -> name="value": a value never holds a raw quote (Domus escapes both).
+  std::string out;
+  bool in_tag = false, in_value = false;
+  for (size_t i = 0; i < xml.size(); ++i) {
+    char c = xml[i];
+    if (!in_value && c == '<')
+      in_tag = true;
+    else if (!in_value && c == '>')
+      in_tag = false;
+    if (in_tag && c == '\'') {
+      in_value = !in_value;
+      out += '"';
+    } else if (in_value && xml.compare(i, 6, "&apos;") == 0) {
+      out += '\'';
+      i += 5;
+    } else {
+      out += c;
+    }
+  }
+  // virsh prints the node without a final newline (its blank line follows at once).
+  while (!out.empty() && out.back() == '\n')
+    out.pop_back();
+  return out;
+}
+
 bool cmd_vol_clone(shell& sh, const parsed_command& pc) {
+  if (pc.flag("print-xml")) {
+    std::cout << clone_xml(sh.call("vol.xml", volume_args(pc)).value("xml", ""),
+                           *pc.value("newname"));
+    return true;
+  }
   json args = volume_args(pc);
   args["name"] = *pc.value("newname");
   if (uint32_t flags = option_flags(pc, proc::vol_clone))

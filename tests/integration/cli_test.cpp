@@ -269,7 +269,9 @@ BOOST_AUTO_TEST_CASE(storage_volumes) {
            "default-pool; vol-delete /default-pool/v2.qcow2",
            "vol-create default-pool " + vol + "; vol-create default-pool " + vol +
                "; vol-create-as default-pool v1.img 1G; vol-clone v1.img v3.img --pool "
-               "default-pool; vol-list default-pool --details; vol-delete v3.img --pool "
+               "default-pool; vol-clone v1.img v4.img --pool default-pool --print-xml; "
+               "vol-clone /default-pool/v1.img v5 --print-xml; vol-list default-pool "
+               "--details; vol-delete v3.img --pool "
                "default-pool; vol-delete nosuch --pool default-pool; vol-list "
                "default-pool; vol-resize v1.img 2G --pool default-pool; vol-wipe v1.img "
                "--pool default-pool; vol-info v1.img --pool default-pool; vol-create-as "
