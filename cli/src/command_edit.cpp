@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
@@ -95,37 +96,32 @@ char ask_again() {
   }
 }
 
-} // namespace
+// What an edit works on: the document, how virsh names the object in its messages, and
+// how a changed document is defined again.
+struct edit_target {
+  std::string original;
+  std::string label; ///< "Domain 'test'", "Pool default-pool"
+  std::function<void(const std::string& xml, const std::string& origin, bool validate)>
+      define;
+};
 
-bool cmd_edit(shell& sh, const parsed_command& pc) {
-  // The definition is read with its secrets, so that defining it again keeps them (a
-  // graphics password): that needs the read-write socket.
-  if (sh.read_only())
-    throw std::runtime_error(
-        "edit needs the read-write socket: it reads the definition with its secrets "
-        "(as dumpxml --security-info), which the read-only socket refuses, so that "
-        "defining it again keeps them");
-  json r =
-      sh.call("domain.xml",
-              {{"domain", *pc.value("domain")}, {"inactive", true}, {"secure", true}});
-  const std::string original = r.value("xml", "");
-  temp_file file(original);
-  bool validate = !pc.flag("skip-validate");
+// The editing loop virsh runs: the editor, then a define when the document changed; on
+// an error on a terminal, the question.
+bool edit_loop(const edit_target& t) {
+  temp_file file(t.original);
+  bool validate = true;
   bool edit = true;
   while (true) {
     if (edit)
       run_editor(file.path());
     std::string edited = file.read();
-    if (edited == original) {
-      std::cout << "Domain '" << r.value("name", *pc.value("domain"))
-                << "' XML configuration not changed.\n";
+    if (edited == t.original) {
+      std::cout << t.label << " XML configuration not changed.\n";
       return true;
     }
     try {
-      json d =
-          sh.call("domain.define",
-                  {{"xml", edited}, {"origin", file.path()}, {"validate", validate}});
-      std::cout << "Domain '" << d.value("name", "") << "' XML configuration edited.\n";
+      t.define(edited, file.path(), validate);
+      std::cout << t.label << " XML configuration edited.\n";
       return true;
     } catch (const protocol::error& e) {
       if (e.code() == protocol::errc::no_daemon || !::isatty(STDIN_FILENO))
@@ -139,6 +135,43 @@ bool cmd_edit(shell& sh, const parsed_command& pc) {
     if (answer == 'i')
       validate = false;
   }
+}
+
+} // namespace
+
+bool cmd_edit(shell& sh, const parsed_command& pc) {
+  // The definition is read with its secrets, so that defining it again keeps them (a
+  // graphics password): that needs the read-write socket.
+  if (sh.read_only())
+    throw std::runtime_error(
+        "edit needs the read-write socket: it reads the definition with its secrets "
+        "(as dumpxml --security-info), which the read-only socket refuses, so that "
+        "defining it again keeps them");
+  json r =
+      sh.call("domain.xml",
+              {{"domain", *pc.value("domain")}, {"inactive", true}, {"secure", true}});
+  edit_target t;
+  t.original = r.value("xml", "");
+  t.label = "Domain '" + r.value("name", *pc.value("domain")) + "'";
+  bool skip = pc.flag("skip-validate");
+  t.define = [&](const std::string& xml, const std::string& origin, bool validate) {
+    sh.call("domain.define",
+            {{"xml", xml}, {"origin", origin}, {"validate", validate && !skip}});
+  };
+  return edit_loop(t);
+}
+
+bool cmd_pool_edit(shell& sh, const parsed_command& pc) {
+  std::string pool = *pc.value("pool");
+  json r = sh.call("pool.xml", {{"pool", pool}, {"inactive", true}});
+  json info = sh.call("pool.info", {{"pool", pool}});
+  edit_target t;
+  t.original = r.value("xml", "");
+  t.label = "Pool " + info.value("name", pool);
+  t.define = [&](const std::string& xml, const std::string& origin, bool validate) {
+    sh.call("pool.define", {{"xml", xml}, {"origin", origin}, {"validate", validate}});
+  };
+  return edit_loop(t);
 }
 
 } // namespace domus::cli

@@ -101,6 +101,7 @@ bool cmd_dump(shell&, const parsed_command&);
 bool cmd_pool_list(shell&, const parsed_command&);
 bool cmd_pool_info(shell&, const parsed_command&);
 bool cmd_pool_dumpxml(shell&, const parsed_command&);
+bool cmd_pool_edit(shell&, const parsed_command&);
 bool cmd_pool_name(shell&, const parsed_command&);
 bool cmd_pool_uuid(shell&, const parsed_command&);
 bool cmd_pool_define(shell&, const parsed_command&);

@@ -643,6 +643,28 @@ BOOST_AUTO_TEST_CASE(edit_as_virsh_edits) {
              "<memory unit=\"KiB\">4194304</memory>\n\n");
 }
 
+// pool-edit as virsh's: unchanged, then a change defined again.
+BOOST_AUTO_TEST_CASE(pool_edit_as_virsh_edits) {
+  std::string noop = dir + "/pnoop.sh", perm = dir + "/perm.sh";
+  write_file(noop, "#!/bin/sh\nexit 0\n");
+  write_file(perm, "#!/bin/sh\nsed -i \"s|</target>|  <permissions><mode>0755</mode>"
+                   "</permissions>\\n  </target>|\" \"$1\"\n");
+  ::chmod(noop.c_str(), 0755);
+  ::chmod(perm.c_str(), 0755);
+  for (auto& editor : {noop, perm}) {
+    BOOST_TEST_CONTEXT(editor) {
+      auto ours = run({domsh_path(), "-c", d.uri(), "pool-edit default-pool"}, "",
+                      {{"EDITOR", editor}});
+      auto theirs = run({"/usr/bin/virsh", "-c", "test:///default", "pool-edit default-pool"},
+                        "", {{"EDITOR", editor}});
+      BOOST_TEST(ours.out == theirs.out);
+      BOOST_TEST(ours.status == theirs.status);
+    }
+  }
+  BOOST_TEST(d.domsh({"pool-dumpxml default-pool --inactive"}).out.find(
+                 "<mode>0755</mode>") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(edit_errors_change_nothing) {
   std::string bad = dir + "/bad.sh", failing = dir + "/failing.sh";
   write_file(bad, "#!/bin/sh\nsed -i \"s|<memory unit='KiB'>8388608</memory>|"
