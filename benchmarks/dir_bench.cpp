@@ -57,7 +57,7 @@ int scan(int dfd, int rounds) {
 int create(int dfd, int n) {
   auto t0 = clock_type::now();
   for (int i = 0; i < n; ++i)
-    ::close(create_file(dfd, "raw" + std::to_string(i), 1 << 20, false));
+    ::close(create_file(dfd, "raw" + std::to_string(i), 1 << 20, 0));
   double raw_ms = ms_since(t0);
   std::printf(
       "{\"scenario\": \"raw volume create, 1 MiB sparse, durable\", \"volumes\": %d, "
@@ -67,7 +67,7 @@ int create(int dfd, int n) {
   spec.capacity = uint64_t{1} << 30;
   t0 = clock_type::now();
   for (int i = 0; i < n; ++i) {
-    int fd = create_file(dfd, "qcow" + std::to_string(i), 0, false);
+    int fd = create_file(dfd, "qcow" + std::to_string(i), 0, 0);
     bool ok =
         domus::testing::run_with_fd(qcow2_create_argv("qemu-img", 3, spec), fd) == 0;
     ::close(fd);

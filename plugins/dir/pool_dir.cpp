@@ -19,15 +19,6 @@ namespace {
 
 constexpr size_t name_max = 255;
 
-// Closes a descriptor when it goes out of scope.
-struct fd_guard {
-  int fd;
-  ~fd_guard() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-};
-
 std::string errno_text(int e) {
   return std::strerror(e);
 }

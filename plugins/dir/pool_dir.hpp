@@ -6,11 +6,22 @@
 
 #include "image_probe.hpp"
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace domus::dir_backend {
+
+/// Closes a descriptor when it goes out of scope (-1: none).
+struct fd_guard {
+  int fd;
+  ~fd_guard() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
 
 /// Why `name` cannot name a volume of a dir pool ("" when it can): empty, "." or "..",
 /// a "/", a NUL or a control byte, more than 255 bytes (the filesystem's NAME_MAX).

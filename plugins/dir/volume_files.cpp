@@ -68,7 +68,8 @@ int allocate_range(int fd, off_t from, off_t to) {
 
 } // namespace
 
-int create_file(int dirfd, const std::string& name, uint64_t capacity, bool allocate) {
+int create_file(int dirfd, const std::string& name, uint64_t capacity,
+                uint64_t allocation) {
   check_name(name);
   off_t size = as_offset(capacity, name);
   int fd = open_beneath(dirfd, name, O_RDWR | O_CREAT | O_EXCL, false);
@@ -77,8 +78,8 @@ int create_file(int dirfd, const std::string& name, uint64_t capacity, bool allo
   int e = 0;
   if (::ftruncate(fd, size) != 0)
     e = errno;
-  else if (allocate)
-    e = allocate_range(fd, 0, size);
+  else
+    e = allocate_range(fd, 0, static_cast<off_t>(std::min(allocation, capacity)));
   if (e == 0 && ::fsync(fd) != 0)
     e = errno;
   if (e == 0 && ::fsync(dirfd) != 0)
@@ -123,9 +124,14 @@ void zero_file(int dirfd, const std::string& name) {
   struct stat st {};
   ::fstat(fd, &st);
   int e = 0;
-  // FALLOC_FL_ZERO_RANGE zeroes in place, keeping the allocation; where the filesystem
-  // has no such call, zeros are written.
-  if (st.st_size > 0 && ::fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, st.st_size) != 0) {
+  if (st.st_blocks * 512 < st.st_size) {
+    // Sparse: emptied and grown back, holes all through.
+    if (::ftruncate(fd, 0) != 0 || ::ftruncate(fd, st.st_size) != 0)
+      e = errno;
+  } else if (st.st_size > 0 &&
+             ::fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, st.st_size) != 0) {
+    // FALLOC_FL_ZERO_RANGE zeroes in place, keeping the allocation; where the
+    // filesystem has no such call, zeros are written.
     if (errno != EOPNOTSUPP) {
       e = errno;
     } else {

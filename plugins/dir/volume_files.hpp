@@ -25,10 +25,13 @@ private:
 };
 
 /// Makes the raw volume `name` of `capacity` bytes in the pool directory `dirfd`: a new
-/// file (never an existing name or link), sparse, or with every byte allocated when
-/// `allocate`; flushed with its directory entry before it returns. Returns the file's
-/// descriptor, open read-write (close it, or hand it to qemu-img). Throws volume_error.
-int create_file(int dirfd, const std::string& name, uint64_t capacity, bool allocate);
+/// file (never an existing name or link) whose first `allocation` bytes (at most the
+/// capacity) are allocated and the rest sparse, as libvirt's `<allocation>` asks;
+/// flushed with its directory entry before it returns. Returns the file's descriptor,
+/// open read-write (close it, or hand it to qemu-img). Throws volume_error; nothing is
+/// left of a create that fails.
+int create_file(int dirfd, const std::string& name, uint64_t capacity,
+                uint64_t allocation);
 
 /// Sets the raw volume's size to `capacity` bytes. Shrinking is refused unless `shrink`
 /// (it destroys data, as `vol-resize --shrink` says); `allocate` allocates what grows.
@@ -36,7 +39,9 @@ void resize_file(int dirfd, const std::string& name, uint64_t capacity, bool all
                  bool shrink);
 
 /// Overwrites the volume's content with zeros, keeping its size (`vol-wipe`'s default
-/// algorithm); every byte is allocated afterwards, as libvirt's zero wipe leaves a file.
+/// algorithm), as libvirt does: a sparse file is cut to nothing and grown back, so that a
+/// thin volume stays thin and never fills its filesystem; a file allocated in full is
+/// zeroed in place and stays allocated.
 void zero_file(int dirfd, const std::string& name);
 
 /// Copies the `size` bytes of the file open at `from` into the new file open at `to`

@@ -33,14 +33,16 @@ std::string vol_label(const domus_pool& p, const std::string& name) {
   return "volume '" + name + "' of " + pool_label(p);
 }
 
-// Closes a descriptor at the end of a scope.
-struct fd_guard {
-  int fd;
-  ~fd_guard() {
-    if (fd >= 0)
-      ::close(fd);
+using dir_backend::fd_guard;
+
+// Removes what a create or copy made before it failed; the failure's own error is the
+// one to report (a file left over shows at the next refresh).
+void remove_unfinished(const domus_pool& p, const std::string& name) {
+  try {
+    dir_backend::remove_file(p.dirfd, name, false);
+  } catch (const dir_backend::volume_error&) {
   }
-};
+}
 
 // Refuses what would allocate more than the pool's filesystem has left.
 void check_space(const domus_pool& p, const std::string& name, uint64_t need) {
@@ -115,28 +117,9 @@ void create_raw(domus_pool& p, const model::volume_def& def, uint32_t flags) {
                 vol_label(p, def.name) + ": a raw volume cannot have a backing volume");
   // libvirt's rule: a raw file's first `allocation` bytes are allocated (all of it
   // without --allocation, which defaults to the capacity), the rest left sparse.
-  bool full = def.capacity > 0 && def.allocation >= def.capacity;
-  uint64_t part = full ? 0 : std::min(def.allocation, def.capacity);
-  check_space(p, def.name, full ? def.capacity : part);
-  int fd = dir_backend::create_file(p.dirfd, def.name, def.capacity, full);
-  fd_guard g{fd};
-  if (part == 0)
-    return;
-  int rc;
-  do
-    rc = ::fallocate(fd, 0, 0, static_cast<off_t>(part));
-  while (rc != 0 && errno == EINTR);
-  if (rc != 0 || ::fsync(fd) != 0) {
-    int e = errno;
-    try {
-      dir_backend::remove_file(p.dirfd, def.name, false);
-    } catch (const dir_backend::volume_error&) {
-      // The allocation's error is the one to report.
-    }
-    throw error(errc::operation_failed, "cannot allocate " + std::to_string(part) +
-                                            " bytes of " + vol_label(p, def.name) + ": " +
-                                            std::strerror(e));
-  }
+  uint64_t allocate = std::min(def.allocation, def.capacity);
+  check_space(p, def.name, allocate);
+  ::close(dir_backend::create_file(p.dirfd, def.name, def.capacity, allocate));
 }
 
 void create_qcow2(domus_pool& p, const model::volume_def& def, uint32_t flags) {
@@ -152,18 +135,13 @@ void create_qcow2(domus_pool& p, const model::volume_def& def, uint32_t flags) {
     read_backing(p, def, spec);
   // Checked before a file exists: a refused request leaves nothing behind.
   dir_backend::qcow2_create_argv(inst.qemu_img, 3, spec);
-  int fd = dir_backend::create_file(p.dirfd, def.name, 0, false);
+  int fd = dir_backend::create_file(p.dirfd, def.name, 0, 0);
   fd_guard g{fd};
   run_outcome run =
       run_qemu_img(inst.host, dir_backend::qcow2_create_argv(inst.qemu_img, fd, spec),
                    {fd}, "qemu-img create of " + vol_label(p, def.name), qemu_img_bound);
   if (!run.ok) {
-    try {
-      dir_backend::remove_file(p.dirfd, def.name, false);
-    } catch (const dir_backend::volume_error&) {
-      // The error the user needs is qemu-img's; a file left over shows at the next
-      // refresh.
-    }
+    remove_unfinished(p, def.name);
     throw error(errc::operation_failed, run.message);
   }
 }
@@ -260,7 +238,7 @@ void copy_volume(domus_pool& p, const model::volume_def& def, const clone_source
   check_chain(dir_backend::probe_fd(in), what, src.target);
   uint64_t capacity = std::max(def.capacity, src.capacity);
   check_space(p, def.name, static_cast<uint64_t>(st.st_blocks) * 512);
-  int out = dir_backend::create_file(p.dirfd, def.name, 0, false);
+  int out = dir_backend::create_file(p.dirfd, def.name, 0, 0);
   fd_guard gout{out};
   try {
     if (src.format == "raw" && def.format == "raw") {
@@ -287,11 +265,7 @@ void copy_volume(domus_pool& p, const model::volume_def& def, const clone_source
                                               ? "cannot size " + vol_label(p, def.name)
                                               : run.message);
   } catch (...) {
-    try {
-      dir_backend::remove_file(p.dirfd, def.name, false);
-    } catch (const dir_backend::volume_error&) {
-      // The copy's own error is the one to report; a leftover shows at the next refresh.
-    }
+    remove_unfinished(p, def.name);
     throw;
   }
 }
@@ -435,9 +409,7 @@ void vol_resize(domus_instance* inst, domus_pool* p, domus_vol* v, uint64_t capa
 }
 
 // libvirt's zero algorithm, as libvirt runs it on a file of any format: every byte
-// zero (a qcow2 volume is raw and empty after). A sparse file is cut to nothing and
-// grown back, as libvirt does, so that a thin volume stays thin and never fills the
-// pool's filesystem; a file allocated in full is zeroed in place.
+// zero (a qcow2 volume is raw and empty after), a thin volume left thin (zero_file).
 void vol_wipe(domus_instance* inst, domus_pool* p, domus_vol* v, uint32_t algorithm,
               uint32_t flags, domus_complete_fn done, void* user) {
   run_blocking(inst, "the wipe of " + vol_label(*p, v->name), done, user, [=] {
@@ -449,18 +421,7 @@ void vol_wipe(domus_instance* inst, domus_pool* p, domus_vol* v, uint32_t algori
     if (flags)
       throw error(errc::unsupported, "volume wipe takes no flags");
     check_writable(*p, *v, "wiped");
-    int fd = dir_backend::open_beneath(p->dirfd, v->name, O_RDONLY | O_NONBLOCK, false);
-    struct stat st {};
-    bool seen = fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-    if (fd >= 0)
-      ::close(fd);
-    if (seen && st.st_blocks * 512 < st.st_size) {
-      dir_backend::resize_file(p->dirfd, v->name, 0, false, true);
-      dir_backend::resize_file(p->dirfd, v->name, static_cast<uint64_t>(st.st_size),
-                               false, false);
-    } else {
-      dir_backend::zero_file(p->dirfd, v->name); // names what is wrong when not `seen`
-    }
+    dir_backend::zero_file(p->dirfd, v->name);
     read_volume(*p, *v);
     complete(p, done, user, volumes::one, v);
   });

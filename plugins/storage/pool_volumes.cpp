@@ -91,19 +91,14 @@ void read_volume(domus_pool& p, domus_vol& v) {
   if (fd < 0)
     throw error(errc::operation_failed, pool_label(p) + ": cannot read volume '" +
                                             v.name + "' again: " + std::strerror(errno));
+  dir_backend::fd_guard g{fd};
   struct stat st {};
   dir_backend::scanned_volume s;
   s.name = v.name;
-  try {
-    if (::fstat(fd, &st) != 0)
-      throw error(errc::operation_failed, pool_label(p) + ": cannot stat volume '" +
-                                              v.name + "': " + std::strerror(errno));
-    s.image = dir_backend::probe_fd(fd);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
+  if (::fstat(fd, &st) != 0)
+    throw error(errc::operation_failed, pool_label(p) + ": cannot stat volume '" +
+                                            v.name + "': " + std::strerror(errno));
+  s.image = dir_backend::probe_fd(fd);
   s.capacity = s.image.virtual_size.value_or(static_cast<uint64_t>(st.st_size));
   s.allocation = static_cast<uint64_t>(st.st_blocks) * 512;
   // Under the pool's lock: a copy out of this pool reads the volume's facts meanwhile.

@@ -1,5 +1,7 @@
 #include "qemu_img_run.hpp"
 
+#include "pool_dir.hpp"
+
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -73,6 +75,7 @@ run_outcome run_qemu_img(const domus_host_v1* host, const std::vector<std::strin
     out.message = what + " could not start: memfd_create: " + std::strerror(errno);
     return out;
   }
+  dir_backend::fd_guard close_err{err};
   std::vector<const char*> args;
   for (auto& a : argv)
     args.push_back(a.c_str());
@@ -98,7 +101,6 @@ run_outcome run_qemu_img(const domus_host_v1* host, const std::vector<std::strin
   uint64_t child = host->spawn(host->ctx, &spec, on_child, holder);
   if (!child) {
     delete holder;
-    ::close(err);
     out.message = what + " could not start: the host refused to spawn " + argv[0];
     return out;
   }
@@ -108,13 +110,11 @@ run_outcome run_qemu_img(const domus_host_v1* host, const std::vector<std::strin
     // that it never writes into the file later.
     host->kill(host->ctx, child, SIGKILL);
     state->changed.wait_for(lock, std::chrono::seconds(5), [&] { return state->ended; });
-    ::close(err);
     out.message = what + " did not finish within " +
                   std::to_string(bound.count() / 1000) + " s and was killed";
     return out;
   }
   std::string words = said(err);
-  ::close(err);
   if (state->failed)
     out.message = what + " could not start " + argv[0] + ": " +
                   std::strerror(static_cast<int>(-state->status));

@@ -39,6 +39,29 @@ std::shared_ptr<pool_slot> instance_pools::adopt(const model::pool_def& def, poo
   return slot;
 }
 
+void instance_pools::release_failed(domus_pool* handle, const driver_result& failed) {
+  auto release = DOMUS_POOL_OP(*ctx_, release);
+  if (release && failed.status != static_cast<int32_t>(errc::timeout))
+    release(ctx_->inst, handle);
+}
+
+namespace {
+
+// A definition with the sizes a pool call reported.
+std::shared_ptr<const model::pool_def> with_sizes(model::pool_def d,
+                                                  const driver_result& r) {
+  if (r.pool_info)
+    d.sizes = {r.pool_info->capacity, r.pool_info->allocation, r.pool_info->available};
+  return std::make_shared<const model::pool_def>(std::move(d));
+}
+
+// Why a driver call failed, for the log.
+std::string failure_text(const driver_result& r) {
+  return r.message.empty() ? "error " + std::to_string(r.status) : r.message;
+}
+
+} // namespace
+
 void instance_pools::stop(std::vector<caf::actor>& gone) {
   for (auto& a : gone)
     self_->send(a, stop_atom::value);
@@ -172,10 +195,8 @@ void instance_pools::restore_one(pending_calls& calls, persisted_pool p, bool bo
   auto uri = ctx_->uri;
   auto fail = [this, uri](const persisted_pool& p, const std::string& what,
                           const driver_result& res) {
-    log_error(
-        uri + ": storage pool '" + p.name + "' could not be " + what + " again (" +
-        (res.message.empty() ? "error " + std::to_string(res.status) : res.message) +
-        ")");
+    log_error(uri + ": storage pool '" + p.name + "' could not be " + what + " again (" +
+              failure_text(res) + ")");
     if (p.live) // it is not active any more
       ctx_->files->apply(pool_files{*ctx_, p.name}.no_status(), nullptr);
   };
@@ -187,14 +208,8 @@ void instance_pools::restore_one(pending_calls& calls, persisted_pool p, bool bo
           fail(p, "defined", res);
           return done();
         }
-        auto sizes = [](model::pool_def d, const driver_result& r) {
-          if (r.pool_info)
-            d.sizes = {r.pool_info->capacity, r.pool_info->allocation,
-                       r.pool_info->available};
-          return std::make_shared<const model::pool_def>(std::move(d));
-        };
         pool_facts f;
-        f.def = sizes(p.def ? *p.def : *p.live, res);
+        f.def = with_sizes(p.def ? *p.def : *p.live, res);
         f.handle = res.pool;
         f.persistent = p.def.has_value();
         f.autostart = p.autostart && f.persistent;
@@ -216,17 +231,13 @@ void instance_pools::restore_one(pending_calls& calls, persisted_pool p, bool bo
               if (!res.ok()) {
                 fail(p, "started", res);
                 if (!f.persistent) {
-                  // A start past its deadline may still run in the driver: its handle
-                  // is left to it, never released under it.
-                  auto release = DOMUS_POOL_OP(*ctx_, release);
-                  if (release && res.status != static_cast<int32_t>(errc::timeout))
-                    release(ctx_->inst, f.handle);
+                  release_failed(f.handle, res);
                   return done();
                 }
               } else {
                 if (p.live && p.def)
                   f.next = f.def; // the persistent definition, for its next start
-                f.def = sizes(p.live ? *p.live : *p.def, res);
+                f.def = with_sizes(p.live ? *p.live : *p.def, res);
                 f.volumes = std::make_shared<volume_table>(std::move(res.volumes));
                 f.state = res.pool_info && res.pool_info->state != DOMUS_POOL_INACTIVE
                               ? res.pool_info->state
@@ -285,30 +296,21 @@ void instance_pools::seed_default(pending_calls& calls, const std::string& dir,
   }
   auto xml = std::make_shared<std::string>(model::format_pool(*def));
   auto* inst = ctx_->inst;
-  auto why = [](const driver_result& r) {
-    return r.message.empty() ? "error " + std::to_string(r.status) : r.message;
-  };
   // define, build (the directory, as libvirt's tools do on first use), start.
   calls.drive(
       driver_op::pool_define,
       [=](domus_complete_fn d, void* user) { define(inst, xml->c_str(), 0, d, user); },
       [=, &calls](driver_result& res) {
         if (!res.ok() || !res.pool)
-          return skip("define: " + why(res));
+          return skip("define: " + failure_text(res));
         domus_pool* handle = res.pool;
-        // Not under a call past its deadline, which may still run in the driver.
-        auto release = [this, handle](const driver_result& failed) {
-          auto fn = DOMUS_POOL_OP(*ctx_, release);
-          if (fn && failed.status != static_cast<int32_t>(errc::timeout))
-            fn(ctx_->inst, handle);
-        };
         calls.drive(
             driver_op::pool_build,
             [=](domus_complete_fn d, void* user) { build(inst, handle, 0, d, user); },
             [=, &calls](driver_result& res) {
               if (!res.ok()) {
-                release(res);
-                return skip("build: " + why(res));
+                release_failed(handle, res);
+                return skip("build: " + failure_text(res));
               }
               calls.drive(
                   driver_op::pool_start,
@@ -317,15 +319,11 @@ void instance_pools::seed_default(pending_calls& calls, const std::string& dir,
                   },
                   [=](driver_result& res) {
                     if (!res.ok()) {
-                      release(res);
-                      return skip("start: " + why(res));
+                      release_failed(handle, res);
+                      return skip("start: " + failure_text(res));
                     }
                     pool_facts f;
-                    model::pool_def live = *def;
-                    if (res.pool_info)
-                      live.sizes = {res.pool_info->capacity, res.pool_info->allocation,
-                                    res.pool_info->available};
-                    f.def = std::make_shared<const model::pool_def>(std::move(live));
+                    f.def = with_sizes(*def, res);
                     f.handle = handle;
                     f.persistent = true;
                     f.autostart = true;

@@ -106,6 +106,9 @@ private:
   std::shared_ptr<pool_slot> adopt(const model::pool_def& def, pool_facts f,
                                    bool defined);
   void stop(std::vector<caf::actor>& gone);
+  /// Releases the handle of a pool whose define or start the runtime gave up on, unless
+  /// the call is past its deadline and may still run in the driver.
+  void release_failed(domus_pool* handle, const driver_result& failed);
   void restore_one(pending_calls& calls, persisted_pool p, bool boot,
                    std::function<void()> done);
 

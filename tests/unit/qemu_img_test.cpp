@@ -21,7 +21,7 @@ namespace {
 
 // Makes volume `name` from `spec` in the pool and probes it.
 image_info made(const pool_fixture& p, const std::string& name, const qcow2_spec& spec) {
-  int fd = create_file(p.fd, name, 0, false);
+  int fd = create_file(p.fd, name, 0, 0);
   int status = run_with_fd(qcow2_create_argv("qemu-img", 3, spec), fd);
   BOOST_REQUIRE_MESSAGE(status == 0, "qemu-img exited with " << status);
   image_info info = probe_fd(fd);
@@ -99,7 +99,7 @@ BOOST_AUTO_TEST_CASE(qemu_img_makes_what_was_asked) {
   s.compat = "0.10";
   BOOST_TEST(made(p, "old.qcow2", s).compat == "0.10");
 
-  ::close(create_file(p.fd, "base.raw", 8 << 20, false));
+  ::close(create_file(p.fd, "base.raw", 8 << 20, 0));
   s = qcow2_spec{};
   s.capacity = 8 << 20;
   s.backing_path = p.pool + "/base.raw";
@@ -129,8 +129,9 @@ BOOST_AUTO_TEST_CASE(qemu_img_resizes_through_the_descriptor) {
                  (std::vector<std::string>{"qemu-img", "resize", "-q", "-f", "qcow2",
                                            "--shrink", "/dev/fd/4", "1048576"}),
              boost::test_tools::per_element());
-  BOOST_TEST(message_of<qemu_img_error>([] { qcow2_resize_argv("qemu-img", 3, 0, false); }) ==
-             "a qcow2 volume's capacity must be 1 to 2^63-1 bytes, not 0");
+  BOOST_TEST(message_of<qemu_img_error>([] {
+               qcow2_resize_argv("qemu-img", 3, 0, false);
+             }) == "a qcow2 volume's capacity must be 1 to 2^63-1 bytes, not 0");
   pool_fixture p;
   qcow2_spec s;
   s.capacity = 1 << 30;
@@ -155,16 +156,16 @@ BOOST_AUTO_TEST_CASE(qemu_img_converts_between_descriptors) {
                                            "qcow2", "-o", "compat=1.1", "/dev/fd/3",
                                            "/dev/fd/4"}),
              boost::test_tools::per_element());
-  BOOST_TEST(message_of<qemu_img_error>([] { convert_argv("qemu-img", 3, "host_device", 4,
-                                                          "raw"); })
-                 .find("cannot copy from format 'host_device'") == 0u);
-  BOOST_TEST(message_of<qemu_img_error>([] { convert_argv("qemu-img", 3, "raw", 4,
-                                                          "vmdk"); }) ==
-             "cannot copy into format 'vmdk' (raw, qcow2)");
+  BOOST_TEST(message_of<qemu_img_error>([] {
+               convert_argv("qemu-img", 3, "host_device", 4, "raw");
+             }).find("cannot copy from format 'host_device'") == 0u);
+  BOOST_TEST(message_of<qemu_img_error>([] {
+               convert_argv("qemu-img", 3, "raw", 4, "vmdk");
+             }) == "cannot copy into format 'vmdk' (raw, qcow2)");
   pool_fixture p;
-  int raw = create_file(p.fd, "src.raw", 4 << 20, false);
+  int raw = create_file(p.fd, "src.raw", 4 << 20, 0);
   BOOST_REQUIRE(::pwrite(raw, "guest data", 10, 1 << 20) == 10);
-  int q = create_file(p.fd, "copy.qcow2", 0, false);
+  int q = create_file(p.fd, "copy.qcow2", 0, 0);
   // Both descriptors at 3 and 4 in the child, as the driver passes them.
   auto argv = convert_argv("qemu-img", 3, "raw", 4, "qcow2");
   pid_t pid = ::fork();

@@ -32,22 +32,32 @@ BOOST_AUTO_TEST_SUITE(volume_files)
 
 BOOST_AUTO_TEST_CASE(creates_sparse_and_allocated_files) {
   pool_fixture p;
-  ::close(create_file(p.fd, "sparse.img", 64 << 20, false));
+  ::close(create_file(p.fd, "sparse.img", 64 << 20, 0));
   struct stat st = p.stat_of("sparse.img");
   BOOST_TEST(st.st_size == 64 << 20);
   BOOST_TEST(st.st_blocks * 512 < 1 << 20);
   BOOST_TEST((st.st_mode & 0777) == 0600u);
 
-  ::close(create_file(p.fd, "full.img", 8 << 20, true));
+  ::close(create_file(p.fd, "full.img", 8 << 20, 8 << 20));
   st = p.stat_of("full.img");
   BOOST_TEST(st.st_size == 8 << 20);
   BOOST_TEST(st.st_blocks * 512 >= 8 << 20);
 
-  BOOST_TEST(refusal([&] { create_file(p.fd, "sparse.img", 1, false); }) ==
+  // Part of it allocated (<allocation> below the capacity), the rest sparse; an
+  // allocation past the capacity allocates the capacity.
+  ::close(create_file(p.fd, "part.img", 8 << 20, 2 << 20));
+  st = p.stat_of("part.img");
+  BOOST_TEST(st.st_size == 8 << 20);
+  BOOST_TEST(st.st_blocks * 512 >= 2 << 20);
+  BOOST_TEST(st.st_blocks * 512 < 4 << 20);
+  ::close(create_file(p.fd, "over.img", 1 << 20, 64 << 20));
+  BOOST_TEST(p.stat_of("over.img").st_blocks * 512 < 2 << 20);
+
+  BOOST_TEST(refusal([&] { create_file(p.fd, "sparse.img", 1, 0); }) ==
              "cannot create volume 'sparse.img': File exists");
-  BOOST_TEST(refusal([&] { create_file(p.fd, "../x.img", 1, false); }) ==
+  BOOST_TEST(refusal([&] { create_file(p.fd, "../x.img", 1, 0); }) ==
              "a volume name cannot hold '/'");
-  BOOST_TEST(refusal([&] { create_file(p.fd, "huge.img", ~uint64_t{0}, false); }) ==
+  BOOST_TEST(refusal([&] { create_file(p.fd, "huge.img", ~uint64_t{0}, 0); }) ==
              "volume 'huge.img': a capacity of 18446744073709551615 bytes is larger than "
              "any file can be");
 }
@@ -57,7 +67,7 @@ BOOST_AUTO_TEST_CASE(creates_sparse_and_allocated_files) {
 BOOST_AUTO_TEST_CASE(a_planted_link_is_never_followed) {
   pool_fixture p;
   p.link(p.outside + "/made", "new.img");
-  BOOST_TEST(refusal([&] { create_file(p.fd, "new.img", 1 << 20, false); }) ==
+  BOOST_TEST(refusal([&] { create_file(p.fd, "new.img", 1 << 20, 0); }) ==
              "cannot create volume 'new.img': File exists");
   BOOST_TEST(!file_exists(p.outside + "/made"));
 
@@ -84,7 +94,7 @@ BOOST_AUTO_TEST_CASE(a_refused_create_leaves_nothing) {
   limit.rlim_cur = 1 << 20;
   auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
   BOOST_REQUIRE(::setrlimit(RLIMIT_FSIZE, &limit) == 0);
-  std::string msg = refusal([&] { create_file(p.fd, "big.img", 4 << 20, false); });
+  std::string msg = refusal([&] { create_file(p.fd, "big.img", 4 << 20, 0); });
   ::setrlimit(RLIMIT_FSIZE, &before);
   std::signal(SIGXFSZ, old_handler);
   BOOST_TEST(msg == "cannot create volume 'big.img': File too large");
@@ -93,7 +103,7 @@ BOOST_AUTO_TEST_CASE(a_refused_create_leaves_nothing) {
 
 BOOST_AUTO_TEST_CASE(resizes_grow_and_shrink_only_when_asked) {
   pool_fixture p;
-  ::close(create_file(p.fd, "r.img", 1 << 20, false));
+  ::close(create_file(p.fd, "r.img", 1 << 20, 0));
   resize_file(p.fd, "r.img", 4 << 20, false, false);
   BOOST_TEST(p.stat_of("r.img").st_size == 4 << 20);
   BOOST_TEST(
@@ -119,6 +129,15 @@ BOOST_AUTO_TEST_CASE(wipes_write_zeros_and_keep_the_size) {
   std::string after = read_file(p.pool + "/w.img");
   BOOST_TEST(after.size() == data.size());
   BOOST_TEST(after.find_first_not_of('\0') == std::string::npos);
+  // A thin file stays thin: emptied and grown back.
+  int thin = create_file(p.fd, "thin.img", 8 << 20, 0);
+  BOOST_REQUIRE(::pwrite(thin, "data", 4, 1 << 20) == 4);
+  ::close(thin);
+  zero_file(p.fd, "thin.img");
+  BOOST_TEST(p.stat_of("thin.img").st_size == 8 << 20);
+  BOOST_TEST(p.stat_of("thin.img").st_blocks == 0);
+  BOOST_TEST(read_file(p.pool + "/thin.img").find_first_not_of('\0') ==
+             std::string::npos);
   ::mkdir((p.pool + "/sub").c_str(), 0755);
   BOOST_TEST(refusal([&] { zero_file(p.fd, "sub"); }).find("cannot wipe volume 'sub'") ==
              0u);
@@ -126,7 +145,7 @@ BOOST_AUTO_TEST_CASE(wipes_write_zeros_and_keep_the_size) {
 
 BOOST_AUTO_TEST_CASE(removes_files_and_empty_directories) {
   pool_fixture p;
-  ::close(create_file(p.fd, "gone.img", 1, false));
+  ::close(create_file(p.fd, "gone.img", 1, 0));
   remove_file(p.fd, "gone.img", false);
   BOOST_TEST(!file_exists(p.pool + "/gone.img"));
   BOOST_TEST(refusal([&] { remove_file(p.fd, "gone.img", false); }) ==
@@ -140,11 +159,11 @@ BOOST_AUTO_TEST_CASE(removes_files_and_empty_directories) {
 // A raw clone: the data copied, the holes left holes, the copy at least its capacity.
 BOOST_AUTO_TEST_CASE(copies_keep_holes_and_grow_to_the_capacity) {
   pool_fixture p;
-  int from = create_file(p.fd, "src.img", 64 << 20, false);
+  int from = create_file(p.fd, "src.img", 64 << 20, 0);
   BOOST_REQUIRE(::pwrite(from, "head", 4, 0) == 4);
   BOOST_REQUIRE(::pwrite(from, "middle", 6, 32 << 20) == 6);
   BOOST_REQUIRE(::pwrite(from, "tail", 4, (64 << 20) - 4) == 4);
-  int to = create_file(p.fd, "copy.img", 0, false);
+  int to = create_file(p.fd, "copy.img", 0, 0);
   copy_data(from, to, 64 << 20, 128 << 20, "copy.img");
   ::close(from);
   ::close(to);
