@@ -6,10 +6,10 @@
 # spread, Domus / libvirt, and Domus / floor.
 #   bash benchmarks/compare.sh [RUNS] [REQUESTS] [PARTS]
 # PARTS: all (the default) or a comma-separated list of requests (scenarios 1-5 and 8,
-# RUNS times), scale and startup (6), dirpools (9).
-# Scenarios 1-6 of the benchmarks issue (docs/benchmarks.md lists them), 8, storage
-# pools and volumes on the mocks, and 9, real dir pools (Domus's storage driver and
-# libvirt's); scenario 7, real QEMU, waits for the QEMU driver.
+# RUNS times), scale and startup (6), qemu (7), dirpools (9).
+# Scenarios 1-6 of the benchmarks issue (docs/benchmarks.md lists them), 7, real QEMU
+# (Domus's QEMU driver, libvirt's, and QEMU alone), 8, storage pools and volumes on the
+# mocks, and 9, real dir pools (Domus's storage driver and libvirt's).
 # libvirt's QEMU driver writes to the host's /etc/libvirt/qemu: only domus-bench-*
 # domains, all removed again. Everything started here is stopped by pid when it ends.
 # docs/benchmarks.md records the latest table.
@@ -89,7 +89,16 @@ auth_unix_ro = "none"
 auth_unix_rw = "none"
 log_outputs = "3:file:$work/libvirt/libvirtd.log"
 EOF
-/usr/sbin/libvirtd -f "$work/libvirt/libvirtd.conf" --pid-file "$work/libvirt/libvirtd.pid" &
+# libvirt's QEMU driver logs a guest's output through virtlogd (qemu.conf's default).
+if want qemu && ! pgrep -x virtlogd > /dev/null; then
+  /usr/sbin/virtlogd &
+  pids+=($!)
+fi
+# Under a reaper of its own: libvirtd double-forks QEMU, and this machine's PID 1 may
+# never reap the orphans it waits for (benchmarks/reaper.py). Domus keeps QEMU as its
+# own child and reaps it itself; both sides' destroys include the reaping.
+/usr/bin/python3 benchmarks/reaper.py /usr/sbin/libvirtd -f "$work/libvirt/libvirtd.conf" \
+  --pid-file "$work/libvirt/libvirtd.pid" &
 pids+=($!)
 lsock="$work/libvirt/sock/libvirt-sock"
 luri="test+unix:///default?socket=$lsock"
@@ -179,6 +188,15 @@ if want dirpools; then
     "$work/dirpool-domus" 1000 10000 >> "$rows"
   /usr/bin/python3 benchmarks/dir_pool_bench.py --libvirt "$lqemu" "$work/dirpool-libvirt" \
     1000 10000 >> "$rows"
+fi
+
+# 7. Real QEMU, once: a diskless TCG domain started and destroyed 20 times, ten at once
+# 4 times; Domus's QEMU driver (qemu:///system), libvirt's, and QEMU alone.
+if want qemu; then
+  echo "real QEMU" >&2
+  /usr/bin/python3 benchmarks/qemu_bench.py --floor 20 >> "$rows"
+  /usr/bin/python3 benchmarks/qemu_bench.py --domus "$dsock" qemu:///system 20 >> "$rows"
+  /usr/bin/python3 benchmarks/qemu_bench.py --libvirt "$lqemu" 20 >> "$rows"
 fi
 
 # 6. Scale, once: list latency and daemon memory with 1,000, 10,000 and 100,000

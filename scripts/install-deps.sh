@@ -13,6 +13,8 @@ packages=(
   libboost-test-dev libbenchmark-dev python3-zmq libvirt-clients libxml2-utils bc
   # the dir storage backend: qemu-img makes and checks volumes (and the tests' images)
   qemu-utils
+  # the QEMU driver: real guests (TCG everywhere, KVM where /dev/kvm works)
+  qemu-system-x86
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizers' runtimes
   clang libclang-rt-14-dev
 )

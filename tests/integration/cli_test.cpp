@@ -544,7 +544,7 @@ BOOST_AUTO_TEST_CASE(read_only_socket_refuses_changes) {
 BOOST_AUTO_TEST_CASE(unknown_driver_and_bad_uri) {
   auto r = run({domsh_path(), "-c", d.uri("/system", "nodriver"), "list"});
   BOOST_TEST(r.status == 1);
-  BOOST_TEST(r.err.find("no driver serves 'nodriver' URIs (loaded: test)") !=
+  BOOST_TEST(r.err.find("no driver serves 'nodriver' URIs (loaded: qemu, test)") !=
                  std::string::npos,
              r.err);
   auto bad = run({domsh_path(), "-c", "not a uri", "list"});

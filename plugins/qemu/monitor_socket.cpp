@@ -1,0 +1,104 @@
+#include "monitor_socket.hpp"
+
+#include <domus/errors.hpp>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace domus::qemu_driver {
+
+namespace {
+
+// The short address of DIR/NAME: /proc/self/fd/<dir's descriptor>/NAME.
+bool short_address(int dirfd, const std::string& name, sockaddr_un& addr) {
+  std::string path = "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
+  if (path.size() >= sizeof addr.sun_path)
+    return false;
+  addr = {};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return true;
+}
+
+struct closer {
+  int fd;
+  ~closer() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
+
+void split(const std::string& path, std::string& dir, std::string& name) {
+  size_t slash = path.rfind('/');
+  dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  name = slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+} // namespace
+
+monitor_socket make_monitor_socket(const std::string& dir, const std::string& name) {
+  auto failed = [&](const std::string& what) {
+    return error(errc::operation_failed, "the monitor socket " + dir + "/" + name +
+                                             ".sock: " + what + ": " +
+                                             std::strerror(errno));
+  };
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw failed("mkdir");
+  closer d{::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)};
+  if (d.fd < 0)
+    throw failed("open its folder");
+  std::string file = name + ".sock";
+  sockaddr_un addr;
+  if (!short_address(d.fd, file, addr)) {
+    errno = ENAMETOOLONG;
+    throw failed("its name");
+  }
+  ::unlinkat(d.fd, file.c_str(), 0); // a stale socket of an earlier run
+  closer l{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+  if (l.fd < 0)
+    throw failed("socket");
+  if (::bind(l.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    throw failed("bind");
+  if (::listen(l.fd, 4) != 0)
+    throw failed("listen");
+  closer c{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+  if (c.fd < 0 || ::connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    throw failed("connect");
+  monitor_socket out;
+  out.listen_fd = l.fd;
+  out.client_fd = c.fd;
+  out.path = dir + "/" + file;
+  l.fd = c.fd = -1;
+  return out;
+}
+
+int connect_monitor(const std::string& path) {
+  std::string dir, name;
+  split(path, dir, name);
+  closer d{::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)};
+  if (d.fd < 0)
+    return -1;
+  sockaddr_un addr;
+  if (!short_address(d.fd, name, addr)) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -1;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    int e = errno;
+    ::close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+} // namespace domus::qemu_driver

@@ -1,0 +1,629 @@
+#include "qemu_command.hpp"
+
+#include <domus/errors.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <map>
+
+namespace domus::qemu_driver {
+
+using model::xml_node;
+using nlohmann::ordered_json;
+
+std::string option_value(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    out += c;
+    if (c == ',')
+      out += ',';
+  }
+  return out;
+}
+
+namespace {
+
+std::string attr_or(const xml_node& n, std::string_view name, std::string fallback = "") {
+  const std::string* v = n.attr(name);
+  return v ? *v : fallback;
+}
+
+[[noreturn]] void not_applied(const xml_node& n, const std::string& path,
+                              const std::string& detail = "") {
+  std::string where = n.line ? " (line " + std::to_string(n.line) + ")" : "";
+  throw error(errc::unsupported, "the QEMU driver does not apply " + path + where +
+                                     (detail.empty() ? "" : ": " + detail) +
+                                     " yet (docs/qemu.md lists what it applies)");
+}
+
+// Which elements of a definition are applied, or harmless to leave to QEMU's defaults.
+const char* const top_level_known[] = {"name",
+                                       "uuid",
+                                       "title",
+                                       "description",
+                                       "metadata",
+                                       "memory",
+                                       "currentMemory",
+                                       "vcpu",
+                                       "os",
+                                       "features",
+                                       "cpu",
+                                       "clock",
+                                       "on_poweroff",
+                                       "on_reboot",
+                                       "on_crash",
+                                       "devices",
+                                       "qemu:commandline",
+                                       "seclabel"};
+
+struct builder {
+  builder(const model::domain_def& d, const qemu_caps& c, bool k)
+      : def(d), caps(c), kvm(k) {}
+  const model::domain_def& def;
+  const qemu_caps& caps;
+  bool kvm;
+  std::vector<std::string> out;
+  std::string machine_family; // "pc" or "q35"
+  bool has_usb = false;
+  bool any_boot_order = false;
+
+  void arg(std::string a) { out.push_back(std::move(a)); }
+  void arg(std::string a, std::string b) {
+    out.push_back(std::move(a));
+    out.push_back(std::move(b));
+  }
+  void device(const ordered_json& j) { arg("-device", j.dump()); }
+
+  void check_top_level() {
+    for (const auto& c : def.root().children) {
+      if (c.is_text)
+        continue;
+      if (std::find_if(std::begin(top_level_known), std::end(top_level_known),
+                       [&](const char* k) { return c.name == k; }) ==
+          std::end(top_level_known))
+        not_applied(c, "<" + c.name + ">");
+      if (c.name == "seclabel" && attr_or(c, "type") != "none")
+        not_applied(c, "<seclabel type='" + attr_or(c, "type") + "'>");
+    }
+  }
+
+  void machine() {
+    const machine_info* m = caps.find_machine(def.os_machine);
+    if (!m)
+      throw error(errc::invalid_argument, "the emulator " + caps.path +
+                                              " has no machine type '" + def.os_machine +
+                                              "' (it has: " + caps.machine_names() + ")");
+    machine_family = m->name.find("q35") != std::string::npos ? "q35" : "pc";
+    bool acpi = false;
+    if (const xml_node* f = def.root().child("features")) {
+      for (const auto& c : f->children) {
+        if (c.is_text)
+          continue;
+        if (c.name == "acpi")
+          acpi = true;
+        else if (c.name != "apic" && c.name != "pae")
+          not_applied(c, "<features><" + c.name + ">");
+      }
+    }
+    bool usb = false;
+    if (const xml_node* devs = def.root().child("devices"))
+      for (const auto& c : devs->children)
+        if (!c.is_text && c.name == "controller" && attr_or(c, "type") == "usb" &&
+            attr_or(c, "model") != "none")
+          usb = true;
+    (void)usb; // the controller is a -device of its own (usb=off keeps QEMU's out)
+    arg("-machine", option_value(m->name) + ",usb=off,dump-guest-core=off" +
+                        (acpi ? ",acpi=on" : ",acpi=off"));
+    arg("-accel", kvm ? "kvm" : "tcg");
+  }
+
+  void cpu() {
+    const xml_node* c = def.root().child("cpu");
+    std::string model = "qemu64";
+    std::string flags;
+    if (c) {
+      std::string mode = attr_or(*c, "mode", "custom");
+      if (mode == "host-passthrough" || mode == "maximum") {
+        if (mode == "host-passthrough" && !kvm)
+          throw error(errc::unsupported,
+                      "<cpu mode='host-passthrough'> needs KVM (domain type 'kvm'); "
+                      "with TCG use mode='maximum'");
+        model = mode == "maximum" ? "max" : "host";
+      } else if (mode == "custom") {
+        if (const xml_node* m = c->child("model")) {
+          std::string name = m->trimmed_text();
+          if (!name.empty()) {
+            if (!caps.has_cpu_model(name))
+              throw error(errc::invalid_argument,
+                          "the emulator " + caps.path + " has no CPU model '" + name +
+                              "' (it has: " + caps.cpu_model_names() + ")");
+            model = name;
+          }
+        }
+      } else {
+        not_applied(*c, "<cpu mode='" + mode + "'>");
+      }
+      for (const auto& f : c->children) {
+        if (f.is_text)
+          continue;
+        if (f.name == "feature") {
+          std::string policy = attr_or(f, "policy", "require");
+          std::string name = attr_or(f, "name");
+          if (policy == "require" || policy == "force")
+            flags += ",+" + name;
+          else if (policy == "disable" || policy == "forbid")
+            flags += ",-" + name;
+          // "optional": QEMU's model decides, as libvirt leaves it
+        } else if (f.name != "model" && f.name != "topology" && f.name != "vendor") {
+          not_applied(f, "<cpu><" + f.name + ">");
+        }
+      }
+    }
+    arg("-cpu", option_value(model) + flags);
+  }
+
+  void memory_and_smp() {
+    uint64_t kib = def.memory_kib;
+    if (kib % 1024 == 0)
+      arg("-m", std::to_string(kib / 1024));
+    else
+      arg("-m", "size=" + std::to_string(kib) + "k");
+    uint32_t max = def.vcpus, now = def.vcpus_now();
+    uint32_t sockets = max, cores = 1, threads = 1;
+    if (const xml_node* c = def.root().child("cpu"))
+      if (const xml_node* t = c->child("topology")) {
+        sockets = static_cast<uint32_t>(std::stoul(attr_or(*t, "sockets", "1")));
+        cores = static_cast<uint32_t>(std::stoul(attr_or(*t, "cores", "1")));
+        threads = static_cast<uint32_t>(std::stoul(attr_or(*t, "threads", "1")));
+      }
+    std::string smp = std::to_string(now);
+    if (now != max)
+      smp += ",maxcpus=" + std::to_string(max);
+    smp += ",sockets=" + std::to_string(sockets) + ",cores=" + std::to_string(cores) +
+           ",threads=" + std::to_string(threads);
+    arg("-smp", smp);
+  }
+
+  void os() {
+    const xml_node* o = def.root().child("os");
+    std::string boot_order;
+    bool menu = false;
+    if (o) {
+      for (const auto& c : o->children) {
+        if (c.is_text)
+          continue;
+        if (c.name == "type")
+          continue;
+        if (c.name == "kernel")
+          arg("-kernel", c.trimmed_text());
+        else if (c.name == "initrd")
+          arg("-initrd", c.trimmed_text());
+        else if (c.name == "cmdline")
+          arg("-append", c.trimmed_text());
+        else if (c.name == "boot") {
+          static const std::map<std::string, char> letters = {
+              {"fd", 'a'}, {"hd", 'c'}, {"cdrom", 'd'}, {"network", 'n'}};
+          auto it = letters.find(attr_or(c, "dev"));
+          if (it == letters.end())
+            not_applied(c, "<os><boot dev='" + attr_or(c, "dev") + "'>");
+          boot_order += it->second;
+        } else if (c.name == "bootmenu") {
+          menu = attr_or(c, "enable") == "yes";
+        } else {
+          not_applied(c, "<os><" + c.name + ">");
+        }
+      }
+    }
+    std::string boot;
+    if (!boot_order.empty() && !any_boot_order)
+      boot = "order=" + boot_order + ",";
+    if (menu)
+      boot += "menu=on,";
+    arg("-boot", boot + "strict=on");
+  }
+
+  void clock() {
+    std::string base = "utc";
+    if (const xml_node* c = def.root().child("clock")) {
+      std::string offset = attr_or(*c, "offset", "utc");
+      if (offset == "localtime")
+        base = "localtime";
+      else if (offset != "utc")
+        not_applied(*c, "<clock offset='" + offset + "'>");
+      for (const auto& t : c->children)
+        if (!t.is_text)
+          not_applied(t, "<clock><" + t.name + ">");
+    }
+    arg("-rtc", "base=" + base);
+  }
+
+  // ---- devices ----
+
+  int disk_count = 0;
+
+  void disk(const xml_node& d) {
+    std::string type = attr_or(d, "type", "file");
+    std::string kind = attr_or(d, "device", "disk");
+    if (type != "file")
+      not_applied(d, "<disk type='" + type + "'>",
+                  type == "volume" ? "volumes come with the runtime's resolve_volume"
+                                   : "");
+    if (kind != "disk" && kind != "cdrom")
+      not_applied(d, "<disk device='" + kind + "'>");
+    const xml_node* target = d.child("target");
+    std::string dev = target ? attr_or(*target, "dev") : "";
+    std::string bus = target ? attr_or(*target, "bus", "") : "";
+    if (bus.empty())
+      bus = dev.rfind("vd", 0) == 0 ? "virtio" : dev.rfind("sd", 0) == 0 ? "sata" : "ide";
+    const xml_node* src = d.child("source");
+    std::string file = src ? attr_or(*src, "file") : "";
+    const xml_node* drv = d.child("driver");
+    std::string format = drv ? attr_or(*drv, "type", "raw") : "raw";
+    std::string cache = drv ? attr_or(*drv, "cache", "default") : "default";
+    std::string io = drv ? attr_or(*drv, "io") : "";
+    bool ro = d.child("readonly") != nullptr || kind == "cdrom";
+    for (const auto& c : d.children) {
+      if (c.is_text)
+        continue;
+      static const char* const known[] = {"driver", "source", "target",  "readonly",
+                                          "boot",   "alias",  "address", "serial"};
+      if (std::find_if(std::begin(known), std::end(known),
+                       [&](const char* k) { return c.name == k; }) == std::end(known))
+        not_applied(c, "<disk><" + c.name + "> of disk '" + dev + "'");
+    }
+    if (format != "raw" && format != "qcow2")
+      not_applied(d, "disk '" + dev + "' of format '" + format + "'");
+
+    int n = ++disk_count;
+    std::string node = "libvirt-" + std::to_string(n);
+    bool have_media = !file.empty();
+    if (!have_media && kind != "cdrom")
+      throw error(errc::invalid_argument, "disk '" + dev + "' has no source file");
+    if (have_media) {
+      ordered_json cache_json;
+      bool direct = cache == "none" || cache == "directsync";
+      bool no_flush = cache == "unsafe";
+      if (cache != "default" && cache != "none" && cache != "writeback" &&
+          cache != "writethrough" && cache != "directsync" && cache != "unsafe")
+        throw error(errc::invalid_argument,
+                    "disk '" + dev + "': unknown cache mode '" + cache + "'");
+      ordered_json storage = {{"driver", "file"},
+                              {"filename", file},
+                              {"node-name", node + "-storage"},
+                              {"auto-read-only", true},
+                              {"discard", "unmap"}};
+      if (cache != "default")
+        storage["cache"] = {{"direct", direct}, {"no-flush", no_flush}};
+      if (!io.empty()) {
+        if (io != "native" && io != "threads" && io != "io_uring")
+          throw error(errc::invalid_argument,
+                      "disk '" + dev + "': unknown io '" + io + "'");
+        storage["aio"] = io;
+      }
+      arg("-blockdev", storage.dump());
+      ordered_json fmt = {
+          {"node-name", node + "-format"}, {"read-only", ro}, {"driver", format}};
+      if (cache != "default")
+        fmt["cache"] = {{"direct", direct}, {"no-flush", no_flush}};
+      fmt["file"] = node + "-storage";
+      arg("-blockdev", fmt.dump());
+    }
+    ordered_json dj;
+    if (bus == "virtio") {
+      if (kind == "cdrom")
+        not_applied(d, "a cdrom on bus virtio");
+      dj = {{"driver", "virtio-blk-pci"}};
+    } else if (bus == "ide" || bus == "sata") {
+      dj = {{"driver", kind == "cdrom" ? "ide-cd" : "ide-hd"}};
+      int index = dev.size() >= 3 ? dev.back() - 'a' : 0;
+      if (index < 0 || index > 25)
+        throw error(errc::invalid_argument,
+                    "disk target '" + dev + "' is not a drive name");
+      if (bus == "ide") {
+        if (machine_family != "pc")
+          not_applied(d, "bus 'ide' on machine " + def.os_machine, "use bus 'sata'");
+        if (index > 3)
+          throw error(errc::invalid_argument,
+                      "disk '" + dev + "': an IDE bus has 4 drives (hda to hdd)");
+        dj["bus"] = "ide." + std::to_string(index / 2);
+        dj["unit"] = index % 2;
+      } else {
+        if (machine_family != "q35")
+          not_applied(d, "bus 'sata' on machine " + def.os_machine,
+                      "a SATA controller comes with q35");
+        if (index > 5)
+          throw error(errc::invalid_argument,
+                      "disk '" + dev +
+                          "': q35's SATA controller has 6 ports (sda to sdf)");
+        dj["bus"] = "ide." + std::to_string(index);
+      }
+    } else {
+      not_applied(d, "disk bus '" + bus + "'");
+    }
+    if (have_media)
+      dj["drive"] = node + "-format";
+    std::string id =
+        bus == "virtio" ? "virtio-disk" + std::to_string(n - 1) : bus + "-" + dev;
+    dj["id"] = id;
+    if (const xml_node* b = d.child("boot"))
+      dj["bootindex"] = std::stoi(attr_or(*b, "order", "1"));
+    if (const xml_node* s = d.child("serial"))
+      dj["serial"] = s->trimmed_text();
+    device(dj);
+  }
+
+  int chardev_count = 0;
+
+  std::string chardev(const xml_node& c, const std::string& id) {
+    std::string type = attr_or(c, "type", "pty");
+    const xml_node* src = c.child("source");
+    if (type == "pty") {
+      arg("-chardev", "pty,id=" + id);
+    } else if (type == "file") {
+      std::string path = src ? attr_or(*src, "path") : "";
+      if (path.empty())
+        throw error(errc::invalid_argument,
+                    "<" + c.name + " type='file'> has no source path");
+      std::string append = src ? attr_or(*src, "append") : "";
+      arg("-chardev", "file,id=" + id + ",path=" + option_value(path) +
+                          (append == "on" ? ",append=on" : ""));
+    } else if (type == "unix") {
+      std::string path = src ? attr_or(*src, "path") : "";
+      if (path.empty())
+        throw error(errc::invalid_argument,
+                    "<" + c.name + " type='unix'> has no source path");
+      bool bind = src && attr_or(*src, "mode", "bind") == "bind";
+      arg("-chardev", "socket,id=" + id + ",path=" + option_value(path) +
+                          (bind ? ",server=on,wait=off" : ""));
+    } else if (type == "null") {
+      arg("-chardev", "null,id=" + id);
+    } else {
+      not_applied(c, "<" + c.name + " type='" + type + "'>");
+    }
+    return id;
+  }
+
+  void serial(const xml_node& s) {
+    int index = chardev_count++;
+    std::string id = chardev(s, "charserial" + std::to_string(index));
+    const xml_node* t = s.child("target");
+    std::string ttype = t ? attr_or(*t, "type", "isa-serial") : "isa-serial";
+    if (ttype != "isa-serial")
+      not_applied(s, "<serial><target type='" + ttype + "'>");
+    device({{"driver", "isa-serial"},
+            {"chardev", id},
+            {"id", "serial" + std::to_string(index)},
+            {"index", index}});
+  }
+
+  void console(const xml_node& c, bool has_serial) {
+    const xml_node* t = c.child("target");
+    std::string ttype = t ? attr_or(*t, "type", "serial") : "serial";
+    if (ttype == "serial" && has_serial)
+      return; // the first serial port itself, as libvirt makes it
+    if (ttype == "serial") {
+      serial(c);
+      return;
+    }
+    not_applied(c, "<console><target type='" + ttype + "'>");
+  }
+
+  int net_count = 0;
+
+  void interface(const xml_node& i) {
+    std::string type = attr_or(i, "type");
+    if (type != "user")
+      not_applied(i, "<interface type='" + type + "'>",
+                  "user networking is applied; bridges and networks come later");
+    int n = net_count++;
+    std::string netdev = "hostnet" + std::to_string(n);
+    arg("-netdev", ordered_json{{"type", "user"}, {"id", netdev}}.dump());
+    std::string model = "e1000";
+    if (const xml_node* m = i.child("model"))
+      model = attr_or(*m, "type", model);
+    static const std::map<std::string, std::string> drivers = {
+        {"virtio", "virtio-net-pci"},
+        {"e1000", "e1000"},
+        {"e1000e", "e1000e"},
+        {"rtl8139", "rtl8139"}};
+    auto it = drivers.find(model);
+    if (it == drivers.end())
+      not_applied(i, "interface model '" + model + "'");
+    ordered_json dj = {
+        {"driver", it->second}, {"netdev", netdev}, {"id", "net" + std::to_string(n)}};
+    if (const xml_node* mac = i.child("mac"))
+      dj["mac"] = attr_or(*mac, "address");
+    if (const xml_node* b = i.child("boot"))
+      dj["bootindex"] = std::stoi(attr_or(*b, "order", "1"));
+    for (const auto& c : i.children)
+      if (!c.is_text && c.name != "mac" && c.name != "model" && c.name != "boot" &&
+          c.name != "alias" && c.name != "address")
+        not_applied(c, "<interface><" + c.name + ">");
+    device(dj);
+  }
+
+  void controller(const xml_node& c) {
+    std::string type = attr_or(c, "type");
+    std::string model = attr_or(c, "model");
+    if (type == "usb") {
+      if (model == "none")
+        return;
+      if (model.empty())
+        model = machine_family == "q35" ? "qemu-xhci" : "piix3-uhci";
+      has_usb = true;
+      if (model == "piix3-uhci") {
+        if (machine_family != "pc")
+          not_applied(c, "USB model piix3-uhci on machine " + def.os_machine);
+        device({{"driver", "piix3-usb-uhci"},
+                {"id", "usb"},
+                {"bus", "pci.0"},
+                {"addr", "0x1.0x2"}});
+      } else if (model == "qemu-xhci" || model == "nec-xhci") {
+        device({{"driver", model}, {"id", "usb"}});
+      } else {
+        not_applied(c, "USB controller model '" + model + "'");
+      }
+      return;
+    }
+    if (type == "pci" && (model == "pci-root" || model == "pcie-root"))
+      return; // the machine's own
+    if (type == "ide" && machine_family == "pc")
+      return; // PIIX3's
+    if (type == "sata" && machine_family == "q35" && attr_or(c, "index", "0") == "0")
+      return; // q35's ICH9 AHCI
+    not_applied(c, "<controller type='" + type + "'" +
+                       (model.empty() ? "" : " model='" + model + "'") + ">");
+  }
+
+  void devices() {
+    const xml_node* devs = def.root().child("devices");
+    if (!devs)
+      return;
+    for (const auto& c : devs->children)
+      if (!c.is_text && c.name == "disk" && c.child("boot"))
+        any_boot_order = true;
+    // Controllers first: devices name their buses.
+    for (const auto& c : devs->children)
+      if (!c.is_text && c.name == "controller")
+        controller(c);
+    bool has_serial = false;
+    for (const auto& c : devs->children)
+      if (!c.is_text && c.name == "serial")
+        has_serial = true;
+    bool graphics = false;
+    for (const auto& c : devs->children) {
+      if (c.is_text)
+        continue;
+      if (c.name == "emulator" || c.name == "controller")
+        continue;
+      if (c.name == "disk")
+        disk(c);
+      else if (c.name == "serial")
+        serial(c);
+      else if (c.name == "console")
+        console(c, has_serial);
+      else if (c.name == "interface")
+        interface(c);
+      else if (c.name == "input") {
+        std::string type = attr_or(c, "type"), bus = attr_or(c, "bus", "ps2");
+        if ((type == "mouse" || type == "keyboard") && bus == "ps2")
+          continue; // the machine's own PS/2 devices
+        if (type == "tablet" && bus == "usb" && has_usb) {
+          device({{"driver", "usb-tablet"}, {"id", "input0"}, {"bus", "usb.0"}});
+          continue;
+        }
+        not_applied(c, "<input type='" + type + "' bus='" + bus + "'>");
+      } else if (c.name == "video") {
+        const xml_node* m = c.child("model");
+        std::string type = m ? attr_or(*m, "type", "vga") : "vga";
+        static const std::map<std::string, std::string> drivers = {
+            {"vga", "VGA"},
+            {"cirrus", "cirrus-vga"},
+            {"virtio", "virtio-vga"},
+            {"bochs", "bochs-display"}};
+        if (type == "none")
+          continue;
+        auto it = drivers.find(type);
+        if (it == drivers.end())
+          not_applied(c, "video model '" + type + "'");
+        device({{"driver", it->second}, {"id", "video0"}});
+      } else if (c.name == "memballoon") {
+        std::string model = attr_or(c, "model", "virtio");
+        if (model == "none")
+          continue;
+        if (model != "virtio")
+          not_applied(c, "memballoon model '" + model + "'");
+        device({{"driver", "virtio-balloon-pci"}, {"id", "balloon0"}});
+      } else if (c.name == "panic") {
+        std::string model = attr_or(c, "model", "isa");
+        if (model != "isa")
+          not_applied(c, "panic model '" + model + "'");
+        device({{"driver", "pvpanic"}, {"ioport", 1285}});
+      } else if (c.name == "audio") {
+        if (attr_or(c, "type") != "none")
+          not_applied(c, "<audio type='" + attr_or(c, "type") + "'>");
+      } else {
+        if (c.name == "graphics")
+          graphics = true;
+        not_applied(c, "<" + c.name + ">");
+      }
+    }
+    if (!graphics)
+      arg("-display", "none");
+  }
+
+  void passthrough() {
+    const xml_node* cl = def.root().child("qemu:commandline");
+    if (!cl)
+      return;
+    for (const auto& c : cl->children) {
+      if (c.is_text)
+        continue;
+      if (c.name == "qemu:arg")
+        arg(attr_or(c, "value"));
+      else
+        not_applied(c, "<qemu:commandline><" + c.name + ">");
+    }
+  }
+};
+
+} // namespace
+
+std::vector<std::string> build_argv(const model::domain_def& def, const qemu_caps& caps,
+                                    const monitor_spec& monitor, bool kvm) {
+  builder b(def, caps, kvm);
+  b.check_top_level();
+  b.arg(caps.path);
+  b.arg("-name", "guest=" + option_value(def.name) + ",debug-threads=on");
+  b.arg("-S");
+  b.machine();
+  b.cpu();
+  b.memory_and_smp();
+  b.arg("-uuid", def.uuid_string());
+  b.arg("-no-user-config");
+  b.arg("-nodefaults");
+  if (monitor.fd >= 0)
+    b.arg("-chardev", "socket,id=charmonitor,fd=" + std::to_string(monitor.fd) +
+                          ",server=on,wait=off");
+  else
+    b.arg("-chardev", "socket,id=charmonitor,path=" + option_value(monitor.path) +
+                          ",server=on,wait=off");
+  b.arg("-mon", "chardev=charmonitor,id=monitor,mode=control");
+  b.clock();
+  b.arg("-no-shutdown");
+  // Devices before -boot: whether any has a boot order decides the form of -boot.
+  std::vector<std::string> head = std::move(b.out);
+  b.out.clear();
+  b.devices();
+  std::vector<std::string> devices = std::move(b.out);
+  b.out = std::move(head);
+  b.os();
+  b.out.insert(b.out.end(), devices.begin(), devices.end());
+  b.arg("-msg", "timestamp=on");
+  b.passthrough();
+  return b.out;
+}
+
+std::vector<disk_file> disk_files(const model::domain_def& def) {
+  std::vector<disk_file> out;
+  const xml_node* devs = def.root().child("devices");
+  if (!devs)
+    return out;
+  for (const auto& d : devs->children) {
+    if (d.is_text || d.name != "disk" || attr_or(d, "type", "file") != "file")
+      continue;
+    const xml_node* src = d.child("source");
+    if (!src || attr_or(*src, "file").empty())
+      continue;
+    const xml_node* t = d.child("target");
+    out.push_back(
+        {attr_or(*src, "file"), t ? attr_or(*t, "dev") : "",
+         d.child("readonly") != nullptr || attr_or(d, "device", "disk") == "cdrom"});
+  }
+  return out;
+}
+
+} // namespace domus::qemu_driver

@@ -1,0 +1,399 @@
+// The QEMU driver's domain operations. Definitions are parsed where the call comes;
+// everything about a running QEMU is done on the loop thread (qemu_process.cpp), and
+// whatever may block (probing an emulator, opening disk files and the log) on a worker.
+#include "qemu_process.hpp"
+#include "qemu_state.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+namespace domus::qemu_driver {
+
+namespace {
+
+using nlohmann::json;
+
+model::domain_def parse(const std::string& xml, const std::string& origin) {
+  auto def = model::parse_domain(xml, origin, model::parse_mode::stored);
+  model::normalize(def);
+  return def;
+}
+
+std::string name_of(domus_dom* d) {
+  std::lock_guard<std::mutex> lock(d->mutex);
+  return d->name;
+}
+
+// libvirt's QEMU driver's defaults, those this driver applies so far: the domain type
+// and architecture it runs, the emulator, the machine's concrete name.
+void apply_qemu_defaults(domus_instance* inst, model::domain_def& def) {
+  if (def.type != "qemu" && def.type != "kvm")
+    throw error(errc::unsupported,
+                "the QEMU driver runs domains of type 'qemu' and 'kvm', "
+                "not '" +
+                    def.type + "'");
+  if (def.os_type != "hvm")
+    throw error(errc::unsupported,
+                "the QEMU driver runs os type 'hvm', not '" + def.os_type + "'");
+  model::xml_node& root = def.root();
+  model::xml_node* devs = root.child("devices");
+  if (!devs) {
+    root.children.push_back(model::xml_node::element("devices"));
+    devs = &root.children.back();
+  }
+  model::xml_node* emu = devs->child("emulator");
+  if (!emu) {
+    model::xml_node e = model::xml_node::element("emulator");
+    e.set_text(inst->emulator);
+    devs->children.insert(devs->children.begin(), std::move(e));
+    emu = &devs->children.front();
+  }
+  auto caps = caps_for(inst, emu->trimmed_text());
+  if (def.os_arch.empty())
+    def.os_arch = caps->arch;
+  if (def.os_arch != caps->arch)
+    throw error(errc::unsupported, "the emulator " + caps->path + " runs architecture '" +
+                                       caps->arch + "', not '" + def.os_arch + "'");
+  const machine_info* m = def.os_machine.empty() ? caps->default_machine()
+                                                 : caps->find_machine(def.os_machine);
+  if (!m)
+    throw error(errc::invalid_argument, "the emulator " + caps->path +
+                                            " has no machine type '" + def.os_machine +
+                                            "' (it has: " + caps->machine_names() + ")");
+  def.os_machine = m->name;
+}
+
+void complete_state(domus_complete_fn done, void* user, domus_dom_state_v1 st,
+                    std::vector<domus_event_v1> events) {
+  domus_result_v1 r = blank();
+  r.state = &st;
+  r.events = events.data();
+  r.n_events = events.size();
+  done(user, &r);
+}
+
+bool refused_flags(const char* op, domus_dom* d, uint32_t flags, uint32_t accepted,
+                   domus_complete_fn done, void* user) {
+  if (!(flags & ~accepted))
+    return false;
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "0x%x", flags & ~accepted);
+  fail(done, user, errc::unsupported,
+       std::string("the QEMU driver does not support flags ") + hex + " of '" + op +
+           "' (domain '" + name_of(d) + "') yet");
+  return true;
+}
+
+// ---- operations ----------------------------------------------------------------------
+
+void qemu_normalize(domus_instance* inst, const char* xml, domus_complete_fn done,
+                    void* user) {
+  auto text = std::make_shared<std::string>(xml);
+  auto out = std::make_shared<std::string>();
+  on_worker(
+      inst, "normalizing a definition",
+      [inst, text, out] {
+        auto def = parse(*text, "<request>");
+        apply_qemu_defaults(inst, def);
+        *out = model::format_domain(def, model::secrets::keep);
+      },
+      [done, user, out](const work_outcome& o) {
+        if (!o.ok)
+          return fail(done, user, o.code, o.message);
+        domus_result_v1 r = blank();
+        r.xml = out->c_str();
+        done(user, &r);
+      });
+}
+
+void qemu_define(domus_instance* inst, domus_dom* existing, const char* xml,
+                 domus_complete_fn done, void* user) {
+  guarded(done, user, [&] {
+    auto def = parse(xml, "<request>");
+    domus_dom* d = existing;
+    std::unique_ptr<domus_dom> fresh;
+    if (!d) {
+      fresh = std::make_unique<domus_dom>();
+      d = fresh.get();
+    }
+    {
+      std::lock_guard<std::mutex> lock(d->mutex);
+      d->name = def.name;
+      d->def = model::compacted(def); // a running guest keeps its live definition
+    }
+    if (fresh) {
+      std::lock_guard<std::mutex> lock(inst->doms_mutex);
+      inst->doms.insert(fresh.release());
+    }
+    domus_result_v1 r = blank();
+    r.dom = d;
+    done(user, &r);
+  });
+}
+
+void qemu_undefine_flags(domus_instance*, domus_dom*, uint32_t, domus_complete_fn done,
+                         void* user) {
+  // Nothing of the driver's own outlives a definition yet (no NVRAM, TPM state or
+  // managed save): every flag is satisfied by doing nothing.
+  domus_result_v1 r = blank();
+  done(user, &r);
+}
+
+void qemu_undefine(domus_instance* inst, domus_dom* d, domus_complete_fn done,
+                   void* user) {
+  qemu_undefine_flags(inst, d, 0, done, user);
+}
+
+void qemu_start(domus_instance* inst, domus_dom* d, uint32_t flags,
+                domus_complete_fn done, void* user) {
+  if (refused_flags("start", d, flags, DOMUS_START_PAUSED, done, user))
+    return;
+  on_loop(inst, [inst, d, flags, done, user] {
+    qemu_run& run = d->run;
+    if (run.phase != run_phase::idle)
+      return fail(done, user, errc::invalid_operation,
+                  "domain '" + name_of(d) + "' is already active");
+    auto def = std::make_shared<model::domain_def>();
+    {
+      std::lock_guard<std::mutex> lock(d->mutex);
+      *def = model::expanded(d->def);
+    }
+    run.phase = run_phase::preparing;
+    run.start_done = done;
+    run.start_user = user;
+    auto plan = std::make_shared<std::unique_ptr<launch_plan>>();
+    on_worker(
+        inst, "the start of domain '" + def->name + "'",
+        [inst, def, plan] { *plan = prepare_launch(inst, *def); },
+        [inst, d, flags, plan](const work_outcome& o) {
+          qemu_run& run = d->run;
+          call c{run.start_done, run.start_user};
+          run.start_done = nullptr;
+          run.start_user = nullptr;
+          if (!o.ok || run.cancelled) {
+            auto waiters = std::move(run.on_exit);
+            bool cancelled = run.cancelled;
+            run = qemu_run{};
+            if (!o.ok)
+              fail(c.done, c.user, o.code, o.message);
+            else
+              fail(c.done, c.user, errc::timeout,
+                   "the start of domain '" + name_of(d) + "' was cancelled");
+            (void)cancelled;
+            for (auto& w : waiters)
+              w(true);
+            return;
+          }
+          launch(inst, d, std::move(*plan), flags & DOMUS_START_PAUSED, c);
+        });
+  });
+}
+
+// Asks the guest to power off, or (reboot) to restart through a power-off, as libvirt's
+// QEMU driver does for an ACPI guest.
+void power_button(domus_instance* inst, domus_dom* d, bool reboot, domus_complete_fn done,
+                  void* user) {
+  on_loop(inst, [inst, d, reboot, done, user] {
+    if (d->run.phase != run_phase::running)
+      return fail(done, user, errc::invalid_operation,
+                  "domain '" + name_of(d) + "' is not running");
+    if (reboot)
+      d->run.fake_reboot = true;
+    run_command(inst, d, "system_powerdown",
+                [d, reboot, done, user](bool ok, const std::string& error) {
+                  if (!ok) {
+                    if (reboot)
+                      d->run.fake_reboot = false;
+                    return fail(done, user, errc::operation_failed,
+                                "system_powerdown of domain '" + name_of(d) +
+                                    "': " + error);
+                  }
+                  domus_result_v1 r = blank();
+                  done(user, &r);
+                });
+  });
+}
+
+void qemu_shutdown(domus_instance* inst, domus_dom* d, uint32_t flags,
+                   domus_complete_fn done, void* user) {
+  if (!refused_flags("shutdown", d, flags, DOMUS_SHUTDOWN_ACPI_POWER_BTN, done, user))
+    power_button(inst, d, false, done, user);
+}
+
+void qemu_reboot(domus_instance* inst, domus_dom* d, uint32_t flags,
+                 domus_complete_fn done, void* user) {
+  if (!refused_flags("reboot", d, flags, DOMUS_SHUTDOWN_ACPI_POWER_BTN, done, user))
+    power_button(inst, d, true, done, user);
+}
+
+void qemu_destroy(domus_instance* inst, domus_dom* d, uint32_t flags,
+                  domus_complete_fn done, void* user) {
+  if (refused_flags("destroy", d, flags, DOMUS_DESTROY_GRACEFUL, done, user))
+    return;
+  on_loop(inst, [inst, d, flags, done, user] {
+    d->run.destroying = d->run.phase != run_phase::idle;
+    end_process(inst, d, flags & DOMUS_DESTROY_GRACEFUL, [d, done, user](bool) {
+      std::vector<domus_event_v1> events;
+      if (d->ended_by_host_signal)
+        events.push_back({DOMUS_EVENT_SHUTDOWN, DOMUS_DETAIL_HOST});
+      events.push_back({DOMUS_EVENT_STOPPED, DOMUS_DETAIL_DESTROYED});
+      d->ended_by_host_signal = false;
+      complete_state(done, user, {DOMUS_STATE_SHUTOFF, DOMUS_REASON_DESTROYED, -1},
+                     events);
+    });
+  });
+}
+
+// stop or cont, with the events of a user's suspend or resume.
+void pause_or_continue(domus_instance* inst, domus_dom* d, bool pause,
+                       domus_complete_fn done, void* user) {
+  on_loop(inst, [inst, d, pause, done, user] {
+    qemu_run& run = d->run;
+    if (run.phase != run_phase::running)
+      return fail(done, user, errc::invalid_operation,
+                  "domain '" + name_of(d) + "' is not running");
+    int& expected = pause ? run.expect_stop : run.expect_resume;
+    expected++;
+    const char* command = pause ? "stop" : "cont";
+    run_command(inst, d, command,
+                [d, pause, command, done, user](bool ok, const std::string& error) {
+                  qemu_run& run = d->run;
+                  if (!ok) {
+                    int& expected = pause ? run.expect_stop : run.expect_resume;
+                    if (expected > 0)
+                      expected--;
+                    return fail(done, user, errc::operation_failed,
+                                std::string(command) + " of domain '" + name_of(d) +
+                                    "': " + error);
+                  }
+                  run.state = pause ? DOMUS_STATE_PAUSED : DOMUS_STATE_RUNNING;
+                  run.reason = pause ? DOMUS_REASON_USER : DOMUS_REASON_UNPAUSED;
+                  complete_state(
+                      done, user, {run.state, run.reason, run.id},
+                      {pause
+                           ? domus_event_v1{DOMUS_EVENT_SUSPENDED, DOMUS_DETAIL_PAUSED}
+                           : domus_event_v1{DOMUS_EVENT_RESUMED, DOMUS_DETAIL_UNPAUSED}});
+                });
+  });
+}
+
+void qemu_suspend(domus_instance* inst, domus_dom* d, domus_complete_fn done,
+                  void* user) {
+  pause_or_continue(inst, d, true, done, user);
+}
+void qemu_resume(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* user) {
+  pause_or_continue(inst, d, false, done, user);
+}
+
+void qemu_info(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* user) {
+  on_loop(inst, [d, done, user] {
+    const qemu_run& run = d->run;
+    domus_dom_info_v1 info{};
+    info.struct_size = sizeof info;
+    bool active = run.phase == run_phase::running || run.phase == run_phase::ending;
+    info.state = active
+                     ? domus_dom_state_v1{run.state, run.reason, run.id}
+                     : domus_dom_state_v1{DOMUS_STATE_SHUTOFF, DOMUS_REASON_UNKNOWN, -1};
+    {
+      std::lock_guard<std::mutex> lock(d->mutex);
+      const auto& def = active && d->live ? *d->live : d->def;
+      info.max_memory_kib = def.memory_kib;
+      info.memory_kib = def.current_memory_kib;
+      info.vcpus = def.vcpus_now();
+    }
+    info.cpu_time_ns = active ? cpu_time_ns(run.pid) : 0;
+    info.os_type = "hvm";
+    domus_result_v1 r = blank();
+    r.info = &info;
+    done(user, &r);
+  });
+}
+
+void qemu_reconnect(domus_instance* inst, const char* live_xml, domus_bytes_v1 priv,
+                    domus_complete_fn done, void* user) {
+  guarded(done, user, [&] {
+    json st = json::parse(
+        std::string(priv.data ? static_cast<const char*>(priv.data) : "", priv.len),
+        nullptr, false);
+    if (st.is_discarded() || !st.is_object() || !st.contains("pid") ||
+        !st.contains("qmp"))
+      throw error(errc::operation_failed, "the QEMU driver's status data is missing or "
+                                          "not its own");
+    auto d = std::make_unique<domus_dom>();
+    auto live = parse(live_xml, "<status>");
+    d->name = live.name;
+    d->def = model::compacted(live);
+    d->live = std::make_unique<model::domain_def>(std::move(live));
+    d->run.qmp_path = st.value("qmp", "");
+    d->run.log_path = st.value("log", "");
+    d->run.id = st.value("id", -1);
+    int64_t pid = st.value("pid", int64_t{0});
+    uint64_t start_time = st.value("start_time", uint64_t{0});
+    std::string emulator = st.value("emulator", "");
+    auto holder = std::make_shared<std::unique_ptr<domus_dom>>(std::move(d));
+    on_loop(inst, [inst, holder, pid, start_time, emulator, done, user] {
+      take_back(inst, std::move(*holder), pid, start_time, emulator, call{done, user});
+    });
+  });
+}
+
+void qemu_release(domus_instance* inst, domus_dom* d) {
+  {
+    std::lock_guard<std::mutex> lock(inst->doms_mutex);
+    inst->doms.erase(d);
+  }
+  delete d; // never while it runs: the runtime releases shut off domains only
+}
+
+// A call's deadline passed (or a destroy overtakes it). A start gives up; a destroy
+// kills at once. QMP commands time out on their own, sooner than any deadline.
+void qemu_cancel(domus_instance* inst, domus_dom* d, void* user) {
+  if (!d)
+    return;
+  on_loop(inst, [inst, d, user] {
+    qemu_run& run = d->run;
+    if (run.start_user == user && run.start_done) {
+      run.cancelled = true;
+      if (run.phase == run_phase::launching) {
+        run.start_failure = "the start of domain '" + name_of(d) + "' was cancelled";
+        end_process(inst, d, false, nullptr);
+      }
+      return;
+    }
+    if (run.destroying && run.phase == run_phase::ending) {
+      if (run.child)
+        inst->host->kill(inst->host->ctx, run.child, 9);
+      else if (run.watch)
+        inst->host->signal_pid(inst->host->ctx, run.watch, 9);
+    }
+  });
+}
+
+const domus_domain_ops_v1 ops = [] {
+  domus_domain_ops_v1 o{};
+  o.struct_size = sizeof o;
+  o.normalize = qemu_normalize;
+  o.define = qemu_define;
+  o.undefine = qemu_undefine;
+  o.start = qemu_start;
+  o.shutdown = qemu_shutdown;
+  o.reboot = qemu_reboot;
+  o.destroy = qemu_destroy;
+  o.suspend = qemu_suspend;
+  o.resume = qemu_resume;
+  o.info = qemu_info;
+  o.reconnect = qemu_reconnect;
+  o.release = qemu_release;
+  o.cancel = qemu_cancel;
+  o.undefine_flags = qemu_undefine_flags;
+  return o;
+}();
+
+} // namespace
+
+const domus_domain_ops_v1& domain_ops() {
+  return ops;
+}
+
+} // namespace domus::qemu_driver

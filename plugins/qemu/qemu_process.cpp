@@ -1,0 +1,802 @@
+#include "qemu_process.hpp"
+
+#include "monitor_socket.hpp"
+#include "qemu_command.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+namespace domus::qemu_driver {
+
+using nlohmann::json;
+
+launch_plan::~launch_plan() {
+  for (int fd : {listen_fd, monitor_fd, log_fd})
+    if (fd >= 0)
+      ::close(fd);
+}
+
+// ---- /proc ---------------------------------------------------------------------------
+
+namespace {
+// The fields of /proc/PID/stat after the command (which may hold spaces and ')').
+std::vector<std::string> stat_fields(int64_t pid) {
+  std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return {};
+  char buf[1024];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0)
+    return {};
+  std::string text(buf, static_cast<size_t>(n));
+  size_t close_paren = text.rfind(')');
+  if (close_paren == std::string::npos)
+    return {};
+  std::istringstream in(text.substr(close_paren + 1));
+  std::vector<std::string> out;
+  std::string f;
+  while (in >> f)
+    out.push_back(f);
+  return out; // out[0] is field 3 (state)
+}
+} // namespace
+
+uint64_t process_start_time(int64_t pid) {
+  auto f = stat_fields(pid);
+  if (f.size() < 20 || f[0] == "Z" || f[0] == "X")
+    return 0;
+  return std::stoull(f[19]); // field 22
+}
+
+uint64_t cpu_time_ns(int64_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/schedstat");
+  uint64_t ns = 0;
+  if (in >> ns)
+    return ns;
+  return 0;
+}
+
+namespace {
+
+std::string cmdline_of(int64_t pid) {
+  int fd =
+      ::open(("/proc/" + std::to_string(pid) + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return "";
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0 && out.size() < (1u << 20))
+    out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+// ---- completions and reports
+// ------------------------------------------------------------
+
+domus_result_v1 state_result(const domus_dom_state_v1& st, const domus_event_v1* events,
+                             size_t n) {
+  domus_result_v1 r = blank();
+  r.state = &st;
+  r.events = events;
+  r.n_events = n;
+  return r;
+}
+
+void report(domus_instance* inst, domus_dom* d, int32_t state, int32_t reason,
+            std::vector<domus_event_v1> events) {
+  d->run.state = state;
+  d->run.reason = reason;
+  domus_report_v1 rep{};
+  rep.struct_size = sizeof rep;
+  rep.state = {state, reason, state == DOMUS_STATE_SHUTOFF ? -1 : d->run.id};
+  rep.events = events.data();
+  rep.n_events = events.size();
+  inst->host->report(inst->host->ctx, d, &rep);
+}
+
+std::string name_of(domus_dom* d) {
+  std::lock_guard<std::mutex> lock(d->mutex);
+  return d->name;
+}
+
+// The last lines QEMU wrote to its log during this start: printable bytes, at most 1000.
+std::string log_tail(const qemu_run& run) {
+  if (run.log_path.empty())
+    return "";
+  int fd = ::open(run.log_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return "";
+  off_t end = ::lseek(fd, 0, SEEK_END);
+  off_t from = std::max<off_t>(static_cast<off_t>(run.log_offset), end - 2048);
+  std::string text;
+  if (end > from) {
+    text.resize(static_cast<size_t>(end - from));
+    ssize_t n = ::pread(fd, text.data(), text.size(), from);
+    text.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  }
+  ::close(fd);
+  // Only what QEMU said after the command line.
+  size_t skip = from == static_cast<off_t>(run.log_offset) ? text.find('\n') : 0;
+  if (skip != std::string::npos && from == static_cast<off_t>(run.log_offset)) {
+    size_t second = text.find('\n', skip + 1);
+    text = second == std::string::npos ? "" : text.substr(second + 1);
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+    text.pop_back();
+  std::string out;
+  for (unsigned char c : text)
+    out += c == '\n' ? ' ' : (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
+  return out.size() > 1000 ? "..." + out.substr(out.size() - 1000) : out;
+}
+
+void kill_process(domus_instance* inst, qemu_run& run, int sig) {
+  if (run.child)
+    inst->host->kill(inst->host->ctx, run.child, sig);
+  else if (run.watch)
+    inst->host->signal_pid(inst->host->ctx, run.watch, sig);
+}
+
+void fail_start(domus_instance* inst, domus_dom* d, const std::string& why) {
+  qemu_run& run = d->run;
+  if (!run.start_done)
+    return;
+  auto done = run.start_done;
+  void* user = run.start_user;
+  run.start_done = nullptr;
+  run.start_user = nullptr;
+  (void)inst;
+  fail(done, user, run.cancelled ? errc::timeout : errc::operation_failed, why);
+}
+
+// ---- the end of a process ----------------------------------------------------------
+
+// The QEMU exited (or is a zombie): the domain is shut off, and the change is reported
+// or completes whoever waited for it.
+void process_gone(domus_instance* inst, domus_dom* d, const std::string& how) {
+  qemu_run& run = d->run;
+  if (run.phase == run_phase::idle)
+    return;
+  std::string name = name_of(d);
+  std::string tail = log_tail(run);
+  if (run.kill_timer) {
+    inst->host->timer_stop(inst->host->ctx, run.kill_timer);
+    run.kill_timer = 0;
+  }
+  if (run.watch) {
+    inst->host->unwatch_pid(inst->host->ctx, run.watch);
+    run.watch = 0;
+  }
+  run.qmp.reset();
+  if (!run.qmp_path.empty())
+    ::unlink(run.qmp_path.c_str());
+  bool was_starting = run.start_done != nullptr;
+  bool destroyed = run.destroying;
+  bool reported_start_failure = false;
+  if (was_starting) {
+    std::string why = !run.start_failure.empty()
+                          ? run.start_failure
+                          : "QEMU of domain '" + name + "' " + how + " while starting";
+    if (!tail.empty() && why.find(tail) == std::string::npos)
+      why += ": " + tail;
+    fail_start(inst, d, why);
+    reported_start_failure = true;
+  }
+  int32_t end_reason = run.end_reason;
+  bool host_shutdown = run.host_shutdown;
+  bool was_active = run.state != DOMUS_STATE_SHUTOFF;
+  auto waiters = std::move(run.on_exit);
+  run = qemu_run{};
+  d->ended_by_host_signal = host_shutdown;
+  {
+    std::lock_guard<std::mutex> lock(d->mutex);
+    d->live.reset();
+  }
+  if (destroyed) {
+    // The destroy's waiter completes it (with shutdown/host when QEMU said so).
+    for (auto& w : waiters)
+      w(true);
+    return;
+  }
+  for (auto& w : waiters)
+    w(true);
+  if (reported_start_failure || !was_active)
+    return;
+  if (end_reason == DOMUS_REASON_SHUTDOWN) {
+    report(inst, d, DOMUS_STATE_SHUTOFF, DOMUS_REASON_SHUTDOWN,
+           {{DOMUS_EVENT_STOPPED, DOMUS_DETAIL_SHUTDOWN}});
+  } else if (end_reason == DOMUS_REASON_CRASHED) {
+    report(inst, d, DOMUS_STATE_SHUTOFF, DOMUS_REASON_CRASHED,
+           {{DOMUS_EVENT_STOPPED, DOMUS_DETAIL_CRASHED}});
+  } else if (host_shutdown) {
+    // Someone else signalled QEMU: libvirt reports that as a shutdown too.
+    report(inst, d, DOMUS_STATE_SHUTOFF, DOMUS_REASON_SHUTDOWN,
+           {{DOMUS_EVENT_SHUTDOWN, DOMUS_DETAIL_HOST},
+            {DOMUS_EVENT_STOPPED, DOMUS_DETAIL_SHUTDOWN}});
+  } else {
+    log(inst, DOMUS_LOG_WARNING,
+        "QEMU of domain '" + name + "' " + how + (tail.empty() ? "" : ": " + tail));
+    report(inst, d, DOMUS_STATE_SHUTOFF, DOMUS_REASON_FAILED,
+           {{DOMUS_EVENT_STOPPED, DOMUS_DETAIL_FAILED}});
+  }
+}
+
+std::string exit_text(const domus_child_event_v1* e) {
+  if (e->signal)
+    return "was killed by signal " + std::to_string(e->signal);
+  if (e->status < 0)
+    return "exited";
+  return "exited with status " + std::to_string(e->status);
+}
+
+struct child_ctx {
+  domus_instance* inst;
+  domus_dom* d;
+};
+
+void on_child(void* arg, const domus_child_event_v1* e) {
+  auto* c = static_cast<child_ctx*>(arg);
+  domus_dom* d = c->d;
+  if (e->kind == DOMUS_CHILD_SPAWNED) {
+    d->run.pid = e->pid;
+    d->run.start_time = process_start_time(e->pid);
+    return;
+  }
+  std::unique_ptr<child_ctx> owned(c);
+  if (e->kind == DOMUS_CHILD_FAILED && d->run.start_failure.empty())
+    d->run.start_failure = "cannot run " + d->run.emulator + ": " +
+                           std::strerror(static_cast<int>(-e->status));
+  d->run.child = 0;
+  process_gone(c->inst, d,
+               e->kind == DOMUS_CHILD_FAILED ? "could not start" : exit_text(e));
+}
+
+void on_watched_exit(void* arg, const domus_child_event_v1* e) {
+  std::unique_ptr<child_ctx> c(static_cast<child_ctx*>(arg));
+  c->d->run.watch = 0; // it fired: nothing to unwatch
+  process_gone(c->inst, c->d, exit_text(e));
+}
+
+// Ends the process after the start failed or the guest's lifecycle asks for it.
+void end_for(domus_instance* inst, domus_dom* d, int32_t reason) {
+  qemu_run& run = d->run;
+  if (run.phase == run_phase::ending)
+    return;
+  run.end_reason = reason;
+  end_process(inst, d, false, nullptr);
+}
+
+// A start gives up: QEMU is ended, and the start fails once it is gone. When the
+// monitor itself went away, QEMU is exiting: its exit status and the log's tail say why,
+// better than the broken connection would.
+void abort_start(domus_instance* inst, domus_dom* d, const std::string& why) {
+  bool monitor_lost = !d->run.qmp || !d->run.qmp->open();
+  if (d->run.start_failure.empty() && !monitor_lost)
+    d->run.start_failure = why;
+  end_for(inst, d, 0);
+}
+
+// ---- QMP events ----------------------------------------------------------------------
+
+std::string action_of(domus_dom* d, const char* element, const char* fallback) {
+  std::lock_guard<std::mutex> lock(d->mutex);
+  const model::domain_def& def = d->live ? *d->live : d->def;
+  if (def.compact()) {
+    auto full = model::expanded(def);
+    const model::xml_node* n = full.root().child(element);
+    return n ? n->trimmed_text() : fallback;
+  }
+  const model::xml_node* n = def.root().child(element);
+  return n ? n->trimmed_text() : fallback;
+}
+
+void reset_and_continue(domus_instance* inst, domus_dom* d) {
+  run_command(inst, d, "system_reset", [inst, d](bool ok, const std::string&) {
+    if (!ok || d->run.phase != run_phase::running)
+      return;
+    d->run.expect_resume++;
+    run_command(inst, d, "cont", [d](bool ok, const std::string&) {
+      if (!ok && d->run.expect_resume > 0)
+        d->run.expect_resume--;
+    });
+  });
+}
+
+void on_event(domus_instance* inst, domus_dom* d, const std::string& name,
+              const json& data) {
+  qemu_run& run = d->run;
+  if (run.phase != run_phase::running && run.phase != run_phase::ending &&
+      run.phase != run_phase::launching)
+    return;
+  if (name == "SHUTDOWN") {
+    bool guest = data.value("guest", false);
+    std::string why = data.value("reason", "");
+    if (!guest) {
+      run.host_shutdown = true;
+      return;
+    }
+    if (why == "guest-panic" || run.phase != run_phase::running)
+      return; // GUEST_PANICKED says it; an end under way needs nothing more
+    if (why == "guest-reset") {
+      if (action_of(d, "on_reboot", "restart") == "destroy")
+        end_for(inst, d, DOMUS_REASON_SHUTDOWN);
+      return;
+    }
+    run.expect_stop++; // -no-shutdown: QEMU pauses the guest now
+    if (run.fake_reboot) {
+      run.fake_reboot = false;
+      reset_and_continue(inst, d);
+      return;
+    }
+    std::string action = action_of(d, "on_poweroff", "destroy");
+    report(inst, d, DOMUS_STATE_SHUTDOWN, DOMUS_REASON_USER,
+           {{DOMUS_EVENT_SHUTDOWN, DOMUS_DETAIL_GUEST}});
+    if (action == "restart" || action == "rename-restart")
+      reset_and_continue(inst, d);
+    else if (action == "preserve")
+      report(inst, d, DOMUS_STATE_PAUSED, DOMUS_REASON_SHUTTING_DOWN, {});
+    else
+      end_for(inst, d, DOMUS_REASON_SHUTDOWN);
+    return;
+  }
+  if (name == "STOP") {
+    if (run.expect_stop > 0) {
+      run.expect_stop--;
+      return;
+    }
+    if (run.phase != run_phase::running)
+      return;
+    if (run.io_error_stop) {
+      run.io_error_stop = false;
+      report(inst, d, DOMUS_STATE_PAUSED, DOMUS_REASON_IOERROR,
+             {{DOMUS_EVENT_SUSPENDED, DOMUS_DETAIL_IOERROR}});
+    } else {
+      report(inst, d, DOMUS_STATE_PAUSED, DOMUS_REASON_UNKNOWN,
+             {{DOMUS_EVENT_SUSPENDED, DOMUS_DETAIL_PAUSED}});
+    }
+    return;
+  }
+  if (name == "RESUME") {
+    if (run.expect_resume > 0) {
+      run.expect_resume--;
+      if (run.phase == run_phase::running && run.state != DOMUS_STATE_RUNNING)
+        report(inst, d, DOMUS_STATE_RUNNING, DOMUS_REASON_BOOTED, {});
+      return;
+    }
+    if (run.phase == run_phase::running)
+      report(inst, d, DOMUS_STATE_RUNNING, DOMUS_REASON_UNPAUSED,
+             {{DOMUS_EVENT_RESUMED, DOMUS_DETAIL_UNPAUSED}});
+    return;
+  }
+  if (name == "RESET") {
+    if (run.phase == run_phase::running &&
+        action_of(d, "on_reboot", "restart") == "destroy")
+      end_for(inst, d, DOMUS_REASON_SHUTDOWN);
+    return;
+  }
+  if (name == "GUEST_PANICKED") {
+    if (run.phase != run_phase::running || run.panicked)
+      return;
+    run.panicked = true;
+    report(inst, d, DOMUS_STATE_CRASHED, DOMUS_REASON_PANICKED,
+           {{DOMUS_EVENT_CRASHED, DOMUS_DETAIL_PANICKED}});
+    std::string action = action_of(d, "on_crash", "destroy");
+    if (action == "restart" || action == "rename-restart") {
+      run.panicked = false;
+      reset_and_continue(inst, d);
+    } else if (action != "preserve") {
+      end_for(inst, d, DOMUS_REASON_CRASHED);
+    }
+    return;
+  }
+  if (name == "BLOCK_IO_ERROR") {
+    if (data.value("action", "") == "stop")
+      run.io_error_stop = true;
+    return;
+  }
+}
+
+std::unique_ptr<qmp_client> monitor_for(domus_instance* inst, domus_dom* d, int fd) {
+  return std::make_unique<qmp_client>(
+      inst->host, fd, inst->qmp_timeout_ms,
+      [inst, d](const std::string& name, const json& data) {
+        on_event(inst, d, name, data);
+      },
+      [inst, d](const std::string& why) {
+        // QEMU closes its monitor as it exits: the exit itself says the rest.
+        if (d->run.phase == run_phase::launching)
+          abort_start(inst, d, "QEMU of domain '" + name_of(d) + "': " + why);
+      });
+}
+
+void started(domus_instance* inst, domus_dom* d) {
+  qemu_run& run = d->run;
+  run.phase = run_phase::running;
+  run.id = inst->next_id++;
+  std::vector<domus_event_v1> events;
+  domus_dom_state_v1 st{};
+  if (run.start_paused) {
+    st = {DOMUS_STATE_PAUSED, DOMUS_REASON_USER, run.id};
+    events = {{DOMUS_EVENT_STARTED, DOMUS_DETAIL_BOOTED},
+              {DOMUS_EVENT_SUSPENDED, DOMUS_DETAIL_PAUSED}};
+  } else {
+    st = {DOMUS_STATE_RUNNING, DOMUS_REASON_BOOTED, run.id};
+    events = {{DOMUS_EVENT_RESUMED, DOMUS_DETAIL_UNPAUSED},
+              {DOMUS_EVENT_STARTED, DOMUS_DETAIL_BOOTED}};
+  }
+  run.state = st.state;
+  run.reason = st.reason;
+  std::string priv = status_data(*d, run.emulator);
+  std::string xml;
+  {
+    std::lock_guard<std::mutex> lock(d->mutex);
+    if (d->live)
+      xml = model::format_domain(*d->live, model::secrets::keep, run.id);
+  }
+  auto done = run.start_done;
+  void* user = run.start_user;
+  run.start_done = nullptr;
+  run.start_user = nullptr;
+  domus_result_v1 r = state_result(st, events.data(), events.size());
+  r.private_data = {priv.data(), priv.size()};
+  r.xml = xml.empty() ? nullptr : xml.c_str();
+  done(user, &r);
+}
+
+// The serial ports' pty paths, from query-chardev, into the live definition.
+void learn_ptys(domus_dom* d, const json& chardevs) {
+  std::lock_guard<std::mutex> lock(d->mutex);
+  if (!d->live)
+    return;
+  model::xml_node* devs = d->live->root().child("devices");
+  if (!devs)
+    return;
+  std::map<std::string, std::string> ptys;
+  for (const auto& c : chardevs)
+    if (c.is_object() && c.value("filename", "").rfind("pty:", 0) == 0)
+      ptys[c.value("label", "")] = c.value("filename", "").substr(4);
+  int serial = 0;
+  std::string first_serial_pty;
+  for (auto& c : devs->children) {
+    if (c.is_text || (c.name != "serial" && c.name != "console"))
+      continue;
+    const std::string* type = c.attr("type");
+    if (c.name == "console") {
+      if ((!type || *type == "pty") && !first_serial_pty.empty()) {
+        c.set_attr("tty", first_serial_pty);
+        model::xml_node* src = c.child("source");
+        if (!src) {
+          c.children.insert(c.children.begin(), model::xml_node::element("source"));
+          src = &c.children.front();
+        }
+        src->set_attr("path", first_serial_pty);
+      }
+      continue;
+    }
+    std::string label = "charserial" + std::to_string(serial++);
+    auto it = ptys.find(label);
+    if (it == ptys.end() || (type && *type != "pty"))
+      continue;
+    if (first_serial_pty.empty())
+      first_serial_pty = it->second;
+    model::xml_node* src = c.child("source");
+    if (!src) {
+      c.children.insert(c.children.begin(), model::xml_node::element("source"));
+      src = &c.children.front();
+    }
+    src->set_attr("path", it->second);
+  }
+}
+
+void after_negotiation(domus_instance* inst, domus_dom* d) {
+  d->run.qmp->execute(
+      "query-chardev", nullptr, [inst, d](bool ok, const json& ret, const std::string&) {
+        if (d->run.phase != run_phase::launching)
+          return;
+        if (ok)
+          learn_ptys(d, ret);
+        if (d->run.start_paused)
+          return started(inst, d);
+        d->run.expect_resume++;
+        d->run.qmp->execute("cont", nullptr,
+                            [inst, d](bool ok, const json&, const std::string& error) {
+                              if (d->run.phase != run_phase::launching)
+                                return;
+                              if (!ok)
+                                return abort_start(inst, d, "cont: " + error);
+                              started(inst, d);
+                            });
+      });
+}
+
+} // namespace
+
+// ---- preparing and launching ---------------------------------------------------------
+
+std::unique_ptr<launch_plan> prepare_launch(domus_instance* inst,
+                                            const model::domain_def& def) {
+  auto plan = std::make_unique<launch_plan>();
+  plan->live = std::make_unique<model::domain_def>(def);
+  std::string emulator = inst->emulator;
+  if (const model::xml_node* devs = def.root().child("devices"))
+    if (const model::xml_node* e = devs->child("emulator"))
+      emulator = e->trimmed_text();
+  auto caps = caps_for(inst, emulator);
+  bool kvm = def.type == "kvm";
+  if (kvm) {
+    std::string why = kvm_unusable();
+    if (!why.empty())
+      throw error(errc::operation_failed,
+                  "domain '" + def.name +
+                      "' is of type 'kvm' but KVM is not usable here (" + why +
+                      "); type 'qemu' runs on TCG");
+  }
+  // The disks, named before QEMU is spawned.
+  for (const auto& f : disk_files(def)) {
+    int fd = ::open(f.path.c_str(), (f.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    if (fd < 0)
+      throw error(errc::operation_failed,
+                  "disk '" + f.target + "' of domain '" + def.name + "': cannot open " +
+                      f.path +
+                      (f.read_only ? " for reading: " : " for reading and writing: ") +
+                      std::strerror(errno));
+    ::close(fd);
+  }
+  monitor_socket sock = make_monitor_socket(inst->run_dir + "/qmp", def.uuid_string());
+  plan->listen_fd = sock.listen_fd;
+  plan->monitor_fd = sock.client_fd;
+  plan->qmp_path = sock.path;
+  plan->argv = build_argv(def, *caps, monitor_spec{plan->listen_fd, ""}, kvm);
+
+  // The log, as libvirt's /var/log/libvirt/qemu/NAME.log: appended per start.
+  plan->log_path = inst->log_dir + "/" + def.name + ".log";
+  plan->log_fd = ::open(plan->log_path.c_str(),
+                        O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (plan->log_fd < 0)
+    throw error(errc::operation_failed,
+                "cannot open the log " + plan->log_path + ": " + std::strerror(errno));
+  struct stat st {};
+  ::fstat(plan->log_fd, &st);
+  plan->log_offset = static_cast<uint64_t>(st.st_size);
+  char when[64];
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S+0000", &tm);
+  std::string header = std::string(when) + ": starting up\nLC_ALL=C";
+  for (const auto& a : plan->argv) {
+    bool plain = a.find_first_of(" '\"{}\\$") == std::string::npos;
+    header += " " + (plain ? a : "'" + a + "'");
+  }
+  header += "\n";
+  if (::write(plan->log_fd, header.data(), header.size()) < 0)
+    throw error(errc::operation_failed,
+                "cannot write the log " + plan->log_path + ": " + std::strerror(errno));
+  (void)emulator;
+  return plan;
+}
+
+void launch(domus_instance* inst, domus_dom* d, std::unique_ptr<launch_plan> plan,
+            bool paused, call c) {
+  qemu_run& run = d->run;
+  run.start_done = c.done;
+  run.start_user = c.user;
+  run.start_paused = paused;
+  run.log_path = plan->log_path;
+  run.log_offset = plan->log_offset;
+  run.qmp_path = plan->qmp_path;
+  run.emulator = plan->argv[0];
+  {
+    std::lock_guard<std::mutex> lock(d->mutex);
+    d->live = std::move(plan->live);
+  }
+  if (run.cancelled) {
+    ::unlink(plan->qmp_path.c_str());
+    run.phase = run_phase::launching; // so that process_gone ends the start
+    return process_gone(inst, d, "was never spawned: the start was cancelled");
+  }
+  std::vector<const char*> args;
+  for (auto& a : plan->argv)
+    args.push_back(a.c_str());
+  args.push_back(nullptr);
+  static const char* const env[] = {"LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+                                    nullptr};
+  int32_t pass[] = {plan->listen_fd};
+  domus_spawn_v1 spec{};
+  spec.struct_size = sizeof spec;
+  spec.file = args[0];
+  spec.argv = args.data();
+  spec.envp = env;
+  spec.stdin_fd = -1;
+  spec.stdout_fd = plan->log_fd;
+  spec.stderr_fd = plan->log_fd;
+  spec.pass_fds = pass;
+  spec.n_pass_fds = 1;
+  spec.uid = -1;
+  spec.gid = -1;
+  run.phase = run_phase::launching;
+  auto* ctx = new child_ctx{inst, d};
+  run.child = inst->host->spawn(inst->host->ctx, &spec, on_child, ctx);
+  if (!run.child) {
+    delete ctx;
+    run.start_failure = "the host refused to spawn " + run.emulator;
+    return process_gone(inst, d, "was never spawned");
+  }
+  int fd = plan->monitor_fd;
+  plan->monitor_fd = -1;
+  run.qmp = monitor_for(inst, d, fd);
+  run.qmp->negotiate([inst, d](bool ok, const std::string& error) {
+    if (d->run.phase != run_phase::launching)
+      return;
+    if (!ok)
+      return abort_start(inst, d, "QEMU of domain '" + name_of(d) + "': " + error);
+    after_negotiation(inst, d);
+  });
+}
+
+// ---- ending --------------------------------------------------------------------------
+
+namespace {
+void kill_now(void* arg) {
+  auto* c = static_cast<child_ctx*>(arg);
+  std::unique_ptr<child_ctx> owned(c);
+  c->d->run.kill_timer = 0;
+  kill_process(c->inst, c->d->run, SIGKILL);
+}
+} // namespace
+
+void end_process(domus_instance* inst, domus_dom* d, bool graceful,
+                 std::function<void(bool gone)> ended) {
+  qemu_run& run = d->run;
+  if (ended)
+    run.on_exit.push_back(std::move(ended));
+  if (run.phase == run_phase::idle) {
+    auto waiters = std::move(run.on_exit);
+    run.on_exit.clear();
+    for (auto& w : waiters)
+      w(true);
+    return;
+  }
+  if (run.phase == run_phase::preparing) {
+    run.cancelled = true; // launch() sees it and never spawns
+    return;
+  }
+  if (run.phase == run_phase::ending)
+    return;
+  run.phase = run_phase::ending;
+  kill_process(inst, run, SIGTERM);
+  if (!graceful)
+    run.kill_timer = inst->host->timer_start(inst->host->ctx, inst->destroy_grace_ms, 0,
+                                             kill_now, new child_ctx{inst, d});
+}
+
+void detach(domus_instance* inst, domus_dom* d) {
+  qemu_run& run = d->run;
+  run.qmp.reset();
+  if (run.kill_timer)
+    inst->host->timer_stop(inst->host->ctx, run.kill_timer);
+  if (run.watch)
+    inst->host->unwatch_pid(inst->host->ctx, run.watch);
+  run.kill_timer = 0;
+  run.watch = 0;
+}
+
+void run_command(domus_instance* inst, domus_dom* d, const std::string& command,
+                 std::function<void(bool ok, const std::string& error)> reply) {
+  (void)inst;
+  if (!d->run.qmp || !d->run.qmp->open()) {
+    reply(false, "the monitor of domain '" + name_of(d) + "' is not connected");
+    return;
+  }
+  d->run.qmp->execute(
+      command, nullptr,
+      [reply](bool ok, const json&, const std::string& error) { reply(ok, error); });
+}
+
+std::string status_data(const domus_dom& d, const std::string& emulator) {
+  json j = {{"pid", d.run.pid},      {"start_time", d.run.start_time},
+            {"qmp", d.run.qmp_path}, {"id", d.run.id},
+            {"emulator", emulator},  {"log", d.run.log_path}};
+  return j.dump();
+}
+
+// ---- taking a QEMU back
+// ----------------------------------------------------------------
+
+void take_back(domus_instance* inst, std::unique_ptr<domus_dom> owned, int64_t pid,
+               uint64_t start_time, const std::string& emulator, call c) {
+  domus_dom* d = owned.get();
+  std::string name = d->name;
+  uint64_t now_start = process_start_time(pid);
+  if (pid <= 0 || now_start == 0 || now_start != start_time)
+    return fail(c.done, c.user, errc::operation_failed,
+                "its QEMU (pid " + std::to_string(pid) + ") is gone");
+  std::string cmd = cmdline_of(pid);
+  std::string argv0 = cmd.substr(0, cmd.find('\0'));
+  if (argv0 != emulator || cmd.find("guest=" + option_value(name)) == std::string::npos)
+    return fail(c.done, c.user, errc::operation_failed,
+                "pid " + std::to_string(pid) + " is no longer its QEMU");
+  int fd = connect_monitor(d->run.qmp_path);
+  if (fd < 0)
+    return fail(c.done, c.user, errc::operation_failed,
+                "cannot reach the monitor of its QEMU (pid " + std::to_string(pid) +
+                    ") at " + d->run.qmp_path + ": " + std::strerror(errno));
+  qemu_run& run = d->run;
+  run.pid = pid;
+  run.start_time = start_time;
+  run.emulator = emulator;
+  run.phase = run_phase::running;
+  auto* ctx = new child_ctx{inst, d};
+  run.watch =
+      inst->host->watch_pid(inst->host->ctx, pid, start_time, on_watched_exit, ctx);
+  if (!run.watch) {
+    delete ctx;
+    ::close(fd);
+    run = qemu_run{};
+    return fail(c.done, c.user, errc::operation_failed,
+                "cannot watch its QEMU (pid " + std::to_string(pid) + ")");
+  }
+  run.qmp = monitor_for(inst, d, fd);
+  {
+    std::lock_guard<std::mutex> lock(inst->doms_mutex);
+    inst->doms.insert(owned.release());
+  }
+  if (inst->next_id <= run.id)
+    inst->next_id = run.id + 1;
+  run.qmp->negotiate([inst, d, c](bool ok, const std::string& error) {
+    auto give_up = [inst, d, c](const std::string& why) {
+      // The process runs on without a monitor Domus can use: kill it rather than
+      // leave a guest nobody manages.
+      kill_process(inst, d->run, SIGKILL);
+      detach(inst, d);
+      {
+        std::lock_guard<std::mutex> lock(inst->doms_mutex);
+        inst->doms.erase(d);
+      }
+      std::string text = "the monitor of its QEMU (pid " + std::to_string(d->run.pid) +
+                         ") does not answer: " + why;
+      delete d;
+      fail(c.done, c.user, errc::operation_failed, text);
+    };
+    if (!ok)
+      return give_up(error);
+    d->run.qmp->execute(
+        "query-status", nullptr,
+        [d, c, give_up](bool ok, const json& ret, const std::string& error) {
+          if (!ok)
+            return give_up(error);
+          bool running = ret.value("running", false);
+          std::string status = ret.value("status", "");
+          qemu_run& run = d->run;
+          // What it does now; the reason is the likeliest one (the
+          // runtime's record says how it got there).
+          if (running) {
+            run.state = DOMUS_STATE_RUNNING;
+            run.reason = DOMUS_REASON_BOOTED;
+          } else {
+            run.state = DOMUS_STATE_PAUSED;
+            run.reason = status == "io-error"   ? DOMUS_REASON_IOERROR
+                         : status == "shutdown" ? DOMUS_REASON_SHUTTING_DOWN
+                                                : DOMUS_REASON_USER;
+          }
+          domus_dom_state_v1 st{run.state, run.reason, run.id};
+          domus_result_v1 r = blank();
+          r.dom = d;
+          r.state = &st;
+          c.done(c.user, &r);
+        });
+  });
+}
+
+} // namespace domus::qemu_driver

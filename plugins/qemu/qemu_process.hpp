@@ -1,0 +1,69 @@
+// A domain's QEMU process on the loop thread: launching it, taking it back after a
+// daemon restart, what its QMP events mean for the domain, and its end.
+#pragma once
+
+#include "qemu_state.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace domus::qemu_driver {
+
+/// An operation's completion, kept until the process says how it went.
+struct call {
+  domus_complete_fn done = nullptr;
+  void* user = nullptr;
+};
+
+/// What a start prepared on a worker, for the launch on the loop thread.
+struct launch_plan {
+  std::vector<std::string> argv;
+  int listen_fd = -1;  ///< the monitor's listening socket, QEMU's
+  int monitor_fd = -1; ///< our end, already connected to it
+  int log_fd = -1;     ///< QEMU's stdout and stderr
+  uint64_t log_offset = 0;
+  std::string log_path;
+  std::string qmp_path;
+  std::unique_ptr<model::domain_def> live;
+  ~launch_plan();
+};
+
+/// Prepares a start (blocking: probes, checks disk files, makes the monitor's socket,
+/// opens the log): the plan, or domus::error naming what is wrong.
+std::unique_ptr<launch_plan> prepare_launch(domus_instance* inst,
+                                            const model::domain_def& def);
+
+/// Launches a prepared QEMU; completes `c` once it runs (vCPUs running unless paused),
+/// or failed and is gone.
+void launch(domus_instance* inst, domus_dom* d, std::unique_ptr<launch_plan> plan,
+            bool paused, call c);
+
+/// Ends the domain's QEMU: SIGTERM, then SIGKILL after the grace (never with
+/// `graceful`), then `ended(gone)` once it exited (gone false: it outlived a graceful
+/// stop). A start still under way fails first.
+void end_process(domus_instance* inst, domus_dom* d, bool graceful,
+                 std::function<void(bool gone)> ended);
+
+/// Takes back a QEMU that outlived the daemon: checks the process is that QEMU,
+/// reconnects its monitor, learns its run state; completes `c` (result.dom, state).
+void take_back(domus_instance* inst, std::unique_ptr<domus_dom> d, int64_t pid,
+               uint64_t start_time, const std::string& emulator, call c);
+
+/// The domain's status data for the runtime (pid, start time, monitor, id).
+std::string status_data(const domus_dom& d, const std::string& emulator);
+
+/// Runs a QMP command on a running domain; reply(ok, error text).
+void run_command(domus_instance* inst, domus_dom* d, const std::string& command,
+                 std::function<void(bool ok, const std::string& error)> reply);
+
+/// Stops watching the process and closes the monitor (the daemon stops; QEMU runs on).
+void detach(domus_instance* inst, domus_dom* d);
+
+/// The QEMU's CPU time in ns (0 when unknown).
+uint64_t cpu_time_ns(int64_t pid);
+
+/// Field 22 of /proc/PID/stat, the process's start time; 0 when it is gone or a zombie.
+uint64_t process_start_time(int64_t pid);
+
+} // namespace domus::qemu_driver

@@ -1,0 +1,132 @@
+// The QEMU driver's state: an instance (one per URI, qemu:///system or qemu:///session)
+// and its domains. A domain's definition is guarded by its mutex (define may come from
+// any thread); everything about its running QEMU (the process, QMP, what the guest
+// does) lives on the runtime's loop thread only, where every operation is posted.
+#pragma once
+
+#include "qemu_caps.hpp"
+#include "qmp_client.hpp"
+
+#include <domus/driver_v1.h>
+#include <domus/errors.hpp>
+#include <domus/model/domain_def.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace domus::qemu_driver {
+
+/// What the driver applies of a running guest's lifecycle elements (on_poweroff,
+/// on_reboot, on_crash), libvirt's values.
+enum class guest_action { destroy, restart, preserve, rename_restart, coredump_destroy };
+
+/// Where a domain's QEMU is in its life.
+enum class run_phase {
+  idle,      ///< no QEMU
+  preparing, ///< a start's blocking preparation runs on a worker
+  launching, ///< spawned; the monitor is negotiated, the vCPUs not started yet
+  running,   ///< running or paused
+  ending,    ///< signalled; its exit is awaited
+};
+
+/// A running QEMU, loop thread only.
+struct qemu_run {
+  run_phase phase = run_phase::idle;
+  int64_t pid = 0;
+  uint64_t start_time = 0; ///< field 22 of /proc/PID/stat
+  uint64_t child = 0;      ///< host spawn handle; 0 after a reconnect
+  uint64_t watch = 0;      ///< host watch_pid handle after a reconnect
+  std::string qmp_path;    ///< the monitor's socket
+  std::unique_ptr<qmp_client> qmp;
+  int32_t state = DOMUS_STATE_SHUTOFF;
+  int32_t reason = DOMUS_REASON_UNKNOWN;
+  int32_t id = -1;
+  // What the driver asked for, so that QEMU's events about it are not reported twice.
+  int expect_stop = 0;
+  int expect_resume = 0;
+  bool fake_reboot = false;   ///< a `reboot`: reset when the guest powers off
+  bool host_shutdown = false; ///< QEMU said SHUTDOWN after a host's signal or quit
+  bool guest_shutdown = false;
+  bool panicked = false;
+  bool io_error_stop = false; ///< BLOCK_IO_ERROR with action stop came before STOP
+  // The destroy (or the end after a guest's power-off) under way.
+  uint64_t kill_timer = 0;
+  std::vector<std::function<void(bool gone)>> on_exit; ///< who waits for the exit
+  int32_t end_reason = 0;  ///< why it stops when the driver chose (a reason), else 0
+  bool destroying = false; ///< a destroy ends it
+  // The start under way.
+  domus_complete_fn start_done = nullptr;
+  void* start_user = nullptr;
+  bool start_paused = false;
+  bool cancelled = false;    ///< the start was cancelled (deadline, destroy)
+  std::string start_failure; ///< why the start failed, once it did
+  std::string log_path;
+  uint64_t log_offset = 0; ///< where this start's lines begin in the log
+  std::string emulator;
+};
+
+} // namespace domus::qemu_driver
+
+/// A QEMU domain.
+struct domus_dom {
+  std::mutex mutex;
+  domus::model::domain_def def; ///< what the next start boots (guarded by mutex)
+  std::string name;             ///< the definition's name (guarded by mutex)
+  // Loop thread only.
+  std::unique_ptr<domus::model::domain_def> live; ///< while active
+  domus::qemu_driver::qemu_run run;
+  bool ended_by_host_signal = false; ///< QEMU's last end followed a host's signal
+};
+
+/// A QEMU driver instance.
+struct domus_instance {
+  const domus_host_v1* host = nullptr;
+  std::string uri;
+  std::string state_dir, run_dir, log_dir, cache_dir;
+  std::string emulator; ///< settings: the default emulator
+  uint32_t qmp_timeout_ms = 30000;
+  uint32_t destroy_grace_ms = 10000; ///< SIGTERM to SIGKILL
+  std::mutex caps_mutex;
+  std::map<std::string, std::shared_ptr<const domus::qemu_driver::qemu_caps>> caps;
+  std::mutex doms_mutex;
+  std::set<domus_dom*> doms;
+  int32_t next_id = 1; ///< loop thread only
+};
+
+namespace domus::qemu_driver {
+
+/// A result with nothing in it but its size.
+domus_result_v1 blank();
+/// Completes with an error.
+void fail(domus_complete_fn done, void* user, errc code, const std::string& message);
+/// Runs body; an exception becomes an error completion (nothing throws across the ABI).
+void guarded(domus_complete_fn done, void* user, const std::function<void()>& body);
+/// Runs fn on the loop thread (where a domain's QEMU is driven).
+void on_loop(domus_instance* inst, std::function<void()> fn);
+/// How blocking work went: ok, or the error it threw.
+struct work_outcome {
+  bool ok = true;
+  errc code = errc::internal;
+  std::string message;
+};
+/// Runs body on a worker (it may block), then after(outcome) on the loop thread,
+/// whatever happened (a refused or cancelled item too).
+void on_worker(domus_instance* inst, const std::string& what, std::function<void()> body,
+               std::function<void(const work_outcome&)> after);
+/// Writes one line to the daemon's log.
+void log(domus_instance* inst, int32_t level, const std::string& message);
+
+/// The capabilities of an emulator binary, probed (or read from the cache) when it
+/// changed since they were last read. Blocking: call it on a worker.
+std::shared_ptr<const qemu_caps> caps_for(domus_instance* inst, const std::string& path);
+
+/// The domain operations (qemu_domain.cpp).
+const domus_domain_ops_v1& domain_ops();
+
+} // namespace domus::qemu_driver

@@ -1,0 +1,354 @@
+#define BOOST_TEST_MODULE qemu_integration
+#include <boost/test/unit_test.hpp>
+
+#include "daemon.hpp"
+#include "test_files.hpp"
+
+#include <domus/protocol/client.hpp>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fstream>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <thread>
+
+// The QEMU driver (plugins/qemu/) running real QEMU on TCG under qemu:///session: the
+// real daemon, driven through domsh and the protocol, and the QEMU processes checked in
+// /proc. Guests here are diskless (SeaBIOS idles); every QEMU a test starts is killed
+// by its pid at teardown, pass or fail.
+
+using namespace domus::testing;
+using domus::protocol::errc;
+using domus::protocol::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string session = "qemu:///session";
+
+std::string guest_xml(const std::string& name, const std::string& extra_devices = "",
+                      const std::string& type = "qemu") {
+  return "<domain type='" + type + "'><name>" + name +
+         "</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+         "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+         "<devices><serial type='pty'/><console type='pty'/>"
+         "<memballoon model='none'/>" +
+         extra_devices + "</devices></domain>";
+}
+
+// The pids of live (not zombie) QEMUs whose command line names guest `name`.
+std::vector<int> qemu_pids(const std::string& name) {
+  std::vector<int> out;
+  DIR* dir = ::opendir("/proc");
+  if (!dir)
+    return out;
+  while (dirent* e = ::readdir(dir)) {
+    int pid = std::atoi(e->d_name);
+    if (pid <= 0)
+      continue;
+    std::string cmd = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+    if (cmd.rfind("/usr/bin/qemu-system-x86_64", 0) != 0 ||
+        cmd.find(std::string("guest=") + name + ",") == std::string::npos)
+      continue;
+    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    size_t paren = stat.rfind(')');
+    if (paren != std::string::npos && stat.size() > paren + 2 && stat[paren + 2] == 'Z')
+      continue;
+    out.push_back(pid);
+  }
+  ::closedir(dir);
+  return out;
+}
+
+// Kills, by pid, every QEMU of the names given when the test ends, pass or fail.
+struct qemu_reaper {
+  std::vector<std::string> names;
+  ~qemu_reaper() {
+    for (auto& n : names)
+      for (int pid : qemu_pids(n))
+        ::kill(pid, SIGKILL);
+  }
+};
+
+struct fixture {
+  std::unique_ptr<daemon_process> d;
+  std::unique_ptr<domus::protocol::connection> c;
+  qemu_reaper reaper;
+
+  explicit fixture(const std::string& root = "") { boot(root); }
+  void boot(const std::string& root) {
+    c.reset();
+    d = std::make_unique<daemon_process>(std::vector<std::string>{}, root);
+    c = std::make_unique<domus::protocol::connection>(d->socket(), false);
+  }
+  void restart_after_kill9() {
+    std::string root = d->root();
+    c.reset();
+    d->kill9();
+    d.reset(); // the root stays: it was given
+    boot(root);
+  }
+  run_result sh(const std::vector<std::string>& args) {
+    return d->domsh(args, "", "/session", "qemu");
+  }
+  domus::protocol::reply call(const std::string& proc,
+                              const json& args = json::object()) {
+    return c->call(session, proc, args, 60s);
+  }
+  json ok(const std::string& proc, const json& args = json::object()) {
+    auto r = call(proc, args);
+    BOOST_TEST_REQUIRE(r.ok, proc << " " << args.dump() << ": " << r.message);
+    return r.result;
+  }
+  void refused(const std::string& proc, const json& args, errc code,
+               const std::string& part) {
+    auto r = call(proc, args);
+    BOOST_TEST_REQUIRE(!r.ok, proc << " " << args.dump() << " was accepted");
+    BOOST_TEST((r.code == code), proc << ": " << r.message);
+    BOOST_TEST(r.message.find(part) != std::string::npos,
+               "'" << r.message << "' does not name '" << part << "'");
+  }
+  void define(const std::string& name, const std::string& xml) {
+    reaper.names.push_back(name);
+    ok("domain.define", {{"xml", xml}});
+  }
+  std::string state(const std::string& name) {
+    auto r = sh({"domstate", "--reason", name});
+    BOOST_TEST_REQUIRE(r.status == 0, r.err);
+    return r.out;
+  }
+  // The lifecycle events of `name` in the journal, "event/detail" each.
+  std::vector<std::string> events(const std::string& name) {
+    auto r =
+        c->call("", "events.since", {{"after", 0}, {"topic", "domain.lifecycle"}}, 10s);
+    BOOST_TEST_REQUIRE(r.ok, r.message);
+    std::vector<std::string> out;
+    for (const auto& e : r.result["events"])
+      if (e.value("domain", json::object()).value("name", "") == name)
+        out.push_back(e["event"].get<std::string>() + "/" +
+                      e["detail"].get<std::string>());
+    return out;
+  }
+  // Polls (bounded) until the journal holds `n` events of `name`.
+  std::vector<std::string> wait_events(const std::string& name, size_t n) {
+    auto until = std::chrono::steady_clock::now() + 30s;
+    std::vector<std::string> got;
+    while (std::chrono::steady_clock::now() < until) {
+      got = events(name);
+      if (got.size() >= n)
+        return got;
+      std::this_thread::sleep_for(20ms);
+    }
+    return got;
+  }
+};
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (auto& s : v)
+    out += (out.empty() ? "" : " ") + s;
+  return out;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_guest_runs_pauses_resumes_and_is_destroyed) {
+  fixture f;
+  f.define("q1", guest_xml("q1"));
+  // The definition as the QEMU driver completes it: the concrete machine, the emulator.
+  auto xml = f.sh({"dumpxml", "q1"});
+  BOOST_TEST(xml.out.find("machine='pc-i440fx-") != std::string::npos, xml.out);
+  BOOST_TEST(xml.out.find("<emulator>/usr/bin/qemu-system-x86_64</emulator>") !=
+                 std::string::npos,
+             xml.out);
+
+  auto r = f.sh({"start", "q1"});
+  BOOST_TEST_REQUIRE(r.status == 0, r.err);
+  BOOST_TEST(r.out == "Domain 'q1' started\n\n");
+  BOOST_TEST(f.state("q1") == "running (booted)\n\n");
+  auto pids = qemu_pids("q1");
+  BOOST_TEST_REQUIRE(pids.size() == 1u);
+  // The live definition knows the serial port's pty.
+  auto live = f.sh({"dumpxml", "q1"});
+  BOOST_TEST(live.out.find("<source path='/dev/pts/") != std::string::npos, live.out);
+  BOOST_TEST(live.out.find("id='") != std::string::npos, live.out);
+
+  BOOST_TEST(f.sh({"suspend", "q1"}).status == 0);
+  BOOST_TEST(f.state("q1") == "paused (user)\n\n");
+  BOOST_TEST(f.sh({"resume", "q1"}).status == 0);
+  BOOST_TEST(f.state("q1") == "running (unpaused)\n\n");
+
+  auto info = f.sh({"dominfo", "q1"});
+  BOOST_TEST(info.out.find("State:          running") != std::string::npos, info.out);
+  BOOST_TEST(info.out.find("Max memory:     65536 KiB") != std::string::npos, info.out);
+
+  r = f.sh({"destroy", "q1"});
+  BOOST_TEST_REQUIRE(r.status == 0, r.err);
+  BOOST_TEST(f.state("q1") == "shut off (destroyed)\n\n");
+  BOOST_TEST(qemu_pids("q1").empty());
+  BOOST_TEST(::kill(pids[0], 0) != 0, "QEMU's pid is gone (reaped by the daemon)");
+
+  // libvirt's events for the same steps on real QEMU (../shared/libvirt-anchor.md).
+  BOOST_TEST(joined(f.wait_events("q1", 7)) ==
+             "defined/added resumed/unpaused started/booted suspended/paused "
+             "resumed/unpaused shutdown/host stopped/destroyed");
+
+  // The log: a header line with the command line per start, then what QEMU said.
+  std::string log = read_file(f.d->root() + "/var/log/domus/qemu-session/q1.log");
+  BOOST_TEST(log.find(": starting up\nLC_ALL=C /usr/bin/qemu-system-x86_64 -name "
+                      "guest=q1,debug-threads=on -S ") != std::string::npos,
+             log);
+}
+
+BOOST_AUTO_TEST_CASE(a_guest_started_paused_runs_on_resume) {
+  fixture f;
+  f.define("q2", guest_xml("q2"));
+  auto r = f.sh({"start", "--paused", "q2"});
+  BOOST_TEST_REQUIRE(r.status == 0, r.err);
+  BOOST_TEST(f.state("q2") == "paused (user)\n\n");
+  BOOST_TEST(f.sh({"resume", "q2"}).status == 0);
+  BOOST_TEST(f.state("q2") == "running (unpaused)\n\n");
+  BOOST_TEST(f.sh({"destroy", "q2"}).status == 0);
+  BOOST_TEST(joined(f.wait_events("q2", 6)) ==
+             "defined/added started/booted suspended/paused resumed/unpaused "
+             "shutdown/host stopped/destroyed");
+}
+
+// SIGKILL of the daemon while two guests run, one paused: both run on, and the next
+// daemon takes them back with the same pids and states, then destroys them normally.
+BOOST_AUTO_TEST_CASE(guests_outlive_a_killed_daemon_and_are_taken_back) {
+  fixture f(temp_dir("qemu"));
+  f.define("r1", guest_xml("r1"));
+  f.define("r2", guest_xml("r2"));
+  BOOST_TEST_REQUIRE(f.sh({"start", "r1"}).status == 0);
+  BOOST_TEST_REQUIRE(f.sh({"start", "r2"}).status == 0);
+  BOOST_TEST_REQUIRE(f.sh({"suspend", "r2"}).status == 0);
+  auto p1 = qemu_pids("r1"), p2 = qemu_pids("r2");
+  BOOST_TEST_REQUIRE(p1.size() == 1u);
+  BOOST_TEST_REQUIRE(p2.size() == 1u);
+
+  f.restart_after_kill9();
+  BOOST_TEST(qemu_pids("r1") == p1);
+  BOOST_TEST(qemu_pids("r2") == p2);
+  BOOST_TEST(f.state("r1").rfind("running", 0) == 0u, f.state("r1"));
+  BOOST_TEST(f.state("r2").rfind("paused", 0) == 0u, f.state("r2"));
+  // The monitor is back: a resume reaches the paused guest.
+  BOOST_TEST_REQUIRE(f.sh({"resume", "r2"}).status == 0);
+  BOOST_TEST(f.state("r2") == "running (unpaused)\n\n");
+  BOOST_TEST(f.sh({"destroy", "r1"}).status == 0);
+  BOOST_TEST(f.sh({"destroy", "r2"}).status == 0);
+  BOOST_TEST(qemu_pids("r1").empty());
+  BOOST_TEST(qemu_pids("r2").empty());
+  BOOST_TEST(f.state("r1") == "shut off (destroyed)\n\n");
+}
+
+// A QEMU that died while the daemon was down, and stays a zombie (this test process is
+// its subreaper and does not reap it, as a PID 1 that never reaps): shut off with
+// reason daemon and event stopped/failed; a pid now held by another process is never
+// signalled (the zombie's pid is still taken, so nothing else holds it here).
+BOOST_AUTO_TEST_CASE(a_guest_gone_while_the_daemon_was_down_is_shut_off) {
+  BOOST_TEST_REQUIRE(::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+  fixture f(temp_dir("qemu"));
+  f.define("z1", guest_xml("z1"));
+  BOOST_TEST_REQUIRE(f.sh({"start", "z1"}).status == 0);
+  auto pids = qemu_pids("z1");
+  BOOST_TEST_REQUIRE(pids.size() == 1u);
+  std::string root = f.d->root();
+  f.c.reset();
+  f.d->kill9();
+  f.d.reset();
+  BOOST_TEST_REQUIRE(::kill(pids[0], SIGKILL) == 0);
+  // Now our child (we are its subreaper): a zombie until we reap it, which we do only
+  // after the daemon looked at it.
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (!qemu_pids("z1").empty() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  BOOST_TEST_REQUIRE(qemu_pids("z1").empty());
+  BOOST_TEST(::kill(pids[0], 0) == 0, "the zombie still holds its pid");
+  f.boot(root);
+  BOOST_TEST(f.state("z1") == "shut off (daemon)\n\n");
+  auto ev = f.wait_events("z1", 4);
+  BOOST_TEST(ev.back() == "stopped/failed", joined(ev));
+  // The domain starts again.
+  BOOST_TEST_REQUIRE(f.sh({"start", "z1"}).status == 0);
+  BOOST_TEST(f.sh({"destroy", "z1"}).status == 0);
+  int status = 0;
+  ::waitpid(pids[0], &status, 0);
+  ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
+// What the driver cannot or will not run fails with an error naming it, and leaves
+// nothing running.
+BOOST_AUTO_TEST_CASE(bad_definitions_are_refused_naming_what_is_wrong) {
+  fixture f;
+  f.refused("domain.define",
+            {{"xml", "<domain type='qemu'><name>m1</name><memory>65536</memory>"
+                     "<os><type machine='pc-nonesuch'>hvm</type></os></domain>"}},
+            errc::invalid_argument, "no machine type 'pc-nonesuch' (it has: ");
+  f.refused("domain.define",
+            {{"xml", "<domain type='xen'><name>m2</name><memory>65536</memory>"
+                     "<os><type>hvm</type></os></domain>"}},
+            errc::unsupported, "not 'xen'");
+
+  // An element the driver does not apply yet fails start, named.
+  f.define("u1", guest_xml("u1", "<graphics type='vnc' autoport='yes'/>"));
+  f.refused("domain.start", {{"domain", "u1"}}, errc::unsupported, "<graphics>");
+  BOOST_TEST(qemu_pids("u1").empty());
+
+  // A disk file that is not there: named, with the reason, before QEMU is spawned.
+  f.define("u2", guest_xml("u2", "<disk type='file' device='disk'><driver name='qemu' "
+                                 "type='raw'/><source file='/nonexistent/d.img'/>"
+                                 "<target dev='vda' bus='virtio'/></disk>"));
+  f.refused("domain.start", {{"domain", "u2"}}, errc::operation_failed,
+            "disk 'vda' of domain 'u2': cannot open /nonexistent/d.img");
+
+  // QEMU refusing an option: its own words in the error, nothing left running.
+  f.define("u3",
+           "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+           "<name>u3</name><memory unit='MiB'>64</memory>"
+           "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+           "<devices><memballoon model='none'/></devices>"
+           "<qemu:commandline><qemu:arg value='-no-such-option'/></qemu:commandline>"
+           "</domain>");
+  f.refused("domain.start", {{"domain", "u3"}}, errc::operation_failed,
+            "-no-such-option");
+  BOOST_TEST(qemu_pids("u3").empty());
+  BOOST_TEST(f.state("u3") == "shut off (unknown)\n\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_emulator_is_named_at_start) {
+  std::string root = temp_dir("qemu");
+  ::mkdir((root + "/etc").c_str(), 0755);
+  ::mkdir((root + "/etc/domus").c_str(), 0755);
+  std::ofstream(root + "/etc/domus/qemu.conf") << "emulator = \"/nonexistent/qemu\"\n";
+  fixture f(root);
+  auto r = f.call("domain.define", {{"xml", guest_xml("e1")}});
+  BOOST_TEST_REQUIRE(!r.ok);
+  BOOST_TEST(
+      r.message.find("the emulator /nonexistent/qemu: No such file or directory") !=
+          std::string::npos,
+      r.message);
+}
+
+// Type kvm: runs where /dev/kvm works, else start names /dev/kvm and why.
+BOOST_AUTO_TEST_CASE(kvm_guests_run_where_kvm_works) {
+  fixture f;
+  f.define("k1", guest_xml("k1", "", "kvm"));
+  auto r = f.call("domain.start", {{"domain", "k1"}});
+  if (!r.ok) {
+    BOOST_TEST(r.message.find("/dev/kvm") != std::string::npos, r.message);
+    BOOST_TEST_MESSAGE("skipped: kvm_guests_run_where_kvm_works (KVM is not usable here: "
+                       << r.message << ")");
+    return;
+  }
+  BOOST_TEST(qemu_pids("k1").size() == 1u);
+  std::string cmd =
+      read_file("/proc/" + std::to_string(qemu_pids("k1").at(0)) + "/cmdline");
+  BOOST_TEST(cmd.find(std::string("-accel") + '\0' + "kvm") != std::string::npos);
+  BOOST_TEST(f.sh({"destroy", "k1"}).status == 0);
+}

@@ -1,0 +1,134 @@
+#define BOOST_TEST_MODULE qemu_command_unit
+#include <boost/test/unit_test.hpp>
+
+#include "test_files.hpp"
+
+#include "qemu_caps.hpp"
+#include "qemu_command.hpp"
+
+#include <domus/errors.hpp>
+
+// A definition as QEMU's command line (plugins/qemu/qemu_command.cpp): golden files in
+// tests/data/qemu (NAME.xml to NAME.args, one argument per line; DOMUS_REGENERATE=1
+// rewrites them), elements not applied refused by name, the capabilities' cache format.
+
+using namespace domus::qemu_driver;
+using namespace domus::testing;
+
+namespace {
+
+const std::string data_dir = std::string(DOMUS_SOURCE_DIR) + "/tests/data/qemu";
+
+// What Debian 12's QEMU 7.2 reports, the part the tests use.
+qemu_caps debian_caps() {
+  qemu_caps c;
+  c.path = "/usr/bin/qemu-system-x86_64";
+  c.version = 7002022;
+  c.machines = {{"pc-i440fx-7.2", "pc", true, 255}, {"pc-q35-7.2", "q35", false, 288}};
+  c.cpu_models = {"Skylake-Client", "max", "qemu64"};
+  return c;
+}
+
+domus::model::domain_def load(const std::string& xml) {
+  auto def = domus::model::parse_domain(xml, "<test>");
+  domus::model::normalize(def);
+  return def;
+}
+
+std::vector<std::string> argv_of(const std::string& xml) {
+  auto def = load(xml);
+  return build_argv(def, debian_caps(),
+                    monitor_spec{-1, "/run/domus/qmp/" + def.uuid_string() + ".sock"},
+                    def.type == "kvm");
+}
+
+// The error a definition's build throws: "code: message".
+std::string refusal(const std::string& xml) {
+  try {
+    argv_of(xml);
+  } catch (const domus::error& e) {
+    return std::string(domus::to_string(e.code())) + ": " + e.what();
+  }
+  return "accepted";
+}
+
+std::string minimal(const std::string& devices, const std::string& more = "") {
+  return "<domain type='qemu'><name>m</name><memory>65536</memory>"
+         "<os><type arch='x86_64' machine='pc'>hvm</type></os>" +
+         more + "<devices>" + devices + "</devices></domain>";
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(golden_command_lines) {
+  auto cases = files_ending(data_dir, ".xml");
+  BOOST_TEST_REQUIRE(cases.size() >= 2u);
+  for (const auto& name : cases) {
+    std::string text;
+    for (const auto& a : argv_of(read_file(data_dir + "/" + name + ".xml")))
+      text += a + "\n";
+    std::string golden = data_dir + "/" + name + ".args";
+    if (regenerating())
+      write_file(golden, text);
+    BOOST_TEST(text == read_file(golden), name << ".args differs:\n" << text);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(elements_not_applied_are_refused_by_name) {
+  BOOST_TEST(refusal(minimal("<graphics type='vnc'/>"))
+                     .find("unsupported: the QEMU driver does not apply <graphics> (line "
+                           "1) yet") == 0u,
+             refusal(minimal("<graphics type='vnc'/>")));
+  BOOST_TEST(refusal(minimal("", "<memtune><hard_limit>1</hard_limit></memtune>"))
+                 .find("<memtune>") != std::string::npos);
+  BOOST_TEST(
+      refusal(minimal("<interface type='bridge'><source bridge='br0'/></interface>"))
+          .find("<interface type='bridge'>") != std::string::npos);
+  BOOST_TEST(refusal(minimal("<disk type='volume' device='disk'><source pool='p' "
+                             "volume='v'/><target dev='vda'/></disk>"))
+                 .find("<disk type='volume'>") != std::string::npos);
+  BOOST_TEST(refusal(minimal("<disk type='file' device='disk'><source file='/a'/>"
+                             "<target dev='sda' bus='sata'/></disk>"))
+                 .find("bus 'sata' on machine pc") != std::string::npos);
+  BOOST_TEST(refusal(minimal("", "<clock offset='variable'/>"))
+                 .find("<clock offset='variable'>") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(machines_and_cpu_models_the_binary_lacks_are_listed) {
+  std::string xml =
+      "<domain type='qemu'><name>m</name><memory>65536</memory>"
+      "<os><type arch='x86_64' machine='pc-nonesuch'>hvm</type></os></domain>";
+  BOOST_TEST(refusal(xml) ==
+             "invalid-argument: the emulator /usr/bin/qemu-system-x86_64 has no machine "
+             "type 'pc-nonesuch' (it has: pc, pc-i440fx-7.2, pc-q35-7.2, q35)");
+  BOOST_TEST(
+      refusal(minimal("", "<cpu><model>Nehalem9</model></cpu>")) ==
+      "invalid-argument: the emulator /usr/bin/qemu-system-x86_64 has no CPU model "
+      "'Nehalem9' (it has: Skylake-Client, max, qemu64)");
+  BOOST_TEST(refusal(minimal("", "<cpu mode='host-passthrough'/>")).find("needs KVM") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(option_values_double_their_commas) {
+  BOOST_TEST(option_value("a,b,,c") == "a,,b,,,,c");
+  BOOST_TEST(option_value("plain") == "plain");
+}
+
+BOOST_AUTO_TEST_CASE(the_capabilities_cache_round_trips_and_refuses_other_text) {
+  qemu_caps c = debian_caps();
+  c.size = 123;
+  c.mtime_ns = 456;
+  c.package = "Debian 1:7.2+dfsg-7+deb12u18+b3";
+  auto back = caps_from_json(caps_to_json(c));
+  BOOST_TEST_REQUIRE(back.has_value());
+  BOOST_TEST(back->path == c.path);
+  BOOST_TEST(back->size == 123u);
+  BOOST_TEST(back->mtime_ns == 456);
+  BOOST_TEST(back->version == 7002022u);
+  BOOST_TEST(back->machine_names() == c.machine_names());
+  BOOST_TEST(back->default_machine()->name == "pc-i440fx-7.2");
+  BOOST_TEST(back->cpu_model_names() == c.cpu_model_names());
+  BOOST_TEST(!caps_from_json("").has_value());
+  BOOST_TEST(!caps_from_json("{\"format\": 2}").has_value());
+  BOOST_TEST(!caps_from_json("{\"format\": 1, \"path\": 3}").has_value());
+}
