@@ -594,6 +594,10 @@ std::vector<std::string> build_argv(const model::domain_def& def, const qemu_cap
   b.arg("-mon", "chardev=charmonitor,id=monitor,mode=control");
   b.clock();
   b.arg("-no-shutdown");
+  // A guest's reboot ends it (libvirt's on_reboot destroy): QEMU says SHUTDOWN.
+  if (const xml_node* r = def.root().child("on_reboot"))
+    if (r->trimmed_text() == "destroy")
+      b.arg("-no-reboot");
   // Devices before -boot: whether any has a boot order decides the form of -boot.
   std::vector<std::string> head = std::move(b.out);
   b.out.clear();

@@ -115,6 +115,7 @@ void qemu_define(domus_instance* inst, domus_dom* existing, const char* xml,
     std::unique_ptr<domus_dom> fresh;
     if (!d) {
       fresh = std::make_unique<domus_dom>();
+      fresh->inst = inst;
       d = fresh.get();
     }
     {
@@ -160,32 +161,22 @@ void qemu_start(domus_instance* inst, domus_dom* d, uint32_t flags,
       *def = model::expanded(d->def);
     }
     run.phase = run_phase::preparing;
-    run.start_done = done;
-    run.start_user = user;
+    run.start = call{done, user};
+    run.start_paused = flags & DOMUS_START_PAUSED;
+    uint64_t generation = ++d->generation;
     auto plan = std::make_shared<std::unique_ptr<launch_plan>>();
-    on_worker(
+    run.work = on_worker(
         inst, "the start of domain '" + def->name + "'",
         [inst, def, plan] { *plan = prepare_launch(inst, *def); },
-        [inst, d, flags, plan](const work_outcome& o) {
-          qemu_run& run = d->run;
-          call c{run.start_done, run.start_user};
-          run.start_done = nullptr;
-          run.start_user = nullptr;
-          if (!o.ok || run.cancelled) {
-            auto waiters = std::move(run.on_exit);
-            bool cancelled = run.cancelled;
-            run = qemu_run{};
-            if (!o.ok)
-              fail(c.done, c.user, o.code, o.message);
-            else
-              fail(c.done, c.user, errc::timeout,
-                   "the start of domain '" + name_of(d) + "' was cancelled");
-            (void)cancelled;
-            for (auto& w : waiters)
-              w(true);
+        [inst, d, plan, generation](const work_outcome& o) {
+          // A start cancelled or overtaken by a destroy meanwhile: its plan is dropped
+          // (the plan's socket and descriptors with it).
+          if (d->generation != generation || d->run.phase != run_phase::preparing)
             return;
-          }
-          launch(inst, d, std::move(*plan), flags & DOMUS_START_PAUSED, c);
+          d->run.work = 0;
+          if (!o.ok)
+            return drop_start(inst, d, o.code, o.message);
+          launch(inst, d, std::move(*plan));
         });
   });
 }
@@ -232,16 +223,22 @@ void qemu_destroy(domus_instance* inst, domus_dom* d, uint32_t flags,
   if (refused_flags("destroy", d, flags, DOMUS_DESTROY_GRACEFUL, done, user))
     return;
   on_loop(inst, [inst, d, flags, done, user] {
-    d->run.destroying = d->run.phase != run_phase::idle;
-    end_process(inst, d, flags & DOMUS_DESTROY_GRACEFUL, [d, done, user](bool) {
-      std::vector<domus_event_v1> events;
-      if (d->ended_by_host_signal)
-        events.push_back({DOMUS_EVENT_SHUTDOWN, DOMUS_DETAIL_HOST});
-      events.push_back({DOMUS_EVENT_STOPPED, DOMUS_DETAIL_DESTROYED});
-      d->ended_by_host_signal = false;
-      complete_state(done, user, {DOMUS_STATE_SHUTOFF, DOMUS_REASON_DESTROYED, -1},
-                     events);
-    });
+    qemu_run& run = d->run;
+    call c{done, user};
+    if (run.phase == run_phase::idle || run.phase == run_phase::preparing) {
+      // Nothing runs: a start still preparing is dropped (the runtime cancelled it
+      // first, so it has completed already), and the domain is shut off.
+      if (run.phase == run_phase::preparing)
+        drop_start(inst, d, errc::operation_failed,
+                   "the start of domain '" + name_of(d) + "' was overtaken by a destroy");
+      return complete_destroy(c, false, false);
+    }
+    if (run.destroy)
+      return fail(done, user, errc::busy,
+                  "a destroy of domain '" + name_of(d) + "' is under way");
+    run.destroy = c;
+    run.destroy_graceful = flags & DOMUS_DESTROY_GRACEFUL;
+    end_process(inst, d, run.destroy_graceful);
   });
 }
 
@@ -321,6 +318,7 @@ void qemu_reconnect(domus_instance* inst, const char* live_xml, domus_bytes_v1 p
       throw error(errc::operation_failed, "the QEMU driver's status data is missing or "
                                           "not its own");
     auto d = std::make_unique<domus_dom>();
+    d->inst = inst;
     auto live = parse(live_xml, "<status>");
     d->name = live.name;
     d->def = model::compacted(live);
@@ -338,36 +336,37 @@ void qemu_reconnect(domus_instance* inst, const char* live_xml, domus_bytes_v1 p
   });
 }
 
+// On the loop, where every callback that may name the domain runs: after any cancel
+// posted before it, and never while one of them runs.
 void qemu_release(domus_instance* inst, domus_dom* d) {
-  {
-    std::lock_guard<std::mutex> lock(inst->doms_mutex);
-    inst->doms.erase(d);
-  }
-  delete d; // never while it runs: the runtime releases shut off domains only
+  on_loop(inst, [inst, d] {
+    detach(inst, d); // nothing to stop: the runtime releases shut off domains only
+    {
+      std::lock_guard<std::mutex> lock(inst->doms_mutex);
+      inst->doms.erase(d);
+    }
+    delete d;
+  });
 }
 
-// A call's deadline passed (or a destroy overtakes it). A start gives up; a destroy
-// kills at once. QMP commands time out on their own, sooner than any deadline.
+// A call's deadline passed (or a destroy overtakes it): qemu_process.cpp's cancel_call.
+// QMP commands time out on their own, sooner than any deadline.
 void qemu_cancel(domus_instance* inst, domus_dom* d, void* user) {
-  if (!d)
-    return;
-  on_loop(inst, [inst, d, user] {
-    qemu_run& run = d->run;
-    if (run.start_user == user && run.start_done) {
-      run.cancelled = true;
-      if (run.phase == run_phase::launching) {
-        run.start_failure = "the start of domain '" + name_of(d) + "' was cancelled";
-        end_process(inst, d, false, nullptr);
+  if (!d) {
+    // A reconnect (no domain yet): find the domain it is taking back.
+    on_loop(inst, [inst, user] {
+      std::vector<domus_dom*> doms;
+      {
+        std::lock_guard<std::mutex> lock(inst->doms_mutex);
+        doms.assign(inst->doms.begin(), inst->doms.end());
       }
-      return;
-    }
-    if (run.destroying && run.phase == run_phase::ending) {
-      if (run.child)
-        inst->host->kill(inst->host->ctx, run.child, 9);
-      else if (run.watch)
-        inst->host->signal_pid(inst->host->ctx, run.watch, 9);
-    }
-  });
+      for (domus_dom* x : doms)
+        if (x->run.reconnect && x->run.reconnect.user == user)
+          return cancel_call(inst, x, user);
+    });
+    return;
+  }
+  on_loop(inst, [inst, d, user] { cancel_call(inst, d, user); });
 }
 
 const domus_domain_ops_v1 ops = [] {

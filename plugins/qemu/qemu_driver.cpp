@@ -9,7 +9,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -47,7 +49,12 @@ namespace {
 
 void run_posted(void* arg) {
   std::unique_ptr<std::function<void()>> fn(static_cast<std::function<void()>*>(arg));
-  (*fn)();
+  // Nothing throws into the runtime's loop.
+  try {
+    (*fn)();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "QEMU driver: a task on the loop failed: %s\n", e.what());
+  }
 }
 
 struct work_item {
@@ -71,9 +78,12 @@ void run_work(void* arg) {
 void work_done(void* arg, int32_t status) {
   std::unique_ptr<work_item> w(static_cast<work_item*>(arg));
   if (status != 0)
-    w->outcome = {false, errc::shutting_down,
-                  w->what + " was cancelled before it began: the daemon stops"};
-  w->after(w->outcome);
+    w->outcome = {false, errc::shutting_down, w->what + " was cancelled before it began"};
+  try {
+    w->after(w->outcome);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "QEMU driver: %s: %s\n", w->what.c_str(), e.what());
+  }
 }
 
 } // namespace
@@ -86,11 +96,12 @@ void on_loop(domus_instance* inst, std::function<void()> fn) {
   }
 }
 
-void on_worker(domus_instance* inst, const std::string& what, std::function<void()> body,
-               std::function<void(const work_outcome&)> after) {
+uint64_t on_worker(domus_instance* inst, const std::string& what,
+                   std::function<void()> body,
+                   std::function<void(const work_outcome&)> after) {
   auto* w = new work_item{what, std::move(body), std::move(after), {}};
-  if (inst->host->queue_work(inst->host->ctx, run_work, work_done, w))
-    return;
+  if (uint64_t handle = inst->host->queue_work(inst->host->ctx, run_work, work_done, w))
+    return handle;
   w->outcome = {false, errc::limit_exceeded,
                 what + " was refused: " + std::to_string(DOMUS_WORK_MAX_ITEMS) +
                     " blocking operations of " + inst->uri + " already wait or run"};
@@ -98,6 +109,7 @@ void on_worker(domus_instance* inst, const std::string& what, std::function<void
     std::unique_ptr<work_item> owned(w);
     owned->after(owned->outcome);
   });
+  return 0;
 }
 
 // ---- capabilities, cached ------------------------------------------------------------
@@ -123,8 +135,12 @@ std::string read_text(const std::string& path) {
 // A whole new cache file or none: written aside, flushed, renamed over.
 void write_cache(domus_instance* inst, const std::string& file, const std::string& text) {
   ::mkdir((inst->cache_dir + "/capabilities").c_str(), 0755);
-  std::string tmp = file + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // A name of its own: two workers may probe one new binary at once.
+  static std::atomic<uint64_t> serial{0};
+  std::string tmp = file + ".tmp." + std::to_string(::getpid()) + "." +
+                    std::to_string(serial.fetch_add(1));
+  int fd =
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
   bool ok = fd >= 0 &&
             ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
             ::fsync(fd) == 0;

@@ -7,18 +7,30 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <sstream>
+
+// Every function here runs on the loop thread. A domain's calls (start, destroy,
+// reconnect) are kept in its qemu_run and completed last, after every change to the
+// domain: a completion may lead the runtime to release it (posted to the loop too).
 
 namespace domus::qemu_driver {
 
 using nlohmann::json;
 
 launch_plan::~launch_plan() {
+  // A socket QEMU never got is removed, unless a newer start made another in its place.
+  if (!launched && listen_fd >= 0 && !qmp_path.empty()) {
+    struct stat mine {
+    }, there{};
+    if (::fstat(listen_fd, &mine) == 0 && ::stat(qmp_path.c_str(), &there) == 0 &&
+        mine.st_ino == there.st_ino && mine.st_dev == there.st_dev)
+      ::unlink(qmp_path.c_str());
+  }
   for (int fd : {listen_fd, monitor_fd, log_fd})
     if (fd >= 0)
       ::close(fd);
@@ -27,7 +39,8 @@ launch_plan::~launch_plan() {
 // ---- /proc ---------------------------------------------------------------------------
 
 namespace {
-// The fields of /proc/PID/stat after the command (which may hold spaces and ')').
+// The fields of /proc/PID/stat after the command (which may hold spaces and ')'):
+// out[0] is field 3 (the state).
 std::vector<std::string> stat_fields(int64_t pid) {
   std::string path = "/proc/" + std::to_string(pid) + "/stat";
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -47,26 +60,8 @@ std::vector<std::string> stat_fields(int64_t pid) {
   std::string f;
   while (in >> f)
     out.push_back(f);
-  return out; // out[0] is field 3 (state)
+  return out;
 }
-} // namespace
-
-uint64_t process_start_time(int64_t pid) {
-  auto f = stat_fields(pid);
-  if (f.size() < 20 || f[0] == "Z" || f[0] == "X")
-    return 0;
-  return std::stoull(f[19]); // field 22
-}
-
-uint64_t cpu_time_ns(int64_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/schedstat");
-  uint64_t ns = 0;
-  if (in >> ns)
-    return ns;
-  return 0;
-}
-
-namespace {
 
 std::string cmdline_of(int64_t pid) {
   int fd =
@@ -81,17 +76,35 @@ std::string cmdline_of(int64_t pid) {
   ::close(fd);
   return out;
 }
+} // namespace
 
-// ---- completions and reports
-// ------------------------------------------------------------
+uint64_t process_start_time(int64_t pid) {
+  auto f = stat_fields(pid);
+  if (f.size() < 20 || f[0] == "Z" || f[0] == "X")
+    return 0;
+  return std::stoull(f[19]); // field 22
+}
 
-domus_result_v1 state_result(const domus_dom_state_v1& st, const domus_event_v1* events,
-                             size_t n) {
+uint64_t cpu_time_ns(int64_t pid) {
+  // utime and stime (fields 14 and 15) of the whole process, every vCPU thread in it.
+  auto f = stat_fields(pid);
+  if (f.size() < 13)
+    return 0;
+  static const long ticks = ::sysconf(_SC_CLK_TCK);
+  uint64_t t = std::stoull(f[11]) + std::stoull(f[12]);
+  return t * (1000000000ull / static_cast<uint64_t>(ticks > 0 ? ticks : 100));
+}
+
+// ---- completions and reports ---------------------------------------------------------
+
+namespace {
+
+void complete_state(call c, domus_dom_state_v1 st, std::vector<domus_event_v1> events) {
   domus_result_v1 r = blank();
   r.state = &st;
-  r.events = events;
-  r.n_events = n;
-  return r;
+  r.events = events.data();
+  r.n_events = events.size();
+  c.done(c.user, &r);
 }
 
 void report(domus_instance* inst, domus_dom* d, int32_t state, int32_t reason,
@@ -115,7 +128,7 @@ std::string name_of(domus_dom* d) {
 std::string log_tail(const qemu_run& run) {
   if (run.log_path.empty())
     return "";
-  int fd = ::open(run.log_path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = ::open(run.log_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0)
     return "";
   off_t end = ::lseek(fd, 0, SEEK_END);
@@ -148,70 +161,64 @@ void kill_process(domus_instance* inst, qemu_run& run, int sig) {
     inst->host->signal_pid(inst->host->ctx, run.watch, sig);
 }
 
-void fail_start(domus_instance* inst, domus_dom* d, const std::string& why) {
-  qemu_run& run = d->run;
-  if (!run.start_done)
-    return;
-  auto done = run.start_done;
-  void* user = run.start_user;
-  run.start_done = nullptr;
-  run.start_user = nullptr;
-  (void)inst;
-  fail(done, user, run.cancelled ? errc::timeout : errc::operation_failed, why);
+void forget(domus_instance* inst, domus_dom* d) {
+  {
+    std::lock_guard<std::mutex> lock(inst->doms_mutex);
+    inst->doms.erase(d);
+  }
+  delete d;
 }
 
-// ---- the end of a process ----------------------------------------------------------
+// ---- the end of a process ------------------------------------------------------------
 
-// The QEMU exited (or is a zombie): the domain is shut off, and the change is reported
-// or completes whoever waited for it.
+// The QEMU exited (or is a zombie): the domain is shut off; then whoever waited is
+// completed, or the change is reported.
 void process_gone(domus_instance* inst, domus_dom* d, const std::string& how) {
   qemu_run& run = d->run;
-  if (run.phase == run_phase::idle)
+  if (run.phase == run_phase::idle || run.phase == run_phase::preparing)
     return;
   std::string name = name_of(d);
   std::string tail = log_tail(run);
-  if (run.kill_timer) {
+  if (run.kill_timer)
     inst->host->timer_stop(inst->host->ctx, run.kill_timer);
-    run.kill_timer = 0;
-  }
-  if (run.watch) {
+  if (run.watch)
     inst->host->unwatch_pid(inst->host->ctx, run.watch);
-    run.watch = 0;
-  }
-  run.qmp.reset();
   if (!run.qmp_path.empty())
     ::unlink(run.qmp_path.c_str());
-  bool was_starting = run.start_done != nullptr;
-  bool destroyed = run.destroying;
-  bool reported_start_failure = false;
-  if (was_starting) {
-    std::string why = !run.start_failure.empty()
-                          ? run.start_failure
-                          : "QEMU of domain '" + name + "' " + how + " while starting";
-    if (!tail.empty() && why.find(tail) == std::string::npos)
-      why += ": " + tail;
-    fail_start(inst, d, why);
-    reported_start_failure = true;
-  }
+  // What the completions need, then the domain is idle.
+  std::unique_ptr<qmp_client> monitor = std::move(run.qmp);
+  call start = take(run.start), destroy = take(run.destroy),
+       reconnect = take(run.reconnect);
+  std::string start_failure = run.start_failure;
+  bool start_cancelled = run.start_cancelled;
+  bool started = run.started, host_shutdown = run.host_shutdown;
   int32_t end_reason = run.end_reason;
-  bool host_shutdown = run.host_shutdown;
-  bool was_active = run.state != DOMUS_STATE_SHUTOFF;
-  auto waiters = std::move(run.on_exit);
   run = qemu_run{};
-  d->ended_by_host_signal = host_shutdown;
   {
     std::lock_guard<std::mutex> lock(d->mutex);
     d->live.reset();
   }
-  if (destroyed) {
-    // The destroy's waiter completes it (with shutdown/host when QEMU said so).
-    for (auto& w : waiters)
-      w(true);
-    return;
+  // Commands still out (a shutdown's system_powerdown) fail now.
+  if (monitor)
+    monitor->abandon("QEMU " + how);
+  monitor.reset();
+  if (reconnect) {
+    forget(inst, d); // the runtime never had it
+    return fail(reconnect.done, reconnect.user, errc::operation_failed,
+                "its QEMU " + how + " while it was being taken back");
   }
-  for (auto& w : waiters)
-    w(true);
-  if (reported_start_failure || !was_active)
+  if (start) {
+    std::string why = !start_failure.empty()
+                          ? start_failure
+                          : "QEMU of domain '" + name + "' " + how + " while starting";
+    if (!tail.empty() && why.find(tail) == std::string::npos)
+      why += ": " + tail;
+    fail(start.done, start.user, start_cancelled ? errc::timeout : errc::operation_failed,
+         why);
+  }
+  if (destroy)
+    return complete_destroy(destroy, started, host_shutdown);
+  if (start || !started)
     return;
   if (end_reason == DOMUS_REASON_SHUTDOWN) {
     report(inst, d, DOMUS_STATE_SHUTOFF, DOMUS_REASON_SHUTDOWN,
@@ -220,7 +227,7 @@ void process_gone(domus_instance* inst, domus_dom* d, const std::string& how) {
     report(inst, d, DOMUS_STATE_SHUTOFF, DOMUS_REASON_CRASHED,
            {{DOMUS_EVENT_STOPPED, DOMUS_DETAIL_CRASHED}});
   } else if (host_shutdown) {
-    // Someone else signalled QEMU: libvirt reports that as a shutdown too.
+    // Someone else signalled QEMU: libvirt reports that as a shutdown by the host.
     report(inst, d, DOMUS_STATE_SHUTOFF, DOMUS_REASON_SHUTDOWN,
            {{DOMUS_EVENT_SHUTDOWN, DOMUS_DETAIL_HOST},
             {DOMUS_EVENT_STOPPED, DOMUS_DETAIL_SHUTDOWN}});
@@ -240,41 +247,56 @@ std::string exit_text(const domus_child_event_v1* e) {
   return "exited with status " + std::to_string(e->status);
 }
 
-struct child_ctx {
-  domus_instance* inst;
-  domus_dom* d;
-};
-
+// The spawned QEMU's events; arg is its domain.
 void on_child(void* arg, const domus_child_event_v1* e) {
-  auto* c = static_cast<child_ctx*>(arg);
-  domus_dom* d = c->d;
+  auto* d = static_cast<domus_dom*>(arg);
+  qemu_run& run = d->run;
   if (e->kind == DOMUS_CHILD_SPAWNED) {
-    d->run.pid = e->pid;
-    d->run.start_time = process_start_time(e->pid);
+    run.pid = e->pid;
+    run.start_time = process_start_time(e->pid);
     return;
   }
-  std::unique_ptr<child_ctx> owned(c);
-  if (e->kind == DOMUS_CHILD_FAILED && d->run.start_failure.empty())
-    d->run.start_failure = "cannot run " + d->run.emulator + ": " +
-                           std::strerror(static_cast<int>(-e->status));
-  d->run.child = 0;
-  process_gone(c->inst, d,
-               e->kind == DOMUS_CHILD_FAILED ? "could not start" : exit_text(e));
+  run.child = 0;
+  if (e->kind == DOMUS_CHILD_FAILED) {
+    run.spawn_error =
+        "cannot run " + run.emulator + ": " + std::strerror(static_cast<int>(-e->status));
+    if (run.spawning)
+      return; // launch() goes on from here once spawn returns
+    if (run.start_failure.empty())
+      run.start_failure = run.spawn_error;
+  }
+  try {
+    process_gone(d->inst, d,
+                 e->kind == DOMUS_CHILD_FAILED ? "could not start" : exit_text(e));
+  } catch (const std::exception& ex) {
+    log(d->inst, DOMUS_LOG_ERROR, std::string("QEMU driver: ") + ex.what());
+  }
 }
 
+// A QEMU taken back after a restart ended; arg is its domain.
 void on_watched_exit(void* arg, const domus_child_event_v1* e) {
-  std::unique_ptr<child_ctx> c(static_cast<child_ctx*>(arg));
-  c->d->run.watch = 0; // it fired: nothing to unwatch
-  process_gone(c->inst, c->d, exit_text(e));
+  auto* d = static_cast<domus_dom*>(arg);
+  d->run.watch = 0; // it fired: nothing to unwatch
+  try {
+    process_gone(d->inst, d, exit_text(e));
+  } catch (const std::exception& ex) {
+    log(d->inst, DOMUS_LOG_ERROR, std::string("QEMU driver: ") + ex.what());
+  }
 }
 
-// Ends the process after the start failed or the guest's lifecycle asks for it.
+void kill_now(void* arg) {
+  auto* d = static_cast<domus_dom*>(arg);
+  d->run.kill_timer = 0;
+  kill_process(d->inst, d->run, SIGKILL);
+}
+
+// Ends the process because the guest's lifecycle says so (reason: how it will have
+// ended) or a start gave up (0).
 void end_for(domus_instance* inst, domus_dom* d, int32_t reason) {
-  qemu_run& run = d->run;
-  if (run.phase == run_phase::ending)
+  if (d->run.phase == run_phase::ending)
     return;
-  run.end_reason = reason;
-  end_process(inst, d, false, nullptr);
+  d->run.end_reason = reason;
+  end_process(inst, d, false);
 }
 
 // A start gives up: QEMU is ended, and the start fails once it is gone. When the
@@ -292,13 +314,11 @@ void abort_start(domus_instance* inst, domus_dom* d, const std::string& why) {
 std::string action_of(domus_dom* d, const char* element, const char* fallback) {
   std::lock_guard<std::mutex> lock(d->mutex);
   const model::domain_def& def = d->live ? *d->live : d->def;
-  if (def.compact()) {
-    auto full = model::expanded(def);
-    const model::xml_node* n = full.root().child(element);
-    return n ? n->trimmed_text() : fallback;
-  }
-  const model::xml_node* n = def.root().child(element);
-  return n ? n->trimmed_text() : fallback;
+  auto text = [&](const model::domain_def& x) {
+    const model::xml_node* n = x.root().child(element);
+    return n ? n->trimmed_text() : std::string(fallback);
+  };
+  return def.compact() ? text(model::expanded(def)) : text(def);
 }
 
 void reset_and_continue(domus_instance* inst, domus_dom* d) {
@@ -306,48 +326,66 @@ void reset_and_continue(domus_instance* inst, domus_dom* d) {
     if (!ok || d->run.phase != run_phase::running)
       return;
     d->run.expect_resume++;
-    run_command(inst, d, "cont", [d](bool ok, const std::string&) {
-      if (!ok && d->run.expect_resume > 0)
-        d->run.expect_resume--;
+    run_command(inst, d, "cont", [inst, d](bool ok, const std::string&) {
+      qemu_run& run = d->run;
+      if (!ok) {
+        if (run.expect_resume > 0)
+          run.expect_resume--;
+        return;
+      }
+      if (run.phase == run_phase::running && run.state != DOMUS_STATE_RUNNING)
+        report(inst, d, DOMUS_STATE_RUNNING, DOMUS_REASON_BOOTED, {});
     });
   });
+}
+
+void on_guest_power_off(domus_instance* inst, domus_dom* d) {
+  qemu_run& run = d->run;
+  run.expect_stop++; // -no-shutdown: QEMU pauses the guest now
+  if (run.fake_reboot) {
+    run.fake_reboot = false;
+    reset_and_continue(inst, d);
+    return;
+  }
+  std::string action = action_of(d, "on_poweroff", "destroy");
+  report(inst, d, DOMUS_STATE_SHUTDOWN, DOMUS_REASON_USER,
+         {{DOMUS_EVENT_SHUTDOWN, DOMUS_DETAIL_GUEST}});
+  if (action == "restart" || action == "rename-restart")
+    reset_and_continue(inst, d);
+  else if (action == "preserve")
+    report(inst, d, DOMUS_STATE_PAUSED, DOMUS_REASON_SHUTTING_DOWN, {});
+  else
+    end_for(inst, d, DOMUS_REASON_SHUTDOWN);
 }
 
 void on_event(domus_instance* inst, domus_dom* d, const std::string& name,
               const json& data) {
   qemu_run& run = d->run;
-  if (run.phase != run_phase::running && run.phase != run_phase::ending &&
-      run.phase != run_phase::launching)
-    return;
+  auto flag = [&](const char* key) {
+    return data.is_object() && data.contains(key) && data[key].is_boolean() &&
+           data[key].get<bool>();
+  };
+  auto text = [&](const char* key) {
+    return data.is_object() && data.contains(key) && data[key].is_string()
+               ? data[key].get<std::string>()
+               : std::string();
+  };
   if (name == "SHUTDOWN") {
-    bool guest = data.value("guest", false);
-    std::string why = data.value("reason", "");
-    if (!guest) {
+    if (!flag("guest")) {
       run.host_shutdown = true;
       return;
     }
-    if (why == "guest-panic" || run.phase != run_phase::running)
-      return; // GUEST_PANICKED says it; an end under way needs nothing more
+    if (run.phase != run_phase::running)
+      return; // an end under way needs nothing more
+    std::string why = text("reason");
+    if (why == "guest-panic")
+      return; // GUEST_PANICKED says it
     if (why == "guest-reset") {
-      if (action_of(d, "on_reboot", "restart") == "destroy")
-        end_for(inst, d, DOMUS_REASON_SHUTDOWN);
-      return;
-    }
-    run.expect_stop++; // -no-shutdown: QEMU pauses the guest now
-    if (run.fake_reboot) {
-      run.fake_reboot = false;
-      reset_and_continue(inst, d);
-      return;
-    }
-    std::string action = action_of(d, "on_poweroff", "destroy");
-    report(inst, d, DOMUS_STATE_SHUTDOWN, DOMUS_REASON_USER,
-           {{DOMUS_EVENT_SHUTDOWN, DOMUS_DETAIL_GUEST}});
-    if (action == "restart" || action == "rename-restart")
-      reset_and_continue(inst, d);
-    else if (action == "preserve")
-      report(inst, d, DOMUS_STATE_PAUSED, DOMUS_REASON_SHUTTING_DOWN, {});
-    else
+      // -no-reboot (on_reboot destroy): the guest's reboot ends it.
       end_for(inst, d, DOMUS_REASON_SHUTDOWN);
+      return;
+    }
+    on_guest_power_off(inst, d);
     return;
   }
   if (name == "STOP") {
@@ -355,8 +393,8 @@ void on_event(domus_instance* inst, domus_dom* d, const std::string& name,
       run.expect_stop--;
       return;
     }
-    if (run.phase != run_phase::running)
-      return;
+    if (run.phase != run_phase::running || run.panicked)
+      return; // QEMU pauses a panicked guest: it stays crashed
     if (run.io_error_stop) {
       run.io_error_stop = false;
       report(inst, d, DOMUS_STATE_PAUSED, DOMUS_REASON_IOERROR,
@@ -370,19 +408,11 @@ void on_event(domus_instance* inst, domus_dom* d, const std::string& name,
   if (name == "RESUME") {
     if (run.expect_resume > 0) {
       run.expect_resume--;
-      if (run.phase == run_phase::running && run.state != DOMUS_STATE_RUNNING)
-        report(inst, d, DOMUS_STATE_RUNNING, DOMUS_REASON_BOOTED, {});
       return;
     }
     if (run.phase == run_phase::running)
       report(inst, d, DOMUS_STATE_RUNNING, DOMUS_REASON_UNPAUSED,
              {{DOMUS_EVENT_RESUMED, DOMUS_DETAIL_UNPAUSED}});
-    return;
-  }
-  if (name == "RESET") {
-    if (run.phase == run_phase::running &&
-        action_of(d, "on_reboot", "restart") == "destroy")
-      end_for(inst, d, DOMUS_REASON_SHUTDOWN);
     return;
   }
   if (name == "GUEST_PANICKED") {
@@ -401,10 +431,11 @@ void on_event(domus_instance* inst, domus_dom* d, const std::string& name,
     return;
   }
   if (name == "BLOCK_IO_ERROR") {
-    if (data.value("action", "") == "stop")
+    if (text("action") == "stop")
       run.io_error_stop = true;
     return;
   }
+  // RESET: a reboot QEMU carried out itself (on_reboot restart); nothing changes.
 }
 
 std::unique_ptr<qmp_client> monitor_for(domus_instance* inst, domus_dom* d, int fd) {
@@ -423,6 +454,7 @@ std::unique_ptr<qmp_client> monitor_for(domus_instance* inst, domus_dom* d, int 
 void started(domus_instance* inst, domus_dom* d) {
   qemu_run& run = d->run;
   run.phase = run_phase::running;
+  run.started = true;
   run.id = inst->next_id++;
   std::vector<domus_event_v1> events;
   domus_dom_state_v1 st{};
@@ -444,14 +476,14 @@ void started(domus_instance* inst, domus_dom* d) {
     if (d->live)
       xml = model::format_domain(*d->live, model::secrets::keep, run.id);
   }
-  auto done = run.start_done;
-  void* user = run.start_user;
-  run.start_done = nullptr;
-  run.start_user = nullptr;
-  domus_result_v1 r = state_result(st, events.data(), events.size());
+  call c = take(run.start);
+  domus_result_v1 r = blank();
+  r.state = &st;
+  r.events = events.data();
+  r.n_events = events.size();
   r.private_data = {priv.data(), priv.size()};
   r.xml = xml.empty() ? nullptr : xml.c_str();
-  done(user, &r);
+  c.done(c.user, &r);
 }
 
 // The serial ports' pty paths, from query-chardev, into the live definition.
@@ -522,6 +554,25 @@ void after_negotiation(domus_instance* inst, domus_dom* d) {
 
 } // namespace
 
+void complete_destroy(call c, bool started, bool host_shutdown) {
+  std::vector<domus_event_v1> events;
+  if (started && host_shutdown)
+    events.push_back({DOMUS_EVENT_SHUTDOWN, DOMUS_DETAIL_HOST});
+  if (started)
+    events.push_back({DOMUS_EVENT_STOPPED, DOMUS_DETAIL_DESTROYED});
+  complete_state(c, {DOMUS_STATE_SHUTOFF, DOMUS_REASON_DESTROYED, -1}, events);
+}
+
+void drop_start(domus_instance* inst, domus_dom* d, errc code, const std::string& why) {
+  (void)inst;
+  qemu_run& run = d->run;
+  call c = take(run.start);
+  run = qemu_run{}; // a preparation still running is dropped when it ends
+  ++d->generation;
+  if (c)
+    fail(c.done, c.user, code, why);
+}
+
 // ---- preparing and launching ---------------------------------------------------------
 
 std::unique_ptr<launch_plan> prepare_launch(domus_instance* inst,
@@ -583,16 +634,11 @@ std::unique_ptr<launch_plan> prepare_launch(domus_instance* inst,
   if (::write(plan->log_fd, header.data(), header.size()) < 0)
     throw error(errc::operation_failed,
                 "cannot write the log " + plan->log_path + ": " + std::strerror(errno));
-  (void)emulator;
   return plan;
 }
 
-void launch(domus_instance* inst, domus_dom* d, std::unique_ptr<launch_plan> plan,
-            bool paused, call c) {
+void launch(domus_instance* inst, domus_dom* d, std::unique_ptr<launch_plan> plan) {
   qemu_run& run = d->run;
-  run.start_done = c.done;
-  run.start_user = c.user;
-  run.start_paused = paused;
   run.log_path = plan->log_path;
   run.log_offset = plan->log_offset;
   run.qmp_path = plan->qmp_path;
@@ -600,11 +646,6 @@ void launch(domus_instance* inst, domus_dom* d, std::unique_ptr<launch_plan> pla
   {
     std::lock_guard<std::mutex> lock(d->mutex);
     d->live = std::move(plan->live);
-  }
-  if (run.cancelled) {
-    ::unlink(plan->qmp_path.c_str());
-    run.phase = run_phase::launching; // so that process_gone ends the start
-    return process_gone(inst, d, "was never spawned: the start was cancelled");
   }
   std::vector<const char*> args;
   for (auto& a : plan->argv)
@@ -626,13 +667,18 @@ void launch(domus_instance* inst, domus_dom* d, std::unique_ptr<launch_plan> pla
   spec.uid = -1;
   spec.gid = -1;
   run.phase = run_phase::launching;
-  auto* ctx = new child_ctx{inst, d};
-  run.child = inst->host->spawn(inst->host->ctx, &spec, on_child, ctx);
-  if (!run.child) {
-    delete ctx;
-    run.start_failure = "the host refused to spawn " + run.emulator;
+  // On the loop thread the host spawns at once: a failure comes back inside the call.
+  run.spawning = true;
+  run.child = inst->host->spawn(inst->host->ctx, &spec, on_child, d);
+  run.spawning = false;
+  if (!run.child || !run.spawn_error.empty()) {
+    run.child = 0;
+    run.start_failure = !run.spawn_error.empty()
+                            ? run.spawn_error
+                            : "the host refused to spawn " + run.emulator;
     return process_gone(inst, d, "was never spawned");
   }
+  plan->launched = true;
   int fd = plan->monitor_fd;
   plan->monitor_fd = -1;
   run.qmp = monitor_for(inst, d, fd);
@@ -647,38 +693,61 @@ void launch(domus_instance* inst, domus_dom* d, std::unique_ptr<launch_plan> pla
 
 // ---- ending --------------------------------------------------------------------------
 
-namespace {
-void kill_now(void* arg) {
-  auto* c = static_cast<child_ctx*>(arg);
-  std::unique_ptr<child_ctx> owned(c);
-  c->d->run.kill_timer = 0;
-  kill_process(c->inst, c->d->run, SIGKILL);
-}
-} // namespace
-
-void end_process(domus_instance* inst, domus_dom* d, bool graceful,
-                 std::function<void(bool gone)> ended) {
+void end_process(domus_instance* inst, domus_dom* d, bool graceful) {
   qemu_run& run = d->run;
-  if (ended)
-    run.on_exit.push_back(std::move(ended));
-  if (run.phase == run_phase::idle) {
-    auto waiters = std::move(run.on_exit);
-    run.on_exit.clear();
-    for (auto& w : waiters)
-      w(true);
+  if (run.phase != run_phase::launching && run.phase != run_phase::running) {
+    // Already ending: a destroy that may kill hurries a graceful end along.
+    if (run.phase == run_phase::ending && !graceful && !run.kill_timer)
+      run.kill_timer = inst->host->timer_start(inst->host->ctx, inst->destroy_grace_ms, 0,
+                                               kill_now, d);
     return;
   }
-  if (run.phase == run_phase::preparing) {
-    run.cancelled = true; // launch() sees it and never spawns
-    return;
-  }
-  if (run.phase == run_phase::ending)
-    return;
   run.phase = run_phase::ending;
   kill_process(inst, run, SIGTERM);
   if (!graceful)
-    run.kill_timer = inst->host->timer_start(inst->host->ctx, inst->destroy_grace_ms, 0,
-                                             kill_now, new child_ctx{inst, d});
+    run.kill_timer =
+        inst->host->timer_start(inst->host->ctx, inst->destroy_grace_ms, 0, kill_now, d);
+}
+
+void cancel_call(domus_instance* inst, domus_dom* d, void* user) {
+  qemu_run& run = d->run;
+  std::string name = name_of(d);
+  if (run.start && run.start.user == user) {
+    if (run.phase == run_phase::preparing) {
+      // Not spawned yet: the start ends now; its preparation, if it runs, is dropped.
+      if (run.work)
+        inst->host->cancel_work(inst->host->ctx, run.work);
+      return drop_start(inst, d, errc::timeout,
+                        "the start of domain '" + name + "' was cancelled");
+    }
+    run.start_cancelled = true;
+    if (run.start_failure.empty())
+      run.start_failure = "the start of domain '" + name + "' was cancelled";
+    end_for(inst, d, 0);
+    return;
+  }
+  if (run.destroy && run.destroy.user == user) {
+    // QEMU has not exited yet: killed now (never after a graceful destroy), and the
+    // destroy answers at once; the exit is reported when it comes.
+    if (!run.destroy_graceful)
+      kill_process(inst, run, SIGKILL);
+    call c = take(run.destroy);
+    return fail(c.done, c.user, errc::timeout,
+                "QEMU of domain '" + name + "' (pid " + std::to_string(run.pid) +
+                    ") has not exited yet" +
+                    (run.destroy_graceful ? " (a graceful destroy never kills it)"
+                                          : "; it was killed"));
+  }
+  if (run.reconnect && run.reconnect.user == user) {
+    // Its monitor does not answer in time: the guest is not taken back, and not left
+    // running unmanaged either.
+    call c = take(run.reconnect);
+    kill_process(inst, run, SIGKILL);
+    detach(inst, d);
+    forget(inst, d);
+    return fail(c.done, c.user, errc::timeout,
+                "its QEMU's monitor did not answer in time; it was killed");
+  }
 }
 
 void detach(domus_instance* inst, domus_dom* d) {
@@ -692,9 +761,8 @@ void detach(domus_instance* inst, domus_dom* d) {
   run.watch = 0;
 }
 
-void run_command(domus_instance* inst, domus_dom* d, const std::string& command,
+void run_command(domus_instance*, domus_dom* d, const std::string& command,
                  std::function<void(bool ok, const std::string& error)> reply) {
-  (void)inst;
   if (!d->run.qmp || !d->run.qmp->open()) {
     reply(false, "the monitor of domain '" + name_of(d) + "' is not connected");
     return;
@@ -708,15 +776,15 @@ std::string status_data(const domus_dom& d, const std::string& emulator) {
   json j = {{"pid", d.run.pid},      {"start_time", d.run.start_time},
             {"qmp", d.run.qmp_path}, {"id", d.run.id},
             {"emulator", emulator},  {"log", d.run.log_path}};
-  return j.dump();
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-// ---- taking a QEMU back
-// ----------------------------------------------------------------
+// ---- taking a QEMU back --------------------------------------------------------------
 
 void take_back(domus_instance* inst, std::unique_ptr<domus_dom> owned, int64_t pid,
                uint64_t start_time, const std::string& emulator, call c) {
   domus_dom* d = owned.get();
+  d->inst = inst;
   std::string name = d->name;
   uint64_t now_start = process_start_time(pid);
   if (pid <= 0 || now_start == 0 || now_start != start_time)
@@ -724,7 +792,8 @@ void take_back(domus_instance* inst, std::unique_ptr<domus_dom> owned, int64_t p
                 "its QEMU (pid " + std::to_string(pid) + ") is gone");
   std::string cmd = cmdline_of(pid);
   std::string argv0 = cmd.substr(0, cmd.find('\0'));
-  if (argv0 != emulator || cmd.find("guest=" + option_value(name)) == std::string::npos)
+  if (argv0 != emulator ||
+      cmd.find("guest=" + option_value(name) + ",") == std::string::npos)
     return fail(c.done, c.user, errc::operation_failed,
                 "pid " + std::to_string(pid) + " is no longer its QEMU");
   int fd = connect_monitor(d->run.qmp_path);
@@ -737,16 +806,14 @@ void take_back(domus_instance* inst, std::unique_ptr<domus_dom> owned, int64_t p
   run.start_time = start_time;
   run.emulator = emulator;
   run.phase = run_phase::running;
-  auto* ctx = new child_ctx{inst, d};
-  run.watch =
-      inst->host->watch_pid(inst->host->ctx, pid, start_time, on_watched_exit, ctx);
+  run.started = true;
+  run.watch = inst->host->watch_pid(inst->host->ctx, pid, start_time, on_watched_exit, d);
   if (!run.watch) {
-    delete ctx;
     ::close(fd);
-    run = qemu_run{};
     return fail(c.done, c.user, errc::operation_failed,
                 "cannot watch its QEMU (pid " + std::to_string(pid) + ")");
   }
+  run.reconnect = c;
   run.qmp = monitor_for(inst, d, fd);
   {
     std::lock_guard<std::mutex> lock(inst->doms_mutex);
@@ -754,48 +821,50 @@ void take_back(domus_instance* inst, std::unique_ptr<domus_dom> owned, int64_t p
   }
   if (inst->next_id <= run.id)
     inst->next_id = run.id + 1;
-  run.qmp->negotiate([inst, d, c](bool ok, const std::string& error) {
-    auto give_up = [inst, d, c](const std::string& why) {
-      // The process runs on without a monitor Domus can use: kill it rather than
-      // leave a guest nobody manages.
-      kill_process(inst, d->run, SIGKILL);
-      detach(inst, d);
-      {
-        std::lock_guard<std::mutex> lock(inst->doms_mutex);
-        inst->doms.erase(d);
-      }
-      std::string text = "the monitor of its QEMU (pid " + std::to_string(d->run.pid) +
-                         ") does not answer: " + why;
-      delete d;
-      fail(c.done, c.user, errc::operation_failed, text);
-    };
+  // The monitor does not answer: the guest is killed rather than left running with
+  // nobody managing it, and the runtime shuts the domain off.
+  auto give_up = [inst, d](const std::string& why) {
+    call c = take(d->run.reconnect);
+    if (!c)
+      return;
+    std::string text = "the monitor of its QEMU (pid " + std::to_string(d->run.pid) +
+                       ") does not answer: " + why;
+    kill_process(inst, d->run, SIGKILL);
+    detach(inst, d);
+    forget(inst, d);
+    fail(c.done, c.user, errc::operation_failed, text);
+  };
+  run.qmp->negotiate([d, give_up](bool ok, const std::string& error) {
     if (!ok)
       return give_up(error);
-    d->run.qmp->execute(
-        "query-status", nullptr,
-        [d, c, give_up](bool ok, const json& ret, const std::string& error) {
-          if (!ok)
-            return give_up(error);
-          bool running = ret.value("running", false);
-          std::string status = ret.value("status", "");
-          qemu_run& run = d->run;
-          // What it does now; the reason is the likeliest one (the
-          // runtime's record says how it got there).
-          if (running) {
-            run.state = DOMUS_STATE_RUNNING;
-            run.reason = DOMUS_REASON_BOOTED;
-          } else {
-            run.state = DOMUS_STATE_PAUSED;
-            run.reason = status == "io-error"   ? DOMUS_REASON_IOERROR
-                         : status == "shutdown" ? DOMUS_REASON_SHUTTING_DOWN
-                                                : DOMUS_REASON_USER;
-          }
-          domus_dom_state_v1 st{run.state, run.reason, run.id};
-          domus_result_v1 r = blank();
-          r.dom = d;
-          r.state = &st;
-          c.done(c.user, &r);
-        });
+    d->run.qmp->execute("query-status", nullptr,
+                        [d, give_up](bool ok, const json& ret, const std::string& error) {
+                          if (!ok)
+                            return give_up(error);
+                          call c = take(d->run.reconnect);
+                          if (!c)
+                            return;
+                          bool running = ret.is_object() && ret.value("running", false);
+                          std::string status =
+                              ret.is_object() ? ret.value("status", "") : "";
+                          qemu_run& run = d->run;
+                          // What it does now; the reason is the likeliest one.
+                          if (running) {
+                            run.state = DOMUS_STATE_RUNNING;
+                            run.reason = DOMUS_REASON_BOOTED;
+                          } else {
+                            run.state = DOMUS_STATE_PAUSED;
+                            run.reason = status == "io-error" ? DOMUS_REASON_IOERROR
+                                         : status == "shutdown"
+                                             ? DOMUS_REASON_SHUTTING_DOWN
+                                             : DOMUS_REASON_USER;
+                          }
+                          domus_dom_state_v1 st{run.state, run.reason, run.id};
+                          domus_result_v1 r = blank();
+                          r.dom = d;
+                          r.state = &st;
+                          c.done(c.user, &r);
+                        });
   });
 }
 

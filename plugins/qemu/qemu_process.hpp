@@ -10,12 +10,6 @@
 
 namespace domus::qemu_driver {
 
-/// An operation's completion, kept until the process says how it went.
-struct call {
-  domus_complete_fn done = nullptr;
-  void* user = nullptr;
-};
-
 /// What a start prepared on a worker, for the launch on the loop thread.
 struct launch_plan {
   std::vector<std::string> argv;
@@ -26,6 +20,7 @@ struct launch_plan {
   std::string log_path;
   std::string qmp_path;
   std::unique_ptr<model::domain_def> live;
+  bool launched = false; ///< QEMU has the socket: it stays
   ~launch_plan();
 };
 
@@ -34,16 +29,25 @@ struct launch_plan {
 std::unique_ptr<launch_plan> prepare_launch(domus_instance* inst,
                                             const model::domain_def& def);
 
-/// Launches a prepared QEMU; completes `c` once it runs (vCPUs running unless paused),
-/// or failed and is gone.
-void launch(domus_instance* inst, domus_dom* d, std::unique_ptr<launch_plan> plan,
-            bool paused, call c);
+/// Launches a prepared QEMU for the start kept in d->run.start, which completes once
+/// QEMU runs (its vCPUs running unless paused), or once it failed and is gone.
+void launch(domus_instance* inst, domus_dom* d, std::unique_ptr<launch_plan> plan);
 
-/// Ends the domain's QEMU: SIGTERM, then SIGKILL after the grace (never with
-/// `graceful`), then `ended(gone)` once it exited (gone false: it outlived a graceful
-/// stop). A start still under way fails first.
-void end_process(domus_instance* inst, domus_dom* d, bool graceful,
-                 std::function<void(bool gone)> ended);
+/// Ends the domain's QEMU: SIGTERM, then SIGKILL after the grace unless `graceful`.
+/// Whoever waits (a start, a destroy) completes when it is gone (process_gone).
+void end_process(domus_instance* inst, domus_dom* d, bool graceful);
+
+/// The end of a start that never launched (its preparation failed, or was cancelled
+/// or overtaken by a destroy): the domain is idle again, and `why` fails the start.
+void drop_start(domus_instance* inst, domus_dom* d, errc code, const std::string& why);
+
+/// Completes a kept destroy: shut off (destroyed), with QEMU's shutdown/host and
+/// stopped/destroyed when a guest had started.
+void complete_destroy(call c, bool started, bool host_shutdown);
+
+/// A call's deadline passed (or a destroy overtakes it): the start, destroy or
+/// reconnect it is gives up (docs/qemu.md).
+void cancel_call(domus_instance* inst, domus_dom* d, void* user);
 
 /// Takes back a QEMU that outlived the daemon: checks the process is that QEMU,
 /// reconnects its monitor, learns its run state; completes `c` (result.dom, state).

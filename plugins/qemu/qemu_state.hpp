@@ -22,10 +22,6 @@
 
 namespace domus::qemu_driver {
 
-/// What the driver applies of a running guest's lifecycle elements (on_poweroff,
-/// on_reboot, on_crash), libvirt's values.
-enum class guest_action { destroy, restart, preserve, rename_restart, coredump_destroy };
-
 /// Where a domain's QEMU is in its life.
 enum class run_phase {
   idle,      ///< no QEMU
@@ -35,7 +31,21 @@ enum class run_phase {
   ending,    ///< signalled; its exit is awaited
 };
 
-/// A running QEMU, loop thread only.
+/// An operation's completion, kept until the process says how it went.
+struct call {
+  domus_complete_fn done = nullptr;
+  void* user = nullptr;
+  explicit operator bool() const { return done != nullptr; }
+};
+
+/// Takes a kept completion, leaving none.
+inline call take(call& c) {
+  call out = c;
+  c = call{};
+  return out;
+}
+
+/// A domain's QEMU, loop thread only.
 struct qemu_run {
   run_phase phase = run_phase::idle;
   int64_t pid = 0;
@@ -47,25 +57,28 @@ struct qemu_run {
   int32_t state = DOMUS_STATE_SHUTOFF;
   int32_t reason = DOMUS_REASON_UNKNOWN;
   int32_t id = -1;
+  bool started = false; ///< started/booted was reported (or the guest was taken back)
   // What the driver asked for, so that QEMU's events about it are not reported twice.
   int expect_stop = 0;
   int expect_resume = 0;
   bool fake_reboot = false;   ///< a `reboot`: reset when the guest powers off
   bool host_shutdown = false; ///< QEMU said SHUTDOWN after a host's signal or quit
-  bool guest_shutdown = false;
   bool panicked = false;
   bool io_error_stop = false; ///< BLOCK_IO_ERROR with action stop came before STOP
-  // The destroy (or the end after a guest's power-off) under way.
+  // Its end.
   uint64_t kill_timer = 0;
-  std::vector<std::function<void(bool gone)>> on_exit; ///< who waits for the exit
-  int32_t end_reason = 0;  ///< why it stops when the driver chose (a reason), else 0
-  bool destroying = false; ///< a destroy ends it
-  // The start under way.
-  domus_complete_fn start_done = nullptr;
-  void* start_user = nullptr;
+  int32_t end_reason = 0; ///< why it stops when the driver chose (a reason), else 0
+  // The calls waiting for the process.
+  call start;
   bool start_paused = false;
-  bool cancelled = false;    ///< the start was cancelled (deadline, destroy)
-  std::string start_failure; ///< why the start failed, once it did
+  bool start_cancelled = false; ///< its deadline passed (or a destroy overtook it)
+  std::string start_failure;    ///< why the start failed, once it did
+  uint64_t work = 0;            ///< the start's blocking preparation
+  bool spawning = false;        ///< inside host spawn (a failure is reported there)
+  std::string spawn_error;
+  call destroy;
+  bool destroy_graceful = false;
+  call reconnect;
   std::string log_path;
   uint64_t log_offset = 0; ///< where this start's lines begin in the log
   std::string emulator;
@@ -75,13 +88,14 @@ struct qemu_run {
 
 /// A QEMU domain.
 struct domus_dom {
+  domus_instance* inst = nullptr;
   std::mutex mutex;
   domus::model::domain_def def; ///< what the next start boots (guarded by mutex)
   std::string name;             ///< the definition's name (guarded by mutex)
   // Loop thread only.
-  std::unique_ptr<domus::model::domain_def> live; ///< while active
+  std::unique_ptr<domus::model::domain_def> live; ///< while active (guarded by mutex)
   domus::qemu_driver::qemu_run run;
-  bool ended_by_host_signal = false; ///< QEMU's last end followed a host's signal
+  uint64_t generation = 0; ///< +1 per start: a discarded start's late work is dropped
 };
 
 /// A QEMU driver instance.
@@ -116,9 +130,11 @@ struct work_outcome {
   std::string message;
 };
 /// Runs body on a worker (it may block), then after(outcome) on the loop thread,
-/// whatever happened (a refused or cancelled item too).
-void on_worker(domus_instance* inst, const std::string& what, std::function<void()> body,
-               std::function<void(const work_outcome&)> after);
+/// whatever happened (a refused or cancelled item too). Returns the work's handle for
+/// cancel_work, 0 when it was refused (after then follows on the loop).
+uint64_t on_worker(domus_instance* inst, const std::string& what,
+                   std::function<void()> body,
+                   std::function<void(const work_outcome&)> after);
 /// Writes one line to the daemon's log.
 void log(domus_instance* inst, int32_t level, const std::string& message);
 

@@ -64,7 +64,13 @@ void qmp_client::execute(const std::string& command, const nlohmann::json& args,
 }
 
 void qmp_client::timed_out(void* arg) {
-  auto* t = static_cast<timer_arg*>(arg);
+  try {
+    expire(static_cast<timer_arg*>(arg));
+  } catch (const std::exception&) {
+  }
+}
+
+void qmp_client::expire(timer_arg* t) {
   qmp_client* self = t->self;
   uint64_t id = t->id;
   auto alive = self->alive_;
@@ -157,6 +163,15 @@ void qmp_client::on_readable(uint32_t revents) {
 }
 
 void qmp_client::on_line(const std::string& line) {
+  // What a QEMU sends (or a reply handler does with it) never throws into the loop: a
+  // message that does not fit is dropped.
+  try {
+    dispatch(line);
+  } catch (const std::exception&) {
+  }
+}
+
+void qmp_client::dispatch(const std::string& line) {
   if (line.find_first_not_of(" \r\t") == std::string::npos)
     return;
   nlohmann::json msg = nlohmann::json::parse(line, nullptr, false);
@@ -209,7 +224,7 @@ void qmp_client::on_line(const std::string& line) {
   (void)alive;
 }
 
-void qmp_client::close_with(const std::string& why) {
+void qmp_client::close_with(const std::string& why, bool notify) {
   if (fd_ < 0)
     return;
   host_->unwatch_fd(host_->ctx, watch_);
@@ -240,7 +255,7 @@ void qmp_client::close_with(const std::string& why) {
     if (!*alive)
       return;
   }
-  if (on_closed_)
+  if (notify && on_closed_)
     on_closed_(why);
 }
 

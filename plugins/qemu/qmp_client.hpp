@@ -41,6 +41,9 @@ public:
   void execute(const std::string& command, const nlohmann::json& args, reply_fn reply);
   /// Whether the connection is still up.
   bool open() const { return fd_ >= 0; }
+  /// Closes the connection: every command still out (and the greeting) fails with
+  /// `why`; on_closed is not called. The object may be destroyed from a reply.
+  void abandon(const std::string& why) { close_with(why, false); }
 
 private:
   struct pending {
@@ -52,8 +55,9 @@ private:
   static void timed_out(void* arg);
   void on_readable(uint32_t revents);
   void on_line(const std::string& line);
+  void dispatch(const std::string& line);
   void flush();
-  void close_with(const std::string& why);
+  void close_with(const std::string& why, bool notify = true);
 
   const domus_host_v1* host_;
   int fd_;
@@ -75,6 +79,7 @@ private:
     uint64_t id;
   };
   std::map<uint64_t, std::unique_ptr<timer_arg>> timer_args_;
+  static void expire(timer_arg* t);
 };
 
 } // namespace domus::qemu_driver

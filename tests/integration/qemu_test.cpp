@@ -9,12 +9,18 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 
 // The QEMU driver (plugins/qemu/) running real QEMU on TCG under qemu:///session: the
@@ -351,4 +357,255 @@ BOOST_AUTO_TEST_CASE(kvm_guests_run_where_kvm_works) {
       read_file("/proc/" + std::to_string(qemu_pids("k1").at(0)) + "/cmdline");
   BOOST_TEST(cmd.find(std::string("-accel") + '\0' + "kvm") != std::string::npos);
   BOOST_TEST(f.sh({"destroy", "k1"}).status == 0);
+}
+
+namespace {
+
+// The pids of live processes whose command line starts with `argv0`.
+std::vector<int> pids_named(const std::string& argv0) {
+  std::vector<int> out;
+  DIR* dir = ::opendir("/proc");
+  while (dirent* e = dir ? ::readdir(dir) : nullptr) {
+    int pid = std::atoi(e->d_name);
+    if (pid <= 0)
+      continue;
+    std::string cmd = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    size_t paren = stat.rfind(')');
+    bool zombie =
+        paren != std::string::npos && stat.size() > paren + 2 && stat[paren + 2] == 'Z';
+    if (!zombie && cmd.rfind(argv0 + '\0', 0) == 0)
+      out.push_back(pid);
+  }
+  if (dir)
+    ::closedir(dir);
+  return out;
+}
+
+} // namespace
+
+// A QEMU that never greets (an emulator that answers the probe, then hangs): the start's
+// deadline passes, the driver ends what it spawned, and the domain is shut off; a
+// destroy during such a start overtakes it. Nothing is left running either way.
+BOOST_AUTO_TEST_CASE(a_hung_start_times_out_or_is_overtaken_by_a_destroy) {
+  std::string root = temp_dir("qemu");
+  ::mkdir((root + "/etc").c_str(), 0755);
+  ::mkdir((root + "/etc/domus").c_str(), 0755);
+  std::string tag = "qemu-hang-" + std::to_string(::getpid());
+  std::string wrapper = root + "/hang-qemu";
+  std::ofstream(wrapper) << "#!/bin/bash\n"
+                            "case \" $* \" in *\" none,accel=tcg \"*) exec "
+                            "/usr/bin/qemu-system-x86_64 \"$@\";; esac\n"
+                            "exec -a "
+                         << tag << " sleep 1000\n";
+  ::chmod(wrapper.c_str(), 0755);
+  std::ofstream(root + "/etc/domus/qemu.conf") << "emulator = \"" << wrapper << "\"\n";
+  std::ofstream(root + "/etc/domus/domusd.conf") << "deadline_start_ms = 1500\n";
+  struct cleanup {
+    std::string tag;
+    ~cleanup() {
+      for (int pid : pids_named(tag))
+        ::kill(pid, SIGKILL);
+    }
+  } reap{tag};
+  fixture f(root);
+  f.define("h1", guest_xml("h1"));
+
+  // A destroy overtakes the start while it waits for QEMU's greeting.
+  int64_t id = f.c->send(session, "domain.start", {{"domain", "h1"}});
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (pids_named(tag).empty() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(5ms);
+  BOOST_TEST_REQUIRE(pids_named(tag).size() == 1u);
+  auto destroyed = f.call("domain.destroy", {{"domain", "h1"}});
+  BOOST_TEST(destroyed.ok, destroyed.message);
+  auto start = f.c->wait_for(id, 30s);
+  BOOST_TEST(!start.ok);
+  BOOST_TEST(pids_named(tag).empty());
+  BOOST_TEST(f.state("h1").rfind("shut off", 0) == 0u, f.state("h1"));
+
+  // The deadline passes: the caller hears timeout, and the driver ends the QEMU.
+  auto r = f.call("domain.start", {{"domain", "h1"}});
+  BOOST_TEST(!r.ok);
+  BOOST_TEST((r.code == errc::timeout), r.message);
+  until = std::chrono::steady_clock::now() + 30s;
+  while (f.state("h1").rfind("shut off", 0) != 0 &&
+         std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  BOOST_TEST(f.state("h1").rfind("shut off", 0) == 0u, f.state("h1"));
+  until = std::chrono::steady_clock::now() + 30s;
+  while (!pids_named(tag).empty() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  BOOST_TEST(pids_named(tag).empty());
+  // And the domain starts again once the call is back (refused as busy until then).
+  until = std::chrono::steady_clock::now() + 30s;
+  for (;;) {
+    auto again = f.call("domain.start", {{"domain", "h1"}});
+    if (again.code != errc::busy || std::chrono::steady_clock::now() > until) {
+      BOOST_TEST((again.code == errc::timeout), again.message);
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+// ---- against a real guest -------------------------------------------------------------
+// The test guest (tests/guest/build.sh: Debian's cloud kernel and a busybox initramfs)
+// powers off on the ACPI button, and reboots or panics when told so on its serial port,
+// which QEMU offers here on a unix socket the test talks to.
+
+namespace {
+
+std::string guest_cache() {
+  const char* env = std::getenv("DOMUS_TEST_CACHE");
+  std::string dir = std::string(env && *env ? env : "/var/cache/domus-tests") + "/guest";
+  auto r =
+      run({"/bin/bash", std::string(DOMUS_SOURCE_DIR) + "/tests/guest/build.sh", dir});
+  BOOST_TEST_REQUIRE(r.status == 0, "tests/guest/build.sh: " << r.err);
+  return dir;
+}
+
+std::string real_guest_xml(const std::string& name, const std::string& serial_socket,
+                           const std::string& extra = "") {
+  std::string dir = guest_cache();
+  return "<domain type='qemu'><name>" + name +
+         "</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>"
+         "<os><type arch='x86_64' machine='pc'>hvm</type><kernel>" +
+         dir + "/vmlinuz</kernel><initrd>" + dir +
+         "/initrd.gz</initrd><cmdline>console=ttyS0 quiet panic=0</cmdline></os>"
+         "<features><acpi/></features>" +
+         extra + "<devices><serial type='unix'><source mode='bind' path='" +
+         serial_socket +
+         "'/></serial><memballoon model='none'/><panic model='isa'/></devices></domain>";
+}
+
+// The guest's serial port: lines from it, requests to it.
+class serial_port {
+public:
+  explicit serial_port(const std::string& path) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    BOOST_TEST_REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) ==
+                           0,
+                       path << ": " << std::strerror(errno));
+  }
+  ~serial_port() { ::close(fd_); }
+  // Waits (bounded) until the guest printed `marker` since the last wait.
+  void wait_for(const std::string& marker, std::chrono::seconds bound = 120s) {
+    auto until = std::chrono::steady_clock::now() + bound;
+    for (;;) {
+      size_t at = seen_.find(marker);
+      if (at != std::string::npos) {
+        seen_.erase(0, at + marker.size());
+        return;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      BOOST_TEST_REQUIRE(left.count() > 0, "no '" << marker << "' from the guest: "
+                                                  << seen_.substr(0, 2000));
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+        continue;
+      char buf[4096];
+      ssize_t n = ::read(fd_, buf, sizeof buf);
+      BOOST_TEST_REQUIRE(n > 0, "the guest's serial port closed: " << seen_);
+      seen_.append(buf, static_cast<size_t>(n));
+    }
+  }
+  void send(const std::string& line) {
+    std::string text = line + "\n";
+    BOOST_TEST_REQUIRE(::write(fd_, text.data(), text.size()) ==
+                       static_cast<ssize_t>(text.size()));
+  }
+
+private:
+  int fd_ = -1;
+  std::string seen_;
+};
+
+// Polls (bounded) until domstate --reason says `want`.
+void wait_state(fixture& f, const std::string& name, const std::string& want) {
+  auto until = std::chrono::steady_clock::now() + 60s;
+  std::string now;
+  while (std::chrono::steady_clock::now() < until) {
+    now = f.state(name);
+    if (now == want)
+      return;
+    std::this_thread::sleep_for(20ms);
+  }
+  BOOST_TEST(now == want, "events: " << joined(f.events(name)));
+}
+
+// Defines and starts a real guest `name`; its serial port once it printed its marker.
+std::unique_ptr<serial_port> boot_real_guest(fixture& f, const std::string& name,
+                                             const std::string& extra = "") {
+  std::string sock = f.d->root() + "/" + name + ".serial";
+  f.define(name, real_guest_xml(name, sock, extra));
+  auto r = f.sh({"start", name});
+  BOOST_TEST_REQUIRE(r.status == 0, r.err);
+  auto serial = std::make_unique<serial_port>(sock);
+  serial->wait_for("DOMUS-GUEST-READY");
+  return serial;
+}
+
+} // namespace
+
+// `domsh shutdown`: the guest powers off on the ACPI button; libvirt's events, and the
+// domain shut off (shutdown).
+BOOST_AUTO_TEST_CASE(a_real_guest_powers_off_on_shutdown) {
+  fixture f;
+  auto serial = boot_real_guest(f, "g1");
+  auto r = f.sh({"shutdown", "g1"});
+  BOOST_TEST(r.status == 0, r.err);
+  BOOST_TEST(r.out == "Domain 'g1' is being shutdown\n\n");
+  wait_state(f, "g1", "shut off (shutdown)\n\n");
+  BOOST_TEST(qemu_pids("g1").empty());
+  BOOST_TEST(
+      joined(f.wait_events("g1", 5)) ==
+      "defined/added resumed/unpaused started/booted shutdown/guest stopped/shutdown");
+}
+
+// `domsh reboot` (libvirt's fake reboot: the power button, then a reset) and a reboot
+// the guest does itself: it boots again each time and keeps running.
+BOOST_AUTO_TEST_CASE(a_real_guest_reboots) {
+  fixture f;
+  auto serial = boot_real_guest(f, "g2");
+  auto r = f.sh({"reboot", "g2"});
+  BOOST_TEST(r.status == 0, r.err);
+  BOOST_TEST(r.out == "Domain 'g2' is being rebooted\n\n");
+  serial->wait_for("DOMUS-GUEST-POWEROFF");
+  serial->wait_for("DOMUS-GUEST-READY");
+  BOOST_TEST(f.state("g2") == "running (booted)\n\n");
+  serial->send("reboot");
+  serial->wait_for("DOMUS-GUEST-REBOOTING");
+  serial->wait_for("DOMUS-GUEST-READY");
+  BOOST_TEST(f.state("g2").rfind("running", 0) == 0u, f.state("g2"));
+  BOOST_TEST(qemu_pids("g2").size() == 1u);
+  BOOST_TEST(f.sh({"destroy", "g2"}).status == 0);
+  // No stop or shutdown between: the reboots are no lifecycle events in libvirt.
+  BOOST_TEST(
+      joined(f.wait_events("g2", 5)) ==
+      "defined/added resumed/unpaused started/booted shutdown/host stopped/destroyed");
+}
+
+// A guest that panics (pvpanic): crashed (panicked), then on_crash destroy shuts it off
+// (crashed); with on_crash preserve it stays crashed until destroyed.
+BOOST_AUTO_TEST_CASE(a_real_guest_panics) {
+  fixture f;
+  // The port is closed once the request is out: QEMU then drops what the guest prints,
+  // and the panic's long report never waits for a reader.
+  boot_real_guest(f, "g3")->send("panic");
+  wait_state(f, "g3", "shut off (crashed)\n\n");
+  BOOST_TEST(
+      joined(f.wait_events("g3", 5)) ==
+      "defined/added resumed/unpaused started/booted crashed/panicked stopped/crashed");
+  BOOST_TEST(qemu_pids("g3").empty());
+
+  boot_real_guest(f, "g4", "<on_crash>preserve</on_crash>")->send("panic");
+  wait_state(f, "g4", "crashed (panicked)\n\n");
+  BOOST_TEST(qemu_pids("g4").size() == 1u);
+  BOOST_TEST(f.sh({"destroy", "g4"}).status == 0);
+  BOOST_TEST(f.state("g4") == "shut off (destroyed)\n\n");
 }
