@@ -78,6 +78,34 @@ monitor_socket make_monitor_socket(const std::string& dir, const std::string& na
   return out;
 }
 
+int make_listening_socket(const std::string& dir, const std::string& name) {
+  auto failed = [&](const std::string& what) {
+    return error(errc::operation_failed, "the socket " + dir + "/" + name + ": " + what +
+                                             ": " + std::strerror(errno));
+  };
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw failed("mkdir");
+  closer d{::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)};
+  if (d.fd < 0)
+    throw failed("open its folder");
+  sockaddr_un addr;
+  if (!short_address(d.fd, name, addr)) {
+    errno = ENAMETOOLONG;
+    throw failed("its name");
+  }
+  ::unlinkat(d.fd, name.c_str(), 0);
+  closer l{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+  if (l.fd < 0)
+    throw failed("socket");
+  if (::bind(l.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    throw failed("bind");
+  if (::listen(l.fd, 4) != 0)
+    throw failed("listen");
+  int fd = l.fd;
+  l.fd = -1;
+  return fd;
+}
+
 int connect_monitor(const std::string& path) {
   std::string dir, name;
   split(path, dir, name);

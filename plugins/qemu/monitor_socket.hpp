@@ -20,6 +20,10 @@ struct monitor_socket {
 /// stale one. Throws domus::error (operation_failed) naming the path and why.
 monitor_socket make_monitor_socket(const std::string& dir, const std::string& name);
 
+/// A listening socket DIR/NAME (DIR made 0700 when missing, a stale socket replaced),
+/// for QEMU to inherit: a guest agent's channel. Throws domus::error naming the path.
+int make_listening_socket(const std::string& dir, const std::string& name);
+
 /// Connects to a monitor socket by its path: the descriptor, or -1 with errno set.
 int connect_monitor(const std::string& path);
 

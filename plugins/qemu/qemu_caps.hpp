@@ -54,6 +54,10 @@ std::optional<qemu_caps> caps_from_json(std::string_view text);
 qemu_caps probe_caps(const domus_host_v1* host, const std::string& emulator,
                      uint32_t timeout_ms);
 
+/// `virsh capabilities`: the host (from /proc and /sys) and the guests this emulator
+/// runs, of type qemu and, with `kvm`, kvm (host_capabilities.cpp).
+std::string capabilities_xml(const qemu_caps& caps, bool kvm);
+
 /// Whether KVM works here: /dev/kvm opens and KVM_CREATE_VM succeeds. "" when it does,
 /// else why not.
 std::string kvm_unusable();

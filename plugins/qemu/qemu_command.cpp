@@ -35,8 +35,8 @@ std::string attr_or(const xml_node& n, std::string_view name, std::string fallba
                               const std::string& detail = "") {
   std::string where = n.line ? " (line " + std::to_string(n.line) + ")" : "";
   throw error(errc::unsupported, "the QEMU driver does not apply " + path + where +
-                                     (detail.empty() ? "" : ": " + detail) +
-                                     " yet (docs/qemu.md lists what it applies)");
+                                     " yet" + (detail.empty() ? "" : "; " + detail) +
+                                     " (docs/qemu.md lists what it applies)");
 }
 
 // Which elements of a definition are applied, or harmless to leave to QEMU's defaults.
@@ -57,18 +57,22 @@ const char* const top_level_known[] = {"name",
                                        "on_crash",
                                        "devices",
                                        "qemu:commandline",
-                                       "seclabel"};
+                                       "seclabel",
+                                       "pm"};
 
 struct builder {
-  builder(const model::domain_def& d, const qemu_caps& c, bool k)
-      : def(d), caps(c), kvm(k) {}
+  builder(const model::domain_def& d, const qemu_caps& c, bool k, const monitor_spec& m)
+      : def(d), caps(c), kvm(k), spec(m) {}
   const model::domain_def& def;
   const qemu_caps& caps;
   bool kvm;
+  const monitor_spec& spec;
   std::vector<std::string> out;
   std::string machine_family; // "pc" or "q35"
   bool has_usb = false;
+  bool has_virtio_serial = false;
   bool any_boot_order = false;
+  int channel_count = 0;
 
   void arg(std::string a) { out.push_back(std::move(a)); }
   void arg(std::string a, std::string b) {
@@ -98,12 +102,15 @@ struct builder {
                                               "' (it has: " + caps.machine_names() + ")");
     machine_family = m->name.find("q35") != std::string::npos ? "q35" : "pc";
     bool acpi = false;
+    std::string vmport;
     if (const xml_node* f = def.root().child("features")) {
       for (const auto& c : f->children) {
         if (c.is_text)
           continue;
         if (c.name == "acpi")
           acpi = true;
+        else if (c.name == "vmport")
+          vmport = attr_or(c, "state") == "off" ? ",vmport=off" : ",vmport=on";
         else if (c.name != "apic" && c.name != "pae")
           not_applied(c, "<features><" + c.name + ">");
       }
@@ -116,7 +123,7 @@ struct builder {
           usb = true;
     (void)usb; // the controller is a -device of its own (usb=off keeps QEMU's out)
     arg("-machine", option_value(m->name) + ",usb=off,dump-guest-core=off" +
-                        (acpi ? ",acpi=on" : ",acpi=off"));
+                        (acpi ? ",acpi=on" : ",acpi=off") + vmport);
     arg("-accel", kvm ? "kvm" : "tcg");
   }
 
@@ -227,17 +234,57 @@ struct builder {
 
   void clock() {
     std::string base = "utc";
+    std::string rtc_extra;
     if (const xml_node* c = def.root().child("clock")) {
       std::string offset = attr_or(*c, "offset", "utc");
       if (offset == "localtime")
         base = "localtime";
       else if (offset != "utc")
         not_applied(*c, "<clock offset='" + offset + "'>");
-      for (const auto& t : c->children)
-        if (!t.is_text)
+      for (const auto& t : c->children) {
+        if (t.is_text)
+          continue;
+        if (t.name != "timer")
           not_applied(t, "<clock><" + t.name + ">");
+        std::string name = attr_or(t, "name"), tick = attr_or(t, "tickpolicy");
+        std::string present = attr_or(t, "present", "yes");
+        // libvirt's translations, for the timers virt-install writes.
+        if (name == "rtc" && (tick.empty() || tick == "catchup" || tick == "delay")) {
+          if (tick == "catchup")
+            rtc_extra = ",driftfix=slew";
+        } else if (name == "pit" &&
+                   (tick.empty() || tick == "delay" || tick == "discard")) {
+          if (!tick.empty())
+            arg("-global", "kvm-pit.lost_tick_policy=" + tick);
+        } else if (name == "hpet" && tick.empty()) {
+          if (present == "no")
+            arg("-no-hpet");
+        } else {
+          not_applied(t, "<timer name='" + name + "'" +
+                             (tick.empty() ? "" : " tickpolicy='" + tick + "'") + ">");
+        }
+      }
     }
-    arg("-rtc", "base=" + base);
+    arg("-rtc", "base=" + base + rtc_extra);
+  }
+
+  // <pm>: the guest's S3 and S4, as libvirt turns them off.
+  void power_management() {
+    const xml_node* pm = def.root().child("pm");
+    if (!pm)
+      return;
+    std::string device = machine_family == "q35" ? "ICH9-LPC" : "PIIX4_PM";
+    for (const auto& c : pm->children) {
+      if (c.is_text)
+        continue;
+      std::string enabled = attr_or(c, "enabled");
+      const char* property = c.name == "suspend-to-mem"    ? "disable_s3"
+                             : c.name == "suspend-to-disk" ? "disable_s4"
+                                                           : nullptr;
+      if (!property || (enabled != "yes" && enabled != "no"))
+        not_applied(c, "<pm><" + c.name + ">");
+      arg("-global", device + "." + property + "=" + (enabled == "no" ? "1" : "0"));
+    }
   }
 
   // ---- devices ----
@@ -462,7 +509,12 @@ struct builder {
                 {"bus", "pci.0"},
                 {"addr", "0x1.0x2"}});
       } else if (model == "qemu-xhci" || model == "nec-xhci") {
-        device({{"driver", model}, {"id", "usb"}});
+        ordered_json dj = {{"driver", model}, {"id", "usb"}};
+        if (const std::string* ports = c.attr("ports")) {
+          dj["p2"] = std::stoi(*ports);
+          dj["p3"] = std::stoi(*ports);
+        }
+        device(dj);
       } else {
         not_applied(c, "USB controller model '" + model + "'");
       }
@@ -470,12 +522,122 @@ struct builder {
     }
     if (type == "pci" && (model == "pci-root" || model == "pcie-root"))
       return; // the machine's own
+    if (type == "pci" && model == "pcie-root-port" && machine_family == "q35") {
+      // Placed by QEMU on pcie.0 (addresses are not applied yet: docs/qemu.md).
+      int index = std::stoi(attr_or(c, "index", "1"));
+      device({{"driver", "pcie-root-port"},
+              {"port", 15 + index},
+              {"chassis", index},
+              {"id", "pci." + std::to_string(index)},
+              {"bus", "pcie.0"}});
+      return;
+    }
+    if (type == "virtio-serial") {
+      int index = std::stoi(attr_or(c, "index", "0"));
+      device({{"driver", "virtio-serial-pci"},
+              {"id", "virtio-serial" + std::to_string(index)}});
+      if (index == 0)
+        has_virtio_serial = true;
+      return;
+    }
     if (type == "ide" && machine_family == "pc")
       return; // PIIX3's
     if (type == "sata" && machine_family == "q35" && attr_or(c, "index", "0") == "0")
       return; // q35's ICH9 AHCI
     not_applied(c, "<controller type='" + type + "'" +
                        (model.empty() ? "" : " model='" + model + "'") + ">");
+  }
+
+  // A virtio serial port (the guest agent's org.qemu.guest_agent.0) on a unix socket.
+  void channel(const xml_node& c) {
+    std::string type = attr_or(c, "type");
+    const xml_node* t = c.child("target");
+    std::string ttype = t ? attr_or(*t, "type") : "";
+    std::string name = t ? attr_or(*t, "name") : "";
+    if (type != "unix" || ttype != "virtio" || name.empty())
+      not_applied(c, "<channel type='" + type + "'> with target '" + ttype + "'",
+                  "unix sockets to virtio ports are applied");
+    if (name.find('/') != std::string::npos || name.find(',') != std::string::npos)
+      throw error(errc::invalid_argument, "channel name '" + name + "' holds '/' or ','");
+    const xml_node* src = c.child("source");
+    std::string path = src ? attr_or(*src, "path") : "";
+    int fd = -1;
+    if (path.empty()) {
+      auto it = spec.channel_fds.find(name);
+      if (it != spec.channel_fds.end())
+        fd = it->second;
+      else if (spec.channel_dir.empty())
+        throw error(errc::invalid_argument,
+                    "<channel> '" + name + "' has no source path");
+      path = spec.channel_dir + "/" + name;
+    }
+    if (!has_virtio_serial) {
+      // libvirt adds the controller a virtio channel needs.
+      device({{"driver", "virtio-serial-pci"}, {"id", "virtio-serial0"}});
+      has_virtio_serial = true;
+    }
+    int n = channel_count++;
+    std::string id = "charchannel" + std::to_string(n);
+    // A socket the driver made is inherited: its path's length never matters.
+    arg("-chardev",
+        "socket,id=" + id +
+            (fd >= 0 ? ",fd=" + std::to_string(fd) : ",path=" + option_value(path)) +
+            ",server=on,wait=off");
+    device({{"driver", "virtserialport"},
+            {"bus", "virtio-serial0.0"},
+            {"nr", n + 1},
+            {"chardev", id},
+            {"id", "channel" + std::to_string(n)},
+            {"name", name}});
+  }
+
+  void rng(const xml_node& r) {
+    if (attr_or(r, "model") != "virtio")
+      not_applied(r, "<rng model='" + attr_or(r, "model") + "'>");
+    const xml_node* b = r.child("backend");
+    std::string model = b ? attr_or(*b, "model") : "";
+    std::string source = b ? b->trimmed_text() : "";
+    if (model != "random")
+      not_applied(r, "<rng><backend model='" + model + "'>");
+    if (source.empty())
+      source = "/dev/urandom";
+    if (source != "/dev/urandom" && source != "/dev/random" && source != "/dev/hwrng")
+      throw error(errc::invalid_argument, "<rng> backend '" + source +
+                                              "' is not /dev/urandom, /dev/random or "
+                                              "/dev/hwrng");
+    arg("-object",
+        ordered_json{{"qom-type", "rng-random"}, {"id", "objrng0"}, {"filename", source}}
+            .dump());
+    device({{"driver", "virtio-rng-pci"}, {"rng", "objrng0"}, {"id", "rng0"}});
+  }
+
+  // VNC on a TCP port (a start allocates autoport's first); its password is set over
+  // QMP, never here.
+  void vnc(const xml_node& g) {
+    std::string type = attr_or(g, "type");
+    if (type != "vnc")
+      not_applied(g, "<graphics type='" + type + "'>", "VNC is applied");
+    std::string listen = attr_or(g, "listen", "");
+    for (const auto& c : g.children) {
+      if (c.is_text)
+        continue;
+      if (c.name != "listen" || attr_or(c, "type", "address") != "address")
+        not_applied(c, "<graphics><" + c.name + ">");
+      if (listen.empty())
+        listen = attr_or(c, "address");
+    }
+    if (listen.empty())
+      listen = "127.0.0.1"; // libvirt's vnc_listen
+    int port = std::stoi(attr_or(g, "port", "-1"));
+    if (port < 5900 || port > 65535)
+      throw error(errc::invalid_argument,
+                  "<graphics type='vnc'> needs a port from 5900 to 65535 or autoport");
+    std::string host =
+        listen.find(':') != std::string::npos ? "[" + listen + "]" : listen;
+    std::string value = host + ":" + std::to_string(port - 5900);
+    if (g.attr("passwd"))
+      value += ",password=on";
+    arg("-vnc", value);
   }
 
   void devices() {
@@ -542,12 +704,17 @@ struct builder {
         if (model != "isa")
           not_applied(c, "panic model '" + model + "'");
         device({{"driver", "pvpanic"}, {"ioport", 1285}});
+      } else if (c.name == "channel") {
+        channel(c);
+      } else if (c.name == "rng") {
+        rng(c);
+      } else if (c.name == "graphics") {
+        graphics = true;
+        vnc(c);
       } else if (c.name == "audio") {
         if (attr_or(c, "type") != "none")
           not_applied(c, "<audio type='" + attr_or(c, "type") + "'>");
       } else {
-        if (c.name == "graphics")
-          graphics = true;
         not_applied(c, "<" + c.name + ">");
       }
     }
@@ -574,7 +741,7 @@ struct builder {
 
 std::vector<std::string> build_argv(const model::domain_def& def, const qemu_caps& caps,
                                     const monitor_spec& monitor, bool kvm) {
-  builder b(def, caps, kvm);
+  builder b(def, caps, kvm, monitor);
   b.check_top_level();
   b.arg(caps.path);
   b.arg("-name", "guest=" + option_value(def.name) + ",debug-threads=on");
@@ -605,10 +772,64 @@ std::vector<std::string> build_argv(const model::domain_def& def, const qemu_cap
   std::vector<std::string> devices = std::move(b.out);
   b.out = std::move(head);
   b.os();
+  b.power_management();
   b.out.insert(b.out.end(), devices.begin(), devices.end());
   b.arg("-msg", "timestamp=on");
   b.passthrough();
   return b.out;
+}
+
+namespace {
+// The first VNC display of a root element, const or not.
+template <class Node> Node* first_vnc(Node& root) {
+  Node* devs = root.child("devices");
+  if (!devs)
+    return nullptr;
+  for (auto& c : devs->children)
+    if (!c.is_text && c.name == "graphics" && attr_or(c, "type") == "vnc")
+      return &c;
+  return nullptr;
+}
+} // namespace
+
+int vnc_port(const model::domain_def& def) {
+  auto* g = first_vnc(def.root());
+  if (!g)
+    return -1;
+  if (attr_or(*g, "autoport", attr_or(*g, "port", "-1") == "-1" ? "yes" : "no") == "yes")
+    return 0;
+  return std::atoi(attr_or(*g, "port", "-1").c_str());
+}
+
+void set_vnc_port(model::domain_def& def, int port) {
+  if (auto* g = first_vnc(def.root())) {
+    g->set_attr("port", std::to_string(port));
+    if (!g->attr("autoport"))
+      g->set_attr("autoport", "yes");
+  }
+}
+
+std::string vnc_password(const model::domain_def& def) {
+  auto* g = first_vnc(def.root());
+  return g ? attr_or(*g, "passwd") : "";
+}
+
+std::vector<std::string> driver_made_channels(const model::domain_def& def) {
+  std::vector<std::string> out;
+  const xml_node* devs = def.root().child("devices");
+  if (!devs)
+    return out;
+  for (const auto& c : devs->children) {
+    if (c.is_text || c.name != "channel" || attr_or(c, "type") != "unix")
+      continue;
+    const xml_node* src = c.child("source");
+    const xml_node* t = c.child("target");
+    std::string name = t ? attr_or(*t, "name") : "";
+    if ((!src || attr_or(*src, "path").empty()) && !name.empty() &&
+        name.find('/') == std::string::npos && name != "." && name != "..")
+      out.push_back(name);
+  }
+  return out;
 }
 
 std::vector<disk_file> disk_files(const model::domain_def& def) {

@@ -6,16 +6,36 @@
 
 #include <domus/model/domain_def.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
 namespace domus::qemu_driver {
 
-/// Where the command line finds its monitor.
+/// Where the command line finds its monitor, and where it puts what needs a place.
 struct monitor_spec {
   int fd = -1;      ///< a listening socket QEMU inherits (a start)
   std::string path; ///< else a socket path QEMU listens on (domxml-to-native)
+  /// Where a <channel type='unix'> without a source path gets its socket
+  /// (libvirt's /var/lib/libvirt/qemu/channel/target/domain-N-NAME/).
+  std::string channel_dir;
+  /// Listening sockets the driver made for those channels, by target name: QEMU
+  /// inherits them (-chardev socket,fd=N).
+  std::map<std::string, int> channel_fds;
 };
+
+/// The target names of the <channel type='unix'> without a source path: the sockets a
+/// start makes in monitor_spec::channel_dir.
+std::vector<std::string> driver_made_channels(const model::domain_def& def);
+
+/// The port a VNC display of `def` listens on: its port attribute, 0 with autoport (a
+/// start allocates one and writes it in with set_vnc_port), -1 without a VNC display.
+int vnc_port(const model::domain_def& def);
+/// Writes the port a start allocated into the definition (port, autoport kept).
+void set_vnc_port(model::domain_def& def, int port);
+/// The VNC password of `def` (graphics passwd), empty when none: set over QMP after
+/// QEMU runs, never on its command line.
+std::string vnc_password(const model::domain_def& def);
 
 /// The command line, argv[0] the emulator. `kvm`: accelerate with KVM (type kvm), else
 /// TCG. Throws domus::error: unsupported (an element not applied, naming it and its

@@ -352,6 +352,23 @@ void qemu_version_info(domus_instance* inst, domus_complete_fn done, void* user)
   done(user, &r);
 }
 
+// `virsh capabilities`: the default emulator's guests (probed at open, or now).
+void qemu_capabilities(domus_instance* inst, domus_complete_fn done, void* user) {
+  auto out = std::make_shared<std::string>();
+  on_worker(
+      inst, "capabilities",
+      [inst, out] {
+        *out = capabilities_xml(*caps_for(inst, inst->emulator), kvm_unusable().empty());
+      },
+      [done, user, out](const work_outcome& o) {
+        if (!o.ok)
+          return fail(done, user, o.code, o.message);
+        domus_result_v1 r = blank();
+        r.xml = out->c_str();
+        done(user, &r);
+      });
+}
+
 const char* const schemes[] = {"qemu", nullptr};
 
 domus_driver_v1 make_driver() {
@@ -367,6 +384,7 @@ domus_driver_v1 make_driver() {
   d.node_info = qemu_node_info;
   d.version_info = qemu_version_info;
   d.domain = &domain_ops();
+  d.capabilities = qemu_capabilities;
   return d;
 }
 

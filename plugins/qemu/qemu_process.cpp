@@ -3,7 +3,10 @@
 #include "monitor_socket.hpp"
 #include "qemu_command.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +37,41 @@ launch_plan::~launch_plan() {
   for (int fd : {listen_fd, monitor_fd, log_fd})
     if (fd >= 0)
       ::close(fd);
+  for (int fd : extra_fds)
+    ::close(fd);
+  if (!launched && inst && vnc_port > 0)
+    release_vnc_port(inst, vnc_port);
+}
+
+// ---- VNC ports
+// -------------------------------------------------------------------------
+
+int reserve_vnc_port(domus_instance* inst) {
+  std::lock_guard<std::mutex> lock(inst->ports_mutex);
+  for (int port = 5900; port <= 65535; ++port) {
+    if (inst->vnc_ports.count(port))
+      continue;
+    // Free on every address, as far as a bind can tell now.
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+      break;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+    bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (free) {
+      inst->vnc_ports.insert(port);
+      return port;
+    }
+  }
+  throw error(errc::operation_failed, "no free VNC port from 5900 to 65535");
+}
+
+void release_vnc_port(domus_instance* inst, int port) {
+  std::lock_guard<std::mutex> lock(inst->ports_mutex);
+  inst->vnc_ports.erase(port);
 }
 
 // ---- /proc ---------------------------------------------------------------------------
@@ -140,12 +178,6 @@ std::string log_tail(const qemu_run& run) {
     text.resize(n > 0 ? static_cast<size_t>(n) : 0);
   }
   ::close(fd);
-  // Only what QEMU said after the command line.
-  size_t skip = from == static_cast<off_t>(run.log_offset) ? text.find('\n') : 0;
-  if (skip != std::string::npos && from == static_cast<off_t>(run.log_offset)) {
-    size_t second = text.find('\n', skip + 1);
-    text = second == std::string::npos ? "" : text.substr(second + 1);
-  }
   while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
     text.pop_back();
   std::string out;
@@ -185,6 +217,8 @@ void process_gone(domus_instance* inst, domus_dom* d, const std::string& how) {
     inst->host->unwatch_pid(inst->host->ctx, run.watch);
   if (!run.qmp_path.empty())
     ::unlink(run.qmp_path.c_str());
+  if (run.vnc_port > 0)
+    release_vnc_port(inst, run.vnc_port);
   // What the completions need, then the domain is idle.
   std::unique_ptr<qmp_client> monitor = std::move(run.qmp);
   call start = take(run.start), destroy = take(run.destroy),
@@ -531,7 +565,7 @@ void learn_ptys(domus_dom* d, const json& chardevs) {
   }
 }
 
-void after_negotiation(domus_instance* inst, domus_dom* d) {
+void continue_start(domus_instance* inst, domus_dom* d) {
   d->run.qmp->execute(
       "query-chardev", nullptr, [inst, d](bool ok, const json& ret, const std::string&) {
         if (d->run.phase != run_phase::launching)
@@ -550,6 +584,26 @@ void after_negotiation(domus_instance* inst, domus_dom* d) {
                               started(inst, d);
                             });
       });
+}
+
+// The VNC password over QMP (never on the command line or in the log), then the rest.
+void after_negotiation(domus_instance* inst, domus_dom* d) {
+  std::string password;
+  {
+    std::lock_guard<std::mutex> lock(d->mutex);
+    if (d->live)
+      password = vnc_password(*d->live);
+  }
+  if (password.empty())
+    return continue_start(inst, d);
+  d->run.qmp->execute("set_password", json{{"protocol", "vnc"}, {"password", password}},
+                      [inst, d](bool ok, const json&, const std::string& error) {
+                        if (d->run.phase != run_phase::launching)
+                          return;
+                        if (!ok)
+                          return abort_start(inst, d, "set_password: " + error);
+                        continue_start(inst, d);
+                      });
 }
 
 } // namespace
@@ -608,7 +662,27 @@ std::unique_ptr<launch_plan> prepare_launch(domus_instance* inst,
   plan->listen_fd = sock.listen_fd;
   plan->monitor_fd = sock.client_fd;
   plan->qmp_path = sock.path;
-  plan->argv = build_argv(def, *caps, monitor_spec{plan->listen_fd, ""}, kvm);
+  // An autoport VNC display gets the lowest free port from 5900, held for this domain
+  // until its QEMU is gone; the live definition shows it.
+  if (vnc_port(def) == 0) {
+    plan->inst = inst;
+    plan->vnc_port = reserve_vnc_port(inst);
+    set_vnc_port(*plan->live, plan->vnc_port);
+  }
+  monitor_spec spec{plan->listen_fd, "", "", {}};
+  spec.channel_dir = inst->run_dir + "/channel/" + def.uuid_string();
+  auto channels = driver_made_channels(def);
+  if (!channels.empty()) {
+    if (::mkdir((inst->run_dir + "/channel").c_str(), 0700) != 0 && errno != EEXIST)
+      throw error(errc::operation_failed,
+                  "mkdir " + inst->run_dir + "/channel: " + std::strerror(errno));
+    for (const auto& name : channels) {
+      int fd = make_listening_socket(spec.channel_dir, name);
+      plan->extra_fds.push_back(fd);
+      spec.channel_fds[name] = fd;
+    }
+  }
+  plan->argv = build_argv(*plan->live, *caps, spec, kvm);
 
   // The log, as libvirt's /var/log/libvirt/qemu/NAME.log: appended per start.
   plan->log_path = inst->log_dir + "/" + def.name + ".log";
@@ -631,6 +705,7 @@ std::unique_ptr<launch_plan> prepare_launch(domus_instance* inst,
     header += " " + (plain ? a : "'" + a + "'");
   }
   header += "\n";
+  plan->log_offset += header.size(); // what QEMU says starts after it
   if (::write(plan->log_fd, header.data(), header.size()) < 0)
     throw error(errc::operation_failed,
                 "cannot write the log " + plan->log_path + ": " + std::strerror(errno));
@@ -653,7 +728,8 @@ void launch(domus_instance* inst, domus_dom* d, std::unique_ptr<launch_plan> pla
   args.push_back(nullptr);
   static const char* const env[] = {"LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
                                     nullptr};
-  int32_t pass[] = {plan->listen_fd};
+  std::vector<int32_t> pass = {plan->listen_fd};
+  pass.insert(pass.end(), plan->extra_fds.begin(), plan->extra_fds.end());
   domus_spawn_v1 spec{};
   spec.struct_size = sizeof spec;
   spec.file = args[0];
@@ -662,8 +738,8 @@ void launch(domus_instance* inst, domus_dom* d, std::unique_ptr<launch_plan> pla
   spec.stdin_fd = -1;
   spec.stdout_fd = plan->log_fd;
   spec.stderr_fd = plan->log_fd;
-  spec.pass_fds = pass;
-  spec.n_pass_fds = 1;
+  spec.pass_fds = pass.data();
+  spec.n_pass_fds = pass.size();
   spec.uid = -1;
   spec.gid = -1;
   run.phase = run_phase::launching;
@@ -679,6 +755,7 @@ void launch(domus_instance* inst, domus_dom* d, std::unique_ptr<launch_plan> pla
     return process_gone(inst, d, "was never spawned");
   }
   plan->launched = true;
+  run.vnc_port = plan->vnc_port;
   int fd = plan->monitor_fd;
   plan->monitor_fd = -1;
   run.qmp = monitor_for(inst, d, fd);

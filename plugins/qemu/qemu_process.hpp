@@ -13,16 +13,24 @@ namespace domus::qemu_driver {
 /// What a start prepared on a worker, for the launch on the loop thread.
 struct launch_plan {
   std::vector<std::string> argv;
-  int listen_fd = -1;  ///< the monitor's listening socket, QEMU's
-  int monitor_fd = -1; ///< our end, already connected to it
-  int log_fd = -1;     ///< QEMU's stdout and stderr
+  int listen_fd = -1;         ///< the monitor's listening socket, QEMU's
+  int monitor_fd = -1;        ///< our end, already connected to it
+  int log_fd = -1;            ///< QEMU's stdout and stderr
+  std::vector<int> extra_fds; ///< more sockets QEMU inherits (guest agent channels)
   uint64_t log_offset = 0;
   std::string log_path;
   std::string qmp_path;
   std::unique_ptr<model::domain_def> live;
-  bool launched = false; ///< QEMU has the socket: it stays
+  bool launched = false;          ///< QEMU has the socket: it stays
+  domus_instance* inst = nullptr; ///< set with vnc_port
+  int vnc_port = 0;               ///< reserved for an autoport display
   ~launch_plan();
 };
+
+/// Reserves the lowest VNC port from 5900 that no domain holds and binds now; throws
+/// domus::error when none is left. Released when the QEMU is gone.
+int reserve_vnc_port(domus_instance* inst);
+void release_vnc_port(domus_instance* inst, int port);
 
 /// Prepares a start (blocking: probes, checks disk files, makes the monitor's socket,
 /// opens the log): the plan, or domus::error naming what is wrong.

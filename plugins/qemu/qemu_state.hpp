@@ -82,6 +82,7 @@ struct qemu_run {
   std::string log_path;
   uint64_t log_offset = 0; ///< where this start's lines begin in the log
   std::string emulator;
+  int vnc_port = 0; ///< the autoport display's port it holds
 };
 
 } // namespace domus::qemu_driver
@@ -110,7 +111,9 @@ struct domus_instance {
   std::map<std::string, std::shared_ptr<const domus::qemu_driver::qemu_caps>> caps;
   std::mutex doms_mutex;
   std::set<domus_dom*> doms;
-  int32_t next_id = 1; ///< loop thread only
+  std::mutex ports_mutex;
+  std::set<int> vnc_ports; ///< autoport VNC ports held by this instance's guests
+  int32_t next_id = 1;     ///< loop thread only
 };
 
 namespace domus::qemu_driver {

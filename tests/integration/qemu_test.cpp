@@ -6,9 +6,11 @@
 
 #include <domus/protocol/client.hpp>
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -302,8 +304,8 @@ BOOST_AUTO_TEST_CASE(bad_definitions_are_refused_naming_what_is_wrong) {
             errc::unsupported, "not 'xen'");
 
   // An element the driver does not apply yet fails start, named.
-  f.define("u1", guest_xml("u1", "<graphics type='vnc' autoport='yes'/>"));
-  f.refused("domain.start", {{"domain", "u1"}}, errc::unsupported, "<graphics>");
+  f.define("u1", guest_xml("u1", "<sound model='ich9'/>"));
+  f.refused("domain.start", {{"domain", "u1"}}, errc::unsupported, "<sound>");
   BOOST_TEST(qemu_pids("u1").empty());
 
   // A disk file that is not there: named, with the reason, before QEMU is spawned.
@@ -608,4 +610,89 @@ BOOST_AUTO_TEST_CASE(a_real_guest_panics) {
   BOOST_TEST(qemu_pids("g4").size() == 1u);
   BOOST_TEST(f.sh({"destroy", "g4"}).status == 0);
   BOOST_TEST(f.state("g4") == "shut off (destroyed)\n\n");
+}
+
+// What virt-install writes for a Debian guest (q35, virtio disk on qcow2, user NIC, the
+// guest agent's channel, a VNC display with autoport and a password, an RNG, timers and
+// power management), started for real: the display answers on its port, the password is
+// nowhere on the command line or in the log, the agent's socket is there.
+BOOST_AUTO_TEST_CASE(a_virt_install_definition_runs) {
+  fixture f;
+  std::string image = f.d->root() + "/vi1.qcow2";
+  auto made = run({"/usr/bin/qemu-img", "create", "-q", "-f", "qcow2", image, "1G"});
+  BOOST_TEST_REQUIRE(made.status == 0, made.err);
+  std::string xml =
+      read_file(std::string(DOMUS_SOURCE_DIR) + "/tests/data/qemu/virt_install.xml");
+  auto swap = [&](const std::string& from, const std::string& to) {
+    size_t at = xml.find(from);
+    BOOST_TEST_REQUIRE(at != std::string::npos, from);
+    xml.replace(at, from.size(), to);
+  };
+  swap("<name>debian12</name>", "<name>vi1</name>");
+  swap("<uuid>5d7bd8b7-9c2b-4d4e-8c3e-2d1f2b9a7c11</uuid>", "");
+  swap("/var/lib/domus/images/debian12.qcow2", image);
+  swap("port='5901' autoport='no'", "port='-1' autoport='yes'");
+  f.define("vi1", xml);
+  auto r = f.sh({"start", "vi1"});
+  BOOST_TEST_REQUIRE(r.status == 0, r.err);
+  auto pids = qemu_pids("vi1");
+  BOOST_TEST_REQUIRE(pids.size() == 1u);
+
+  // The display's port, in the live definition; VNC's greeting on it.
+  auto live = f.sh({"dumpxml", "--security-info", "vi1"}).out;
+  size_t at = live.find("<graphics type='vnc' port='");
+  BOOST_TEST_REQUIRE(at != std::string::npos, live);
+  int port = std::atoi(live.c_str() + at + std::strlen("<graphics type='vnc' port='"));
+  BOOST_TEST(port >= 5900);
+  BOOST_TEST(live.find("passwd='s3cret'") != std::string::npos, live);
+  BOOST_TEST(f.sh({"dumpxml", "vi1"}).out.find("s3cret") == std::string::npos);
+  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_TEST_REQUIRE(::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0,
+                     std::strerror(errno));
+  char greeting[12] = {};
+  BOOST_TEST(::recv(s, greeting, sizeof greeting, MSG_WAITALL) == 12);
+  BOOST_TEST(std::string(greeting, 4) == "RFB ");
+  ::close(s);
+
+  std::string cmd = read_file("/proc/" + std::to_string(pids[0]) + "/cmdline");
+  BOOST_TEST(cmd.find("s3cret") == std::string::npos);
+  BOOST_TEST(
+      read_file(f.d->root() + "/var/log/domus/qemu-session/vi1.log").find("s3cret") ==
+      std::string::npos);
+  // The guest agent's socket, where libvirt would make it for a channel without a path.
+  auto uuid = f.sh({"domuuid", "vi1"}).out;
+  uuid = uuid.substr(0, uuid.find('\n'));
+  struct stat st {};
+  BOOST_TEST(::stat((f.d->root() + "/run/domus/qemu-session/channel/" + uuid +
+                     "/org.qemu.guest_agent.0")
+                        .c_str(),
+                    &st) == 0);
+  BOOST_TEST(S_ISSOCK(st.st_mode));
+  BOOST_TEST(f.sh({"destroy", "vi1"}).status == 0);
+}
+
+// `domsh version` and `domsh capabilities` from the probed emulator, as virsh shows them
+// for libvirt's QEMU driver.
+BOOST_AUTO_TEST_CASE(version_and_capabilities_come_from_the_emulator) {
+  fixture f;
+  auto v = f.sh({"version"});
+  BOOST_TEST_REQUIRE(v.status == 0, v.err);
+  auto probed = run({"/usr/bin/qemu-system-x86_64", "--version"});
+  std::string qemu = probed.out.substr(std::strlen("QEMU emulator version "));
+  qemu = qemu.substr(0, qemu.find_first_of(" \n"));
+  BOOST_TEST(v.out.find("Running hypervisor: QEMU " + qemu + "\n") != std::string::npos,
+             v.out);
+  auto c = f.sh({"capabilities"});
+  BOOST_TEST_REQUIRE(c.status == 0, c.err);
+  for (const char* part :
+       {"<capabilities>\n\n  <host>\n", "      <arch>x86_64</arch>\n",
+        "    <os_type>hvm</os_type>\n    <arch name='x86_64'>\n      "
+        "<wordsize>64</wordsize>\n"
+        "      <emulator>/usr/bin/qemu-system-x86_64</emulator>\n",
+        "      <machine canonical='pc-i440fx-", "      <domain type='qemu'/>\n"})
+    BOOST_TEST(c.out.find(part) != std::string::npos, part);
 }

@@ -8,6 +8,8 @@
 
 #include <domus/errors.hpp>
 
+#include <algorithm>
+
 // A definition as QEMU's command line (plugins/qemu/qemu_command.cpp): golden files in
 // tests/data/qemu (NAME.xml to NAME.args, one argument per line; DOMUS_REGENERATE=1
 // rewrites them), elements not applied refused by name, the capabilities' cache format.
@@ -38,7 +40,10 @@ domus::model::domain_def load(const std::string& xml) {
 std::vector<std::string> argv_of(const std::string& xml) {
   auto def = load(xml);
   return build_argv(def, debian_caps(),
-                    monitor_spec{-1, "/run/domus/qmp/" + def.uuid_string() + ".sock"},
+                    monitor_spec{-1,
+                                 "/run/domus/qmp/" + def.uuid_string() + ".sock",
+                                 "/run/domus/channel/" + def.uuid_string(),
+                                 {}},
                     def.type == "kvm");
 }
 
@@ -75,10 +80,17 @@ BOOST_AUTO_TEST_CASE(golden_command_lines) {
 }
 
 BOOST_AUTO_TEST_CASE(elements_not_applied_are_refused_by_name) {
-  BOOST_TEST(refusal(minimal("<graphics type='vnc'/>"))
-                     .find("unsupported: the QEMU driver does not apply <graphics> (line "
-                           "1) yet") == 0u,
-             refusal(minimal("<graphics type='vnc'/>")));
+  BOOST_TEST(refusal(minimal("<graphics type='spice'/>"))
+                     .find("unsupported: the QEMU driver does not apply <graphics "
+                           "type='spice'> (line 1) yet") == 0u,
+             refusal(minimal("<graphics type='spice'/>")));
+  BOOST_TEST(refusal(minimal("<sound model='ich9'/>")).find("<sound>") !=
+             std::string::npos);
+  BOOST_TEST(refusal(minimal("<channel type='spicevmc'><target type='virtio' "
+                             "name='com.redhat.spice.0'/></channel>"))
+                 .find("<channel type='spicevmc'>") != std::string::npos);
+  BOOST_TEST(refusal(minimal("", "<clock offset='utc'><timer name='kvmclock'/></clock>"))
+                 .find("<timer name='kvmclock'>") != std::string::npos);
   BOOST_TEST(refusal(minimal("", "<memtune><hard_limit>1</hard_limit></memtune>"))
                  .find("<memtune>") != std::string::npos);
   BOOST_TEST(
@@ -107,6 +119,25 @@ BOOST_AUTO_TEST_CASE(machines_and_cpu_models_the_binary_lacks_are_listed) {
       "'Nehalem9' (it has: Skylake-Client, max, qemu64)");
   BOOST_TEST(refusal(minimal("", "<cpu mode='host-passthrough'/>")).find("needs KVM") !=
              std::string::npos);
+}
+
+// A VNC password reaches QEMU over QMP only: never its command line (nor the log that
+// shows it).
+BOOST_AUTO_TEST_CASE(vnc_passwords_stay_off_the_command_line) {
+  std::string xml = read_file(data_dir + "/virt_install.xml");
+  BOOST_TEST_REQUIRE(xml.find("passwd='s3cret'") != std::string::npos);
+  for (const auto& a : argv_of(xml))
+    BOOST_TEST(a.find("s3cret") == std::string::npos, a);
+  auto def = load(xml);
+  BOOST_TEST(vnc_password(def) == "s3cret");
+  BOOST_TEST(vnc_port(def) == 5901);
+  auto autoport = load(minimal("<graphics type='vnc' autoport='yes'/>"));
+  BOOST_TEST(vnc_port(autoport) == 0);
+  set_vnc_port(autoport, 5907);
+  auto argv =
+      build_argv(autoport, debian_caps(), monitor_spec{-1, "/m.sock", "", {}}, false);
+  BOOST_TEST(std::count(argv.begin(), argv.end(), "127.0.0.1:7") == 1);
+  BOOST_TEST(vnc_port(load(minimal(""))) == -1);
 }
 
 BOOST_AUTO_TEST_CASE(option_values_double_their_commas) {
