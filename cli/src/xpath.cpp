@@ -41,8 +41,7 @@ const libxml2& libxml() {
   static const libxml2 lib = [] {
     void* h = dlopen("libxml2.so.2", RTLD_NOW | RTLD_LOCAL);
     if (!h)
-      throw std::runtime_error(std::string("cannot load libxml2 for --xpath: ") +
-                               dlerror());
+      throw std::runtime_error(std::string("cannot load libxml2: ") + dlerror());
     libxml2 l{};
     auto bind = [h](auto& fn, const char* name) {
       fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(h, name));
@@ -95,9 +94,7 @@ std::string dump(xmlDoc* doc, xmlNode* node, int level) {
 
 void quiet(void*, const char*, ...) {}
 
-} // namespace
-
-std::string xpath_select(const std::string& xml, const std::string& expr, bool wrap) {
+std::unique_ptr<xmlDoc, doc_deleter> read_document(const std::string& xml) {
   // libxml2 would print its own diagnostics on stderr; the error below says it once.
   const auto& x = libxml();
   x.set_error_func(nullptr, quiet);
@@ -106,6 +103,40 @@ std::string xpath_select(const std::string& xml, const std::string& expr, bool w
                     XML_PARSE_NONET | XML_PARSE_NOBLANKS));
   if (!doc)
     throw std::runtime_error("the daemon's XML does not parse");
+  return doc;
+}
+
+} // namespace
+
+std::vector<std::vector<std::string>>
+xpath_records(const std::string& xml, const std::string& nodes,
+              const std::vector<std::string>& fields) {
+  const auto& x = libxml();
+  auto doc = read_document(xml);
+  std::unique_ptr<xmlXPathContext, ctx_deleter> ctx(x.new_context(doc.get()));
+  std::unique_ptr<xmlXPathObject, obj_deleter> set(
+      x.eval(reinterpret_cast<const xmlChar*>(nodes.c_str()), ctx.get()));
+  std::vector<std::vector<std::string>> out;
+  if (!set || set->type != XPATH_NODESET || !set->nodesetval)
+    return out;
+  for (int i = 0; i < set->nodesetval->nodeNr; ++i) {
+    ctx->node = set->nodesetval->nodeTab[i];
+    std::vector<std::string> row;
+    for (const auto& f : fields) {
+      std::unique_ptr<xmlXPathObject, obj_deleter> v(
+          x.eval(reinterpret_cast<const xmlChar*>(f.c_str()), ctx.get()));
+      row.push_back(v && v->type == XPATH_STRING && v->stringval
+                        ? reinterpret_cast<const char*>(v->stringval)
+                        : "");
+    }
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+std::string xpath_select(const std::string& xml, const std::string& expr, bool wrap) {
+  const auto& x = libxml();
+  auto doc = read_document(xml);
   std::unique_ptr<xmlXPathContext, ctx_deleter> ctx(x.new_context(doc.get()));
   std::unique_ptr<xmlXPathObject, obj_deleter> result(
       x.eval(reinterpret_cast<const xmlChar*>(expr.c_str()), ctx.get()));

@@ -42,42 +42,6 @@ void split(const std::string& path, std::string& dir, std::string& name) {
 
 } // namespace
 
-monitor_socket make_monitor_socket(const std::string& dir, const std::string& name) {
-  auto failed = [&](const std::string& what) {
-    return error(errc::operation_failed, "the monitor socket " + dir + "/" + name +
-                                             ".sock: " + what + ": " +
-                                             std::strerror(errno));
-  };
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    throw failed("mkdir");
-  closer d{::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)};
-  if (d.fd < 0)
-    throw failed("open its folder");
-  std::string file = name + ".sock";
-  sockaddr_un addr;
-  if (!short_address(d.fd, file, addr)) {
-    errno = ENAMETOOLONG;
-    throw failed("its name");
-  }
-  ::unlinkat(d.fd, file.c_str(), 0); // a stale socket of an earlier run
-  closer l{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-  if (l.fd < 0)
-    throw failed("socket");
-  if (::bind(l.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    throw failed("bind");
-  if (::listen(l.fd, 4) != 0)
-    throw failed("listen");
-  closer c{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-  if (c.fd < 0 || ::connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    throw failed("connect");
-  monitor_socket out;
-  out.listen_fd = l.fd;
-  out.client_fd = c.fd;
-  out.path = dir + "/" + file;
-  l.fd = c.fd = -1;
-  return out;
-}
-
 int make_listening_socket(const std::string& dir, const std::string& name) {
   auto failed = [&](const std::string& what) {
     return error(errc::operation_failed, "the socket " + dir + "/" + name + ": " + what +
@@ -104,6 +68,20 @@ int make_listening_socket(const std::string& dir, const std::string& name) {
   int fd = l.fd;
   l.fd = -1;
   return fd;
+}
+
+monitor_socket make_monitor_socket(const std::string& dir, const std::string& name) {
+  monitor_socket out;
+  out.path = dir + "/" + name + ".sock";
+  closer l{make_listening_socket(dir, name + ".sock")};
+  // Connected now: the connection waits in the backlog until QEMU accepts it.
+  out.client_fd = connect_monitor(out.path);
+  if (out.client_fd < 0)
+    throw error(errc::operation_failed,
+                "the monitor socket " + out.path + ": connect: " + std::strerror(errno));
+  out.listen_fd = l.fd;
+  l.fd = -1;
+  return out;
 }
 
 int connect_monitor(const std::string& path) {

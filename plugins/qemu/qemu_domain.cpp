@@ -89,22 +89,12 @@ bool refused_flags(const char* op, domus_dom* d, uint32_t flags, uint32_t accept
 
 void qemu_normalize(domus_instance* inst, const char* xml, domus_complete_fn done,
                     void* user) {
-  auto text = std::make_shared<std::string>(xml);
-  auto out = std::make_shared<std::string>();
-  on_worker(
-      inst, "normalizing a definition",
-      [inst, text, out] {
-        auto def = parse(*text, "<request>");
-        apply_qemu_defaults(inst, def);
-        *out = model::format_domain(def, model::secrets::keep);
-      },
-      [done, user, out](const work_outcome& o) {
-        if (!o.ok)
-          return fail(done, user, o.code, o.message);
-        domus_result_v1 r = blank();
-        r.xml = out->c_str();
-        done(user, &r);
-      });
+  std::string text = xml;
+  xml_from_worker(inst, "normalizing a definition", done, user, [inst, text] {
+    auto def = parse(text, "<request>");
+    apply_qemu_defaults(inst, def);
+    return model::format_domain(def, model::secrets::keep);
+  });
 }
 
 void qemu_define(domus_instance* inst, domus_dom* existing, const char* xml,

@@ -112,6 +112,21 @@ uint64_t on_worker(domus_instance* inst, const std::string& what,
   return 0;
 }
 
+void xml_from_worker(domus_instance* inst, const std::string& what,
+                     domus_complete_fn done, void* user,
+                     std::function<std::string()> make) {
+  auto out = std::make_shared<std::string>();
+  on_worker(
+      inst, what, [out, make] { *out = make(); },
+      [done, user, out](const work_outcome& o) {
+        if (!o.ok)
+          return fail(done, user, o.code, o.message);
+        domus_result_v1 r = blank();
+        r.xml = out->c_str();
+        done(user, &r);
+      });
+}
+
 // ---- capabilities, cached ------------------------------------------------------------
 
 namespace {
@@ -354,19 +369,9 @@ void qemu_version_info(domus_instance* inst, domus_complete_fn done, void* user)
 
 // `virsh capabilities`: the default emulator's guests (probed at open, or now).
 void qemu_capabilities(domus_instance* inst, domus_complete_fn done, void* user) {
-  auto out = std::make_shared<std::string>();
-  on_worker(
-      inst, "capabilities",
-      [inst, out] {
-        *out = capabilities_xml(*caps_for(inst, inst->emulator), kvm_unusable().empty());
-      },
-      [done, user, out](const work_outcome& o) {
-        if (!o.ok)
-          return fail(done, user, o.code, o.message);
-        domus_result_v1 r = blank();
-        r.xml = out->c_str();
-        done(user, &r);
-      });
+  xml_from_worker(inst, "capabilities", done, user, [inst] {
+    return capabilities_xml(*caps_for(inst, inst->emulator), kvm_unusable().empty());
+  });
 }
 
 const char* const schemes[] = {"qemu", nullptr};

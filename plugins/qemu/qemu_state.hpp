@@ -138,6 +138,10 @@ struct work_outcome {
 uint64_t on_worker(domus_instance* inst, const std::string& what,
                    std::function<void()> body,
                    std::function<void(const work_outcome&)> after);
+/// Makes a document on a worker (it may block), then completes with it as result.xml.
+void xml_from_worker(domus_instance* inst, const std::string& what,
+                     domus_complete_fn done, void* user,
+                     std::function<std::string()> make);
 /// Writes one line to the daemon's log.
 void log(domus_instance* inst, int32_t level, const std::string& message);
 

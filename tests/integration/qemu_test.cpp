@@ -644,6 +644,13 @@ BOOST_AUTO_TEST_CASE(a_virt_install_definition_runs) {
   BOOST_TEST_REQUIRE(at != std::string::npos, live);
   int port = std::atoi(live.c_str() + at + std::strlen("<graphics type='vnc' port='"));
   BOOST_TEST(port >= 5900);
+  BOOST_TEST(f.sh({"vncdisplay", "vi1"}).out ==
+             "127.0.0.1:" + std::to_string(port - 5900) + "\n\n");
+  BOOST_TEST(f.sh({"domblklist", "vi1"}).out.find(" vda      " + image + "\n") !=
+             std::string::npos);
+  BOOST_TEST(f.sh({"domiflist", "vi1"})
+                 .out.find("   user   -        virtio   52:54:00:6b:3c:58\n") !=
+             std::string::npos);
   BOOST_TEST(live.find("passwd='s3cret'") != std::string::npos, live);
   BOOST_TEST(f.sh({"dumpxml", "vi1"}).out.find("s3cret") == std::string::npos);
   int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
