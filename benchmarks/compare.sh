@@ -191,12 +191,14 @@ if want dirpools; then
 fi
 
 # 7. Real QEMU, once: a diskless TCG domain started and destroyed 20 times, ten at once
-# 4 times; Domus's QEMU driver (qemu:///system), libvirt's, and QEMU alone.
+# 4 times; Domus's QEMU driver (qemu:///system), libvirt's, and QEMU alone; Domus's
+# restart after SIGKILL with 10 running guests (a daemon of its own).
 if want qemu; then
   echo "real QEMU" >&2
   /usr/bin/python3 benchmarks/qemu_bench.py --floor 20 >> "$rows"
   /usr/bin/python3 benchmarks/qemu_bench.py --domus "$dsock" qemu:///system 20 >> "$rows"
   /usr/bin/python3 benchmarks/qemu_bench.py --libvirt "$lqemu" 20 >> "$rows"
+  /usr/bin/python3 benchmarks/qemu_bench.py --domus-restart "$build/bin/domusd" 5 >> "$rows"
 fi
 
 # 6. Scale, once: list latency and daemon memory with 1,000, 10,000 and 100,000

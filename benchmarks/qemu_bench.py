@@ -9,6 +9,11 @@ compare.py reads them.
   /usr/bin/python3 benchmarks/qemu_bench.py --domus SOCKET URI N
   /usr/bin/python3 benchmarks/qemu_bench.py --libvirt URI N
   /usr/bin/python3 benchmarks/qemu_bench.py --floor N
+  /usr/bin/python3 benchmarks/qemu_bench.py --domus-restart DOMUSD N
+
+--domus-restart starts DOMUSD on a root of its own, starts 10 guests on qemu:///system,
+kills the daemon with SIGKILL and starts it again, N times: from exec until the ten are
+listed running (the instance opens on that first request and takes them back).
 
 Domains are named domus-bench-q* and undefined again; a QEMU left running by a failed
 run is killed by pid (found by its guest name).
@@ -161,6 +166,79 @@ def libvirt_side(uri, n):
         kill_leftovers()
 
 
+RESTART = "daemon restart (SIGKILL), exec until 10 running guests are taken back"
+
+
+def domus_restart(domusd, n):
+    import tempfile
+    import zmq
+    root = tempfile.mkdtemp(prefix="domus-restart-")
+    sock = root + "/run/domus/domus-sock"
+    ctx = zmq.Context()
+    ids = iter(range(1, 1 << 62))
+
+    def call(proc, timeout_ms=60000, **args):
+        req = ctx.socket(zmq.DEALER)
+        req.setsockopt(zmq.LINGER, 0)
+        req.connect("ipc://" + sock)
+        req.send_multipart([b"", json.dumps({"v": 1, "id": next(ids), "proc": proc,
+                                             "uri": "qemu:///system",
+                                             "args": args}).encode()])
+        if not req.poll(timeout_ms):
+            req.close()
+            return None
+        reply = json.loads(req.recv_multipart()[1])
+        req.close()
+        if "error" in reply:
+            raise RuntimeError("%s: %s" % (proc, reply["error"]["message"]))
+        return reply["result"]
+
+    def start_daemon():
+        return subprocess.Popen([domusd, "--root", root, "--log-level", "warning"],
+                                stderr=subprocess.DEVNULL)
+
+    def running():
+        try:
+            r = call("domain.list", timeout_ms=200)
+        except RuntimeError:
+            return 0
+        return 0 if r is None else sum(1 for d in r["domains"] if d["state"] == "running")
+
+    daemon = start_daemon()
+    names = ["domus-bench-r%d" % i for i in range(10)]
+    try:
+        while call("domain.list", timeout_ms=200) is None:
+            pass
+        for name in names:
+            call("domain.define", xml=xml(name))
+            call("domain.start", domain=name)
+        lats = []
+        for _ in range(n):
+            daemon.kill()
+            daemon.wait()
+            t0 = time.perf_counter()
+            daemon = start_daemon()
+            while running() < 10:
+                pass
+            lats.append((time.perf_counter() - t0) * 1000.0)
+        row("domus", RESTART, lats)
+    finally:
+        for name in names:
+            try:
+                call("domain.destroy", timeout_ms=10000, domain=name)
+            except RuntimeError:
+                pass
+        daemon.terminate()
+        daemon.wait()
+        for pid in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    if b"guest=domus-bench-r" in f.read():
+                        os.kill(int(pid), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+
+
 def floor(n):
     """QEMU alone: exec to qmp_capabilities and cont answered; quit to its exit."""
     starts, ends = [], []
@@ -205,6 +283,8 @@ def main():
         libvirt_side(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) == 3 and sys.argv[1] == "--floor":
         floor(int(sys.argv[2]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "--domus-restart":
+        domus_restart(sys.argv[2], int(sys.argv[3]))
     else:
         sys.exit(__doc__)
 

@@ -399,6 +399,26 @@ struct builder {
       dj["bootindex"] = std::stoi(attr_or(*b, "order", "1"));
     if (const xml_node* s = d.child("serial"))
       dj["serial"] = s->trimmed_text();
+    // What the guest's I/O errors do: libvirt's error_policy and rerror_policy.
+    if (drv) {
+      static const char* const policies[] = {"stop", "report", "ignore", "enospace"};
+      auto policy = [&](const char* attr) -> std::string {
+        std::string v = attr_or(*drv, attr);
+        if (!v.empty() &&
+            std::find(std::begin(policies), std::end(policies), v) == std::end(policies))
+          throw error(errc::invalid_argument,
+                      "disk '" + dev + "': unknown " + attr + " '" + v + "'");
+        return v;
+      };
+      std::string werror = policy("error_policy");
+      std::string rerror = policy("rerror_policy");
+      if (rerror.empty() && werror != "enospace")
+        rerror = werror;
+      if (!werror.empty())
+        dj["werror"] = werror;
+      if (!rerror.empty())
+        dj["rerror"] = rerror;
+    }
     device(dj);
   }
 
@@ -807,6 +827,12 @@ void set_vnc_port(model::domain_def& def, int port) {
     if (!g->attr("autoport"))
       g->set_attr("autoport", "yes");
   }
+}
+
+bool has_balloon(const model::domain_def& def) {
+  const xml_node* devs = def.root().child("devices");
+  const xml_node* b = devs ? devs->child("memballoon") : nullptr;
+  return b && attr_or(*b, "model", "virtio") == "virtio";
 }
 
 std::string vnc_password(const model::domain_def& def) {

@@ -33,6 +33,9 @@ std::vector<std::string> driver_made_channels(const model::domain_def& def);
 int vnc_port(const model::domain_def& def);
 /// Writes the port a start allocated into the definition (port, autoport kept).
 void set_vnc_port(model::domain_def& def, int port);
+/// Whether `def` has a virtio memory balloon (whose actual size `info` reports).
+bool has_balloon(const model::domain_def& def);
+
 /// The VNC password of `def` (graphics passwd), empty when none: set over QMP after
 /// QEMU runs, never on its command line.
 std::string vnc_password(const model::domain_def& def);

@@ -1,6 +1,7 @@
 // The QEMU driver's domain operations. Definitions are parsed where the call comes;
 // everything about a running QEMU is done on the loop thread (qemu_process.cpp), and
 // whatever may block (probing an emulator, opening disk files and the log) on a worker.
+#include "qemu_command.hpp"
 #include "qemu_process.hpp"
 #include "qemu_state.hpp"
 
@@ -276,24 +277,38 @@ void qemu_resume(domus_instance* inst, domus_dom* d, domus_complete_fn done, voi
 void qemu_info(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* user) {
   on_loop(inst, [d, done, user] {
     const qemu_run& run = d->run;
-    domus_dom_info_v1 info{};
-    info.struct_size = sizeof info;
+    auto info = std::make_shared<domus_dom_info_v1>();
+    info->struct_size = sizeof *info;
     bool active = run.phase == run_phase::running || run.phase == run_phase::ending;
-    info.state = active
-                     ? domus_dom_state_v1{run.state, run.reason, run.id}
-                     : domus_dom_state_v1{DOMUS_STATE_SHUTOFF, DOMUS_REASON_UNKNOWN, -1};
+    info->state = active
+                      ? domus_dom_state_v1{run.state, run.reason, run.id}
+                      : domus_dom_state_v1{DOMUS_STATE_SHUTOFF, DOMUS_REASON_UNKNOWN, -1};
+    bool balloon = false;
     {
       std::lock_guard<std::mutex> lock(d->mutex);
       const auto& def = active && d->live ? *d->live : d->def;
-      info.max_memory_kib = def.memory_kib;
-      info.memory_kib = def.current_memory_kib;
-      info.vcpus = def.vcpus_now();
+      info->max_memory_kib = def.memory_kib;
+      info->memory_kib = def.current_memory_kib;
+      info->vcpus = def.vcpus_now();
+      balloon = active && d->live && has_balloon(*d->live);
     }
-    info.cpu_time_ns = active ? cpu_time_ns(run.pid) : 0;
-    info.os_type = "hvm";
-    domus_result_v1 r = blank();
-    r.info = &info;
-    done(user, &r);
+    info->cpu_time_ns = active ? cpu_time_ns(run.pid) : 0;
+    info->os_type = "hvm";
+    auto finish = [info, done, user] {
+      domus_result_v1 r = blank();
+      r.info = info.get();
+      done(user, &r);
+    };
+    // The memory the guest has now, from its balloon when it has one (as libvirt).
+    if (!balloon || !run.qmp || !run.qmp->open())
+      return finish();
+    run.qmp->execute("query-balloon", nullptr,
+                     [info, finish](bool ok, const json& ret, const std::string&) {
+                       if (ok && ret.is_object() && ret.contains("actual") &&
+                           ret["actual"].is_number_unsigned())
+                         info->memory_kib = ret["actual"].get<uint64_t>() / 1024;
+                       finish();
+                     });
   });
 }
 

@@ -470,7 +470,9 @@ std::string guest_cache() {
 std::string real_guest_xml(const std::string& name, const std::string& serial_socket,
                            const std::string& extra = "") {
   std::string dir = guest_cache();
-  return "<domain type='qemu'><name>" + name +
+  return "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+         "<name>" +
+         name +
          "</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>"
          "<os><type arch='x86_64' machine='pc'>hvm</type><kernel>" +
          dir + "/vmlinuz</kernel><initrd>" + dir +
@@ -644,6 +646,9 @@ BOOST_AUTO_TEST_CASE(a_virt_install_definition_runs) {
   BOOST_TEST_REQUIRE(at != std::string::npos, live);
   int port = std::atoi(live.c_str() + at + std::strlen("<graphics type='vnc' port='"));
   BOOST_TEST(port >= 5900);
+  // Used memory from the balloon (query-balloon): all of it, no guest driver moved it.
+  BOOST_TEST(f.sh({"dominfo", "vi1"}).out.find("Used memory:    2097152 KiB\n") !=
+             std::string::npos);
   BOOST_TEST(f.sh({"vncdisplay", "vi1"}).out ==
              "127.0.0.1:" + std::to_string(port - 5900) + "\n\n");
   BOOST_TEST(f.sh({"domblklist", "vi1"}).out.find(" vda      " + image + "\n") !=
@@ -702,4 +707,29 @@ BOOST_AUTO_TEST_CASE(version_and_capabilities_come_from_the_emulator) {
         "      <emulator>/usr/bin/qemu-system-x86_64</emulator>\n",
         "      <machine canonical='pc-i440fx-", "      <domain type='qemu'/>\n"})
     BOOST_TEST(c.out.find(part) != std::string::npos, part);
+}
+
+// A disk whose writes fail (blkdebug injects EIO, through <qemu:commandline>) and whose
+// error policy stops the guest: paused (ioerror), libvirt's suspended/ioerror.
+BOOST_AUTO_TEST_CASE(a_real_guest_stops_on_a_disk_error) {
+  fixture f;
+  std::string image = f.d->root() + "/bad.img";
+  auto made = run({"/usr/bin/qemu-img", "create", "-q", "-f", "raw", image, "16M"});
+  BOOST_TEST_REQUIRE(made.status == 0, made.err);
+  std::string blkdebug =
+      "{\"driver\":\"blkdebug\",\"node-name\":\"bad\",\"inject-error\":[{\"event\":"
+      "\"pwritev\",\"errno\":5,\"immediately\":true}],\"image\":{\"driver\":\"file\","
+      "\"filename\":\"" +
+      image + "\"}}";
+  std::string extra =
+      "<qemu:commandline><qemu:arg value='-blockdev'/><qemu:arg value='" + blkdebug +
+      "'/><qemu:arg value='-device'/><qemu:arg value='{\"driver\":\"virtio-blk-pci\","
+      "\"drive\":\"bad\",\"id\":\"bad0\",\"werror\":\"stop\",\"rerror\":\"stop\"}'/>"
+      "</qemu:commandline>";
+  auto serial = boot_real_guest(f, "io1", extra);
+  serial->send("write");
+  wait_state(f, "io1", "paused (I/O error)\n\n");
+  BOOST_TEST(joined(f.wait_events("io1", 4)) ==
+             "defined/added resumed/unpaused started/booted suspended/ioerror");
+  BOOST_TEST(f.sh({"destroy", "io1"}).status == 0);
 }
