@@ -315,8 +315,9 @@ struct builder {
     for (const auto& c : d.children) {
       if (c.is_text)
         continue;
-      static const char* const known[] = {"driver", "source", "target",  "readonly",
-                                          "boot",   "alias",  "address", "serial"};
+      static const char* const known[] = {"driver",   "source", "target",
+                                          "readonly", "boot",   "alias",
+                                          "address",  "serial", "shareable"};
       if (std::find_if(std::begin(known), std::end(known),
                        [&](const char* k) { return c.name == k; }) == std::end(known))
         not_applied(c, "<disk><" + c.name + "> of disk '" + dev + "'");
@@ -399,6 +400,8 @@ struct builder {
       dj["bootindex"] = std::stoi(attr_or(*b, "order", "1"));
     if (const xml_node* s = d.child("serial"))
       dj["serial"] = s->trimmed_text();
+    if (d.child("shareable"))
+      dj["share-rw"] = true; // other guests write it too: QEMU's image lock allows it
     // What the guest's I/O errors do: libvirt's error_policy and rerror_policy.
     if (drv) {
       static const char* const policies[] = {"stop", "report", "ignore", "enospace"};
@@ -872,7 +875,8 @@ std::vector<disk_file> disk_files(const model::domain_def& def) {
     const xml_node* t = d.child("target");
     out.push_back(
         {attr_or(*src, "file"), t ? attr_or(*t, "dev") : "",
-         d.child("readonly") != nullptr || attr_or(d, "device", "disk") == "cdrom"});
+         d.child("readonly") != nullptr || attr_or(d, "device", "disk") == "cdrom",
+         d.child("shareable") != nullptr});
   }
   return out;
 }

@@ -55,6 +55,7 @@ struct disk_file {
   std::string path;
   std::string target; ///< the disk's target dev, for errors
   bool read_only = false;
+  bool shareable = false; ///< <shareable/>: other domains may write it too
 };
 std::vector<disk_file> disk_files(const model::domain_def& def);
 

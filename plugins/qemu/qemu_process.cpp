@@ -629,6 +629,46 @@ void drop_start(domus_instance* inst, domus_dom* d, errc code, const std::string
 
 // ---- preparing and launching ---------------------------------------------------------
 
+namespace {
+
+// A disk file another running domain of the instance writes to may not be written by
+// this one too (unless both mark it <shareable/>): refused, naming that domain, before
+// QEMU's own image lock would refuse it less clearly.
+void refuse_shared_writers(domus_instance* inst, const model::domain_def& def) {
+  struct writer {
+    std::string domain, path;
+  };
+  std::vector<writer> others;
+  {
+    std::lock_guard<std::mutex> lock(inst->doms_mutex);
+    for (domus_dom* o : inst->doms) {
+      std::lock_guard<std::mutex> dom_lock(o->mutex);
+      if (!o->live || o->name == def.name)
+        continue;
+      for (const auto& f : disk_files(*o->live))
+        if (!f.read_only && !f.shareable)
+          others.push_back({o->name, f.path});
+    }
+  }
+  for (const auto& mine : disk_files(def)) {
+    if (mine.read_only || mine.shareable)
+      continue;
+    struct stat a {};
+    if (::stat(mine.path.c_str(), &a) != 0)
+      continue; // named by the open below
+    for (const auto& w : others) {
+      struct stat b {};
+      if (::stat(w.path.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        throw error(errc::invalid_operation,
+                    "disk '" + mine.target + "' of domain '" + def.name + "' (" +
+                        mine.path + ") is written by running domain '" + w.domain +
+                        "'; mark it <shareable/> in both to share it");
+    }
+  }
+}
+
+} // namespace
+
 std::unique_ptr<launch_plan> prepare_launch(domus_instance* inst,
                                             const model::domain_def& def) {
   auto plan = std::make_unique<launch_plan>();
@@ -648,6 +688,7 @@ std::unique_ptr<launch_plan> prepare_launch(domus_instance* inst,
                       "); type 'qemu' runs on TCG");
   }
   // The disks, named before QEMU is spawned.
+  refuse_shared_writers(inst, def);
   for (const auto& f : disk_files(def)) {
     int fd = ::open(f.path.c_str(), (f.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
     if (fd < 0)

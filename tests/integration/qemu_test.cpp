@@ -195,6 +195,12 @@ BOOST_AUTO_TEST_CASE(a_guest_runs_pauses_resumes_and_is_destroyed) {
   BOOST_TEST(info.out.find("State:          running") != std::string::npos, info.out);
   BOOST_TEST(info.out.find("Max memory:     65536 KiB") != std::string::npos, info.out);
 
+  // SeaBIOS alone ignores the power button: shutdown returns, the guest runs on, and
+  // destroy still ends it.
+  r = f.sh({"shutdown", "q1"});
+  BOOST_TEST(r.status == 0, r.err);
+  BOOST_TEST(r.out == "Domain 'q1' is being shutdown\n\n");
+  BOOST_TEST(f.state("q1") == "running (unpaused)\n\n");
   r = f.sh({"destroy", "q1"});
   BOOST_TEST_REQUIRE(r.status == 0, r.err);
   BOOST_TEST(f.state("q1") == "shut off (destroyed)\n\n");
@@ -732,4 +738,73 @@ BOOST_AUTO_TEST_CASE(a_real_guest_stops_on_a_disk_error) {
   BOOST_TEST(joined(f.wait_events("io1", 4)) ==
              "defined/added resumed/unpaused started/booted suspended/ioerror");
   BOOST_TEST(f.sh({"destroy", "io1"}).status == 0);
+}
+
+// Two domains given one disk image read-write: the second start is refused naming the
+// first; marked <shareable/> in both, both run.
+BOOST_AUTO_TEST_CASE(a_disk_written_by_a_running_domain_is_not_given_to_another) {
+  fixture f;
+  std::string image = f.d->root() + "/shared.img";
+  auto made = run({"/usr/bin/qemu-img", "create", "-q", "-f", "raw", image, "16M"});
+  BOOST_TEST_REQUIRE(made.status == 0, made.err);
+  auto disk = [&](bool shareable) {
+    return "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source "
+           "file='" +
+           image + "'/><target dev='vda' bus='virtio'/>" +
+           (shareable ? "<shareable/>" : "") + "</disk>";
+  };
+  f.define("s1", guest_xml("s1", disk(false)));
+  f.define("s2", guest_xml("s2", disk(false)));
+  BOOST_TEST_REQUIRE(f.sh({"start", "s1"}).status == 0);
+  f.refused("domain.start", {{"domain", "s2"}}, errc::invalid_operation,
+            "disk 'vda' of domain 's2' (" + image +
+                ") is written by running domain 's1'");
+  BOOST_TEST(qemu_pids("s2").empty());
+  BOOST_TEST(f.sh({"destroy", "s1"}).status == 0);
+
+  f.define("s1", guest_xml("s1", disk(true)));
+  f.define("s2", guest_xml("s2", disk(true)));
+  BOOST_TEST_REQUIRE(f.sh({"start", "s1"}).status == 0);
+  auto r = f.sh({"start", "s2"});
+  BOOST_TEST(r.status == 0, r.err);
+  BOOST_TEST(qemu_pids("s2").size() == 1u);
+  BOOST_TEST(f.sh({"destroy", "s1"}).status == 0);
+  BOOST_TEST(f.sh({"destroy", "s2"}).status == 0);
+}
+
+// A status file whose pid is now another process (its start time differs): the domain
+// is shut off at restart, and that process is never signalled.
+BOOST_AUTO_TEST_CASE(a_status_pid_now_held_by_another_process_is_not_signalled) {
+  fixture f(temp_dir("qemu"));
+  f.define("p1", guest_xml("p1"));
+  BOOST_TEST_REQUIRE(f.sh({"start", "p1"}).status == 0);
+  std::string root = f.d->root();
+  f.c.reset();
+  f.d->kill9();
+  f.d.reset();
+  // Another process, and the status pointing at it.
+  child other({"/bin/sleep", "1000"});
+  std::string path = root + "/run/domus/qemu-session/p1.xml";
+  std::string status = read_file(path);
+  size_t a = status.find("<privdata>") + std::strlen("<privdata>");
+  size_t b = status.find("</privdata>");
+  BOOST_TEST_REQUIRE(b > a);
+  std::string hex = status.substr(a, b - a), data;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    data += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  json priv = json::parse(data);
+  priv["pid"] = other.pid();
+  std::string text = priv.dump(), out;
+  static const char digits[] = "0123456789abcdef";
+  for (unsigned char c : text) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  status.replace(a, b - a, out);
+  write_file(path, status);
+  f.boot(root);
+  BOOST_TEST(f.state("p1") == "shut off (daemon)\n\n");
+  BOOST_TEST(other.running(), "the other process was signalled");
+  other.signal(SIGKILL);
+  other.wait();
 }
