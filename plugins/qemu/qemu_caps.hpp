@@ -58,6 +58,17 @@ qemu_caps probe_caps(const domus_host_v1* host, const std::string& emulator,
 /// runs, of type qemu and, with `kvm`, kvm (host_capabilities.cpp).
 std::string capabilities_xml(const qemu_caps& caps, bool kvm);
 
+/// What `virsh domcapabilities` asks (empty: the emulator's default).
+struct domcaps_query {
+  std::string arch, machine, virttype;
+};
+
+/// `virsh domcapabilities`: what a domain of the queried machine and type can use, as
+/// far as the driver applies it (domain_capabilities.cpp). Throws domus::error
+/// (invalid_argument) for an architecture, machine or type it cannot run, naming it.
+std::string domain_capabilities_xml(const qemu_caps& caps, const domcaps_query& query,
+                                    bool kvm_usable);
+
 /// Whether KVM works here: /dev/kvm opens and KVM_CREATE_VM succeeds. "" when it does,
 /// else why not.
 std::string kvm_unusable();

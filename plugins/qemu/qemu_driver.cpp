@@ -374,6 +374,19 @@ void qemu_capabilities(domus_instance* inst, domus_complete_fn done, void* user)
   });
 }
 
+// `virsh domcapabilities`: for the queried emulator (the default one when none).
+void qemu_domain_capabilities(domus_instance* inst, const domus_domcaps_query_v1* q,
+                              domus_complete_fn done, void* user) {
+  auto field = [&](const char* v) { return std::string(v ? v : ""); };
+  std::string emulator = q && q->emulator ? q->emulator : inst->emulator;
+  domcaps_query query{q ? field(q->arch) : "", q ? field(q->machine) : "",
+                      q ? field(q->virttype) : ""};
+  xml_from_worker(inst, "domain capabilities", done, user, [inst, emulator, query] {
+    return domain_capabilities_xml(*caps_for(inst, emulator), query,
+                                   kvm_unusable().empty());
+  });
+}
+
 const char* const schemes[] = {"qemu", nullptr};
 
 domus_driver_v1 make_driver() {
@@ -390,6 +403,7 @@ domus_driver_v1 make_driver() {
   d.version_info = qemu_version_info;
   d.domain = &domain_ops();
   d.capabilities = qemu_capabilities;
+  d.domain_capabilities = qemu_domain_capabilities;
   return d;
 }
 

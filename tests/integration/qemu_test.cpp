@@ -808,3 +808,21 @@ BOOST_AUTO_TEST_CASE(a_status_pid_now_held_by_another_process_is_not_signalled) 
   other.signal(SIGKILL);
   other.wait();
 }
+
+// `domsh domcapabilities`: what the driver applies for the queried machine and type;
+// a machine the emulator lacks is named with the ones it has.
+BOOST_AUTO_TEST_CASE(domain_capabilities_say_what_the_driver_applies) {
+  fixture f;
+  auto r = f.sh({"domcapabilities", "--virttype", "qemu", "--machine", "q35"});
+  BOOST_TEST_REQUIRE(r.status == 0, r.err);
+  for (const char* part :
+       {"<domainCapabilities>\n  <path>/usr/bin/qemu-system-x86_64</path>\n"
+        "  <domain>qemu</domain>\n  <machine>pc-q35-",
+        "<mode name='host-passthrough' supported='no'/>", "<value>sata</value>",
+        "<model usable='unknown'>qemu64</model>", "<value>vnc</value>"})
+    BOOST_TEST(r.out.find(part) != std::string::npos, part << " in " << r.out);
+  auto bad = f.sh({"domcapabilities", "--machine", "pc-nonesuch"});
+  BOOST_TEST(bad.status != 0);
+  BOOST_TEST(bad.err.find("no machine type 'pc-nonesuch' (it has: ") != std::string::npos,
+             bad.err);
+}
