@@ -746,6 +746,12 @@ std::unique_ptr<launch_plan> prepare_launch(domus_instance* inst,
     header += " " + (plain ? a : "'" + a + "'");
   }
   header += "\n";
+  // Arguments passed through unchecked taint the domain, as libvirt says it.
+  if (def.root().child("qemu:commandline")) {
+    header += std::string(when) + ": Domain '" + def.name + "' is tainted: custom-argv\n";
+    log(inst, DOMUS_LOG_WARNING,
+        "domain '" + def.name + "' is tainted: custom-argv (<qemu:commandline>)");
+  }
   plan->log_offset += header.size(); // what QEMU says starts after it
   if (::write(plan->log_fd, header.data(), header.size()) < 0)
     throw error(errc::operation_failed,

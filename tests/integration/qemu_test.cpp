@@ -733,6 +733,9 @@ BOOST_AUTO_TEST_CASE(a_real_guest_stops_on_a_disk_error) {
       "\"drive\":\"bad\",\"id\":\"bad0\",\"werror\":\"stop\",\"rerror\":\"stop\"}'/>"
       "</qemu:commandline>";
   auto serial = boot_real_guest(f, "io1", extra);
+  // Passed-through arguments taint the domain, in its log as libvirt writes it.
+  BOOST_TEST(read_file(f.d->root() + "/var/log/domus/qemu-session/io1.log")
+                 .find(": Domain 'io1' is tainted: custom-argv\n") != std::string::npos);
   serial->send("write");
   wait_state(f, "io1", "paused (I/O error)\n\n");
   BOOST_TEST(joined(f.wait_events("io1", 4)) ==
