@@ -586,6 +586,28 @@ void continue_start(domus_instance* inst, domus_dom* d) {
       });
 }
 
+// The balloon's target, <currentMemory>, when it is below <memory> (libvirt sets it
+// at start too; the guest's driver then gives the rest back).
+void set_balloon(domus_instance* inst, domus_dom* d) {
+  uint64_t target_kib = 0;
+  {
+    std::lock_guard<std::mutex> lock(d->mutex);
+    if (d->live && has_balloon(*d->live) &&
+        d->live->current_memory_kib < d->live->memory_kib)
+      target_kib = d->live->current_memory_kib;
+  }
+  if (!target_kib)
+    return continue_start(inst, d);
+  d->run.qmp->execute("balloon", json{{"value", target_kib * 1024}},
+                      [inst, d](bool ok, const json&, const std::string& error) {
+                        if (d->run.phase != run_phase::launching)
+                          return;
+                        if (!ok)
+                          return abort_start(inst, d, "balloon: " + error);
+                        continue_start(inst, d);
+                      });
+}
+
 // The VNC password over QMP (never on the command line or in the log), then the rest.
 void after_negotiation(domus_instance* inst, domus_dom* d) {
   std::string password;
@@ -595,14 +617,14 @@ void after_negotiation(domus_instance* inst, domus_dom* d) {
       password = vnc_password(*d->live);
   }
   if (password.empty())
-    return continue_start(inst, d);
+    return set_balloon(inst, d);
   d->run.qmp->execute("set_password", json{{"protocol", "vnc"}, {"password", password}},
                       [inst, d](bool ok, const json&, const std::string& error) {
                         if (d->run.phase != run_phase::launching)
                           return;
                         if (!ok)
                           return abort_start(inst, d, "set_password: " + error);
-                        continue_start(inst, d);
+                        set_balloon(inst, d);
                       });
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the test guest the QEMU driver's tests boot (docs/qemu.md, "The test guest"):
 # Debian's cloud kernel, booted with -kernel, and an initramfs of busybox-static and the
-# kernel modules it needs, from packages fetched with `apt-get download` and unpacked
+# kernel modules it needs (the power button, pvpanic, the virtio disk and balloon), from packages fetched with `apt-get download` and unpacked
 # with `dpkg-deb -x` (never installed on the host). Its /init prints a marker on the
 # serial console, powers off on the ACPI power button, and reboots, panics or writes to
 # its disk when told so on the console.
@@ -40,7 +40,7 @@ done
 for m in drivers/input/evdev.ko drivers/acpi/button.ko drivers/misc/pvpanic/pvpanic.ko \
   drivers/misc/pvpanic/pvpanic-mmio.ko drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko \
   drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci_modern_dev.ko \
-  drivers/virtio/virtio_pci.ko drivers/block/virtio_blk.ko; do
+  drivers/virtio/virtio_pci.ko drivers/block/virtio_blk.ko drivers/virtio/virtio_balloon.ko; do
   cp "$mods/kernel/$m" "$root/modules/"
 done
 cat > "$root/etc/acpi/PWRF/00000080" << 'SCRIPT'
@@ -55,7 +55,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 for m in evdev button pvpanic pvpanic-mmio virtio_ring virtio virtio_pci_legacy_dev \
-  virtio_pci_modern_dev virtio_pci virtio_blk; do
+  virtio_pci_modern_dev virtio_pci virtio_blk virtio_balloon; do
   insmod /modules/$m.ko 2> /dev/null || echo "DOMUS-GUEST: no module $m" > /dev/ttyS0
 done
 # In the foreground (-d), beside the init: daemonized, busybox's acpid misses the button.

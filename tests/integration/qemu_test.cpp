@@ -466,7 +466,9 @@ namespace {
 
 std::string guest_cache() {
   const char* env = std::getenv("DOMUS_TEST_CACHE");
-  std::string dir = std::string(env && *env ? env : "/var/cache/domus-tests") + "/guest";
+  // Versioned: a guest built by an earlier tests/guest/build.sh is not reused.
+  std::string dir =
+      std::string(env && *env ? env : "/var/cache/domus-tests") + "/guest-2";
   auto r =
       run({"/bin/bash", std::string(DOMUS_SOURCE_DIR) + "/tests/guest/build.sh", dir});
   BOOST_TEST_REQUIRE(r.status == 0, "tests/guest/build.sh: " << r.err);
@@ -474,7 +476,8 @@ std::string guest_cache() {
 }
 
 std::string real_guest_xml(const std::string& name, const std::string& serial_socket,
-                           const std::string& extra = "") {
+                           const std::string& extra = "",
+                           const std::string& balloon = "none") {
   std::string dir = guest_cache();
   return "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
          "<name>" +
@@ -485,8 +488,8 @@ std::string real_guest_xml(const std::string& name, const std::string& serial_so
          "/initrd.gz</initrd><cmdline>console=ttyS0 quiet panic=0</cmdline></os>"
          "<features><acpi/></features>" +
          extra + "<devices><serial type='unix'><source mode='bind' path='" +
-         serial_socket +
-         "'/></serial><memballoon model='none'/><panic model='isa'/></devices></domain>";
+         serial_socket + "'/></serial><memballoon model='" + balloon +
+         "'/><panic model='isa'/></devices></domain>";
 }
 
 // The guest's serial port: lines from it, requests to it.
@@ -550,9 +553,10 @@ void wait_state(fixture& f, const std::string& name, const std::string& want) {
 
 // Defines and starts a real guest `name`; its serial port once it printed its marker.
 std::unique_ptr<serial_port> boot_real_guest(fixture& f, const std::string& name,
-                                             const std::string& extra = "") {
+                                             const std::string& extra = "",
+                                             const std::string& balloon = "none") {
   std::string sock = f.d->root() + "/" + name + ".serial";
-  f.define(name, real_guest_xml(name, sock, extra));
+  f.define(name, real_guest_xml(name, sock, extra, balloon));
   auto r = f.sh({"start", name});
   BOOST_TEST_REQUIRE(r.status == 0, r.err);
   auto serial = std::make_unique<serial_port>(sock);
@@ -828,4 +832,24 @@ BOOST_AUTO_TEST_CASE(domain_capabilities_say_what_the_driver_applies) {
   BOOST_TEST(bad.status != 0);
   BOOST_TEST(bad.err.find("no machine type 'pc-nonesuch' (it has: ") != std::string::npos,
              bad.err);
+}
+
+// <currentMemory> below <memory> with a virtio balloon: the start sets the balloon's
+// target, the guest's driver gives the rest back, and dominfo's used memory (from
+// query-balloon) shows it.
+BOOST_AUTO_TEST_CASE(a_real_guest_is_ballooned_to_its_current_memory) {
+  fixture f;
+  auto serial =
+      boot_real_guest(f, "b1", "<currentMemory unit='MiB'>128</currentMemory>", "virtio");
+  auto until = std::chrono::steady_clock::now() + 60s;
+  std::string info;
+  while (std::chrono::steady_clock::now() < until) {
+    info = f.sh({"dominfo", "b1"}).out;
+    if (info.find("Used memory:    131072 KiB\n") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
+  BOOST_TEST(info.find("Used memory:    131072 KiB\n") != std::string::npos, info);
+  BOOST_TEST(info.find("Max memory:     262144 KiB\n") != std::string::npos, info);
+  BOOST_TEST(f.sh({"destroy", "b1"}).status == 0);
 }
