@@ -44,7 +44,9 @@ std::string cpu_vendor() {
   return "";
 }
 
-uint64_t mem_total_kib() {
+} // namespace
+
+uint64_t host_memory_kib() {
   std::ifstream in("/proc/meminfo");
   std::string key;
   uint64_t kib = 0;
@@ -57,8 +59,6 @@ uint64_t mem_total_kib() {
   }
   return 0;
 }
-
-} // namespace
 
 std::string capabilities_xml(const qemu_caps& caps, bool kvm) {
   utsname u{};
@@ -78,7 +78,7 @@ std::string capabilities_xml(const qemu_caps& caps, bool kvm) {
     << "      <pages unit='KiB' size='1048576'/>\n    </cpu>\n"
     << "    <power_management/>\n    <iommu support='no'/>\n"
     << "    <topology>\n      <cells num='1'>\n        <cell id='0'>\n"
-    << "          <memory unit='KiB'>" << mem_total_kib() << "</memory>\n"
+    << "          <memory unit='KiB'>" << host_memory_kib() << "</memory>\n"
     << "          <cpus num='" << cpus << "'>\n";
   for (long i = 0; i < cpus; ++i)
     o << "            <cpu id='" << i << "' socket_id='0' die_id='0' core_id='" << i

@@ -58,6 +58,9 @@ qemu_caps probe_caps(const domus_host_v1* host, const std::string& emulator,
 /// runs, of type qemu and, with `kvm`, kvm (host_capabilities.cpp).
 std::string capabilities_xml(const qemu_caps& caps, bool kvm);
 
+/// The host's memory, /proc/meminfo's MemTotal, in KiB (0 when unreadable).
+uint64_t host_memory_kib();
+
 /// What `virsh domcapabilities` asks (empty: the emulator's default).
 struct domcaps_query {
   std::string arch, machine, virttype;

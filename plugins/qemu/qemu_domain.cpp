@@ -21,11 +21,6 @@ model::domain_def parse(const std::string& xml, const std::string& origin) {
   return def;
 }
 
-std::string name_of(domus_dom* d) {
-  std::lock_guard<std::mutex> lock(d->mutex);
-  return d->name;
-}
-
 // libvirt's QEMU driver's defaults, those this driver applies so far: the domain type
 // and architecture it runs, the emulator, the machine's concrete name.
 void apply_qemu_defaults(domus_instance* inst, model::domain_def& def) {
@@ -63,15 +58,6 @@ void apply_qemu_defaults(domus_instance* inst, model::domain_def& def) {
                                             " has no machine type '" + def.os_machine +
                                             "' (it has: " + caps->machine_names() + ")");
   def.os_machine = m->name;
-}
-
-void complete_state(domus_complete_fn done, void* user, domus_dom_state_v1 st,
-                    std::vector<domus_event_v1> events) {
-  domus_result_v1 r = blank();
-  r.state = &st;
-  r.events = events.data();
-  r.n_events = events.size();
-  done(user, &r);
 }
 
 bool refused_flags(const char* op, domus_dom* d, uint32_t flags, uint32_t accepted,
@@ -258,7 +244,7 @@ void pause_or_continue(domus_instance* inst, domus_dom* d, bool pause,
                   run.state = pause ? DOMUS_STATE_PAUSED : DOMUS_STATE_RUNNING;
                   run.reason = pause ? DOMUS_REASON_USER : DOMUS_REASON_UNPAUSED;
                   complete_state(
-                      done, user, {run.state, run.reason, run.id},
+                      call{done, user}, {run.state, run.reason, run.id},
                       {pause
                            ? domus_event_v1{DOMUS_EVENT_SUSPENDED, DOMUS_DETAIL_PAUSED}
                            : domus_event_v1{DOMUS_EVENT_RESUMED, DOMUS_DETAIL_UNPAUSED}});

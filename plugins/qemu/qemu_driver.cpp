@@ -316,16 +316,7 @@ std::string cpuinfo_value(const std::string& key) {
 
 void qemu_node_info(domus_instance*, domus_complete_fn done, void* user) {
   guarded(done, user, [&] {
-    uint64_t mem_kib = 0;
-    std::ifstream in("/proc/meminfo");
-    std::string key;
-    while (in >> key) {
-      if (key == "MemTotal:") {
-        in >> mem_kib;
-        break;
-      }
-      in.ignore(1 << 20, '\n');
-    }
+    uint64_t mem_kib = host_memory_kib();
     utsname u{};
     ::uname(&u);
     static thread_local std::string model;

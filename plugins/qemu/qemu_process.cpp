@@ -135,8 +135,6 @@ uint64_t cpu_time_ns(int64_t pid) {
 
 // ---- completions and reports ---------------------------------------------------------
 
-namespace {
-
 void complete_state(call c, domus_dom_state_v1 st, std::vector<domus_event_v1> events) {
   domus_result_v1 r = blank();
   r.state = &st;
@@ -144,6 +142,13 @@ void complete_state(call c, domus_dom_state_v1 st, std::vector<domus_event_v1> e
   r.n_events = events.size();
   c.done(c.user, &r);
 }
+
+std::string name_of(domus_dom* d) {
+  std::lock_guard<std::mutex> lock(d->mutex);
+  return d->name;
+}
+
+namespace {
 
 void report(domus_instance* inst, domus_dom* d, int32_t state, int32_t reason,
             std::vector<domus_event_v1> events) {
@@ -155,11 +160,6 @@ void report(domus_instance* inst, domus_dom* d, int32_t state, int32_t reason,
   rep.events = events.data();
   rep.n_events = events.size();
   inst->host->report(inst->host->ctx, d, &rep);
-}
-
-std::string name_of(domus_dom* d) {
-  std::lock_guard<std::mutex> lock(d->mutex);
-  return d->name;
 }
 
 // The last lines QEMU wrote to its log during this start: printable bytes, at most 1000.

@@ -49,6 +49,12 @@ void end_process(domus_instance* inst, domus_dom* d, bool graceful);
 /// or overtaken by a destroy): the domain is idle again, and `why` fails the start.
 void drop_start(domus_instance* inst, domus_dom* d, errc code, const std::string& why);
 
+/// Completes a call with a state and the events that led to it.
+void complete_state(call c, domus_dom_state_v1 st, std::vector<domus_event_v1> events);
+
+/// The domain's name (its definition's, under its mutex).
+std::string name_of(domus_dom* d);
+
 /// Completes a kept destroy: shut off (destroyed), with QEMU's shutdown/host and
 /// stopped/destroyed when a guest had started.
 void complete_destroy(call c, bool started, bool host_shutdown);
