@@ -23,6 +23,9 @@ std::string line_of(const xml_node& n) {
   return std::to_string(n.line);
 }
 
+// The highest controller index a drive address may name.
+constexpr unsigned long long max_drive_controller = 255;
+
 std::vector<xml_node*> children_named(xml_node& parent, std::string_view name) {
   std::vector<xml_node*> out;
   for (auto& c : parent.children)
@@ -289,6 +292,14 @@ struct rules {
         continue;
       const std::string* type = a->attr("type");
       bool pci = type && *type == "pci";
+      // Every controller up to a drive address's is implied (implied_devices.cpp): a
+      // bound keeps a client from asking for billions.
+      const std::string* ctl = a->attr("controller");
+      if (type && *type == "drive" && ctl && !ctl->empty() && (*ctl)[0] >= '0' &&
+          (*ctl)[0] <= '9' && std::stoull(*ctl, nullptr, 0) > max_drive_controller)
+        fail(*a, "/domain/devices/" + dev.name + "/address/@controller",
+             "drive controller " + *ctl + " is out of range (at most " +
+                 std::to_string(max_drive_controller) + ")");
       for (auto& attr : a->attrs) {
         static const std::map<std::string_view, int> pci_width = {
             {"domain", 4}, {"bus", 2}, {"slot", 2}, {"function", 1}};
@@ -443,8 +454,10 @@ struct rules {
     }
     // The insertions above may have moved <domain>'s children: look again.
     bool hvm = root.child("os")->child("type")->text_content() == "hvm";
-    if ((devices = root.child("devices")))
+    if ((devices = root.child("devices"))) {
+      controller_indexes(*devices);
       device_defaults(*devices, hvm);
+    }
   }
 
   void device_defaults(xml_node& devices, bool hvm) {

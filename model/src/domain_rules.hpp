@@ -18,4 +18,9 @@ void check_domain(xml_node& root, std::string_view origin, bool input);
 /// hd, sd, vd, xvd, fd or ubd followed by letters, with an optional partition number.
 long disk_name_index(std::string_view name);
 
+/// Controllers without an index get the lowest one their type does not use (a PCI root
+/// is always 0), at parse as libvirt does, before any driver looks for a controller by
+/// index (implied_devices.cpp).
+void controller_indexes(xml_node& devices);
+
 } // namespace domus::model

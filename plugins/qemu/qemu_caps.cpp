@@ -70,8 +70,9 @@ std::string qemu_caps::cpu_model_names() const {
 // ---- the cache file ----------------------------------------------------------------
 
 namespace {
-constexpr int cache_format = 1;
-}
+// 2: machines carry their default CPU model.
+constexpr int cache_format = 2;
+} // namespace
 
 std::string caps_to_json(const qemu_caps& c) {
   json machines = json::array();
@@ -79,7 +80,8 @@ std::string caps_to_json(const qemu_caps& c) {
     machines.push_back({{"name", m.name},
                         {"alias", m.alias},
                         {"default", m.is_default},
-                        {"max_cpus", m.max_cpus}});
+                        {"max_cpus", m.max_cpus},
+                        {"default_cpu", m.default_cpu}});
   json j = {
       {"format", cache_format}, {"path", c.path},       {"size", c.size},
       {"mtime_ns", c.mtime_ns}, {"arch", c.arch},       {"version", c.version},
@@ -102,7 +104,8 @@ std::optional<qemu_caps> caps_from_json(std::string_view text) {
     for (const auto& m : j.at("machines"))
       c.machines.push_back({m.at("name").get<std::string>(),
                             m.at("alias").get<std::string>(), m.at("default").get<bool>(),
-                            m.at("max_cpus").get<uint32_t>()});
+                            m.at("max_cpus").get<uint32_t>(),
+                            m.at("default_cpu").get<std::string>()});
     c.cpu_models = j.at("cpu_models").get<std::vector<std::string>>();
     if (c.machines.empty())
       return std::nullopt;
@@ -215,6 +218,12 @@ void read_answers(probe_monitor& m, qemu_caps& c) {
     mi.alias = m.value("alias", "");
     mi.is_default = m.value("is-default", false);
     mi.max_cpus = m.value("cpu-max", 0u);
+    // "qemu64-x86_64-cpu" is the CPU model qemu64 of QEMU's x86_64 target.
+    std::string cpu_type = m.value("default-cpu-type", "");
+    std::string suffix = "-" + c.arch + "-cpu";
+    if (cpu_type.size() > suffix.size() &&
+        cpu_type.compare(cpu_type.size() - suffix.size(), suffix.size(), suffix) == 0)
+      mi.default_cpu = cpu_type.substr(0, cpu_type.size() - suffix.size());
     if (mi.name != "none")
       c.machines.push_back(std::move(mi));
   }

@@ -19,6 +19,7 @@ struct machine_info {
   std::string alias; ///< e.g. "pc"; empty when none
   bool is_default = false;
   uint32_t max_cpus = 0;
+  std::string default_cpu; ///< the CPU model it runs when none is given ("qemu64")
 };
 
 /// An emulator's capabilities.

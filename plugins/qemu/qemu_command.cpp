@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -80,6 +82,31 @@ struct builder {
     out.push_back(std::move(b));
   }
   void device(const ordered_json& j) { arg("-device", j.dump()); }
+
+  // A device's <address type='pci'> as QEMU's bus and addr (qemu_pci.cpp chose it on a
+  // pc; on q35 QEMU places what has none).
+  void device_at(ordered_json j, const xml_node& d) {
+    const xml_node* a = d.child("address");
+    if (a && attr_or(*a, "type") == "pci") {
+      auto number = [&](const char* name) {
+        return std::strtoul(attr_or(*a, name, "0").c_str(), nullptr, 0);
+      };
+      if (number("domain") != 0)
+        not_applied(*a, "PCI domain " + attr_or(*a, "domain"));
+      unsigned long bus = number("bus"), slot = number("slot"), fn = number("function");
+      char addr[32];
+      if (fn)
+        std::snprintf(addr, sizeof addr, "0x%lx.0x%lx", slot, fn);
+      else
+        std::snprintf(addr, sizeof addr, "0x%lx", slot);
+      j["bus"] = bus ? "pci." + std::to_string(bus)
+                     : std::string(machine_family == "q35" ? "pcie.0" : "pci.0");
+      j["addr"] = addr;
+      if (attr_or(*a, "multifunction") == "on")
+        j["multifunction"] = true;
+    }
+    device(j);
+  }
 
   void check_top_level() {
     for (const auto& c : def.root().children) {
@@ -379,14 +406,11 @@ struct builder {
         dj["bus"] = "ide." + std::to_string(index / 2);
         dj["unit"] = index % 2;
       } else {
-        if (machine_family != "q35")
-          not_applied(d, "bus 'sata' on machine " + def.os_machine,
-                      "a SATA controller comes with q35");
         if (index > 5)
           throw error(errc::invalid_argument,
-                      "disk '" + dev +
-                          "': q35's SATA controller has 6 ports (sda to sdf)");
-        dj["bus"] = "ide." + std::to_string(index);
+                      "disk '" + dev + "': a SATA controller has 6 ports (sda to sdf)");
+        // q35's own AHCI names its ports ide.N; on a pc it is the ahci device sata0.
+        dj["bus"] = (machine_family == "q35" ? "ide." : "sata0.") + std::to_string(index);
       }
     } else {
       not_applied(d, "disk bus '" + bus + "'");
@@ -422,7 +446,7 @@ struct builder {
       if (!rerror.empty())
         dj["rerror"] = rerror;
     }
-    device(dj);
+    device_at(dj, d);
   }
 
   int chardev_count = 0;
@@ -512,7 +536,7 @@ struct builder {
       if (!c.is_text && c.name != "mac" && c.name != "model" && c.name != "boot" &&
           c.name != "alias" && c.name != "address")
         not_applied(c, "<interface><" + c.name + ">");
-    device(dj);
+    device_at(dj, i);
   }
 
   void controller(const xml_node& c) {
@@ -527,17 +551,21 @@ struct builder {
       if (model == "piix3-uhci") {
         if (machine_family != "pc")
           not_applied(c, "USB model piix3-uhci on machine " + def.os_machine);
-        device({{"driver", "piix3-usb-uhci"},
-                {"id", "usb"},
-                {"bus", "pci.0"},
-                {"addr", "0x1.0x2"}});
+        // The PIIX3's own function 2 unless the XML places it elsewhere.
+        if (c.child("address"))
+          device_at({{"driver", "piix3-usb-uhci"}, {"id", "usb"}}, c);
+        else
+          device({{"driver", "piix3-usb-uhci"},
+                  {"id", "usb"},
+                  {"bus", "pci.0"},
+                  {"addr", "0x1.0x2"}});
       } else if (model == "qemu-xhci" || model == "nec-xhci") {
         ordered_json dj = {{"driver", model}, {"id", "usb"}};
         if (const std::string* ports = c.attr("ports")) {
           dj["p2"] = std::stoi(*ports);
           dj["p3"] = std::stoi(*ports);
         }
-        device(dj);
+        device_at(dj, c);
       } else {
         not_applied(c, "USB controller model '" + model + "'");
       }
@@ -546,27 +574,46 @@ struct builder {
     if (type == "pci" && (model == "pci-root" || model == "pcie-root"))
       return; // the machine's own
     if (type == "pci" && model == "pcie-root-port" && machine_family == "q35") {
-      // Placed by QEMU on pcie.0 (addresses are not applied yet: docs/qemu.md).
+      // On pcie.0 where the XML says, else where QEMU places it.
       int index = std::stoi(attr_or(c, "index", "1"));
-      device({{"driver", "pcie-root-port"},
-              {"port", 15 + index},
-              {"chassis", index},
-              {"id", "pci." + std::to_string(index)},
-              {"bus", "pcie.0"}});
+      device_at({{"driver", "pcie-root-port"},
+                 {"port", 15 + index},
+                 {"chassis", index},
+                 {"id", "pci." + std::to_string(index)},
+                 {"bus", "pcie.0"}},
+                c);
+      return;
+    }
+    if (type == "pci" && model == "pci-bridge" && machine_family == "pc") {
+      int index = std::stoi(attr_or(c, "index", "1"));
+      const xml_node* t = c.child("target");
+      std::string chassis = t ? attr_or(*t, "chassisNr") : "";
+      device_at({{"driver", "pci-bridge"},
+                 {"chassis_nr", chassis.empty() ? index : std::stoi(chassis)},
+                 {"id", "pci." + std::to_string(index)}},
+                c);
       return;
     }
     if (type == "virtio-serial") {
       int index = std::stoi(attr_or(c, "index", "0"));
-      device({{"driver", "virtio-serial-pci"},
-              {"id", "virtio-serial" + std::to_string(index)}});
+      device_at({{"driver", "virtio-serial-pci"},
+                 {"id", "virtio-serial" + std::to_string(index)}},
+                c);
       if (index == 0)
         has_virtio_serial = true;
       return;
     }
     if (type == "ide" && machine_family == "pc")
       return; // PIIX3's
+    if (type == "ide")
+      not_applied(c, "<controller type='ide'> on machine " + def.os_machine,
+                  "it has no IDE: put its disks on bus 'sata'");
     if (type == "sata" && machine_family == "q35" && attr_or(c, "index", "0") == "0")
       return; // q35's ICH9 AHCI
+    if (type == "sata" && machine_family == "pc" && attr_or(c, "index", "0") == "0") {
+      device_at({{"driver", "ahci"}, {"id", "sata0"}}, c);
+      return;
+    }
     not_applied(c, "<controller type='" + type + "'" +
                        (model.empty() ? "" : " model='" + model + "'") + ">");
   }
@@ -631,7 +678,7 @@ struct builder {
     arg("-object",
         ordered_json{{"qom-type", "rng-random"}, {"id", "objrng0"}, {"filename", source}}
             .dump());
-    device({{"driver", "virtio-rng-pci"}, {"rng", "objrng0"}, {"id", "rng0"}});
+    device_at({{"driver", "virtio-rng-pci"}, {"rng", "objrng0"}, {"id", "rng0"}}, r);
   }
 
   // VNC on a TCP port (a start allocates autoport's first); its password is set over
@@ -670,10 +717,20 @@ struct builder {
     for (const auto& c : devs->children)
       if (!c.is_text && c.name == "disk" && c.child("boot"))
         any_boot_order = true;
-    // Controllers first: devices name their buses.
+    // Controllers first, as devices name their buses; PCI ones first of all, by index, as
+    // a bridge names the bus it sits on.
+    std::vector<const xml_node*> pci, others;
     for (const auto& c : devs->children)
       if (!c.is_text && c.name == "controller")
-        controller(c);
+        (attr_or(c, "type") == "pci" ? pci : others).push_back(&c);
+    std::stable_sort(pci.begin(), pci.end(), [](const xml_node* a, const xml_node* b) {
+      return std::stoul(attr_or(*a, "index", "0")) <
+             std::stoul(attr_or(*b, "index", "0"));
+    });
+    for (const auto* c : pci)
+      controller(*c);
+    for (const auto* c : others)
+      controller(*c);
     bool has_serial = false;
     for (const auto& c : devs->children)
       if (!c.is_text && c.name == "serial")
@@ -714,14 +771,14 @@ struct builder {
         auto it = drivers.find(type);
         if (it == drivers.end())
           not_applied(c, "video model '" + type + "'");
-        device({{"driver", it->second}, {"id", "video0"}});
+        device_at({{"driver", it->second}, {"id", "video0"}}, c);
       } else if (c.name == "memballoon") {
         std::string model = attr_or(c, "model", "virtio");
         if (model == "none")
           continue;
         if (model != "virtio")
           not_applied(c, "memballoon model '" + model + "'");
-        device({{"driver", "virtio-balloon-pci"}, {"id", "balloon0"}});
+        device_at({{"driver", "virtio-balloon-pci"}, {"id", "balloon0"}}, c);
       } else if (c.name == "panic") {
         std::string model = attr_or(c, "model", "isa");
         if (model != "isa")

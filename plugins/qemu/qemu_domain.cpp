@@ -2,6 +2,7 @@
 // everything about a running QEMU is done on the loop thread (qemu_process.cpp), and
 // whatever may block (probing an emulator, opening disk files and the log) on a worker.
 #include "qemu_command.hpp"
+#include "qemu_defaults.hpp"
 #include "qemu_process.hpp"
 #include "qemu_state.hpp"
 
@@ -15,15 +16,16 @@ namespace {
 
 using nlohmann::json;
 
+// A definition as the runtime hands it over (its own output, already complete).
 model::domain_def parse(const std::string& xml, const std::string& origin) {
   auto def = model::parse_domain(xml, origin, model::parse_mode::stored);
   model::normalize(def);
   return def;
 }
 
-// libvirt's QEMU driver's defaults, those this driver applies so far: the domain type
-// and architecture it runs, the emulator, the machine's concrete name.
-void apply_qemu_defaults(domus_instance* inst, model::domain_def& def) {
+// The domain type and OS this driver runs, the emulator (the configured one when the
+// XML names none) and its capabilities, then libvirt's QEMU defaults (qemu_defaults.cpp).
+void complete_definition(domus_instance* inst, model::domain_def& def) {
   if (def.type != "qemu" && def.type != "kvm")
     throw error(errc::unsupported,
                 "the QEMU driver runs domains of type 'qemu' and 'kvm', "
@@ -45,19 +47,7 @@ void apply_qemu_defaults(domus_instance* inst, model::domain_def& def) {
     devs->children.insert(devs->children.begin(), std::move(e));
     emu = &devs->children.front();
   }
-  auto caps = caps_for(inst, emu->trimmed_text());
-  if (def.os_arch.empty())
-    def.os_arch = caps->arch;
-  if (def.os_arch != caps->arch)
-    throw error(errc::unsupported, "the emulator " + caps->path + " runs architecture '" +
-                                       caps->arch + "', not '" + def.os_arch + "'");
-  const machine_info* m = def.os_machine.empty() ? caps->default_machine()
-                                                 : caps->find_machine(def.os_machine);
-  if (!m)
-    throw error(errc::invalid_argument, "the emulator " + caps->path +
-                                            " has no machine type '" + def.os_machine +
-                                            "' (it has: " + caps->machine_names() + ")");
-  def.os_machine = m->name;
+  apply_qemu_defaults(def, *caps_for(inst, emu->trimmed_text()));
 }
 
 bool refused_flags(const char* op, domus_dom* d, uint32_t flags, uint32_t accepted,
@@ -79,7 +69,7 @@ void qemu_normalize(domus_instance* inst, const char* xml, domus_complete_fn don
   std::string text = xml;
   xml_from_worker(inst, "normalizing a definition", done, user, [inst, text] {
     auto def = parse(text, "<request>");
-    apply_qemu_defaults(inst, def);
+    complete_definition(inst, def);
     return model::format_domain(def, model::secrets::keep);
   });
 }

@@ -50,6 +50,7 @@ parse(const char* xml, const std::string& origin,
       domus::model::parse_mode mode = domus::model::parse_mode::stored) {
   auto def = domus::model::parse_domain(xml, origin, mode);
   domus::model::normalize(def);
+  domus::model::add_implied_devices(def);
   return def;
 }
 

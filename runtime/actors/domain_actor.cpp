@@ -1171,11 +1171,16 @@ public:
 
   // -- definitions ----------------------------------------------------------------------
 
-  // Runs the driver's normalize hook (when it has one) on a definition.
+  // Runs the driver's normalize hook (when it has one) on a definition, then libvirt's
+  // generic device defaults (after the hook: a driver's own defaults come first, as
+  // libvirt orders them; the hook may apply them itself).
   void normalize(const rpc& r, def_ptr def, std::function<void(def_ptr)> then) {
     auto fn = DOMUS_DOMAIN_OP(ctx(), normalize);
-    if (!fn)
-      return then(std::move(def));
+    if (!fn) {
+      auto full = std::make_shared<model::domain_def>(*def);
+      model::add_implied_devices(*full);
+      return then(std::move(full));
+    }
     auto xml =
         std::make_shared<std::string>(model::format_domain(*def, model::secrets::keep));
     auto* inst = ctx().inst;
@@ -1191,6 +1196,7 @@ public:
             auto out =
                 model::parse_domain(*res.xml, "<driver>", model::parse_mode::stored);
             model::normalize(out);
+            model::add_implied_devices(out);
             if (out.name != def->name || out.uuid != def->uuid)
               throw protocol::error(errc::internal, "the driver's normalize hook changed "
                                                     "the domain's name or UUID");

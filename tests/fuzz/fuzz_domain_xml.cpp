@@ -15,6 +15,7 @@ int fuzz_domain_xml(const uint8_t* data, size_t size) {
   try {
     def = parse_domain(doc, "fuzz.xml", parse_mode::input, {1u << 20, 64, 256});
     normalize(def);
+    add_implied_devices(def);
   } catch (const domus::error&) {
     return 0;
   }
@@ -24,6 +25,7 @@ int fuzz_domain_xml(const uint8_t* data, size_t size) {
   // known without formatting it (what the daemon's max_xml_bytes check relies on).
   domain_def again = parse_domain(kept, "again.xml", parse_mode::stored);
   normalize(again);
+  add_implied_devices(again);
   if (format_domain(again, secrets::keep) != kept || formatted_size(again) != kept.size())
     std::abort();
   domain_def small = compacted(def);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <vector>
 
 namespace domus::testing {
 
@@ -20,9 +21,9 @@ std::string trimmed(const std::string& s) {
   return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
-// Why `a` does not match `b`, or "" when it does (recursively contained).
-std::string mismatch(const xml_node& a, const xml_node& b, const std::string& path) {
-  std::string here = path + "/" + a.name;
+// Why `a` itself (its name, its attributes, the text of a leaf) does not match `b`, or
+// "" when it does; `here` is its path.
+std::string own_mismatch(const xml_node& a, const xml_node& b, const std::string& here) {
   if (a.name != b.name)
     return here + ": element <" + a.name + "> against <" + b.name + ">";
   for (auto& attr : a.attrs) {
@@ -33,10 +34,18 @@ std::string mismatch(const xml_node& a, const xml_node& b, const std::string& pa
       return here + "/@" + attr.name + ": '" + attr.value + "' against '" + *v + "'";
   }
   if (!a.has_elements() && !b.has_elements()) {
-    std::string ta = a.text_content(), tb = b.text_content();
-    if (ta != tb && trimmed(ta) != trimmed(tb))
+    std::string ta = trimmed(a.text_content()), tb = trimmed(b.text_content());
+    if (ta != tb)
       return here + ": text '" + ta + "' against '" + tb + "'";
   }
+  return "";
+}
+
+// Why `a` does not match `b`, or "" when it does (recursively contained).
+std::string mismatch(const xml_node& a, const xml_node& b, const std::string& path) {
+  std::string here = path + "/" + a.name;
+  if (std::string why = own_mismatch(a, b, here); !why.empty())
+    return why;
   // Earliest matches first: if any order-preserving match exists, this finds one.
   size_t j = 0;
   for (auto& c : a.children) {
@@ -81,6 +90,45 @@ void count_paths(const xml_node& n, const std::string& prefix,
 
 std::optional<std::string> not_contained(const xml_node& ours, const xml_node& theirs) {
   std::string why = mismatch(ours, theirs, "");
+  if (why.empty())
+    return std::nullopt;
+  return why;
+}
+
+namespace {
+
+std::string difference(const xml_node& a, const xml_node& b, const std::string& path) {
+  std::string here = path + "/" + a.name;
+  if (std::string why = own_mismatch(a, b, here); !why.empty())
+    return why;
+  for (auto& attr : b.attrs)
+    if (!a.attr(attr.name))
+      return here + "/@" + attr.name + ": only in theirs ('" + attr.value + "')";
+  std::vector<const xml_node*> ea, eb;
+  for (auto& c : a.children)
+    if (!c.is_text)
+      ea.push_back(&c);
+  for (auto& c : b.children)
+    if (!c.is_text)
+      eb.push_back(&c);
+  for (size_t i = 0; i < std::max(ea.size(), eb.size()); ++i) {
+    if (i >= ea.size())
+      return here + ": theirs has <" + eb[i]->name + "> more (child " +
+             std::to_string(i + 1) + ")";
+    if (i >= eb.size())
+      return here + ": ours has <" + ea[i]->name + "> more (child " +
+             std::to_string(i + 1) + ")";
+    std::string why = difference(*ea[i], *eb[i], here);
+    if (!why.empty())
+      return why;
+  }
+  return "";
+}
+
+} // namespace
+
+std::optional<std::string> differs(const xml_node& ours, const xml_node& theirs) {
+  std::string why = difference(ours, theirs, "");
   if (why.empty())
     return std::nullopt;
   return why;

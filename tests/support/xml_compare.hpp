@@ -16,6 +16,12 @@ namespace domus::testing {
 std::optional<std::string> not_contained(const model::xml_node& ours,
                                          const model::xml_node& theirs);
 
+/// Whether two documents are the same after canonicalization: element names and order,
+/// attribute sets (their order ignored), and text (the whitespace around it ignored).
+/// nullopt when they are, else the first place they differ.
+std::optional<std::string> differs(const model::xml_node& ours,
+                                   const model::xml_node& theirs);
+
 /// Whether everything the user wrote came back: every element path of `input` occurs at
 /// least as often in `output`, and every attribute name it has there too, unless
 /// libvirt's output (`theirs`) drops it as well. nullopt when so, else what is missing.

@@ -31,6 +31,7 @@ std::string round_trip(const std::string& xml, const std::string& origin,
                        parse_mode mode = parse_mode::input) {
   domain_def def = parse_domain(xml, origin, mode);
   normalize(def);
+  add_implied_devices(def);
   if (unknown)
     *unknown = def.unknown();
   return format_domain(def, secrets::keep);
@@ -88,7 +89,11 @@ BOOST_AUTO_TEST_CASE(conformance_domains) {
         auto why = not_contained(mine, theirs);
         BOOST_TEST(!why, "not as libvirt writes it: " << why.value_or(""));
       }
+      // NAME.lost names what libvirt's generic normalization drops too, and why.
       auto lost = not_covered(input, parse_xml(ours, "ours"), theirs);
+      auto allowed = listed(sidecars + name + ".lost");
+      if (lost && allowed.count(lost->substr(0, lost->find(':'))))
+        lost.reset();
       BOOST_TEST(!lost, "lost: " << lost.value_or(""));
       BOOST_TEST(round_trip(ours, name, nullptr, parse_mode::stored) == ours,
                  "reading it back changes it");
@@ -222,12 +227,13 @@ BOOST_AUTO_TEST_CASE(golden_domain_xml) {
 // One device on its own (attach-device): checked by its rule inside <devices>, written in
 // libvirt's order; anything else is refused naming the element and the devices there are.
 BOOST_AUTO_TEST_CASE(a_device_alone) {
-  BOOST_TEST(check_device("<disk type='file' device='disk'><target bus='virtio' dev='vdb'/>"
-                          "<source file='/i/b.img'/></disk>",
-                          "d.xml") == "<disk type='file' device='disk'>\n"
-                                      "  <source file='/i/b.img'/>\n"
-                                      "  <target dev='vdb' bus='virtio'/>\n"
-                                      "</disk>\n");
+  BOOST_TEST(
+      check_device("<disk type='file' device='disk'><target bus='virtio' dev='vdb'/>"
+                   "<source file='/i/b.img'/></disk>",
+                   "d.xml") == "<disk type='file' device='disk'>\n"
+                               "  <source file='/i/b.img'/>\n"
+                               "  <target dev='vdb' bus='virtio'/>\n"
+                               "</disk>\n");
   auto refused = [](const std::string& xml, const std::string& expected) {
     try {
       check_device(xml, "d.xml", {4096, 8, 16});
@@ -238,7 +244,8 @@ BOOST_AUTO_TEST_CASE(a_device_alone) {
   };
   refused("<domain/>", "d.xml:1: /domain: <domain> is not a device (expected one of "
                        "disk, controller, lease,");
-  refused("<emulator>/bin/x</emulator>", "d.xml:1: /emulator: <emulator> is not a device");
+  refused("<emulator>/bin/x</emulator>",
+          "d.xml:1: /emulator: <emulator> is not a device");
   refused("<interface type='network'>\n<mac address='zz'/></interface>",
           "d.xml:2: /interface/mac/@address: ");
   refused("<disk>", "d.xml:1: ");

@@ -237,3 +237,32 @@ BOOST_AUTO_TEST_CASE(secrets_are_formatted_only_when_asked_for) {
   BOOST_TEST(compacted(plain).public_text.empty());
   BOOST_TEST(format_domain(plain, secrets::omit) == format_domain(plain, secrets::keep));
 }
+
+// Every controller up to a drive address's is implied: 255 is the highest a drive
+// address may name (256 controllers added), 256 is refused naming the attribute.
+BOOST_AUTO_TEST_CASE(implied_disk_controllers_are_bounded) {
+  auto domain = [](int controller) {
+    return "<domain type='test'><name>d</name><memory>1024</memory><os><type>hvm</type>"
+           "</os><devices><disk type='file' device='disk'><source file='/a'/>"
+           "<target dev='sda' bus='scsi'/><address type='drive' controller='" +
+           std::to_string(controller) +
+           "' bus='0' target='0' unit='0'/></disk></devices></domain>";
+  };
+  domain_def def = parse_domain(domain(255), "at.xml");
+  normalize(def);
+  add_implied_devices(def);
+  std::string xml = format_domain(def, secrets::keep);
+  size_t controllers = 0;
+  for (size_t at = xml.find("<controller type='scsi'"); at != std::string::npos;
+       at = xml.find("<controller type='scsi'", at + 1))
+    ++controllers;
+  BOOST_TEST(controllers == 256u);
+  try {
+    parse_domain(domain(256), "past.xml");
+    BOOST_ERROR("controller 256 accepted");
+  } catch (const domus::error& e) {
+    BOOST_TEST(std::string(e.what()) ==
+               "past.xml:1: /domain/devices/disk/address/@controller: drive controller "
+               "256 is out of range (at most 255)");
+  }
+}

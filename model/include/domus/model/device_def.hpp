@@ -24,4 +24,12 @@ std::vector<std::string_view> device_names();
 std::string check_device(std::string_view xml, std::string_view origin,
                          const xml_limits& limits = {});
 
+/// Inserts a device element into <devices> at libvirt's place for it: after the last
+/// device of its kind, else before the first kind libvirt writes after it.
+void insert_device(xml_node& devices, xml_node device);
+
+/// Fills in a video <model>'s sizes and heads as libvirt does for its type (vram 16384
+/// for vga and cirrus, qxl's ram and vram 65536, heads 1); nothing for type none.
+void video_defaults(xml_node& model);
+
 } // namespace domus::model

@@ -94,6 +94,15 @@ domain_def parse_domain(xml_node root, std::string_view origin,
 /// defaulted to (and capped at) memory, vcpu current dropped when equal to the maximum.
 void normalize(domain_def& def);
 
+/// libvirt's generic device defaults (implied_devices.cpp): controller indexes, drive
+/// addresses, a CD-ROM read-only, the controllers disks, virtio consoles and channels
+/// and smartcards imply (appended after the others), serial and parallel ports, the
+/// first serial's console, the primary video and its sizes (its model too for `test`
+/// and `xen` domains). A driver's own defaults that libvirt applies before these (a
+/// machine's USB controller and PCI root) come first: the runtime applies these after
+/// the driver's normalize hook, which may apply them itself at its point. Idempotent.
+void add_implied_devices(domain_def& def);
+
 /// The same definition holding only its typed fields and formatted text: about a tenth
 /// of the memory of the tree, for definitions held long and no longer changed (what an
 /// idle domain keeps). Formatting it returns that text; a change of its typed fields is

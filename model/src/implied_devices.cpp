@@ -1,0 +1,333 @@
+// libvirt's generic device defaults, what every driver gets (libvirt's test driver shows
+// them): controller indexes, drive addresses, the controllers that disks, virtio
+// consoles and channels and smartcards imply, serial ports, the console of the first
+// serial port, and the video model's sizes. Driver-specific ones (PCI addresses, model
+// names) are the driver's.
+#include "domain_rules.hpp"
+
+#include "domus/model/device_def.hpp"
+#include "domus/model/domain_def.hpp"
+#include "domus/model/domain_schema.hpp"
+#include "domus/model/schema.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+namespace domus::model {
+
+namespace {
+
+const elem_rule& devices_rule() {
+  return *domain_schema().find_child("devices")->rule;
+}
+
+const elem_rule& device_rule(std::string_view name) {
+  return *devices_rule().find_child(name)->rule;
+}
+
+bool is(const xml_node& n, std::string_view name) {
+  return !n.is_text && n.name == name;
+}
+
+std::string attr_or(const xml_node* n, std::string_view name, std::string fallback = {}) {
+  const std::string* v = n ? n->attr(name) : nullptr;
+  return v ? *v : fallback;
+}
+
+// A number attribute (decimal or 0x hex), or -1 when absent, not a number or past
+// 2^31 (the schema checked the syntax).
+long number(const xml_node* n, std::string_view name) {
+  const std::string* v = n ? n->attr(name) : nullptr;
+  if (!v || v->empty() || (*v)[0] < '0' || (*v)[0] > '9')
+    return -1;
+  errno = 0;
+  unsigned long long x = std::strtoull(v->c_str(), nullptr, 0);
+  return errno || x > 0x7fffffffULL ? -1 : static_cast<long>(x);
+}
+
+// Whether a controller of this type and index is there.
+bool has_controller(const xml_node& devices, std::string_view type, long index) {
+  for (auto& c : devices.children)
+    if (is(c, "controller") && attr_or(&c, "type") == type &&
+        number(&c, "index") == index)
+      return true;
+  return false;
+}
+
+// A controller of this type and index, added after the last controller when missing, as
+// libvirt appends the ones it implies.
+void add_controller(xml_node& devices, std::string_view type, long index) {
+  if (has_controller(devices, type, index))
+    return;
+  xml_node c = xml_node::element("controller");
+  c.set_attr("type", std::string(type));
+  c.set_attr("index", std::to_string(index));
+  insert_device(devices, std::move(c));
+}
+
+// Controllers 0 to `max` of a type (the disks' buses imply them all).
+void add_controllers(xml_node& devices, std::string_view type, long max) {
+  for (long i = 0; i <= max; ++i)
+    add_controller(devices, type, i);
+}
+
+} // namespace
+
+void controller_indexes(xml_node& devices) {
+  std::map<std::string, std::set<long>> used;
+  for (auto& c : devices.children)
+    if (is(c, "controller") && c.attr("index"))
+      used[attr_or(&c, "type")].insert(number(&c, "index"));
+  for (auto& c : devices.children) {
+    if (!is(c, "controller") || c.attr("index"))
+      continue;
+    std::string model = attr_or(&c, "model");
+    auto& taken = used[attr_or(&c, "type")];
+    long index = 0;
+    if (model != "pci-root" && model != "pcie-root")
+      while (taken.count(index))
+        ++index;
+    taken.insert(index);
+    place_attr(c, device_rule("controller"), "index", std::to_string(index));
+  }
+}
+
+namespace {
+
+// A disk's drive address from its name, per bus: how many units a bus has and how many
+// buses a controller has (ide: 2 buses of 2 units; scsi 7 units; fdc 2; sata 6).
+void drive_addresses(xml_node& devices) {
+  struct geometry {
+    long buses, units;
+  };
+  static const std::map<std::string, geometry> per_bus = {
+      {"ide", {2, 2}}, {"scsi", {1, 7}}, {"fdc", {1, 2}}, {"sata", {1, 6}}};
+  for (auto& d : devices.children) {
+    if (is(d, "disk")) {
+      // A CD-ROM is read-only whatever the XML says.
+      if (attr_or(&d, "device") == "cdrom" && !d.child("readonly"))
+        place_child(d, device_rule("disk"), "readonly");
+      // A <driver> whose every attribute meant "the default" (cache='default') is not
+      // written.
+      auto& c = d.children;
+      c.erase(std::remove_if(c.begin(), c.end(),
+                             [](const xml_node& n) {
+                               return is(n, "driver") && n.attrs.empty() &&
+                                      !n.has_elements();
+                             }),
+              c.end());
+    }
+    if (!is(d, "disk") || d.child("address"))
+      continue;
+    const xml_node* target = d.child("target");
+    auto g = per_bus.find(attr_or(target, "bus"));
+    long index = disk_name_index(attr_or(target, "dev"));
+    if (g == per_bus.end() || index < 0)
+      continue;
+    long per_controller = g->second.buses * g->second.units;
+    xml_node& a = place_child(d, device_rule("disk"), "address");
+    a.set_attr("type", "drive");
+    a.set_attr("controller", std::to_string(index / per_controller));
+    a.set_attr("bus", std::to_string((index % per_controller) / g->second.units));
+    a.set_attr("target", "0");
+    a.set_attr("unit", std::to_string(index % g->second.units));
+  }
+}
+
+// The controllers that disks, virtio consoles and channels, and smartcards sit on, in
+// libvirt's order (scsi, fdc, ide, sata, virtio-serial, ccid).
+void implied_controllers(xml_node& devices) {
+  for (std::string_view bus : {"scsi", "fdc", "ide", "sata"}) {
+    long max = -1;
+    for (auto& d : devices.children) {
+      if (!is(d, "disk") || attr_or(d.child("target"), "bus") != bus)
+        continue;
+      const xml_node* a = d.child("address");
+      if (attr_or(a, "type") == "drive")
+        max = std::max(max, std::max(0L, number(a, "controller")));
+    }
+    add_controllers(devices, bus, max);
+  }
+  // Only the virtio-serial controllers named are implied, channels' first.
+  std::vector<long> named;
+  for (std::string_view kind : {"channel", "console"})
+    for (auto& d : devices.children) {
+      if (!is(d, kind) || attr_or(d.child("target"), "type") != "virtio")
+        continue;
+      const xml_node* a = d.child("address");
+      long index = attr_or(a, "type") == "virtio-serial" ? number(a, "controller") : 0;
+      named.push_back(std::max(0L, index));
+    }
+  for (long index : named)
+    add_controller(devices, "virtio-serial", index);
+  // A smartcard without an address takes the next slot of ccid controller 0.
+  std::set<long> slots;
+  std::vector<long> ccid;
+  for (auto& d : devices.children)
+    if (is(d, "smartcard") && attr_or(d.child("address"), "type") == "ccid" &&
+        number(d.child("address"), "controller") == 0)
+      slots.insert(number(d.child("address"), "slot"));
+  for (auto& d : devices.children) {
+    if (!is(d, "smartcard"))
+      continue;
+    if (!d.child("address")) {
+      long slot = 0;
+      while (slots.count(slot))
+        ++slot;
+      slots.insert(slot);
+      xml_node& a = place_child(d, device_rule("smartcard"), "address");
+      a.set_attr("type", "ccid");
+      a.set_attr("controller", "0");
+      a.set_attr("slot", std::to_string(slot));
+    }
+    const xml_node* a = d.child("address");
+    if (attr_or(a, "type") == "ccid")
+      ccid.push_back(std::max(0L, number(a, "controller")));
+  }
+  for (long index : ccid)
+    add_controller(devices, "ccid", index);
+}
+
+// Serial and parallel ports without a port number take the lowest free one; a virtio
+// console, its place among the consoles (before the serial's console is added).
+void chardev_ports(xml_node& devices) {
+  for (std::string_view kind : {"serial", "parallel"}) {
+    std::set<long> used;
+    for (auto& d : devices.children)
+      if (is(d, kind))
+        if (long p = number(d.child("target"), "port"); p >= 0)
+          used.insert(p);
+    for (auto& d : devices.children) {
+      if (!is(d, kind))
+        continue;
+      xml_node& t = place_child(d, device_rule(kind), "target");
+      if (t.attr("port"))
+        continue;
+      long port = 0;
+      while (used.count(port))
+        ++port;
+      used.insert(port);
+      place_attr(t, *device_rule(kind).find_child("target")->rule, "port",
+                 std::to_string(port));
+    }
+  }
+  long place = 0;
+  for (auto& d : devices.children) {
+    if (!is(d, "console"))
+      continue;
+    xml_node* t = d.child("target");
+    if (attr_or(t, "type") == "virtio" && !t->attr("port"))
+      place_attr(*t, *device_rule("console").find_child("target")->rule, "port",
+                 std::to_string(place));
+    ++place;
+  }
+}
+
+// The first serial port is also the first console, as libvirt writes it: a console that
+// copies the port's source goes first when the first console is not that port.
+void serial_console(xml_node& devices) {
+  const xml_node* serial = nullptr;
+  const xml_node* console = nullptr;
+  for (auto& d : devices.children) {
+    if (!serial && is(d, "serial"))
+      serial = &d;
+    if (!console && is(d, "console"))
+      console = &d;
+  }
+  if (!serial || (console && attr_or(console->child("target"), "type") == "serial"))
+    return;
+  xml_node c = xml_node::element("console");
+  for (auto& a : serial->attrs)
+    if (a.name == "type")
+      c.set_attr(a.name, a.value);
+  for (auto& child : serial->children)
+    if (!child.is_text && child.name != "target" && child.name != "alias" &&
+        child.name != "address")
+      c.children.push_back(child);
+  xml_node& t = place_child(c, device_rule("console"), "target");
+  t.set_attr("type", "serial");
+  t.set_attr("port", attr_or(serial->child("target"), "port", "0"));
+  auto first = std::find_if(devices.children.begin(), devices.children.end(),
+                            [](const xml_node& n) { return is(n, "console"); });
+  if (first != devices.children.end())
+    devices.children.insert(first, std::move(c));
+  else
+    insert_device(devices, std::move(c));
+}
+
+} // namespace
+
+void insert_device(xml_node& devices, xml_node device) {
+  const elem_rule& rule = devices_rule();
+  const child_rule* mine = rule.find_child(device.name);
+  auto& c = devices.children;
+  // After the last of its kind, else before the first kind the schema puts after it.
+  auto last = std::find_if(c.rbegin(), c.rend(),
+                           [&](const xml_node& n) { return is(n, device.name); });
+  if (last != c.rend()) {
+    c.insert(last.base(), std::move(device));
+    return;
+  }
+  auto pos = std::find_if(c.begin(), c.end(), [&](const xml_node& n) {
+    if (n.is_text)
+      return false;
+    const child_rule* theirs = rule.find_child(n.name);
+    return !theirs || (mine && theirs > mine);
+  });
+  c.insert(pos, std::move(device));
+}
+
+void video_defaults(xml_node& model) {
+  const elem_rule& rule = *device_rule("video").find_child("model")->rule;
+  std::string type = attr_or(&model, "type");
+  if (type == "none")
+    return;
+  if (type == "qxl" && !model.attr("ram"))
+    place_attr(model, rule, "ram", "65536");
+  if (!model.attr("vram")) {
+    static const std::map<std::string, std::string> vram = {
+        {"vga", "16384"},   {"cirrus", "16384"}, {"vmvga", "16384"},
+        {"bochs", "16384"}, {"xen", "4096"},     {"qxl", "65536"}};
+    if (auto v = vram.find(type); v != vram.end())
+      place_attr(model, rule, "vram", v->second);
+  }
+  if (!model.attr("heads"))
+    place_attr(model, rule, "heads", "1");
+}
+
+void add_implied_devices(domain_def& def) {
+  xml_node& root = def.root();
+  xml_node* found = root.child("devices");
+  if (!found)
+    return;
+  xml_node& devices = *found;
+  const std::string virt_type = def.type;
+  const bool hvm = def.os_type == "hvm";
+  drive_addresses(devices);
+  chardev_ports(devices);
+  if (hvm)
+    serial_console(devices);
+  implied_controllers(devices);
+  // The first video is the primary one; drivers that know a default model give it.
+  bool first = true;
+  for (auto& v : devices.children) {
+    if (!is(v, "video"))
+      continue;
+    xml_node* m = v.child("model");
+    if (!m && (virt_type == "test" || virt_type == "xen")) {
+      m = &place_child(v, device_rule("video"), "model");
+      m->set_attr("type", hvm ? "cirrus" : "xen");
+    }
+    if (m) {
+      video_defaults(*m);
+      if (first && !m->attr("primary"))
+        place_attr(*m, *device_rule("video").find_child("model")->rule, "primary", "yes");
+    }
+    first = false;
+  }
+}
+
+} // namespace domus::model
