@@ -83,6 +83,7 @@ uint32_t option_flags(const parsed_command& pc, protocol::proc p);
 
 // The handlers, by file.
 bool cmd_uri(shell&, const parsed_command&);
+bool cmd_domxml_to_native(shell&, const parsed_command&);
 bool cmd_version(shell&, const parsed_command&);
 bool cmd_nodeinfo(shell&, const parsed_command&);
 bool cmd_capabilities(shell&, const parsed_command&);

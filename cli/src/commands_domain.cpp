@@ -208,9 +208,16 @@ bool cmd_dominfo(shell& sh, const parsed_command& pc) {
 bool cmd_domstate(shell& sh, const parsed_command& pc) {
   json d = lookup(sh, pc);
   std::cout << state_text(d);
-  if (pc.flag("reason"))
-    std::cout << " (" << reason_text(d) << ")";
-  std::cout << '\n';
+  if (!pc.flag("reason")) {
+    std::cout << '\n';
+    return true;
+  }
+  std::cout << " (" << reason_text(d) << ")\n";
+  // Why it last failed, when it did (Domus's own line; virsh has none).
+  json info = sh.call("domain.info", {{"domain", *pc.value("domain")}});
+  if (const json& e = info.value("last_error", json()); e.is_object())
+    std::cout << "last error: " << e.value("time", "") << ": " << e.value("message", "")
+              << '\n';
   return true;
 }
 
@@ -259,6 +266,31 @@ bool from_file(shell& sh, const parsed_command& pc, std::string_view proc,
 }
 
 } // namespace
+
+// virsh domxml-to-native: a file's definition, or a defined domain's.
+bool cmd_domxml_to_native(shell& sh, const parsed_command& pc) {
+  auto file = pc.value("xml");
+  auto domain = pc.value("domain");
+  if (file && domain) {
+    shell::error("Options --xml and --domain are mutually exclusive");
+    return false;
+  }
+  if (!file && !domain) {
+    shell::error("either --xml or --domain is required");
+    return false;
+  }
+  json args = {{"format", *pc.value("format")}};
+  if (file) {
+    args["xml"] = read_input_file(*file);
+    args["origin"] = *file;
+  } else {
+    args["xml"] =
+        sh.call("domain.xml", {{"domain", *domain}, {"inactive", true}, {"secure", true}})
+            .value("xml", "");
+  }
+  std::cout << sh.call("connect.domain-xml-to-native", args).value("native", "") << '\n';
+  return true;
+}
 
 bool cmd_define(shell& sh, const parsed_command& pc) {
   return from_file(sh, pc, "domain.define", "defined");

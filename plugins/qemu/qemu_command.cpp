@@ -859,6 +859,35 @@ std::vector<std::string> build_argv(const model::domain_def& def, const qemu_cap
   return b.out;
 }
 
+const std::vector<std::string>& qemu_environment() {
+  static const std::vector<std::string> env = {"LC_ALL=C",
+                                               "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+  return env;
+}
+
+std::string shell_line(const std::vector<std::string>& env,
+                       const std::vector<std::string>& argv) {
+  std::string out;
+  auto word = [&](const std::string& w) {
+    if (!out.empty())
+      out += ' ';
+    if (!w.empty() &&
+        w.find_first_of(" \t\r\n!\"#$&'()*;<>?[\\]^`{|}~") == std::string::npos) {
+      out += w;
+      return;
+    }
+    out += '\'';
+    for (char c : w)
+      out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    out += '\'';
+  };
+  for (const auto& e : env)
+    word(e);
+  for (const auto& a : argv)
+    word(a);
+  return out;
+}
+
 namespace {
 // The first VNC display of a root element, const or not.
 template <class Node> Node* first_vnc(Node& root) {

@@ -46,6 +46,14 @@ std::string vnc_password(const model::domain_def& def);
 std::vector<std::string> build_argv(const model::domain_def& def, const qemu_caps& caps,
                                     const monitor_spec& monitor, bool kvm);
 
+/// The environment QEMU runs with ("K=V" each): nothing of the daemon's.
+const std::vector<std::string>& qemu_environment();
+
+/// The environment and command line as one shell line (`virsh domxml-to-native
+/// qemu-argv`): each word that holds a character a shell would read single-quoted.
+std::string shell_line(const std::vector<std::string>& env,
+                       const std::vector<std::string>& argv);
+
 /// A value in a QEMU option list: each ',' doubled.
 std::string option_value(const std::string& value);
 

@@ -25,7 +25,8 @@ model::domain_def parse(const std::string& xml, const std::string& origin) {
 
 // The domain type and OS this driver runs, the emulator (the configured one when the
 // XML names none) and its capabilities, then libvirt's QEMU defaults (qemu_defaults.cpp).
-void complete_definition(domus_instance* inst, model::domain_def& def) {
+std::shared_ptr<const qemu_caps> complete_definition(domus_instance* inst,
+                                                     model::domain_def& def) {
   if (def.type != "qemu" && def.type != "kvm")
     throw error(errc::unsupported,
                 "the QEMU driver runs domains of type 'qemu' and 'kvm', "
@@ -47,7 +48,9 @@ void complete_definition(domus_instance* inst, model::domain_def& def) {
     devs->children.insert(devs->children.begin(), std::move(e));
     emu = &devs->children.front();
   }
-  apply_qemu_defaults(def, *caps_for(inst, emu->trimmed_text()));
+  auto caps = caps_for(inst, emu->trimmed_text());
+  apply_qemu_defaults(def, *caps);
+  return caps;
 }
 
 bool refused_flags(const char* op, domus_dom* d, uint32_t flags, uint32_t accepted,
@@ -71,6 +74,29 @@ void qemu_normalize(domus_instance* inst, const char* xml, domus_complete_fn don
     auto def = parse(text, "<request>");
     complete_definition(inst, def);
     return model::format_domain(def, model::secrets::keep);
+  });
+}
+
+// virsh domxml-to-native qemu-argv: the command line a start would run, the monitor
+// as the socket path QEMU would listen on (a start passes it as a descriptor). Graphics
+// passwords are never on it: a start sets them over QMP.
+void qemu_to_native(domus_instance* inst, const char* format, const char* xml,
+                    domus_complete_fn done, void* user) {
+  std::string fmt = format ? format : "", text = xml ? xml : "";
+  if (fmt != "qemu-argv")
+    return fail(done, user, errc::invalid_argument,
+                "unknown native format '" + fmt +
+                    "' (the QEMU driver converts to: qemu-argv)");
+  xml_from_worker(inst, "converting a definition", done, user, [inst, text] {
+    auto def = parse(text, "<request>");
+    auto caps = complete_definition(inst, def);
+    std::string uuid = def.uuid_string();
+    monitor_spec spec{-1,
+                      inst->run_dir + "/qmp/" + uuid + ".sock",
+                      inst->run_dir + "/channel/" + uuid,
+                      {}};
+    return shell_line(qemu_environment(),
+                      build_argv(def, *caps, spec, def.type == "kvm"));
   });
 }
 
@@ -367,6 +393,7 @@ const domus_domain_ops_v1 ops = [] {
   o.release = qemu_release;
   o.cancel = qemu_cancel;
   o.undefine_flags = qemu_undefine_flags;
+  o.to_native = qemu_to_native;
   return o;
 }();
 

@@ -150,8 +150,9 @@ std::string name_of(domus_dom* d) {
 
 namespace {
 
+// `error`: why, when nobody asked for the change (the domain's last error).
 void report(domus_instance* inst, domus_dom* d, int32_t state, int32_t reason,
-            std::vector<domus_event_v1> events) {
+            std::vector<domus_event_v1> events, const std::string& error = "") {
   d->run.state = state;
   d->run.reason = reason;
   domus_report_v1 rep{};
@@ -159,6 +160,7 @@ void report(domus_instance* inst, domus_dom* d, int32_t state, int32_t reason,
   rep.state = {state, reason, state == DOMUS_STATE_SHUTOFF ? -1 : d->run.id};
   rep.events = events.data();
   rep.n_events = events.size();
+  rep.error = error.empty() ? nullptr : error.c_str();
   inst->host->report(inst->host->ctx, d, &rep);
 }
 
@@ -266,10 +268,11 @@ void process_gone(domus_instance* inst, domus_dom* d, const std::string& how) {
            {{DOMUS_EVENT_SHUTDOWN, DOMUS_DETAIL_HOST},
             {DOMUS_EVENT_STOPPED, DOMUS_DETAIL_SHUTDOWN}});
   } else {
-    log(inst, DOMUS_LOG_WARNING,
-        "QEMU of domain '" + name + "' " + how + (tail.empty() ? "" : ": " + tail));
+    std::string why =
+        "QEMU of domain '" + name + "' " + how + (tail.empty() ? "" : ": " + tail);
+    log(inst, DOMUS_LOG_WARNING, why);
     report(inst, d, DOMUS_STATE_SHUTOFF, DOMUS_REASON_FAILED,
-           {{DOMUS_EVENT_STOPPED, DOMUS_DETAIL_FAILED}});
+           {{DOMUS_EVENT_STOPPED, DOMUS_DETAIL_FAILED}}, why);
   }
 }
 
@@ -795,15 +798,17 @@ void launch(domus_instance* inst, domus_dom* d, std::unique_ptr<launch_plan> pla
   for (auto& a : plan->argv)
     args.push_back(a.c_str());
   args.push_back(nullptr);
-  static const char* const env[] = {"LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-                                    nullptr};
+  std::vector<const char*> env;
+  for (const auto& e : qemu_environment())
+    env.push_back(e.c_str());
+  env.push_back(nullptr);
   std::vector<int32_t> pass = {plan->listen_fd};
   pass.insert(pass.end(), plan->extra_fds.begin(), plan->extra_fds.end());
   domus_spawn_v1 spec{};
   spec.struct_size = sizeof spec;
   spec.file = args[0];
   spec.argv = args.data();
-  spec.envp = env;
+  spec.envp = env.data();
   spec.stdin_fd = -1;
   spec.stdout_fd = plan->log_fd;
   spec.stderr_fd = plan->log_fd;

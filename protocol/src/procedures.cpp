@@ -135,6 +135,10 @@ const std::vector<proc_entry>& proc_catalogue() {
        "changes a volume's capacity (bytes; with flag delta, by that much)"},
       {proc::vol_wipe, "vol.wipe", t::instance, true, "{pool?, vol, algorithm?, flags?}",
        "overwrites a volume's content"},
+      {proc::connect_domain_xml_to_native, "connect.domain-xml-to-native", t::instance,
+       true, "{format, xml, origin?, validate?}",
+       "the hypervisor's own configuration for a definition (virsh domxml-to-native), "
+       "changing nothing: {native}"},
   };
   return entries;
 }

@@ -48,7 +48,10 @@ struct domain_state {
   bool release_pending = false; // release the handle once no driver call is out
   bool status_retry_pending = false; // a stale status file will be written again
   bool awaiting_orphans = false;     // calls of a dead incarnation are still out
-  store_calls stored;                // writes of its files, with what to do next
+  // Why the domain last failed (its driver's report, or a start that failed), for
+  // domain.info: {message, time}, null when it never failed since the daemon started.
+  protocol::json last_error;
+  store_calls stored; // writes of its files, with what to do next
   static inline const char* name = "domain";
 };
 
@@ -632,12 +635,17 @@ public:
       // actor, so that no request can reach the dead one after the client heard back.
       if (res.status == DOMUS_E_INTERNAL)
         return crash("the driver reported an internal error: " + res.message);
+      // A start that failed is the domain's last error (why it is not running).
+      if (r.proc == proc::domain_start)
+        remember_error(res.message.empty() ? "the start failed" : res.message);
       reply_driver_error(r, res,
                          "cannot " + std::string(protocol::entry(r.proc).name) +
                              " domain '" + name() + "'");
       return finish();
     }
     apply(res);
+    if (r.proc == proc::domain_start)
+      st().last_error = nullptr; // it runs: the last failure is history
     if (r.proc == proc::domain_destroy)
       st().s.slot->hung_discard_all(); // what they report predates the destroy
     if (!active() && !st().s.persistent_def)
@@ -1109,6 +1117,9 @@ public:
     if (!res.ok()) {
       if (res.status == DOMUS_E_INTERNAL)
         return crash("the driver reported an internal error: " + res.message);
+      // A start that failed is the domain's last error (why it is not running).
+      if (r.proc == proc::domain_start)
+        remember_error(res.message.empty() ? "the start failed" : res.message);
       reply_driver_error(r, res, what);
       return finish();
     }
@@ -1412,6 +1423,7 @@ public:
       out["security"] = sec;
       std::string hung = st().s.slot->hung();
       out["unresponsive"] = hung.empty() ? json(nullptr) : json(hung);
+      out["last_error"] = st().last_error.is_null() ? json(nullptr) : st().last_error;
       reply(r, out);
     };
     bool asked = ask_info([this, r, respond](driver_result& res) {
@@ -1469,7 +1481,15 @@ public:
     r.events = std::move(rep.events);
     r.private_data = std::move(rep.private_data);
     r.xml = std::move(rep.live_xml);
+    if (rep.error)
+      remember_error(*rep.error);
     apply_facts(r);
+  }
+
+  void remember_error(const std::string& message) {
+    st().last_error = {
+        {"message", message},
+        {"time", protocol::format_utc_ms(std::chrono::system_clock::now())}};
   }
 
   // A driver event: published beside the domain's lifecycle events, in the order the

@@ -624,6 +624,8 @@ public:
       return capabilities(r);
     case proc::connect_domain_capabilities:
       return domain_capabilities(r);
+    case proc::connect_domain_xml_to_native:
+      return to_native(r);
     case proc::domain_list:
       return list(r);
     case proc::domain_define:
@@ -723,6 +725,38 @@ public:
           fn(inst, &query, done, user);
         },
         [this, r](driver_result& res) { reply_xml(r, res, "domain capabilities"); });
+  }
+
+  // virsh domxml-to-native: the driver's own configuration for a definition, which
+  // changes nothing (the definition need not be defined).
+  void to_native(const rpc& r) {
+    auto& d = st().ctx->driver();
+    auto fn = DOMUS_DOMAIN_OP(*st().ctx, to_native);
+    if (!fn)
+      return reply_error(r, errc::unsupported,
+                         "the " + std::string(d.name) +
+                             " driver has no native configuration format");
+    auto format = std::make_shared<std::string>(required_string(r.args, "format"));
+    // Read as a define reads it (within the limits, errors naming the line), so that
+    // the driver gets Domus's own form of it.
+    model::domain_def def = read_definition(r, st().seed.limits);
+    model::normalize(def);
+    auto xml =
+        std::make_shared<std::string>(model::format_domain(def, model::secrets::keep));
+    auto* inst = st().ctx->inst;
+    drive(
+        driver_op::to_native,
+        [fn, inst, format, xml](domus_complete_fn done, void* user) {
+          fn(inst, format->c_str(), xml->c_str(), done, user);
+        },
+        [this, r](driver_result& res) {
+          if (!res.ok())
+            return reply_error(
+                r,
+                protocol::errc_from_number(res.status).value_or(errc::operation_failed),
+                res.message.empty() ? "the driver converted nothing" : res.message);
+          reply(r, json{{"native", res.xml.value_or("")}});
+        });
   }
 
   // A result whose answer is an XML document: {xml}, or the driver's error.

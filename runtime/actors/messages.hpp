@@ -49,6 +49,7 @@ struct report_data {
   std::vector<domus_event_v1> events;
   std::optional<std::string> private_data;
   std::optional<std::string> live_xml;
+  std::optional<std::string> error; ///< 1.2: why, for a failure nobody asked for
 };
 
 /// A driver event (domus_host_v1.emit), its body checked against its topic.

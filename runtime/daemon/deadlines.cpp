@@ -53,6 +53,9 @@ constexpr std::array<driver_op_entry, driver_op_count> table = {{
     {"vol_delete", 120000},
     {"vol_resize", 120000},
     {"vol_wipe", 120000},
+    // A definition as the hypervisor's configuration: a query (its emulator probed
+    // first when new).
+    {"to_native", 10000},
 }};
 
 } // namespace

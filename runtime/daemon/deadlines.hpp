@@ -44,6 +44,7 @@ enum class driver_op : uint8_t {
   vol_delete,
   vol_resize,
   vol_wipe,
+  to_native,
   count_ ///< not an operation
 };
 

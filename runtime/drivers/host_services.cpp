@@ -102,6 +102,8 @@ using impl = host_services::impl;
 
 // The longest string a driver event's field may hold (docs/plugins.md, `emit`).
 constexpr size_t max_event_string = 1024;
+// The longest last error a report may give a domain (docs/plugins.md, `report`).
+constexpr size_t max_last_error = 4096;
 
 impl& self(void* ctx) {
   return *static_cast<impl*>(ctx);
@@ -128,6 +130,9 @@ void host_report(void* ctx, domus_dom* dom, const domus_report_v1* r) {
         std::string(static_cast<const char*>(r->private_data.data), r->private_data.len);
   if (DOMUS_HAS_FIELD(r, domus_report_v1, live_xml) && r->live_xml)
     d.live_xml = std::string(r->live_xml);
+  // A domain's last error is for people to read: bounded as a driver event's strings.
+  if (DOMUS_HAS_FIELD(r, domus_report_v1, error) && r->error)
+    d.error = std::string(r->error).substr(0, max_last_error);
   impl& h = self(ctx);
   caf::actor to = h.actor_of(dom);
   if (!to) {

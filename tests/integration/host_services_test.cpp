@@ -184,9 +184,9 @@ BOOST_FIXTURE_TEST_CASE(driver_events_are_journaled_or_coalesced, fixture) {
   };
   BOOST_TEST(domsh_event("rtc-change", true) ==
              "event 'rtc-change' for domain 'chatty-1': 3600\nevents received: 1\n\n");
-  BOOST_TEST(
-      domsh_event("device-removed", true) ==
-      "event 'device-removed' for domain 'chatty-1': probe-disk1\nevents received: 1\n\n");
+  BOOST_TEST(domsh_event("device-removed", true) ==
+             "event 'device-removed' for domain 'chatty-1': probe-disk1\nevents "
+             "received: 1\n\n");
   BOOST_TEST(domsh_event("block-job", true) ==
              "event 'block-job' for domain 'chatty-1': Block Copy for vda ready\n"
              "events received: 1\n\n");
@@ -199,9 +199,9 @@ BOOST_FIXTURE_TEST_CASE(driver_events_are_journaled_or_coalesced, fixture) {
       "event 'io-error-reason' for domain 'chatty-1': /probe/disk.img (probe-disk1) "
       "pause due to enospc\nevents received: 1\n\n");
   std::string balloon = domsh_event("balloon-change", false);
-  BOOST_TEST(std::regex_match(balloon,
-                              std::regex("event 'balloon-change' for domain "
-                                         "'chatty-1': [0-9]+KiB\nevents received: 1\n\n")),
+  BOOST_TEST(std::regex_match(
+                 balloon, std::regex("event 'balloon-change' for domain "
+                                     "'chatty-1': [0-9]+KiB\nevents received: 1\n\n")),
              balloon);
   ok("domain.destroy", {{"domain", "chatty-1"}});
 }
@@ -218,6 +218,83 @@ BOOST_FIXTURE_TEST_CASE(unsolicited_state_change_becomes_an_event, fixture) {
   BOOST_TEST(st["state"] == "shutoff");
   BOOST_TEST(st["reason"] == "shutdown");
   BOOST_TEST(st["id"].is_null());
+}
+
+// A guest that fails by itself: the report's error (ABI 1.2) is the domain's last error,
+// in domain.info and under `domsh domstate --reason`, until a start succeeds.
+BOOST_FIXTURE_TEST_CASE(a_failure_nobody_asked_for_is_the_last_error, fixture) {
+  ok("domain.define", {{"xml", probe_xml("selfcrash-1")}});
+  BOOST_TEST(next_event() == "selfcrash-1 defined/added");
+  BOOST_TEST(ok("domain.info", {{"domain", "selfcrash-1"}})["last_error"].is_null());
+  ok("domain.start", {{"domain", "selfcrash-1"}});
+  BOOST_TEST(next_event() == "selfcrash-1 started/booted");
+  BOOST_TEST(next_event() == "selfcrash-1 stopped/crashed");
+  json e = ok("domain.info", {{"domain", "selfcrash-1"}})["last_error"];
+  BOOST_TEST(e["message"] == "probe: the guest of 'selfcrash-1' exited with status 3");
+  BOOST_TEST(e["time"].get<std::string>().size() == 24u); // 2026-12-07T00:50:00.123Z
+  auto shown = d.domsh({"domstate", "--reason", "selfcrash-1"}, "", "/one", "probe");
+  BOOST_TEST(shown.status == 0, shown.err);
+  BOOST_TEST(shown.out ==
+             "shut off (crashed)\nlast error: " + e["time"].get<std::string>() +
+                 ": probe: the guest of 'selfcrash-1' exited with status 3\n\n");
+  // Without --reason, virsh's one line.
+  BOOST_TEST(d.domsh({"domstate", "selfcrash-1"}, "", "/one", "probe").out ==
+             "shut off\n\n");
+  // A guest of another name that starts and stays up clears it.
+  ok("domain.define", {{"xml", probe_xml("fine-1")}});
+  BOOST_TEST(next_event() == "fine-1 defined/added");
+  ok("domain.start", {{"domain", "fine-1"}});
+  BOOST_TEST(ok("domain.info", {{"domain", "fine-1"}})["last_error"].is_null());
+}
+
+// domxml-to-native (ABI 1.2): the driver's format, changing nothing; an unknown format
+// named; a driver built against 1.1 has none; the read-only socket may not ask.
+BOOST_FIXTURE_TEST_CASE(a_definition_converts_to_the_drivers_native_format, fixture) {
+  json r = ok("connect.domain-xml-to-native",
+              {{"format", "probe-argv"}, {"xml", probe_xml("native-1")}});
+  BOOST_TEST(r["native"].get<std::string>().find("# native-1") != std::string::npos);
+  BOOST_TEST((call("domain.lookup", {{"domain", "native-1"}}).code ==
+              domus::protocol::errc::no_domain));
+  auto bad = call("connect.domain-xml-to-native",
+                  {{"format", "vmx"}, {"xml", probe_xml("native-1")}});
+  BOOST_TEST((bad.code == domus::protocol::errc::invalid_argument));
+  BOOST_TEST(bad.message == "probe: unknown native format 'vmx' (known: probe-argv)");
+  auto broken = call("connect.domain-xml-to-native",
+                     {{"format", "probe-argv"}, {"xml", "<domain type='probe'><name>"}});
+  BOOST_TEST((broken.code == domus::protocol::errc::xml_error), broken.message);
+  std::string file = temp_dir("n") + "/native.xml";
+  write_file(file, probe_xml("native-2"));
+  auto sh = d.domsh({"domxml-to-native", "probe-argv", file}, "", "/one", "probe");
+  BOOST_TEST(sh.status == 0, sh.err);
+  BOOST_TEST(sh.out.find("# native-2\n") != std::string::npos, sh.out);
+  ok("domain.define", {{"xml", probe_xml("native-3")}});
+  BOOST_TEST(next_event() == "native-3 defined/added");
+  sh = d.domsh({"domxml-to-native", "probe-argv", "--domain", "native-3"}, "", "/one",
+               "probe");
+  BOOST_TEST(sh.out.find("# native-3\n") != std::string::npos, sh.out + sh.err);
+  sh = d.domsh({"domxml-to-native", "probe-argv"}, "", "/one", "probe");
+  BOOST_TEST(sh.status != 0);
+  BOOST_TEST(sh.err.find("either --xml or --domain is required") != std::string::npos);
+  auto old = c.call("probe11:///one", "connect.domain-xml-to-native",
+                    {{"format", "probe-argv"}, {"xml", probe_xml("native-4")}},
+                    std::chrono::seconds(10));
+  BOOST_TEST((old.code == domus::protocol::errc::unsupported));
+  BOOST_TEST(old.message == "the probe11 driver has no native configuration format");
+  domus::protocol::connection ro{d.socket() + "-ro", true};
+  auto refused = ro.call(uri, "connect.domain-xml-to-native",
+                         {{"format", "probe-argv"}, {"xml", probe_xml("native-5")}},
+                         std::chrono::seconds(10));
+  BOOST_TEST((refused.code == domus::protocol::errc::permission_denied), refused.message);
+}
+
+// A driver built against ABI 1.1 loads and runs its guests on this daemon.
+BOOST_FIXTURE_TEST_CASE(an_abi_1_1_driver_works, fixture) {
+  uri = "probe11:///one";
+  ok("domain.define", {{"xml", probe_xml("old-1")}});
+  BOOST_TEST(ok("domain.start", {{"domain", "old-1"}})["state"] == "running");
+  ok("domain.suspend", {{"domain", "old-1"}});
+  ok("domain.resume", {{"domain", "old-1"}});
+  BOOST_TEST(ok("domain.destroy", {{"domain", "old-1"}})["state"] == "shutoff");
 }
 
 // A transient guest that stops by itself is gone.

@@ -239,3 +239,36 @@ BOOST_AUTO_TEST_CASE(every_golden_command_line_is_started_by_qemu) {
     }
   }
 }
+
+// domsh domxml-to-native qemu-argv: each golden definition becomes the golden command
+// line (the monitor and channel folders under the daemon's run folder, not /run/domus),
+// one shell line that /bin/sh splits back into exactly those words; a VNC password
+// never appears in it.
+BOOST_AUTO_TEST_CASE(domxml_to_native_prints_the_command_line_a_start_runs) {
+  daemon_process d;
+  auto cases = files_ending(goldens, ".args");
+  BOOST_TEST_REQUIRE(cases.size() >= 3u);
+  for (auto& name : cases) {
+    BOOST_TEST_CONTEXT("golden " << name) {
+      auto native = d.domsh({"domxml-to-native", "qemu-argv", goldens + name + ".xml"},
+                            "", "/session", "qemu");
+      BOOST_TEST_REQUIRE(native.status == 0, native.err);
+      BOOST_TEST(native.out.find("s3cret") == std::string::npos);
+      std::string line = native.out.substr(0, native.out.find('\n'));
+      auto words = run({"/bin/sh", "-c", "printf '%s\\n' " + line});
+      BOOST_TEST_REQUIRE(words.status == 0, words.err);
+      std::smatch m;
+      BOOST_TEST_REQUIRE(
+          std::regex_search(words.out, m, std::regex("charmonitor,path=(/[^\n]*)/qmp/")));
+      std::string expected = "LC_ALL=C\nPATH=/usr/sbin:/usr/bin:/sbin:/bin\n" +
+                             read_file(goldens + name + ".args");
+      BOOST_TEST(replaced(words.out, m[1].str() + "/", "/run/domus/") == expected);
+    }
+  }
+  auto unknown = d.domsh({"domxml-to-native", "vmx", goldens + "diskless.xml"}, "",
+                         "/session", "qemu");
+  BOOST_TEST(unknown.status != 0);
+  BOOST_TEST(unknown.err.find("unknown native format 'vmx' (the QEMU driver converts to: "
+                              "qemu-argv)") != std::string::npos,
+             unknown.err);
+}

@@ -7,6 +7,10 @@
 //    instance closes (a real driver's are; the test stops it by its pid);
 //    a domain named "selfstop-*" runs `sh -c 'exit 7'` instead: its exit becomes an
 //    unsolicited report (stopped/shutdown) that the daemon publishes as an event;
+//    a "selfcrash-*" one runs `sh -c 'exit 3'`: stopped/crashed, and (since 1.2) the
+//    report's error names the status, the domain's last error;
+//  - domxml-to-native (since 1.2) converts to format "probe-argv": `sleep SECONDS #
+//    NAME`, the command a start runs;
 //  - destroy kills the child through the host and completes when its exit is seen;
 //  - suspend completes from a host timer, resume from an fd watch on a pipe;
 //  - info completes through a task posted to the loop;
@@ -117,9 +121,13 @@ struct echo {
 
 namespace {
 
-#if DOMUS_DRIVER_ABI_MINOR >= 1
+#if DOMUS_DRIVER_ABI_MINOR >= 2
 const char* const schemes[] = {"probe", "broken", nullptr};
 const char* const driver_name = "probe";
+#elif DOMUS_DRIVER_ABI_MINOR == 1
+// Built against the frozen 1.1 header (tests/abi/1.1).
+const char* const schemes[] = {"probe11", nullptr};
+const char* const driver_name = "probe11";
 #else
 const char* const schemes[] = {"probe10", nullptr};
 const char* const driver_name = "probe10";
@@ -325,6 +333,12 @@ void on_child(void* arg, const domus_child_event_v1* ev) {
   rep.state = d->state;
   rep.events = evs;
   rep.n_events = 1;
+#if DOMUS_DRIVER_ABI_MINOR >= 2
+  std::string why = "probe: the guest of '" + d->name + "' exited with status " +
+                    std::to_string(ev->status);
+  if (!clean)
+    rep.error = why.c_str();
+#endif
   lock.unlock();
   inst->host->report(inst->host->ctx, d, &rep);
 }
@@ -653,13 +667,15 @@ void do_start(domus_instance* inst, domus_dom* d, domus_complete_fn done, void* 
     d->pending_done = done;
     d->pending_user = user;
   }
-  bool selfstop = d->name.rfind("selfstop-", 0) == 0;
+  bool selfcrash = d->name.rfind("selfcrash-", 0) == 0;
+  bool selfstop = selfcrash || d->name.rfind("selfstop-", 0) == 0;
   const char* const sleeper[] = {"sleep", inst->guest_seconds.c_str(), nullptr};
   static const char* const quitter[] = {"sh", "-c", "exit 7", nullptr};
+  static const char* const crasher[] = {"sh", "-c", "exit 3", nullptr};
   domus_spawn_v1 spec{};
   spec.struct_size = sizeof spec;
   spec.file = selfstop ? "sh" : "sleep";
-  spec.argv = selfstop ? quitter : sleeper;
+  spec.argv = selfcrash ? crasher : selfstop ? quitter : sleeper;
   spec.stdin_fd = spec.stdout_fd = spec.stderr_fd = -1;
   // The host calls on_child from its loop thread, which takes the lock: not held here.
   uint64_t child = inst->host->spawn(inst->host->ctx, &spec, on_child, d);
@@ -1041,6 +1057,21 @@ void open_console_now(void* arg) {
   delete t;
 }
 
+#if DOMUS_DRIVER_ABI_MINOR >= 2
+// domxml-to-native "probe-argv": the command a start of the definition runs.
+void probe_to_native(domus_instance* inst, const char* format, const char* xml,
+                     domus_complete_fn done, void* user) {
+  if (std::string(format) != "probe-argv")
+    return fail(done, user, DOMUS_E_INVALID_ARGUMENT,
+                std::string("probe: unknown native format '") + format +
+                    "' (known: probe-argv)");
+  std::string text = "sleep " + inst->guest_seconds + " # " + name_of(xml);
+  domus_result_v1 r = blank();
+  r.xml = text.c_str();
+  done(user, &r);
+}
+#endif
+
 void probe_open_console(domus_instance* inst, domus_dom* d, const char* device,
                         uint32_t flags, domus_stream* s, domus_complete_fn done,
                         void* user) {
@@ -1096,10 +1127,13 @@ const domus_domain_ops_v1 ops = {
     probe_open_console,
     probe_dump,
 #endif
+#if DOMUS_DRIVER_ABI_MINOR >= 2
+    probe_to_native,
+#endif
 };
 
 #if DOMUS_DRIVER_ABI_MINOR >= 1
-const char* const probe_pool_schemes[] = {"probe", nullptr};
+const char* const probe_pool_schemes[] = {driver_name, nullptr};
 const domus_kind_schemes_v1 probe_kinds[] = {{DOMUS_OBJECT_POOL, probe_pool_schemes}};
 const domus_pool_ops_v1 probe_pool_ops = {sizeof(domus_pool_ops_v1)};
 #endif

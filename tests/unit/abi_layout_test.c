@@ -59,6 +59,8 @@ PIN(domus_domain_ops_v1, detach_device, 152);
 PIN(domus_domain_ops_v1, update_device, 160);
 PIN(domus_domain_ops_v1, open_console, 168);
 PIN(domus_domain_ops_v1, dump, 176);
+/* 1.2 */
+PIN(domus_domain_ops_v1, to_native, 184);
 
 PIN(domus_result_v1, struct_size, 0);
 PIN(domus_result_v1, status, 4);
@@ -175,6 +177,8 @@ PIN(domus_report_v1, events, 16);
 PIN(domus_report_v1, private_data, 32);
 /* 1.1 */
 PIN(domus_report_v1, live_xml, 48);
+/* 1.2 */
+PIN(domus_report_v1, error, 56);
 
 PIN(domus_spawn_v1, file, 8);
 PIN(domus_spawn_v1, argv, 16);
@@ -213,14 +217,14 @@ typedef char pin_device[(DOMUS_DEVICE_LIVE == 0x1 && DOMUS_DEVICE_CONFIG == 0x2 
 int main(void) {
   printf("domus_driver_v1: %u bytes, ABI %u.%u\n", (unsigned)sizeof(domus_driver_v1),
          DOMUS_DRIVER_ABI_MAJOR, DOMUS_DRIVER_ABI_MINOR);
-  return sizeof(domus_driver_v1) == 136 && sizeof(domus_domain_ops_v1) == 184 &&
+  return sizeof(domus_driver_v1) == 136 && sizeof(domus_domain_ops_v1) == 192 &&
                  sizeof(domus_result_v1) == 160 && sizeof(domus_domcaps_query_v1) == 40 &&
                  sizeof(domus_open_args_v1) == 104 && sizeof(domus_setting_v1) == 24 &&
                  sizeof(domus_host_v1) == 176 && sizeof(domus_job_progress_v1) == 24 &&
                  sizeof(domus_object_v1) == 72 && sizeof(domus_pool_info_v1) == 32 &&
                  sizeof(domus_pool_ops_v1) == 64 && sizeof(domus_volume_v1) == 96 &&
                  sizeof(domus_volume_ops_v1) == 40 &&
-                 DOMUS_DRIVER_ABI_MINOR == 1
+                 sizeof(domus_report_v1) == 64 && DOMUS_DRIVER_ABI_MINOR == 2
              ? 0
              : 1;
 }

@@ -435,10 +435,12 @@ BOOST_AUTO_TEST_CASE(bad_plugins_are_refused_and_the_rest_load) {
   BOOST_TEST(!drivers.find("future"));
   BOOST_TEST(!drivers.find("tiny"));
   BOOST_TEST(drivers.load_directory(std::string(DOMUS_TEST_PLUGIN_DIR)) ==
-             2u); // probe.so, probe10.so
+             3u); // probe.so, probe10.so, probe11.so
   BOOST_TEST(drivers.find("probe") != nullptr);
   BOOST_TEST_REQUIRE(drivers.find("probe10") != nullptr);
   BOOST_TEST(drivers.find("probe10")->driver->abi_minor == 0u);
+  BOOST_TEST_REQUIRE(drivers.find("probe11") != nullptr);
+  BOOST_TEST(drivers.find("probe11")->driver->abi_minor == 1u);
   BOOST_TEST(drivers.find("broken") != nullptr);
   BOOST_TEST(drivers.load_directory("/nonexistent") == 0u);
 }
@@ -449,7 +451,7 @@ BOOST_AUTO_TEST_CASE(bad_plugins_are_refused_and_the_rest_load) {
 BOOST_AUTO_TEST_CASE(objects_are_served_by_kind) {
   driver_table drivers;
   BOOST_TEST(drivers.load_file(std::string(DOMUS_PLUGIN_DIR) + "/test.so"));
-  BOOST_TEST(drivers.load_directory(std::string(DOMUS_TEST_PLUGIN_DIR)) == 2u);
+  BOOST_TEST(drivers.load_directory(std::string(DOMUS_TEST_PLUGIN_DIR)) == 3u);
   std::string kinds = std::string(DOMUS_TEST_PLUGIN_DIR) + "/kinds";
   BOOST_TEST(drivers.load_directory(kinds) == 1u); // host_storage; zz_second_storage no
   auto name = [&](const std::string& scheme, int32_t kind) {
@@ -461,6 +463,7 @@ BOOST_AUTO_TEST_CASE(objects_are_served_by_kind) {
   BOOST_TEST(name("probe", DOMUS_OBJECT_POOL) == "probe"); // its own, over "*"
   BOOST_TEST(name("probe", DOMUS_OBJECT_NETWORK) == "host-storage");
   BOOST_TEST(name("probe10", DOMUS_OBJECT_POOL) == "host-storage"); // a 1.0 driver's
+  BOOST_TEST(name("probe11", DOMUS_OBJECT_POOL) == "probe11");
   BOOST_TEST(name("probe", DOMUS_OBJECT_DOMAIN) == "probe");
   // No driver serves qemu domains here: "*" does not reach it, nor "*" itself.
   BOOST_TEST(name("qemu", DOMUS_OBJECT_POOL) == "-");

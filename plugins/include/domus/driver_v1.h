@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define DOMUS_DRIVER_ABI_MAJOR 1u
-#define DOMUS_DRIVER_ABI_MINOR 1u
+#define DOMUS_DRIVER_ABI_MINOR 2u
 
 #if defined(__GNUC__)
 #define DOMUS_DRIVER_EXPORT __attribute__((visibility("default")))
@@ -458,6 +458,10 @@ typedef struct domus_report_v1 {
   /* ---- 1.1 ---- */
   const char* live_xml; /**< the running guest's definition after the change (a device
                              unplugged, a balloon target); NULL: unchanged */
+  /* ---- 1.2 ---- */
+  const char* error; /**< why, when the change is a failure nobody asked for (the
+                          hypervisor process exited by itself: its last words); the
+                          runtime keeps it as the domain's last error. NULL: none */
 } domus_report_v1;
 
 /**
@@ -771,6 +775,15 @@ typedef struct domus_domain_ops_v1 {
       it (shut off, crashed, with DOMUS_DUMP_CRASH), with its events. */
   void (*dump)(domus_instance* inst, domus_dom* dom, const char* path, const char* format,
                uint32_t flags, domus_job* job, domus_complete_fn done, void* user);
+  /* ---- 1.2 ---- */
+  /** The hypervisor's own configuration for a definition, libvirt's
+      virConnectDomainXMLToNative (`virsh domxml-to-native`): `format` names it (the QEMU
+      driver's "qemu-argv"; an unknown one: DOMUS_E_INVALID_ARGUMENT naming it and the
+      ones known), `xml` is a definition as a client gave it, unchecked by any driver.
+      result.xml carries the text. Changes nothing; secrets (graphics passwords) never
+      appear in it. */
+  void (*to_native)(domus_instance* inst, const char* format, const char* xml,
+                    domus_complete_fn done, void* user);
 } domus_domain_ops_v1;
 
 /** What `domain_capabilities` is asked about (since 1.1), as `virsh domcapabilities`

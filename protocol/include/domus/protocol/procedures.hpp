@@ -61,6 +61,7 @@ enum class proc : int {
   vol_delete,
   vol_resize,
   vol_wipe,
+  connect_domain_xml_to_native,
 };
 
 /// Who answers a procedure inside the daemon.
