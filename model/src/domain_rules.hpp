@@ -3,6 +3,7 @@
 // vcpusched split per vCPU, a graphics listen address as a <listen> element).
 #pragma once
 
+#include "domus/model/device_def.hpp"
 #include "domus/model/xml_tree.hpp"
 
 #include <string_view>
@@ -13,10 +14,6 @@ namespace domus::model {
 /// libvirt does to input only (disks ordered by bus as written). Throws domus::error
 /// as "ORIGIN:LINE: PATH: message".
 void check_domain(xml_node& root, std::string_view origin, bool input);
-
-/// The index of a disk target name (hda 0, vdb 1, sdaa 26), or -1 when it is not one of
-/// hd, sd, vd, xvd, fd or ubd followed by letters, with an optional partition number.
-long disk_name_index(std::string_view name);
 
 /// Controllers without an index get the lowest one their type does not use (a PCI root
 /// is always 0), at parse as libvirt does, before any driver looks for a controller by

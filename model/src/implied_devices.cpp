@@ -239,10 +239,10 @@ void serial_console(xml_node& devices) {
   }
   if (!serial || (console && attr_or(console->child("target"), "type") == "serial"))
     return;
+  // Of the port's type; a port without one is a pty, as a console without one is.
   xml_node c = xml_node::element("console");
-  for (auto& a : serial->attrs)
-    if (a.name == "type")
-      c.set_attr(a.name, a.value);
+  const std::string* type = serial->attr("type");
+  c.set_attr("type", type ? *type : "pty");
   for (auto& child : serial->children)
     if (!child.is_text && child.name != "target" && child.name != "alias" &&
         child.name != "address")

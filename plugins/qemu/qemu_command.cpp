@@ -1,6 +1,7 @@
 #include "qemu_command.hpp"
 
 #include <domus/errors.hpp>
+#include <domus/model/device_def.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -71,9 +72,47 @@ struct builder {
   const monitor_spec& spec;
   std::vector<std::string> out;
   std::string machine_family; // "pc" or "q35"
+  // The memory backend's id: the machine's default-ram-id on pc and q35.
+  const std::string ram_id = "pc.ram";
+  std::string audiodev; // "audio1": the backend of <audio id='1'>, for -vnc
   bool has_usb = false;
   bool has_virtio_serial = false;
   bool any_boot_order = false;
+  // Each device's bootindex from <os><boot dev>: the first disk for hd, the first cdrom,
+  // floppy or NIC for the others, numbered in the order the boot elements come.
+  std::map<const xml_node*, int> implied_boot;
+
+  void boot_indexes(const xml_node& devs) {
+    const xml_node* o = def.root().child("os");
+    if (!o || any_boot_order)
+      return;
+    int next = 1;
+    for (const auto& b : o->children) {
+      if (b.is_text || b.name != "boot")
+        continue;
+      std::string dev = attr_or(b, "dev");
+      for (const auto& c : devs.children) {
+        bool match = !c.is_text && ((c.name == "disk" && attr_or(c, "device", "disk") ==
+                                                             (dev == "hd"      ? "disk"
+                                                              : dev == "cdrom" ? "cdrom"
+                                                              : dev == "fd"    ? "floppy"
+                                                                               : "-")) ||
+                                    (c.name == "interface" && dev == "network"));
+        if (match) {
+          implied_boot[&c] = next++;
+          break;
+        }
+      }
+    }
+  }
+
+  // A device's bootindex, when it has one.
+  void boot_index(ordered_json& dj, const xml_node& d) {
+    if (const xml_node* b = d.child("boot"))
+      dj["bootindex"] = std::stoi(attr_or(*b, "order", "1"));
+    else if (auto it = implied_boot.find(&d); it != implied_boot.end())
+      dj["bootindex"] = it->second;
+  }
   int channel_count = 0;
 
   void arg(std::string a) { out.push_back(std::move(a)); }
@@ -149,7 +188,10 @@ struct builder {
             attr_or(c, "model") != "none")
           usb = true;
     (void)usb; // the controller is a -device of its own (usb=off keeps QEMU's out)
-    arg("-machine", option_value(m->name) + ",usb=off,dump-guest-core=off" +
+    // The guest's memory is a backend object of its own (memory_and_smp), as libvirt
+    // has it since QEMU 5.0.
+    arg("-machine", option_value(m->name) +
+                        ",usb=off,dump-guest-core=off,memory-backend=" + ram_id +
                         (acpi ? ",acpi=on" : ",acpi=off") + vmport);
     arg("-accel", kvm ? "kvm" : "tcg");
   }
@@ -200,11 +242,16 @@ struct builder {
   }
 
   void memory_and_smp() {
-    uint64_t kib = def.memory_kib;
-    if (kib % 1024 == 0)
-      arg("-m", std::to_string(kib / 1024));
-    else
-      arg("-m", "size=" + std::to_string(kib) + "k");
+    // Rounded up to whole MiB, as libvirt aligns x86 guests' memory.
+    uint64_t kib = (def.memory_kib + 1023) / 1024 * 1024;
+    arg("-m", "size=" + std::to_string(kib) + "k");
+    arg("-object", ordered_json{{"qom-type", "memory-backend-ram"},
+                                {"id", ram_id},
+                                {"size", kib * 1024}}
+                       .dump());
+    // The guest's memory is never locked (libvirt's <memoryBacking><locked/> is not
+    // applied).
+    arg("-overcommit", "mem-lock=off");
     uint32_t max = def.vcpus, now = def.vcpus_now();
     uint32_t sockets = max, cores = 1, threads = 1;
     if (const xml_node* c = def.root().child("cpu"))
@@ -251,9 +298,9 @@ struct builder {
         }
       }
     }
+    // <os><boot dev> became the devices' bootindex (boot_indexes), as libvirt does.
+    (void)boot_order;
     std::string boot;
-    if (!boot_order.empty() && !any_boot_order)
-      boot = "order=" + boot_order + ",";
     if (menu)
       boot += "menu=on,";
     arg("-boot", boot + "strict=on");
@@ -316,12 +363,12 @@ struct builder {
 
   // ---- devices ----
 
-  int disk_count = 0;
+  int disk_count = 0, disk_total = 0;
 
   void disk(const xml_node& d) {
     std::string type = attr_or(d, "type", "file");
     std::string kind = attr_or(d, "device", "disk");
-    if (type != "file")
+    if (type != "file" && type != "block")
       not_applied(d, "<disk type='" + type + "'>",
                   type == "volume" ? "volumes come with the runtime's resolve_volume"
                                    : "");
@@ -333,7 +380,7 @@ struct builder {
     if (bus.empty())
       bus = dev.rfind("vd", 0) == 0 ? "virtio" : dev.rfind("sd", 0) == 0 ? "sata" : "ide";
     const xml_node* src = d.child("source");
-    std::string file = src ? attr_or(*src, "file") : "";
+    std::string file = src ? attr_or(*src, type == "block" ? "dev" : "file") : "";
     const xml_node* drv = d.child("driver");
     std::string format = drv ? attr_or(*drv, "type", "raw") : "raw";
     std::string cache = drv ? attr_or(*drv, "cache", "default") : "default";
@@ -352,8 +399,12 @@ struct builder {
     if (format != "raw" && format != "qcow2")
       not_applied(d, "disk '" + dev + "' of format '" + format + "'");
 
-    int n = ++disk_count;
+    // libvirt numbers the disks' nodes from the last: the first of four is libvirt-4.
+    int n = disk_total - disk_count++;
     std::string node = "libvirt-" + std::to_string(n);
+    // A raw image needs no format layer: the device reads the file's node, as libvirt
+    // has it since QEMU 4.2 (-blockdev).
+    bool format_layer = format != "raw";
     bool have_media = !file.empty();
     if (!have_media && kind != "cdrom")
       throw error(errc::invalid_argument, "disk '" + dev + "' has no source file");
@@ -365,11 +416,15 @@ struct builder {
           cache != "writethrough" && cache != "directsync" && cache != "unsafe")
         throw error(errc::invalid_argument,
                     "disk '" + dev + "': unknown cache mode '" + cache + "'");
-      ordered_json storage = {{"driver", "file"},
-                              {"filename", file},
-                              {"node-name", node + "-storage"},
-                              {"auto-read-only", true},
-                              {"discard", "unmap"}};
+      std::string driver = type == "file"    ? "file"
+                           : kind == "cdrom" ? "host_cdrom"
+                                             : "host_device";
+      ordered_json storage = {
+          {"driver", driver}, {"filename", file}, {"node-name", node + "-storage"}};
+      if (format_layer) {
+        storage["auto-read-only"] = true;
+        storage["discard"] = "unmap";
+      }
       if (cache != "default")
         storage["cache"] = {{"direct", direct}, {"no-flush", no_flush}};
       if (!io.empty()) {
@@ -378,13 +433,17 @@ struct builder {
                       "disk '" + dev + "': unknown io '" + io + "'");
         storage["aio"] = io;
       }
+      if (!format_layer)
+        storage["read-only"] = ro;
       arg("-blockdev", storage.dump());
-      ordered_json fmt = {
-          {"node-name", node + "-format"}, {"read-only", ro}, {"driver", format}};
-      if (cache != "default")
-        fmt["cache"] = {{"direct", direct}, {"no-flush", no_flush}};
-      fmt["file"] = node + "-storage";
-      arg("-blockdev", fmt.dump());
+      if (format_layer) {
+        ordered_json fmt = {
+            {"node-name", node + "-format"}, {"read-only", ro}, {"driver", format}};
+        if (cache != "default")
+          fmt["cache"] = {{"direct", direct}, {"no-flush", no_flush}};
+        fmt["file"] = node + "-storage";
+        arg("-blockdev", fmt.dump());
+      }
     }
     ordered_json dj;
     if (bus == "virtio") {
@@ -416,12 +475,19 @@ struct builder {
       not_applied(d, "disk bus '" + bus + "'");
     }
     if (have_media)
-      dj["drive"] = node + "-format";
-    std::string id =
-        bus == "virtio" ? "virtio-disk" + std::to_string(n - 1) : bus + "-" + dev;
+      dj["drive"] = node + (format_layer ? "-format" : "-storage");
+    // libvirt's aliases: virtio-diskN by the target's index, else the drive address
+    // (ide0-1-0: controller 0, bus 1, unit 0).
+    long index = model::disk_name_index(dev);
+    std::string id = bus == "virtio" ? "virtio-disk" + std::to_string(index)
+                     : bus == "ide"  ? "ide0-" + std::to_string(index / 2) + "-" +
+                                          std::to_string(index % 2)
+                                    : "sata0-0-" + std::to_string(index);
     dj["id"] = id;
-    if (const xml_node* b = d.child("boot"))
-      dj["bootindex"] = std::stoi(attr_or(*b, "order", "1"));
+    boot_index(dj, d);
+    // The guest sees a volatile write cache unless the host writes through.
+    if (cache != "default")
+      dj["write-cache"] = cache == "writethrough" || cache == "directsync" ? "off" : "on";
     if (const xml_node* s = d.child("serial"))
       dj["serial"] = s->trimmed_text();
     if (d.child("shareable"))
@@ -502,8 +568,16 @@ struct builder {
       serial(c);
       return;
     }
+    if (ttype == "virtio") {
+      std::string id = "console" + std::to_string(virtio_consoles++);
+      ordered_json dj = {
+          {"driver", "virtconsole"}, {"chardev", chardev(c, "char" + id)}, {"id", id}};
+      device(dj);
+      return;
+    }
     not_applied(c, "<console><target type='" + ttype + "'>");
   }
+  int virtio_consoles = 0;
 
   int net_count = 0;
 
@@ -530,8 +604,7 @@ struct builder {
         {"driver", it->second}, {"netdev", netdev}, {"id", "net" + std::to_string(n)}};
     if (const xml_node* mac = i.child("mac"))
       dj["mac"] = attr_or(*mac, "address");
-    if (const xml_node* b = i.child("boot"))
-      dj["bootindex"] = std::stoi(attr_or(*b, "order", "1"));
+    boot_index(dj, i);
     for (const auto& c : i.children)
       if (!c.is_text && c.name != "mac" && c.name != "model" && c.name != "boot" &&
           c.name != "alias" && c.name != "address")
@@ -618,44 +691,58 @@ struct builder {
                        (model.empty() ? "" : " model='" + model + "'") + ">");
   }
 
-  // A virtio serial port (the guest agent's org.qemu.guest_agent.0) on a unix socket.
+  // A virtio serial port (the guest agent's org.qemu.guest_agent.0): on a unix socket
+  // (one the driver makes when the XML gives no path), a pty, a file or nothing.
   void channel(const xml_node& c) {
     std::string type = attr_or(c, "type");
     const xml_node* t = c.child("target");
     std::string ttype = t ? attr_or(*t, "type") : "";
     std::string name = t ? attr_or(*t, "name") : "";
-    if (type != "unix" || ttype != "virtio" || name.empty())
+    bool socket = type == "unix";
+    if (ttype != "virtio" || name.empty() ||
+        (!socket && type != "pty" && type != "file" && type != "null"))
       not_applied(c, "<channel type='" + type + "'> with target '" + ttype + "'",
-                  "unix sockets to virtio ports are applied");
+                  "unix sockets, ptys and files to virtio ports are applied");
     if (name.find('/') != std::string::npos || name.find(',') != std::string::npos)
       throw error(errc::invalid_argument, "channel name '" + name + "' holds '/' or ','");
-    const xml_node* src = c.child("source");
-    std::string path = src ? attr_or(*src, "path") : "";
-    int fd = -1;
-    if (path.empty()) {
-      auto it = spec.channel_fds.find(name);
-      if (it != spec.channel_fds.end())
-        fd = it->second;
-      else if (spec.channel_dir.empty())
-        throw error(errc::invalid_argument,
-                    "<channel> '" + name + "' has no source path");
-      path = spec.channel_dir + "/" + name;
+    int n = channel_count++;
+    std::string id = "charchannel" + std::to_string(n);
+    if (socket) {
+      const xml_node* src = c.child("source");
+      std::string path = src ? attr_or(*src, "path") : "";
+      int fd = -1;
+      if (path.empty()) {
+        auto it = spec.channel_fds.find(name);
+        if (it != spec.channel_fds.end())
+          fd = it->second;
+        else if (spec.channel_dir.empty())
+          throw error(errc::invalid_argument,
+                      "<channel> '" + name + "' has no source path");
+        path = spec.channel_dir + "/" + name;
+      }
+      // A socket the driver made is inherited: its path's length never matters.
+      arg("-chardev",
+          "socket,id=" + id +
+              (fd >= 0 ? ",fd=" + std::to_string(fd) : ",path=" + option_value(path)) +
+              ",server=on,wait=off");
+    } else {
+      chardev(c, id);
     }
-    if (!has_virtio_serial) {
+    // Its port as the definition says (the driver's defaults give each one).
+    int controller = 0, port = n + 1;
+    if (const xml_node* a = c.child("address"))
+      if (attr_or(*a, "type") == "virtio-serial") {
+        controller = std::stoi(attr_or(*a, "controller", "0"));
+        port = std::stoi(attr_or(*a, "port", std::to_string(port)));
+      }
+    if (!has_virtio_serial && controller == 0) {
       // libvirt adds the controller a virtio channel needs.
       device({{"driver", "virtio-serial-pci"}, {"id", "virtio-serial0"}});
       has_virtio_serial = true;
     }
-    int n = channel_count++;
-    std::string id = "charchannel" + std::to_string(n);
-    // A socket the driver made is inherited: its path's length never matters.
-    arg("-chardev",
-        "socket,id=" + id +
-            (fd >= 0 ? ",fd=" + std::to_string(fd) : ",path=" + option_value(path)) +
-            ",server=on,wait=off");
     device({{"driver", "virtserialport"},
-            {"bus", "virtio-serial0.0"},
-            {"nr", n + 1},
+            {"bus", "virtio-serial" + std::to_string(controller) + ".0"},
+            {"nr", port},
             {"chardev", id},
             {"id", "channel" + std::to_string(n)},
             {"name", name}});
@@ -687,6 +774,13 @@ struct builder {
     std::string type = attr_or(g, "type");
     if (type != "vnc")
       not_applied(g, "<graphics type='" + type + "'>", "VNC is applied");
+    for (const auto& a : g.attrs) {
+      static const char* const applied[] = {"type",   "port",   "autoport",
+                                            "listen", "passwd", "keymap"};
+      if (std::find_if(std::begin(applied), std::end(applied),
+                       [&](const char* k) { return a.name == k; }) == std::end(applied))
+        not_applied(g, "<graphics type='vnc' " + a.name + "=...>");
+    }
     std::string listen = attr_or(g, "listen", "");
     for (const auto& c : g.children) {
       if (c.is_text)
@@ -699,6 +793,10 @@ struct builder {
     if (listen.empty())
       listen = "127.0.0.1"; // libvirt's vnc_listen
     int port = std::stoi(attr_or(g, "port", "-1"));
+    // An autoport display a start has not given a port yet (domxml-to-native): the
+    // first, as libvirt shows it.
+    if (port == -1 && attr_or(g, "autoport", "yes") == "yes")
+      port = 5900;
     if (port < 5900 || port > 65535)
       throw error(errc::invalid_argument,
                   "<graphics type='vnc'> needs a port from 5900 to 65535 or autoport");
@@ -707,16 +805,45 @@ struct builder {
     std::string value = host + ":" + std::to_string(port - 5900);
     if (g.attr("passwd"))
       value += ",password=on";
+    if (!audiodev.empty())
+      value += ",audiodev=" + audiodev;
     arg("-vnc", value);
+    if (const std::string* keymap = g.attr("keymap"))
+      arg("-k", *keymap);
+  }
+
+  // <audio type='none'>: a backend that plays nothing, which a display names (QEMU
+  // would otherwise pick one of the host's).
+  void audio_backends(const xml_node& devs) {
+    for (const auto& c : devs.children) {
+      if (c.is_text || c.name != "audio")
+        continue;
+      // SPICE's own audio comes with SPICE graphics: name those, the user's element.
+      if (attr_or(c, "type") == "spice")
+        for (const auto& g : devs.children)
+          if (!g.is_text && g.name == "graphics" && attr_or(g, "type") == "spice")
+            not_applied(g, "<graphics type='spice'>", "VNC is applied");
+      if (attr_or(c, "type") != "none")
+        not_applied(c, "<audio type='" + attr_or(c, "type") + "'>");
+      std::string id = "audio" + attr_or(c, "id", "1");
+      arg("-audiodev", ordered_json{{"id", id}, {"driver", "none"}}.dump());
+      if (audiodev.empty())
+        audiodev = id;
+    }
   }
 
   void devices() {
     const xml_node* devs = def.root().child("devices");
     if (!devs)
       return;
+    audio_backends(*devs);
     for (const auto& c : devs->children)
-      if (!c.is_text && c.name == "disk" && c.child("boot"))
+      if (!c.is_text && c.name == "disk")
+        ++disk_total;
+    for (const auto& c : devs->children)
+      if (!c.is_text && (c.name == "disk" || c.name == "interface") && c.child("boot"))
         any_boot_order = true;
+    boot_indexes(*devs);
     // Controllers first, as devices name their buses; PCI ones first of all, by index, as
     // a bridge names the bus it sits on.
     std::vector<const xml_node*> pci, others;
@@ -792,8 +919,7 @@ struct builder {
         graphics = true;
         vnc(c);
       } else if (c.name == "audio") {
-        if (attr_or(c, "type") != "none")
-          not_applied(c, "<audio type='" + attr_or(c, "type") + "'>");
+        continue; // before the devices (audio_backends)
       } else {
         not_applied(c, "<" + c.name + ">");
       }
@@ -854,6 +980,10 @@ std::vector<std::string> build_argv(const model::domain_def& def, const qemu_cap
   b.os();
   b.power_management();
   b.out.insert(b.out.end(), devices.begin(), devices.end());
+  // QEMU's seccomp filter, as libvirt's seccomp_sandbox = 1: no obsolete system calls,
+  // no privilege changes, no new processes, no CPU affinity or scheduler changes.
+  b.arg("-sandbox",
+        "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
   b.arg("-msg", "timestamp=on");
   b.passthrough();
   return b.out;
@@ -953,14 +1083,16 @@ std::vector<disk_file> disk_files(const model::domain_def& def) {
   if (!devs)
     return out;
   for (const auto& d : devs->children) {
-    if (d.is_text || d.name != "disk" || attr_or(d, "type", "file") != "file")
+    std::string type = d.is_text ? "" : attr_or(d, "type", "file");
+    if (d.name != "disk" || (type != "file" && type != "block"))
       continue;
     const xml_node* src = d.child("source");
-    if (!src || attr_or(*src, "file").empty())
+    std::string path = src ? attr_or(*src, type == "block" ? "dev" : "file") : "";
+    if (path.empty())
       continue;
     const xml_node* t = d.child("target");
     out.push_back(
-        {attr_or(*src, "file"), t ? attr_or(*t, "dev") : "",
+        {path, t ? attr_or(*t, "dev") : "",
          d.child("readonly") != nullptr || attr_or(d, "device", "disk") == "cdrom",
          d.child("shareable") != nullptr});
   }

@@ -133,7 +133,7 @@ BOOST_AUTO_TEST_CASE(vnc_passwords_stay_off_the_command_line) {
   set_vnc_port(autoport, 5907);
   auto argv = build_argv(autoport, debian_qemu_caps(),
                          monitor_spec{-1, "/m.sock", "", {}}, false);
-  BOOST_TEST(std::count(argv.begin(), argv.end(), "127.0.0.1:7") == 1);
+  BOOST_TEST(std::count(argv.begin(), argv.end(), "127.0.0.1:7,audiodev=audio1") == 1);
   BOOST_TEST(vnc_port(load(minimal(""))) == -1);
 }
 

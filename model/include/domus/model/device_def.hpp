@@ -24,6 +24,10 @@ std::vector<std::string_view> device_names();
 std::string check_device(std::string_view xml, std::string_view origin,
                          const xml_limits& limits = {});
 
+/// The index of a disk target name (hda 0, vdb 1, sdaa 26), or -1 when it is not one of
+/// hd, sd, vd, xvd, fd or ubd followed by letters, with an optional partition number.
+long disk_name_index(std::string_view name);
+
 /// Inserts a device element into <devices> at libvirt's place for it: after the last
 /// device of its kind, else before the first kind libvirt writes after it.
 void insert_device(xml_node& devices, xml_node device);
