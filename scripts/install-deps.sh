@@ -15,6 +15,8 @@ packages=(
   qemu-utils
   # the QEMU driver: real guests (TCG everywhere, KVM where /dev/kvm works)
   qemu-system-x86
+  # its bridge and ethernet tests: ip makes the bridge in the test's network namespace
+  iproute2
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizers' runtimes
   clang libclang-rt-14-dev
 )

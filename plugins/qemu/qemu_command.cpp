@@ -2,6 +2,8 @@
 
 #include <domus/errors.hpp>
 #include <domus/model/device_def.hpp>
+#include <domus/model/domain_schema.hpp>
+#include <domus/model/schema.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -583,12 +585,30 @@ struct builder {
 
   void interface(const xml_node& i) {
     std::string type = attr_or(i, "type");
-    if (type != "user")
-      not_applied(i, "<interface type='" + type + "'>",
-                  "user networking is applied; bridges and networks come later");
+    bool tap = type == "bridge" || type == "ethernet";
+    if (type != "user" && !tap)
+      not_applied(
+          i, "<interface type='" + type + "'>",
+          "user, bridge and ethernet interfaces are applied; networks come later");
     int n = net_count++;
     std::string netdev = "hostnet" + std::to_string(n);
-    arg("-netdev", ordered_json{{"type", "user"}, {"id", netdev}}.dump());
+    if (tap) {
+      // A tap the driver made and QEMU inherits (tap_device.cpp), else one QEMU makes.
+      ordered_json nd = {{"type", "tap"}};
+      if (auto it = spec.tap_fds.find(n); it != spec.tap_fds.end()) {
+        nd["fd"] = std::to_string(it->second);
+      } else {
+        const xml_node* t = i.child("target");
+        nd["ifname"] =
+            t && t->attr("dev") ? attr_or(*t, "dev") : "vnet" + std::to_string(n);
+        nd["script"] = "no";
+        nd["downscript"] = "no";
+      }
+      nd["id"] = netdev;
+      arg("-netdev", nd.dump());
+    } else {
+      arg("-netdev", ordered_json{{"type", "user"}, {"id", netdev}}.dump());
+    }
     std::string model = "e1000";
     if (const xml_node* m = i.child("model"))
       model = attr_or(*m, "type", model);
@@ -605,10 +625,21 @@ struct builder {
     if (const xml_node* mac = i.child("mac"))
       dj["mac"] = attr_or(*mac, "address");
     boot_index(dj, i);
-    for (const auto& c : i.children)
-      if (!c.is_text && c.name != "mac" && c.name != "model" && c.name != "boot" &&
-          c.name != "alias" && c.name != "address")
-        not_applied(c, "<interface><" + c.name + ">");
+    for (const auto& c : i.children) {
+      if (c.is_text || c.name == "mac" || c.name == "model" || c.name == "boot" ||
+          c.name == "alias" || c.name == "address")
+        continue;
+      // A bridge's name, a tap's name: what tap_device.cpp uses.
+      if (tap && c.name == "target" && c.attrs.size() == 1 && c.attr("dev"))
+        continue;
+      if (type == "bridge" && c.name == "source" && c.attrs.size() == 1 &&
+          c.attr("bridge"))
+        continue;
+      not_applied(c, "<interface type='" + type + "'><" + c.name + ">");
+    }
+    if (type == "bridge" && bridge_of(i).empty())
+      throw error(errc::invalid_argument,
+                  "<interface type='bridge'> needs <source bridge='NAME'/>");
     device_at(dj, i);
   }
 
@@ -987,6 +1018,56 @@ std::vector<std::string> build_argv(const model::domain_def& def, const qemu_cap
   b.arg("-msg", "timestamp=on");
   b.passthrough();
   return b.out;
+}
+
+std::string bridge_of(const xml_node& interface) {
+  const xml_node* s = interface.child("source");
+  return s ? attr_or(*s, "bridge") : "";
+}
+
+std::vector<tap_nic> tap_nics(const model::domain_def& def) {
+  std::vector<tap_nic> out;
+  const xml_node* devs = def.root().child("devices");
+  if (!devs)
+    return out;
+  int place = 0;
+  for (const auto& c : devs->children) {
+    if (c.is_text || c.name != "interface")
+      continue;
+    std::string type = attr_or(c, "type");
+    if (type == "bridge" || type == "ethernet") {
+      const xml_node* t = c.child("target");
+      std::string name = t ? attr_or(*t, "dev") : "";
+      // Names libvirt gives (vnetN) are given anew at each start.
+      if (name.rfind("vnet", 0) == 0)
+        name.clear();
+      const xml_node* mac = c.child("mac");
+      const xml_node* model = c.child("model");
+      out.push_back({place, name, mac ? attr_or(*mac, "address") : "", bridge_of(c),
+                     model && attr_or(*model, "type") == "virtio"});
+    }
+    ++place;
+  }
+  return out;
+}
+
+void set_tap_name(model::domain_def& def, int place, const std::string& name) {
+  xml_node* devs = def.root().child("devices");
+  if (!devs)
+    return;
+  int at = 0;
+  for (auto& c : devs->children) {
+    if (c.is_text || c.name != "interface")
+      continue;
+    if (at++ != place)
+      continue;
+    static const model::elem_rule& rule = *model::domain_schema()
+                                               .find_child("devices")
+                                               ->rule->find_child("interface")
+                                               ->rule;
+    model::place_child(c, rule, "target").set_attr("dev", name);
+    return;
+  }
 }
 
 const std::vector<std::string>& qemu_environment() {

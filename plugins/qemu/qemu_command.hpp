@@ -22,6 +22,11 @@ struct monitor_spec {
   /// Listening sockets the driver made for those channels, by target name: QEMU
   /// inherits them (-chardev socket,fd=N).
   std::map<std::string, int> channel_fds;
+  /// Tap devices the driver made for bridge and ethernet interfaces, by the interface's
+  /// place among the definition's interfaces (0 the first): QEMU inherits them
+  /// (-netdev tap,fd=N). Without one, QEMU is asked to make the tap itself (ifname;
+  /// domxml-to-native).
+  std::map<int, int> tap_fds;
 };
 
 /// The target names of the <channel type='unix'> without a source path: the sockets a
@@ -45,6 +50,20 @@ std::string vnc_password(const model::domain_def& def);
 /// line), invalid_argument (a value QEMU cannot take, naming it).
 std::vector<std::string> build_argv(const model::domain_def& def, const qemu_caps& caps,
                                     const monitor_spec& monitor, bool kvm);
+
+/// A bridge or ethernet interface, for the tap device a start makes for it.
+struct tap_nic {
+  int place;          ///< among the definition's interfaces, 0 the first
+  std::string name;   ///< the tap's name the definition asks for; empty: vnetN
+  std::string mac;    ///< the guest's MAC
+  std::string bridge; ///< the bridge to attach it to (type bridge)
+  bool vnet_hdr;      ///< a virtio NIC: the tap carries virtio-net headers
+};
+std::vector<tap_nic> tap_nics(const model::domain_def& def);
+/// Writes the tap's name a start made into the interface's <target dev>.
+void set_tap_name(model::domain_def& def, int place, const std::string& name);
+/// An interface's <source bridge>, empty when none.
+std::string bridge_of(const model::xml_node& interface);
 
 /// The environment QEMU runs with ("K=V" each): nothing of the daemon's.
 const std::vector<std::string>& qemu_environment();

@@ -1,4 +1,5 @@
 #include "qemu_process.hpp"
+#include "tap_device.hpp"
 
 #include "monitor_socket.hpp"
 #include "qemu_command.hpp"
@@ -748,6 +749,14 @@ std::unique_ptr<launch_plan> prepare_launch(domus_instance* inst,
       spec.channel_fds[name] = fd;
     }
   }
+  // A tap device for each bridge and ethernet interface, held here until QEMU has its
+  // copy; the live definition names it.
+  for (const auto& nic : tap_nics(*plan->live)) {
+    tap_device tap = make_tap(nic.name, nic.mac, nic.bridge, nic.vnet_hdr);
+    plan->extra_fds.push_back(tap.fd);
+    spec.tap_fds[nic.place] = tap.fd;
+    set_tap_name(*plan->live, nic.place, tap.name);
+  }
   plan->argv = build_argv(*plan->live, *caps, spec, kvm);
 
   // The log, as libvirt's /var/log/libvirt/qemu/NAME.log: appended per start.
@@ -765,12 +774,8 @@ std::unique_ptr<launch_plan> prepare_launch(domus_instance* inst,
   std::tm tm{};
   ::gmtime_r(&now, &tm);
   std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S+0000", &tm);
-  std::string header = std::string(when) + ": starting up\nLC_ALL=C";
-  for (const auto& a : plan->argv) {
-    bool plain = a.find_first_of(" '\"{}\\$") == std::string::npos;
-    header += " " + (plain ? a : "'" + a + "'");
-  }
-  header += "\n";
+  std::string header = std::string(when) + ": starting up\n" +
+                       shell_line(qemu_environment(), plan->argv) + "\n";
   // Arguments passed through unchecked taint the domain, as libvirt says it.
   if (def.root().child("qemu:commandline")) {
     header += std::string(when) + ": Domain '" + def.name + "' is tainted: custom-argv\n";

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "daemon.hpp"
+#include "qemu_processes.hpp"
 #include "test_files.hpp"
 
 #include <domus/protocol/client.hpp>
@@ -48,40 +49,6 @@ std::string guest_xml(const std::string& name, const std::string& extra_devices 
          "<memballoon model='none'/>" +
          extra_devices + "</devices></domain>";
 }
-
-// The pids of live (not zombie) QEMUs whose command line names guest `name`.
-std::vector<int> qemu_pids(const std::string& name) {
-  std::vector<int> out;
-  DIR* dir = ::opendir("/proc");
-  if (!dir)
-    return out;
-  while (dirent* e = ::readdir(dir)) {
-    int pid = std::atoi(e->d_name);
-    if (pid <= 0)
-      continue;
-    std::string cmd = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-    if (cmd.rfind("/usr/bin/qemu-system-x86_64", 0) != 0 ||
-        cmd.find(std::string("guest=") + name + ",") == std::string::npos)
-      continue;
-    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-    size_t paren = stat.rfind(')');
-    if (paren != std::string::npos && stat.size() > paren + 2 && stat[paren + 2] == 'Z')
-      continue;
-    out.push_back(pid);
-  }
-  ::closedir(dir);
-  return out;
-}
-
-// Kills, by pid, every QEMU of the names given when the test ends, pass or fail.
-struct qemu_reaper {
-  std::vector<std::string> names;
-  ~qemu_reaper() {
-    for (auto& n : names)
-      for (int pid : qemu_pids(n))
-        ::kill(pid, SIGKILL);
-  }
-};
 
 struct fixture {
   std::unique_ptr<daemon_process> d;
@@ -214,9 +181,11 @@ BOOST_AUTO_TEST_CASE(a_guest_runs_pauses_resumes_and_is_destroyed) {
 
   // The log: a header line with the command line per start, then what QEMU said.
   std::string log = read_file(f.d->root() + "/var/log/domus/qemu-session/q1.log");
-  BOOST_TEST(log.find(": starting up\nLC_ALL=C /usr/bin/qemu-system-x86_64 -name "
-                      "guest=q1,debug-threads=on -S ") != std::string::npos,
-             log);
+  BOOST_TEST(
+      log.find(": starting up\nLC_ALL=C PATH=/usr/sbin:/usr/bin:/sbin:/bin "
+               "/usr/bin/qemu-system-x86_64 -name guest=q1,debug-threads=on -S ") !=
+          std::string::npos,
+      log);
 }
 
 BOOST_AUTO_TEST_CASE(a_guest_started_paused_runs_on_resume) {

@@ -90,8 +90,14 @@ BOOST_AUTO_TEST_CASE(elements_not_applied_are_refused_by_name) {
   BOOST_TEST(refusal(minimal("", "<memtune><hard_limit>1</hard_limit></memtune>"))
                  .find("<memtune>") != std::string::npos);
   BOOST_TEST(
-      refusal(minimal("<interface type='bridge'><source bridge='br0'/></interface>"))
-          .find("<interface type='bridge'>") != std::string::npos);
+      refusal(
+          minimal("<interface type='network'><source network='default'/></interface>"))
+          .find("<interface type='network'>") != std::string::npos);
+  BOOST_TEST(refusal(minimal("<interface type='bridge'><source bridge='br0'/>"
+                             "<virtualport type='openvswitch'/></interface>"))
+                 .find("<interface type='bridge'><virtualport>") != std::string::npos);
+  BOOST_TEST(refusal(minimal("<interface type='bridge'/>"))
+                 .find("needs <source bridge='NAME'/>") != std::string::npos);
   BOOST_TEST(refusal(minimal("<disk type='volume' device='disk'><source pool='p' "
                              "volume='v'/><target dev='vda'/></disk>"))
                  .find("<disk type='volume'>") != std::string::npos);
@@ -159,4 +165,38 @@ BOOST_AUTO_TEST_CASE(the_capabilities_cache_round_trips_and_refuses_other_text) 
   BOOST_TEST(!caps_from_json("").has_value());
   BOOST_TEST(!caps_from_json("{\"format\": 2}").has_value());
   BOOST_TEST(!caps_from_json("{\"format\": 1, \"path\": 3}").has_value());
+}
+
+// A bridge or ethernet interface: the tap a start made, inherited by its descriptor;
+// without one (domxml-to-native), the tap QEMU would make, by name.
+BOOST_AUTO_TEST_CASE(bridge_and_ethernet_interfaces_are_taps) {
+  auto def = load(minimal("<interface type='bridge'><source bridge='br0'/>"
+                          "<mac address='52:54:00:00:00:01'/><model type='virtio'/>"
+                          "</interface><interface type='user'/>"
+                          "<interface type='ethernet'><target dev='tap7'/></interface>"));
+  auto nics = tap_nics(def);
+  BOOST_TEST_REQUIRE(nics.size() == 2u);
+  BOOST_TEST(nics[0].place == 0);
+  BOOST_TEST(nics[0].bridge == "br0");
+  BOOST_TEST(nics[0].mac == "52:54:00:00:00:01");
+  BOOST_TEST(nics[0].vnet_hdr);
+  BOOST_TEST(nics[1].place == 2);
+  BOOST_TEST(nics[1].name == "tap7");
+  BOOST_TEST(!nics[1].vnet_hdr);
+  monitor_spec spec{-1, "/m.sock", "", {}};
+  spec.tap_fds = {{0, 33}, {2, 34}};
+  set_tap_name(def, 0, "vnet4");
+  auto argv = build_argv(def, debian_qemu_caps(), spec, false);
+  auto has = [&](const std::string& a) {
+    return std::find(argv.begin(), argv.end(), a) != argv.end();
+  };
+  BOOST_TEST(has(R"({"type":"tap","fd":"33","id":"hostnet0"})"));
+  BOOST_TEST(has(R"({"type":"user","id":"hostnet1"})"));
+  BOOST_TEST(has(R"({"type":"tap","fd":"34","id":"hostnet2"})"));
+  BOOST_TEST(domus::model::format_domain(def, domus::model::secrets::keep)
+                 .find("<target dev='vnet4'/>") != std::string::npos);
+  spec.tap_fds.clear();
+  argv = build_argv(def, debian_qemu_caps(), spec, false);
+  BOOST_TEST(has(
+      R"({"type":"tap","ifname":"vnet4","script":"no","downscript":"no","id":"hostnet0"})"));
 }
