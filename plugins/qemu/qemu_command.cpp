@@ -580,6 +580,7 @@ struct builder {
     not_applied(c, "<console><target type='" + ttype + "'>");
   }
   int virtio_consoles = 0;
+  int video_count = 0;
 
   int net_count = 0;
 
@@ -678,13 +679,22 @@ struct builder {
     if (type == "pci" && (model == "pci-root" || model == "pcie-root"))
       return; // the machine's own
     if (type == "pci" && model == "pcie-root-port" && machine_family == "q35") {
-      // On pcie.0 where the XML says, else where QEMU places it.
+      // On pcie.0 at its address, with the port and chassis the definition gives it.
       int index = std::stoi(attr_or(c, "index", "1"));
+      const xml_node* t = c.child("target");
+      std::string port = t ? attr_or(*t, "port") : "",
+                  chassis = t ? attr_or(*t, "chassis") : "";
       device_at({{"driver", "pcie-root-port"},
-                 {"port", 15 + index},
-                 {"chassis", index},
+                 {"port", port.empty() ? 15 + index : std::stoi(port, nullptr, 0)},
+                 {"chassis", chassis.empty() ? index : std::stoi(chassis)},
                  {"id", "pci." + std::to_string(index)},
                  {"bus", "pcie.0"}},
+                c);
+      return;
+    }
+    if (type == "pci" && model == "pcie-to-pci-bridge" && machine_family == "q35") {
+      int index = std::stoi(attr_or(c, "index", "1"));
+      device_at({{"driver", "pcie-pci-bridge"}, {"id", "pci." + std::to_string(index)}},
                 c);
       return;
     }
@@ -926,10 +936,20 @@ struct builder {
             {"bochs", "bochs-display"}};
         if (type == "none")
           continue;
+        int n = video_count++;
         auto it = drivers.find(type);
         if (it == drivers.end())
           not_applied(c, "video model '" + type + "'");
-        device_at({{"driver", it->second}, {"id", "video0"}}, c);
+        // One VGA device a guest: a second video is a virtio GPU without VGA, as
+        // libvirt makes it; another VGA model there is refused (libvirt refuses it too).
+        std::string driver = it->second;
+        if (n > 0 && type != "virtio")
+          throw error(errc::invalid_argument,
+                      "video model '" + type + "' (line " + std::to_string(c.line) +
+                          ") can only be the primary video device");
+        if (n > 0)
+          driver = "virtio-gpu-pci";
+        device_at({{"driver", driver}, {"id", "video" + std::to_string(n)}}, c);
       } else if (c.name == "memballoon") {
         std::string model = attr_or(c, "model", "virtio");
         if (model == "none")

@@ -4,6 +4,8 @@
 // models after, and addresses last.
 #include "qemu_defaults.hpp"
 
+#include "pci_address.hpp"
+
 #include <domus/errors.hpp>
 #include <domus/model/device_def.hpp>
 #include <domus/model/domain_schema.hpp>
@@ -138,16 +140,15 @@ void machine_devices(xml_node& devices, chipset kind) {
 void disk_models(xml_node& d) {
   const model::elem_rule& rule = rule_at({"devices", "disk"});
   std::string type = attr_or(&d, "type");
-  const xml_node* source = d.child("source");
-  bool empty = !source || source->attrs.empty();
   xml_node* driver = d.child("driver");
-  if (!driver || !driver->attr("name") || (!driver->attr("type") && !empty)) {
+  if (!driver || !driver->attr("name") || !driver->attr("type")) {
     xml_node& drv = model::place_child(d, rule, "driver");
     const model::elem_rule& drv_rule = *rule.find_child("driver")->rule;
     if (!drv.attr("name"))
       model::place_attr(drv, drv_rule, "name", "qemu");
-    // libvirt never probes a format: an image without one is raw.
-    if (!drv.attr("type") && !empty && type != "volume")
+    // libvirt never probes a format: an image without one is raw (an empty CD-ROM's
+    // too, for the medium it gets).
+    if (!drv.attr("type") && type != "volume")
       model::place_attr(drv, drv_rule, "type", "raw");
   }
   if (attr_or(d.child("target"), "bus") == "usb" && !d.attr("model"))
@@ -163,6 +164,16 @@ void controller_models(xml_node& c, chipset kind) {
                       kind == chipset::q35 ? "qemu-xhci" : "piix3-uhci");
   if (type == "scsi" && model.empty())
     model::place_attr(c, rule, "model", "lsilogic");
+  if (type == "pci" && model == "pcie-root-port") {
+    if (!c.child("model"))
+      model::place_child(c, rule, "model").set_attr("name", "pcie-root-port");
+    xml_node& target = model::place_child(c, rule, "target");
+    if (!target.attr("chassis"))
+      model::place_attr(target, *rule.find_child("target")->rule, "chassis",
+                        attr_or(&c, "index"));
+  }
+  if (type == "pci" && model == "pcie-to-pci-bridge" && !c.child("model"))
+    model::place_child(c, rule, "model").set_attr("name", "pcie-pci-bridge");
   if (type == "pci" && model == "pci-bridge") {
     if (!c.child("model"))
       model::place_child(c, rule, "model").set_attr("name", "pci-bridge");
@@ -273,14 +284,8 @@ void virtio_serial_ports(xml_node& devices) {
 void q35_fixed_addresses(xml_node& devices) {
   for (auto& d : devices.children)
     if (is(d, "controller") && attr_or(&d, "type") == "sata" &&
-        attr_or(&d, "index") == "0" && !d.child("address")) {
-      xml_node& a = model::place_child(d, rule_at({"devices", "controller"}), "address");
-      a.set_attr("type", "pci");
-      a.set_attr("domain", "0x0000");
-      a.set_attr("bus", "0x00");
-      a.set_attr("slot", "0x1f");
-      a.set_attr("function", "0x2");
-    }
+        attr_or(&d, "index") == "0" && !d.child("address"))
+      pci::write_address(d, 0, 0x1f, 2);
 }
 
 } // namespace
@@ -297,10 +302,13 @@ void apply_qemu_defaults(model::domain_def& def, const qemu_caps& caps) {
     return;
   device_models(*devices, kind);
   virtio_serial_ports(*devices);
-  if (kind == chipset::i440fx)
+  if (kind == chipset::i440fx) {
     assign_pci_addresses(*devices);
-  else if (kind == chipset::q35)
+  } else if (kind == chipset::q35) {
     q35_fixed_addresses(*devices);
+    assign_pcie_addresses(*devices);
+    device_models(*devices, kind); // the root ports and bridges it added
+  }
 }
 
 } // namespace domus::qemu_driver

@@ -25,4 +25,10 @@ void apply_qemu_defaults(model::domain_def& def, const qemu_caps& caps);
 /// (invalid_argument) when no slot is left, naming the device.
 void assign_pci_addresses(model::xml_node& devices);
 
+/// The same for a q35 machine (qemu_pcie.cpp): the primary video at 00:01.0, every PCI
+/// Express device alone behind a pcie-root-port, legacy PCI ones on a
+/// pcie-to-pci-bridge, adding the root ports and the bridge they need as libvirt adds
+/// them (root ports packed eight to a slot of pcie.0 from slot 2).
+void assign_pcie_addresses(model::xml_node& devices);
+
 } // namespace domus::qemu_driver

@@ -2,6 +2,8 @@
 // where every device sits and the command line puts it there (qemu_command.cpp).
 #include "qemu_defaults.hpp"
 
+#include "pci_address.hpp"
+
 #include <domus/errors.hpp>
 #include <domus/model/domain_schema.hpp>
 #include <domus/model/schema.hpp>
@@ -20,26 +22,11 @@ namespace domus::qemu_driver {
 namespace {
 
 using model::xml_node;
+using pci::attr_or;
+using pci::is;
+using pci::number;
 
 constexpr long first_slot = 1, last_slot = 31;
-
-bool is(const xml_node& n, std::string_view name) {
-  return !n.is_text && n.name == name;
-}
-
-std::string attr_or(const xml_node* n, std::string_view name) {
-  const std::string* v = n ? n->attr(name) : nullptr;
-  return v ? *v : std::string();
-}
-
-long number(const std::string& v) {
-  if (v.empty())
-    return -1;
-  errno = 0;
-  char* end = nullptr;
-  unsigned long long x = std::strtoull(v.c_str(), &end, 0);
-  return errno || *end || x > 0xffff ? -1 : static_cast<long>(x);
-}
 
 // Whether a device of this element sits on the PCI bus, by its kind and model.
 bool on_pci(const xml_node& d) {
@@ -99,18 +86,7 @@ struct allocator {
   }
 
   static void write(xml_node& d, long bus, long slot, long function) {
-    const model::elem_rule* rule = model::domain_schema().find_child("devices")->rule;
-    const model::child_rule* known = rule->find_child(d.name);
-    xml_node& a =
-        known && known->rule->find_child("address")
-            ? model::place_child(d, *known->rule, "address")
-            : (d.children.push_back(xml_node::element("address")), d.children.back());
-    char b[8], s[8], f[8];
-    std::snprintf(b, sizeof b, "0x%02lx", bus);
-    std::snprintf(s, sizeof s, "0x%02lx", slot);
-    std::snprintf(f, sizeof f, "0x%lx", function);
-    a.attrs = {
-        {"type", "pci"}, {"domain", "0x0000"}, {"bus", b}, {"slot", s}, {"function", f}};
+    pci::write_address(d, bus, slot, function);
   }
 
   // The first free slot, bus 0 first; a bridge only on a bus numbered below its own.
@@ -134,6 +110,58 @@ struct allocator {
 
 } // namespace
 
+namespace pci {
+
+long number(const std::string& v) {
+  if (v.empty())
+    return -1;
+  errno = 0;
+  char* end = nullptr;
+  unsigned long long x = std::strtoull(v.c_str(), &end, 0);
+  return errno || *end || x > 0xffff ? -1 : static_cast<long>(x);
+}
+
+std::vector<xml_node*>
+in_assignment_order(xml_node& devices,
+                    const std::function<bool(const xml_node&)>& wanted) {
+  std::vector<xml_node*> out;
+  auto each = [&](auto&& which) {
+    for (auto& d : devices.children)
+      if (!d.is_text && wanted(d) && which(d))
+        out.push_back(&d);
+  };
+  auto pci_controller = [](const xml_node& d) {
+    return is(d, "controller") && attr_or(&d, "type") == "pci";
+  };
+  each(pci_controller);
+  for (std::string_view kind : {"interface", "sound"})
+    each([&](const xml_node& d) { return is(d, kind); });
+  each([&](const xml_node& d) { return is(d, "controller") && !pci_controller(d); });
+  for (std::string_view kind :
+       {"disk", "memballoon", "rng", "watchdog", "video", "input"})
+    each([&](const xml_node& d) { return is(d, kind); });
+  return out;
+}
+
+void write_address(xml_node& d, long bus, long slot, long function, bool multifunction) {
+  const model::elem_rule* rule = model::domain_schema().find_child("devices")->rule;
+  const model::child_rule* known = rule->find_child(d.name);
+  xml_node& a =
+      known && known->rule->find_child("address")
+          ? model::place_child(d, *known->rule, "address")
+          : (d.children.push_back(xml_node::element("address")), d.children.back());
+  char b[8], s[8], f[8];
+  std::snprintf(b, sizeof b, "0x%02lx", bus);
+  std::snprintf(s, sizeof s, "0x%02lx", slot);
+  std::snprintf(f, sizeof f, "0x%lx", function);
+  a.attrs = {
+      {"type", "pci"}, {"domain", "0x0000"}, {"bus", b}, {"slot", s}, {"function", f}};
+  if (multifunction)
+    a.attrs.push_back({"multifunction", "on"});
+}
+
+} // namespace pci
+
 void assign_pci_addresses(xml_node& devices) {
   allocator pci(devices);
   auto unplaced = [](const xml_node& d) { return on_pci(d) && !d.child("address"); };
@@ -156,21 +184,8 @@ void assign_pci_addresses(xml_node& devices) {
       allocator::write(v, 0, 2, 0);
     break;
   }
-  auto each = [&](auto&& which) {
-    for (auto& d : devices.children)
-      if (unplaced(d) && which(d))
-        pci.place(d);
-  };
-  auto pci_controller = [](const xml_node& d) {
-    return is(d, "controller") && attr_or(&d, "type") == "pci";
-  };
-  each(pci_controller);
-  for (std::string_view kind : {"interface", "sound"})
-    each([&](const xml_node& d) { return is(d, kind); });
-  each([&](const xml_node& d) { return is(d, "controller") && !pci_controller(d); });
-  for (std::string_view kind :
-       {"disk", "memballoon", "rng", "watchdog", "video", "input"})
-    each([&](const xml_node& d) { return is(d, kind); });
+  for (xml_node* d : pci::in_assignment_order(devices, unplaced))
+    pci.place(*d);
 }
 
 } // namespace domus::qemu_driver
