@@ -11,9 +11,12 @@ compare.py reads them.
   /usr/bin/python3 benchmarks/qemu_bench.py --floor N
   /usr/bin/python3 benchmarks/qemu_bench.py --domus-restart DOMUSD N
 
---domus-restart starts DOMUSD on a root of its own, starts 10 guests on qemu:///system,
-kills the daemon with SIGKILL and starts it again, N times: from exec until the ten are
-listed running (the instance opens on that first request and takes them back).
+--domus-restart starts DOMUSD on a root of its own, defines 1,000 domains on
+qemu:///system and starts 10 of them, kills the daemon with SIGKILL and starts it again,
+N times: from exec until the ten are listed running (the instance opens on that first
+request, reads the 1,000 definitions and takes the ten back). --domus also times 200
+defines of new QEMU domains, one at a time, each durable (libvirt's side is not timed:
+its Python client died silently after about 40 defines here, every time).
 
 Domains are named domus-bench-q* and undefined again; a QEMU left running by a failed
 run is killed by pid (found by its guest name).
@@ -33,6 +36,8 @@ START = "start to running, 1 diskless TCG domain"
 DESTROY = "destroy to shut off, 1 diskless TCG domain"
 START10 = "start to running, 10 diskless TCG domains at once (all)"
 DESTROY10 = "destroy to shut off, 10 diskless TCG domains at once (all)"
+DEFINE = "define, a new QEMU domain, one at a time (durable)"
+DEFINES = 200  # defined and undefined again per run
 
 
 def xml(name, kind="qemu"):
@@ -126,6 +131,11 @@ def domus(sock, uri, n):
             d10.append(in_threads(10, lambda i: call("domain.destroy", domain=names[i])))
         row("domus", START10, s10)
         row("domus", DESTROY10, d10)
+        defines = [timed(lambda: call("domain.define", xml=xml("domus-bench-qd%d" % i)))[0]
+                   for i in range(DEFINES)]
+        row("domus", DEFINE, defines)
+        for i in range(DEFINES):
+            call("domain.undefine", domain="domus-bench-qd%d" % i)
     finally:
         kill_leftovers()
         for name in names:
@@ -166,7 +176,8 @@ def libvirt_side(uri, n):
         kill_leftovers()
 
 
-RESTART = "daemon restart (SIGKILL), exec until 10 running guests are taken back"
+RESTART = ("daemon restart (SIGKILL) with 1,000 defined QEMU domains, exec until 10 "
+           "running guests are taken back")
 
 
 def domus_restart(domusd, n):
@@ -212,6 +223,8 @@ def domus_restart(domusd, n):
         for name in names:
             call("domain.define", xml=xml(name))
             call("domain.start", domain=name)
+        for i in range(990):
+            call("domain.define", xml=xml("domus-bench-rd%d" % i))
         lats = []
         for _ in range(n):
             daemon.kill()
@@ -237,6 +250,8 @@ def domus_restart(domusd, n):
                         os.kill(int(pid), signal.SIGKILL)
             except (OSError, ValueError):
                 pass
+        import shutil
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def floor(n):
