@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "daemon.hpp"
+#include "process.hpp"
 #include "qemu_processes.hpp"
 #include "test_files.hpp"
 
@@ -305,6 +306,38 @@ BOOST_AUTO_TEST_CASE(bad_definitions_are_refused_naming_what_is_wrong) {
   std::string state = f.state("u3");
   BOOST_TEST(state.rfind("shut off (unknown)\nlast error: ", 0) == 0, state);
   BOOST_TEST(state.find("-no-such-option: invalid option") != std::string::npos, state);
+}
+
+// The monitor vanishing mid-command: QEMU, stopped so that it cannot answer, holds a
+// `stop` (domsh suspend) when it is killed. The suspend fails naming QEMU's end, the
+// domain is shut off (failed), and its last error says how QEMU ended.
+BOOST_AUTO_TEST_CASE(a_qemu_killed_mid_command_fails_the_command_and_the_domain) {
+  fixture f;
+  f.define("q9", guest_xml("q9"));
+  BOOST_TEST_REQUIRE(f.sh({"start", "q9"}).status == 0);
+  auto pids = qemu_pids("q9");
+  BOOST_TEST_REQUIRE(pids.size() == 1u);
+  BOOST_TEST_REQUIRE(::kill(pids[0], SIGSTOP) == 0);
+  child suspend({domsh_path(), "-c", f.d->uri("/session", "qemu"), "suspend", "q9"});
+  // Bounded: until the suspend is the domain's running change, its `stop` sent.
+  auto until = std::chrono::steady_clock::now() + 20s;
+  bool out = false;
+  while (!out && std::chrono::steady_clock::now() < until) {
+    auto job = f.ok("domain.jobinfo", {{"domain", "q9"}})["job"];
+    out = job.is_object() && job.value("proc", "") == "domain.suspend";
+    if (!out)
+      std::this_thread::sleep_for(10ms);
+  }
+  BOOST_TEST_REQUIRE(out, "the suspend never became the running change");
+  BOOST_TEST_REQUIRE(::kill(pids[0], SIGKILL) == 0);
+  BOOST_TEST(suspend.wait(20s) != 0);
+  BOOST_TEST(suspend.err().find("QEMU") != std::string::npos, suspend.err());
+  std::string state = f.state("q9");
+  BOOST_TEST(state.rfind("shut off (failed)\nlast error: ", 0) == 0, state);
+  BOOST_TEST(state.find("was killed by signal 9") != std::string::npos, state);
+  auto ev = f.wait_events("q9", 4);
+  BOOST_TEST(!ev.empty());
+  BOOST_TEST(ev.back() == "stopped/failed", joined(ev));
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_emulator_is_named_at_start) {
