@@ -14,7 +14,9 @@ compare.py reads them.
 --domus-restart starts DOMUSD on a root of its own, defines 1,000 domains on
 qemu:///system and starts 10 of them, kills the daemon with SIGKILL and starts it again,
 N times: from exec until the ten are listed running (the instance opens on that first
-request, reads the 1,000 definitions and takes the ten back). --domus also times 200
+request, reads the 1,000 definitions and takes the ten back). --domus and --libvirt
+also start tests/guest/build.sh's guest (from its cache) until it prints its ready
+marker on the serial port, N/3 times, and destroy it. --domus also times 200
 defines of new QEMU domains, one at a time, each durable (libvirt's side is not timed:
 its Python client died silently after about 40 defines here, every time).
 
@@ -38,6 +40,70 @@ START10 = "start to running, 10 diskless TCG domains at once (all)"
 DESTROY10 = "destroy to shut off, 10 diskless TCG domains at once (all)"
 DEFINE = "define, a new QEMU domain, one at a time (durable)"
 DEFINES = 200  # defined and undefined again per run
+GUEST = "start to the test guest's ready marker (kernel + initramfs on TCG)"
+GUEST_DESTROY = "destroy to shut off, the test guest running"
+GUEST_DIR = os.environ.get("DOMUS_TEST_CACHE", "/var/cache/domus-tests") + "/guest-2"
+
+
+def guest_xml(name, serial):
+    """tests/guest/build.sh's guest (its cache), its console on a unix socket."""
+    return ("<domain type='qemu'><name>%s</name><memory unit='MiB'>256</memory>"
+            "<vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type>"
+            "<kernel>%s/vmlinuz</kernel><initrd>%s/initrd.gz</initrd>"
+            "<cmdline>console=ttyS0 quiet panic=0</cmdline></os><features><acpi/>"
+            "</features><devices><emulator>%s</emulator><serial type='unix'>"
+            "<source mode='bind' path='%s'/></serial><memballoon model='none'/>"
+            "</devices></domain>" % (name, GUEST_DIR, GUEST_DIR, EMULATOR, serial))
+
+
+def until_ready(path, bound_s=120):
+    """Connects to the guest's serial socket and reads until its ready marker."""
+    deadline = time.monotonic() + bound_s
+    while True:
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(path)
+            break
+        except OSError:
+            s.close()
+            if time.monotonic() > deadline:
+                raise RuntimeError("no serial socket at " + path)
+            time.sleep(0.001)
+    seen = b""
+    s.settimeout(max(0.1, deadline - time.monotonic()))
+    while b"DOMUS-GUEST-READY" not in seen:
+        chunk = s.recv(4096)
+        if not chunk:
+            raise RuntimeError("the guest's serial port closed: %r" % seen[-200:])
+        seen += chunk
+    s.close()
+
+
+def guest_rows(side, define, start, destroy, undefine, n):
+    """The test guest, N times: start until its marker, destroy."""
+    import tempfile
+    if not os.path.exists(GUEST_DIR + "/vmlinuz"):
+        print("qemu_bench: no test guest in %s (bash tests/guest/build.sh %s); its rows "
+              "are left out" % (GUEST_DIR, GUEST_DIR), file=sys.stderr)
+        return
+    tmp = tempfile.mkdtemp(prefix="domus-guest-")
+    serial = tmp + "/serial.sock"
+    define(guest_xml("domus-bench-qg", serial))
+    try:
+        starts, destroys = [], []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            start()
+            until_ready(serial)
+            starts.append((time.perf_counter() - t0) * 1000.0)
+            destroys.append(timed(destroy)[0])
+        row(side, GUEST, starts)
+        row(side, GUEST_DESTROY, destroys)
+    finally:
+        kill_leftovers()
+        undefine()
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def xml(name, kind="qemu"):
@@ -136,6 +202,10 @@ def domus(sock, uri, n):
         row("domus", DEFINE, defines)
         for i in range(DEFINES):
             call("domain.undefine", domain="domus-bench-qd%d" % i)
+        guest_rows("domus", lambda x: call("domain.define", xml=x),
+                   lambda: call("domain.start", domain="domus-bench-qg"),
+                   lambda: call("domain.destroy", domain="domus-bench-qg"),
+                   lambda: call("domain.undefine", domain="domus-bench-qg"), max(1, n // 3))
     finally:
         kill_leftovers()
         for name in names:
@@ -165,6 +235,10 @@ def libvirt_side(uri, n):
                 "domus-bench-q%d" % i).destroy()))
         row("libvirt", START10, s10)
         row("libvirt", DESTROY10, d10)
+        guest_rows("libvirt", conn.defineXML,
+                   lambda: conn.lookupByName("domus-bench-qg").create(),
+                   lambda: conn.lookupByName("domus-bench-qg").destroy(),
+                   lambda: conn.lookupByName("domus-bench-qg").undefine(), max(1, n // 3))
     finally:
         for d in doms:
             try:
