@@ -257,6 +257,29 @@ BOOST_AUTO_TEST_CASE(implied_disk_controllers_are_bounded) {
        at = xml.find("<controller type='scsi'", at + 1))
     ++controllers;
   BOOST_TEST(controllers == 256u);
+  // A disk's name implies its drive address: sdbpx (index 1791) is unit 6 of scsi
+  // controller 255, sdbpy would be on 256.
+  auto named = [](const std::string& dev) {
+    return "<domain type='test'><name>d</name><memory>1024</memory><os><type>hvm</type>"
+           "</os><devices><disk type='file' device='disk'><source file='/a'/>"
+           "<target dev='" +
+           dev + "' bus='scsi'/></disk></devices></domain>";
+  };
+  domain_def at = parse_domain(named("sdbpx"), "at.xml");
+  normalize(at);
+  add_implied_devices(at);
+  BOOST_TEST(format_domain(at, secrets::keep)
+                 .find("controller='255' bus='0' target='0' "
+                       "unit='6'") != std::string::npos);
+  try {
+    parse_domain(named("sdbpy"), "past.xml");
+    BOOST_ERROR("sdbpy accepted");
+  } catch (const domus::error& e) {
+    BOOST_TEST(
+        std::string(e.what()).find("disk 'sdbpy' would sit on drive controller 256 "
+                                   "(at most 255)") != std::string::npos,
+        e.what());
+  }
   try {
     parse_domain(domain(256), "past.xml");
     BOOST_ERROR("controller 256 accepted");
