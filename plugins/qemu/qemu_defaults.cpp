@@ -20,6 +20,8 @@ namespace domus::qemu_driver {
 namespace {
 
 using model::xml_node;
+using pci::attr_or;
+using pci::is;
 
 enum class chipset { i440fx, q35, other };
 
@@ -37,15 +39,6 @@ const model::elem_rule& rule_at(std::initializer_list<std::string_view> path) {
   for (auto n : path)
     r = r->find_child(n)->rule;
   return *r;
-}
-
-bool is(const xml_node& n, std::string_view name) {
-  return !n.is_text && n.name == name;
-}
-
-std::string attr_or(const xml_node* n, std::string_view name) {
-  const std::string* v = n ? n->attr(name) : nullptr;
-  return v ? *v : std::string();
 }
 
 bool has_device(
@@ -164,22 +157,23 @@ void controller_models(xml_node& c, chipset kind) {
                       kind == chipset::q35 ? "qemu-xhci" : "piix3-uhci");
   if (type == "scsi" && model.empty())
     model::place_attr(c, rule, "model", "lsilogic");
-  if (type == "pci" && model == "pcie-root-port") {
+  // PCI controllers: the name of the device QEMU makes, and the target attribute that
+  // numbers them by their index (none for a pcie-to-pci-bridge).
+  static const struct {
+    std::string_view model, name, numbered_by;
+  } pci_models[] = {{"pcie-root-port", "pcie-root-port", "chassis"},
+                    {"pci-bridge", "pci-bridge", "chassisNr"},
+                    {"pcie-to-pci-bridge", "pcie-pci-bridge", ""}};
+  for (const auto& m : pci_models) {
+    if (type != "pci" || model != m.model)
+      continue;
     if (!c.child("model"))
-      model::place_child(c, rule, "model").set_attr("name", "pcie-root-port");
+      model::place_child(c, rule, "model").set_attr("name", std::string(m.name));
+    if (m.numbered_by.empty())
+      continue;
     xml_node& target = model::place_child(c, rule, "target");
-    if (!target.attr("chassis"))
-      model::place_attr(target, *rule.find_child("target")->rule, "chassis",
-                        attr_or(&c, "index"));
-  }
-  if (type == "pci" && model == "pcie-to-pci-bridge" && !c.child("model"))
-    model::place_child(c, rule, "model").set_attr("name", "pcie-pci-bridge");
-  if (type == "pci" && model == "pci-bridge") {
-    if (!c.child("model"))
-      model::place_child(c, rule, "model").set_attr("name", "pci-bridge");
-    xml_node& target = model::place_child(c, rule, "target");
-    if (!target.attr("chassisNr"))
-      model::place_attr(target, *rule.find_child("target")->rule, "chassisNr",
+    if (!target.attr(m.numbered_by))
+      model::place_attr(target, *rule.find_child("target")->rule, m.numbered_by,
                         attr_or(&c, "index"));
   }
 }

@@ -85,10 +85,6 @@ struct allocator {
     }
   }
 
-  static void write(xml_node& d, long bus, long slot, long function) {
-    pci::write_address(d, bus, slot, function);
-  }
-
   // The first free slot, bus 0 first; a bridge only on a bus numbered below its own.
   void place(xml_node& d) {
     long below = LONG_MAX;
@@ -99,7 +95,7 @@ struct allocator {
         break;
       for (long slot = first_slot; slot <= last_slot; ++slot)
         if (used.insert({bus, slot}).second)
-          return write(d, bus, slot, 0);
+          return pci::write_address(d, bus, slot, 0);
     }
     throw error(errc::invalid_argument,
                 "no free PCI slot is left for the <" + d.name + "> on line " +
@@ -170,18 +166,18 @@ void assign_pci_addresses(xml_node& devices) {
     if (!is(c, "controller") || !unplaced(c) || attr_or(&c, "index") != "0")
       continue;
     if (attr_or(&c, "type") == "usb" && attr_or(&c, "model") == "piix3-uhci")
-      allocator::write(c, 0, 1, 2);
+      pci::write_address(c, 0, 1, 2);
   }
   for (auto& c : devices.children)
     if (is(c, "controller") && attr_or(&c, "type") == "ide" &&
         attr_or(&c, "index") == "0" && !c.child("address"))
-      allocator::write(c, 0, 1, 1);
+      pci::write_address(c, 0, 1, 1);
   // The primary video at 00:02.0 when it is free.
   for (auto& v : devices.children) {
     if (!is(v, "video"))
       continue;
     if (unplaced(v) && pci.used.insert({0, 2}).second)
-      allocator::write(v, 0, 2, 0);
+      pci::write_address(v, 0, 2, 0);
     break;
   }
   for (xml_node* d : pci::in_assignment_order(devices, unplaced))
