@@ -209,15 +209,12 @@ struct rules {
       }
       // The drive address a name implies (implied_devices.cpp) stays within the bound
       // on the controllers it implies.
-      static const std::map<std::string, long> per_controller = {
-          {"ide", 4}, {"scsi", 7}, {"fdc", 2}, {"sata", 6}};
-      auto per = per_controller.find(*target.attr("bus"));
-      long index = disk_name_index(dev);
-      if (!d->child("address") && per != per_controller.end() && index >= 0 &&
-          static_cast<unsigned long long>(index / per->second) > max_drive_controller)
+      auto at = drive_address_of(*target.attr("bus"), disk_name_index(dev));
+      if (!d->child("address") && at &&
+          static_cast<unsigned long long>(at->controller) > max_drive_controller)
         fail(target, path + "/@dev",
              "disk '" + dev + "' would sit on drive controller " +
-                 std::to_string(index / per->second) + " (at most " +
+                 std::to_string(at->controller) + " (at most " +
                  std::to_string(max_drive_controller) + ")");
     }
   }

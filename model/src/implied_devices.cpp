@@ -88,6 +88,24 @@ struct implied_set {
 
 } // namespace
 
+std::optional<drive_address> drive_address_of(std::string_view bus, long index) {
+  // How many units a bus has and how many buses a controller has (ide: 2 buses of 2
+  // units; scsi 7 units; fdc 2; sata 6).
+  struct geometry {
+    std::string_view bus;
+    long buses, units;
+  };
+  static const geometry per_bus[] = {
+      {"ide", 2, 2}, {"scsi", 1, 7}, {"fdc", 1, 2}, {"sata", 1, 6}};
+  for (const auto& g : per_bus)
+    if (g.bus == bus && index >= 0) {
+      long per_controller = g.buses * g.units;
+      return drive_address{index / per_controller, (index % per_controller) / g.units,
+                           index % g.units};
+    }
+  return std::nullopt;
+}
+
 void controller_indexes(xml_node& devices) {
   std::map<std::string, std::set<long>> used;
   std::map<std::string, long> lowest_free;
@@ -114,14 +132,8 @@ void controller_indexes(xml_node& devices) {
 
 namespace {
 
-// A disk's drive address from its name, per bus: how many units a bus has and how many
-// buses a controller has (ide: 2 buses of 2 units; scsi 7 units; fdc 2; sata 6).
+// Every disk on a drive bus gets the address its name implies.
 void drive_addresses(xml_node& devices) {
-  struct geometry {
-    long buses, units;
-  };
-  static const std::map<std::string, geometry> per_bus = {
-      {"ide", {2, 2}}, {"scsi", {1, 7}}, {"fdc", {1, 2}}, {"sata", {1, 6}}};
   for (auto& d : devices.children) {
     if (is(d, "disk")) {
       // A CD-ROM is read-only whatever the XML says.
@@ -140,17 +152,16 @@ void drive_addresses(xml_node& devices) {
     if (!is(d, "disk") || d.child("address"))
       continue;
     const xml_node* target = d.child("target");
-    auto g = per_bus.find(attr_or(target, "bus"));
-    long index = disk_name_index(attr_or(target, "dev"));
-    if (g == per_bus.end() || index < 0)
+    auto at =
+        drive_address_of(attr_or(target, "bus"), disk_name_index(attr_or(target, "dev")));
+    if (!at)
       continue;
-    long per_controller = g->second.buses * g->second.units;
     xml_node& a = place_child(d, device_rule("disk"), "address");
     a.set_attr("type", "drive");
-    a.set_attr("controller", std::to_string(index / per_controller));
-    a.set_attr("bus", std::to_string((index % per_controller) / g->second.units));
+    a.set_attr("controller", std::to_string(at->controller));
+    a.set_attr("bus", std::to_string(at->bus));
     a.set_attr("target", "0");
-    a.set_attr("unit", std::to_string(index % g->second.units));
+    a.set_attr("unit", std::to_string(at->unit));
   }
 }
 
