@@ -134,6 +134,8 @@ bool cmd_vol_create_from(shell&, const parsed_command&);
 bool cmd_vol_delete(shell&, const parsed_command&);
 bool cmd_vol_resize(shell&, const parsed_command&);
 bool cmd_vol_wipe(shell&, const parsed_command&);
+bool cmd_vol_upload(shell&, const parsed_command&);
+bool cmd_vol_download(shell&, const parsed_command&);
 bool cmd_domid(shell&, const parsed_command&);
 bool cmd_domname(shell&, const parsed_command&);
 bool cmd_domuuid(shell&, const parsed_command&);

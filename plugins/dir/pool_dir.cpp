@@ -102,7 +102,11 @@ bool read_entry(int dirfd, const std::string& name, scanned_volume& v, std::stri
 
 } // namespace
 
-std::string volume_name_problem(const std::string& name) {
+namespace {
+
+// What no name under the directory may be; volume_name_problem adds the names reserved
+// for the driver's own files.
+std::string syntax_problem(const std::string& name) {
   if (name.empty())
     return "a volume name cannot be empty";
   if (name == "." || name == "..")
@@ -119,8 +123,18 @@ std::string volume_name_problem(const std::string& name) {
   return "";
 }
 
+} // namespace
+
+std::string volume_name_problem(const std::string& name) {
+  if (std::string why = syntax_problem(name); !why.empty())
+    return why;
+  if (name.rfind(".domus-upload-", 0) == 0)
+    return "names beginning '.domus-upload-' are the storage driver's own (uploads)";
+  return "";
+}
+
 int open_beneath(int dirfd, const std::string& name, int flags, bool follow_symlinks) {
-  if (!volume_name_problem(name).empty()) {
+  if (!syntax_problem(name).empty()) {
     errno = EINVAL;
     return -1;
   }

@@ -24,7 +24,8 @@ struct fd_guard {
 };
 
 /// Why `name` cannot name a volume of a dir pool ("" when it can): empty, "." or "..",
-/// a "/", a NUL or a control byte, more than 255 bytes (the filesystem's NAME_MAX).
+/// a "/", a NUL or a control byte, more than 255 bytes (the filesystem's NAME_MAX), or
+/// a name beginning ".domus-upload-" (the driver's own files, volume_files.hpp).
 std::string volume_name_problem(const std::string& name);
 
 /// Opens `name` under the pool directory `dirfd` with `flags` (O_CLOEXEC and O_NOCTTY

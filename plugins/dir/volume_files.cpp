@@ -2,13 +2,16 @@
 
 #include "pool_dir.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -202,6 +205,72 @@ void copy_data(int from, int to, uint64_t size, uint64_t capacity,
   }
   if (::ftruncate(to, final_size) != 0 || ::fsync(to) != 0)
     fail("copy into", name, errno);
+}
+
+bool is_upload_file(const std::string& name) {
+  return name.rfind(upload_prefix, 0) == 0;
+}
+
+int create_upload_file(int dirfd, const std::string& for_volume, std::string& name) {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    uint64_t r = 0;
+    if (::getrandom(&r, sizeof r, 0) != sizeof r)
+      fail("upload into", for_volume, errno ? errno : EIO);
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(r));
+    name = std::string(upload_prefix) + hex;
+    int fd = open_beneath(dirfd, name, O_RDWR | O_CREAT | O_EXCL, false);
+    if (fd >= 0)
+      return fd;
+    if (errno != EEXIST)
+      fail("upload into", for_volume, errno);
+  }
+  fail("upload into", for_volume, EEXIST);
+}
+
+void commit_upload(int dirfd, int fd, const std::string& temp, const std::string& name,
+                   uint64_t size) {
+  check_name(name);
+  off_t end = as_offset(size, name);
+  struct stat was {};
+  if (::fstatat(dirfd, name.c_str(), &was, AT_SYMLINK_NOFOLLOW) != 0)
+    fail("upload into", name, errno);
+  if (!S_ISREG(was.st_mode))
+    throw volume_error(
+        "cannot upload into volume '" + name + "': it is not a regular file any more", 0);
+  int e = 0;
+  if (::ftruncate(fd, end) != 0 || ::fchmod(fd, was.st_mode & 07777) != 0)
+    e = errno;
+  // Its owner too, where the daemon may give it (root; elsewhere the file is its own).
+  if (e == 0 && (was.st_uid != ::geteuid() || was.st_gid != ::getegid()) &&
+      ::fchown(fd, was.st_uid, was.st_gid) != 0 && errno != EPERM)
+    e = errno;
+  if (e == 0 && ::fsync(fd) != 0)
+    e = errno;
+  if (e == 0 && ::renameat(dirfd, temp.c_str(), dirfd, name.c_str()) != 0)
+    e = errno;
+  if (e != 0)
+    fail("upload into", name, e);
+  if (::fsync(dirfd) != 0)
+    fail("upload into", name, errno);
+}
+
+void remove_upload_leftovers(int dirfd) {
+  int own = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (own < 0)
+    return;
+  DIR* dir = ::fdopendir(own);
+  if (!dir) {
+    ::close(own);
+    return;
+  }
+  std::vector<std::string> found;
+  while (dirent* e = ::readdir(dir))
+    if (is_upload_file(e->d_name) && e->d_type != DT_DIR)
+      found.emplace_back(e->d_name);
+  ::closedir(dir);
+  for (auto& name : found)
+    ::unlinkat(dirfd, name.c_str(), 0);
 }
 
 void remove_file(int dirfd, const std::string& name, bool directory) {

@@ -51,6 +51,26 @@ void zero_file(int dirfd, const std::string& name);
 void copy_data(int from, int to, uint64_t size, uint64_t capacity,
                const std::string& name);
 
+/// Uploads write into a file of their own beside the volume, named with this prefix
+/// (never a volume's name, never listed), which replaces the volume only once complete.
+inline constexpr const char* upload_prefix = ".domus-upload-";
+/// Whether `name` is such a file.
+bool is_upload_file(const std::string& name);
+
+/// A new, empty upload file in the pool directory: its descriptor (read-write) and its
+/// name. Throws volume_error, naming the volume `for_volume`.
+int create_upload_file(int dirfd, const std::string& for_volume, std::string& name);
+
+/// Makes the upload file `temp` (open at `fd`) the volume `name`: `size` bytes, the
+/// volume's mode and owner, flushed, then renamed over the volume and the directory
+/// flushed, so that the volume is either what it was or all of the upload, whatever
+/// happens meanwhile. Throws volume_error (the upload file then stays: remove it).
+void commit_upload(int dirfd, int fd, const std::string& temp, const std::string& name,
+                   uint64_t size);
+
+/// Removes the upload files a daemon killed during an upload left behind.
+void remove_upload_leftovers(int dirfd);
+
 /// Removes the volume: a file or a link (the link, never its target), or an empty
 /// subdirectory when `directory`.
 void remove_file(int dirfd, const std::string& name, bool directory);

@@ -7,6 +7,7 @@
 #include "storage_state.hpp"
 
 #include "pool_dir.hpp"
+#include "volume_files.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -162,6 +163,8 @@ void pool_start(domus_instance* inst, domus_pool* p, const char* xml, uint32_t f
       p->def = std::move(def);
     }
     set(fd, DOMUS_POOL_RUNNING);
+    // No upload runs in an inactive pool: its files are what a killed daemon left.
+    dir_backend::remove_upload_leftovers(fd);
     try {
       scan_into(*p, old);
     } catch (...) {

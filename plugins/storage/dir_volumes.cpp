@@ -5,6 +5,7 @@
 #include "pool_volumes.hpp"
 #include "qemu_img_run.hpp"
 #include "storage_state.hpp"
+#include "volume_transfer.hpp"
 
 #include "pool_dir.hpp"
 #include "qemu_img.hpp"
@@ -427,13 +428,13 @@ void vol_wipe(domus_instance* inst, domus_pool* p, domus_vol* v, uint32_t algori
   });
 }
 
-const domus_volume_ops_v1 table = {
-    sizeof(domus_volume_ops_v1), vol_create, vol_delete, vol_resize, vol_wipe,
-};
-
 } // namespace
 
 const domus_volume_ops_v1& volume_ops() {
+  static const domus_volume_ops_v1 table = {
+      sizeof(domus_volume_ops_v1), vol_create,           vol_delete, vol_resize, vol_wipe,
+      transfers().upload,          transfers().download,
+  };
   return table;
 }
 

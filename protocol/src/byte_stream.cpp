@@ -30,7 +30,11 @@ bool byte_stream::take(std::chrono::milliseconds timeout) {
   if (!m)
     return false;
   if (m->op == "data") {
-    inbox_.push_back(std::move(m->bytes));
+    inbox_.push_back({std::move(m->bytes), 0});
+  } else if (m->op == "hole") {
+    uint64_t n = m->header.value("bytes", uint64_t{0});
+    if (n > 0)
+      inbox_.push_back({chunk(), n});
   } else if (m->op == "credit") {
     credit_ += m->header.value("chunks", uint32_t{0});
   } else if (m->op == "end") {
@@ -44,7 +48,7 @@ bool byte_stream::take(std::chrono::milliseconds timeout) {
   return true;
 }
 
-void byte_stream::write(std::string_view bytes, std::chrono::milliseconds timeout) {
+void byte_stream::spend_credit(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!over_ && credit_ == 0) {
     auto left = time_left(deadline);
@@ -55,10 +59,29 @@ void byte_stream::write(std::string_view bytes, std::chrono::milliseconds timeou
   }
   check_open();
   --credit_;
+}
+
+void byte_stream::write(std::string_view bytes, std::chrono::milliseconds timeout) {
+  spend_credit(timeout);
   c_.send_stream(id_, "data", {}, bytes);
 }
 
+void byte_stream::write_hole(uint64_t bytes, std::chrono::milliseconds timeout) {
+  spend_credit(timeout);
+  c_.send_stream(id_, "hole", {{"bytes", bytes}});
+}
+
 std::optional<chunk> byte_stream::read(std::chrono::milliseconds timeout) {
+  auto p = read_piece(timeout);
+  if (!p)
+    return std::nullopt;
+  if (p->hole)
+    throw error(errc::bad_request, "stream " + std::to_string(id_) +
+                                       ": a hole arrived (read it with read_piece)");
+  return std::move(p->data);
+}
+
+std::optional<stream_piece> byte_stream::read_piece(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (inbox_.empty() && !over_) {
     if (!take(time_left(deadline)))
@@ -69,7 +92,7 @@ std::optional<chunk> byte_stream::read(std::chrono::milliseconds timeout) {
       check_open();
     return std::nullopt;
   }
-  chunk next = std::move(inbox_.front());
+  stream_piece next = std::move(inbox_.front());
   inbox_.pop_front();
   --granted_;
   if (window_ - granted_ >= std::max(1u, window_ / 4) && !over_) {
@@ -83,6 +106,24 @@ void byte_stream::end() {
   if (!over_)
     c_.send_stream(id_, "end");
   over_ = true;
+}
+
+void byte_stream::finish(std::chrono::milliseconds timeout) {
+  check_open();
+  if (!sent_end_) {
+    c_.send_stream(id_, "end");
+    sent_end_ = true;
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!over_) {
+    auto left = time_left(deadline);
+    if (left.count() == 0 || !take(left))
+      throw error(errc::timeout, "stream " + std::to_string(id_) +
+                                     ": the daemon did not answer its end within " +
+                                     std::to_string(timeout.count()) + " ms");
+  }
+  if (!why_.empty())
+    throw error(code_, why_);
 }
 
 void byte_stream::abort(const std::string& message) {

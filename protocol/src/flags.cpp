@@ -105,6 +105,10 @@ const std::vector<flag_bit> vol_resize_bits = {
     {DOMUS_VOL_RESIZE_SHRINK, "shrink", 1, "allow a smaller size"},
 };
 
+const std::vector<flag_bit> vol_transfer_bits = {
+    {DOMUS_VOL_TRANSFER_SPARSE, "sparse", 3, "holes travel as holes, not as zeros"},
+};
+
 const std::vector<flag_bit> no_bits;
 
 std::string hex(uint32_t v) {
@@ -151,6 +155,9 @@ const std::vector<flag_bit>& flag_bits(proc p) {
     return vol_delete_bits;
   case proc::vol_resize:
     return vol_resize_bits;
+  case proc::vol_upload:
+  case proc::vol_download:
+    return vol_transfer_bits;
   default:
     return no_bits;
   }

@@ -139,6 +139,18 @@ const std::vector<proc_entry>& proc_catalogue() {
        true, "{format, xml, origin?, validate?}",
        "the hypervisor's own configuration for a definition (virsh domxml-to-native), "
        "changing nothing: {native}"},
+      {proc::vol_upload, "vol.upload", t::instance, true,
+       "{pool?, vol, offset?, length?, flags?}",
+       "opens a stream whose bytes replace the volume's content from `offset` (at most "
+       "`length`; 0 or none: all sent): {stream, window, chunk_bytes, holes}; the "
+       "daemon answers the client's end with its own once the content is durable "
+       "(docs/protocol.md, \"Volume transfers\")"},
+      // Read-write only: a volume's content is a guest's disk (libvirt refuses it on a
+      // read-only connection too).
+      {proc::vol_download, "vol.download", t::instance, true,
+       "{pool?, vol, offset?, length?, flags?}",
+       "opens a stream that carries the volume's content from `offset` (at most "
+       "`length`; 0 or none: to its end): {stream, window, chunk_bytes, holes}"},
   };
   return entries;
 }

@@ -652,6 +652,8 @@ public:
     case proc::vol_delete:
     case proc::vol_resize:
     case proc::vol_wipe:
+    case proc::vol_upload:
+    case proc::vol_download:
       return st().pools->handle(r);
     default:
       return reply_error(r, errc::internal,

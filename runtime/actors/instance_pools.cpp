@@ -379,6 +379,8 @@ void instance_pools::handle(const rpc& r) {
   case proc::vol_delete:
   case proc::vol_resize:
   case proc::vol_wipe:
+  case proc::vol_upload:
+  case proc::vol_download:
     return volume_change(r);
   default:
     return change(r);

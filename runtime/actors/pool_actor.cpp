@@ -8,6 +8,7 @@
 #include "daemon/log.hpp"
 #include "drivers/driver_call.hpp"
 #include "gateway/gateway.hpp"
+#include "gateway/stream_table.hpp"
 #include "persist/pool_files.hpp"
 #include "persist/store.hpp"
 
@@ -17,6 +18,7 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 
 namespace domus::runtime {
 
@@ -37,6 +39,14 @@ struct pool_state {
   std::string hung; // the driver call out past its deadline, "" when none
   bool gone = false;
   store_calls stored; // writes of its files, with what to do next
+  // Volume transfers running beside the queue (long-running jobs), by volume name.
+  struct transfer {
+    uint64_t call_id = 0;
+    bool upload = false;
+    bool answered = false;          // its caller has its stream, or an error
+    domus_stream* stream = nullptr; // the runtime's to free (not the client's)
+  };
+  std::multimap<std::string, transfer> transfers;
   static inline const char* name = "pool";
 };
 
@@ -172,6 +182,7 @@ public:
     pool_facts f = slot().read();
     if (auto refused = check_pool_op(r.proc, f, name()))
       throw protocol::error(errc::invalid_operation, *refused);
+    check_transfers(j);
     switch (r.proc) {
     case proc::pool_define:
       return slot().defined() ? redefine(j) : define_new(j, false);
@@ -196,6 +207,9 @@ public:
     case proc::vol_resize:
     case proc::vol_wipe:
       return vol_change(j);
+    case proc::vol_upload:
+    case proc::vol_download:
+      return transfer(j);
     case proc::pool_autostart:
       return autostart(r);
     default:
@@ -655,6 +669,153 @@ public:
             });
   }
 
+  // -- transfers ------------------------------------------------------------------------
+
+  // What a running transfer refuses: the pool's own changes that would pull the
+  // volumes from under it (libvirt's "asynchronous jobs running"), and every change of
+  // the volume it moves but other downloads of it (an upload: downloads too, and
+  // copies from it).
+  void check_transfers(const pool_request& j) {
+    if (st().transfers.empty() || j.internal)
+      return;
+    proc p = j.request.proc;
+    if (p == proc::pool_destroy || p == proc::pool_delete || p == proc::pool_undefine ||
+        p == proc::pool_refresh) {
+      const auto& [vol, t] = *st().transfers.begin();
+      throw protocol::error(errc::busy, what() + " has asynchronous jobs running: the " +
+                                            (t.upload ? "upload to" : "download of") +
+                                            " volume '" + vol + "'");
+    }
+    const std::string& vol =
+        p == proc::vol_clone || p == proc::vol_create_from ? j.from_name : j.vol;
+    if (vol.empty())
+      return;
+    auto [b, e] = st().transfers.equal_range(vol);
+    for (auto it = b; it != e; ++it) {
+      bool reads =
+          p == proc::vol_download || p == proc::vol_clone || p == proc::vol_create_from;
+      if (reads && !it->second.upload)
+        continue;
+      throw protocol::error(errc::busy,
+                            "volume '" + vol + "' of " + what() + " is busy: " +
+                                (it->second.upload ? "an upload to" : "a download of") +
+                                " it runs");
+    }
+  }
+
+  static uint64_t byte_argument(const json& args, const char* key) {
+    auto it = args.find(key);
+    if (it == args.end() || it->is_null())
+      return 0;
+    if (!it->is_number_unsigned())
+      throw protocol::error(errc::bad_request, std::string("argument \"") + key +
+                                                   "\" must be a number of bytes");
+    return it->get<uint64_t>();
+  }
+
+  // vol.upload and vol.download: a long-running job with a stream. The driver attaches
+  // the stream before its call returns; the client then has it (its reply), and the
+  // queue goes on at once: the job runs beside it until the driver completes it.
+  void transfer(pool_request& j) {
+    const rpc& r = j.request;
+    bool up = r.proc == proc::vol_upload;
+    auto upload = up ? need(DOMUS_VOLUME_OP(ctx(), upload), "upload volume") : nullptr;
+    auto download =
+        up ? nullptr : need(DOMUS_VOLUME_OP(ctx(), download), "download volume");
+    driver_volume v = volume_of(j);
+    uint32_t flags = protocol::read_flags(r.proc, r.args);
+    uint64_t offset = byte_argument(r.args, "offset");
+    uint64_t length = byte_argument(r.args, "length");
+    auto* inst = ctx().inst;
+    auto* handle = slot().read().handle;
+    domus_vol* vol = v.handle;
+    auto* stream = new domus_stream;
+    stream->holes = (flags & DOMUS_VOL_TRANSFER_SPARSE) != 0;
+    uint64_t id = st().calls.next_id();
+    st().transfers.emplace(v.name, pool_state::transfer{id, up, false, stream});
+    std::string title = std::string(up ? "upload to" : "download of") + " volume '" +
+                        v.name + "' of " + what();
+    st().calls.drive_job(
+        up ? driver_op::vol_upload : driver_op::vol_download,
+        [=](domus_complete_fn done, void* user, domus_job* job) {
+          if (up)
+            upload(inst, handle, vol, offset, length, flags, stream, job, done, user);
+          else
+            download(inst, handle, vol, offset, length, flags, stream, job, done, user);
+        },
+        [this, r, id, title, name = v.name](driver_result& res) {
+          transfer_done(r, id, name, title, res);
+        });
+    // Still running (it did not complete at once): the client gets its stream now.
+    for (auto [b, e] = st().transfers.equal_range(v.name); b != e; ++b) {
+      if (b->second.call_id != id)
+        continue;
+      b->second.answered = true;
+      if (!stream->attached) {
+        // The driver broke the ABI's rule; the stream is freed with its completion.
+        reply_error(r, errc::internal,
+                    "cannot start the " + title + ": the " + ctx().driver().name +
+                        " driver did not attach its stream");
+        break;
+      }
+      b->second.stream = nullptr; // the gateway's now
+      gw().reply_stream(r.serial, {{"holes", stream->holes}}, stream);
+      break;
+    }
+    finish(); // the queue does not wait for it
+  }
+
+  // The transfer's job completed (or passed its deadline: then it stays marked until
+  // its late completion, on_done). Its caller had its stream; the outcome went to it on
+  // the stream, so only the facts remain: the volume after an upload.
+  void transfer_done(const rpc& r, uint64_t id, const std::string& vol,
+                     const std::string& title, driver_result& res) {
+    pool_state::transfer t;
+    for (auto [b, e] = st().transfers.equal_range(vol); b != e; ++b)
+      if (b->second.call_id == id) {
+        t = b->second;
+        if (res.status != DOMUS_E_TIMEOUT)
+          st().transfers.erase(b);
+        break;
+      }
+    if (t.stream && res.status != DOMUS_E_TIMEOUT)
+      delete t.stream; // never the client's: the driver gave it up
+    if (!t.answered) {
+      // It completed before its call returned (a refusal): no stream was opened.
+      if (!res.ok())
+        reply_driver_error(r, res, "start the " + title + " of");
+      else
+        reply_error(r, errc::internal,
+                    "the " + title + " completed before its stream was opened");
+      return;
+    }
+    if (!res.ok()) {
+      log_info(ctx().uri + ": the " + title + " failed: " + res.message);
+      return;
+    }
+    log_info(ctx().uri + ": the " + title + " completed");
+    if (st().gone)
+      return;
+    pool_facts f = slot().read();
+    apply_info(f, res);
+    if (!res.volumes.empty() && f.volumes) {
+      const driver_volume& after = res.volumes.front();
+      bool resized =
+          f.volume(after.name) && f.volume(after.name)->capacity != after.capacity;
+      f.volumes = std::make_shared<volume_table>(f.volumes->with(after));
+      slot().write(f);
+      if (resized)
+        publish_volume(after, "resized");
+      return;
+    }
+    slot().write(f);
+  }
+
+  // A long-running job reported progress: its deadline starts again.
+  void on_progress(uint64_t generation, uint64_t id) {
+    st().calls.progressed(generation, id);
+  }
+
   // -- driver calls ---------------------------------------------------------------------
 
   void on_done(uint64_t generation, uint64_t id, driver_result& r) {
@@ -666,6 +827,12 @@ public:
     log_warning(ctx().uri + ": the late '" + std::string(entry(op).name) + "' of " +
                 what() + " completed (" + (r.ok() ? std::string("ok") : r.message) + ")");
     st().hung.clear();
+    for (auto it = st().transfers.begin(); it != st().transfers.end(); ++it)
+      if (it->second.call_id == id) {
+        delete it->second.stream; // (one the client never had)
+        st().transfers.erase(it); // the driver is done with the volume now
+        break;
+      }
     if (r.ok() && r.pool_info && !st().gone) {
       pool_facts f = slot().read();
       apply_info(f, r);
@@ -709,6 +876,9 @@ public:
         [this](deadline_atom, uint64_t generation, uint64_t id) {
           event_loop::hold h(gw().loop());
           on_deadline(generation, id);
+        },
+        [this](progress_atom, uint64_t generation, uint64_t id, uint64_t, uint64_t) {
+          on_progress(generation, id);
         },
         [this](stored_atom, uint64_t token, std::string& error) {
           event_loop::hold h(gw().loop());

@@ -11,7 +11,7 @@ namespace {
 
 // Volumes live in an active pool: the mock's, as a directory's, are listed, made and
 // removed only while their pool runs.
-constexpr std::array<pool_rule, 16> rules{{
+constexpr std::array<pool_rule, 18> rules{{
     {proc::pool_start, "start", "start", needs::inactive, false, "started"},
     {proc::pool_destroy, "destroy", "destroy", needs::active, false, "stopped"},
     {proc::pool_undefine, "undefine", "undefine", needs::inactive, true, "undefined"},
@@ -29,6 +29,10 @@ constexpr std::array<pool_rule, 16> rules{{
     {proc::vol_delete, "delete a volume of", "a volume delete", needs::active, false, ""},
     {proc::vol_resize, "resize a volume of", "a volume resize", needs::active, false, ""},
     {proc::vol_wipe, "wipe a volume of", "a volume wipe", needs::active, false, ""},
+    {proc::vol_upload, "upload to a volume of", "a volume upload", needs::active, false,
+     ""},
+    {proc::vol_download, "download a volume of", "a volume download", needs::active,
+     false, ""},
 }};
 
 // The text of a child's attribute, "" when absent.

@@ -56,6 +56,10 @@ constexpr std::array<driver_op_entry, driver_op_count> table = {{
     // A definition as the hypervisor's configuration: a query (its emulator probed
     // first when new).
     {"to_native", 10000},
+    // A volume's transfer, a long-running job: from its last progress (the client's
+    // pace sets it; a client that stops reading or sending for this long fails it).
+    {"vol_upload", 120000},
+    {"vol_download", 120000},
 }};
 
 } // namespace

@@ -45,7 +45,9 @@ enum class driver_op : uint8_t {
   vol_resize,
   vol_wipe,
   to_native,
-  count_ ///< not an operation
+  vol_upload,   ///< a long-running job, as dump
+  vol_download, ///< a long-running job, as dump
+  count_        ///< not an operation
 };
 
 inline constexpr size_t driver_op_count = static_cast<size_t>(driver_op::count_);

@@ -543,6 +543,7 @@ host_services::host_services(event_loop& loop, std::string uri)
   t.stream_pause = host_stream_pause;
   t.stream_finish = host_stream_finish;
   t.job_progress = host_job_progress;
+  t.stream_send_hole = host_stream_send_hole;
 }
 
 host_services::~host_services() = default;

@@ -3,7 +3,9 @@
 #include "drivers/abi_fields.hpp"
 #include "gateway/stream_table.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace domus::runtime {
 
@@ -12,7 +14,10 @@ int32_t host_stream_attach(void*, domus_stream* s, const domus_stream_cbs_v1* cb
   if (!s || !DOMUS_HAS_FIELD(cbs, domus_stream_cbs_v1, on_end) || !cbs->on_data ||
       !cbs->on_end || s->attached)
     return DOMUS_E_INVALID_ARGUMENT;
-  s->cbs = *cbs;
+  // A driver built against an older header passes a shorter table: what it lacks
+  // stays NULL (no holes, the client's end is the stream's).
+  s->cbs = domus_stream_cbs_v1{};
+  std::memcpy(&s->cbs, cbs, std::min<size_t>(cbs->struct_size, sizeof s->cbs));
   s->arg = arg;
   s->attached = true; // published last: the loop reads cbs only once it is set
   return 0;
@@ -32,6 +37,18 @@ int32_t host_stream_send(void*, domus_stream* s, const void* data, size_t len) {
   return s->table->send(s, data, len);
 }
 
+int32_t host_stream_send_hole(void*, domus_stream* s, uint64_t bytes) {
+  if (!s)
+    return -EINVAL;
+  if (!s->table) {
+    if (!s->holes)
+      return -ENOTSUP;
+    s->wants_writable = true;
+    return -EAGAIN;
+  }
+  return s->table->send_hole(s, bytes);
+}
+
 void host_stream_pause(void*, domus_stream* s, int32_t paused) {
   if (!s)
     return;
@@ -46,6 +63,8 @@ void host_stream_finish(void*, domus_stream* s, int32_t status, const char* mess
     return;
   if (!s->table) {
     s->ended = true; // the open then fails: the stream never reaches the client
+    if (status != DOMUS_OK && message)
+      s->early_end = message;
     return;
   }
   s->table->finish(s, status, message ? message : "");

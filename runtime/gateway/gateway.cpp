@@ -55,7 +55,7 @@ struct pending_request {
   std::string uri;          // normalized
   std::string_view proc_name;
   protocol::request req;     // kept until dispatched
-  bool stream_place = false; // holds a place in the stream table (domain.open-console)
+  bool stream_place = false; // holds a place in the stream table (a console, a transfer)
 };
 
 } // namespace
@@ -381,7 +381,9 @@ struct gateway::impl {
                          ") allows: wait for replies before sending more"));
       return;
     }
-    bool stream_place = req.proc->id == protocol::proc::domain_open_console;
+    bool stream_place = req.proc->id == protocol::proc::domain_open_console ||
+                        req.proc->id == protocol::proc::vol_upload ||
+                        req.proc->id == protocol::proc::vol_download;
     if (stream_place) {
       if (auto why = streams->reserve(static_cast<int>(k), routing_id)) {
         clients.done({static_cast<int>(k), routing_id});
@@ -852,8 +854,9 @@ void gateway::reply_stream(uint64_t serial, json result, domus_stream* stream) {
     std::unique_ptr<domus_stream> s(stream);
     if (!s->attached || s->ended)
       return i->fail(serial, errc::operation_failed,
-                     s->ended ? "the driver ended the stream before it opened"
-                              : "the driver did not attach the stream (stream_attach)");
+                     !s->early_end.empty() ? s->early_end
+                     : s->ended ? "the driver ended the stream before it opened"
+                                : "the driver did not attach the stream (stream_attach)");
     auto& p = it->second;
     p.stream_place = false; // the place is the stream's now
     uint64_t id = i->streams->open(std::move(s), static_cast<int>(p.sock), p.routing_id);

@@ -101,6 +101,10 @@ void stream_table::on_client(int sock, const std::string& routing_id, const json
                   "no stream " + std::to_string(id) + " is open on this connection");
   s->heard = clock_type::now();
   const std::string& what = op->get_ref<const std::string&>();
+  if (s->client_done && what != "credit" && what != "abort")
+    return end(s, DOMUS_E_BAD_REQUEST,
+               "a '" + what.substr(0, 64) + "' after the client's end of the stream",
+               true, true);
   if (what == "data") {
     if (bytes.empty() || bytes.size() > DOMUS_STREAM_CHUNK_BYTES)
       return end(s, DOMUS_E_MESSAGE_TOO_LARGE,
@@ -108,17 +112,31 @@ void stream_table::on_client(int sock, const std::string& routing_id, const json
                      " bytes: each carries 1 to " +
                      std::to_string(DOMUS_STREAM_CHUNK_BYTES),
                  true, true);
-    if (s->client_credit == 0)
-      return end(s, DOMUS_E_LIMIT_EXCEEDED,
-                 "data sent without credit: the client may send stream_window (" +
-                     std::to_string(bounds_.window) + ") messages ahead of its grants",
-                 true, true);
-    --s->client_credit;
+    if (!spend_client_credit(s))
+      return;
+    domus_stream::piece p{std::string(), 0};
     if (s->paused || !s->held.empty()) {
-      s->held.emplace_back(bytes);
+      p.data.assign(bytes);
+      s->held.push_back(std::move(p));
       return;
     }
     s->cbs.on_data(s->arg, bytes.data(), bytes.size());
+    return top_up(s);
+  }
+  if (what == "hole") {
+    auto n = h.find("bytes");
+    if (n == h.end() || !n->is_number_unsigned() || n->get<uint64_t>() == 0)
+      return end(s, DOMUS_E_BAD_REQUEST, "a hole message needs \"bytes\" (1 or more)",
+                 true, true);
+    if (!s->holes || !s->cbs.on_hole)
+      return end(s, DOMUS_E_BAD_REQUEST,
+                 "a hole on a stream that takes none (open it sparse)", true, true);
+    if (!spend_client_credit(s))
+      return;
+    domus_stream::piece p{std::string(), n->get<uint64_t>()};
+    if (s->paused || !s->held.empty())
+      return s->held.push_back(std::move(p));
+    s->cbs.on_hole(s->arg, p.hole);
     return top_up(s);
   }
   if (what == "credit") {
@@ -137,8 +155,15 @@ void stream_table::on_client(int sock, const std::string& routing_id, const json
     }
     return;
   }
-  if (what == "end")
-    return end(s, DOMUS_OK, "", false, true);
+  if (what == "end") {
+    if (!s->cbs.on_eof)
+      return end(s, DOMUS_OK, "", false, true);
+    // The driver answers it with its finish; held data goes first.
+    s->client_done = true;
+    if (s->paused || !s->held.empty())
+      return s->held.push_back({std::string(), 0});
+    return s->cbs.on_eof(s->arg);
+  }
   if (what == "abort") {
     std::string why = "the client aborted the stream";
     if (auto m = h.find("message"); m != h.end() && m->is_string())
@@ -146,8 +171,20 @@ void stream_table::on_client(int sock, const std::string& routing_id, const json
     return end(s, DOMUS_E_ABORTED, why, false, true);
   }
   end(s, DOMUS_E_BAD_REQUEST,
-      "unknown stream op '" + what.substr(0, 64) + "' (data, credit, end or abort)", true,
-      true);
+      "unknown stream op '" + what.substr(0, 64) + "' (data, hole, credit, end or abort)",
+      true, true);
+}
+
+bool stream_table::spend_client_credit(domus_stream* s) {
+  if (s->client_credit == 0) {
+    end(s, DOMUS_E_LIMIT_EXCEEDED,
+        "data sent without credit: the client may send stream_window (" +
+            std::to_string(bounds_.window) + ") messages ahead of its grants",
+        true, true);
+    return false;
+  }
+  --s->client_credit;
+  return true;
 }
 
 // Credit back to the client once the driver took half the window, unless it paused.
@@ -177,6 +214,26 @@ int32_t stream_table::send(domus_stream* s, const void* data, size_t len) {
             std::string_view(static_cast<const char*>(data), len)))
     return 0;
   // The client is gone: -EPIPE tells the driver, no on_end follows.
+  end(s, DOMUS_E_ABORTED, "the client went away", false, false);
+  return -EPIPE;
+}
+
+int32_t stream_table::send_hole(domus_stream* s, uint64_t bytes) {
+  if (s->ended)
+    return -EPIPE;
+  if (!s->holes)
+    return -ENOTSUP;
+  if (bytes == 0)
+    return -EINVAL;
+  if (s->daemon_credit == 0) {
+    s->wants_writable = true;
+    return -EAGAIN;
+  }
+  --s->daemon_credit;
+  json h = header(s->id, "hole");
+  h["bytes"] = bytes;
+  if (send_(s->sock, s->routing_id, h, {}))
+    return 0;
   end(s, DOMUS_E_ABORTED, "the client went away", false, false);
   return -EPIPE;
 }
@@ -220,11 +277,20 @@ void stream_table::end(domus_stream* s, int32_t status, const std::string& messa
   wake_(); // to free it
 }
 
+void stream_table::hand_over(domus_stream* s, domus_stream::piece& p) {
+  if (!p.data.empty())
+    s->cbs.on_data(s->arg, p.data.data(), p.data.size());
+  else if (p.hole)
+    s->cbs.on_hole(s->arg, p.hole);
+  else
+    s->cbs.on_eof(s->arg);
+}
+
 void stream_table::deliver(domus_stream* s) {
   while (!s->ended && !s->paused && !s->held.empty()) {
-    std::string chunk = std::move(s->held.front());
+    domus_stream::piece p = std::move(s->held.front());
     s->held.pop_front();
-    s->cbs.on_data(s->arg, chunk.data(), chunk.size());
+    hand_over(s, p);
   }
   top_up(s);
 }
@@ -244,7 +310,7 @@ void stream_table::sweep(clock_type::time_point now) {
   auto idle = std::chrono::milliseconds(bounds_.idle_ms);
   std::vector<domus_stream*> stale;
   for (auto& [id, s] : open_)
-    if (now - s->heard > idle)
+    if (!s->client_done && now - s->heard > idle)
       stale.push_back(s.get());
   for (auto* s : stale)
     end(s, DOMUS_E_TIMEOUT,

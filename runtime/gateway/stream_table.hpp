@@ -41,7 +41,21 @@ struct domus_stream {
   bool paused = false;
   bool wants_writable = false;
   bool ended = false;
-  std::deque<std::string> held; ///< the client's data while paused (within its credit)
+  /// Why the driver ended it before it was the client's ("" for an end without error).
+  std::string early_end;
+  /// Set by the actor that opens it: holes travel both ways (a sparse transfer).
+  bool holes = false;
+  /// The client sent its end and the driver took it (on_eof): the stream waits for the
+  /// driver's finish, which tells the client the outcome; the client sends nothing more
+  /// but an abort, and no idle bound applies.
+  bool client_done = false;
+  /// What the client sent while the stream was paused (within its credit), in order.
+  struct piece {
+    std::string data;  ///< data, when not empty
+    uint64_t hole = 0; ///< a hole of that many bytes, when not 0
+    // both empty: the client's end
+  };
+  std::deque<piece> held;
   std::chrono::steady_clock::time_point heard;
 };
 
@@ -89,6 +103,7 @@ public:
 
   /// The driver's side (host services).
   int32_t send(domus_stream* s, const void* data, size_t len);
+  int32_t send_hole(domus_stream* s, uint64_t bytes);
   void pause(domus_stream* s, bool paused);
   void finish(domus_stream* s, int32_t status, const std::string& message);
 
@@ -110,6 +125,10 @@ private:
   void refuse(int sock, const std::string& routing_id, uint64_t id, const char* code,
               const std::string& message);
   void deliver(domus_stream* s);
+  // Hands the driver one piece of what the client sent (data, a hole, its end).
+  void hand_over(domus_stream* s, domus_stream::piece& p);
+  // Spends one of the client's credits on a data or hole message, or ends the stream.
+  bool spend_client_credit(domus_stream* s);
   void top_up(domus_stream* s);
   domus_stream* find(int sock, const std::string& routing_id, uint64_t id);
 

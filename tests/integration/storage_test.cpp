@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "daemon.hpp"
+#include "dir_pools_fixture.hpp"
 #include "test_files.hpp"
 
 #include <domus/protocol/client.hpp>
@@ -24,36 +25,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string system_uri = "probe10:///system";
+const std::string system_uri = dir_pools_fixture::system_uri;
 
-struct fixture {
-  daemon_process d{{"--plugin-dir", probe_plugin_dir({}, {"storage.so"})}};
-  domus::protocol::connection c{d.socket(), false};
-  // The instance opens on its first request, and makes the pool `default` then.
-  fixture() { ok("pool.list"); }
-
-  std::string images() const { return d.root() + "/var/lib/domus/images"; }
-  run_result sh(const std::string& line) {
-    return d.domsh({line}, "", "/system", "probe10");
-  }
-  domus::protocol::reply call(const std::string& proc,
-                              const json& args = json::object()) {
-    return c.call(system_uri, proc, args, 30s);
-  }
-  json ok(const std::string& proc, const json& args = json::object()) {
-    auto r = call(proc, args);
-    BOOST_TEST_REQUIRE(r.ok, proc << ": " << r.message);
-    return r.result;
-  }
-  // A refusal: its code, and the message holds `part`.
-  void refused(const std::string& proc, const json& args, errc code,
-               const std::string& part) {
-    auto r = call(proc, args);
-    BOOST_TEST(!r.ok, proc << " " << args.dump() << " was accepted");
-    BOOST_TEST((r.code == code), proc << " " << args.dump() << ": " << r.message);
-    BOOST_TEST(r.message.find(part) != std::string::npos,
-               "'" << r.message << "' does not name '" << part << "'");
-  }
+struct fixture : dir_pools_fixture {
   json create(const std::string& xml) {
     return ok("vol.create", {{"pool", "default"}, {"xml", xml}});
   }

@@ -121,9 +121,13 @@ struct echo {
 
 namespace {
 
-#if DOMUS_DRIVER_ABI_MINOR >= 2
+#if DOMUS_DRIVER_ABI_MINOR >= 3
 const char* const schemes[] = {"probe", "broken", nullptr};
 const char* const driver_name = "probe";
+#elif DOMUS_DRIVER_ABI_MINOR == 2
+// Built against the frozen 1.2 header (tests/abi/1.2).
+const char* const schemes[] = {"probe12", nullptr};
+const char* const driver_name = "probe12";
 #elif DOMUS_DRIVER_ABI_MINOR == 1
 // Built against the frozen 1.1 header (tests/abi/1.1).
 const char* const schemes[] = {"probe11", nullptr};

@@ -98,6 +98,9 @@ PIN(domus_volume_ops_v1, create, 8);
 PIN(domus_volume_ops_v1, delete_volume, 16);
 PIN(domus_volume_ops_v1, resize, 24);
 PIN(domus_volume_ops_v1, wipe, 32);
+/* 1.3 */
+PIN(domus_volume_ops_v1, upload, 40);
+PIN(domus_volume_ops_v1, download, 48);
 PIN(domus_pool_info_v1, state, 4);
 PIN(domus_pool_info_v1, capacity, 8);
 PIN(domus_pool_info_v1, allocation, 16);
@@ -133,11 +136,16 @@ PIN(domus_host_v1, stream_send, 144);
 PIN(domus_host_v1, stream_pause, 152);
 PIN(domus_host_v1, stream_finish, 160);
 PIN(domus_host_v1, job_progress, 168);
+/* 1.3 */
+PIN(domus_host_v1, stream_send_hole, 176);
 PIN(domus_job_progress_v1, processed, 8);
 PIN(domus_job_progress_v1, total, 16);
 PIN(domus_stream_cbs_v1, on_data, 8);
 PIN(domus_stream_cbs_v1, on_writable, 16);
 PIN(domus_stream_cbs_v1, on_end, 24);
+/* 1.3 */
+PIN(domus_stream_cbs_v1, on_hole, 32);
+PIN(domus_stream_cbs_v1, on_eof, 40);
 
 PIN(domus_open_args_v1, uri, 8);
 PIN(domus_open_args_v1, flags, 48);
@@ -205,8 +213,9 @@ typedef char pin_graceful
     [(DOMUS_DESTROY_GRACEFUL == 0x1 && DOMUS_DESTROY_REMOVE_LOGS == 0x2) ? 1 : -1];
 typedef char pin_modes
     [(DOMUS_SHUTDOWN_ACPI_POWER_BTN == 0x1 && DOMUS_SHUTDOWN_PARAVIRT == 0x10) ? 1 : -1];
-typedef char pin_chunk[(DOMUS_STREAM_CHUNK_BYTES == 262144 && DOMUS_CONSOLE_FORCE == 0x1 &&
-                        DOMUS_CONSOLE_SAFE == 0x2)
+typedef char pin_transfer[(DOMUS_VOL_TRANSFER_SPARSE == 0x1) ? 1 : -1];
+typedef char pin_chunk[(DOMUS_STREAM_CHUNK_BYTES == 262144 &&
+                        DOMUS_CONSOLE_FORCE == 0x1 && DOMUS_CONSOLE_SAFE == 0x2)
                            ? 1
                            : -1];
 typedef char pin_device[(DOMUS_DEVICE_LIVE == 0x1 && DOMUS_DEVICE_CONFIG == 0x2 &&
@@ -220,11 +229,11 @@ int main(void) {
   return sizeof(domus_driver_v1) == 136 && sizeof(domus_domain_ops_v1) == 192 &&
                  sizeof(domus_result_v1) == 160 && sizeof(domus_domcaps_query_v1) == 40 &&
                  sizeof(domus_open_args_v1) == 104 && sizeof(domus_setting_v1) == 24 &&
-                 sizeof(domus_host_v1) == 176 && sizeof(domus_job_progress_v1) == 24 &&
+                 sizeof(domus_host_v1) == 184 && sizeof(domus_job_progress_v1) == 24 &&
                  sizeof(domus_object_v1) == 72 && sizeof(domus_pool_info_v1) == 32 &&
                  sizeof(domus_pool_ops_v1) == 64 && sizeof(domus_volume_v1) == 96 &&
-                 sizeof(domus_volume_ops_v1) == 40 &&
-                 sizeof(domus_report_v1) == 64 && DOMUS_DRIVER_ABI_MINOR == 2
+                 sizeof(domus_volume_ops_v1) == 56 && sizeof(domus_report_v1) == 64 &&
+                 sizeof(domus_stream_cbs_v1) == 48 && DOMUS_DRIVER_ABI_MINOR == 3
              ? 0
              : 1;
 }

@@ -4,6 +4,7 @@
 #include "command_table.hpp"
 #include "format.hpp"
 #include "parser.hpp"
+#include "progress_bar.hpp"
 
 using namespace domus::cli;
 
@@ -118,3 +119,25 @@ BOOST_AUTO_TEST_CASE(key_value_blocks) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The progress line of vol-upload and vol-download: bar, percent, bytes, rate, time left;
+// a total not known shows bytes and rate only.
+BOOST_AUTO_TEST_CASE(progress_lines) {
+  using domus::cli::progress_bar;
+  using std::chrono::milliseconds;
+  std::string half =
+      progress_bar::line("Uploading", 512u << 20, 1024u << 20, milliseconds(4000), 80);
+  BOOST_TEST(half == "Uploading [=========>        ]  50%  512.0 MiB of 1.0 GiB  "
+                     "128.0 MiB/s  4s left",
+             half);
+  BOOST_TEST(half.size() <= 80u);
+  std::string done =
+      progress_bar::line("Uploading", 1024u << 20, 1024u << 20, milliseconds(8000), 80);
+  BOOST_TEST(done.find("[" + std::string(25, '=') + "] 100%") != std::string::npos, done);
+  BOOST_TEST(done.find("  8s") != std::string::npos, done);
+  BOOST_TEST(progress_bar::line("Downloading", 3u << 20, 0, milliseconds(1000), 80) ==
+             "Downloading 3.0 MiB  3.0 MiB/s");
+  // Narrow terminals still get a bar of ten.
+  std::string narrow = progress_bar::line("Uploading", 1, 4, milliseconds(1000), 20);
+  BOOST_TEST(narrow.find("[==>       ]") != std::string::npos, narrow);
+}

@@ -435,12 +435,14 @@ BOOST_AUTO_TEST_CASE(bad_plugins_are_refused_and_the_rest_load) {
   BOOST_TEST(!drivers.find("future"));
   BOOST_TEST(!drivers.find("tiny"));
   BOOST_TEST(drivers.load_directory(std::string(DOMUS_TEST_PLUGIN_DIR)) ==
-             3u); // probe.so, probe10.so, probe11.so
+             4u); // probe.so, probe10.so, probe11.so, probe12.so
   BOOST_TEST(drivers.find("probe") != nullptr);
   BOOST_TEST_REQUIRE(drivers.find("probe10") != nullptr);
   BOOST_TEST(drivers.find("probe10")->driver->abi_minor == 0u);
   BOOST_TEST_REQUIRE(drivers.find("probe11") != nullptr);
   BOOST_TEST(drivers.find("probe11")->driver->abi_minor == 1u);
+  BOOST_TEST_REQUIRE(drivers.find("probe12") != nullptr);
+  BOOST_TEST(drivers.find("probe12")->driver->abi_minor == 2u);
   BOOST_TEST(drivers.find("broken") != nullptr);
   BOOST_TEST(drivers.load_directory("/nonexistent") == 0u);
 }
@@ -451,7 +453,7 @@ BOOST_AUTO_TEST_CASE(bad_plugins_are_refused_and_the_rest_load) {
 BOOST_AUTO_TEST_CASE(objects_are_served_by_kind) {
   driver_table drivers;
   BOOST_TEST(drivers.load_file(std::string(DOMUS_PLUGIN_DIR) + "/test.so"));
-  BOOST_TEST(drivers.load_directory(std::string(DOMUS_TEST_PLUGIN_DIR)) == 3u);
+  BOOST_TEST(drivers.load_directory(std::string(DOMUS_TEST_PLUGIN_DIR)) == 4u);
   std::string kinds = std::string(DOMUS_TEST_PLUGIN_DIR) + "/kinds";
   BOOST_TEST(drivers.load_directory(kinds) == 1u); // host_storage; zz_second_storage no
   auto name = [&](const std::string& scheme, int32_t kind) {

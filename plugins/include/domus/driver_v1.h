@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define DOMUS_DRIVER_ABI_MAJOR 1u
-#define DOMUS_DRIVER_ABI_MINOR 2u
+#define DOMUS_DRIVER_ABI_MINOR 3u
 
 #if defined(__GNUC__)
 #define DOMUS_DRIVER_EXPORT __attribute__((visibility("default")))
@@ -528,6 +528,16 @@ typedef struct domus_stream_cbs_v1 {
       the daemon stops (a DOMUS_E_* status, with a message). No callback follows, and
       the stream must not be used once this returns. */
   void (*on_end)(void* arg, int32_t status, const char* message);
+  /* ---- 1.3 ---- */
+  /** `bytes` of zeros from the client, sent as a hole (a sparse upload), in order with
+      on_data; NULL: the stream takes no holes (a client's hole then aborts it). Not
+      called while the driver has paused the stream. */
+  void (*on_hole)(void* arg, uint64_t bytes);
+  /** The client sent all it had (its `end`); NULL: that end is the stream's, on_end(0)
+      as before. Set, the stream stays open after it for the driver's stream_finish,
+      which tells the client the outcome (an upload made durable, or what failed); the
+      client may still abort it meanwhile (on_end follows then). */
+  void (*on_eof)(void* arg);
 } domus_stream_cbs_v1;
 
 /** The most bytes one stream_send or on_data carries (since 1.1). */
@@ -636,6 +646,12 @@ typedef struct domus_host_v1 {
       job or progress, or processed past a non-zero total. */
   int32_t (*job_progress)(void* ctx, domus_job* job,
                           const domus_job_progress_v1* progress);
+  /* ---- 1.3 ---- */
+  /** Sends a hole of `bytes` zeros (1 or more) to the client, in order with the data,
+      on a stream whose client asked for holes (a sparse download; otherwise send the
+      zeros as data). Spends one credit as a data message does; returns what
+      stream_send returns, and -ENOTSUP when the client takes no holes. */
+  int32_t (*stream_send_hole)(void* ctx, domus_stream* stream, uint64_t bytes);
 } domus_host_v1;
 
 /* ---- the driver ------------------------------------------------------------------- */
@@ -858,6 +874,9 @@ typedef struct domus_pool_ops_v1 {
 #define DOMUS_VOL_RESIZE_ALLOCATE 0x1u /**< allocate the new space */
 #define DOMUS_VOL_RESIZE_DELTA 0x2u    /**< capacity is a change, not a size */
 #define DOMUS_VOL_RESIZE_SHRINK 0x4u   /**< allow a smaller size */
+/** volume upload and download flags (since 1.3, libvirt's
+    virStorageVolUploadFlags/virStorageVolDownloadFlags) */
+#define DOMUS_VOL_TRANSFER_SPARSE 0x1u /**< holes travel as holes (stream_send_hole) */
 
 /** Storage volume operations (since 1.1), on a pool the runtime checked is active.
     `xml` is a volume definition the runtime validated and normalized in the context of
@@ -885,6 +904,29 @@ typedef struct domus_volume_ops_v1 {
       0 zeroes). NULL: not supported. */
   void (*wipe)(domus_instance* inst, domus_pool* pool, domus_vol* vol, uint32_t algorithm,
                uint32_t flags, domus_complete_fn done, void* user);
+  /* ---- 1.3 ---- */
+  /** Writes what the client sends on `stream` into the volume from byte `offset`: at
+      most `length` bytes (0: all it sends), libvirt's virStorageVolUpload. A
+      long-running job: attach the stream (host stream_attach, with on_eof) before the
+      call returns, report progress on `job`, and complete once the stream is over: on
+      the client's end, after the content is durable, with result.volumes[0] (the
+      volume after) and stream_finish(0) just before; on an error or an abort (the
+      client's, or `cancel`), with the error, the volume as it was before the upload
+      (an upload is never left half-applied where the volume is read). Beside it the
+      runtime issues no other call on this volume but `download`s. flags:
+      DOMUS_VOL_TRANSFER_SPARSE (the client may send holes). NULL: not supported. */
+  void (*upload)(domus_instance* inst, domus_pool* pool, domus_vol* vol, uint64_t offset,
+                 uint64_t length, uint32_t flags, domus_stream* stream, domus_job* job,
+                 domus_complete_fn done, void* user);
+  /** Sends the volume's content from byte `offset` on `stream`: at most `length` bytes
+      (0: to its end), libvirt's virStorageVolDownload. A long-running job as `upload`
+      is: attach the stream before the call returns, report progress, and complete
+      once it is over (stream_finish(0) after the last byte); a volume that changed
+      while it was read fails it. flags: DOMUS_VOL_TRANSFER_SPARSE (send holes as
+      holes). NULL: not supported. */
+  void (*download)(domus_instance* inst, domus_pool* pool, domus_vol* vol,
+                   uint64_t offset, uint64_t length, uint32_t flags, domus_stream* stream,
+                   domus_job* job, domus_complete_fn done, void* user);
 } domus_volume_ops_v1;
 typedef struct domus_network_ops_v1 {
   uint32_t struct_size;

@@ -62,6 +62,8 @@ enum class proc : int {
   vol_resize,
   vol_wipe,
   connect_domain_xml_to_native,
+  vol_upload,
+  vol_download,
 };
 
 /// Who answers a procedure inside the daemon.

@@ -1,0 +1,256 @@
+// vol-upload and vol-download, as virsh has them: a volume's bytes to or from a local
+// file over a stream (docs/protocol.md, "Volume transfers"), holes kept as holes with
+// --sparse, a progress line on a terminal.
+#include "command_table.hpp"
+#include "progress_bar.hpp"
+#include "shell.hpp"
+
+#include <domus/driver_v1.h>
+#include <domus/protocol/byte_stream.hpp>
+#include <domus/protocol/flags.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <stdexcept>
+
+namespace domus::cli {
+
+using protocol::json;
+using protocol::proc;
+
+namespace {
+
+// How long one chunk may wait for the daemon's credit: the daemon's side waits for
+// its disk, never for long; a daemon gone silent this long is given up on.
+constexpr std::chrono::seconds chunk_wait{120};
+
+struct fd_closer {
+  int fd;
+  ~fd_closer() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
+
+uint64_t byte_option(const parsed_command& pc, const char* name) {
+  auto v = pc.value(name);
+  if (!v)
+    return 0;
+  errno = 0;
+  char* end = nullptr;
+  unsigned long long n = std::strtoull(v->c_str(), &end, 10);
+  if (v->empty() || (*v)[0] == '-' || *end != '\0' || errno == ERANGE)
+    throw std::runtime_error("Numeric value '" + *v + "' for <" + name +
+                             "> option is malformed or out of range");
+  return n;
+}
+
+json transfer_args(const parsed_command& pc) {
+  json args = {{"vol", *pc.value("vol")}};
+  if (auto pool = pc.value("pool"))
+    args["pool"] = *pool;
+  if (uint64_t offset = byte_option(pc, "offset"))
+    args["offset"] = offset;
+  if (uint64_t length = byte_option(pc, "length"))
+    args["length"] = length;
+  if (pc.flag("sparse"))
+    args["flags"] = DOMUS_VOL_TRANSFER_SPARSE;
+  return args;
+}
+
+// Opens the stream; a refusal is printed as virsh prints it, the operation first.
+json open_transfer(shell& sh, const char* proc_name, const json& args,
+                   const std::string& what) {
+  try {
+    return sh.call(proc_name, args);
+  } catch (const protocol::error&) {
+    shell::error(what);
+    throw;
+  }
+}
+
+// Sends the file from `fd`: data as data, and with `sparse` its holes as holes.
+void send_file(protocol::byte_stream& bs, int fd, uint64_t size, bool sparse,
+               progress_bar& bar) {
+  std::string buf(bs.chunk_bytes(), '\0');
+  uint64_t at = 0;
+  while (at < size) {
+    if (sparse) {
+      off_t data = ::lseek(fd, static_cast<off_t>(at), SEEK_DATA);
+      uint64_t next = data < 0 ? size : std::min<uint64_t>(size, data);
+      if (next > at) {
+        bs.write_hole(next - at, chunk_wait);
+        at = next;
+        bar.update(at);
+        continue;
+      }
+    }
+    uint64_t want = std::min<uint64_t>(buf.size(), size - at);
+    if (sparse) {
+      off_t hole = ::lseek(fd, static_cast<off_t>(at), SEEK_HOLE);
+      if (hole > 0 && static_cast<uint64_t>(hole) > at)
+        want = std::min<uint64_t>(want, static_cast<uint64_t>(hole) - at);
+    }
+    ssize_t n = ::pread(fd, &buf[0], want, static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      throw std::runtime_error(n == 0
+                                   ? "the file ended before its size: it changed"
+                                   : std::string("cannot read: ") + std::strerror(errno));
+    bs.write(std::string_view(buf.data(), static_cast<size_t>(n)), chunk_wait);
+    at += static_cast<uint64_t>(n);
+    bar.update(at);
+  }
+}
+
+// Writes what arrives into `fd` until the daemon's end; holes are skipped (the file
+// grows over them at the end). Returns the bytes received.
+uint64_t receive_file(protocol::byte_stream& bs, int fd, progress_bar& bar) {
+  uint64_t at = 0;
+  for (;;) {
+    std::optional<protocol::stream_piece> p;
+    try {
+      p = bs.read_piece(chunk_wait);
+    } catch (const protocol::error&) {
+      if (bs.ended())
+        break;
+      throw;
+    }
+    if (!p) {
+      if (bs.ended())
+        break;
+      throw protocol::error(protocol::errc::timeout,
+                            "the daemon sent nothing for " +
+                                std::to_string(chunk_wait.count()) + " s");
+    }
+    if (p->hole) {
+      at += p->hole;
+    } else {
+      const char* d = p->data.data();
+      size_t left = p->data.size();
+      while (left > 0) {
+        ssize_t n = ::pwrite(fd, d, left, static_cast<off_t>(at));
+        if (n < 0 && errno == EINTR)
+          continue;
+        if (n <= 0)
+          throw std::runtime_error(std::string("cannot write: ") + std::strerror(errno));
+        d += n;
+        left -= static_cast<size_t>(n);
+        at += static_cast<uint64_t>(n);
+      }
+    }
+    bar.update(at);
+  }
+  return at;
+}
+
+} // namespace
+
+bool cmd_vol_upload(shell& sh, const parsed_command& pc) {
+  std::string file = *pc.value("file");
+  std::string vol = *pc.value("vol");
+  json args = transfer_args(pc);
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throw std::runtime_error("cannot read " + file + ": " + std::strerror(errno));
+  fd_closer g{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    throw std::runtime_error("cannot read " + file + ": not a regular file");
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (uint64_t length = byte_option(pc, "length"))
+    size = std::min(size, length);
+  json opened = open_transfer(sh, "vol.upload", args, "cannot upload to volume " + vol);
+  protocol::byte_stream bs(sh.connection(), opened);
+  progress_bar bar("Uploading", size);
+  try {
+    send_file(bs, fd, size, pc.flag("sparse") && opened.value("holes", false), bar);
+    bs.finish(std::chrono::duration_cast<std::chrono::milliseconds>(request_timeout));
+  } catch (const protocol::error& e) {
+    bar.finish();
+    shell::error("cannot upload to volume " + vol);
+    throw;
+  } catch (const std::exception& e) {
+    bs.abort(e.what());
+    bar.finish();
+    throw std::runtime_error("cannot upload to volume " + vol + " from " + file + ": " +
+                             e.what());
+  }
+  bar.finish();
+  return true;
+}
+
+bool cmd_vol_download(shell& sh, const parsed_command& pc) {
+  std::string file = *pc.value("file");
+  std::string vol = *pc.value("vol");
+  json args = transfer_args(pc);
+  // virsh's way: a new file, else an existing one truncated; a file this command made
+  // is removed again when the download fails.
+  bool created = true;
+  int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0 && errno == EEXIST) {
+    created = false;
+    fd = ::open(file.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  }
+  if (fd < 0)
+    throw std::runtime_error("cannot create " + file + ": " + std::strerror(errno));
+  fd_closer g{fd};
+  auto undo = [&] {
+    if (created)
+      ::unlink(file.c_str());
+  };
+  json info;
+  uint64_t total = 0;
+  try {
+    json which = {{"vol", vol}};
+    if (args.contains("pool"))
+      which["pool"] = args["pool"];
+    info = sh.call("vol.info", which);
+  } catch (const protocol::error&) {
+  }
+  // The bytes to come: a raw volume's capacity (another format's file is smaller than
+  // what it holds: not known then).
+  if (info.is_object() && info.value("format", "raw") == "raw") {
+    uint64_t cap = info.value("capacity", uint64_t{0});
+    uint64_t offset = args.value("offset", uint64_t{0});
+    total = cap > offset ? cap - offset : 0;
+    if (uint64_t length = args.value("length", uint64_t{0}))
+      total = std::min(total, length);
+  }
+  json opened;
+  try {
+    opened =
+        open_transfer(sh, "vol.download", args, "cannot download from volume " + vol);
+  } catch (...) {
+    undo();
+    throw;
+  }
+  protocol::byte_stream bs(sh.connection(), opened);
+  progress_bar bar("Downloading", total);
+  try {
+    uint64_t got = receive_file(bs, fd, bar);
+    if (::ftruncate(fd, static_cast<off_t>(got)) != 0 || ::fsync(fd) != 0)
+      throw std::runtime_error(std::string("cannot write: ") + std::strerror(errno));
+  } catch (const protocol::error&) {
+    bar.finish();
+    undo();
+    shell::error("cannot download from volume " + vol);
+    throw;
+  } catch (const std::exception& e) {
+    bs.abort(e.what());
+    bar.finish();
+    undo();
+    throw std::runtime_error("cannot download from volume " + vol + " into " + file +
+                             ": " + e.what());
+  }
+  bar.finish();
+  return true;
+}
+
+} // namespace domus::cli
