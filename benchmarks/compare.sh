@@ -6,10 +6,11 @@
 # spread, Domus / libvirt, and Domus / floor.
 #   bash benchmarks/compare.sh [RUNS] [REQUESTS] [PARTS]
 # PARTS: all (the default) or a comma-separated list of requests (scenarios 1-5 and 8,
-# RUNS times), scale and startup (6), qemu (7), dirpools (9).
+# RUNS times), scale and startup (6), qemu (7), dirpools (9), transfers (10).
 # Scenarios 1-6 of the benchmarks issue (docs/benchmarks.md lists them), 7, real QEMU
 # (Domus's QEMU driver, libvirt's, and QEMU alone), 8, storage pools and volumes on the
-# mocks, and 9, real dir pools (Domus's storage driver and libvirt's).
+# mocks, 9, real dir pools (Domus's storage driver and libvirt's), and 10, volume upload
+# and download of 1 GiB (domsh and virsh, with the stream's floor and cp beside them).
 # libvirt's QEMU driver writes to the host's /etc/libvirt/qemu: only domus-bench-*
 # domains, all removed again. Everything started here is stopped by pid when it ends.
 # docs/benchmarks.md records the latest table.
@@ -188,6 +189,51 @@ if want dirpools; then
     "$work/dirpool-domus" 1000 10000 >> "$rows"
   /usr/bin/python3 benchmarks/dir_pool_bench.py --libvirt "$lqemu" "$work/dirpool-libvirt" \
     1000 10000 >> "$rows"
+fi
+
+# 10. Volume transfers, RUNS rounds interleaved: 1 GiB of random bytes uploaded into a
+# volume and downloaded back (whole processes: domsh vol-upload and vol-download, virsh
+# the same), each side on a pool of its own in memory (tmpfs: the disk is not what is
+# timed, and fsync costs nothing there); the same bytes file to file over bare ZeroMQ
+# with the stream's chunks and window (floor_bench --mode stream, the floor), and cp.
+if want transfers; then
+  echo "volume transfers" >&2
+  xfer=$(mktemp -d /dev/shm/domus-xfer-XXXXXX)
+  head -c $((1 << 30)) /dev/urandom > "$xfer/src"
+  mkdir "$xfer/domus" "$xfer/libvirt"
+  dx="probe10:///bench?socket=$dsock"
+  "$build/bin/domsh" -q -c "$dx" "pool-create-as xfer dir --target $xfer/domus; vol-create-as xfer v 0" > /dev/null
+  virsh -q -c "$lqemu" "pool-create-as xfer-libvirt dir --target $xfer/libvirt; vol-create-as xfer-libvirt v 0" > /dev/null
+  timed() { # side scenario command...
+    local side=$1 scenario=$2 t0 t1
+    shift 2
+    t0=$(date +%s%N)
+    "$@" > /dev/null
+    t1=$(date +%s%N)
+    ms_row "$side" "$scenario" "$(( (t1 - t0) / 1000000 ))"
+  }
+  for _ in $(seq 1 "$runs"); do
+    timed domus "volume upload, 1 GiB (whole process)" \
+      "$build/bin/domsh" -q -c "$dx" vol-upload v "$xfer/src" --pool xfer
+    timed libvirt "volume upload, 1 GiB (whole process)" \
+      virsh -q -c "$lqemu" vol-upload v "$xfer/src" --pool xfer-libvirt
+    timed domus "volume download, 1 GiB (whole process)" \
+      "$build/bin/domsh" -q -c "$dx" vol-download v "$xfer/dst" --pool xfer
+    cmp "$xfer/src" "$xfer/dst"
+    rm -f "$xfer/dst"
+    timed libvirt "volume download, 1 GiB (whole process)" \
+      virsh -q -c "$lqemu" vol-download v "$xfer/dst" --pool xfer-libvirt
+    cmp "$xfer/src" "$xfer/dst"
+    rm -f "$xfer/dst"
+    timed floor "floor: 1 GiB file to file over ZeroMQ ipc, 256 KiB chunks, window 8" \
+      "$build/bin/floor_bench" --mode stream --src "$xfer/src" --dst "$xfer/dst"
+    rm -f "$xfer/dst"
+    timed floor "floor: cp of 1 GiB (tmpfs)" cp "$xfer/src" "$xfer/dst"
+    rm -f "$xfer/dst"
+  done
+  "$build/bin/domsh" -q -c "$dx" pool-destroy xfer > /dev/null
+  virsh -q -c "$lqemu" pool-destroy xfer-libvirt > /dev/null
+  rm -rf "$xfer"
 fi
 
 # 7. Real QEMU, once: a diskless TCG domain started and destroyed 20 times, ten at once

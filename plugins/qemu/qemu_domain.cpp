@@ -5,6 +5,7 @@
 #include "qemu_defaults.hpp"
 #include "qemu_process.hpp"
 #include "qemu_state.hpp"
+#include "volume_disks.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -95,8 +96,10 @@ void qemu_to_native(domus_instance* inst, const char* format, const char* xml,
                       inst->run_dir + "/qmp/" + uuid + ".sock",
                       inst->run_dir + "/channel/" + uuid,
                       {}};
-    return shell_line(qemu_environment(),
-                      build_argv(def, *caps, spec, def.type == "kvm"));
+    return shell_line(
+        qemu_environment(),
+        build_argv(has_volume_disks(def) ? with_volumes_resolved(*inst->host, def) : def,
+                   *caps, spec, def.type == "kvm"));
   });
 }
 

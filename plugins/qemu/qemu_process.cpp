@@ -1,5 +1,6 @@
 #include "qemu_process.hpp"
 #include "tap_device.hpp"
+#include "volume_disks.hpp"
 
 #include "monitor_socket.hpp"
 #include "qemu_command.hpp"
@@ -713,9 +714,15 @@ std::unique_ptr<launch_plan> prepare_launch(domus_instance* inst,
                       "' is of type 'kvm' but KVM is not usable here (" + why +
                       "); type 'qemu' runs on TCG");
   }
-  // The disks, named before QEMU is spawned.
-  refuse_shared_writers(inst, def);
-  for (const auto& f : disk_files(def)) {
+  // The disks, named before QEMU is spawned; volumes by the paths their pools give.
+  bool volumes = has_volume_disks(def);
+  std::unique_ptr<model::domain_def> resolved;
+  if (volumes)
+    resolved =
+        std::make_unique<model::domain_def>(with_volumes_resolved(*inst->host, def));
+  const model::domain_def& disks = volumes ? *resolved : def;
+  refuse_shared_writers(inst, disks);
+  for (const auto& f : disk_files(disks)) {
     int fd = ::open(f.path.c_str(), (f.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
     if (fd < 0)
       throw error(errc::operation_failed,
@@ -757,7 +764,9 @@ std::unique_ptr<launch_plan> prepare_launch(domus_instance* inst,
     spec.tap_fds[nic.place] = tap.fd;
     set_tap_name(*plan->live, nic.place, tap.name);
   }
-  plan->argv = build_argv(*plan->live, *caps, spec, kvm);
+  plan->argv =
+      build_argv(volumes ? with_volumes_resolved(*inst->host, *plan->live) : *plan->live,
+                 *caps, spec, kvm);
 
   // The log, as libvirt's /var/log/libvirt/qemu/NAME.log: appended per start.
   plan->log_path = inst->log_dir + "/" + def.name + ".log";

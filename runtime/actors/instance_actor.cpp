@@ -194,6 +194,23 @@ public:
     st().pools->set_users_of([this](const std::string& pool, const driver_volume& v) {
       return volume_users({pool, v.name, v.path});
     });
+    // The driver's <disk type='volume'> find their volumes here (host resolve_volume),
+    // from any thread, through the pools' slots.
+    seed.host->set_volume_lookup(
+        [index = st().pools->registry().index()](
+            const std::string& pool, const std::string& volume, driver_volume& out) {
+          auto slot = index->find(pool);
+          if (!slot || slot->gone() || !slot->defined())
+            return int32_t{DOMUS_E_NO_POOL};
+          pool_facts f = slot->read();
+          if (!f.active())
+            return int32_t{DOMUS_E_INVALID_OPERATION};
+          const driver_volume* v = f.volume(volume);
+          if (!v)
+            return int32_t{DOMUS_E_NO_VOLUME};
+          out = *v;
+          return int32_t{0};
+        });
     if (!seed.pool_plugin || seed.pool_plugin == seed.plugin)
       st().pools->set_context(ctx);
     std::shared_ptr<open_arguments> args;

@@ -12,6 +12,7 @@ using protocol::json;
 void pool_registry::add(entry e) {
   names_by_uuid_[e.slot->uuid()] = e.slot->name();
   std::string name = e.slot->name();
+  index_->put(name, e.slot);
   by_name_[name] = std::move(e);
 }
 
@@ -20,6 +21,7 @@ caf::actor pool_registry::drop_gone(const std::string& name) {
   if (it == by_name_.end() || !it->second.slot->gone())
     return {};
   caf::actor a = it->second.actor;
+  index_->erase(name);
   names_by_uuid_.erase(it->second.slot->uuid());
   by_name_.erase(it);
   return a;

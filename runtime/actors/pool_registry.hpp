@@ -13,10 +13,35 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 namespace domus::runtime {
+
+/// The pools of an instance by name, for readers on other threads (a driver resolving
+/// a <disk type='volume'> through the host services): the registry keeps it current.
+class pool_index {
+public:
+  void put(const std::string& name, std::shared_ptr<pool_slot> slot) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    slots_[name] = std::move(slot);
+  }
+  void erase(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    slots_.erase(name);
+  }
+  /// The pool's slot, or null.
+  std::shared_ptr<pool_slot> find(const std::string& name) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = slots_.find(name);
+    return it == slots_.end() ? nullptr : it->second;
+  }
+
+private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<pool_slot>> slots_;
+};
 
 class pool_registry {
 public:
@@ -44,7 +69,11 @@ public:
 
   size_t size() const { return by_name_.size(); }
 
+  /// The same pools, readable from any thread.
+  const std::shared_ptr<pool_index>& index() const { return index_; }
+
 private:
+  std::shared_ptr<pool_index> index_ = std::make_shared<pool_index>();
   std::map<std::string, entry> by_name_;             // listed in name order
   std::map<std::string, std::string> names_by_uuid_; // its UUID's text, to its name
 };

@@ -52,6 +52,8 @@ struct host_services::impl {
   // never closed: its close would race the work still running in it).
   work_pool work;
   std::atomic<bool> work_stuck{false};
+  // resolve_volume's way to the pools (set before the driver opens, then only read).
+  host_services::volume_lookup volumes;
   // Loop thread only: the instance is closed, and no callback reaches the driver any
   // more (a child it killed in its close exits after it freed what its callback uses).
   bool closed = false;
@@ -179,6 +181,32 @@ int32_t host_job_progress(void* ctx, domus_job* job, const domus_job_progress_v1
   caf::actor to = job->slot ? job->slot->current() : job->target;
   caf::anon_send(to, progress_atom::value, job->generation, job->call_id, p->processed,
                  p->total);
+  return 0;
+}
+
+int32_t host_resolve_volume(void* ctx, const char* pool, const char* volume,
+                            void (*take)(void*, const domus_volume_v1*), void* arg) {
+  impl& h = self(ctx);
+  if (!pool || !volume || !take)
+    return DOMUS_E_INVALID_ARGUMENT;
+  if (!h.volumes)
+    return DOMUS_E_NO_POOL;
+  driver_volume v;
+  if (int32_t rc = h.volumes(pool, volume, v))
+    return rc;
+  domus_volume_v1 e{};
+  e.struct_size = sizeof e;
+  e.vol = nullptr; // the pool driver's handle is never another driver's
+  e.name = v.name.c_str();
+  e.key = v.key.c_str();
+  e.path = v.path.c_str();
+  e.type = v.type;
+  e.format = v.format.c_str();
+  e.capacity = v.capacity;
+  e.allocation = v.allocation;
+  e.backing_path = v.backing_path.empty() ? nullptr : v.backing_path.c_str();
+  e.backing_format = v.backing_format.empty() ? nullptr : v.backing_format.c_str();
+  take(arg, &e);
   return 0;
 }
 
@@ -544,6 +572,7 @@ host_services::host_services(event_loop& loop, std::string uri)
   t.stream_finish = host_stream_finish;
   t.job_progress = host_job_progress;
   t.stream_send_hole = host_stream_send_hole;
+  t.resolve_volume = host_resolve_volume;
 }
 
 host_services::~host_services() = default;
@@ -560,6 +589,10 @@ void host_services::bind(domus_dom* dom, std::weak_ptr<domain_slot> slot) {
 void host_services::unbind(domus_dom* dom) {
   std::lock_guard<std::mutex> lock(impl_->slots_mutex);
   impl_->slots.erase(dom);
+}
+
+void host_services::set_volume_lookup(volume_lookup fn) {
+  impl_->volumes = std::move(fn);
 }
 
 void host_services::set_opened(const domus_driver_v1* driver, domus_instance* inst) {

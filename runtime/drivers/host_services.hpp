@@ -4,6 +4,7 @@
 #pragma once
 
 #include "actors/domain_slot.hpp"
+#include "drivers/driver_result.hpp"
 #include "gateway/event_loop.hpp"
 
 #include <domus/driver_v1.h>
@@ -11,6 +12,7 @@
 #include <caf/actor.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,6 +32,12 @@ public:
   /// Reports about `dom` go to whichever actor the slot names; until unbind.
   void bind(domus_dom* dom, std::weak_ptr<domain_slot> slot);
   void unbind(domus_dom* dom);
+
+  /// How resolve_volume finds a volume by pool and name: 0 and `out`, or a DOMUS_E_*
+  /// number. Called from any thread. Set before the driver opens.
+  using volume_lookup = std::function<int32_t(
+      const std::string& pool, const std::string& volume, driver_volume& out)>;
+  void set_volume_lookup(volume_lookup fn);
 
   /// The driver instance these services belong to, once it is open.
   void set_opened(const domus_driver_v1* driver, domus_instance* inst);

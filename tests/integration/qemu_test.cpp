@@ -858,3 +858,52 @@ BOOST_AUTO_TEST_CASE(a_real_guest_is_ballooned_to_its_current_memory) {
   BOOST_TEST(info.find("Max memory:     262144 KiB\n") != std::string::npos, info);
   BOOST_TEST(f.sh({"destroy", "b1"}).status == 0);
 }
+
+// A <disk type='volume'> runs on its volume (host resolve_volume, ABI 1.3): QEMU gets
+// the pool's file in the volume's format, the live definition keeps the disk as given,
+// the volume cannot be deleted under the guest, and a volume or pool that is not there
+// fails the start naming it. domxml-to-native resolves it the same way.
+BOOST_AUTO_TEST_CASE(volume_disks_run_on_their_pools_files) {
+  fixture f;
+  std::string dir = f.d->root() + "/vols";
+  auto r = f.sh({"pool-create-as vols dir --target " + dir + " --build; " +
+                 "vol-create-as vols disk.qcow2 16M --format qcow2"});
+  BOOST_TEST_REQUIRE(r.status == 0, r.err);
+  auto disk = [](const std::string& pool, const std::string& vol) {
+    return "<disk type='volume' device='disk'><source pool='" + pool + "' volume='" +
+           vol + "'/><target dev='vda' bus='virtio'/></disk>";
+  };
+  f.define("v1", guest_xml("v1", disk("vols", "disk.qcow2")));
+  r = f.sh({"start", "v1"});
+  BOOST_TEST_REQUIRE(r.status == 0, r.err);
+  auto pids = qemu_pids("v1");
+  BOOST_TEST_REQUIRE(pids.size() == 1u);
+  std::string cmd = read_file("/proc/" + std::to_string(pids[0]) + "/cmdline");
+  BOOST_TEST(cmd.find("\"filename\":\"" + dir + "/disk.qcow2\"") != std::string::npos,
+             cmd);
+  BOOST_TEST(cmd.find("\"driver\":\"qcow2\"") != std::string::npos, cmd);
+  std::string live = f.ok("domain.xml", {{"domain", "v1"}})["xml"].get<std::string>();
+  BOOST_TEST(live.find("<disk type='volume' device='disk'>") != std::string::npos, live);
+  BOOST_TEST(live.find("<source pool='vols' volume='disk.qcow2'/>") != std::string::npos,
+             live);
+  r = f.sh({"vol-delete disk.qcow2 --pool vols"});
+  BOOST_TEST(r.status != 0);
+  BOOST_TEST(r.err.find("domain 'v1' uses it") != std::string::npos, r.err);
+  // domxml-to-native names the same file.
+  std::string xml_file = f.d->root() + "/v1.xml";
+  write_file(xml_file, guest_xml("v9", disk("vols", "disk.qcow2")));
+  r = f.sh({"domxml-to-native", "qemu-argv", xml_file});
+  BOOST_TEST_REQUIRE(r.status == 0, r.err);
+  BOOST_TEST(r.out.find(dir + "/disk.qcow2") != std::string::npos, r.out);
+  BOOST_TEST(f.sh({"destroy", "v1"}).status == 0);
+
+  f.define("v2", guest_xml("v2", disk("vols", "nope")));
+  f.refused("domain.start", {{"domain", "v2"}}, errc::no_volume,
+            "disk 'vda' of domain 'v2': volume 'nope' of storage pool 'vols': the pool "
+            "has no such volume");
+  f.define("v3", guest_xml("v3", disk("gone", "disk.qcow2")));
+  f.refused("domain.start", {{"domain", "v3"}}, errc::no_pool,
+            "disk 'vda' of domain 'v3': no storage pool named 'gone'");
+  BOOST_TEST(qemu_pids("v2").empty());
+  BOOST_TEST(qemu_pids("v3").empty());
+}

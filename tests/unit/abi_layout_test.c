@@ -138,6 +138,7 @@ PIN(domus_host_v1, stream_finish, 160);
 PIN(domus_host_v1, job_progress, 168);
 /* 1.3 */
 PIN(domus_host_v1, stream_send_hole, 176);
+PIN(domus_host_v1, resolve_volume, 184);
 PIN(domus_job_progress_v1, processed, 8);
 PIN(domus_job_progress_v1, total, 16);
 PIN(domus_stream_cbs_v1, on_data, 8);
@@ -229,7 +230,7 @@ int main(void) {
   return sizeof(domus_driver_v1) == 136 && sizeof(domus_domain_ops_v1) == 192 &&
                  sizeof(domus_result_v1) == 160 && sizeof(domus_domcaps_query_v1) == 40 &&
                  sizeof(domus_open_args_v1) == 104 && sizeof(domus_setting_v1) == 24 &&
-                 sizeof(domus_host_v1) == 184 && sizeof(domus_job_progress_v1) == 24 &&
+                 sizeof(domus_host_v1) == 192 && sizeof(domus_job_progress_v1) == 24 &&
                  sizeof(domus_object_v1) == 72 && sizeof(domus_pool_info_v1) == 32 &&
                  sizeof(domus_pool_ops_v1) == 64 && sizeof(domus_volume_v1) == 96 &&
                  sizeof(domus_volume_ops_v1) == 56 && sizeof(domus_report_v1) == 64 &&

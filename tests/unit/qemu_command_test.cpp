@@ -7,6 +7,7 @@
 #include "qemu_caps.hpp"
 #include "qemu_command.hpp"
 #include "qemu_defaults.hpp"
+#include "volume_disks.hpp"
 
 #include <domus/errors.hpp>
 
@@ -199,4 +200,95 @@ BOOST_AUTO_TEST_CASE(bridge_and_ethernet_interfaces_are_taps) {
   argv = build_argv(def, debian_qemu_caps(), spec, false);
   BOOST_TEST(has(
       R"({"type":"tap","ifname":"vnet4","script":"no","downscript":"no","id":"hostnet0"})"));
+}
+
+// Volume disks with a host whose resolve_volume knows one volume per pool: a file
+// volume becomes a file disk in its format (a disk's own <driver type> wins), a block
+// volume a block disk; what the host refuses is named with the disk, pool and volume.
+namespace {
+
+int32_t fake_resolve(void*, const char* pool, const char* volume,
+                     void (*take)(void*, const domus_volume_v1*), void* arg) {
+  std::string p = pool, v = volume;
+  if (p == "off")
+    return DOMUS_E_INVALID_OPERATION;
+  if (p != "images" && p != "disks")
+    return DOMUS_E_NO_POOL;
+  if (v != "a.qcow2" && v != "sdb")
+    return DOMUS_E_NO_VOLUME;
+  domus_volume_v1 e{};
+  e.struct_size = sizeof e;
+  e.name = volume;
+  e.path = v == "sdb" ? "/dev/sdb" : "/var/lib/domus/images/a.qcow2";
+  e.type = v == "sdb" ? DOMUS_VOL_BLOCK : DOMUS_VOL_FILE;
+  e.format = v == "sdb" ? "raw" : "qcow2";
+  take(arg, &e);
+  return 0;
+}
+
+domus_host_v1 fake_host() {
+  domus_host_v1 h{};
+  h.struct_size = sizeof h;
+  h.resolve_volume = fake_resolve;
+  return h;
+}
+
+std::string volume_disk(const std::string& pool, const std::string& vol,
+                        const std::string& driver = "") {
+  return "<domain type='qemu'><name>v</name><memory>65536</memory><os><type>hvm</type>"
+         "</os><devices><disk type='volume' device='disk'>" +
+         driver + "<source pool='" + pool + "' volume='" + vol +
+         "'/><target dev='vda' bus='virtio'/></disk></devices></domain>";
+}
+
+std::string resolved_disk(const std::string& xml) {
+  auto def = domus::model::parse_domain(xml, "<test>");
+  domus_host_v1 h = fake_host();
+  auto out = with_volumes_resolved(h, def);
+  std::string text = domus::model::format_domain(out, domus::model::secrets::keep);
+  auto a = text.find("<disk"), b = text.find("</disk>");
+  return text.substr(a, b - a);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(volume_disks_resolve_through_the_host) {
+  std::string file = resolved_disk(volume_disk("images", "a.qcow2"));
+  BOOST_TEST(file.find("<disk type='file' device='disk'>") != std::string::npos, file);
+  BOOST_TEST(file.find("<driver name='qemu' type='qcow2'/>") != std::string::npos, file);
+  BOOST_TEST(file.find("<source file='/var/lib/domus/images/a.qcow2'/>") !=
+                 std::string::npos,
+             file);
+  std::string own = resolved_disk(
+      volume_disk("images", "a.qcow2", "<driver name='qemu' type='raw' cache='none'/>"));
+  BOOST_TEST(own.find("<driver name='qemu' type='raw' cache='none'/>") !=
+                 std::string::npos,
+             own);
+  std::string block = resolved_disk(volume_disk("disks", "sdb"));
+  BOOST_TEST(block.find("<disk type='block' device='disk'>") != std::string::npos, block);
+  BOOST_TEST(block.find("<source dev='/dev/sdb'/>") != std::string::npos, block);
+  auto refused = [](const std::string& pool, const std::string& vol) {
+    try {
+      resolved_disk(volume_disk(pool, vol));
+    } catch (const domus::error& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  BOOST_TEST(refused("nowhere", "a.qcow2") ==
+             "disk 'vda' of domain 'v': no storage pool named 'nowhere'");
+  BOOST_TEST(refused("off", "a.qcow2") ==
+             "disk 'vda' of domain 'v': volume 'a.qcow2' of storage pool 'off': the pool "
+             "is not active (pool-start it first)");
+  BOOST_TEST(refused("images", "b") == "disk 'vda' of domain 'v': volume 'b' of storage "
+                                       "pool 'images': the pool has no such volume");
+  // A daemon older than the service: said so, not guessed.
+  auto def = domus::model::parse_domain(volume_disk("images", "a.qcow2"), "<test>");
+  domus_host_v1 old = fake_host();
+  old.struct_size = offsetof(domus_host_v1, stream_send_hole);
+  BOOST_CHECK_THROW(with_volumes_resolved(old, def), domus::error);
+  BOOST_TEST(!has_volume_disks(domus::model::parse_domain(
+      "<domain type='qemu'><name>n</name><memory>65536</memory><os><type>hvm</type>"
+      "</os></domain>",
+      "<test>")));
 }

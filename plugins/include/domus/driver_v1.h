@@ -652,6 +652,16 @@ typedef struct domus_host_v1 {
       zeros as data). Spends one credit as a data message does; returns what
       stream_send returns, and -ENOTSUP when the client takes no holes. */
   int32_t (*stream_send_hole)(void* ctx, domus_stream* stream, uint64_t bytes);
+  /** The storage volume `volume` of the pool `pool` (by name) of this URI, as a
+      domain's <disk type='volume'> names them, whatever driver serves the pools (the
+      storage driver, for qemu:///system): `take(arg, vol)` is called once before it
+      returns, with the volume as its pool lists it (path, type, format, sizes; `vol`
+      NULL, the strings valid during the call). Returns 0; DOMUS_E_NO_POOL (no such
+      pool), DOMUS_E_INVALID_OPERATION (the pool is not active), DOMUS_E_NO_VOLUME.
+      From any thread; it never waits for the pool's changes. */
+  int32_t (*resolve_volume)(void* ctx, const char* pool, const char* volume,
+                            void (*take)(void* arg, const domus_volume_v1* vol),
+                            void* arg);
 } domus_host_v1;
 
 /* ---- the driver ------------------------------------------------------------------- */
