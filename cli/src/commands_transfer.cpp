@@ -82,8 +82,11 @@ void send_file(protocol::byte_stream& bs, int fd, uint64_t size, bool sparse,
   uint64_t at = 0;
   while (at < size) {
     if (sparse) {
+      // ENXIO: a hole to the end; any other failure: read it as data.
       off_t data = ::lseek(fd, static_cast<off_t>(at), SEEK_DATA);
-      uint64_t next = data < 0 ? size : std::min<uint64_t>(size, data);
+      uint64_t next = data >= 0        ? std::min<uint64_t>(size, data)
+                      : errno == ENXIO ? size
+                                       : at;
       if (next > at) {
         bs.write_hole(next - at, chunk_wait);
         at = next;
@@ -184,6 +187,7 @@ bool cmd_vol_upload(shell& sh, const parsed_command& pc) {
     send_file(bs, fd, size, pc.flag("sparse") && opened.value("holes", false), bar);
     bs.finish(std::chrono::duration_cast<std::chrono::milliseconds>(request_timeout));
   } catch (const protocol::error& e) {
+    bs.abort(e.what()); // (nothing when the daemon ended it)
     bar.finish();
     shell::error("cannot upload to volume " + vol);
     throw;
@@ -249,7 +253,8 @@ bool cmd_vol_download(shell& sh, const parsed_command& pc) {
     uint64_t got = receive_file(bs, fd, bar);
     if (::ftruncate(fd, static_cast<off_t>(got)) != 0 || ::fsync(fd) != 0)
       throw std::runtime_error(std::string("cannot write: ") + std::strerror(errno));
-  } catch (const protocol::error&) {
+  } catch (const protocol::error& e) {
+    bs.abort(e.what()); // (nothing when the daemon ended it)
     bar.finish();
     undo();
     shell::error("cannot download from volume " + vol);

@@ -126,6 +126,13 @@ struct transfer {
       ::close(fd);
   }
 
+  // Restarts the job's deadline from a worker, before file work that moves no byte of
+  // the stream (a copy of the volume, a flush): nothing else of the job is read there.
+  void still_working() {
+    domus_job_progress_v1 p{sizeof p, 0, 0};
+    host().job_progress(host().ctx, job, &p);
+  }
+
   // Ends the stream from this side (once; loop thread).
   void finish_stream() {
     if (stream_over)
@@ -247,6 +254,7 @@ struct upload : transfer {
     // A part of the content changes: the rest is the volume's, copied first (holes
     // kept), so that the volume changes all at once at the end.
     if (!whole) {
+      still_working();
       dir_backend::copy_data(in, fd, old_size, old_size, name);
       end = old_size;
     }
@@ -284,6 +292,7 @@ struct upload : transfer {
   // the volume leaves zeros after it, never the old content), flushed, renamed over it.
   void commit() {
     uint64_t size = std::max(end, old_size);
+    still_working();
     dir_backend::commit_upload(pool->dirfd, fd, temp, name, size);
     committed = true;
     read_volume(*pool, *vol);
@@ -339,8 +348,10 @@ struct upload : transfer {
     wind_up(this);
   }
 
+  // Once renamed, the upload is the volume's content, whatever happened after (an
+  // abort that came during the commit): it completes with the volume.
   void complete() {
-    if (failed())
+    if (failed() && !committed)
       return storage_driver::fail(done, user, code, message);
     storage_driver::complete(pool, done, user, volumes::one, vol);
   }
@@ -350,6 +361,12 @@ struct upload : transfer {
     if (stream_over || failed())
       return;
     uint64_t n = p.size();
+    // No file is larger than off_t can say: a client's holes never wrap the offset.
+    constexpr uint64_t largest = static_cast<uint64_t>(INT64_MAX);
+    if (offset > largest || moved > largest - offset || n > largest - offset - moved) {
+      fail(errc::invalid_argument, title() + " goes past the largest file size");
+      return step();
+    }
     if (length && (moved > length || n > length - moved)) {
       fail(errc::invalid_argument, "the upload to " + vol_label(*pool, name) +
                                        " sent more than its length (" +
@@ -400,17 +417,20 @@ struct download : transfer {
       piece p;
       uint64_t want = std::min<uint64_t>(end - at, DOMUS_STREAM_CHUNK_BYTES);
       if (sparse) {
+        // ENXIO: nothing but a hole to the end. Any other failure: read it as data.
         off_t data = ::lseek(fd, static_cast<off_t>(at), SEEK_DATA);
-        uint64_t next =
-            data < 0 ? end : std::min<uint64_t>(end, static_cast<uint64_t>(data));
+        uint64_t next = data >= 0 ? std::min<uint64_t>(end, static_cast<uint64_t>(data))
+                        : errno == ENXIO ? end
+                                         : at;
         if (next > at) {
           p.hole = next - at;
           at = next;
           batch.push_back(std::move(p));
           continue;
         }
+        // (A hole that appeared since, at `at` itself: read as data all the same.)
         off_t hole = ::lseek(fd, static_cast<off_t>(at), SEEK_HOLE);
-        if (hole > 0)
+        if (hole > 0 && static_cast<uint64_t>(hole) > at)
           want = std::min<uint64_t>(want, static_cast<uint64_t>(hole) - at);
       }
       p.data.resize(static_cast<size_t>(want));
@@ -491,9 +511,14 @@ struct download : transfer {
         waiting = true;
         break;
       }
-      if (rc != 0) {
+      if (rc == -EPIPE) {
         stream_over = true; // the client went away: no on_end follows
         fail(errc::aborted, title() + " ended before it completed: the client went away");
+        return stop();
+      }
+      if (rc != 0) {
+        fail(errc::internal,
+             title() + ": the stream refused a piece (" + std::to_string(rc) + ")");
         return stop();
       }
       moved += p.size();
@@ -502,12 +527,13 @@ struct download : transfer {
     }
     if (moved != was)
       progress(end - offset);
+    // (`read_all` is the worker's while a batch runs: `working` is tested first.)
     if (!working && !read_all && queued < queue_bound / 2) {
       if (!queue_batch(this))
         stop();
       return;
     }
-    if (read_all && queue.empty() && !working) {
+    if (!working && read_all && queue.empty()) {
       finish_stream();
       wind_up(this);
     }

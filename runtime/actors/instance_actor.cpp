@@ -191,9 +191,10 @@ public:
     ctx->etc_dir = seed.etc_dir;
     ctx->status_dir = seed.etc_dir.empty() ? "" : seed.run_dir;
     st().ctx = ctx;
-    st().pools->set_users_of([this](const std::string& pool, const driver_volume& v) {
-      return volume_users({pool, v.name, v.path});
-    });
+    st().pools->set_users_of(
+        [this](const std::string& pool, const driver_volume& v, bool running) {
+          return volume_users({pool, v.name, v.path}, running);
+        });
     // The driver's <disk type='volume'> find their volumes here (host resolve_volume),
     // from any thread, through the pools' slots.
     seed.host->set_volume_lookup(
@@ -605,12 +606,12 @@ public:
   }
 
   // The domains whose persistent or live definition has a disk on `v`, in name order.
-  std::vector<std::string> volume_users(const volume_ref& v) {
+  std::vector<std::string> volume_users(const volume_ref& v, bool running) {
     std::vector<std::string> out;
     for (auto& [id, rec] : st().records) {
       domain_summary s = rec.summary; // what the actor announced last, if it did
       rec.slot->read(s);
-      if ((s.persistent_def && uses_volume(*s.persistent_def, v)) ||
+      if ((!running && s.persistent_def && uses_volume(*s.persistent_def, v)) ||
           (s.live_def && uses_volume(*s.live_def, v)))
         out.push_back(rec.summary.name);
     }

@@ -486,6 +486,7 @@ void instance_pools::volume_definition(const rpc& r) {
     j.volume = std::make_shared<const model::volume_def>(std::move(def));
     j.from = source.vol.handle;
     j.from_name = source.vol.name;
+    j.from_pool = source.pool.entry->slot->name();
     target = source.pool;
   } else {
     target = active_pool(required_string(r.args, "pool"), r.proc);
@@ -501,6 +502,7 @@ void instance_pools::volume_definition(const rpc& r) {
       volume_view source = find_volume(*input, r.proc);
       j.from = source.vol.handle;
       j.from_name = source.vol.name;
+      j.from_pool = source.pool.entry->slot->name();
     }
   }
   self_->send(target.entry->actor, call_atom::value, std::move(j));
@@ -510,8 +512,10 @@ void instance_pools::volume_change(const rpc& r) {
   volume_view v = find_volume(r.args, r.proc);
   // A guest's disk never goes (or turns to zeros) under it: the domains that have it,
   // defined or running, are named (libvirt's storage driver does not look).
-  if ((r.proc == proc::vol_delete || r.proc == proc::vol_wipe) && users_of_) {
-    auto users = users_of_(v.pool.entry->slot->name(), v.vol);
+  // An upload replaces the file: a running guest would go on writing the old one.
+  bool upload = r.proc == proc::vol_upload;
+  if ((r.proc == proc::vol_delete || r.proc == proc::vol_wipe || upload) && users_of_) {
+    auto users = users_of_(v.pool.entry->slot->name(), v.vol, upload);
     if (!users.empty()) {
       std::string names;
       for (size_t i = 0; i < users.size() && i < 5; ++i)
@@ -521,8 +525,11 @@ void instance_pools::volume_change(const rpc& r) {
       throw protocol::error(errc::invalid_operation,
                             "storage volume '" + v.vol.name + "' of pool '" +
                                 v.pool.entry->slot->name() + "' cannot be " +
-                                (r.proc == proc::vol_delete ? "deleted" : "wiped") +
-                                ": domain" + (users.size() > 1 ? "s " : " ") + names +
+                                (r.proc == proc::vol_delete ? "deleted"
+                                 : upload                   ? "uploaded to"
+                                                            : "wiped") +
+                                ": " + (upload ? "running " : "") + "domain" +
+                                (users.size() > 1 ? "s " : " ") + names +
                                 (users.size() > 1 ? " use" : " uses") + " it");
     }
   }

@@ -35,10 +35,10 @@ public:
   /// driver's instance for this URI. Set before any other call.
   void set_context(std::shared_ptr<instance_context> ctx) { ctx_ = std::move(ctx); }
 
-  /// The names of the domains of the instance whose definitions (persistent or live)
-  /// have a disk on a volume: its pool's name and the volume.
-  using users_fn =
-      std::function<std::vector<std::string>(const std::string&, const driver_volume&)>;
+  /// The names of the domains of the instance whose definitions (persistent or live;
+  /// with `running`, live only) have a disk on a volume: its pool's name and the volume.
+  using users_fn = std::function<std::vector<std::string>(
+      const std::string&, const driver_volume&, bool running)>;
   /// How to find them: a volume a domain uses is never deleted or wiped.
   void set_users_of(users_fn fn) { users_of_ = std::move(fn); }
 

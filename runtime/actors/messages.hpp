@@ -107,6 +107,7 @@ struct pool_request {
   std::string vol;           ///< the volume operated on, by its name in the pool
   domus_vol* from = nullptr; ///< vol.create-from, vol.clone: the source's handle
   std::string from_name;     ///< and its name, for messages
+  std::string from_pool;     ///< and its pool's name
   bool internal = false;     ///< the runtime's own refresh: no reply, no event
 };
 

@@ -676,7 +676,7 @@ public:
   // the volume it moves but other downloads of it (an upload: downloads too, and
   // copies from it).
   void check_transfers(const pool_request& j) {
-    if (st().transfers.empty() || j.internal)
+    if (st().transfers.empty())
       return;
     proc p = j.request.proc;
     if (p == proc::pool_destroy || p == proc::pool_delete || p == proc::pool_undefine ||
@@ -686,8 +686,11 @@ public:
                                             (t.upload ? "upload to" : "download of") +
                                             " volume '" + vol + "'");
     }
-    const std::string& vol =
-        p == proc::vol_clone || p == proc::vol_create_from ? j.from_name : j.vol;
+    // A copy's source: in this pool (a clone, or a create-from out of it).
+    bool copy = p == proc::vol_clone || p == proc::vol_create_from;
+    if (copy && j.from_pool != name())
+      return;
+    const std::string& vol = copy ? j.from_name : j.vol;
     if (vol.empty())
       return;
     auto [b, e] = st().transfers.equal_range(vol);
@@ -770,15 +773,24 @@ public:
   // the stream, so only the facts remain: the volume after an upload.
   void transfer_done(const rpc& r, uint64_t id, const std::string& vol,
                      const std::string& title, driver_result& res) {
+    // Past its deadline, the call is still the driver's: the mark stays until its late
+    // completion (on_done).
+    bool expired = st().calls.is_late(id);
     pool_state::transfer t;
     for (auto [b, e] = st().transfers.equal_range(vol); b != e; ++b)
       if (b->second.call_id == id) {
         t = b->second;
-        if (res.status != DOMUS_E_TIMEOUT)
+        if (!expired)
           st().transfers.erase(b);
         break;
       }
-    if (t.stream && res.status != DOMUS_E_TIMEOUT)
+    if (!t.answered && res.ok() && t.stream && t.stream->attached) {
+      // It completed before its call returned (an empty download, read at once): the
+      // client still gets its stream, which ends as soon as it opens.
+      gw().reply_stream(r.serial, {{"holes", t.stream->holes}}, t.stream);
+      return;
+    }
+    if (t.stream && !expired)
       delete t.stream; // never the client's: the driver gave it up
     if (!t.answered) {
       // It completed before its call returned (a refusal): no stream was opened.

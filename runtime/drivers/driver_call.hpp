@@ -244,6 +244,8 @@ public:
 
   /// Calls out past their deadline.
   size_t late() const { return late_.size(); }
+  /// Whether call `id` passed its deadline and has not completed yet.
+  bool is_late(uint64_t id) const { return late_.count(id) != 0; }
 
   /// Calls of this incarnation whose completion it has not handled yet, in time or
   /// late. (The slot's in_flight drops when the driver completes, before the actor

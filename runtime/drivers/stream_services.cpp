@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 namespace domus::runtime {
 
@@ -63,8 +64,10 @@ void host_stream_finish(void*, domus_stream* s, int32_t status, const char* mess
     return;
   if (!s->table) {
     s->ended = true; // the open then fails: the stream never reaches the client
-    if (status != DOMUS_OK && message)
-      s->early_end = message;
+    if (status != DOMUS_OK)
+      s->early_end = message && *message ? message
+                                         : "the driver ended the stream with error " +
+                                               std::to_string(status);
     return;
   }
   s->table->finish(s, status, message ? message : "");

@@ -852,6 +852,11 @@ void gateway::reply_stream(uint64_t serial, json result, domus_stream* stream) {
       return i->fail(serial, errc::shutting_down, "the daemon is stopping");
     }
     std::unique_ptr<domus_stream> s(stream);
+    // Ended without an error before it opened (an empty download, all of it read at
+    // once): the client gets the stream, and its end at once.
+    bool ended_ok = s->attached && s->ended && s->early_end.empty();
+    if (ended_ok)
+      s->ended = false;
     if (!s->attached || s->ended)
       return i->fail(serial, errc::operation_failed,
                      !s->early_end.empty() ? s->early_end
@@ -863,7 +868,10 @@ void gateway::reply_stream(uint64_t serial, json result, domus_stream* stream) {
     result["stream"] = id;
     result["window"] = i->limits().stream_window;
     result["chunk_bytes"] = DOMUS_STREAM_CHUNK_BYTES;
+    domus_stream* opened = ended_ok ? i->streams->find_open(id) : nullptr;
     i->answer(serial, protocol::encode_reply(p.client_id, result));
+    if (opened)
+      i->streams->finish(opened, DOMUS_OK, "");
   });
 }
 

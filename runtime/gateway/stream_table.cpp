@@ -22,7 +22,8 @@ std::string code_name(int32_t status) {
 } // namespace
 
 void discard_stream(domus_stream* s, int32_t status, const char* message) {
-  if (s->attached)
+  // A driver that ended it itself hears nothing more (it may have freed what arg is).
+  if (s->attached && !s->ended)
     s->cbs.on_end(s->arg, status, message);
   delete s;
 }

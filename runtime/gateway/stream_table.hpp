@@ -116,6 +116,11 @@ public:
   void abort_all(int32_t status, const std::string& message);
 
   size_t size() const { return open_.size(); }
+  /// The open stream `id`, or nullptr.
+  domus_stream* find_open(uint64_t id) {
+    auto it = open_.find(id);
+    return it == open_.end() ? nullptr : it->second.get();
+  }
   const stream_bounds& bounds() const { return bounds_; }
 
 private:

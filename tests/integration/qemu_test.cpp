@@ -889,6 +889,13 @@ BOOST_AUTO_TEST_CASE(volume_disks_run_on_their_pools_files) {
   r = f.sh({"vol-delete disk.qcow2 --pool vols"});
   BOOST_TEST(r.status != 0);
   BOOST_TEST(r.err.find("domain 'v1' uses it") != std::string::npos, r.err);
+  // An upload would replace the file under the running guest: refused, naming it.
+  write_file(f.d->root() + "/image", "new content");
+  r = f.sh({"vol-upload disk.qcow2 " + f.d->root() + "/image --pool vols"});
+  BOOST_TEST(r.status != 0);
+  BOOST_TEST(r.err.find("storage volume 'disk.qcow2' of pool 'vols' cannot be uploaded "
+                        "to: running domain 'v1' uses it") != std::string::npos,
+             r.err);
   // domxml-to-native names the same file.
   std::string xml_file = f.d->root() + "/v1.xml";
   write_file(xml_file, guest_xml("v9", disk("vols", "disk.qcow2")));

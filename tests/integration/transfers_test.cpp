@@ -146,6 +146,34 @@ BOOST_AUTO_TEST_CASE(upload_and_download_round_trip) {
   BOOST_TEST(q["format"] == "qcow2");
   BOOST_TEST(q["capacity"] == 64u * 1048576);
   BOOST_TEST(!upload_file_left());
+  // An empty volume downloads as an empty file (its stream ends as soon as it opens).
+  raw("empty", "0");
+  for (int i = 0; i < 5; ++i) {
+    r = sh("vol-download empty " + local("nothing") + " --pool default");
+    BOOST_TEST_REQUIRE(r.status == 0, r.err);
+    BOOST_TEST(file_exists(local("nothing")));
+    BOOST_TEST(read_file(local("nothing")).empty());
+  }
+}
+
+// On a terminal domsh shows how far a transfer is (bytes, rate, percent); piped, as
+// upload_and_download_round_trip checks, nothing. script(1) gives it a terminal.
+BOOST_AUTO_TEST_CASE(a_terminal_sees_the_progress_line) {
+  raw("shown", "0");
+  write_file(local("eight"), noise(8u * 1048576, 11));
+  std::string line = domsh_path() + " -c '" + d.uri("/system", "probe10") +
+                     "' vol-upload shown " + local("eight") + " --pool default";
+  auto r = run({"/usr/bin/script", "-qec", line, "/dev/null"});
+  BOOST_TEST_REQUIRE(r.status == 0, r.out << r.err);
+  BOOST_TEST(r.out.find("Uploading [") != std::string::npos, r.out);
+  BOOST_TEST(r.out.find("] 100%  8.0 MiB of 8.0 MiB") != std::string::npos, r.out);
+  BOOST_TEST(read_file(images() + "/shown") == read_file(local("eight")));
+  line = domsh_path() + " -c '" + d.uri("/system", "probe10") + "' vol-download shown " +
+         local("eight.back") + " --pool default";
+  r = run({"/usr/bin/script", "-qec", line, "/dev/null"});
+  BOOST_TEST_REQUIRE(r.status == 0, r.out << r.err);
+  BOOST_TEST(r.out.find("Downloading [") != std::string::npos, r.out);
+  BOOST_TEST(read_file(local("eight.back")) == read_file(local("eight")));
 }
 
 // --sparse: holes travel as holes both ways, so neither end allocates them.

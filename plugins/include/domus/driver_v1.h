@@ -923,7 +923,7 @@ typedef struct domus_volume_ops_v1 {
       volume after) and stream_finish(0) just before; on an error or an abort (the
       client's, or `cancel`), with the error, the volume as it was before the upload
       (an upload is never left half-applied where the volume is read). Beside it the
-      runtime issues no other call on this volume but `download`s. flags:
+      runtime issues no other call on this volume (a download of it neither). flags:
       DOMUS_VOL_TRANSFER_SPARSE (the client may send holes). NULL: not supported. */
   void (*upload)(domus_instance* inst, domus_pool* pool, domus_vol* vol, uint64_t offset,
                  uint64_t length, uint32_t flags, domus_stream* stream, domus_job* job,
