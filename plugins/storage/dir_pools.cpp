@@ -3,6 +3,7 @@
 // it, a refresh reads it again, a build makes it, a delete removes it when empty. Every
 // operation that touches the filesystem runs as blocking work. Other pool types are
 // defined (the runtime keeps them) but not started.
+#include "permissions.hpp"
 #include "pool_volumes.hpp"
 #include "storage_state.hpp"
 
@@ -56,9 +57,11 @@ domus_pool_info_v1 info_of(const domus_pool& p) {
   return info;
 }
 
-// Makes the directory (and its parents, as libvirt's build does), mode 0711 where it
-// is new: the pool's files are reachable by path, its listing is not.
-void make_directory(const domus_pool& p, const std::string& path) {
+// Makes the directory (and its parents, as libvirt's build does), where it is new with
+// the pool's <permissions>, by default mode 0711: the pool's files are reachable by
+// path, its listing is not.
+void make_directory(const domus_pool& p, const model::pool_def& def) {
+  const std::string& path = def.target_path;
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
     if (!S_ISDIR(st.st_mode))
@@ -77,14 +80,14 @@ void make_directory(const domus_pool& p, const std::string& path) {
   // The mode asked for, whatever the daemon's umask (077 for a daemon) took from it;
   // through the directory's descriptor, so that a link swapped in meanwhile is never
   // followed to another file's mode.
+  // The pool's <permissions> where it gives them (libvirt's default mode 0711).
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  bool ok = fd >= 0 && ::fchmod(fd, 0711) == 0;
-  int e = errno;
-  if (fd >= 0)
-    ::close(fd);
-  if (!ok)
+  if (fd < 0)
     throw error(errc::operation_failed, pool_label(p) + ": cannot set the mode of '" +
-                                            path + "': " + std::strerror(e));
+                                            path + "': " + std::strerror(errno));
+  dir_backend::fd_guard g{fd};
+  apply_permissions(fd, permissions_of(def.root.child("target"), 0711),
+                    pool_label(p) + "'s directory '" + path + "'");
 }
 
 // Opens the target directory of a pool to start.
@@ -130,7 +133,7 @@ void build_now(domus_pool* p, const model::pool_def& def, uint32_t flags) {
                 pool_label(*p) +
                     ": build --overwrite and --no-overwrite exclude each other");
   check_runs(*p, def);
-  make_directory(*p, def.target_path);
+  make_directory(*p, def);
 }
 
 void pool_start(domus_instance* inst, domus_pool* p, const char* xml, uint32_t flags,

@@ -2,6 +2,7 @@
 // dir backend makes, resizes and wipes itself; qcow2 volumes are made and resized by
 // Debian's qemu-img, which gets the file as an inherited descriptor (never a path). Each
 // runs as blocking work, beneath the pool's directory descriptor.
+#include "permissions.hpp"
 #include "pool_volumes.hpp"
 #include "qemu_img_run.hpp"
 #include "storage_state.hpp"
@@ -271,6 +272,23 @@ void copy_volume(domus_pool& p, const model::volume_def& def, const clone_source
   }
 }
 
+// The new volume's <permissions>, libvirt's default mode 0600 where it names none; a
+// volume whose permissions cannot be given is removed again.
+void set_permissions(const domus_pool& p, const model::volume_def& def) {
+  int fd = dir_backend::open_beneath(p.dirfd, def.name, O_RDONLY | O_NONBLOCK, false);
+  try {
+    if (fd < 0)
+      throw error(errc::operation_failed,
+                  vol_label(p, def.name) + " cannot be opened: " + std::strerror(errno));
+    fd_guard g{fd};
+    apply_permissions(fd, permissions_of(def.root.child("target"), 0600),
+                      vol_label(p, def.name));
+  } catch (...) {
+    remove_unfinished(p, def.name);
+    throw;
+  }
+}
+
 void vol_create(domus_instance* inst, domus_pool* p, const char* xml, domus_vol* from,
                 uint32_t flags, domus_complete_fn done, void* user) {
   std::string text = xml;
@@ -303,6 +321,7 @@ void vol_create(domus_instance* inst, domus_pool* p, const char* xml, domus_vol*
       throw error(errc::unsupported, vol_label(*p, def.name) + ": format '" + def.format +
                                          "': the storage driver makes raw and qcow2 "
                                          "volumes");
+    set_permissions(*p, def);
     auto v = std::make_unique<domus_vol>();
     v->name = def.name;
     read_volume(*p, *v);

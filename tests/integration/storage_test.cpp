@@ -380,6 +380,37 @@ BOOST_AUTO_TEST_CASE(pools_are_directories) {
              r.err);
 }
 
+// <permissions> are applied as libvirt applies them: a built directory and a new
+// volume get the mode, owner and group asked for (by default 0711 and 0600, the
+// daemon's owner).
+BOOST_AUTO_TEST_CASE(permissions_are_applied) {
+  std::string target = temp_dir("pm") + "/pool";
+  std::string pool_xml = "<pool type='dir'><name>pm</name><target><path>" + target +
+                         "</path><permissions><mode>0750</mode><owner>1234</owner>"
+                         "<group>4321</group></permissions></target></pool>";
+  ok("pool.define", {{"xml", pool_xml}});
+  ok("pool.build", {{"pool", "pm"}});
+  ok("pool.start", {{"pool", "pm"}});
+  struct stat d = stat_of(target);
+  BOOST_TEST((d.st_mode & 07777) == 0750u);
+  BOOST_TEST(d.st_uid == 1234u);
+  BOOST_TEST(d.st_gid == 4321u);
+  ok("vol.create",
+     {{"pool", "pm"},
+      {"xml", vol_xml("shared", "1048576",
+                      "<target><permissions><mode>0644</mode><owner>107"
+                      "</owner><group>108</group></permissions></target>")}});
+  struct stat v = stat_of(target + "/shared");
+  BOOST_TEST((v.st_mode & 07777) == 0644u);
+  BOOST_TEST(v.st_uid == 107u);
+  BOOST_TEST(v.st_gid == 108u);
+  // Without them: 0600, the daemon's user.
+  ok("vol.create", {{"pool", "pm"}, {"xml", vol_xml("plain", "1048576")}});
+  struct stat pl = stat_of(target + "/plain");
+  BOOST_TEST((pl.st_mode & 07777) == 0600u);
+  BOOST_TEST(pl.st_uid == ::geteuid());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // A storage driver that cannot open the URI: the domains serve, the pools are refused
