@@ -136,6 +136,8 @@ bool cmd_vol_resize(shell&, const parsed_command&);
 bool cmd_vol_wipe(shell&, const parsed_command&);
 bool cmd_vol_upload(shell&, const parsed_command&);
 bool cmd_vol_download(shell&, const parsed_command&);
+bool cmd_vol_jobinfo(shell&, const parsed_command&);
+bool cmd_vol_jobabort(shell&, const parsed_command&);
 bool cmd_domid(shell&, const parsed_command&);
 bool cmd_domname(shell&, const parsed_command&);
 bool cmd_domuuid(shell&, const parsed_command&);

@@ -1,6 +1,7 @@
 // vol-upload and vol-download, as virsh has them: a volume's bytes to or from a local
 // file over a stream (docs/protocol.md, "Volume transfers"), holes kept as holes with
-// --sparse, a progress line on a terminal.
+// --sparse, a progress line on a terminal; and Domus's vol-jobinfo and vol-jobabort for
+// the long-running jobs on a volume (transfers, creates and copies, wipes).
 #include "command_table.hpp"
 #include "progress_bar.hpp"
 #include "shell.hpp"
@@ -164,6 +165,33 @@ void hold_allocator_still() {
 }
 
 } // namespace
+
+bool cmd_vol_jobinfo(shell& sh, const parsed_command& pc) {
+  json jobs =
+      sh.call("vol.jobinfo", {{"pool", *pc.value("pool")}, {"vol", *pc.value("vol")}})
+          .value("jobs", json::array());
+  if (jobs.empty()) {
+    std::cout << "Job type:         None\n";
+    return true;
+  }
+  for (const auto& j : jobs) {
+    uint64_t done = j.value("processed", uint64_t{0}),
+             total = j.value("total", uint64_t{0});
+    std::cout << "Job:              " << j.value("proc", "") << "\n"
+              << "Time elapsed:     " << j.value("elapsed_ms", uint64_t{0}) << " ms\n"
+              << "Data processed:   " << done << " bytes\n";
+    if (total)
+      std::cout << "Data total:       " << total << " bytes\n"
+                << "Data remaining:   " << (total > done ? total - done : 0)
+                << " bytes\n";
+  }
+  return true;
+}
+
+bool cmd_vol_jobabort(shell& sh, const parsed_command& pc) {
+  sh.call("vol.jobabort", {{"pool", *pc.value("pool")}, {"vol", *pc.value("vol")}});
+  return true;
+}
 
 bool cmd_vol_upload(shell& sh, const parsed_command& pc) {
   std::string file = *pc.value("file");

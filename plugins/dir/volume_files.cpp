@@ -69,6 +69,18 @@ int allocate_range(int fd, off_t from, off_t to) {
   return rc == 0 ? 0 : errno;
 }
 
+// Asks `progress` whether to go on; throws when it says no.
+void step_done(const progress_fn& progress, uint64_t done, uint64_t total,
+               const char* what, const std::string& name) {
+  if (progress && !progress(done, total))
+    throw volume_error(
+        "the " + std::string(what) + " of volume '" + name + "' was aborted", ECANCELED);
+}
+
+// What one copy_file_range or zeroing step moves at most: the unit of progress reports
+// and of how soon an abort is heard.
+constexpr off_t slice = 64 << 20;
+
 } // namespace
 
 int create_file(int dirfd, const std::string& name, uint64_t capacity,
@@ -122,7 +134,7 @@ void resize_file(int dirfd, const std::string& name, uint64_t capacity, bool all
     fail("resize", name, e);
 }
 
-void zero_file(int dirfd, const std::string& name) {
+void zero_file(int dirfd, const std::string& name, const progress_fn& progress) {
   int fd = open_existing(dirfd, name, "wipe");
   struct stat st {};
   ::fstat(fd, &st);
@@ -131,22 +143,36 @@ void zero_file(int dirfd, const std::string& name) {
     // Sparse: emptied and grown back, holes all through.
     if (::ftruncate(fd, 0) != 0 || ::ftruncate(fd, st.st_size) != 0)
       e = errno;
-  } else if (st.st_size > 0 &&
-             ::fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, st.st_size) != 0) {
-    // FALLOC_FL_ZERO_RANGE zeroes in place, keeping the allocation; where the
-    // filesystem has no such call, zeros are written.
-    if (errno != EOPNOTSUPP) {
-      e = errno;
-    } else {
-      std::vector<char> zeros(1 << 20, 0);
-      for (off_t at = 0; at < st.st_size && e == 0;) {
-        size_t n = static_cast<size_t>(std::min<off_t>(st.st_size - at, zeros.size()));
-        ssize_t w = ::pwrite(fd, zeros.data(), n, at);
-        if (w < 0 && errno != EINTR)
-          e = errno;
-        else if (w > 0)
-          at += w;
+  } else {
+    // FALLOC_FL_ZERO_RANGE zeroes in place, keeping the allocation, a slice at a time
+    // (so that progress is told and an abort heard); where the filesystem has no such
+    // call, zeros are written.
+    std::vector<char> zeros;
+    uint64_t total = static_cast<uint64_t>(st.st_size);
+    for (off_t at = 0; at < st.st_size && e == 0;) {
+      try {
+        step_done(progress, static_cast<uint64_t>(at), total, "wipe", name);
+      } catch (...) {
+        ::close(fd);
+        throw;
       }
+      off_t n = std::min<off_t>(st.st_size - at, slice);
+      if (zeros.empty() && ::fallocate(fd, FALLOC_FL_ZERO_RANGE, at, n) == 0) {
+        at += n;
+        continue;
+      }
+      if (zeros.empty() && errno != EOPNOTSUPP) {
+        e = errno;
+        break;
+      }
+      if (zeros.empty())
+        zeros.assign(1 << 20, 0);
+      ssize_t w = ::pwrite(fd, zeros.data(),
+                           static_cast<size_t>(std::min<off_t>(n, zeros.size())), at);
+      if (w < 0 && errno != EINTR)
+        e = errno;
+      else if (w > 0)
+        at += w;
     }
   }
   if (e == 0 && ::fsync(fd) != 0)
@@ -157,11 +183,12 @@ void zero_file(int dirfd, const std::string& name) {
 }
 
 void copy_data(int from, int to, uint64_t size, uint64_t capacity,
-               const std::string& name) {
+               const std::string& name, const progress_fn& progress) {
   off_t end = as_offset(size, name);
   off_t final_size = as_offset(std::max(size, capacity), name);
   off_t at = 0;
   while (at < end) {
+    step_done(progress, static_cast<uint64_t>(at), size, "copy", name);
     off_t data = ::lseek(from, at, SEEK_DATA);
     if (data < 0 && errno == ENXIO)
       break; // only a hole is left
@@ -175,8 +202,11 @@ void copy_data(int from, int to, uint64_t size, uint64_t capacity,
     bool plain = false; // copy_file_range refused: between filesystems (EXDEV), ...
     while (in < hole) {
       ssize_t n;
+      if (in > data && (in - data) % slice == 0)
+        step_done(progress, static_cast<uint64_t>(in), size, "copy", name);
       if (!plain) {
-        n = ::copy_file_range(from, &in, to, &out, static_cast<size_t>(hole - in), 0);
+        n = ::copy_file_range(from, &in, to, &out,
+                              static_cast<size_t>(std::min<off_t>(hole - in, slice)), 0);
         if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP ||
                       errno == ENOSYS)) {
           plain = true;

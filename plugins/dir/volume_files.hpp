@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -23,6 +24,10 @@ public:
 private:
   int errno_;
 };
+
+/// Told how far a long copy or wipe is (bytes done, of `total`) every 64 MiB or so;
+/// returns false to stop it, which then throws volume_error with ECANCELED.
+using progress_fn = std::function<bool(uint64_t done, uint64_t total)>;
 
 /// Makes the raw volume `name` of `capacity` bytes in the pool directory `dirfd`: a new
 /// file (never an existing name or link) whose first `allocation` bytes (at most the
@@ -42,14 +47,14 @@ void resize_file(int dirfd, const std::string& name, uint64_t capacity, bool all
 /// algorithm), as libvirt does: a sparse file is cut to nothing and grown back, so that a
 /// thin volume stays thin and never fills its filesystem; a file allocated in full is
 /// zeroed in place and stays allocated.
-void zero_file(int dirfd, const std::string& name);
+void zero_file(int dirfd, const std::string& name, const progress_fn& progress = nullptr);
 
 /// Copies the `size` bytes of the file open at `from` into the new file open at `to`
 /// (a raw clone), keeping holes as holes: only the data extents are copied
 /// (SEEK_DATA/SEEK_HOLE, copy_file_range); then `to` is `capacity` bytes (at least
 /// `size`) and flushed. `name` is the new volume's, for errors. Throws volume_error.
 void copy_data(int from, int to, uint64_t size, uint64_t capacity,
-               const std::string& name);
+               const std::string& name, const progress_fn& progress = nullptr);
 
 /// Uploads write into a file of their own beside the volume, named with this prefix
 /// (never a volume's name, never listed), which replaces the volume only once complete.

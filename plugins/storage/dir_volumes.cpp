@@ -17,8 +17,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <memory>
 
 namespace domus::storage_driver {
@@ -36,6 +38,27 @@ std::string vol_label(const domus_pool& p, const std::string& name) {
 }
 
 using dir_backend::fd_guard;
+
+// A long-running call's side of the runtime's job: its progress, told as bytes, and
+// whether it was aborted (the volume table's cancel). Empty for the plain calls.
+struct job_link {
+  domus_instance* inst = nullptr;
+  domus_job* job = nullptr;
+  std::shared_ptr<std::atomic<bool>> cancelled;
+
+  bool aborted() const { return cancelled && cancelled->load(); }
+  const std::atomic<bool>* flag() const { return cancelled.get(); }
+  // The progress callback of the dir backend: reports, and says whether to go on.
+  dir_backend::progress_fn progress() const {
+    if (!job)
+      return nullptr;
+    return [this](uint64_t done, uint64_t total) {
+      domus_job_progress_v1 pr{sizeof pr, std::min(done, total), total};
+      inst->host->job_progress(inst->host->ctx, job, &pr);
+      return !aborted();
+    };
+  }
+};
 
 // Removes what a create or copy made before it failed; the failure's own error is the
 // one to report (a file left over shows at the next refresh).
@@ -215,7 +238,8 @@ std::shared_ptr<clone_source> source_of(domus_instance* inst, domus_vol* from) {
 // vol-clone and vol-create-from: the source's content into a new volume of the format
 // the definition asks; raw to raw copied here (holes kept), anything else by qemu-img
 // convert, both files passed as descriptors. The copy is at least the source's size.
-void copy_volume(domus_pool& p, const model::volume_def& def, const clone_source& src) {
+void copy_volume(domus_pool& p, const model::volume_def& def, const clone_source& src,
+                 const job_link& jl) {
   const domus_instance& inst = *p.inst;
   std::string what = "volume '" + src.name + "' of storage pool '" + src.pool + "'";
   if (src.dirfd < 0)
@@ -245,14 +269,14 @@ void copy_volume(domus_pool& p, const model::volume_def& def, const clone_source
   try {
     if (src.format == "raw" && def.format == "raw") {
       dir_backend::copy_data(in, out, static_cast<uint64_t>(st.st_size), capacity,
-                             def.name);
+                             def.name, jl.progress());
       return;
     }
     run_outcome run = run_qemu_img(
         inst.host,
         dir_backend::convert_argv(inst.qemu_img, in, src.format, out, def.format),
         {in, out}, "qemu-img convert of " + what + " into " + vol_label(p, def.name),
-        qemu_img_bound);
+        qemu_img_bound, jl.flag());
     if (run.ok && capacity > src.capacity) {
       if (def.format == "raw")
         run.ok = ::ftruncate(out, static_cast<off_t>(capacity)) == 0;
@@ -263,9 +287,9 @@ void copy_volume(domus_pool& p, const model::volume_def& def, const clone_source
             "qemu-img resize of " + vol_label(p, def.name), qemu_img_bound);
     }
     if (!run.ok)
-      throw error(errc::operation_failed, run.message.empty()
-                                              ? "cannot size " + vol_label(p, def.name)
-                                              : run.message);
+      throw error(run.aborted ? errc::aborted : errc::operation_failed,
+                  run.message.empty() ? "cannot size " + vol_label(p, def.name)
+                                      : run.message);
   } catch (...) {
     remove_unfinished(p, def.name);
     throw;
@@ -289,30 +313,32 @@ void set_permissions(const domus_pool& p, const model::volume_def& def) {
   }
 }
 
-void vol_create(domus_instance* inst, domus_pool* p, const char* xml, domus_vol* from,
-                uint32_t flags, domus_complete_fn done, void* user) {
-  std::string text = xml;
-  std::shared_ptr<clone_source> src = from ? source_of(inst, from) : nullptr;
-  run_blocking(inst, "the create of a volume of " + pool_label(*p), done, user, [=] {
-    if (from && !src)
-      throw error(errc::no_volume, pool_label(*p) + ": the volume to copy is gone");
-    if (src && flags)
-      throw error(errc::unsupported, pool_label(*p) + ": a copy takes no flags "
-                                                      "(--prealloc-metadata, --reflink)");
-    if (flags & ~DOMUS_VOL_CREATE_PREALLOC_METADATA)
-      throw error(errc::unsupported, pool_label(*p) + ": volume create flags other than "
-                                                      "--prealloc-metadata");
-    auto def = model::parse_volume(text, "the runtime's definition", p->def,
-                                   model::parse_mode::stored);
-    if (std::string why = dir_backend::volume_name_problem(def.name); !why.empty())
-      throw error(errc::invalid_name, "volume name '" + def.name + "': " + why);
-    if (def.type != "file")
-      throw error(errc::unsupported, vol_label(*p, def.name) +
-                                         ": a dir pool makes files, "
-                                         "not volumes of type '" +
-                                         def.type + "'");
+// A volume made (vol-create, vol-create-as) or copied (vol-clone, vol-create-from), as
+// a plain call or a long-running job (`jl` then names it). An aborted job removes what
+// it made and fails with `aborted`.
+void make_volume(domus_pool* p, const std::string& text, domus_vol* from,
+                 const std::shared_ptr<clone_source>& src, uint32_t flags,
+                 domus_complete_fn done, void* user, const job_link& jl) {
+  if (from && !src)
+    throw error(errc::no_volume, pool_label(*p) + ": the volume to copy is gone");
+  if (src && flags)
+    throw error(errc::unsupported, pool_label(*p) + ": a copy takes no flags "
+                                                    "(--prealloc-metadata, --reflink)");
+  if (flags & ~DOMUS_VOL_CREATE_PREALLOC_METADATA)
+    throw error(errc::unsupported, pool_label(*p) + ": volume create flags other than "
+                                                    "--prealloc-metadata");
+  auto def = model::parse_volume(text, "the runtime's definition", p->def,
+                                 model::parse_mode::stored);
+  if (std::string why = dir_backend::volume_name_problem(def.name); !why.empty())
+    throw error(errc::invalid_name, "volume name '" + def.name + "': " + why);
+  if (def.type != "file")
+    throw error(errc::unsupported, vol_label(*p, def.name) +
+                                       ": a dir pool makes files, "
+                                       "not volumes of type '" +
+                                       def.type + "'");
+  try {
     if (src)
-      copy_volume(*p, def, *src);
+      copy_volume(*p, def, *src, jl);
     else if (def.format == "raw")
       create_raw(*p, def, flags);
     else if (def.format == "qcow2")
@@ -321,16 +347,60 @@ void vol_create(domus_instance* inst, domus_pool* p, const char* xml, domus_vol*
       throw error(errc::unsupported, vol_label(*p, def.name) + ": format '" + def.format +
                                          "': the storage driver makes raw and qcow2 "
                                          "volumes");
-    set_permissions(*p, def);
-    auto v = std::make_unique<domus_vol>();
-    v->name = def.name;
-    read_volume(*p, *v);
-    domus_vol* made = v.get();
-    {
-      std::lock_guard<std::mutex> lock(p->mutex);
-      p->vols[def.name] = std::move(v);
-    }
-    complete(p, done, user, volumes::one, made);
+  } catch (const dir_backend::volume_error& e) {
+    if (e.error_number() == ECANCELED)
+      throw error(errc::aborted, e.what());
+    throw;
+  }
+  if (jl.aborted()) { // (made before the abort was heard: it goes all the same)
+    remove_unfinished(*p, def.name);
+    throw error(errc::aborted,
+                "the create of " + vol_label(*p, def.name) + " was aborted");
+  }
+  set_permissions(*p, def);
+  auto v = std::make_unique<domus_vol>();
+  v->name = def.name;
+  read_volume(*p, *v);
+  domus_vol* made = v.get();
+  {
+    std::lock_guard<std::mutex> lock(p->mutex);
+    p->vols[def.name] = std::move(v);
+  }
+  if (jl.job)
+    unregister_job(jl.inst, user); // before its completion
+  complete(p, done, user, volumes::one, made);
+}
+
+void vol_create(domus_instance* inst, domus_pool* p, const char* xml, domus_vol* from,
+                uint32_t flags, domus_complete_fn done, void* user) {
+  std::string text = xml;
+  std::shared_ptr<clone_source> src = from ? source_of(inst, from) : nullptr;
+  run_blocking(inst, "the create of a volume of " + pool_label(*p), done, user,
+               [=] { make_volume(p, text, from, src, flags, done, user, job_link{}); });
+}
+
+// Forgets a long-running call's registration when its body leaves by an exception (its
+// error completion follows, in `guarded`).
+// (On success the body forgets it itself, just before it completes: after, the runtime
+// may reuse the address for another call.)
+struct job_registration {
+  domus_instance* inst;
+  void* user;
+  int exceptions = std::uncaught_exceptions();
+  ~job_registration() {
+    if (std::uncaught_exceptions() > exceptions)
+      unregister_job(inst, user);
+  }
+};
+
+void vol_create_job(domus_instance* inst, domus_pool* p, const char* xml, domus_vol* from,
+                    uint32_t flags, domus_job* job, domus_complete_fn done, void* user) {
+  std::string text = xml;
+  std::shared_ptr<clone_source> src = from ? source_of(inst, from) : nullptr;
+  job_link jl{inst, job, register_job(inst, user)};
+  run_blocking(inst, "the create of a volume of " + pool_label(*p), done, user, [=] {
+    job_registration reg{inst, user};
+    make_volume(p, text, from, src, flags, done, user, jl);
   });
 }
 
@@ -428,22 +498,44 @@ void vol_resize(domus_instance* inst, domus_pool* p, domus_vol* v, uint64_t capa
   });
 }
 
+// The wipe, as a plain call or a long-running job (`jl`): aborted, the volume is left
+// partly zeroed and the call fails with `aborted`.
+void wipe_volume(domus_pool* p, domus_vol* v, uint32_t algorithm, uint32_t flags,
+                 domus_complete_fn done, void* user, const job_link& jl) {
+  if (algorithm != 0)
+    throw error(errc::unsupported,
+                vol_label(*p, v->name) + ": wipe algorithm " + std::to_string(algorithm) +
+                    ": the storage driver writes zeros only (algorithm zero)");
+  if (flags)
+    throw error(errc::unsupported, "volume wipe takes no flags");
+  check_writable(*p, *v, "wiped");
+  try {
+    dir_backend::zero_file(p->dirfd, v->name, jl.progress());
+  } catch (const dir_backend::volume_error& e) {
+    if (e.error_number() == ECANCELED)
+      throw error(errc::aborted, e.what());
+    throw;
+  }
+  read_volume(*p, *v);
+  if (jl.job)
+    unregister_job(jl.inst, user); // before its completion
+  complete(p, done, user, volumes::one, v);
+}
+
 // libvirt's zero algorithm, as libvirt runs it on a file of any format: every byte
 // zero (a qcow2 volume is raw and empty after), a thin volume left thin (zero_file).
 void vol_wipe(domus_instance* inst, domus_pool* p, domus_vol* v, uint32_t algorithm,
               uint32_t flags, domus_complete_fn done, void* user) {
+  run_blocking(inst, "the wipe of " + vol_label(*p, v->name), done, user,
+               [=] { wipe_volume(p, v, algorithm, flags, done, user, job_link{}); });
+}
+
+void vol_wipe_job(domus_instance* inst, domus_pool* p, domus_vol* v, uint32_t algorithm,
+                  uint32_t flags, domus_job* job, domus_complete_fn done, void* user) {
+  job_link jl{inst, job, register_job(inst, user)};
   run_blocking(inst, "the wipe of " + vol_label(*p, v->name), done, user, [=] {
-    if (algorithm != 0)
-      throw error(errc::unsupported,
-                  vol_label(*p, v->name) + ": wipe algorithm " +
-                      std::to_string(algorithm) +
-                      ": the storage driver writes zeros only (algorithm zero)");
-    if (flags)
-      throw error(errc::unsupported, "volume wipe takes no flags");
-    check_writable(*p, *v, "wiped");
-    dir_backend::zero_file(p->dirfd, v->name);
-    read_volume(*p, *v);
-    complete(p, done, user, volumes::one, v);
+    job_registration reg{inst, user};
+    wipe_volume(p, v, algorithm, flags, done, user, jl);
   });
 }
 
@@ -451,8 +543,16 @@ void vol_wipe(domus_instance* inst, domus_pool* p, domus_vol* v, uint32_t algori
 
 const domus_volume_ops_v1& volume_ops() {
   static const domus_volume_ops_v1 table = {
-      sizeof(domus_volume_ops_v1), vol_create,           vol_delete, vol_resize, vol_wipe,
-      transfers().upload,          transfers().download,
+      sizeof(domus_volume_ops_v1),
+      vol_create,
+      vol_delete,
+      vol_resize,
+      vol_wipe,
+      transfers().upload,
+      transfers().download,
+      vol_create_job,
+      vol_wipe_job,
+      cancel_job,
   };
   return table;
 }

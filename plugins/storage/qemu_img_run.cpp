@@ -68,7 +68,8 @@ std::string said(int fd) {
 
 run_outcome run_qemu_img(const domus_host_v1* host, const std::vector<std::string>& argv,
                          const std::vector<int>& pass_fds, const std::string& what,
-                         std::chrono::milliseconds bound) {
+                         std::chrono::milliseconds bound,
+                         const std::atomic<bool>* cancelled) {
   run_outcome out;
   int err = ::memfd_create("qemu-img-stderr", MFD_CLOEXEC);
   if (err < 0) {
@@ -105,7 +106,21 @@ run_outcome run_qemu_img(const domus_host_v1* host, const std::vector<std::strin
     return out;
   }
   std::unique_lock<std::mutex> lock(state->mutex);
-  if (!state->changed.wait_for(lock, bound, [&] { return state->ended; })) {
+  // Waited for in slices when it may be aborted: the abort sets a flag, nothing wakes us.
+  auto until = std::chrono::steady_clock::now() + bound;
+  while (cancelled && !state->ended && std::chrono::steady_clock::now() < until) {
+    state->changed.wait_for(lock, std::chrono::milliseconds(100),
+                            [&] { return state->ended; });
+    if (!state->ended && cancelled->load()) {
+      host->kill(host->ctx, child, SIGKILL);
+      state->changed.wait_for(lock, std::chrono::seconds(5),
+                              [&] { return state->ended; });
+      out.message = what + " was aborted";
+      out.aborted = true;
+      return out;
+    }
+  }
+  if (!state->changed.wait_until(lock, until, [&] { return state->ended; })) {
     // Hung: killed, and waited for (bounded too: a closing host reports no exit), so
     // that it never writes into the file later.
     host->kill(host->ctx, child, SIGKILL);

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <system_error>
 #include <unistd.h>
 
@@ -87,6 +88,64 @@ void run_blocking(domus_instance* inst, const std::string& what, domus_complete_
 
 void log(domus_instance* inst, int32_t level, const std::string& message) {
   inst->host->log(inst->host->ctx, level, message.c_str());
+}
+
+std::shared_ptr<std::atomic<bool>> register_job(domus_instance* inst, void* user,
+                                                void* transfer,
+                                                void (*abort_transfer)(void*)) {
+  auto flag = std::make_shared<std::atomic<bool>>(false);
+  std::lock_guard<std::mutex> lock(inst->jobs_mutex);
+  inst->jobs[user] = {flag, transfer, abort_transfer};
+  return flag;
+}
+
+void unregister_job(domus_instance* inst, void* user) {
+  std::lock_guard<std::mutex> lock(inst->jobs_mutex);
+  inst->jobs.erase(user);
+}
+
+namespace {
+
+struct loop_abort {
+  domus_instance* inst;
+  void* user;
+};
+
+// On the loop thread, where transfers live and are unregistered: one still registered
+// is alive for the length of this call.
+void abort_on_loop(void* arg) {
+  std::unique_ptr<loop_abort> a(static_cast<loop_abort*>(arg));
+  void* transfer = nullptr;
+  void (*abort)(void*) = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(a->inst->jobs_mutex);
+    auto it = a->inst->jobs.find(a->user);
+    if (it == a->inst->jobs.end())
+      return;
+    transfer = it->second.transfer;
+    abort = it->second.abort_transfer;
+  }
+  if (transfer && abort)
+    abort(transfer);
+}
+
+} // namespace
+
+void cancel_job(domus_instance* inst, void* user) {
+  bool transfer = false;
+  {
+    std::lock_guard<std::mutex> lock(inst->jobs_mutex);
+    auto it = inst->jobs.find(user);
+    if (it == inst->jobs.end())
+      return;
+    it->second.cancelled->store(true);
+    transfer = it->second.transfer != nullptr;
+  }
+  if (!transfer)
+    return;
+  auto* a = new loop_abort{inst, user};
+  if (inst->host->post(inst->host->ctx, abort_on_loop, a) != 0)
+    delete a; // the daemon stops: its streams end anyway
 }
 
 std::string pool_label(const domus_pool& p) {

@@ -8,6 +8,7 @@
 #include <domus/errors.hpp>
 #include <domus/model/storage_def.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -23,6 +24,16 @@ struct domus_instance {
   std::string qemu_img; ///< the qemu-img binary (setting qemu_img)
   std::mutex mutex;     ///< guards pools
   std::set<domus_pool*> pools;
+  /// The long-running volume calls the runtime may abort (the volume table's cancel),
+  /// by their `user`: each a flag its worker looks at, and for a transfer the
+  /// transfer, aborted on the loop thread where it lives.
+  struct job {
+    std::shared_ptr<std::atomic<bool>> cancelled;
+    void* transfer = nullptr;
+    void (*abort_transfer)(void* transfer) = nullptr;
+  };
+  std::mutex jobs_mutex; ///< guards jobs
+  std::map<void*, job> jobs;
 };
 
 /// A volume as the pool's last scan, create or resize left it.
@@ -72,6 +83,18 @@ void log(domus_instance* inst, int32_t level, const std::string& message);
 
 /// The pool's name, for messages ("storage pool 'default'").
 std::string pool_label(const domus_pool& p);
+
+/// Registers a long-running volume call by its `user` (from its start until just
+/// before its completion): the flag its work looks at. A transfer passes itself and how
+/// to abort it on the loop thread.
+std::shared_ptr<std::atomic<bool>> register_job(domus_instance* inst, void* user,
+                                                void* transfer = nullptr,
+                                                void (*abort_transfer)(void*) = nullptr);
+/// Forgets it (before its completion: the runtime never names it again after).
+void unregister_job(domus_instance* inst, void* user);
+/// The volume table's `cancel`: sets the call's flag, and aborts a transfer on the loop
+/// thread. An unknown `user` (completed already) is ignored.
+void cancel_job(domus_instance* inst, void* user);
 
 /// The pool and volume operation tables (dir_pools.cpp, dir_volumes.cpp).
 const domus_pool_ops_v1& pool_ops();

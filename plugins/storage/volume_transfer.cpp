@@ -121,6 +121,14 @@ struct transfer {
   }
   // "the upload to volume 'a' of storage pool 'b'"
   virtual std::string title() const = 0;
+  // What to do next (loop thread).
+  virtual void step() = 0;
+  // The runtime aborted it (vol.jobabort, a deadline): loop thread.
+  static void abort_requested(void* arg) {
+    auto* t = static_cast<transfer*>(arg);
+    t->fail(errc::aborted, t->title() + " was aborted");
+    t->step();
+  }
   virtual ~transfer() {
     if (fd >= 0)
       ::close(fd);
@@ -195,6 +203,7 @@ template <class T> bool wind_up(T* t) {
     return false;
   if (!t->completed) {
     t->completed = true;
+    unregister_job(t->inst, t->user); // before the completion
     t->complete();
   }
   delete t;
@@ -305,7 +314,7 @@ struct upload : transfer {
   }
 
   // Loop thread: what to do next.
-  void step() {
+  void step() override {
     if (failed() || (stream_over && !eof))
       return stop();
     if (!ready || working)
@@ -494,7 +503,7 @@ struct download : transfer {
     batch.clear();
   }
 
-  void step() {
+  void step() override {
     if (failed())
       return stop();
     if (stream_over)
@@ -584,7 +593,9 @@ template <class T> void begin(T* t, domus_stream_cbs_v1 cbs) {
   }
   // Attached: from here on the stream ends through the state machine only. Setup
   // runs first; its end (`worked`, then `step`) runs on the loop thread.
+  register_job(t->inst, t->user, t, transfer::abort_requested);
   if (!queue_batch(t)) {
+    unregister_job(t->inst, t->user);
     // Refused: finished now, before the stream is the client's (it never opens).
     h.stream_finish(h.ctx, t->stream, static_cast<int32_t>(t->code), t->message.c_str());
     errc code = t->code;

@@ -151,6 +151,11 @@ const std::vector<proc_entry>& proc_catalogue() {
        "{pool?, vol, offset?, length?, flags?}",
        "opens a stream that carries the volume's content from `offset` (at most "
        "`length`; 0 or none: to its end): {stream, window, chunk_bytes, holes}"},
+      {proc::vol_jobinfo, "vol.jobinfo", t::instance, false, "{pool, vol}",
+       "the long-running jobs on a volume (a transfer, a create or copy, a wipe): {jobs: "
+       "[{proc, elapsed_ms, processed, total}]}"},
+      {proc::vol_jobabort, "vol.jobabort", t::instance, true, "{pool, vol}",
+       "aborts the long-running jobs on a volume: {aborted}"},
   };
   return entries;
 }

@@ -672,6 +672,8 @@ public:
     case proc::vol_wipe:
     case proc::vol_upload:
     case proc::vol_download:
+    case proc::vol_jobinfo:
+    case proc::vol_jobabort:
       return st().pools->handle(r);
     default:
       return reply_error(r, errc::internal,

@@ -382,6 +382,9 @@ void instance_pools::handle(const rpc& r) {
   case proc::vol_upload:
   case proc::vol_download:
     return volume_change(r);
+  case proc::vol_jobinfo:
+  case proc::vol_jobabort:
+    return volume_job(r);
   default:
     return change(r);
   }
@@ -506,6 +509,16 @@ void instance_pools::volume_definition(const rpc& r) {
     }
   }
   self_->send(target.entry->actor, call_atom::value, std::move(j));
+}
+
+// vol.jobinfo and vol.jobabort: by pool and name, not through the volume table, since a
+// volume being built is not in it yet.
+void instance_pools::volume_job(const rpc& r) {
+  pool_view p = active_pool(required_string(r.args, "pool"), r.proc);
+  pool_request j;
+  j.request = r;
+  j.vol = required_string(r.args, "vol");
+  self_->send(p.entry->actor, call_atom::value, std::move(j));
 }
 
 void instance_pools::volume_change(const rpc& r) {

@@ -99,6 +99,7 @@ private:
   void volume_query(const rpc& r);
   void volume_definition(const rpc& r);
   void volume_change(const rpc& r);
+  void volume_job(const rpc& r);
   void check_served() const;
   void query(const rpc& r);
   void definition(const rpc& r);

@@ -16,6 +16,7 @@
 
 #include <caf/all.hpp>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -39,14 +40,20 @@ struct pool_state {
   std::string hung; // the driver call out past its deadline, "" when none
   bool gone = false;
   store_calls stored; // writes of its files, with what to do next
-  // Volume transfers running beside the queue (long-running jobs), by volume name.
-  struct transfer {
+  // The long-running jobs on volumes, running beside the queue, by volume name: what
+  // each holds (docs/architecture.md, "Long-running jobs on volumes").
+  struct volume_job {
+    enum class kind { upload, download, create, wipe, copy_source };
+    kind what = kind::download;
     uint64_t call_id = 0;
-    bool upload = false;
-    bool answered = false;          // its caller has its stream, or an error
-    domus_stream* stream = nullptr; // the runtime's to free (not the client's)
+    std::string proc;               // for vol.jobinfo: "vol.upload", ...
+    bool answered = false;          // a transfer's caller has its stream, or an error
+    domus_stream* stream = nullptr; // the runtime's to free (never the client's)
+    std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
+    uint64_t processed = 0, total = 0; // as the driver last reported
+    bool writes() const { return what != kind::download && what != kind::copy_source; }
   };
-  std::multimap<std::string, transfer> transfers;
+  std::multimap<std::string, volume_job> jobs;
   static inline const char* name = "pool";
 };
 
@@ -182,7 +189,7 @@ public:
     pool_facts f = slot().read();
     if (auto refused = check_pool_op(r.proc, f, name()))
       throw protocol::error(errc::invalid_operation, *refused);
-    check_transfers(j);
+    check_jobs(j);
     switch (r.proc) {
     case proc::pool_define:
       return slot().defined() ? redefine(j) : define_new(j, false);
@@ -550,8 +557,13 @@ public:
   }
 
   // vol.create, vol.create-from, vol.clone: a name the pool does not have yet.
+  // vol.create, vol.create-from, vol.clone: a name the pool does not have yet. With the
+  // driver's create_job (ABI 1.3), a long-running job beside the queue: the new name is
+  // held until it completes (libvirt's `building`), and a copy's source in this pool
+  // too (libvirt's `in_use`).
   void vol_create(pool_request& j) {
-    auto fn = need(DOMUS_VOLUME_OP(ctx(), create), "create volume");
+    auto as_job = DOMUS_VOLUME_OP(ctx(), create_job);
+    auto fn = as_job ? nullptr : need(DOMUS_VOLUME_OP(ctx(), create), "create volume");
     const rpc& r = j.request;
     if (slot().read().volume(j.volume->name))
       throw protocol::error(errc::volume_exists, "storage pool '" + name() +
@@ -562,28 +574,48 @@ public:
     auto* inst = ctx().inst;
     auto* handle = slot().read().handle;
     domus_vol* from = j.from;
-    st().calls.drive(
+    if (!as_job) {
+      st().calls.drive(
+          driver_op::vol_create,
+          [=](domus_complete_fn done, void* user) {
+            fn(inst, handle, xml->c_str(), from, flags, done, user);
+          },
+          [this, r](driver_result& res) {
+            created(r, res);
+            finish();
+          });
+      return;
+    }
+    uint64_t id = st().calls.next_id();
+    hold(j.volume->name, pool_state::volume_job::kind::create, id, r.proc);
+    if (j.from && j.from_pool == name())
+      hold(j.from_name, pool_state::volume_job::kind::copy_source, id, r.proc);
+    st().calls.drive_job(
         driver_op::vol_create,
-        [=](domus_complete_fn done, void* user) {
-          fn(inst, handle, xml->c_str(), from, flags, done, user);
+        [=](domus_complete_fn done, void* user, domus_job* job) {
+          as_job(inst, handle, xml->c_str(), from, flags, job, done, user);
         },
-        [this, r](driver_result& res) {
-          if (res.ok() && res.volumes.empty())
-            res = failed("the driver's volume create returned no volume");
-          if (!res.ok()) {
-            reply_driver_error(r, res, "create a volume in");
-            return finish();
-          }
-          pool_facts f = slot().read();
-          apply_info(f, res);
-          driver_volume made = res.volumes.front();
-          f.volumes = std::make_shared<volume_table>(
-              f.volumes ? f.volumes->with(made) : volume_table().with(made));
-          slot().write(f);
-          publish_volume(made, "created");
-          reply(r, volume_reply(made));
-          finish();
+        [this, r, id](driver_result& res) {
+          release(id);
+          created(r, res);
         });
+    finish(); // the queue does not wait for it
+  }
+
+  // A create completed: the volume joins the table, announced and answered.
+  void created(const rpc& r, driver_result& res) {
+    if (res.ok() && res.volumes.empty())
+      res = failed("the driver's volume create returned no volume");
+    if (!res.ok())
+      return reply_driver_error(r, res, "create a volume in");
+    pool_facts f = slot().read();
+    apply_info(f, res);
+    driver_volume made = res.volumes.front();
+    f.volumes = std::make_shared<volume_table>(f.volumes ? f.volumes->with(made)
+                                                         : volume_table().with(made));
+    slot().write(f);
+    publish_volume(made, "created");
+    reply(r, volume_reply(made));
   }
 
   // vol.delete, vol.resize, vol.wipe: a volume the pool has.
@@ -594,14 +626,12 @@ public:
     auto* inst = ctx().inst;
     auto* handle = slot().read().handle;
     domus_vol* vol = v.handle;
-    auto then = [this, r, v](driver_result& res) {
+    auto changed = [this, r, v](driver_result& res) {
       std::string_view event = r.proc == proc::vol_delete   ? "deleted"
                                : r.proc == proc::vol_resize ? "resized"
                                                             : "wiped";
-      if (!res.ok()) {
-        reply_driver_error(r, res, std::string(event).substr(0, event.size() - 1));
-        return finish();
-      }
+      if (!res.ok())
+        return reply_driver_error(r, res, std::string(event).substr(0, event.size() - 1));
       pool_facts f = slot().read();
       apply_info(f, res);
       driver_volume after = v;
@@ -614,6 +644,9 @@ public:
       slot().write(f);
       publish_volume(after, event);
       reply(r, volume_reply(after));
+    };
+    auto then = [this, changed](driver_result& res) {
+      changed(res);
       finish();
     };
     if (r.proc == proc::vol_delete) {
@@ -637,6 +670,21 @@ public:
             fn(inst, handle, vol, capacity, flags, done, user);
           },
           then);
+    } else if (auto as_job = DOMUS_VOLUME_OP(ctx(), wipe_job)) {
+      // A long-running job (ABI 1.3), the volume held until it completes.
+      uint32_t algorithm = r.args.value("algorithm", 0u);
+      uint64_t id = st().calls.next_id();
+      hold(v.name, pool_state::volume_job::kind::wipe, id, r.proc);
+      st().calls.drive_job(
+          driver_op::vol_wipe,
+          [=](domus_complete_fn done, void* user, domus_job* job) {
+            as_job(inst, handle, vol, algorithm, flags, job, done, user);
+          },
+          [this, id, changed](driver_result& res) {
+            release(id);
+            changed(res);
+          });
+      finish();
     } else {
       auto fn = need(DOMUS_VOLUME_OP(ctx(), wipe), "wipe volume");
       uint32_t algorithm = r.args.value("algorithm", 0u);
@@ -669,41 +717,118 @@ public:
             });
   }
 
-  // -- transfers ------------------------------------------------------------------------
+  // -- long-running jobs on volumes --------------------------------------------------
 
-  // What a running transfer refuses: the pool's own changes that would pull the
-  // volumes from under it (libvirt's "asynchronous jobs running"), and every change of
-  // the volume it moves but other downloads of it (an upload: downloads too, and
-  // copies from it).
-  void check_transfers(const pool_request& j) {
-    if (st().transfers.empty())
+  using volume_job = pool_state::volume_job;
+
+  static const char* phrase(volume_job::kind k) {
+    switch (k) {
+    case volume_job::kind::upload:
+      return "an upload to";
+    case volume_job::kind::download:
+      return "a download of";
+    case volume_job::kind::create:
+      return "a create of";
+    case volume_job::kind::wipe:
+      return "a wipe of";
+    case volume_job::kind::copy_source:
+      return "a copy from";
+    }
+    return "a job on";
+  }
+
+  // Holds `vol` for the job that is call `id`.
+  void hold(const std::string& vol, volume_job::kind k, uint64_t id, proc p,
+            domus_stream* stream = nullptr) {
+    volume_job job;
+    job.what = k;
+    job.call_id = id;
+    job.proc = std::string(protocol::entry(p).name);
+    job.stream = stream;
+    st().jobs.emplace(vol, std::move(job));
+  }
+
+  // The job that is call `id` completed: what it held is free again, unless the call
+  // passed its deadline and is still the driver's (on_done frees it when it returns).
+  void release(uint64_t id) {
+    if (st().calls.is_late(id))
+      return;
+    for (auto it = st().jobs.begin(); it != st().jobs.end();)
+      it = it->second.call_id == id ? st().jobs.erase(it) : std::next(it);
+  }
+
+  // What running jobs refuse: the pool's own changes that would pull the volumes from
+  // under them (libvirt's "asynchronous jobs running"); a change of a volume a job
+  // holds; a read (a download, a copy's source) of one a job writes; a create of a
+  // name being built.
+  void check_jobs(const pool_request& j) {
+    if (st().jobs.empty())
       return;
     proc p = j.request.proc;
     if (p == proc::pool_destroy || p == proc::pool_delete || p == proc::pool_undefine ||
         p == proc::pool_refresh) {
-      const auto& [vol, t] = *st().transfers.begin();
-      throw protocol::error(errc::busy, what() + " has asynchronous jobs running: the " +
-                                            (t.upload ? "upload to" : "download of") +
-                                            " volume '" + vol + "'");
+      const auto& [vol, job] = *st().jobs.begin();
+      throw protocol::error(errc::busy, what() + " has asynchronous jobs running: " +
+                                            phrase(job.what) + " volume '" + vol + "'");
     }
-    // A copy's source: in this pool (a clone, or a create-from out of it).
-    bool copy = p == proc::vol_clone || p == proc::vol_create_from;
-    if (copy && j.from_pool != name())
-      return;
-    const std::string& vol = copy ? j.from_name : j.vol;
-    if (vol.empty())
-      return;
-    auto [b, e] = st().transfers.equal_range(vol);
-    for (auto it = b; it != e; ++it) {
-      bool reads =
-          p == proc::vol_download || p == proc::vol_clone || p == proc::vol_create_from;
-      if (reads && !it->second.upload)
-        continue;
-      throw protocol::error(errc::busy,
-                            "volume '" + vol + "' of " + what() + " is busy: " +
-                                (it->second.upload ? "an upload to" : "a download of") +
-                                " it runs");
+    auto refuse_if = [&](const std::string& vol, bool reads) {
+      for (auto [b, e] = st().jobs.equal_range(vol); b != e; ++b)
+        if (!reads || b->second.writes())
+          throw protocol::error(errc::busy, "volume '" + vol + "' of " + what() +
+                                                " is busy: " + phrase(b->second.what) +
+                                                " it runs");
+    };
+    bool creates =
+        p == proc::vol_create || p == proc::vol_create_from || p == proc::vol_clone;
+    if (creates && j.volume)
+      refuse_if(j.volume->name, false);
+    // A copy's source: read, when it is in this pool (a clone, or a create-from).
+    if ((p == proc::vol_clone || p == proc::vol_create_from) && j.from_pool == name())
+      refuse_if(j.from_name, true);
+    if (!j.vol.empty())
+      refuse_if(j.vol, p == proc::vol_download);
+  }
+
+  // vol.jobinfo: the jobs on a volume, as far as their drivers last said.
+  void job_info(const pool_request& j) {
+    json list = json::array();
+    auto now = std::chrono::steady_clock::now();
+    for (auto [b, e] = st().jobs.equal_range(j.vol); b != e; ++b) {
+      const volume_job& job = b->second;
+      if (job.what == volume_job::kind::copy_source)
+        continue; // (the copy's own entry is the create's)
+      list.push_back(
+          {{"proc", job.proc},
+           {"elapsed_ms",
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - job.since)
+                .count()},
+           {"processed", job.processed},
+           {"total", job.total}});
     }
+    reply(j.request, {{"jobs", std::move(list)}});
+  }
+
+  // vol.jobabort: every job on the volume is aborted through the driver's cancel; each
+  // completes soon with `aborted` (a transfer's client hears it on its stream).
+  void job_abort(const pool_request& j) {
+    auto cancel = DOMUS_VOLUME_OP(ctx(), cancel);
+    if (!cancel)
+      return reply_error(j.request, errc::unsupported,
+                         "the " + std::string(ctx().driver().name) +
+                             " driver cannot abort jobs on volumes");
+    size_t n = 0;
+    for (auto [b, e] = st().jobs.equal_range(j.vol); b != e; ++b)
+      if (b->second.what != volume_job::kind::copy_source)
+        if (void* user = st().calls.user_of(b->second.call_id)) {
+          cancel(ctx().inst, user);
+          ++n;
+        }
+    if (n == 0)
+      return reply_error(j.request, errc::invalid_operation,
+                         "no job runs on volume '" + j.vol + "' of " + what());
+    log_info(ctx().uri + ": " + std::to_string(n) + " job(s) on volume '" + j.vol +
+             "' of " + what() + " aborted by vol.jobabort");
+    reply(j.request, {{"aborted", n}});
   }
 
   static uint64_t byte_argument(const json& args, const char* key) {
@@ -735,7 +860,8 @@ public:
     auto* stream = new domus_stream;
     stream->holes = (flags & DOMUS_VOL_TRANSFER_SPARSE) != 0;
     uint64_t id = st().calls.next_id();
-    st().transfers.emplace(v.name, pool_state::transfer{id, up, false, stream});
+    hold(v.name, up ? volume_job::kind::upload : volume_job::kind::download, id, r.proc,
+         stream);
     std::string title = std::string(up ? "upload to" : "download of") + " volume '" +
                         v.name + "' of " + what();
     st().calls.drive_job(
@@ -750,7 +876,7 @@ public:
           transfer_done(r, id, name, title, res);
         });
     // Still running (it did not complete at once): the client gets its stream now.
-    for (auto [b, e] = st().transfers.equal_range(v.name); b != e; ++b) {
+    for (auto [b, e] = st().jobs.equal_range(v.name); b != e; ++b) {
       if (b->second.call_id != id)
         continue;
       b->second.answered = true;
@@ -776,14 +902,13 @@ public:
     // Past its deadline, the call is still the driver's: the mark stays until its late
     // completion (on_done).
     bool expired = st().calls.is_late(id);
-    pool_state::transfer t;
-    for (auto [b, e] = st().transfers.equal_range(vol); b != e; ++b)
+    volume_job t;
+    for (auto [b, e] = st().jobs.equal_range(vol); b != e; ++b)
       if (b->second.call_id == id) {
         t = b->second;
-        if (!expired)
-          st().transfers.erase(b);
         break;
       }
+    release(id);
     if (!t.answered && res.ok() && t.stream && t.stream->attached) {
       // It completed before its call returned (an empty download, read at once): the
       // client still gets its stream, which ends as soon as it opens.
@@ -823,9 +948,16 @@ public:
     slot().write(f);
   }
 
-  // A long-running job reported progress: its deadline starts again.
-  void on_progress(uint64_t generation, uint64_t id) {
-    st().calls.progressed(generation, id);
+  // A long-running job reported progress: its deadline starts again, and vol.jobinfo
+  // shows it.
+  void on_progress(uint64_t generation, uint64_t id, uint64_t processed, uint64_t total) {
+    if (!st().calls.progressed(generation, id))
+      return;
+    for (auto& [vol, job] : st().jobs)
+      if (job.call_id == id) {
+        job.processed = processed;
+        job.total = total;
+      }
   }
 
   // -- driver calls ---------------------------------------------------------------------
@@ -839,12 +971,15 @@ public:
     log_warning(ctx().uri + ": the late '" + std::string(entry(op).name) + "' of " +
                 what() + " completed (" + (r.ok() ? std::string("ok") : r.message) + ")");
     st().hung.clear();
-    for (auto it = st().transfers.begin(); it != st().transfers.end(); ++it)
-      if (it->second.call_id == id) {
-        delete it->second.stream; // (one the client never had)
-        st().transfers.erase(it); // the driver is done with the volume now
-        break;
+    // The driver is done with what the job held now.
+    for (auto it = st().jobs.begin(); it != st().jobs.end();) {
+      if (it->second.call_id != id) {
+        ++it;
+        continue;
       }
+      delete it->second.stream; // (one the client never had)
+      it = st().jobs.erase(it);
+    }
     if (r.ok() && r.pool_info && !st().gone) {
       pool_facts f = slot().read();
       apply_info(f, r);
@@ -866,11 +1001,19 @@ public:
     if (!x)
       return;
     auto cancel = DOMUS_DOMAIN_OP(ctx(), cancel);
+    auto vol_cancel = DOMUS_VOLUME_OP(ctx(), cancel);
     auto res = timeout_result(entry(x->op).name, what(), ctx().driver().name,
-                              x->deadline_ms, cancel != nullptr);
+                              x->deadline_ms, cancel || vol_cancel);
     log_warning(ctx().uri + ": " + res.message);
     st().hung = std::string(entry(x->op).name);
-    if (cancel)
+    // A long-running job on a volume has its own cancel (ABI 1.3); others the domain
+    // table's, with no domain.
+    bool volume_job = false;
+    for (auto& [vol, job] : st().jobs)
+      volume_job = volume_job || job.call_id == id;
+    if (volume_job && vol_cancel)
+      vol_cancel(ctx().inst, x->user);
+    else if (cancel)
       cancel(ctx().inst, nullptr, x->user);
     x->then(res);
   }
@@ -879,6 +1022,11 @@ public:
     return {
         [this](call_atom, pool_request& j) {
           event_loop::hold h(gw().loop());
+          // A job's questions never wait behind the queue.
+          if (j.request.proc == proc::vol_jobinfo)
+            return job_info(j);
+          if (j.request.proc == proc::vol_jobabort)
+            return job_abort(j);
           enqueue(std::move(j));
         },
         [this](done_atom, uint64_t generation, uint64_t id, driver_result& r) {
@@ -889,9 +1037,8 @@ public:
           event_loop::hold h(gw().loop());
           on_deadline(generation, id);
         },
-        [this](progress_atom, uint64_t generation, uint64_t id, uint64_t, uint64_t) {
-          on_progress(generation, id);
-        },
+        [this](progress_atom, uint64_t generation, uint64_t id, uint64_t processed,
+               uint64_t total) { on_progress(generation, id, processed, total); },
         [this](stored_atom, uint64_t token, std::string& error) {
           event_loop::hold h(gw().loop());
           st().stored.done(token, error);

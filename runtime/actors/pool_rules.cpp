@@ -11,7 +11,7 @@ namespace {
 
 // Volumes live in an active pool: the mock's, as a directory's, are listed, made and
 // removed only while their pool runs.
-constexpr std::array<pool_rule, 18> rules{{
+constexpr std::array<pool_rule, 20> rules{{
     {proc::pool_start, "start", "start", needs::inactive, false, "started"},
     {proc::pool_destroy, "destroy", "destroy", needs::active, false, "stopped"},
     {proc::pool_undefine, "undefine", "undefine", needs::inactive, true, "undefined"},
@@ -33,6 +33,8 @@ constexpr std::array<pool_rule, 18> rules{{
      ""},
     {proc::vol_download, "download a volume of", "a volume download", needs::active,
      false, ""},
+    {proc::vol_jobinfo, "find a volume in", "a volume's jobs", needs::active, false, ""},
+    {proc::vol_jobabort, "abort a job in", "a volume's jobs", needs::active, false, ""},
 }};
 
 // The text of a child's attribute, "" when absent.

@@ -223,7 +223,7 @@ BOOST_AUTO_TEST_CASE(read_only_socket) {
       is_error(ro.call(request(id++, std::string(p.name),
                                {{"domain", "test"}, {"xml", "<x/>"}})),
                "permission-denied", 5);
-  BOOST_TEST(id == 134); // all thirty-four of them
+  BOOST_TEST(id == 135); // all thirty-five of them
   is_error(ro.call(request(1, "domain.suspend", {{"domain", "test"}})),
            "permission-denied", 5);
   is_error(ro.call(request(2, "domain.define", {{"xml", "<x/>"}})), "permission-denied",

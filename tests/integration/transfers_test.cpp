@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <random>
 
 // Volume upload and download (vol.upload, vol.download; plugin ABI 1.3) on the storage
@@ -87,6 +88,40 @@ uint64_t drain(byte_stream& b) {
       throw;
     }
   }
+}
+
+// A child of `parent` whose command line has `program` (its file name) and `word` among
+// its arguments; 0 when none. (Other tests' processes are never touched.)
+pid_t process_running(pid_t parent, const std::string& program, const std::string& word) {
+  for (auto& entry : files_ending("/proc", "")) {
+    if (entry.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::string cmd;
+    try {
+      cmd = read_file("/proc/" + entry + "/cmdline");
+    } catch (...) {
+      continue;
+    }
+    // /proc/PID/stat: "pid (comm) state ppid ...", comm possibly holding spaces.
+    std::string stat = read_file("/proc/" + entry + "/stat");
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos ||
+        std::atol(stat.c_str() + std::min(stat.size(), close + 4)) != parent)
+      continue;
+    std::vector<std::string> args;
+    for (size_t at = 0; at < cmd.size();) {
+      size_t end = cmd.find('\0', at);
+      args.push_back(cmd.substr(at, end - at));
+      at = end == std::string::npos ? cmd.size() : end + 1;
+    }
+    if (args.empty() || args[0].size() < program.size() ||
+        args[0].compare(args[0].size() - program.size(), program.size(), program) != 0)
+      continue;
+    for (auto& a : args)
+      if (a == word)
+        return static_cast<pid_t>(std::stol(entry));
+  }
+  return 0;
 }
 
 uint64_t allocated(const std::string& path) {
@@ -305,6 +340,9 @@ BOOST_AUTO_TEST_CASE(other_jobs_run_beside_a_transfer) {
   BOOST_TEST_REQUIRE(r.status == 0, r.err);
   BOOST_TEST(r.out == "Vol beside created\n\n");
   ok("vol.wipe", {{"pool", "default"}, {"vol", "other"}});
+  auto jobs = ok("vol.jobinfo", {{"pool", "default"}, {"vol", "big"}})["jobs"];
+  BOOST_TEST_REQUIRE(jobs.size() == 1u, jobs.dump());
+  BOOST_TEST(jobs[0]["proc"] == "vol.upload");
   refused("vol.delete", {{"pool", "default"}, {"vol", "big"}}, errc::busy,
           "volume 'big' of storage pool 'default' is busy: an upload to it runs");
   refused("vol.download", {{"pool", "default"}, {"vol", "big"}}, errc::busy,
@@ -312,7 +350,7 @@ BOOST_AUTO_TEST_CASE(other_jobs_run_beside_a_transfer) {
   refused("vol.clone", {{"pool", "default"}, {"vol", "big"}, {"name", "copy"}},
           errc::busy, "an upload to it runs");
   refused("pool.refresh", {{"pool", "default"}}, errc::busy,
-          "storage pool 'default' has asynchronous jobs running: the upload to volume "
+          "storage pool 'default' has asynchronous jobs running: an upload to volume "
           "'big'");
   refused("pool.destroy", {{"pool", "default"}}, errc::busy, "asynchronous jobs running");
   bs.finish(30s);
@@ -326,6 +364,61 @@ BOOST_AUTO_TEST_CASE(other_jobs_run_beside_a_transfer) {
   BOOST_TEST(drain(b1) == 1048576u);
   BOOST_TEST(drain(b2) == 1048576u);
   ok("pool.refresh", {{"pool", "default"}});
+}
+
+// A copy runs as a long-running job beside the pool's queue (ABI 1.3 create_job): the
+// new name and the source are held (libvirt's building and in_use), vol.jobinfo shows
+// it, and vol.jobabort stops it, its caller hearing `aborted` and nothing left of the
+// copy. qemu-img (a copy into qcow2) is stopped with SIGSTOP to hold the job still.
+BOOST_AUTO_TEST_CASE(copies_are_jobs_that_can_be_aborted) {
+  raw("src", "16M");
+  int64_t id = c.send(
+      system_uri, "vol.create-from",
+      {{"pool", "default"},
+       {"xml", "<volume><name>copy.qcow2</name><capacity>16777216</capacity><target>"
+               "<format type='qcow2'/></target></volume>"},
+       {"input", {{"pool", "default"}, {"vol", "src"}}}});
+  pid_t converter = 0;
+  for (int i = 0; i < 2000 && !converter; ++i) {
+    converter = process_running(d.pid(), "qemu-img", "convert");
+    if (!converter)
+      ::usleep(5000);
+  }
+  BOOST_TEST_REQUIRE(converter > 0, "qemu-img convert never ran");
+  BOOST_TEST_REQUIRE(::kill(converter, SIGSTOP) == 0);
+  auto info = ok("vol.jobinfo", {{"pool", "default"}, {"vol", "copy.qcow2"}});
+  BOOST_TEST_REQUIRE(info["jobs"].size() == 1u, info.dump());
+  BOOST_TEST(info["jobs"][0]["proc"] == "vol.create-from");
+  BOOST_TEST(ok("vol.jobinfo", {{"pool", "default"}, {"vol", "src"}})["jobs"].empty());
+  refused("vol.delete", {{"pool", "default"}, {"vol", "src"}}, errc::busy,
+          "volume 'src' of storage pool 'default' is busy: a copy from it runs");
+  refused("vol.create",
+          {{"pool", "default"},
+           {"xml", "<volume><name>copy.qcow2</name><capacity>1</capacity></volume>"}},
+          errc::busy,
+          "volume 'copy.qcow2' of storage pool 'default' is busy: a create of "
+          "it runs");
+  refused("pool.refresh", {{"pool", "default"}}, errc::busy,
+          "has asynchronous jobs running: a create of volume 'copy.qcow2'");
+  // Beside it: another volume made, the source read.
+  auto r = sh("vol-create-as default beside 1M; vol-download src " + local("src.back") +
+              " --pool default");
+  BOOST_TEST_REQUIRE(r.status == 0, r.err);
+  auto aborted = sh("vol-jobabort copy.qcow2 --pool default");
+  BOOST_TEST_REQUIRE(aborted.status == 0, aborted.err);
+  auto reply = c.wait_for(id, 30s, "vol.create-from");
+  BOOST_TEST(!reply.ok);
+  BOOST_TEST((reply.code == errc::aborted), reply.message);
+  BOOST_TEST(!file_exists(images() + "/copy.qcow2"));
+  wait_transfer_over("src");
+  refused("vol.jobabort", {{"pool", "default"}, {"vol", "src"}}, errc::invalid_operation,
+          "no job runs on volume 'src' of storage pool 'default'");
+  // Not aborted, it completes as before.
+  write_file(local("copy.xml"),
+             "<volume><name>copy2</name><capacity>0</capacity></volume>");
+  r = sh("vol-create-from default " + local("copy.xml") + " src --inputpool default");
+  BOOST_TEST_REQUIRE(r.status == 0, r.err);
+  BOOST_TEST(read_file(images() + "/copy2") == read_file(images() + "/src"));
 }
 
 // A volume written while it is downloaded: the download fails saying so, never a mix of

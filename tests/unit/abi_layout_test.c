@@ -101,6 +101,9 @@ PIN(domus_volume_ops_v1, wipe, 32);
 /* 1.3 */
 PIN(domus_volume_ops_v1, upload, 40);
 PIN(domus_volume_ops_v1, download, 48);
+PIN(domus_volume_ops_v1, create_job, 56);
+PIN(domus_volume_ops_v1, wipe_job, 64);
+PIN(domus_volume_ops_v1, cancel, 72);
 PIN(domus_pool_info_v1, state, 4);
 PIN(domus_pool_info_v1, capacity, 8);
 PIN(domus_pool_info_v1, allocation, 16);
@@ -233,7 +236,7 @@ int main(void) {
                  sizeof(domus_host_v1) == 192 && sizeof(domus_job_progress_v1) == 24 &&
                  sizeof(domus_object_v1) == 72 && sizeof(domus_pool_info_v1) == 32 &&
                  sizeof(domus_pool_ops_v1) == 64 && sizeof(domus_volume_v1) == 96 &&
-                 sizeof(domus_volume_ops_v1) == 56 && sizeof(domus_report_v1) == 64 &&
+                 sizeof(domus_volume_ops_v1) == 80 && sizeof(domus_report_v1) == 64 &&
                  sizeof(domus_stream_cbs_v1) == 48 && DOMUS_DRIVER_ABI_MINOR == 3
              ? 0
              : 1;

@@ -2,6 +2,7 @@
 // descriptor, never through a link, and nothing half-made left when the disk refuses.
 #include <boost/test/unit_test.hpp>
 
+#include "pool_dir.hpp"
 #include "pool_dir_fixture.hpp"
 #include "test_files.hpp"
 #include "volume_files.hpp"
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 
@@ -175,6 +177,49 @@ BOOST_AUTO_TEST_CASE(copies_keep_holes_and_grow_to_the_capacity) {
   BOOST_TEST(copy.compare(32 << 20, 6, "middle") == 0);
   BOOST_TEST(copy.compare((64 << 20) - 4, 4, "tail") == 0);
   BOOST_TEST(copy.find_first_not_of('\0', 4) == size_t{32 << 20});
+}
+
+// Long copies and wipes tell how far they are, 64 MiB at a time, and stop when told to
+// (a long-running job aborted): volume_error with ECANCELED.
+BOOST_AUTO_TEST_CASE(copies_and_wipes_report_progress_and_stop_when_told) {
+  pool_fixture p;
+  std::string data(150u << 20, 'x');
+  write_file(p.pool + "/big.img", data);
+  int from = open_beneath(p.fd, "big.img", O_RDONLY, false);
+  BOOST_REQUIRE(from >= 0);
+  int to = create_file(p.fd, "c.img", 0, 0);
+  std::vector<uint64_t> seen;
+  copy_data(from, to, data.size(), 0, "c.img", [&](uint64_t done, uint64_t total) {
+    BOOST_TEST(total == data.size());
+    seen.push_back(done);
+    return true;
+  });
+  BOOST_TEST(seen.size() >= 3u); // 0, 64 MiB, 128 MiB
+  BOOST_TEST(std::is_sorted(seen.begin(), seen.end()));
+  BOOST_TEST(read_file(p.pool + "/c.img") == data);
+  int again = create_file(p.fd, "d.img", 0, 0);
+  int calls = 0;
+  try {
+    copy_data(from, again, data.size(), 0, "d.img", [&](uint64_t, uint64_t) {
+      return ++calls < 2; // the second report says stop
+    });
+    BOOST_FAIL("a copy told to stop went on");
+  } catch (const volume_error& e) {
+    BOOST_TEST(e.error_number() == ECANCELED);
+    BOOST_TEST(std::string(e.what()) == "the copy of volume 'd.img' was aborted");
+  }
+  ::close(from);
+  ::close(to);
+  ::close(again);
+  int reports = 0;
+  BOOST_TEST(refusal([&] {
+               zero_file(p.fd, "big.img",
+                         [&](uint64_t, uint64_t) { return ++reports < 2; });
+             }) == "the wipe of volume 'big.img' was aborted");
+  reports = 0;
+  zero_file(p.fd, "big.img", [&](uint64_t, uint64_t) { return ++reports > 0; });
+  BOOST_TEST(reports >= 3);
+  BOOST_TEST(read_file(p.pool + "/big.img").find_first_not_of('\0') == std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

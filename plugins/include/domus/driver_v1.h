@@ -937,6 +937,26 @@ typedef struct domus_volume_ops_v1 {
   void (*download)(domus_instance* inst, domus_pool* pool, domus_vol* vol,
                    uint64_t offset, uint64_t length, uint32_t flags, domus_stream* stream,
                    domus_job* job, domus_complete_fn done, void* user);
+  /** `create` as a long-running job (since 1.3): the same operation, with `job` for
+      its progress (bytes copied or allocated of the total), for copies and allocated
+      volumes that take minutes. Aborted through `cancel`: it removes what it made and
+      completes with DOMUS_E_ABORTED. When set, the runtime calls it instead of
+      `create`, beside the pool's other calls, holding the new volume's name (libvirt's
+      `building`) and the source of a copy in the same pool (libvirt's `in_use`). */
+  void (*create_job)(domus_instance* inst, domus_pool* pool, const char* xml,
+                     domus_vol* from, uint32_t flags, domus_job* job,
+                     domus_complete_fn done, void* user);
+  /** `wipe` as a long-running job (since 1.3), likewise; aborted, the volume is left
+      partly zeroed and the call completes with DOMUS_E_ABORTED. */
+  void (*wipe_job)(domus_instance* inst, domus_pool* pool, domus_vol* vol,
+                   uint32_t algorithm, uint32_t flags, domus_job* job,
+                   domus_complete_fn done, void* user);
+  /** Aborts a long-running volume call (upload, download, create_job, wipe_job) by its
+      `user` (`vol.jobabort`, a deadline): it completes soon with DOMUS_E_ABORTED (a
+      transfer ends its stream with it). A call that already completed is ignored; the
+      runtime never names one whose completion it has handled. NULL: jobs cannot be
+      aborted but by their streams. */
+  void (*cancel)(domus_instance* inst, void* user);
 } domus_volume_ops_v1;
 typedef struct domus_network_ops_v1 {
   uint32_t struct_size;

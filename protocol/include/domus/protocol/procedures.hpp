@@ -64,6 +64,8 @@ enum class proc : int {
   connect_domain_xml_to_native,
   vol_upload,
   vol_download,
+  vol_jobinfo,
+  vol_jobabort,
 };
 
 /// Who answers a procedure inside the daemon.
