@@ -24,6 +24,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -417,6 +418,23 @@ struct download : transfer {
   struct stat before {};
   bool read_all = false;
   bool waiting = false; // stream_send said -EAGAIN: on_writable follows
+  // Chunks sent, kept for the next reads: no allocation (nor zero fill) per chunk, and
+  // none that crosses from the worker to the loop and back. Both threads use it.
+  std::mutex spare_mutex;
+  std::vector<std::string> spare;
+  std::string take_spare() {
+    std::lock_guard<std::mutex> lock(spare_mutex);
+    if (spare.empty())
+      return {};
+    std::string s = std::move(spare.back());
+    spare.pop_back();
+    return s;
+  }
+  void give_spare(std::string&& s) {
+    std::lock_guard<std::mutex> lock(spare_mutex);
+    if (spare.size() < 2 * queue_bound / DOMUS_STREAM_CHUNK_BYTES)
+      spare.push_back(std::move(s));
+  }
 
   void work() {
     if (!ready)
@@ -442,7 +460,8 @@ struct download : transfer {
         if (hole > 0 && static_cast<uint64_t>(hole) > at)
           want = std::min<uint64_t>(want, static_cast<uint64_t>(hole) - at);
       }
-      p.data.resize(static_cast<size_t>(want));
+      p.data = take_spare();
+      p.data.resize(static_cast<size_t>(want)); // (a spare one shrinks: nothing filled)
       size_t got = 0;
       while (got < want) {
         ssize_t n = ::pread(fd, &p.data[got], want - got, static_cast<off_t>(at + got));
@@ -532,6 +551,8 @@ struct download : transfer {
       }
       moved += p.size();
       queued -= p.data.size() + (p.hole ? 1 : 0);
+      if (!p.data.empty())
+        give_spare(std::move(p.data));
       queue.pop_front();
     }
     if (moved != was)

@@ -299,6 +299,25 @@ BOOST_AUTO_TEST_CASE(an_interrupted_upload_changes_nothing) {
   }
   wait_transfer_over("keep");
   BOOST_TEST((read_file(images() + "/keep") == before));
+  // Aborted by vol.jobabort (another client's): the stream ends with `aborted`.
+  auto stopped = ok("vol.upload", {{"pool", "default"}, {"vol", "keep"}});
+  byte_stream sb(c, stopped);
+  sb.write(chunk, 10s);
+  domus::protocol::connection other(d.socket(), false);
+  auto ab =
+      other.call(system_uri, "vol.jobabort", {{"pool", "default"}, {"vol", "keep"}}, 10s);
+  BOOST_TEST_REQUIRE(ab.ok, ab.message);
+  BOOST_TEST(ab.result["aborted"] == 1u);
+  try {
+    sb.finish(10s);
+    BOOST_FAIL("an aborted upload completed");
+  } catch (const domus::protocol::error& e) {
+    BOOST_TEST((e.code() == errc::aborted), e.what());
+    BOOST_TEST(std::string(e.what()).find("was aborted") != std::string::npos, e.what());
+  }
+  wait_transfer_over("keep");
+  BOOST_TEST((read_file(images() + "/keep") == before));
+  BOOST_TEST(!upload_file_left());
   // A hole on a stream not opened sparse: aborted as a bad request.
   auto plain = ok("vol.upload", {{"pool", "default"}, {"vol", "keep"}});
   BOOST_TEST(plain["holes"] == false);
