@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -114,10 +115,27 @@ void send_file(protocol::byte_stream& bs, int fd, uint64_t size, bool sparse,
   }
 }
 
-// Writes what arrives into `fd` until the daemon's end; holes are skipped (the file
-// grows over them at the end). Returns the bytes received.
-uint64_t receive_file(protocol::byte_stream& bs, int fd, progress_bar& bar) {
+// Writes `n` bytes at `at` (a file), or next (`at` ignored: a pipe or a device).
+void write_out(int fd, bool seekable, const char* d, size_t n, uint64_t at) {
+  while (n > 0) {
+    ssize_t w = seekable ? ::pwrite(fd, d, n, static_cast<off_t>(at)) : ::write(fd, d, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      throw std::runtime_error(std::string("cannot write: ") + std::strerror(errno));
+    d += w;
+    n -= static_cast<size_t>(w);
+    at += static_cast<uint64_t>(w);
+  }
+}
+
+// Writes what arrives into `fd` until the daemon's end; in a regular file holes are
+// skipped (the file grows over them at the end), elsewhere (a pipe, /dev/null) they
+// are written as zeros. Returns the bytes received.
+uint64_t receive_file(protocol::byte_stream& bs, int fd, bool regular,
+                      progress_bar& bar) {
   uint64_t at = 0;
+  static const std::string zeros(1 << 16, '\0');
   for (;;) {
     std::optional<protocol::stream_piece> p;
     try {
@@ -134,21 +152,18 @@ uint64_t receive_file(protocol::byte_stream& bs, int fd, progress_bar& bar) {
                             "the daemon sent nothing for " +
                                 std::to_string(chunk_wait.count()) + " s");
     }
-    if (p->hole) {
+    if (p->hole && regular) {
+      at += p->hole;
+    } else if (p->hole) {
+      for (uint64_t left = p->hole; left > 0;) {
+        size_t n = static_cast<size_t>(std::min<uint64_t>(left, zeros.size()));
+        write_out(fd, false, zeros.data(), n, 0);
+        left -= n;
+      }
       at += p->hole;
     } else {
-      const char* d = p->data.data();
-      size_t left = p->data.size();
-      while (left > 0) {
-        ssize_t n = ::pwrite(fd, d, left, static_cast<off_t>(at));
-        if (n < 0 && errno == EINTR)
-          continue;
-        if (n <= 0)
-          throw std::runtime_error(std::string("cannot write: ") + std::strerror(errno));
-        d += n;
-        left -= static_cast<size_t>(n);
-        at += static_cast<uint64_t>(n);
-      }
+      write_out(fd, regular, p->data.data(), p->data.size(), at);
+      at += p->data.size();
     }
     bar.update(at);
   }
@@ -278,8 +293,10 @@ bool cmd_vol_download(shell& sh, const parsed_command& pc) {
   protocol::byte_stream bs(sh.connection(), opened);
   progress_bar bar("Downloading", total);
   try {
-    uint64_t got = receive_file(bs, fd, bar);
-    if (::ftruncate(fd, static_cast<off_t>(got)) != 0 || ::fsync(fd) != 0)
+    struct stat st {};
+    bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    uint64_t got = receive_file(bs, fd, regular, bar);
+    if (regular && (::ftruncate(fd, static_cast<off_t>(got)) != 0 || ::fsync(fd) != 0))
       throw std::runtime_error(std::string("cannot write: ") + std::strerror(errno));
   } catch (const protocol::error& e) {
     bs.abort(e.what()); // (nothing when the daemon ended it)

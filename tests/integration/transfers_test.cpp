@@ -227,6 +227,13 @@ BOOST_AUTO_TEST_CASE(sparse_transfers_keep_holes) {
   BOOST_TEST(stat_of(local("thin.back")).st_size == static_cast<off_t>(size));
   BOOST_TEST(allocated(local("thin.back")) < 4u * 1048576);
   BOOST_TEST(read_file(local("thin.back")) == read_file(local("sparse.img")));
+  // Into a pipe (stdout here) or a device the holes arrive as zeros, in order.
+  r = sh("vol-download thin /dev/stdout --pool default --sparse --length 100000");
+  BOOST_TEST_REQUIRE(r.status == 0, r.err);
+  BOOST_TEST((r.out == a + std::string(30000, '\0') + "\n"));
+  r = sh("vol-download thin /dev/null --pool default --sparse");
+  BOOST_TEST_REQUIRE(r.status == 0, r.err);
+  BOOST_TEST(file_exists("/dev/null"));
   // Without --sparse the same bytes arrive as data (zeros written out).
   r = sh("vol-download thin " + local("thick.back") + " --pool default");
   BOOST_TEST_REQUIRE(r.status == 0, r.err);
