@@ -256,6 +256,31 @@ struct rules {
     }
   }
 
+  // libvirt's rule for an inactive definition: an interface's target name that a
+  // hypervisor makes up (vnetN, macvtapN, macvlanN) is not the user's, and goes; the
+  // driver names the device again when it starts.
+  void generated_ifnames(xml_node& devices) {
+    for (auto& dev : devices.children) {
+      if (dev.is_text || dev.name != "interface")
+        continue;
+      for (auto t = dev.children.begin(); t != dev.children.end(); ++t) {
+        if (t->is_text || t->name != "target")
+          continue;
+        const std::string* name = t->attr("dev");
+        if (!name || (name->rfind("vnet", 0) != 0 && name->rfind("macvtap", 0) != 0 &&
+                      name->rfind("macvlan", 0) != 0))
+          break;
+        auto& a = t->attrs;
+        a.erase(std::remove_if(a.begin(), a.end(),
+                               [](const xml_attr& x) { return x.name == "dev"; }),
+                a.end());
+        if (a.empty() && !t->has_elements())
+          dev.children.erase(t);
+        break;
+      }
+    }
+  }
+
   void macs(xml_node& devices) {
     for (xml_node* n : children_named(devices, "interface")) {
       const xml_node* mac = n->child("mac");
@@ -541,8 +566,10 @@ struct rules {
     if (xml_node* devices = root.child("devices")) {
       controllers(*devices);
       videos(*devices);
-      if (input)
+      if (input) {
         disk_order(*devices);
+        generated_ifnames(*devices);
+      }
       disks(*devices);
       boot_order(*devices);
       macs(*devices);

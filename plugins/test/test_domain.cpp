@@ -1,10 +1,15 @@
 #include "test_domain.hpp"
 
+#include <domus/errors.hpp>
+#include <domus/model/domain_schema.hpp>
+#include <domus/model/schema.hpp>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <random>
+#include <set>
 #include <sstream>
 #include <unistd.h>
 
@@ -163,9 +168,44 @@ bool decode_status(const std::string& data, domus_dom_state_v1& out) {
          out.state >= DOMUS_STATE_RUNNING && out.state <= DOMUS_STATE_PMSUSPENDED;
 }
 
+namespace {
+
+// libvirt's test driver names every interface that has no target `testnetN`, N the
+// lowest that no interface of the domain has (its testDomainGenerateIfnames), at define,
+// create and node-file load; at most 1024 of them, as libvirt's.
+void name_interfaces(model::xml_node& devices) {
+  static const model::elem_rule& rule =
+      *model::domain_schema().find_child("devices")->rule->find_child("interface")->rule;
+  std::set<std::string> taken;
+  for (const auto& dev : devices.children)
+    if (!dev.is_text && dev.name == "interface")
+      if (const model::xml_node* t = dev.child("target"))
+        if (const std::string* name = t->attr("dev"))
+          taken.insert(*name);
+  int next = 0;
+  for (auto& dev : devices.children) {
+    if (dev.is_text || dev.name != "interface")
+      continue;
+    const model::xml_node* t = dev.child("target");
+    if (t && t->attr("dev"))
+      continue;
+    while (next < 1024 && taken.count("testnet" + std::to_string(next)))
+      ++next;
+    if (next >= 1024)
+      throw error(errc::limit_exceeded, "Exceeded max iface limit 1024");
+    std::string name = "testnet" + std::to_string(next);
+    taken.insert(name);
+    model::place_child(dev, rule, "target").set_attr("dev", name);
+  }
+}
+
+} // namespace
+
 void apply_test_defaults(model::domain_def& def) {
   if (def.os_arch.empty() && (def.os_type == "hvm" || def.os_type == "xen"))
     def.os_arch = "i686";
+  if (model::xml_node* devices = def.root().child("devices"))
+    name_interfaces(*devices);
   thread_local std::mt19937 rng{std::random_device{}()};
   if (model::xml_node* devices = def.root().child("devices")) {
     for (auto& dev : devices->children) {

@@ -40,7 +40,24 @@ std::string noise(size_t n, unsigned seed) {
   return out;
 }
 
+// A root whose storage driver runs qemu-img through a wrapper that stops itself
+// (SIGSTOP) before a convert: a copy into qcow2 is then held still until it is aborted
+// (SIGKILL ends a stopped process), however fast the machine.
+std::string root_with_stopping_convert() {
+  std::string root = temp_dir("xf");
+  std::string wrapper = root + "/qemu-img-wrapper";
+  write_file(wrapper,
+             "#!/bin/sh\ncase \" $* \" in *\" convert \"*) kill -STOP $$;; esac\n"
+             "exec /usr/bin/qemu-img \"$@\"\n");
+  ::chmod(wrapper.c_str(), 0755);
+  ::mkdir((root + "/etc").c_str(), 0755);
+  ::mkdir((root + "/etc/domus").c_str(), 0755);
+  write_file(root + "/etc/domus/storage.conf", "qemu_img = \"" + wrapper + "\"\n");
+  return root;
+}
+
 struct fixture : dir_pools_fixture {
+  fixture() : dir_pools_fixture(root_with_stopping_convert()) {}
   std::string local(const std::string& name) const { return d.root() + "/" + name; }
   void raw(const std::string& name, const std::string& size) {
     auto r = sh("vol-create-as default " + name + " " + size);
@@ -90,9 +107,9 @@ uint64_t drain(byte_stream& b) {
   }
 }
 
-// A child of `parent` whose command line has `program` (its file name) and `word` among
-// its arguments; 0 when none. (Other tests' processes are never touched.)
-pid_t process_running(pid_t parent, const std::string& program, const std::string& word) {
+// A stopped child of `parent` with `word` among its arguments; 0 when none. (Other
+// tests' processes are never looked at twice.)
+pid_t stopped_child(pid_t parent, const std::string& word) {
   for (auto& entry : files_ending("/proc", "")) {
     if (entry.find_first_not_of("0123456789") != std::string::npos)
       continue;
@@ -105,8 +122,8 @@ pid_t process_running(pid_t parent, const std::string& program, const std::strin
     // /proc/PID/stat: "pid (comm) state ppid ...", comm possibly holding spaces.
     std::string stat = read_file("/proc/" + entry + "/stat");
     size_t close = stat.rfind(')');
-    if (close == std::string::npos ||
-        std::atol(stat.c_str() + std::min(stat.size(), close + 4)) != parent)
+    if (close == std::string::npos || close + 4 >= stat.size() ||
+        stat[close + 2] != 'T' || std::atol(stat.c_str() + close + 4) != parent)
       continue;
     std::vector<std::string> args;
     for (size_t at = 0; at < cmd.size();) {
@@ -114,9 +131,6 @@ pid_t process_running(pid_t parent, const std::string& program, const std::strin
       args.push_back(cmd.substr(at, end - at));
       at = end == std::string::npos ? cmd.size() : end + 1;
     }
-    if (args.empty() || args[0].size() < program.size() ||
-        args[0].compare(args[0].size() - program.size(), program.size(), program) != 0)
-      continue;
     for (auto& a : args)
       if (a == word)
         return static_cast<pid_t>(std::stol(entry));
@@ -404,14 +418,15 @@ BOOST_AUTO_TEST_CASE(copies_are_jobs_that_can_be_aborted) {
        {"xml", "<volume><name>copy.qcow2</name><capacity>16777216</capacity><target>"
                "<format type='qcow2'/></target></volume>"},
        {"input", {{"pool", "default"}, {"vol", "src"}}}});
+  // The wrapper stops itself before it runs qemu-img convert: polled (bounded) until
+  // it has.
   pid_t converter = 0;
   for (int i = 0; i < 2000 && !converter; ++i) {
-    converter = process_running(d.pid(), "qemu-img", "convert");
+    converter = stopped_child(d.pid(), "convert");
     if (!converter)
       ::usleep(5000);
   }
-  BOOST_TEST_REQUIRE(converter > 0, "qemu-img convert never ran");
-  BOOST_TEST_REQUIRE(::kill(converter, SIGSTOP) == 0);
+  BOOST_TEST_REQUIRE(converter > 0, "the copy's qemu-img convert never started");
   auto info = ok("vol.jobinfo", {{"pool", "default"}, {"vol", "copy.qcow2"}});
   BOOST_TEST_REQUIRE(info["jobs"].size() == 1u, info.dump());
   BOOST_TEST(info["jobs"][0]["proc"] == "vol.create-from");

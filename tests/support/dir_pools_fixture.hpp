@@ -18,10 +18,14 @@ namespace domus::testing {
 struct dir_pools_fixture {
   static constexpr const char* system_uri = "probe10:///system";
 
-  daemon_process d{{"--plugin-dir", probe_plugin_dir({}, {"storage.so"})}};
+  daemon_process d;
   domus::protocol::connection c{d.socket(), false};
-  // The instance opens on its first request, and makes the pool `default` then.
-  dir_pools_fixture() { ok("pool.list"); }
+  // The instance opens on its first request, and makes the pool `default` then. `root`:
+  // the daemon's, prepared by the caller (its settings files); "": a fresh one.
+  explicit dir_pools_fixture(const std::string& root = "")
+      : d({"--plugin-dir", probe_plugin_dir({}, {"storage.so"})}, root) {
+    ok("pool.list");
+  }
 
   std::string images() const { return d.root() + "/var/lib/domus/images"; }
   run_result sh(const std::string& line) {
