@@ -469,6 +469,10 @@ struct rules {
     if (os.child("type")->text_content() == "hvm" && !os.child("boot") && !device_boot)
       place_child(os, os_rule, "boot").set_attr("dev", "hd");
     if (xml_node* cpu = root.child("cpu")) {
+      // libvirt 9.0 writes the dies it counts, 1 unless given.
+      if (xml_node* topology = cpu->child("topology"))
+        if (!topology->attr("dies"))
+          place_attr(*topology, rule_of({"cpu", "topology"}), "dies", "1");
       xml_node* model = cpu->child("model");
       const std::string* mode = cpu->attr("mode");
       if (model && (!mode || *mode == "custom")) {
@@ -494,7 +498,36 @@ struct rules {
     }
   }
 
+  // Defaults libvirt writes out for every driver: a filesystem's access mode, and a TCP
+  // character device's mode (connect) and protocol (raw).
+  void written_defaults(xml_node& devices) {
+    for (auto& dev : devices.children) {
+      if (dev.is_text)
+        continue;
+      if (dev.name == "filesystem" && !dev.attr("accessmode")) {
+        // (kept as written, not modelled: after its type, where libvirt writes it)
+        auto at = std::find_if(dev.attrs.begin(), dev.attrs.end(),
+                               [](const xml_attr& a) { return a.name == "type"; });
+        dev.attrs.insert(at == dev.attrs.end() ? dev.attrs.begin() : at + 1,
+                         xml_attr{"accessmode", "passthrough"});
+        continue;
+      }
+      bool chardev = dev.name == "serial" || dev.name == "console" ||
+                     dev.name == "channel" || dev.name == "parallel";
+      const std::string* type = dev.attr("type");
+      if (!chardev || !type || *type != "tcp")
+        continue;
+      const elem_rule& rule = rule_of({"devices", dev.name});
+      if (xml_node* source = dev.child("source"))
+        if (!source->attr("mode"))
+          place_attr(*source, *rule.find_child("source")->rule, "mode", "connect");
+      if (!dev.child("protocol"))
+        place_child(dev, rule, "protocol").set_attr("type", "raw");
+    }
+  }
+
   void device_defaults(xml_node& devices, bool hvm) {
+    written_defaults(devices);
     const elem_rule& devices_rule = rule_of({"devices"});
     bool has_serial = devices.child("serial") != nullptr;
     std::vector<xml_node> serials;

@@ -165,6 +165,28 @@ BOOST_AUTO_TEST_CASE(interfaces_are_named_as_the_mock_names_them) {
   BOOST_TEST(ours.out.find("<target dev='testnet2'/>") != std::string::npos, ours.out);
 }
 
+// Defaults libvirt writes out for every driver (issue 13, causes 2 and 6): the dies of a
+// CPU topology, a filesystem's access mode, a TCP character device's mode and protocol
+// (a mode given kept); compared with live virsh.
+BOOST_AUTO_TEST_CASE(written_defaults_as_libvirt_writes_them) {
+  std::string file = dir + "/written.xml";
+  write_file(
+      file,
+      "<domain type='test'><name>written</name>"
+      "<uuid>dddddddd-0000-4000-8000-000000000001</uuid><memory>65536</memory>"
+      "<os><type>hvm</type></os>"
+      "<cpu><topology sockets='1' cores='2' threads='1'/></cpu><devices>"
+      "<filesystem type='mount'><source dir='/srv'/><target dir='srv'/></filesystem>"
+      "<serial type='tcp'><source host='127.0.0.1' service='4444'/></serial>"
+      "<channel type='tcp'><source mode='bind' host='127.0.0.1' service='5555'/>"
+      "<target type='virtio' name='org.example.0'/></channel>"
+      "</devices></domain>\n");
+  std::string seq = "define " + file + "; dumpxml written";
+  auto ours = d.domsh({seq});
+  same_stdout(ours, virsh({seq}));
+  BOOST_TEST(ours.out.find("dies='1'") != std::string::npos, ours.out);
+}
+
 BOOST_AUTO_TEST_CASE(transient_domains) {
   std::string seq = "create " + file +
                     "; list --all --transient; dominfo web1; undefine web1;"
