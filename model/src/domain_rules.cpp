@@ -468,7 +468,19 @@ struct rules {
         device_boot = device_boot || modelled_child(d, "boot");
     if (os.child("type")->text_content() == "hvm" && !os.child("boot") && !device_boot)
       place_child(os, os_rule, "boot").set_attr("dev", "hd");
+    unlimited_memtune();
     if (xml_node* cpu = root.child("cpu")) {
+      // An empty model under a host CPU mode says nothing: libvirt does not write it.
+      if (const std::string* mode = cpu->attr("mode"))
+        if (*mode == "host-model" || *mode == "host-passthrough") {
+          auto& k = cpu->children;
+          k.erase(std::remove_if(k.begin(), k.end(),
+                                 [](const xml_node& n) {
+                                   return !n.is_text && n.name == "model" &&
+                                          n.attrs.empty() && n.trimmed_text().empty();
+                                 }),
+                  k.end());
+        }
       // libvirt 9.0 writes the dies it counts, 1 unless given.
       if (xml_node* topology = cpu->child("topology"))
         if (!topology->attr("dies"))
@@ -498,12 +510,51 @@ struct rules {
     }
   }
 
-  // Defaults libvirt writes out for every driver: a filesystem's access mode, and a TCP
-  // character device's mode (connect) and protocol (raw).
+  // A memtune limit of 9007199254740991 KiB or more is libvirt's "unlimited", which it
+  // does not write; nor an empty <memtune>.
+  void unlimited_memtune() {
+    xml_node* memtune = root.child("memtune");
+    if (!memtune)
+      return;
+    auto& k = memtune->children;
+    k.erase(std::remove_if(k.begin(), k.end(),
+                           [](const xml_node& n) {
+                             if (n.is_text || n.name == "min_guarantee")
+                               return false;
+                             std::string t = n.trimmed_text();
+                             return t.size() >= 16 &&
+                                    t.find_first_not_of("0123456789") ==
+                                        std::string::npos &&
+                                    (t.size() > 16 || t >= "9007199254740991");
+                           }),
+            k.end());
+    if (!memtune->has_elements()) {
+      auto& top = root.children;
+      top.erase(std::remove_if(top.begin(), top.end(),
+                               [](const xml_node& n) {
+                                 return !n.is_text && n.name == "memtune" &&
+                                        !n.has_elements() && n.attrs.empty();
+                               }),
+                top.end());
+    }
+  }
+
+  // Defaults libvirt writes out for every driver: a disk's type (file), a drive
+  // address's target (0), a filesystem's access mode, a TCP character device's mode
+  // (connect) and protocol (raw), a UDP one's two ends in libvirt's order (bind first).
   void written_defaults(xml_node& devices) {
     for (auto& dev : devices.children) {
       if (dev.is_text)
         continue;
+      if (xml_node* address = dev.child("address")) {
+        const std::string* type = address->attr("type");
+        if (type && *type == "drive" && !address->attr("target"))
+          if (auto* d = rule_of({"devices"}).find_child(dev.name))
+            if (auto* a = d->rule->find_child("address"))
+              place_attr(*address, *a->rule, "target", "0");
+      }
+      if (dev.name == "disk" && !dev.attr("type"))
+        place_attr(dev, rule_of({"devices", "disk"}), "type", "file");
       if (dev.name == "filesystem" && !dev.attr("accessmode")) {
         // (kept as written, not modelled: after its type, where libvirt writes it)
         auto at = std::find_if(dev.attrs.begin(), dev.attrs.end(),
@@ -515,6 +566,25 @@ struct rules {
       bool chardev = dev.name == "serial" || dev.name == "console" ||
                      dev.name == "channel" || dev.name == "parallel";
       const std::string* type = dev.attr("type");
+      if (chardev && type && *type == "udp") {
+        // bind before connect: a stable partition of the two <source> elements.
+        auto& k = dev.children;
+        auto is_source = [](const xml_node& n) {
+          return !n.is_text && n.name == "source";
+        };
+        auto mode_of = [](const xml_node& n) {
+          const std::string* m = n.attr("mode");
+          return m ? *m : std::string("connect");
+        };
+        std::vector<size_t> at;
+        for (size_t i = 0; i < k.size(); ++i)
+          if (is_source(k[i]))
+            at.push_back(i);
+        if (at.size() == 2 && mode_of(k[at[0]]) == "connect" &&
+            mode_of(k[at[1]]) == "bind")
+          std::swap(k[at[0]], k[at[1]]);
+        continue;
+      }
       if (!chardev || !type || *type != "tcp")
         continue;
       const elem_rule& rule = rule_of({"devices", dev.name});

@@ -165,8 +165,8 @@ BOOST_AUTO_TEST_CASE(interfaces_are_named_as_the_mock_names_them) {
   BOOST_TEST(ours.out.find("<target dev='testnet2'/>") != std::string::npos, ours.out);
 }
 
-// Defaults libvirt writes out for every driver (issue 13, causes 2 and 6): the dies of a
-// CPU topology, a filesystem's access mode, a TCP character device's mode and protocol
+// Defaults libvirt writes out for every driver (issue 13, causes 2, 6 and 7): the dies of
+// a CPU topology, a filesystem's access mode, a TCP character device's mode and protocol
 // (a mode given kept); compared with live virsh.
 BOOST_AUTO_TEST_CASE(written_defaults_as_libvirt_writes_them) {
   std::string file = dir + "/written.xml";
@@ -185,6 +185,26 @@ BOOST_AUTO_TEST_CASE(written_defaults_as_libvirt_writes_them) {
   auto ours = d.domsh({seq});
   same_stdout(ours, virsh({seq}));
   BOOST_TEST(ours.out.find("dies='1'") != std::string::npos, ours.out);
+  // And what it leaves out or puts in its order (causes 2, 6 and 7): an unlimited
+  // memtune limit, an empty model under host-model, a disk's type and a drive
+  // address's target implied, a UDP device's ends (bind first).
+  std::string more = dir + "/implied.xml";
+  write_file(
+      more,
+      "<domain type='test'><name>implied</name>"
+      "<uuid>dddddddd-0000-4000-8000-000000000002</uuid><memory>65536</memory>"
+      "<memtune><hard_limit unit='KiB'>9007199254740991</hard_limit>"
+      "<soft_limit>1024</soft_limit></memtune><os><type>hvm</type></os>"
+      "<cpu mode='host-model'><model/></cpu><devices>"
+      "<disk device='disk'><source file='/srv/a.img'/><target dev='sda' bus='scsi'/>"
+      "<address type='drive' controller='0' bus='0' unit='1'/></disk>"
+      "<serial type='udp'><source mode='connect' host='127.0.0.1' service='1'/>"
+      "<source mode='bind' host='0.0.0.0' service='2'/></serial>"
+      "</devices></domain>\n");
+  seq = "define " + more + "; dumpxml implied";
+  ours = d.domsh({seq});
+  same_stdout(ours, virsh({seq}));
+  BOOST_TEST(ours.out.find("9007199254740991") == std::string::npos, ours.out);
 }
 
 BOOST_AUTO_TEST_CASE(transient_domains) {
