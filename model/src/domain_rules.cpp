@@ -299,6 +299,23 @@ struct rules {
   void graphics(xml_node& devices) {
     const elem_rule& rule = rule_of({"devices", "graphics"});
     for (xml_node* g : children_named(devices, "graphics")) {
+      // libvirt gives a VNC display without a port or socket an automatic port, written
+      // as -1 (SPICE's it leaves unwritten), and writes a socket as a listen of its own.
+      const std::string* gtype = g->attr("type");
+      const std::string* autoport = g->attr("autoport");
+      if (gtype && *gtype == "vnc" && !g->attr("port") && !g->attr("socket") &&
+          (!autoport || *autoport == "yes")) {
+        place_attr(*g, rule, "port", "-1");
+        if (!autoport)
+          place_attr(*g, rule, "autoport", "yes");
+      }
+      if (const std::string* socket = g->attr("socket"))
+        if (gtype && *gtype == "vnc" && !g->child("listen")) {
+          std::string path = *socket;
+          xml_node& l = place_child(*g, rule, "listen");
+          l.set_attr("type", "socket");
+          l.set_attr("socket", path);
+        }
       const std::string* attr = g->attr("listen");
       xml_node* first = g->child("listen");
       if (attr && !first) {

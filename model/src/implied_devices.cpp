@@ -343,6 +343,11 @@ void add_implied_devices(domain_def& def) {
   if (hvm)
     serial_console(devices);
   implied_controllers(devices);
+  // A guest with graphics and no video gets one, as libvirt adds it, where the model is
+  // known here (the test and Xen drivers'; others give theirs in their own hooks).
+  if ((virt_type == "test" || virt_type == "xen") && devices.child("graphics") &&
+      !devices.child("video"))
+    insert_device(devices, xml_node::element("video"));
   // The first video is the primary one; drivers that know a default model give it.
   bool first = true;
   for (auto& v : devices.children) {

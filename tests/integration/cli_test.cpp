@@ -205,6 +205,19 @@ BOOST_AUTO_TEST_CASE(written_defaults_as_libvirt_writes_them) {
   ours = d.domsh({seq});
   same_stdout(ours, virsh({seq}));
   BOOST_TEST(ours.out.find("9007199254740991") == std::string::npos, ours.out);
+  // Graphics (cause 8): a VNC display's automatic port written -1 (SPICE's not), a
+  // socket as a listen of its own, and the video libvirt adds for a display.
+  std::string shown = dir + "/shown.xml";
+  write_file(shown,
+             "<domain type='test'><name>shown</name>"
+             "<uuid>dddddddd-0000-4000-8000-000000000003</uuid><memory>65536</memory>"
+             "<os><type>hvm</type></os><devices><graphics type='vnc'/>"
+             "<graphics type='spice' autoport='yes'/>"
+             "<graphics type='vnc' socket='/run/vnc.sock'/></devices></domain>\n");
+  seq = "define " + shown + "; dumpxml shown";
+  ours = d.domsh({seq});
+  same_stdout(ours, virsh({seq}));
+  BOOST_TEST(ours.out.find("primary='yes'") != std::string::npos, ours.out);
 }
 
 BOOST_AUTO_TEST_CASE(transient_domains) {
