@@ -16,6 +16,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -1008,10 +1009,10 @@ public:
     st().hung = std::string(entry(x->op).name);
     // A long-running job on a volume has its own cancel (ABI 1.3); others the domain
     // table's, with no domain.
-    bool volume_job = false;
-    for (auto& [vol, job] : st().jobs)
-      volume_job = volume_job || job.call_id == id;
-    if (volume_job && vol_cancel)
+    bool of_a_volume =
+        std::any_of(st().jobs.begin(), st().jobs.end(),
+                    [id](const auto& e) { return e.second.call_id == id; });
+    if (of_a_volume && vol_cancel)
       vol_cancel(ctx().inst, x->user);
     else if (cancel)
       cancel(ctx().inst, nullptr, x->user);
