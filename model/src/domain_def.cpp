@@ -84,6 +84,12 @@ void drop_attr(xml_node& el, std::string_view name) {
                  el.attrs.end());
 }
 
+// Whether a child of the root holds typed fields (store_fields() writes these).
+bool holds_field(std::string_view name) {
+  return name == "name" || name == "uuid" || name == "memory" ||
+         name == "currentMemory" || name == "vcpu" || name == "os";
+}
+
 // Writes the typed fields into a copy of the tree, where they win.
 void store_fields(const domain_def& def, xml_node& root, std::optional<int> id) {
   const elem_rule& schema = domain_schema();
@@ -202,13 +208,46 @@ std::string format_domain(const domain_def& def, secrets which, std::optional<in
       return *out;
     return format_domain(expanded(def), which, id);
   }
-  xml_node root = def.root();
-  if (root.name.empty())
-    root.name = "domain";
-  store_fields(def, root, id);
-  if (which == secrets::omit)
-    strip_secrets(root, domain_schema());
-  return to_xml_string(root);
+  const elem_rule& schema = domain_schema();
+  const xml_node& tree = def.root();
+  if (which == secrets::omit && has_secrets(tree, schema)) {
+    xml_node root = tree;
+    if (root.name.empty())
+      root.name = "domain";
+    store_fields(def, root, id);
+    strip_secrets(root, schema);
+    return to_xml_string(root);
+  }
+  // The typed fields change only the root's attributes and a few of its children: those
+  // are copied and changed, the rest is written from the tree as it is (a copy of the
+  // whole tree was a fifth of a define's cost).
+  xml_node top = xml_node::element(tree.name.empty() ? "domain" : tree.name);
+  top.attrs = tree.attrs;
+  for (auto& c : tree.children)
+    if (!c.is_text && holds_field(c.name))
+      top.children.push_back(c);
+  store_fields(def, top, id);
+  // Both lists are in the schema's order (unknown children last): merged by it.
+  auto rank = [&](const xml_node& c) {
+    const child_rule* cr = schema.find_child(c.name);
+    return cr ? static_cast<size_t>(cr - schema.children.data()) : schema.children.size();
+  };
+  std::vector<const xml_node*> children;
+  children.reserve(tree.children.size() + top.children.size());
+  auto field = top.children.begin();
+  for (auto& c : tree.children) {
+    if (c.is_text || holds_field(c.name))
+      continue;
+    for (size_t r = rank(c); field != top.children.end() && rank(*field) <= r; ++field)
+      children.push_back(&*field);
+    children.push_back(&c);
+  }
+  for (; field != top.children.end(); ++field)
+    children.push_back(&*field);
+  std::string out;
+  out.reserve(4096);
+  write_element(out, top, children);
+  return out;
 }
 
 } // namespace domus::model

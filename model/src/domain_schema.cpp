@@ -484,7 +484,7 @@ const elem_rule* lifecycle(std::string_view name, bool crash) {
                            : oneof({"destroy", "restart", "preserve", "rename-restart"}));
 }
 
-const elem_rule* build() {
+elem_rule* build() {
   common c;
   auto* memtune = el("memtune", {},
                      {size("hard_limit"), size("soft_limit"), size("swap_hard_limit"),
@@ -592,7 +592,7 @@ const elem_rule* build() {
 } // namespace
 
 const elem_rule& domain_schema() {
-  static const elem_rule* root = build();
+  static const elem_rule* root = index_rules(build());
   return *root;
 }
 

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <unordered_set>
 
 namespace domus::model {
 
@@ -116,11 +117,65 @@ std::optional<std::string> value_type::check(std::string_view v) const {
   return std::nullopt;
 }
 
+namespace {
+
+// FNV-1a over the name: element names are short.
+size_t name_hash(std::string_view n) {
+  uint32_t h = 2166136261u;
+  for (char c : n)
+    h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  return h;
+}
+
+} // namespace
+
 const child_rule* elem_rule::find_child(std::string_view n) const {
+  if (!child_slots.empty()) {
+    size_t mask = child_slots.size() - 1;
+    for (size_t i = name_hash(n) & mask;; i = (i + 1) & mask) {
+      uint32_t slot = child_slots[i];
+      if (!slot)
+        return nullptr;
+      if (children[slot - 1].rule->name == n)
+        return &children[slot - 1];
+    }
+  }
   for (auto& c : children)
     if (c.rule->name == n)
       return &c;
   return nullptr;
+}
+
+const elem_rule* index_rules(elem_rule* root) {
+  // Below this many children a scan is as fast as a lookup.
+  constexpr size_t wide = 8;
+  std::vector<elem_rule*> todo{root};
+  std::unordered_set<const elem_rule*> seen{root};
+  while (!todo.empty()) {
+    elem_rule* r = todo.back();
+    todo.pop_back();
+    if (r->children.size() >= wide) {
+      size_t size = 4;
+      while (size < 2 * r->children.size()) // at most half full: short probes
+        size *= 2;
+      r->child_slots.assign(size, 0);
+      for (size_t c = 0; c < r->children.size(); ++c) {
+        size_t i = name_hash(r->children[c].rule->name) & (size - 1);
+        bool taken = false; // a name given twice resolves to its first rule, as a scan
+        for (; r->child_slots[i]; i = (i + 1) & (size - 1))
+          taken = taken || r->children[r->child_slots[i] - 1].rule->name ==
+                               r->children[c].rule->name;
+        if (!taken)
+          r->child_slots[i] = static_cast<uint32_t>(c + 1);
+      }
+    }
+    for (auto& c : r->children)
+      if (seen.insert(c.rule).second)
+        // Every rule is made non-const by schema_build's `new`; only the table's
+        // pointers to it are const.
+        todo.push_back(const_cast<elem_rule*>(c.rule));
+  }
+  return root;
 }
 
 const attr_rule* elem_rule::find_attr(std::string_view n) const {

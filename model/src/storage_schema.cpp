@@ -31,7 +31,7 @@ const elem_rule* timestamps() {
   return t;
 }
 
-const elem_rule* pool() {
+elem_rule* pool() {
   auto* auth = el("auth", {{"type", oneof({"chap", "ceph"})}, {"username"}},
                   {el("secret", {{"uuid", &vt::uuid}, {"usage"}})});
   auto* adapter = el("adapter",
@@ -74,7 +74,7 @@ const elem_rule* pool() {
   // namespaces of their own: kept as unknown nodes, as a domain's <qemu:commandline>.)
 }
 
-const elem_rule* volume() {
+elem_rule* volume() {
   auto* target =
       el("target", {},
          {value("path"), format(), permissions(), timestamps(), kept("encryption"),
@@ -92,12 +92,12 @@ const elem_rule* volume() {
 } // namespace
 
 const elem_rule& pool_schema() {
-  static const elem_rule* root = pool();
+  static const elem_rule* root = index_rules(pool());
   return *root;
 }
 
 const elem_rule& volume_schema() {
-  static const elem_rule* root = volume();
+  static const elem_rule* root = index_rules(volume());
   return *root;
 }
 

@@ -4,11 +4,13 @@
 
 #include <libxml/SAX2.h>
 #include <libxml/parser.h>
+#include <libxml/parserInternals.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 #include <memory>
 
 namespace domus::model {
@@ -93,75 +95,134 @@ xml_node xml_node::text_node(std::string text) {
 
 namespace {
 
-std::string qualified(const xmlChar* name, xmlNs* ns) {
-  std::string out;
-  if (ns && ns->prefix) {
-    out = reinterpret_cast<const char*>(ns->prefix);
-    out += ':';
-  }
-  out += reinterpret_cast<const char*>(name);
-  return out;
-}
-
 bool is_blank(std::string_view s) {
   return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
-xml_node convert(xmlNode* n) {
-  xml_node out;
-  out.name = qualified(n->name, n->ns);
-  out.line = static_cast<int>(xmlGetLineNo(n));
-  for (xmlNs* ns = n->nsDef; ns; ns = ns->next) {
-    std::string name =
-        ns->prefix ? "xmlns:" + std::string(reinterpret_cast<const char*>(ns->prefix))
-                   : std::string("xmlns");
-    out.attrs.push_back({name, ns->href ? reinterpret_cast<const char*>(ns->href) : ""});
+const char* chars(const xmlChar* s) {
+  return reinterpret_cast<const char*>(s);
+}
+
+std::string qualified(const xmlChar* prefix, const xmlChar* local) {
+  std::string out;
+  if (prefix) {
+    out = chars(prefix);
+    out += ':';
   }
-  size_t elements = 0;
-  for (xmlNode* c = n->children; c; c = c->next)
-    elements += c->type == XML_ELEMENT_NODE;
-  out.children.reserve(elements ? 2 * elements + 1 : 1);
-  for (xmlAttr* a = n->properties; a; a = a->next) {
-    xmlChar* v = xmlNodeListGetString(n->doc, a->children, 1);
-    out.attrs.push_back({qualified(a->name, a->ns), v ? reinterpret_cast<char*>(v) : ""});
-    xmlFree(v);
-  }
-  for (xmlNode* c = n->children; c; c = c->next) {
-    if (c->type == XML_ELEMENT_NODE) {
-      out.children.push_back(convert(c));
-    } else if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
-      const char* t = reinterpret_cast<const char*>(c->content);
-      if (!out.children.empty() && out.children.back().is_text)
-        out.children.back().text += t ? t : "";
-      else
-        out.children.push_back(xml_node::text_node(t ? t : ""));
-    }
-    // Comments and processing instructions are dropped, as libvirt does.
-  }
-  // Indentation between child elements carries no meaning; text of a leaf element is
-  // kept exactly as written.
-  if (out.has_elements()) {
-    std::vector<xml_node> kept;
-    for (auto& c : out.children)
-      if (!c.is_text || !is_blank(c.text))
-        kept.push_back(std::move(c));
-    out.children = std::move(kept);
-  }
+  out += chars(local);
   return out;
 }
 
+// The tree is built from libxml2's SAX2 callbacks, without its DOM: building libxml2's
+// tree and copying it into ours cost a third of a definition's parse.
 struct parse_state {
+  xmlParserCtxtPtr ctx = nullptr;
   std::string doctype_error;
+  std::vector<xml_node> open; // the elements started and not yet ended, root first
+  xml_node root;
+  bool has_root = false;
+  // Whitespace after an element child (or first in an element) is held here until what
+  // follows tells whether it is indentation (dropped: an element comes or the parent
+  // ends with elements) or part of a text: most text a definition holds is indentation.
+  std::string blank;
+  bool has_blank = false;
+
+  /// Ends the held whitespace: into the current element's text when `keep`.
+  void settle_blank(bool keep) {
+    if (!has_blank)
+      return;
+    if (keep)
+      open.back().children.push_back(xml_node::text_node(blank));
+    blank.clear();
+    has_blank = false;
+  }
 };
+
+// An attribute's value as SAX2 gives it without entity substitution: decoded but for
+// each '&', which comes as "&#38;" (no other '&' can remain in a value once a DOCTYPE,
+// and with it any entity of the document's own, is refused).
+std::string attribute_value(const xmlChar* begin, const xmlChar* end) {
+  std::string v(chars(begin), chars(end));
+  for (size_t at = v.find("&#38;"); at != std::string::npos; at = v.find("&#38;", at + 1))
+    v.replace(at, 5, "&");
+  return v;
+}
+
+parse_state& state_of(void* ctx) {
+  return *static_cast<parse_state*>(static_cast<xmlParserCtxtPtr>(ctx)->_private);
+}
+
+void on_start(void* ctx, const xmlChar* local, const xmlChar* prefix, const xmlChar*,
+              int nb_namespaces, const xmlChar** namespaces, int nb_attributes, int,
+              const xmlChar** attributes) {
+  parse_state& st = state_of(ctx);
+  st.settle_blank(false); // the parent has an element: the whitespace was indentation
+  xml_node n;
+  n.name = qualified(prefix, local);
+  n.line = xmlSAX2GetLineNumber(ctx);
+  n.attrs.reserve(static_cast<size_t>(nb_namespaces + nb_attributes));
+  for (int i = 0; i < nb_namespaces; ++i) {
+    const xmlChar* ns_prefix = namespaces[2 * i];
+    const xmlChar* href = namespaces[2 * i + 1];
+    n.attrs.push_back({ns_prefix ? "xmlns:" + std::string(chars(ns_prefix)) : "xmlns",
+                       href ? chars(href) : ""});
+  }
+  for (int i = 0; i < nb_attributes; ++i) {
+    const xmlChar** a = attributes + 5 * i; // local, prefix, URI, value, end of value
+    n.attrs.push_back({qualified(a[1], a[0]), attribute_value(a[3], a[4])});
+  }
+  st.open.push_back(std::move(n));
+}
+
+void on_end(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*) {
+  parse_state& st = state_of(ctx);
+  if (st.open.empty())
+    return;
+  st.settle_blank(!st.open.back().has_elements());
+  xml_node n = std::move(st.open.back());
+  st.open.pop_back();
+  // Indentation between child elements carries no meaning; text of a leaf element is
+  // kept exactly as written.
+  if (n.has_elements())
+    n.children.erase(
+        std::remove_if(n.children.begin(), n.children.end(),
+                       [](const xml_node& c) { return c.is_text && is_blank(c.text); }),
+        n.children.end());
+  if (st.open.empty()) {
+    st.root = std::move(n);
+    st.has_root = true;
+  } else {
+    st.open.back().children.push_back(std::move(n));
+  }
+}
+
+void on_text(void* ctx, const xmlChar* text, int len) {
+  parse_state& st = state_of(ctx);
+  if (st.open.empty())
+    return;
+  std::string_view t(chars(text), static_cast<size_t>(len));
+  auto& children = st.open.back().children;
+  if (st.has_blank) {
+    st.blank += t;
+    if (!is_blank(t))
+      st.settle_blank(true);
+  } else if (!children.empty() && children.back().is_text) {
+    children.back().text += t;
+  } else if (is_blank(t)) {
+    st.blank = t;
+    st.has_blank = true;
+  } else {
+    children.push_back(xml_node::text_node(std::string(t)));
+  }
+}
 
 // Any DOCTYPE is refused before its declarations are read: no external entity (XXE) and
 // no entity expansion (billion laughs) can happen.
-void on_internal_subset(void* ctx, const xmlChar* name, const xmlChar*, const xmlChar*) {
-  auto* pctx = static_cast<xmlParserCtxtPtr>(ctx);
-  auto* st = static_cast<parse_state*>(pctx->_private);
-  st->doctype_error = "line " + std::to_string(xmlSAX2GetLineNumber(ctx)) +
-                      ": DOCTYPE declarations are not allowed (entities are refused)";
-  xmlStopParser(pctx);
+void on_internal_subset(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*) {
+  parse_state& st = state_of(ctx);
+  st.doctype_error = "line " + std::to_string(xmlSAX2GetLineNumber(ctx)) +
+                     ": DOCTYPE declarations are not allowed (entities are refused)";
+  xmlStopParser(st.ctx);
 }
 
 void ignore_errors(void*, const char*, ...) {}
@@ -266,28 +327,44 @@ xml_node parse_xml(std::string_view document, std::string_view origin,
                    const xml_limits& limits) {
   std::string org(origin);
   check_limits(document, org, limits);
-  std::unique_ptr<xmlParserCtxt, void (*)(xmlParserCtxtPtr)> ctx(xmlNewParserCtxt(),
-                                                                 xmlFreeParserCtxt);
+  if (document.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
+    throw error(errc::message_too_large, org + ": the document is too large to parse");
+  std::unique_ptr<xmlParserCtxt, void (*)(xmlParserCtxtPtr)> ctx(
+      xmlCreateMemoryParserCtxt(document.data(), static_cast<int>(document.size())),
+      xmlFreeParserCtxt);
   if (!ctx)
     throw error(errc::internal, "cannot allocate an XML parser");
   parse_state st;
+  st.ctx = ctx.get();
   ctx->_private = &st;
-  ctx->sax->internalSubset = on_internal_subset;
-  ctx->sax->externalSubset = nullptr;
-  ctx->sax->error = ignore_errors; // errors are reported below, once, with the origin
-  ctx->sax->warning = ignore_errors;
+  // Options first: they reset handlers (the error ones) set below.
+  // No XML_PARSE_NOENT (entities are not substituted), no DTD loading, no network.
+  xmlCtxtUseOptions(ctx.get(), XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+  xmlSAXHandler* sax = ctx->sax;
+  sax->internalSubset = on_internal_subset;
+  sax->externalSubset = nullptr;
+  sax->startElementNs = on_start;
+  sax->endElementNs = on_end;
+  sax->characters = on_text;
+  sax->ignorableWhitespace = on_text;
+  sax->cdataBlock = on_text;
+  sax->comment = nullptr; // comments and processing instructions are dropped, as
+  sax->processingInstruction = nullptr; // libvirt does
+  sax->reference = nullptr;
+  sax->error = ignore_errors; // errors are reported below, once, with the origin
+  sax->warning = ignore_errors;
+  sax->serror = nullptr;
   ctx->vctxt.error = ignore_errors;
   ctx->vctxt.warning = ignore_errors;
   xmlSetGenericErrorFunc(nullptr, ignore_errors);
-  // No XML_PARSE_NOENT (entities are not substituted), no DTD loading, no network.
-  int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
-  xmlDocPtr doc =
-      xmlCtxtReadMemory(ctx.get(), document.data(), static_cast<int>(document.size()),
-                        org.c_str(), nullptr, options);
-  std::unique_ptr<xmlDoc, void (*)(xmlDocPtr)> guard(doc, xmlFreeDoc);
+  xmlParseDocument(ctx.get());
+  if (ctx->myDoc) { // the document node xmlSAX2StartDocument made, without children
+    xmlFreeDoc(ctx->myDoc);
+    ctx->myDoc = nullptr;
+  }
   if (!st.doctype_error.empty())
     throw error(errc::xml_error, org + ": " + st.doctype_error);
-  if (!doc || !ctx->wellFormed) {
+  if (!ctx->wellFormed) {
     const xmlError* e = xmlCtxtGetLastError(ctx.get());
     std::string msg = e && e->message ? e->message : "not well-formed XML";
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' '))
@@ -295,13 +372,10 @@ xml_node parse_xml(std::string_view document, std::string_view origin,
     int line = e ? e->line : 0;
     throw error(errc::xml_error, org + ":" + std::to_string(line) + ": " + msg);
   }
-  xmlNode* root = xmlDocGetRootElement(doc);
-  if (!root)
+  if (!st.has_root)
     throw error(errc::xml_error, org + ": the document has no root element");
-  return convert(root);
+  return std::move(st.root);
 }
-
-namespace {} // namespace
 
 namespace {
 
@@ -331,6 +405,12 @@ void write_open(std::string& out, const xml_node& node) {
   }
 }
 
+void write_close(std::string& out, const xml_node& node) {
+  out += "</";
+  out += node.name;
+  out += '>';
+}
+
 // Mixed content (text beside elements) is written as it is, without indentation, as
 // libxml2 writes it: added whitespace would change its text at every round trip.
 void write_inline(std::string& out, const xml_node& node) {
@@ -348,7 +428,7 @@ void write_inline(std::string& out, const xml_node& node) {
     else
       write_inline(out, c);
   }
-  out += "</" + node.name + ">";
+  write_close(out, node);
 }
 
 uint64_t escaped_size(std::string_view s) {
@@ -379,9 +459,10 @@ uint64_t inline_size(const xml_node& node) {
 } // namespace
 
 void write_xml(std::string& out, const xml_node& node, int depth) {
-  std::string indent(static_cast<size_t>(depth) * 2, ' ');
-  out += indent;
-  if (node.has_elements() && has_text(node)) {
+  size_t indent = static_cast<size_t>(depth) * 2;
+  out.append(indent, ' ');
+  bool elements = node.has_elements();
+  if (elements && has_text(node)) {
     write_inline(out, node);
     out += '\n';
     return;
@@ -392,20 +473,42 @@ void write_xml(std::string& out, const xml_node& node, int depth) {
     return;
   }
   out += '>';
-  if (!node.has_elements()) {
-    escape_xml(out, node.text_content());
-    out += "</" + node.name + ">\n";
+  if (!elements) {
+    for (auto& c : node.children)
+      escape_xml(out, c.text);
+    write_close(out, node);
+    out += '\n';
     return;
   }
   out += '\n';
   for (auto& c : node.children)
     if (!c.is_text) // (text beside elements is indentation here: mixed content is above)
       write_xml(out, c, depth + 1);
-  out += indent + "</" + node.name + ">\n";
+  out.append(indent, ' ');
+  write_close(out, node);
+  out += '\n';
+}
+
+void write_element(std::string& out, const xml_node& top,
+                   const std::vector<const xml_node*>& children, int depth) {
+  size_t indent = static_cast<size_t>(depth) * 2;
+  out.append(indent, ' ');
+  write_open(out, top);
+  if (children.empty()) {
+    out += "/>\n";
+    return;
+  }
+  out += ">\n";
+  for (const xml_node* c : children)
+    write_xml(out, *c, depth + 1);
+  out.append(indent, ' ');
+  write_close(out, top);
+  out += '\n';
 }
 
 std::string to_xml_string(const xml_node& node) {
   std::string out;
+  out.reserve(4096); // a typical definition's size: no regrowth on the way
   write_xml(out, node, 0);
   return out;
 }
@@ -427,27 +530,33 @@ uint64_t written_size(const xml_node& node, int depth) {
 }
 
 void escape_xml(std::string& out, std::string_view s) {
-  for (char c : s) {
-    switch (c) {
+  size_t from = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    std::string_view entity;
+    switch (s[i]) {
     case '&':
-      out += "&amp;";
+      entity = "&amp;";
       break;
     case '<':
-      out += "&lt;";
+      entity = "&lt;";
       break;
     case '>':
-      out += "&gt;";
+      entity = "&gt;";
       break;
     case '\'':
-      out += "&apos;";
+      entity = "&apos;";
       break;
     case '"':
-      out += "&quot;";
+      entity = "&quot;";
       break;
     default:
-      out += c;
+      continue;
     }
+    out.append(s, from, i - from);
+    out += entity;
+    from = i + 1;
   }
+  out.append(s, from, std::string_view::npos);
 }
 
 std::string escaped_xml(std::string_view s) {

@@ -187,6 +187,29 @@ BOOST_AUTO_TEST_CASE(written_size_is_the_size_written) {
     }());
 }
 
+// The tree is built from the parser's events: references in values decoded (an '&'
+// included, however written), namespaces kept as attributes, text merged across
+// references and CDATA, comments and instructions dropped, lines those of the start tags.
+BOOST_AUTO_TEST_CASE(parsed_tree_is_what_the_document_says) {
+  xml_node root =
+      parse_xml("<?xml version='1.0'?>\n<a xmlns:q='urn:q' v='&#38;&#x26;&amp;&#65;'"
+                " q:w='1'>\n  <!-- c -->\n  <b>x &amp; <![CDATA[<y>]]>&#x7a;</b>"
+                "<?pi data?>\n  <q:c/>\n</a>\n",
+                "t.xml");
+  BOOST_TEST(root.name == "a");
+  BOOST_TEST(root.line == 2);
+  BOOST_TEST_REQUIRE(root.attrs.size() == 3u);
+  BOOST_TEST(root.attrs[0].name == "xmlns:q");
+  BOOST_TEST(root.attrs[0].value == "urn:q");
+  BOOST_TEST(root.attrs[1].value == "&&&A");
+  BOOST_TEST(root.attrs[2].name == "q:w");
+  BOOST_TEST_REQUIRE(root.children.size() == 2u); // the indentation dropped
+  BOOST_TEST(root.children[0].text_content() == "x & <y>z");
+  BOOST_TEST(root.children[0].line == 4);
+  BOOST_TEST(root.children[1].name == "q:c");
+  BOOST_TEST(root.children[1].line == 5);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_CASE(missing_uuid_is_generated_and_kept_stable) {
@@ -202,6 +225,29 @@ BOOST_AUTO_TEST_CASE(missing_uuid_is_generated_and_kept_stable) {
   BOOST_TEST(format_domain(again, secrets::keep) == once);
   BOOST_TEST(format_domain(def, secrets::keep, 7).find("<domain type='test' id='7'>") ==
              0);
+}
+
+// The typed fields are written at their places among the tree's children, those the
+// input lacked included, before the elements outside the schema; changed fields win.
+BOOST_AUTO_TEST_CASE(typed_fields_are_written_in_their_places) {
+  auto def = parse_domain("<domain type='test'><x:extra xmlns:x='urn:x'/><name>n</name>"
+                          "<clock offset='utc'/><memory>8</memory><os><type>hvm</type>"
+                          "</os><on_crash>destroy</on_crash></domain>",
+                          "<request>");
+  normalize(def);
+  def.name = "m";
+  def.vcpus = 3;
+  std::string uuid = def.uuid_string();
+  BOOST_TEST(
+      format_domain(def, secrets::keep) ==
+      "<domain type='test'>\n  <name>m</name>\n  <uuid>" + uuid +
+          "</uuid>\n  <memory unit='KiB'>8</memory>\n"
+          "  <currentMemory unit='KiB'>8</currentMemory>\n"
+          "  <vcpu placement='static'>3</vcpu>\n  <os>\n    <type>hvm</type>\n"
+          "    <boot dev='hd'/>\n  </os>\n  <clock offset='utc'/>\n"
+          "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n"
+          "  <on_crash>destroy</on_crash>\n"
+          "  <x:extra xmlns:x='urn:x'/>\n</domain>\n");
 }
 
 // A graphics password is a secret of the schema table: every format without secrets

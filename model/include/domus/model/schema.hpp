@@ -79,10 +79,17 @@ struct elem_rule {
   const value_type* text = nullptr; ///< null: no text content
   std::vector<child_rule> children; ///< in the order written
   content mode = content::normal;
+  /// For elements with many children, a hash table of their names: slot -> place in
+  /// `children` + 1, 0 when free; its size a power of two (filled by index_rules()).
+  std::vector<uint32_t> child_slots;
 
   const child_rule* find_child(std::string_view n) const;
   const attr_rule* find_attr(std::string_view n) const;
 };
+
+/// Fills `child_index` of `root` and every rule under it, once, after the table is
+/// built (rules are shared and may recur: each is indexed once). Returns `root`.
+const elem_rule* index_rules(elem_rule* root);
 
 /// How a document is checked against its schema.
 struct conform_options {

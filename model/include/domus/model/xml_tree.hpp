@@ -67,6 +67,12 @@ uint64_t written_size(const xml_node& node, int depth = 0);
 /// attributes in single quotes), starting at `depth` levels of indent.
 void write_xml(std::string& out, const xml_node& node, int depth = 0);
 
+/// Writes as write_xml() writes an element with these element children: `top` gives the
+/// name and attributes (its children are not read). Lets a caller replace a few children
+/// of a large tree without copying the rest.
+void write_element(std::string& out, const xml_node& top,
+                   const std::vector<const xml_node*>& children, int depth = 0);
+
 /// The element pretty-printed, with a final newline.
 std::string to_xml_string(const xml_node& node);
 
