@@ -44,6 +44,11 @@ const std::vector<std::string>& domain_def::unknown() const {
   return tree ? tree->unknown : none;
 }
 
+const std::vector<std::string>& domain_def::warnings() const {
+  static const std::vector<std::string> none;
+  return tree ? tree->warnings : none;
+}
+
 std::string domain_fields::uuid_string() const {
   return uuid ? format_uuid(*uuid) : "";
 }
@@ -77,13 +82,6 @@ void read_fields(domain_def& def, const xml_node& root) {
     def.os_machine = *m;
 }
 
-// Removes an attribute when present.
-void drop_attr(xml_node& el, std::string_view name) {
-  el.attrs.erase(std::remove_if(el.attrs.begin(), el.attrs.end(),
-                                [&](const xml_attr& a) { return a.name == name; }),
-                 el.attrs.end());
-}
-
 // Whether a child of the root holds typed fields (store_fields() writes these).
 bool holds_field(std::string_view name) {
   return name == "name" || name == "uuid" || name == "memory" ||
@@ -97,7 +95,7 @@ void store_fields(const domain_def& def, xml_node& root, std::optional<int> id) 
   if (id)
     place_attr(root, schema, "id", std::to_string(*id));
   else
-    drop_attr(root, "id");
+    root.remove_attr("id");
   place_child(root, schema, "name").set_text(def.name);
   if (def.uuid)
     place_child(root, schema, "uuid").set_text(format_uuid(*def.uuid));
@@ -117,7 +115,7 @@ void store_fields(const domain_def& def, xml_node& root, std::optional<int> id) 
   if (def.vcpus_current)
     place_attr(vcpu, vcpu_rule, "current", std::to_string(*def.vcpus_current));
   else
-    drop_attr(vcpu, "current");
+    vcpu.remove_attr("current");
   const elem_rule& os_rule = *schema.find_child("os")->rule;
   const elem_rule& type_rule = *os_rule.find_child("type")->rule;
   xml_node& type = place_child(place_child(root, schema, "os"), os_rule, "type");
@@ -144,9 +142,11 @@ domain_def parse_domain(xml_node root, std::string_view origin, parse_mode mode)
   conform_report report;
   conform(root, domain_schema(), "/domain",
           conform_options{origin, mode == parse_mode::strict}, report);
-  check_domain(root, origin, mode != parse_mode::stored);
+  std::vector<std::string> warnings;
+  check_domain(root, origin, mode != parse_mode::stored, warnings);
   read_fields(def, root);
   def.tree = std::make_unique<domain_tree>();
+  def.tree->warnings = std::move(warnings);
   def.tree->root = std::move(root);
   def.tree->unknown = std::move(report.unknown);
   return def;

@@ -4,6 +4,7 @@
 #include "domus/model/domain_schema.hpp"
 #include "domus/model/names.hpp"
 #include "domus/model/schema.hpp"
+#include "domus/model/uuid.hpp"
 
 #include <domus/errors.hpp>
 
@@ -11,6 +12,7 @@
 #include <climits>
 #include <cstdio>
 #include <map>
+#include <set>
 
 namespace domus::model {
 
@@ -167,6 +169,17 @@ struct rules {
              "a video device of type 'none' must be the only video device (" +
                  std::to_string(all.size()) + " given)");
     }
+    // The primary video comes first, wherever it was written.
+    auto& k = devices.children;
+    auto is_video = [](const xml_node& n) { return !n.is_text && n.name == "video"; };
+    auto primary = std::find_if(k.begin(), k.end(), [&](const xml_node& n) {
+      const xml_node* m = is_video(n) ? n.child("model") : nullptr;
+      const std::string* p = m ? m->attr("primary") : nullptr;
+      return p && *p == "yes";
+    });
+    auto first = std::find_if(k.begin(), k.end(), is_video);
+    if (primary != k.end() && primary != first)
+      std::rotate(first, primary, primary + 1);
   }
 
   void disks(xml_node& devices) {
@@ -261,7 +274,7 @@ struct rules {
   // driver names the device again when it starts.
   void generated_ifnames(xml_node& devices) {
     for (auto& dev : devices.children) {
-      if (dev.is_text || dev.name != "interface")
+      if (dev.is_text || std::string_view(dev.name) != "interface")
         continue;
       for (auto t = dev.children.begin(); t != dev.children.end(); ++t) {
         if (t->is_text || t->name != "target")
@@ -374,10 +387,44 @@ struct rules {
 
   // A unix character device without a path has its path chosen when it starts: libvirt
   // writes no <source> for it.
+  // What only a running domain's definition holds is not read from input, as libvirt's
+  // parser does not read it without its status flag: a disk's block job (<mirror>) and
+  // the index of each backing layer.
+  void live_only(xml_node& devices) {
+    for (xml_node* d : children_named(devices, "disk")) {
+      auto& k = d->children;
+      k.erase(std::remove_if(
+                  k.begin(), k.end(),
+                  [](const xml_node& n) { return !n.is_text && n.name == "mirror"; }),
+              k.end());
+      for (xml_node* b = d->child("backingStore"); b; b = b->child("backingStore"))
+        b->remove_attr("index");
+    }
+  }
+
+  // A console of a type other than a serial port's is numbered by its place among the
+  // consoles as written, whatever port it names: libvirt's parser does so (and, as it,
+  // only for input: the serial port's console it adds in front shifts the places).
+  void console_ports(xml_node& devices) {
+    long place = 0;
+    for (auto& d : devices.children) {
+      if (d.is_text || std::string_view(d.name) != "console")
+        continue;
+      xml_node* t = d.child("target");
+      const std::string* type = t ? t->attr("type") : nullptr;
+      if (type && *type != "serial")
+        place_attr(*t, rule_of({"devices", "console", "target"}), "port",
+                   std::to_string(place));
+      ++place;
+    }
+  }
+
   void chardev_sources(xml_node& devices) {
     for (auto& dev : devices.children) {
-      if (dev.is_text || (dev.name != "channel" && dev.name != "serial" &&
-                          dev.name != "console" && dev.name != "parallel"))
+      if (dev.is_text || (std::string_view(dev.name) != "channel" &&
+                          std::string_view(dev.name) != "serial" &&
+                          std::string_view(dev.name) != "console" &&
+                          std::string_view(dev.name) != "parallel"))
         continue;
       const std::string* type = dev.attr("type");
       if (!type || *type != "unix")
@@ -443,7 +490,7 @@ struct rules {
     std::map<std::string, size_t> groups; // bus -> order of its first disk
     size_t first = SIZE_MAX;
     for (auto& c : devices.children) {
-      if (c.is_text || c.name != "disk") {
+      if (c.is_text || std::string_view(c.name) != "disk") {
         others.push_back(std::move(c));
         continue;
       }
@@ -493,8 +540,12 @@ struct rules {
           auto& k = cpu->children;
           k.erase(std::remove_if(k.begin(), k.end(),
                                  [](const xml_node& n) {
+                                   const std::string* fallback = n.attr("fallback");
+                                   bool says_nothing = n.attrs.empty() ||
+                                                       (n.attrs.size() == 1 && fallback &&
+                                                        *fallback == "allow");
                                    return !n.is_text && n.name == "model" &&
-                                          n.attrs.empty() && n.trimmed_text().empty();
+                                          says_nothing && n.trimmed_text().empty();
                                  }),
                   k.end());
         }
@@ -511,6 +562,11 @@ struct rules {
           place_attr(*model, rule_of({"cpu", "model"}), "fallback", "allow");
       }
     }
+    features_defaults();
+    cpu_defaults();
+    resctrl_vcpus();
+    if (xml_node* d = root.child("description"); d && d->text_content().empty())
+      root.children.erase(root.children.begin() + (d - root.children.data()));
     if (!root.child("clock"))
       place_child(root, schema, "clock").set_attr("offset", "utc");
     for (auto [element, action] : {std::pair{"on_poweroff", "destroy"},
@@ -519,11 +575,101 @@ struct rules {
       if (!root.child(element))
         place_child(root, schema, element).set_text(action);
     }
+    // libvirt writes <devices> always, empty as an opening and a closing tag.
+    if (!root.child("devices"))
+      place_child(root, schema, "devices").set_text("\n  ");
     // The insertions above may have moved <domain>'s children: look again.
     bool hvm = root.child("os")->child("type")->text_content() == "hvm";
     if ((devices = root.child("devices"))) {
       controller_indexes(*devices);
       device_defaults(*devices, hvm);
+    }
+  }
+
+  // Features libvirt writes with their state: on unless given; Hyper-V's mode custom.
+  void features_defaults() {
+    xml_node* f = root.child("features");
+    if (!f)
+      return;
+    const elem_rule& rule = rule_of({"features"});
+    for (auto& c : f->children) {
+      if (c.is_text)
+        continue;
+      if (std::string_view(c.name) == "hyperv" && !c.attr("mode"))
+        c.attrs.insert(c.attrs.begin(), xml_attr{"mode", "custom"});
+      static const std::set<std::string_view> stated = {
+          "hap", "pvspinlock", "pmu", "vmport", "smm", "vmcoreinfo"};
+      if (stated.count(c.name) && !c.attr("state"))
+        place_attr(c, *rule.find_child(c.name)->rule, "state", "on");
+    }
+  }
+
+  // A guest CPU as libvirt writes it: mode custom where a model names it; a NUMA cell's
+  // id, its place, unless given.
+  void cpu_defaults() {
+    xml_node* cpu = root.child("cpu");
+    if (!cpu)
+      return;
+    const elem_rule& rule = rule_of({"cpu"});
+    const xml_node* model = cpu->child("model");
+    if (!cpu->attr("mode") && model && !model->trimmed_text().empty())
+      place_attr(*cpu, rule, "mode", "custom");
+    if (xml_node* numa = cpu->child("numa")) {
+      long place = 0;
+      for (xml_node* cell : children_named(*numa, "cell")) {
+        const elem_rule& cell_rule = rule_of({"cpu", "numa", "cell"});
+        if (!cell->attr("id"))
+          place_attr(*cell, cell_rule, "id", std::to_string(place));
+        if (!cell->attr("unit"))
+          place_attr(*cell, cell_rule, "unit", "KiB");
+        ++place;
+      }
+    }
+  }
+
+  // Cache and memory bandwidth allocations name only vCPUs the guest has: the others
+  // are dropped from their lists, and an allocation left with none is dropped, as
+  // libvirt does.
+  void resctrl_vcpus() {
+    xml_node* cputune = root.child("cputune");
+    const xml_node* vcpu = root.child("vcpu");
+    if (!cputune || !vcpu)
+      return;
+    uint32_t count = static_cast<uint32_t>(std::stoul(vcpu->text_content()));
+    auto& k = cputune->children;
+    for (size_t i = 0; i < k.size();) {
+      xml_node& t = k[i];
+      const std::string* v = t.is_text ? nullptr : t.attr("vcpus");
+      if (!v || (t.name != "cachetune" && t.name != "memorytune")) {
+        ++i;
+        continue;
+      }
+      auto ids = parse_cpuset(*v);
+      if (!ids) { // malformed: validation names it
+        ++i;
+        continue;
+      }
+      ids->erase(std::remove_if(ids->begin(), ids->end(),
+                                [&](uint32_t id) { return id >= count; }),
+                 ids->end());
+      if (ids->empty()) {
+        k.erase(k.begin() + static_cast<std::ptrdiff_t>(i));
+        continue;
+      }
+      t.set_attr("vcpus", format_cpuset(*ids));
+      // Its monitors likewise; one left with none is refused by validation.
+      for (xml_node* m : children_named(t, "monitor")) {
+        const std::string* mv = m->attr("vcpus");
+        auto mine = mv ? parse_cpuset(*mv) : std::nullopt;
+        if (!mine)
+          continue;
+        mine->erase(std::remove_if(mine->begin(), mine->end(),
+                                   [&](uint32_t id) { return id >= count; }),
+                    mine->end());
+        if (!mine->empty())
+          m->set_attr("vcpus", format_cpuset(*mine));
+      }
+      ++i;
     }
   }
 
@@ -570,9 +716,40 @@ struct rules {
             if (auto* a = d->rule->find_child("address"))
               place_attr(*address, *a->rule, "target", "0");
       }
-      if (dev.name == "disk" && !dev.attr("type"))
+      if (std::string_view(dev.name) == "disk" && !dev.attr("type"))
         place_attr(dev, rule_of({"devices", "disk"}), "type", "file");
-      if (dev.name == "filesystem" && !dev.attr("accessmode")) {
+      if (std::string_view(dev.name) == "filesystem" && !dev.attr("type"))
+        dev.attrs.insert(dev.attrs.begin(), xml_attr{"type", "mount"});
+      if (std::string_view(dev.name) == "shmem" && !dev.child("model")) {
+        xml_node model = xml_node::element("model");
+        model.set_attr("type", "ivshmem");
+        dev.children.insert(dev.children.begin(), std::move(model));
+      }
+      if (std::string_view(dev.name) == "disk")
+        if (xml_node* source = dev.child("source")) {
+          // An iSCSI target without a LUN is LUN 0.
+          const std::string* protocol = source->attr("protocol");
+          const std::string* name = source->attr("name");
+          if (protocol && *protocol == "iscsi" && name &&
+              name->find('/') == std::string::npos)
+            source->set_attr("name", *name + "/0");
+          // A host reached over TCP without a port: the protocol's own.
+          static const std::map<std::string, std::string> ports = {
+              {"nbd", "10809"},     {"iscsi", "3260"}, {"gluster", "24007"},
+              {"http", "80"},       {"https", "443"},  {"ftp", "21"},
+              {"ftps", "990"},      {"tftp", "69"},    {"ssh", "22"},
+              {"sheepdog", "7000"}, {"vxhs", "9999"}};
+          auto port = protocol ? ports.find(*protocol) : ports.end();
+          if (port != ports.end())
+            for (xml_node* host : children_named(*source, "host")) {
+              const std::string* transport = host->attr("transport");
+              if (!host->attr("port") && host->attr("name") &&
+                  (!transport || *transport == "tcp"))
+                place_attr(*host, rule_of({"devices", "disk", "source", "host"}), "port",
+                           port->second);
+            }
+        }
+      if (std::string_view(dev.name) == "filesystem" && !dev.attr("accessmode")) {
         // (kept as written, not modelled: after its type, where libvirt writes it)
         auto at = std::find_if(dev.attrs.begin(), dev.attrs.end(),
                                [](const xml_attr& a) { return a.name == "type"; });
@@ -580,36 +757,75 @@ struct rules {
                          xml_attr{"accessmode", "passthrough"});
         continue;
       }
-      bool chardev = dev.name == "serial" || dev.name == "console" ||
-                     dev.name == "channel" || dev.name == "parallel";
-      const std::string* type = dev.attr("type");
-      if (chardev && type && *type == "udp") {
-        // bind before connect: a stable partition of the two <source> elements.
-        auto& k = dev.children;
-        auto is_source = [](const xml_node& n) {
-          return !n.is_text && n.name == "source";
-        };
-        auto mode_of = [](const xml_node& n) {
-          const std::string* m = n.attr("mode");
-          return m ? *m : std::string("connect");
-        };
-        std::vector<size_t> at;
-        for (size_t i = 0; i < k.size(); ++i)
-          if (is_source(k[i]))
-            at.push_back(i);
-        if (at.size() == 2 && mode_of(k[at[0]]) == "connect" &&
-            mode_of(k[at[1]]) == "bind")
-          std::swap(k[at[0]], k[at[1]]);
+      // An 802.1Qbg port profile's instance is generated when not given, as libvirt does.
+      if (std::string_view(dev.name) == "interface")
+        if (xml_node* vp = dev.child("virtualport")) {
+          const std::string* type = vp->attr("type");
+          xml_node* params = vp->child("parameters");
+          if (type && *type == "802.1Qbg" && params && !params->attr("instanceid"))
+            params->set_attr("instanceid", format_uuid(generate_uuid()));
+        }
+      if (std::string_view(dev.name) == "interface")
+        for (xml_node* ip : children_named(dev, "ip"))
+          if (const std::string* address = ip->attr("address");
+              address && !ip->attr("family"))
+            place_attr(*ip, rule_of({"devices", "interface", "ip"}), "family",
+                       address->find(':') == std::string::npos ? "ipv4" : "ipv6");
+      bool chardev = std::string_view(dev.name) == "serial" ||
+                     std::string_view(dev.name) == "console" ||
+                     std::string_view(dev.name) == "channel" ||
+                     std::string_view(dev.name) == "parallel" ||
+                     std::string_view(dev.name) == "smartcard" ||
+                     std::string_view(dev.name) == "redirdev";
+      if (chardev)
+        chardev_source_defaults(dev);
+      if (std::string_view(dev.name) == "rng")
+        if (xml_node* backend = dev.child("backend"))
+          chardev_source_defaults(*backend);
+    }
+  }
+
+  // A character device's sources as libvirt writes them, wherever one is held (ports,
+  // consoles, channels, smartcards, redirected USB, an RNG's backend): a unix, TCP or UDP
+  // source's mode first, 'connect' unless given; a UDP device's two ends bind first; a
+  // TCP one's protocol raw unless given. Some holders keep their sources unmodelled, so
+  // the attributes are placed here by hand.
+  void chardev_source_defaults(xml_node& dev) {
+    const std::string* type = dev.attr("type");
+    if (!type || (*type != "unix" && *type != "tcp" && *type != "udp"))
+      return;
+    auto& k = dev.children;
+    if (*type == "udp") {
+      // bind before connect: a stable partition of the two <source> elements.
+      auto mode_of = [](const xml_node& n) {
+        const std::string* m = n.attr("mode");
+        return m ? *m : std::string("connect");
+      };
+      std::vector<size_t> at;
+      for (size_t i = 0; i < k.size(); ++i)
+        if (!k[i].is_text && k[i].name == "source")
+          at.push_back(i);
+      if (at.size() == 2 && mode_of(k[at[0]]) == "connect" && mode_of(k[at[1]]) == "bind")
+        std::swap(k[at[0]], k[at[1]]);
+    }
+    size_t after_sources = 0;
+    for (size_t i = 0; i < k.size(); ++i) {
+      xml_node& source = k[i];
+      if (source.is_text || source.name != "source")
         continue;
-      }
-      if (!chardev || !type || *type != "tcp")
-        continue;
-      const elem_rule& rule = rule_of({"devices", dev.name});
-      if (xml_node* source = dev.child("source"))
-        if (!source->attr("mode"))
-          place_attr(*source, *rule.find_child("source")->rule, "mode", "connect");
-      if (!dev.child("protocol"))
-        place_child(dev, rule, "protocol").set_attr("type", "raw");
+      after_sources = i + 1;
+      auto mode = std::find_if(source.attrs.begin(), source.attrs.end(),
+                               [](const xml_attr& a) { return a.name == "mode"; });
+      if (mode == source.attrs.end())
+        source.attrs.insert(source.attrs.begin(), xml_attr{"mode", "connect"});
+      else
+        std::rotate(source.attrs.begin(), mode, mode + 1);
+    }
+    if (*type == "tcp" && !dev.child("protocol") && after_sources) {
+      xml_node protocol = xml_node::element("protocol");
+      protocol.set_attr("type", "raw");
+      k.insert(k.begin() + static_cast<std::ptrdiff_t>(after_sources),
+               std::move(protocol));
     }
   }
 
@@ -617,27 +833,31 @@ struct rules {
     written_defaults(devices);
     const elem_rule& devices_rule = rule_of({"devices"});
     bool has_serial = devices.child("serial") != nullptr;
+    bool first_console = true;
     std::vector<xml_node> serials;
     for (auto& d : devices.children) {
       if (d.is_text)
         continue;
-      if (d.name == "disk" && !d.attr("device"))
+      if (std::string_view(d.name) == "disk" && !d.attr("device"))
         place_attr(d, *devices_rule.find_child("disk")->rule, "device", "disk");
-      if (d.name == "graphics")
+      if (std::string_view(d.name) == "graphics")
         graphics_defaults(d, *devices_rule.find_child("graphics")->rule);
-      if (d.name == "console") {
+      if (std::string_view(d.name) == "console") {
         const elem_rule& console = *devices_rule.find_child("console")->rule;
         if (!d.attr("type"))
           place_attr(d, console, "type", "pty");
         // The pty a running console got is live state, not configuration.
-        d.attrs.erase(std::remove_if(d.attrs.begin(), d.attrs.end(),
-                                     [](const xml_attr& a) { return a.name == "tty"; }),
-                      d.attrs.end());
+        d.remove_attr("tty");
         if (!d.child("target")) {
           xml_node& t = place_child(d, console, "target");
           t.set_attr("type", "serial");
           t.set_attr("port", "0");
+        } else if (hvm && !d.child("target")->attr("type") && first_console) {
+          // The first console of a full virtual machine is its first serial port's.
+          place_attr(*d.child("target"), *console.find_child("target")->rule, "type",
+                     "serial");
         }
+        first_console = false;
         // A serial console with no serial device is the first serial port, as libvirt
         // writes it.
         const xml_node* t = d.child("target");
@@ -670,6 +890,20 @@ struct rules {
     const std::string* port = g.attr("port");
     if (!g.attr("autoport") && port)
       place_attr(g, rule, "autoport", *port == "-1" ? "yes" : "no");
+    // An automatic VNC port is chosen at start: a port given beside it in a definition
+    // is not kept (a running domain's definition, not input, says the port it got).
+    const std::string* autoport = g.attr("autoport");
+    if (input && type == "vnc" && autoport && *autoport == "yes" && port && *port != "-1")
+      place_attr(g, rule, "port", "-1");
+    // A VNC socket is where it listens: a listen address given beside it is not kept.
+    if (const std::string* socket = g.attr("socket"); socket && type == "vnc") {
+      std::string path = *socket;
+      g.remove_attr("listen");
+      xml_node* first = g.child("listen");
+      const std::string* listen_type = first ? first->attr("type") : nullptr;
+      if (listen_type && *listen_type == "address")
+        first->attrs = {{"type", "socket"}, {"socket", path}};
+    }
     if (!g.child("listen") && !g.attr("socket")) {
       xml_node& l = place_child(g, rule, "listen");
       l.set_attr("type", "address");
@@ -689,6 +923,8 @@ struct rules {
       if (input) {
         disk_order(*devices);
         generated_ifnames(*devices);
+        console_ports(*devices);
+        live_only(*devices);
       }
       disks(*devices);
       boot_order(*devices);
@@ -727,8 +963,10 @@ long disk_name_index(std::string_view name) {
   return index;
 }
 
-void check_domain(xml_node& root, std::string_view origin, bool input) {
+void check_domain(xml_node& root, std::string_view origin, bool input,
+                  std::vector<std::string>& warnings) {
   rules{origin, root, input}.run();
+  validate_domain(root, origin, input, warnings);
 }
 
 } // namespace domus::model

@@ -7,14 +7,26 @@
 #include "domus/model/xml_tree.hpp"
 
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace domus::model {
 
 /// Checks and normalizes a <domain> tree that has passed conform(). `input` applies what
 /// libvirt does to input only (disks ordered by bus as written). Throws domus::error
-/// as "ORIGIN:LINE: PATH: message".
-void check_domain(xml_node& root, std::string_view origin, bool input);
+/// as "ORIGIN:LINE: PATH: message". Then validates it (validate_domain), the findings
+/// of a stored definition going to `warnings`.
+void check_domain(xml_node& root, std::string_view origin, bool input,
+                  std::vector<std::string>& warnings);
+
+/// libvirt's validation rules beyond the tree's shape (domain_validation.cpp): for
+/// `input` (define, create, edit) a finding is refused as "ORIGIN:LINE: PATH: message";
+/// for a stored definition or status file it is appended to `warnings` in the same
+/// form, and the definition loads: a rule added by an upgrade never makes a domain
+/// vanish.
+void validate_domain(const xml_node& root, std::string_view origin, bool input,
+                     std::vector<std::string>& warnings);
 
 /// Where libvirt puts a disk of a drive bus (ide, scsi, fdc, sata) from its name's
 /// index (disk_name_index); nullopt for other buses or no index.

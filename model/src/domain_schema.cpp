@@ -40,6 +40,16 @@ struct common {
              "spicevmc", "spiceport", "nmdm", "qemu-vdagent", "dbus"});
 };
 
+// A disk's backing chain: each layer's format and source, then the layer below it.
+const elem_rule* backing_store(const elem_rule* source) {
+  auto* b = el("backingStore", {{"type", oneof({"file", "block", "dir", "network",
+                                                "volume", "nvme", "vhostuser"})},
+                                {"index", &vt::uint}});
+  b->children = {el("format", {req("type")}, {kept("metadata_cache")}), source,
+                 child_rule(b)};
+  return b;
+}
+
 const elem_rule* disk(const common& c) {
   auto* source =
       el("source",
@@ -99,7 +109,11 @@ const elem_rule* disk(const common& c) {
                      {"detect_zeroes", oneof({"off", "on", "unmap"})},
                      {"queues", &vt::uint},
                      {"queue_size", &vt::uint}}),
-       source, kept("backingStore"), kept("geometry"),
+       kept("auth"),
+       source,
+       backing_store(source),
+       kept("backenddomain"),
+       kept("geometry"),
        el("blockio", {{"logical_block_size", &vt::uint},
                       {"physical_block_size", &vt::uint},
                       {"discard_granularity", &vt::uint}}),
@@ -110,9 +124,17 @@ const elem_rule* disk(const common& c) {
                               {"tray", oneof({"open", "closed"})},
                               {"removable", &vt::on_off},
                               {"rotation_rate", &vt::uint}})),
-       iotune, el("readonly"), el("shareable"),
-       el("transient", {{"shareBacking", &vt::yes_no}}), value("serial"), value("wwn"),
-       value("vendor"), value("product"), kept("encryption"), c.boot, c.alias,
+       iotune,
+       el("readonly"),
+       el("shareable"),
+       el("transient", {{"shareBacking", &vt::yes_no}}),
+       value("serial"),
+       value("wwn"),
+       value("vendor"),
+       value("product"),
+       kept("encryption"),
+       c.boot,
+       c.alias,
        c.address});
 }
 
@@ -141,8 +163,8 @@ const elem_rule* controller(const common& c) {
                  {"index", &vt::uint},
                  {"memReserve", &vt::uint}},
                 {value("node", &vt::uint)}),
-             size("pcihole64"), c.alias, c.address,
-             el("master", {{"startport", &vt::uint}})});
+             size("pcihole64"), c.alias, el("master", {{"startport", &vt::uint}}),
+             c.address});
 }
 
 const elem_rule* interface(const common& c) {
@@ -159,18 +181,23 @@ const elem_rule* interface(const common& c) {
            {"portgroup"},
            {"bridge"},
            {"dev"},
+           {"type"},
+           {"path"},
            {"mode"},
            {"address"},
-           {"port", &vt::uint},
-           {"path"},
-           {"type"}},
+           {"port", &vt::uint}},
           {el("local", {{"address"}, {"port", &vt::uint}})}),
        kept("vlan"),
        kept("virtualport"),
-       many(kept("ip")),
+       kept("bandwidth"),
+       many(el("ip", {req("address"),
+                      {"family", oneof({"ipv4", "ipv6"})},
+                      {"prefix", &vt::uint},
+                      {"peer"}})),
        many(kept("route")),
        el("script", {req("path")}),
        el("downscript", {req("path")}),
+       kept("backenddomain"),
        el("target", {req("dev"), {"managed", &vt::yes_no}}),
        el("guest", {{"dev"}}),
        el("model", {req("type")}),
@@ -194,8 +221,8 @@ const elem_rule* chardev(const common& c, std::string_view name,
   return el(
       name, {{"type", c.chardev_type}, {"tty"}},
       {many(el("source",
-               {{"path"},
-                {"mode", oneof({"bind", "connect"})},
+               {{"mode", oneof({"bind", "connect"})},
+                {"path"},
                 {"host"},
                 {"service"},
                 {"append", &vt::on_off},

@@ -106,27 +106,71 @@ std::optional<drive_address> drive_address_of(std::string_view bus, long index) 
   return std::nullopt;
 }
 
+namespace {
+
+// An ICH9 UHCI companion's number (1 to 3), 0 for another model.
+int companion_number(const std::string& model) {
+  static const std::string prefix = "ich9-uhci";
+  if (model.size() == prefix.size() + 1 && model.compare(0, prefix.size(), prefix) == 0 &&
+      model.back() >= '1' && model.back() <= '3')
+    return model.back() - '0';
+  return 0;
+}
+
+bool in_ehci_group(const std::string& model) {
+  return model == "ich9-ehci1" || companion_number(model) > 0;
+}
+
+} // namespace
+
 void controller_indexes(xml_node& devices) {
   std::map<std::string, std::set<long>> used;
   std::map<std::string, long> lowest_free;
+  // The models at each USB index: an EHCI controller and its companions share one.
+  std::map<long, std::set<std::string>> usb_models;
   for (auto& c : devices.children)
-    if (is(c, "controller") && c.attr("index"))
+    if (is(c, "controller") && c.attr("index")) {
       used[attr_or(&c, "type")].insert(number(&c, "index"));
+      if (attr_or(&c, "type") == "usb")
+        usb_models[number(&c, "index")].insert(attr_or(&c, "model"));
+    }
+  const xml_node* previous = nullptr; // the controller before, in document order
   for (auto& c : devices.children) {
-    if (!is(c, "controller") || c.attr("index"))
+    if (!is(c, "controller"))
       continue;
     std::string model = attr_or(&c, "model");
     std::string type = attr_or(&c, "type");
-    auto& taken = used[type];
-    long& next = lowest_free[type]; // a cursor: never rescanned from 0
-    long index = 0;
-    if (model != "pci-root" && model != "pcie-root") {
-      while (taken.count(next))
-        ++next;
-      index = next;
+    if (!c.attr("index")) {
+      auto& taken = used[type];
+      long& next = lowest_free[type]; // a cursor: never rescanned from 0
+      long index = 0;
+      bool joined = false;
+      // An EHCI controller or a companion right after one of its group joins that
+      // group's index, unless the group has its model already (libvirt's auto-index).
+      if (type == "usb" && in_ehci_group(model) && previous &&
+          attr_or(previous, "type") == "usb" &&
+          in_ehci_group(attr_or(previous, "model"))) {
+        long theirs = number(previous, "index");
+        if (!usb_models[theirs].count(model)) {
+          index = theirs;
+          joined = true;
+        }
+      }
+      if (!joined && model != "pci-root" && model != "pcie-root") {
+        while (taken.count(next))
+          ++next;
+        index = next;
+      }
+      taken.insert(index);
+      if (type == "usb")
+        usb_models[index].insert(model);
+      place_attr(c, device_rule("controller"), "index", std::to_string(index));
     }
-    taken.insert(index);
-    place_attr(c, device_rule("controller"), "index", std::to_string(index));
+    // A companion's first port: two per companion, in order.
+    if (type == "usb" && companion_number(model) && !c.child("master"))
+      place_child(c, device_rule("controller"), "master")
+          .set_attr("startport", std::to_string(2 * (companion_number(model) - 1)));
+    previous = &c;
   }
 }
 
@@ -258,36 +302,59 @@ void chardev_ports(xml_node& devices) {
   }
 }
 
-// The first serial port is also the first console, as libvirt writes it: a console that
-// copies the port's source goes first when the first console is not that port.
-void serial_console(xml_node& devices) {
-  const xml_node* serial = nullptr;
-  const xml_node* console = nullptr;
-  for (auto& d : devices.children) {
-    if (!serial && is(d, "serial"))
-      serial = &d;
-    if (!console && is(d, "console"))
-      console = &d;
-  }
-  if (!serial || (console && attr_or(console->child("target"), "type") == "serial"))
-    return;
-  // Of the port's type; a port without one is a pty, as a console without one is.
+// A serial port's console as libvirt writes it: the port's type, source, log, protocol,
+// alias and address, and a serial target of the port's number.
+xml_node console_of(const xml_node& serial) {
   xml_node c = xml_node::element("console");
-  const std::string* type = serial->attr("type");
+  // Of the port's type; a port without one is a pty, as a console without one is.
+  const std::string* type = serial.attr("type");
   c.set_attr("type", type ? *type : "pty");
-  for (auto& child : serial->children)
-    if (!child.is_text && child.name != "target" && child.name != "alias" &&
-        child.name != "address")
+  for (auto& child : serial.children) // its alias and address too, as libvirt copies them
+    if (!child.is_text && child.name != "target")
       c.children.push_back(child);
   xml_node& t = place_child(c, device_rule("console"), "target");
   t.set_attr("type", "serial");
-  t.set_attr("port", attr_or(serial->child("target"), "port", "0"));
+  t.set_attr("port", attr_or(serial.child("target"), "port", "0"));
+  return c;
+}
+
+// The serial ports are the consoles of a serial target, as libvirt writes them: the
+// Nth such console is the Nth serial port (whatever source it was given), and a guest
+// with serial ports and no console gets the first port's console.
+void serial_console(xml_node& devices) {
+  std::vector<const xml_node*> serials;
+  for (auto& d : devices.children)
+    if (is(d, "serial"))
+      serials.push_back(&d);
+  if (serials.empty())
+    return;
+  // A USB or PCI serial port is no console's (libvirt adds none for it).
+  std::string first_type = attr_or(serials.front()->child("target"), "type");
+  if (first_type == "usb-serial" || first_type == "pci-serial")
+    return;
+  auto of_serial = [](const xml_node& console) {
+    std::string target_type = attr_or(console.child("target"), "type");
+    return target_type == "serial" || target_type.empty();
+  };
+  // The first port's console goes first when the first console is another kind.
   auto first = std::find_if(devices.children.begin(), devices.children.end(),
                             [](const xml_node& n) { return is(n, "console"); });
-  if (first != devices.children.end())
-    devices.children.insert(first, std::move(c));
-  else
-    insert_device(devices, std::move(c));
+  if (first == devices.children.end())
+    insert_device(devices, console_of(*serials.front()));
+  else if (!of_serial(*first))
+    devices.children.insert(first, console_of(*serials.front()));
+  serials.clear(); // (the insertion moved them)
+  for (auto& d : devices.children)
+    if (is(d, "serial"))
+      serials.push_back(&d);
+  size_t place = 0;
+  for (auto& d : devices.children) {
+    if (!is(d, "console"))
+      continue;
+    if (of_serial(d) && place < serials.size())
+      d = console_of(*serials[place]);
+    ++place;
+  }
 }
 
 } // namespace

@@ -148,7 +148,7 @@ const child_rule* elem_rule::find_child(std::string_view n) const {
 
 const elem_rule* index_rules(elem_rule* root) {
   // Below this many children a scan is as fast as a lookup.
-  constexpr size_t wide = 8;
+  constexpr size_t wide = 5;
   std::vector<elem_rule*> todo{root};
   std::unordered_set<const elem_rule*> seen{root};
   while (!todo.empty()) {
@@ -324,8 +324,13 @@ struct conformer {
   void attributes(xml_node& el, const elem_rule& rule, const node_path& path) {
     size_t unknown_key = rule.attrs.size();
     bool drop = false;
+    bool in_order = true; // (as in children())
+    size_t last_key = 0;
     for (auto& a : el.attrs) {
       const attr_rule* ar = rule.find_attr(a.name);
+      size_t key = ar ? static_cast<size_t>(ar - rule.attrs.data()) : unknown_key;
+      in_order = in_order && last_key <= key;
+      last_key = key;
       if (!ar) {
         bool ns_decl = a.name == "xmlns" || a.name.rfind("xmlns:", 0) == 0;
         if (!ns_decl && rule.mode != elem_rule::content::any)
@@ -347,10 +352,11 @@ struct conformer {
                                     [](const xml_attr& a) { return a.name.empty(); }),
                      el.attrs.end());
     // Known attributes in the rule's order, the others after them as they came.
-    sort_by(el.attrs, [&](const xml_attr& a) {
-      const attr_rule* ar = rule.find_attr(a.name);
-      return ar ? static_cast<size_t>(ar - rule.attrs.data()) : unknown_key;
-    });
+    if (!in_order)
+      sort_by(el.attrs, [&](const xml_attr& a) {
+        const attr_rule* ar = rule.find_attr(a.name);
+        return ar ? static_cast<size_t>(ar - rule.attrs.data()) : unknown_key;
+      });
     for (auto& ar : rule.attrs)
       if (ar.required && !el.attr(ar.name))
         fail_at(opts.origin, el, path.str(),
@@ -432,16 +438,28 @@ struct conformer {
           std::remove_if(el.children.begin(), el.children.end(),
                          [](const xml_node& c) { return c.is_text && blank(c.text); }),
           el.children.end());
+    // Whether the children are in the rule's order already, as most documents have them:
+    // then they are not sorted (which would look each one up again).
+    bool in_order = true;
+    size_t last_key = 0;
+    auto keep_order = [&](size_t key) {
+      in_order = in_order && last_key <= key;
+      last_key = key;
+    };
     for (auto& c : el.children) {
-      if (c.is_text)
+      if (c.is_text) {
+        keep_order(0);
         continue;
+      }
       node_path cpath{&path, c.name};
       const child_rule* cr = rule.find_child(c.name);
       if (!cr) {
+        keep_order(unknown_key);
         unknown(c, cpath.str(), "element <" + c.name + ">");
         continue;
       }
       size_t index = static_cast<size_t>(cr - rule.children.data()) + 1;
+      keep_order(index);
       if (!cr->many) {
         for (auto& [i, line] : seen_once)
           if (i == index)
@@ -455,12 +473,13 @@ struct conformer {
       if (cr.required && !el.child(cr.rule->name))
         fail_at(opts.origin, el, path.str() + "/" + std::string(cr.rule->name),
                 "missing the required element <" + std::string(cr.rule->name) + ">");
-    sort_by(el.children, [&](const xml_node& c) -> size_t {
-      if (c.is_text)
-        return 0;
-      const child_rule* cr = rule.find_child(c.name);
-      return cr ? static_cast<size_t>(cr - rule.children.data()) + 1 : unknown_key;
-    });
+    if (!in_order)
+      sort_by(el.children, [&](const xml_node& c) -> size_t {
+        if (c.is_text)
+          return 0;
+        const child_rule* cr = rule.find_child(c.name);
+        return cr ? static_cast<size_t>(cr - rule.children.data()) + 1 : unknown_key;
+      });
   }
 
   void visit(xml_node& el, const elem_rule& rule, const node_path& path) {

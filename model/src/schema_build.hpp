@@ -28,8 +28,9 @@ inline elem_rule* value(std::string_view name, const value_type* type = &vt::tex
 }
 
 // A size with a unit, normalized to KiB: <memory unit='MiB'>512</memory>.
+// libvirt writes the unit after the element's other attributes.
 inline elem_rule* size(std::string_view name, std::vector<attr_rule> attrs = {}) {
-  attrs.insert(attrs.begin(), attr_rule{"unit"});
+  attrs.push_back(attr_rule{"unit"});
   return new elem_rule{name, std::move(attrs), nullptr, {}, content::scaled};
 }
 

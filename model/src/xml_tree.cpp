@@ -34,6 +34,12 @@ void xml_node::set_attr(std::string_view n, std::string value) {
   attrs.push_back({std::string(n), std::move(value)});
 }
 
+void xml_node::remove_attr(std::string_view n) {
+  attrs.erase(std::remove_if(attrs.begin(), attrs.end(),
+                             [&](const xml_attr& a) { return a.name == n; }),
+              attrs.end());
+}
+
 const xml_node* xml_node::child(std::string_view n) const {
   for (auto& c : children)
     if (!c.is_text && c.name == n)
@@ -119,6 +125,11 @@ struct parse_state {
   xmlParserCtxtPtr ctx = nullptr;
   std::string doctype_error;
   std::vector<xml_node> open; // the elements started and not yet ended, root first
+  // The children of the open elements, one after another: open[i]'s from first[i] on.
+  // An element's children move into it once, when it ends, in one allocation (pushed
+  // one by one they were a tenth of a parse in reallocations).
+  std::vector<xml_node> done;
+  std::vector<size_t> first;
   xml_node root;
   bool has_root = false;
   // Whitespace after an element child (or first in an element) is held here until what
@@ -127,12 +138,22 @@ struct parse_state {
   std::string blank;
   bool has_blank = false;
 
+  /// Whether the current element has a child yet; its last one.
+  bool has_child() const { return done.size() > first.back(); }
+  /// Whether the current element has element children.
+  bool has_elements() const {
+    for (size_t i = first.back(); i < done.size(); ++i)
+      if (!done[i].is_text)
+        return true;
+    return false;
+  }
+
   /// Ends the held whitespace: into the current element's text when `keep`.
   void settle_blank(bool keep) {
     if (!has_blank)
       return;
     if (keep)
-      open.back().children.push_back(xml_node::text_node(blank));
+      done.push_back(xml_node::text_node(blank));
     blank.clear();
     has_blank = false;
   }
@@ -172,27 +193,35 @@ void on_start(void* ctx, const xmlChar* local, const xmlChar* prefix, const xmlC
     n.attrs.push_back({qualified(a[1], a[0]), attribute_value(a[3], a[4])});
   }
   st.open.push_back(std::move(n));
+  st.first.push_back(st.done.size());
 }
 
 void on_end(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*) {
   parse_state& st = state_of(ctx);
   if (st.open.empty())
     return;
-  st.settle_blank(!st.open.back().has_elements());
+  bool elements = st.has_elements();
+  st.settle_blank(!elements);
   xml_node n = std::move(st.open.back());
   st.open.pop_back();
+  auto from = st.done.begin() + static_cast<std::ptrdiff_t>(st.first.back());
+  st.first.pop_back();
   // Indentation between child elements carries no meaning; text of a leaf element is
   // kept exactly as written.
-  if (n.has_elements())
-    n.children.erase(
-        std::remove_if(n.children.begin(), n.children.end(),
-                       [](const xml_node& c) { return c.is_text && is_blank(c.text); }),
-        n.children.end());
+  auto to = elements ? std::remove_if(from, st.done.end(),
+                                      [](const xml_node& c) {
+                                        return c.is_text && is_blank(c.text);
+                                      })
+                     : st.done.end();
+  n.children.reserve(static_cast<size_t>(to - from));
+  n.children.insert(n.children.end(), std::make_move_iterator(from),
+                    std::make_move_iterator(to));
+  st.done.erase(from, st.done.end());
   if (st.open.empty()) {
     st.root = std::move(n);
     st.has_root = true;
   } else {
-    st.open.back().children.push_back(std::move(n));
+    st.done.push_back(std::move(n));
   }
 }
 
@@ -201,18 +230,17 @@ void on_text(void* ctx, const xmlChar* text, int len) {
   if (st.open.empty())
     return;
   std::string_view t(chars(text), static_cast<size_t>(len));
-  auto& children = st.open.back().children;
   if (st.has_blank) {
     st.blank += t;
     if (!is_blank(t))
       st.settle_blank(true);
-  } else if (!children.empty() && children.back().is_text) {
-    children.back().text += t;
+  } else if (st.has_child() && st.done.back().is_text) {
+    st.done.back().text += t;
   } else if (is_blank(t)) {
     st.blank = t;
     st.has_blank = true;
   } else {
-    children.push_back(xml_node::text_node(std::string(t)));
+    st.done.push_back(xml_node::text_node(std::string(t)));
   }
 }
 

@@ -202,7 +202,8 @@ void name_interfaces(model::xml_node& devices) {
 } // namespace
 
 void apply_test_defaults(model::domain_def& def) {
-  if (def.os_arch.empty() && (def.os_type == "hvm" || def.os_type == "xen"))
+  // The mock host's arch, whatever the OS type (libvirt's mock gives it to exe too).
+  if (def.os_arch.empty())
     def.os_arch = "i686";
   if (model::xml_node* devices = def.root().child("devices"))
     name_interfaces(*devices);

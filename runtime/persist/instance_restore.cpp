@@ -105,6 +105,8 @@ namespace {
 struct loaded_definition {
   std::optional<restored_domain> domain;
   std::string error;
+  std::vector<std::string>
+      warnings; // validation findings a new definition is refused for
 };
 
 loaded_definition load_definition(const instance_paths& ctx, const std::string& name) {
@@ -117,6 +119,7 @@ loaded_definition load_definition(const instance_paths& ctx, const std::string& 
       throw protocol::error(protocol::errc::xml_error, path + ": defines domain '" +
                                                            def.name + "', not '" + name +
                                                            "' as its file name says");
+    out.warnings = def.warnings();
     restored_domain d;
     d.name = def.name;
     d.uuid = def.uuid_string();
@@ -161,6 +164,11 @@ restore_plan read_persisted(const instance_paths& ctx) {
       log_error("skipping a definition that does not load: " + loaded.error);
       continue;
     }
+    // Loaded all the same: a rule added since the definition was stored must not make
+    // its domain vanish; a define or edit of it is refused until it is fixed.
+    for (auto& w : loaded.warnings)
+      log_warning("a stored definition breaks a rule of define (loaded all the same): " +
+                  w);
     by_name[loaded.domain->name] = plan.domains.size();
     plan.domains.push_back(std::move(*loaded.domain));
   }

@@ -220,6 +220,136 @@ BOOST_AUTO_TEST_CASE(written_defaults_as_libvirt_writes_them) {
   BOOST_TEST(ours.out.find("primary='yes'") != std::string::npos, ours.out);
 }
 
+// Issue 13's other causes, each compared with live virsh: the primary video first
+// (3); children and attributes in libvirt's order whatever the input's (4); the
+// console a serial port implies, consoles numbered by place (5); character device
+// sources' modes and protocols wherever a source is held (6); what libvirt drops as
+// unset or live-only (7); a VNC port or listen given beside an automatic port or a
+// socket (8); and more values libvirt writes out.
+BOOST_AUTO_TEST_CASE(order_and_implied_values_as_libvirt_writes_them) {
+  std::string file = dir + "/ordered.xml";
+  write_file(
+      file,
+      "<domain type='test'><name>ordered</name>"
+      "<uuid>dddddddd-0000-4000-8000-000000000004</uuid><description></description>"
+      "<memory dumpCore='on'>65536</memory><vcpu>2</vcpu>"
+      "<cputune><cachetune vcpus='0-3'><cache id='0' level='3' type='code' size='3' "
+      "unit='MiB'/></cachetune><cachetune vcpus='9'><cache id='0' level='3' "
+      "type='data' size='3' unit='MiB'/></cachetune></cputune>"
+      "<os><type>hvm</type></os>"
+      "<features><acpi/><hap/><pmu/><hyperv><relaxed state='on'/></hyperv></features>"
+      "<cpu><model>core2duo</model><numa><cell cpus='0' memory='32768'/>"
+      "<cell cpus='1' memory='32768'/></numa></cpu><devices>"
+      "<disk type='network' device='disk'><source protocol='iscsi' name='iqn.2026-12.x'>"
+      "<host name='example.org'/></source><auth username='u'><secret type='iscsi' "
+      "usage='s'/></auth><target dev='vda' bus='virtio'/></disk>"
+      "<disk type='file'><source file='/srv/top.qcow2'/><backingStore type='file' "
+      "index='1'><source file='/srv/base.qcow2'/><format type='raw'/></backingStore>"
+      "<mirror type='file' file='/srv/copy.img' job='copy'/><target dev='vdb'/>"
+      "<backenddomain name='dom0'/></disk>"
+      "<controller type='usb' index='0' model='ich9-ehci1'/>"
+      "<controller type='usb' index='0' model='ich9-uhci1'><address type='pci' "
+      "domain='0' bus='0' slot='4' function='0' multifunction='on'/>"
+      "<master startport='0'/></controller>"
+      "<filesystem><source dir='/srv'/><target dir='srv'/></filesystem>"
+      "<interface type='ethernet'><mac address='52:54:00:00:00:01'/><target dev='t0'/>"
+      "<backenddomain name='dom0'/><ip address='192.0.2.1' prefix='24'/>"
+      "<bandwidth><inbound average='100'/></bandwidth></interface>"
+      "<interface type='vhostuser'><mac address='52:54:00:00:00:02'/><source mode="
+      "'server' path='/run/v.sock' type='unix'/><model type='virtio'/></interface>"
+      "<smartcard mode='passthrough' type='unix'><source path='/run/sc'/></smartcard>"
+      "<serial type='file'><source path='/srv/s.log'/><log file='/srv/l.log'/></serial>"
+      "<console type='pty'><target type='virtio' port='7'/></console>"
+      "<channel type='unix'><source path='/run/ch' mode='bind'/>"
+      "<target type='virtio' name='org.example.1'/></channel>"
+      "<graphics type='vnc' port='5904' autoport='yes'/>"
+      "<graphics type='vnc' socket='/run/vnc.sock'><listen type='address' "
+      "address='127.0.0.1'/></graphics>"
+      "<video><model type='vga'/></video><video><model type='qxl' primary='yes'/></video>"
+      "<rng model='virtio'><backend model='egd' type='tcp'><source host='127.0.0.1' "
+      "service='7'/></backend></rng>"
+      "<shmem name='s0'/></devices></domain>\n");
+  std::string seq = "define " + file + "; dumpxml ordered";
+  auto ours = d.domsh({seq});
+  same_stdout(ours, virsh({seq}));
+  BOOST_TEST(ours.out.find("<target type='virtio' port='0'/>") != std::string::npos,
+             ours.out);
+  // Nothing at all under <devices>, and a guest that is not a machine's (exe).
+  std::string bare = dir + "/bare.xml";
+  write_file(bare, "<domain type='test'><name>bare</name>"
+                   "<uuid>dddddddd-0000-4000-8000-000000000005</uuid>"
+                   "<memory>65536</memory><os><type>exe</type><init>/sh</init></os>"
+                   "</domain>\n");
+  seq = "define " + bare + "; dumpxml bare";
+  ours = d.domsh({seq});
+  same_stdout(ours, virsh({seq}));
+  BOOST_TEST(ours.out.find("  <devices>\n  </devices>\n") != std::string::npos, ours.out);
+}
+
+// What libvirt refuses that its schema allows is refused by both, Domus naming the
+// file, line, element and rule; nothing is defined.
+BOOST_AUTO_TEST_CASE(what_libvirt_validates_is_refused) {
+  const std::string head = "<domain type='test'><name>bad</name><memory>65536</memory>"
+                           "<vcpu>2</vcpu>";
+  const std::string hvm = "<os><type>hvm</type></os>";
+  struct bad_case {
+    std::string xml, where;
+  };
+  std::vector<bad_case> cases = {
+      {head + hvm + "<devices>\n<serial type='tcp'><source service='1'/></serial>" +
+           "</devices></domain>",
+       ":2: /domain/devices/serial/source: a character device of type 'tcp' needs its "
+       "source's 'host' attribute"},
+      {head + hvm + "<devices>\n<redirdev bus='usb' type='unix'><source/></redirdev>" +
+           "<controller type='usb' model='piix3-uhci'/></devices></domain>",
+       ":2: /domain/devices/redirdev/source: a character device of type 'unix' needs its "
+       "source's 'path' attribute"},
+      {head + hvm + "<devices>\n<channel type='tcp'><source mode='bind' host='h' " +
+           "service='1'><reconnect enabled='yes' timeout='1'/></source>" +
+           "<target type='virtio' name='x'/></channel></devices></domain>",
+       ":2: /domain/devices/channel/source/reconnect: a reconnect is possible only for a "
+       "source in connect mode"},
+      {head + hvm + "<devices>\n<controller type='nvme'/></devices></domain>",
+       ":2: /domain/devices/controller/@type: controller type 'nvme' is not supported"},
+      {head + "<os><type>xen</type></os><devices>\n<input type='mouse' bus='ps2'/>" +
+           "</devices></domain>",
+       ":2: /domain/devices/input/@bus: input bus 'ps2' is not supported by a "
+       "paravirtualized Xen guest"},
+      {head + hvm + "<devices>\n<graphics type='vnc' socket='/a'><listen type='socket' " +
+           "socket='/b'/></graphics></devices></domain>",
+       ":2: /domain/devices/graphics/listen: the graphics 'socket' attribute '/a' must "
+       "match"},
+      {head + "<cputune>\n<cachetune vcpus='0-1'><cache id='0' level='3' type='both' " +
+           "size='1' unit='MiB'/><cache id='0' level='3' type='code' size='1' " +
+           "unit='MiB'/></cachetune></cputune>" + hvm + "</domain>",
+       ":2: /domain/cputune/cachetune/cache: colliding cache allocations for cache level "
+       "'3' id '0', type 'code'"},
+      {head + "<cputune>\n<cachetune vcpus='0'><cache id='0' level='3' type='code' " +
+           "size='1' unit='MiB'/></cachetune><cachetune vcpus='0'><cache id='0' " +
+           "level='3' type='data' size='1' unit='MiB'/></cachetune></cputune>" + hvm +
+           "</domain>",
+       ":2: /domain/cputune/cachetune/@vcpus: identical vcpus in two <cachetune> "
+       "elements"},
+      {head + "<cputune>\n<cachetune vcpus='0'><monitor level='3' vcpus='1'/>" +
+           "</cachetune></cputune>" + hvm + "</domain>",
+       ":2: /domain/cputune/cachetune/monitor/@vcpus: a monitor's vcpus must be among "
+       "its allocation's vcpus"},
+      {head + "<cputune>\n<memorytune><node id='0' bandwidth='50'/></memorytune>" +
+           "</cputune>" + hvm + "</domain>",
+       ":2: /domain/cputune/memorytune: missing the required attribute 'vcpus'"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    std::string f = dir + "/bad" + std::to_string(i) + ".xml";
+    write_file(f, cases[i].xml + "\n");
+    auto theirs = virsh({"define " + f});
+    BOOST_TEST(theirs.status != 0, cases[i].xml + "\n" + theirs.out);
+    auto ours = d.domsh({"define " + f});
+    BOOST_TEST(ours.status != 0, cases[i].xml);
+    BOOST_TEST(ours.err.find(f + cases[i].where) != std::string::npos, ours.err);
+  }
+  BOOST_TEST(d.domsh({"list --all --name"}).out == "test\n\n");
+}
+
 BOOST_AUTO_TEST_CASE(transient_domains) {
   std::string seq = "create " + file +
                     "; list --all --transient; dominfo web1; undefine web1;"

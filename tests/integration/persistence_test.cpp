@@ -223,6 +223,37 @@ BOOST_AUTO_TEST_CASE(a_definition_that_does_not_load_is_skipped_and_named) {
   BOOST_TEST(!exists(etc + "/.web1.xml.tmp"));
 }
 
+// A stored definition that a rule of define refuses (one added by an upgrade, here a TCP
+// serial port without its host) still loads, with a warning naming the file, line and
+// rule; a define of the same XML is refused naming them, and changes nothing.
+BOOST_AUTO_TEST_CASE(a_stored_definition_a_new_rule_refuses_still_loads) {
+  std::string xml = "<domain type='test'>\n<name>old1</name>\n<memory>65536</memory>\n"
+                    "<os><type>hvm</type></os>\n<devices>\n<serial type='tcp'>\n"
+                    "<source mode='connect' service='5555'/>\n</serial>\n</devices>\n"
+                    "</domain>\n";
+  { daemon_process first({}, root); } // makes the state directories
+  write_file(etc + "/old1.xml", xml);
+  write_file(dir + "/old1.xml", xml);
+  daemon_process d({}, root);
+  BOOST_TEST(d.domsh({"list --all --name"}).out == "test\nold1\n\n");
+  std::string log = d.log();
+  BOOST_TEST(
+      log.find(
+          "a stored definition breaks a rule of define (loaded all the same): " + etc +
+          "/old1.xml:7: /domain/devices/serial/source: a character "
+          "device of type 'tcp' needs its source's 'host' attribute") !=
+          std::string::npos,
+      log);
+  auto refused = d.domsh({"define " + dir + "/old1.xml"});
+  BOOST_TEST(refused.status != 0);
+  BOOST_TEST(refused.err.find(dir + "/old1.xml:7: /domain/devices/serial/source: a "
+                                    "character device of type 'tcp' needs its source's "
+                                    "'host' attribute") != std::string::npos,
+             refused.err);
+  BOOST_TEST(d.domsh({"dumpxml old1 --xpath //source"}).out ==
+             "<source mode=\"connect\" service=\"5555\"/>\n\n");
+}
+
 // A definition that cannot be written is not defined: the client hears why.
 BOOST_AUTO_TEST_CASE(a_failed_write_defines_nothing) {
   daemon_process d({}, root);

@@ -246,7 +246,7 @@ BOOST_AUTO_TEST_CASE(typed_fields_are_written_in_their_places) {
           "  <vcpu placement='static'>3</vcpu>\n  <os>\n    <type>hvm</type>\n"
           "    <boot dev='hd'/>\n  </os>\n  <clock offset='utc'/>\n"
           "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n"
-          "  <on_crash>destroy</on_crash>\n"
+          "  <on_crash>destroy</on_crash>\n  <devices>\n  </devices>\n"
           "  <x:extra xmlns:x='urn:x'/>\n</domain>\n");
 }
 
@@ -334,4 +334,32 @@ BOOST_AUTO_TEST_CASE(implied_disk_controllers_are_bounded) {
                "past.xml:1: /domain/devices/disk/address/@controller: drive controller "
                "256 is out of range (at most 255)");
   }
+}
+
+// A validation rule refuses a new definition and only reports a stored one, naming the
+// file, line, element and rule both ways.
+BOOST_AUTO_TEST_CASE(validation_refuses_input_and_reports_stored) {
+  const std::string xml = "<domain type='test'><name>v</name><memory>8</memory>"
+                          "<os><type>hvm</type></os><devices>\n"
+                          "<controller type='nvme'/>\n<serial type='udp'/></devices>"
+                          "</domain>";
+  try {
+    parse_domain(xml, "v.xml");
+    BOOST_FAIL("accepted");
+  } catch (const domus::error& e) {
+    BOOST_TEST(std::string(e.what()).find("v.xml:3: /domain/devices/serial/source: a "
+                                          "character device of type 'udp' needs") == 0,
+               e.what());
+  }
+  auto stored = parse_domain(xml, "v.xml", parse_mode::stored);
+  BOOST_TEST_REQUIRE(stored.warnings().size() == 2u);
+  BOOST_TEST(stored.warnings()[0].find("v.xml:3: /domain/devices/serial/source: a "
+                                       "character device of type 'udp' needs its "
+                                       "source's 'service' attribute") == 0,
+             stored.warnings()[0]);
+  BOOST_TEST(stored.warnings()[1].find("v.xml:2: /domain/devices/controller/@type") == 0,
+             stored.warnings()[1]);
+  BOOST_TEST(
+      parse_domain(format_domain(stored, secrets::keep), "again.xml", parse_mode::stored)
+          .name == "v");
 }

@@ -41,6 +41,9 @@ struct domain_tree {
   xml_node root;
   /// The kept nodes outside the schema, "LINE: PATH" each (refused by strict parsing).
   std::vector<std::string> unknown;
+  /// What validation found in a stored definition, "ORIGIN:LINE: PATH: message" each
+  /// (refused in a new one): for the loader to report.
+  std::vector<std::string> warnings;
 };
 
 /// A domain definition: the typed fields and the whole tree, or, once compacted, the
@@ -69,6 +72,9 @@ struct domain_def : domain_fields {
   xml_node& root();
   /// The kept nodes outside the schema; none when there is no tree.
   const std::vector<std::string>& unknown() const;
+  /// What validation found in a stored definition (domain_tree::warnings); none when
+  /// there is no tree.
+  const std::vector<std::string>& warnings() const;
 };
 
 /// Whose document a parse reads.

@@ -28,6 +28,8 @@ struct xml_node {
   const std::string* attr(std::string_view n) const;
   /// Sets or adds an attribute (added last).
   void set_attr(std::string_view n, std::string value);
+  /// Removes the attribute when present.
+  void remove_attr(std::string_view n);
   /// The first child element with this name, or nullptr.
   const xml_node* child(std::string_view n) const;
   xml_node* child(std::string_view n);
