@@ -883,8 +883,25 @@ struct rules {
 
   // VNC and SPICE: autoport follows the port (-1 asks for one), and a display with no
   // listen address gets an empty <listen type='address'/>.
+  // RDP as libvirt writes it: a port of 0 or none is automatic (port='0' autoport='yes',
+  // whatever autoport said), a port given is kept without autoport; an address listen.
+  void rdp_defaults(xml_node& g, const elem_rule& rule) {
+    const std::string* port = g.attr("port");
+    const std::string* autoport = g.attr("autoport");
+    if (!port || *port == "0" || (autoport && *autoport == "yes")) {
+      place_attr(g, rule, "port", "0");
+      place_attr(g, rule, "autoport", "yes");
+    } else {
+      g.remove_attr("autoport");
+    }
+    if (!g.child("listen"))
+      place_child(g, rule, "listen").set_attr("type", "address");
+  }
+
   void graphics_defaults(xml_node& g, const elem_rule& rule) {
-    const std::string& type = *g.attr("type");
+    const std::string type = *g.attr("type");
+    if (type == "rdp")
+      rdp_defaults(g, rule);
     if (type != "vnc" && type != "spice")
       return;
     const std::string* port = g.attr("port");

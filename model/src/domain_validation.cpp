@@ -268,12 +268,42 @@ struct validator {
       }
   }
 
+  // Firmware autoselection (<os firmware=...>) chooses the loader: a loader's path,
+  // type, read-only flag or insecure boot, and an NVRAM template, are refused beside
+  // it; without it, a loader needs its path.
+  void firmware(const xml_node& os) {
+    const xml_node* loader = os.child("loader");
+    const xml_node* nvram = os.child("nvram");
+    if (!os.attr("firmware")) {
+      if (loader && loader->trimmed_text().empty())
+        found(*loader, "/domain/os/loader",
+              "no loader path is given and firmware autoselection is not enabled "
+              "(<os firmware=...>)");
+      return;
+    }
+    const std::string why = " cannot be given when firmware autoselection is enabled";
+    if (loader) {
+      if (!loader->trimmed_text().empty())
+        found(*loader, "/domain/os/loader", "a loader path" + why);
+      for (const char* a : {"type", "readonly"})
+        if (loader->attr(a))
+          found(*loader, std::string("/domain/os/loader/@") + a,
+                std::string("loader attribute '") + a + "'" + why);
+      if (attr_of(loader, "secure") == "no")
+        found(*loader, "/domain/os/loader/@secure", "loader attribute 'secure'" + why);
+    }
+    if (nvram && nvram->attr("template"))
+      found(*nvram, "/domain/os/nvram/@template", "nvram attribute 'template'" + why);
+  }
+
   void run(const xml_node& root) {
     if (const xml_node* v = root.child("vcpu"))
       vcpu_count = static_cast<uint32_t>(std::stoul(v->text_content()));
     if (const xml_node* cputune = root.child("cputune"))
       resctrl(*cputune);
     const xml_node* os = root.child("os");
+    if (os)
+      firmware(*os);
     std::string os_type =
         os && os->child("type") ? os->child("type")->text_content() : "";
     if (const xml_node* d = root.child("devices")) {

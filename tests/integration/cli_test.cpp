@@ -274,6 +274,16 @@ BOOST_AUTO_TEST_CASE(order_and_implied_values_as_libvirt_writes_them) {
   same_stdout(ours, virsh({seq}));
   BOOST_TEST(ours.out.find("<target type='virtio' port='0'/>") != std::string::npos,
              ours.out);
+  // RDP's ports as libvirt writes them.
+  std::string rdp = dir + "/rdp.xml";
+  write_file(rdp,
+             "<domain type='test'><name>rdp</name>"
+             "<uuid>dddddddd-0000-4000-8000-000000000006</uuid>"
+             "<memory>65536</memory><os><type>hvm</type></os><devices>"
+             "<graphics type='rdp' port='3389'/><graphics type='rdp' port='3390' "
+             "autoport='yes'/><graphics type='rdp' autoport='no'/></devices></domain>\n");
+  seq = "define " + rdp + "; dumpxml rdp";
+  same_stdout(d.domsh({seq}), virsh({seq}));
   // Nothing at all under <devices>, and a guest that is not a machine's (exe).
   std::string bare = dir + "/bare.xml";
   write_file(bare, "<domain type='test'><name>bare</name>"
@@ -334,6 +344,14 @@ BOOST_AUTO_TEST_CASE(what_libvirt_validates_is_refused) {
            "</cachetune></cputune>" + hvm + "</domain>",
        ":2: /domain/cputune/cachetune/monitor/@vcpus: a monitor's vcpus must be among "
        "its allocation's vcpus"},
+      {head +
+           "<os firmware='efi'><type>hvm</type>\n<loader readonly='yes'/></os></domain>",
+       ":2: /domain/os/loader/@readonly: loader attribute 'readonly' cannot be given "
+       "when "
+       "firmware autoselection is enabled"},
+      {head + "<os><type>hvm</type>\n<loader secure='yes'/></os></domain>",
+       ":2: /domain/os/loader: no loader path is given and firmware autoselection is not "
+       "enabled"},
       {head + "<cputune>\n<memorytune><node id='0' bandwidth='50'/></memorytune>" +
            "</cputune>" + hvm + "</domain>",
        ":2: /domain/cputune/memorytune: missing the required attribute 'vcpus'"},
