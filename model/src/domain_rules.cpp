@@ -316,8 +316,20 @@ struct rules {
       // as -1 (SPICE's it leaves unwritten), and writes a socket as a listen of its own.
       const std::string* gtype = g->attr("type");
       const std::string* autoport = g->attr("autoport");
+      // A VNC display whose first listen is a socket listens there: its path is the
+      // display's socket attribute (none when the path is chosen at start), no port.
+      const xml_node* first_listen = g->child("listen");
+      const std::string* listen_type =
+          first_listen ? first_listen->attr("type") : nullptr;
+      bool socket_listen =
+          gtype && *gtype == "vnc" && listen_type && *listen_type == "socket";
+      if (socket_listen && !g->attr("socket"))
+        if (const std::string* path = first_listen->attr("socket")) {
+          std::string p = *path;
+          place_attr(*g, rule, "socket", p);
+        }
       if (gtype && *gtype == "vnc" && !g->attr("port") && !g->attr("socket") &&
-          (!autoport || *autoport == "yes")) {
+          !socket_listen && (!autoport || *autoport == "yes")) {
         place_attr(*g, rule, "port", "-1");
         if (!autoport)
           place_attr(*g, rule, "autoport", "yes");
@@ -356,6 +368,18 @@ struct rules {
         continue;
       const std::string* type = a->attr("type");
       bool pci = type && *type == "pci";
+      // libvirt writes every number of these addresses, 0 where none was given (a PCI
+      // address only once it names a slot: without, a driver assigns one).
+      static const std::map<std::string_view, std::vector<std::string_view>> numbers = {
+          {"drive", {"controller", "bus", "target", "unit"}},
+          {"virtio-serial", {"controller", "bus", "port"}},
+          {"ccid", {"controller", "slot"}},
+          {"pci", {"domain", "bus", "slot", "function"}}};
+      if (auto it = type ? numbers.find(*type) : numbers.end();
+          it != numbers.end() && (!pci || a->attr("slot")))
+        for (std::string_view n : it->second)
+          if (!a->attr(n))
+            place_attr(*a, rule_of({"devices", dev.name, "address"}), n, "0");
       // Every controller up to a drive address's is implied (implied_devices.cpp): a
       // bound keeps a client from asking for billions.
       const std::string* ctl = a->attr("controller");
@@ -576,8 +600,10 @@ struct rules {
         place_child(root, schema, element).set_text(action);
     }
     // libvirt writes <devices> always, empty as an opening and a closing tag.
-    if (!root.child("devices"))
+    if (xml_node* d = root.child("devices"); !d)
       place_child(root, schema, "devices").set_text("\n  ");
+    else if (d->children.empty())
+      d->set_text("\n  ");
     // The insertions above may have moved <domain>'s children: look again.
     bool hvm = root.child("os")->child("type")->text_content() == "hvm";
     if ((devices = root.child("devices"))) {
@@ -939,6 +965,7 @@ struct rules {
       videos(*devices);
       if (input) {
         disk_order(*devices);
+        order_controllers(*devices);
         generated_ifnames(*devices);
         console_ports(*devices);
         live_only(*devices);

@@ -40,4 +40,10 @@ std::optional<drive_address> drive_address_of(std::string_view bus, long index);
 /// index (implied_devices.cpp).
 void controller_indexes(xml_node& devices);
 
+/// Puts the controllers in libvirt's order (controller_order.cpp): each type together,
+/// in the order types first appear, sorted by index, ties and controllers without an
+/// index (after their type's others) as written. The controllers' places among
+/// <devices>' children stay the controllers'.
+void order_controllers(xml_node& devices);
+
 } // namespace domus::model

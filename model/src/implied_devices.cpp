@@ -49,7 +49,8 @@ long number(const xml_node* n, std::string_view name) {
 }
 
 // The controllers a definition implies, each (type, index) once, appended after the
-// last controller as libvirt appends them: gathered first and inserted at once, so that
+// last controller as libvirt appends them (its parser alone orders controllers by
+// index, order_controllers): gathered first and inserted at once, so that
 // a thousand of them cost one pass, not one each (a fuzzer's input took 13 s).
 struct implied_set {
   std::set<std::pair<std::string, long>> present;
@@ -424,6 +425,20 @@ void add_implied_devices(domain_def& def) {
     if (!m && (virt_type == "test" || virt_type == "xen")) {
       m = &place_child(v, device_rule("video"), "model");
       m->set_attr("type", hvm ? "cirrus" : "xen");
+    }
+    if (first && attr_or(m, "type") == "none") {
+      // No video: libvirt clears what it would fill in for one, all but its alias.
+      auto& k = v.children;
+      k.erase(std::remove_if(k.begin(), k.end(),
+                             [](const xml_node& n) {
+                               return !n.is_text && !is(n, "model") && !is(n, "alias");
+                             }),
+              k.end());
+      m = v.child("model");
+      m->attrs = {{"type", "none"}};
+      m->children.clear();
+      first = false;
+      continue;
     }
     if (m) {
       video_defaults(*m);

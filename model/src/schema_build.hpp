@@ -17,26 +17,26 @@ inline const value_type* oneof(std::initializer_list<std::string_view> values) {
 
 inline elem_rule* el(std::string_view name, std::vector<attr_rule> attrs = {},
                      std::vector<child_rule> children = {}) {
-  return new elem_rule{name, std::move(attrs), nullptr, std::move(children),
-                       content::normal};
+  return new elem_rule{
+      name, std::move(attrs), nullptr, std::move(children), content::normal, {}};
 }
 
 // An element holding a value: <shares>2048</shares>.
 inline elem_rule* value(std::string_view name, const value_type* type = &vt::text,
                         std::vector<attr_rule> attrs = {}) {
-  return new elem_rule{name, std::move(attrs), type, {}, content::normal};
+  return new elem_rule{name, std::move(attrs), type, {}, content::normal, {}};
 }
 
 // A size with a unit, normalized to KiB: <memory unit='MiB'>512</memory>.
 // libvirt writes the unit after the element's other attributes.
 inline elem_rule* size(std::string_view name, std::vector<attr_rule> attrs = {}) {
   attrs.push_back(attr_rule{"unit"});
-  return new elem_rule{name, std::move(attrs), nullptr, {}, content::scaled};
+  return new elem_rule{name, std::move(attrs), nullptr, {}, content::scaled, {}};
 }
 
 // An element kept verbatim, content unchecked.
 inline elem_rule* kept(std::string_view name) {
-  return new elem_rule{name, {}, nullptr, {}, content::any};
+  return new elem_rule{name, {}, nullptr, {}, content::any, {}};
 }
 
 inline child_rule many(const elem_rule* r) {
@@ -57,7 +57,7 @@ inline attr_rule secret(std::string_view name) {
 
 // A storage size in bytes: <capacity unit='G'>5</capacity> becomes 5368709120 bytes.
 inline elem_rule* bytes(std::string_view name) {
-  return new elem_rule{name, {attr_rule{"unit"}}, nullptr, {}, content::bytes};
+  return new elem_rule{name, {attr_rule{"unit"}}, nullptr, {}, content::bytes, {}};
 }
 
 } // namespace domus::model::schema_build

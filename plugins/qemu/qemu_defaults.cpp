@@ -243,20 +243,24 @@ void device_models(xml_node& devices, chipset kind) {
 }
 
 // Each virtio channel gets a port of its virtio-serial controller, from 1 (0 is a
-// console's).
+// console's, and a channel's port 0, which the model writes where none was given, asks
+// for one, as in libvirt).
 void virtio_serial_ports(xml_node& devices) {
+  auto has_port = [](const xml_node* a) {
+    return attr_or(a, "type") == "virtio-serial" && pci::number(attr_or(a, "port")) > 0;
+  };
   std::set<std::pair<std::string, long>> used;
   for (auto& d : devices.children) {
     const xml_node* a = is(d, "channel") ? d.child("address") : nullptr;
-    if (attr_or(a, "type") == "virtio-serial" && a->attr("port"))
-      used.insert({attr_or(a, "controller"), std::stol(attr_or(a, "port"))});
+    if (has_port(a))
+      used.insert({attr_or(a, "controller"), pci::number(attr_or(a, "port"))});
   }
   const model::elem_rule& rule = rule_at({"devices", "channel"});
   for (auto& d : devices.children) {
     if (!is(d, "channel") || attr_or(d.child("target"), "type") != "virtio")
       continue;
     xml_node* a = d.child("address");
-    if (a && (attr_or(a, "type") != "virtio-serial" || a->attr("port")))
+    if (a && (attr_or(a, "type") != "virtio-serial" || has_port(a)))
       continue;
     std::string controller = a && a->attr("controller") ? attr_or(a, "controller") : "0";
     long port = 1;

@@ -284,16 +284,61 @@ BOOST_AUTO_TEST_CASE(order_and_implied_values_as_libvirt_writes_them) {
              "autoport='yes'/><graphics type='rdp' autoport='no'/></devices></domain>\n");
   seq = "define " + rdp + "; dumpxml rdp";
   same_stdout(d.domsh({seq}), virsh({seq}));
-  // Nothing at all under <devices>, and a guest that is not a machine's (exe).
-  std::string bare = dir + "/bare.xml";
-  write_file(bare, "<domain type='test'><name>bare</name>"
-                   "<uuid>dddddddd-0000-4000-8000-000000000005</uuid>"
-                   "<memory>65536</memory><os><type>exe</type><init>/sh</init></os>"
-                   "</domain>\n");
-  seq = "define " + bare + "; dumpxml bare";
+  // Controllers in libvirt's insertion order (by type as first seen, then index; one
+  // without an index after its type's others), elements holding only whitespace written
+  // empty, the numbers of partial addresses, a guestfwd target's address first, a
+  // socket listen as the VNC socket, and a 'none' video stripped to its alias.
+  std::string ctl = dir + "/controllers.xml";
+  write_file(
+      ctl,
+      "<domain type='test'><name>controllers</name>"
+      "<uuid>dddddddd-0000-4000-8000-000000000007</uuid>"
+      "<memory>65536</memory><os><type>hvm</type></os><devices>"
+      "<disk type='file'><source file='/srv/a.img'/><target dev='sda'/>"
+      "<address type='drive' unit='1'/></disk>"
+      "<controller type='usb' index='1' model='ich9-ehci1'>\n  </controller>"
+      "<controller type='usb' index='0' model='ich9-ehci1'/>"
+      "<controller type='usb' index='0' model='ich9-uhci1'/>"
+      "<controller type='scsi' index='2'/><controller type='scsi' index='0'/>"
+      "<controller type='ide' index='1'/><controller type='scsi'/>"
+      "<controller type='scsi' index='1'> </controller>"
+      "<channel type='pty'><target type='virtio' name='a.b'/>"
+      "<address type='virtio-serial'/></channel>"
+      "<channel type='pipe'><source path='/run/g'/><target type='guestfwd' port='4600' "
+      "address='10.0.2.1'/></channel>"
+      "<smartcard mode='passthrough' type='spicevmc'><address type='ccid' slot='1'/>"
+      "</smartcard>"
+      "<interface type='user'><mac address='52:54:00:00:00:07'/>"
+      "<address type='pci' slot='5'/></interface>"
+      "<graphics type='vnc'><listen type='socket' socket='/run/vnc.sock'/></graphics>"
+      "<video><model type='none' vram='1024' heads='1'/><address type='pci' slot='2'/>"
+      "<alias name='ua-none'/></video></devices></domain>\n");
+  seq = "define " + ctl + "; dumpxml controllers";
   ours = d.domsh({seq});
   same_stdout(ours, virsh({seq}));
-  BOOST_TEST(ours.out.find("  <devices>\n  </devices>\n") != std::string::npos, ours.out);
+  BOOST_TEST(ours.out.find("<controller type='scsi' index='3'/>\n    <controller "
+                           "type='ide' index='1'/>") != std::string::npos,
+             ours.out);
+  // Nothing at all under <devices>, or only whitespace, and a guest that is not a
+  // machine's (exe): <devices> written open and closed.
+  std::string bare = dir + "/bare.xml";
+  struct doc {
+    const char *name, *uuid, *devices;
+  };
+  for (doc c : {doc{"bare", "dddddddd-0000-4000-8000-000000000005", ""},
+                doc{"blank", "dddddddd-0000-4000-8000-000000000008",
+                    "<devices>\n\n</devices>"}}) {
+    write_file(bare, std::string("<domain type='test'><name>") + c.name +
+                         "</name><uuid>" + c.uuid +
+                         "</uuid><memory>65536</memory><os><type>exe</type>"
+                         "<init>/sh</init></os>" +
+                         c.devices + "</domain>\n");
+    seq = "define " + bare + "; dumpxml " + c.name;
+    ours = d.domsh({seq});
+    same_stdout(ours, virsh({seq}));
+    BOOST_TEST(ours.out.find("  <devices>\n  </devices>\n") != std::string::npos,
+               ours.out);
+  }
 }
 
 // What libvirt refuses that its schema allows is refused by both, Domus naming the
