@@ -1,22 +1,27 @@
 // Micro-benchmarks (Google Benchmark): what one request costs before it reaches an actor.
 // The domain XML path (parse, check and normalize, format) over libvirt's conformance
-// domains, the protocol codec, and one CAF actor hop. Run: build-release/bin/micro_bench
-// (benchmarks/run.sh runs it and docs/benchmarks.md records the figures).
+// domains, the protocol codec, one CAF actor hop, a deadline, the orphan reaper's look.
+// Run: build-release/bin/micro_bench (benchmarks/run.sh runs it and docs/benchmarks.md
+// records the figures).
 #include <benchmark/benchmark.h>
 
 #include <caf/all.hpp>
 
 #include "drivers/deadline_clock.hpp"
+#include "drivers/process_watch.hpp"
 
 #include <domus/model/domain_def.hpp>
 #include <domus/protocol/codec.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <dirent.h>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -130,6 +135,23 @@ void deadline_arm_disarm(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(deadline_arm_disarm);
+
+// What the daemon does on each SIGCHLD (it is a subreaper): look for exited orphans to
+// reap. Measured with one child running and none exited, the common case (a guest's
+// process alive, another child's exit just reaped by its own watch).
+void reap_orphans_none_exited(benchmark::State& state) {
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  for (auto _ : state)
+    benchmark::DoNotOptimize(domus::runtime::reap_orphans());
+  ::kill(child, SIGKILL);
+  int status;
+  ::waitpid(child, &status, 0);
+}
+BENCHMARK(reap_orphans_none_exited);
 
 } // namespace
 

@@ -371,6 +371,10 @@ void on_child_exit(uv_poll_t* poll, int, int) {
   pid_t pid = w->pid;
   bool closed = w->host->closed;
   end_watch(w);
+  // Orphans that exited behind this child were left for now (reap_orphans stops at an
+  // owned child): their turn.
+  if (is_subreaper())
+    reap_orphans();
   int64_t code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
   int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
   if (!closed) // reaped all the same

@@ -1,8 +1,8 @@
 #include "drivers/process_watch.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
-#include <dirent.h>
 #include <fcntl.h>
 #include <mutex>
 #include <sstream>
@@ -82,36 +82,42 @@ void disown_child(pid_t pid) {
   owned().erase(pid);
 }
 
+namespace {
+std::atomic<bool> subreaper{false};
+} // namespace
+
 bool become_subreaper() {
-  return ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0;
+  bool ok = ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0;
+  if (ok)
+    subreaper = true;
+  return ok;
+}
+
+bool is_subreaper() {
+  return subreaper;
 }
 
 int reap_orphans() {
-  pid_t self = ::getpid();
   int reaped = 0;
-  DIR* proc = ::opendir("/proc");
-  if (!proc)
-    return 0;
-  while (auto* e = ::readdir(proc)) {
-    pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
-    if (pid <= 0)
-      continue;
-    char state;
-    pid_t ppid;
-    uint64_t start;
-    if (!read_stat(pid, state, ppid, start) || ppid != self || state != 'Z')
-      continue;
+  for (;;) {
+    siginfo_t info{};
+    int rc;
+    do
+      rc = ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0 || info.si_pid == 0)
+      return reaped; // no children (ECHILD), or none has exited
+    pid_t pid = info.si_pid;
     {
       std::lock_guard<std::mutex> lock(owned_mutex);
       if (owned().count(pid))
-        continue;
+        return reaped; // its owner reaps it, then calls again for those behind it
     }
     int status;
-    if (::waitpid(pid, &status, WNOHANG) == pid)
-      ++reaped;
+    if (::waitpid(pid, &status, WNOHANG) != pid)
+      return reaped;
+    ++reaped;
   }
-  ::closedir(proc);
-  return reaped;
 }
 
 } // namespace domus::runtime

@@ -28,9 +28,19 @@ void disown_child(pid_t pid);
 /// children instead of PID 1's, which may never reap them. False when it cannot.
 bool become_subreaper();
 
-/// Reaps every zombie child of this process that no owner reaps (adopted orphans), one
-/// pid at a time (never waitpid(-1), which would take a watched child's status).
-/// Returns how many it reaped.
+/// Whether become_subreaper() succeeded in this process: then the owners of children
+/// call reap_orphans() after reaping theirs. (A process that is not a subreaper, a
+/// test's, reaps its own children: nothing may take their status.)
+bool is_subreaper();
+
+/// Reaps the exited children of this process that no owner reaps (adopted orphans),
+/// one pid at a time (never waitpid(-1), which would take a watched child's status).
+/// It asks the kernel for an exited child without reaping it (waitid WNOWAIT), so a
+/// call costs a system call per child reaped and one more, whatever the host runs.
+/// The kernel shows one exited child at a time: an owned one stops the call, and its
+/// owner, once it has reaped it, calls this again (the host services do). Returns how
+/// many it reaped. Called on the loop thread, where owned children are spawned and
+/// reaped.
 int reap_orphans();
 
 } // namespace domus::runtime

@@ -65,6 +65,29 @@ std::string config_error(const std::string& text) {
   return "";
 }
 
+// What a spawned child's watch reported: its pid once SPAWNED, whether it EXITED. The
+// host services call `on` on their loop thread; a test waits with `wait`.
+struct child_events {
+  std::mutex m;
+  std::condition_variable cv;
+  int64_t pid = 0;
+  bool exited = false;
+
+  static void on(void* arg, const domus_child_event_v1* ev) {
+    auto* s = static_cast<child_events*>(arg);
+    std::lock_guard<std::mutex> lock(s->m);
+    if (ev->kind == DOMUS_CHILD_SPAWNED)
+      s->pid = ev->pid;
+    s->exited = s->exited || ev->kind == DOMUS_CHILD_EXITED;
+    s->cv.notify_all();
+  }
+  // Waits (at most 10 s) until `done` holds; false if it never does.
+  template <class Pred> bool wait(Pred done) {
+    std::unique_lock<std::mutex> lock(m);
+    return cv.wait_for(lock, std::chrono::seconds(10), done);
+  }
+};
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(lifecycle)
@@ -934,39 +957,19 @@ BOOST_AUTO_TEST_CASE(spawn_copies_the_drivers_descriptors_before_it_returns) {
   spec.pass_fds = pass;
   spec.n_pass_fds = 1;
   spec.uid = spec.gid = -1;
-  struct seen_t {
-    std::mutex m;
-    std::condition_variable cv;
-    int64_t pid = 0;
-    bool exited = false;
-  } seen;
-  auto on_child = [](void* arg, const domus_child_event_v1* ev) {
-    auto* s = static_cast<seen_t*>(arg);
-    std::lock_guard<std::mutex> lock(s->m);
-    if (ev->kind == DOMUS_CHILD_SPAWNED)
-      s->pid = ev->pid;
-    s->exited = ev->kind == DOMUS_CHILD_EXITED;
-    s->cv.notify_all();
-  };
+  child_events seen;
+  auto on_child = &child_events::on;
   uint64_t child = t->spawn(t->ctx, &spec, on_child, &seen);
   BOOST_TEST_REQUIRE(child != 0u);
   ::close(qmp);
   ::close(log);
-  {
-    std::unique_lock<std::mutex> lock(seen.m);
-    BOOST_TEST_REQUIRE(
-        seen.cv.wait_for(lock, std::chrono::seconds(10), [&] { return seen.pid > 0; }));
-  }
+  BOOST_TEST_REQUIRE(seen.wait([&] { return seen.pid > 0; }));
   auto fds = open_fds(static_cast<pid_t>(seen.pid));
   BOOST_TEST(fds[qmp] == dir + "/qmp");
   BOOST_TEST(fds[1] == dir + "/log");
   BOOST_TEST(fds[2] == dir + "/log");
   BOOST_TEST(t->kill(t->ctx, child, SIGKILL) == 0);
-  {
-    std::unique_lock<std::mutex> lock(seen.m); // reaped, for the next test's count
-    BOOST_TEST(
-        seen.cv.wait_for(lock, std::chrono::seconds(10), [&] { return seen.exited; }));
-  }
+  BOOST_TEST(seen.wait([&] { return seen.exited; })); // reaped, for the next test's count
   // Closed now: refused when spawn is called, nothing runs.
   BOOST_TEST(t->spawn(t->ctx, &spec, on_child, &seen) == 0u);
   std::vector<int32_t> many(max_pass_fds + 1, 0);
@@ -1106,7 +1109,8 @@ BOOST_AUTO_TEST_CASE(a_process_that_vanishes_while_read_is_gone) {
 }
 
 // As a subreaper, an orphaned grandchild that exits is reaped; a zombie child someone
-// owns (the host services reap theirs) is left alone.
+// owns (the host services reap theirs) is left alone, and the orphans behind it wait
+// for its owner's reaping.
 BOOST_AUTO_TEST_CASE(orphans_are_reaped_and_owned_children_left_alone) {
   BOOST_TEST_REQUIRE(become_subreaper());
   pid_t held = ::fork();
@@ -1136,12 +1140,79 @@ BOOST_AUTO_TEST_CASE(orphans_are_reaped_and_owned_children_left_alone) {
   ::waitpid(mid, &status, 0);
   BOOST_TEST_REQUIRE(becomes_zombie(grandchild));
   BOOST_TEST_REQUIRE(becomes_zombie(held));
+  // The kernel shows exited children one at a time, the oldest first: the owned one
+  // stops the reaper, whose owner reaps it and calls again.
+  BOOST_TEST(reap_orphans() == 0);
+  BOOST_TEST(process_start_time(grandchild).has_value()); // not reaped yet
+  BOOST_TEST(::waitpid(held, &status, WNOHANG) == held);  // still ours to reap
+  disown_child(held);
   BOOST_TEST(reap_orphans() == 1);
   BOOST_TEST(!process_start_time(grandchild).has_value()); // reaped: gone from /proc
-  BOOST_TEST(::waitpid(held, &status, WNOHANG) == held);   // still ours to reap
-  disown_child(held);
+  BOOST_TEST(reap_orphans() == 0);                         // and nothing else
   ::close(pipe_fds[0]);
   ::close(pipe_fds[1]);
+}
+
+// The chain through the host services: a spawned child leaves an exited grandchild
+// behind; when the child exits, the grandchild, now ours and behind the owned child
+// among the exited, is reaped by the child's own reaping (no SIGCHLD handler here).
+BOOST_AUTO_TEST_CASE(an_orphan_behind_a_spawned_child_is_reaped_with_it) {
+  BOOST_TEST_REQUIRE(become_subreaper());
+  BOOST_TEST_REQUIRE(is_subreaper());
+  event_loop loop;
+  loop.start();
+  host_services host(loop, "test:///orphans");
+  const domus_host_v1* t = host.table();
+  int to_child[2], from_child[2], to_grandchild[2];
+  BOOST_TEST_REQUIRE(::pipe2(to_child, O_CLOEXEC) == 0);
+  BOOST_TEST_REQUIRE(::pipe2(from_child, O_CLOEXEC) == 0);
+  BOOST_TEST_REQUIRE(::pipe2(to_grandchild, O_CLOEXEC) == 0);
+  // The child starts the grandchild (waiting on its own pipe), says its pid, and becomes
+  // head(1), which never reaps a child (sh would); each exits when its pipe says so.
+  // (The grandchild's pipe is the child's stderr: an asynchronous list's stdin is
+  // /dev/null.)
+  const char* argv[] = {"sh", "-c", "read x <&2 & echo $!; exec head -c1", nullptr};
+  domus_spawn_v1 spec{};
+  spec.struct_size = sizeof spec;
+  spec.file = "sh";
+  spec.argv = argv;
+  spec.stdin_fd = to_child[0];
+  spec.stdout_fd = from_child[1];
+  spec.stderr_fd = to_grandchild[0];
+  spec.uid = spec.gid = -1;
+  child_events seen;
+  BOOST_TEST_REQUIRE(t->spawn(t->ctx, &spec, &child_events::on, &seen) != 0u);
+  ::close(to_child[0]);
+  ::close(from_child[1]);
+  ::close(to_grandchild[0]);
+  char line[32] = {};
+  BOOST_TEST_REQUIRE(::read(from_child[0], line, sizeof line - 1) > 0);
+  pid_t grandchild = static_cast<pid_t>(std::atoi(line));
+  BOOST_TEST_REQUIRE(grandchild > 0);
+  BOOST_TEST_REQUIRE(seen.wait([&] { return seen.pid > 0; }));
+  pid_t child = static_cast<pid_t>(seen.pid);
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto comm = [&] {
+    std::ifstream in("/proc/" + std::to_string(child) + "/comm");
+    std::string c;
+    std::getline(in, c);
+    return c;
+  };
+  while (comm() != "head" && std::chrono::steady_clock::now() < until)
+    std::this_thread::yield();
+  BOOST_TEST_REQUIRE(comm() == "head");
+  BOOST_TEST_REQUIRE(::write(to_grandchild[1], "\n", 1) == 1);
+  BOOST_TEST_REQUIRE(becomes_zombie(grandchild)); // head's, unreaped
+  BOOST_TEST_REQUIRE(::write(to_child[1], "x", 1) == 1);
+  BOOST_TEST_REQUIRE(seen.wait([&] { return seen.exited; }));
+  // Reaped on the loop thread right after the child: gone from /proc (bounded poll).
+  until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (process_start_time(grandchild) && std::chrono::steady_clock::now() < until)
+    std::this_thread::yield();
+  BOOST_TEST(!process_start_time(grandchild).has_value());
+  for (int fd : {to_child[1], from_child[0], to_grandchild[1]})
+    ::close(fd);
+  loop.stop();
 }
 
 // watch_pid: EXITED fires when the process exits though no one reaps it; a zombie, or a
