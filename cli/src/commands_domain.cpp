@@ -109,16 +109,7 @@ bool cmd_list(shell& sh, const parsed_command& pc) {
                  " are mutually exclusive");
     return false;
   }
-  // Pages as the daemon cuts them (max_reply_bytes), each `next` continuing.
-  json domains = json::array();
-  while (true) {
-    json page = sh.call("domain.list", args);
-    for (auto& d : page["domains"])
-      domains.push_back(std::move(d));
-    if (!page.contains("next"))
-      break;
-    args["after"] = page["next"];
-  }
+  json domains = sh.call_all("domain.list", args, "domains");
   std::vector<json> rows;
   for (auto& d : domains) {
     std::string st = d.value("state", "");

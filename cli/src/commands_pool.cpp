@@ -41,8 +41,9 @@ bool wanted(const parsed_command& pc, const json& p) {
 bool cmd_pool_list(shell& sh, const parsed_command& pc) {
   bool all = pc.flag("all");
   bool inactive = pc.flag("inactive");
-  json pools = sh.call("pool.list", {{"active", all || !inactive},
-                                     {"inactive", all || inactive}})["pools"];
+  json pools =
+      sh.call_all("pool.list",
+                  {{"active", all || !inactive}, {"inactive", all || inactive}}, "pools");
   std::vector<json> rows;
   for (auto& p : pools)
     if (wanted(pc, p))

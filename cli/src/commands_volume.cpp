@@ -64,7 +64,7 @@ std::string type_word(const json& v) {
 } // namespace
 
 bool cmd_vol_list(shell& sh, const parsed_command& pc) {
-  json vols = sh.call("vol.list", {{"pool", *pc.value("pool")}})["volumes"];
+  json vols = sh.call_all("vol.list", {{"pool", *pc.value("pool")}}, "volumes");
   std::vector<std::vector<std::string>> cells;
   for (auto& v : vols) {
     std::vector<std::string> row = {v.value("name", ""), v.value("path", "")};

@@ -60,6 +60,19 @@ void shell::reconnect(std::string uri, bool read_only) {
   settings_.read_only = read_only;
 }
 
+protocol::json shell::call_all(std::string_view proc, protocol::json args,
+                               const std::string& rows) {
+  protocol::json all = protocol::json::array();
+  while (true) {
+    protocol::json page = call(proc, args);
+    for (auto& row : page[rows])
+      all.push_back(std::move(row));
+    if (!page.contains("next"))
+      return all;
+    args["after"] = page["next"];
+  }
+}
+
 protocol::json shell::call(std::string_view proc, const protocol::json& args) {
   auto& c = connection();
   if (!answered_) {

@@ -39,6 +39,10 @@ public:
   /// Sends a request on this session's URI and returns its result; throws
   /// protocol::error with the daemon's message when it failed.
   protocol::json call(std::string_view proc, const protocol::json& args);
+  /// Every row of a paged list (domain.list, pool.list, vol.list): the array `rows` of
+  /// each page, following each page's `next` as `after` until none is left.
+  protocol::json call_all(std::string_view proc, protocol::json args,
+                          const std::string& rows);
   /// The connection, made (and checked) on first use.
   protocol::connection& connection();
   /// Drops the connection; the next call connects to this URI.

@@ -83,9 +83,9 @@ const std::vector<proc_entry>& proc_catalogue() {
        "{domain, file, format?, flags?}",
        "dumps the running guest's core to `file` (an absolute path on the daemon's "
        "host), a long-running job beside the domain's other changes: {file}"},
-      {proc::pool_list, "pool.list", t::instance, false, "{active?, inactive?}",
-       "the instance's storage pools: {pools: [{name, uuid, state, persistent, "
-       "autostart, capacity, allocation, available}]}"},
+      {proc::pool_list, "pool.list", t::instance, false, "{active?, inactive?, after?}",
+       "the instance's storage pools, in pages: {pools: [{name, uuid, state, "
+       "persistent, autostart, capacity, allocation, available}], next?}"},
       {proc::pool_info, "pool.info", t::instance, false, "{pool}",
        "one pool (by name or UUID), as pool.list lists it"},
       {proc::pool_xml, "pool.xml", t::instance, false, "{pool, inactive?}",
@@ -112,9 +112,9 @@ const std::vector<proc_entry>& proc_catalogue() {
        "reads an active storage pool's volumes and sizes again"},
       {proc::pool_autostart, "pool.autostart", t::instance, true, "{pool, enable}",
        "whether a persistent storage pool starts with the daemon"},
-      {proc::vol_list, "vol.list", t::instance, false, "{pool}",
-       "an active pool's volumes: {volumes: [{name, key, path, type, format, capacity, "
-       "allocation}]}"},
+      {proc::vol_list, "vol.list", t::instance, false, "{pool, after?}",
+       "an active pool's volumes, in pages: {volumes: [{name, key, path, type, format, "
+       "capacity, allocation}], next?}"},
       {proc::vol_info, "vol.info", t::instance, false, "{pool?, vol}",
        "one volume (by name in `pool`, else by key or path), as vol.list lists it, with "
        "its pool's name and UUID"},

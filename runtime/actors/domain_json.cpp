@@ -37,7 +37,7 @@ void append_summary_json(std::string& out, const domain_summary& s) {
   out += st ? st->wire : "shutoff";
   out += "\",\"uuid\":";
   out += protocol::json_text(json(s.uuid));
-  out += "},";
+  out += "}";
 }
 
 namespace {

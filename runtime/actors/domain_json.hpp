@@ -11,7 +11,7 @@ namespace domus::runtime {
 /// "autostart"}: the result of domain.lookup and the rows of domain.list.
 protocol::json summary_json(const domain_summary& s);
 
-/// The same as JSON text, followed by a comma (domain.list writes thousands at once).
+/// The same as JSON text, appended (domain.list writes thousands at once).
 void append_summary_json(std::string& out, const domain_summary& s);
 
 /// The body of a domain.lifecycle event, without "seq" (the gateway numbers it).

@@ -7,6 +7,7 @@
 #include "actors/domain_json.hpp"
 #include "actors/instance_pools.hpp"
 #include "actors/messages.hpp"
+#include "actors/paged_list.hpp"
 #include "actors/pool_actor.hpp"
 #include "actors/volume_users.hpp"
 #include "daemon/log.hpp"
@@ -186,6 +187,7 @@ public:
     ctx->job_wait_ms = seed.job_wait_ms;
     ctx->xml_limits = {seed.limits.max_xml_bytes, seed.limits.max_xml_depth,
                        seed.limits.max_xml_attributes};
+    ctx->max_reply_bytes = seed.limits.max_reply_bytes;
     ctx->clock = seed.clock;
     ctx->deadlines = seed.deadlines;
     ctx->etc_dir = seed.etc_dir;
@@ -834,41 +836,24 @@ public:
       }
     }
     // At most this many rows fit a page (a row is at least 100 bytes).
-    uint64_t budget = st().seed.limits.max_reply_bytes -
-                      std::min<uint64_t>(st().seed.limits.max_reply_bytes, 512);
+    uint64_t budget = page_budget(st().seed.limits.max_reply_bytes);
     size_t fit = static_cast<size_t>(budget / 100) + 1;
     auto by_id = [](auto* a, auto* b) { return a->id < b->id; };
     auto by_name = [](const keyed& a, const keyed& b) { return a.first < b.first; };
     size_t candidates = act.size() + inact.size();
     select_first(act, fit, by_id);
     select_first(inact, fit > act.size() ? fit - act.size() : 0, by_name);
-    std::string out = "{\"domains\":[";
-    std::string next;
-    size_t rows = 0;
-    // Adds a row unless the page is full (a first row is always added).
-    auto add = [&](const domain_summary& sm, std::string cursor) {
-      size_t before = out.size();
-      append_summary_json(out, sm);
-      if (out.size() > budget && rows > 0) {
-        out.resize(before);
-        return false;
-      }
-      ++rows;
-      next = std::move(cursor);
-      return true;
+    paged_list page("domains", budget);
+    auto add = [&](const domain_summary& sm, const std::string& cursor) {
+      return page.add([&](std::string& out) { append_summary_json(out, sm); }, cursor);
     };
     bool room = true;
     for (size_t i = 0; room && i < act.size(); ++i)
       room = add(*act[i], "a:" + std::to_string(act[i]->id));
     for (size_t i = 0; room && i < inact.size(); ++i)
       room = add(*inact[i].second, "i:" + inact[i].second->name);
-    if (out.back() == ',')
-      out.pop_back();
-    out += "]";
-    if (rows < candidates)
-      out += ",\"next\":" + protocol::json_text(json(next));
-    out += "}";
-    gw().reply(r.serial, protocol::encode_reply_text(r.id, out));
+    bool more = page.rows() < candidates;
+    gw().reply(r.serial, protocol::encode_reply_text(r.id, page.finish(more)));
   }
 
   // Keeps the `n` first elements of `v` by `less`, sorted (n log n, not v's size).

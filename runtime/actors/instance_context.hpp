@@ -30,11 +30,12 @@ struct instance_context : instance_paths {
   caf::actor registry;        ///< the instance actor
   std::string security_model; ///< from version_info, "" for none
   std::string security_doi;
-  store* files = nullptr;          ///< the daemon's store
-  uint32_t job_wait_ms = 30000;    ///< how long a change waits for the one running
-  deadline_clock* clock = nullptr; ///< the daemon's; where call deadlines are armed
-  call_deadlines deadlines;        ///< how long each driver call may take
-  model::xml_limits xml_limits;    ///< what a client's XML may be (domusd.conf)
+  store* files = nullptr;              ///< the daemon's store
+  uint32_t job_wait_ms = 30000;        ///< how long a change waits for the one running
+  deadline_clock* clock = nullptr;     ///< the daemon's; where call deadlines are armed
+  call_deadlines deadlines;            ///< how long each driver call may take
+  model::xml_limits xml_limits;        ///< what a client's XML may be (domusd.conf)
+  uint64_t max_reply_bytes = 4u << 20; ///< a list's page stops before it (domusd.conf)
 
   const domus_driver_v1& driver() const { return *plugin->driver; }
 

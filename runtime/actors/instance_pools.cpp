@@ -2,6 +2,7 @@
 
 #include "actors/args.hpp"
 #include "actors/messages.hpp"
+#include "actors/paged_list.hpp"
 #include "actors/pool_actor.hpp"
 #include "actors/pool_json.hpp"
 #include "actors/pool_rules.hpp"
@@ -435,12 +436,26 @@ void instance_pools::volume_query(const rpc& r) {
   gateway& gw = *ctx_->gw;
   json out;
   if (r.proc == proc::vol_list) {
+    // In name order, in pages that fit max_reply_bytes (a directory may hold 100,000
+    // files), each after the name `after` when given.
     pool_view p = active_pool(required_string(r.args, "pool"), r.proc);
-    json list = json::array();
+    auto after = optional_string(r.args, "after");
+    paged_list page("volumes", page_budget(ctx_->max_reply_bytes));
+    std::vector<const driver_volume*> sorted;
     if (p.facts.volumes)
-      for (const driver_volume* v : p.facts.volumes->sorted())
-        list.push_back(volume_entry(*v));
-    out = {{"volumes", std::move(list)}};
+      sorted = p.facts.volumes->sorted();
+    auto it = sorted.begin();
+    if (after)
+      it = std::upper_bound(
+          sorted.begin(), sorted.end(), *after,
+          [](const std::string& name, const driver_volume* v) { return name < v->name; });
+    bool more = false;
+    for (; it != sorted.end() && !more; ++it) {
+      json row = volume_entry(**it);
+      more = !page.add([&](std::string& text) { text += protocol::json_text(row); },
+                       (*it)->name);
+    }
+    return gw.reply(r.serial, protocol::encode_reply_text(r.id, page.finish(more)));
   } else {
     volume_view v = find_volume(r.args, r.proc);
     if (r.proc == proc::vol_xml) {
@@ -556,9 +571,11 @@ void instance_pools::query(const rpc& r) {
   gateway& gw = *ctx_->gw;
   if (r.proc == proc::pool_list)
     return gw.reply(r.serial,
-                    protocol::encode_reply(
+                    protocol::encode_reply_text(
                         r.id, pools_.list(optional_bool(r.args, "active", true),
-                                          optional_bool(r.args, "inactive", true))));
+                                          optional_bool(r.args, "inactive", true),
+                                          optional_string(r.args, "after"),
+                                          page_budget(ctx_->max_reply_bytes))));
   std::vector<caf::actor> gone;
   const auto& e = pools_.lookup(required_string(r.args, "pool"), gone);
   stop(gone);

@@ -1,5 +1,6 @@
 #include "actors/pool_registry.hpp"
 
+#include "actors/paged_list.hpp"
 #include "actors/pool_json.hpp"
 
 #include <domus/model/uuid.hpp>
@@ -59,16 +60,23 @@ std::vector<const pool_registry::entry*> pool_registry::all() const {
   return out;
 }
 
-json pool_registry::list(bool active, bool inactive) const {
-  json out = json::array();
-  for (auto& [name, e] : by_name_) {
+std::string pool_registry::list(bool active, bool inactive,
+                                const std::optional<std::string>& after,
+                                uint64_t budget) const {
+  paged_list page("pools", budget);
+  auto it = after ? by_name_.upper_bound(*after) : by_name_.begin();
+  for (; it != by_name_.end(); ++it) {
+    const entry& e = it->second;
     if (e.slot->gone() || !e.slot->defined())
       continue;
     pool_facts f = e.slot->read();
-    if ((f.active() && active) || (!f.active() && inactive))
-      out.push_back(pool_entry(*e.slot, f));
+    if (f.active() ? !active : !inactive)
+      continue;
+    json row = pool_entry(*e.slot, f);
+    if (!page.add([&](std::string& out) { out += protocol::json_text(row); }, it->first))
+      return page.finish(true);
   }
-  return {{"pools", out}};
+  return page.finish(false);
 }
 
 } // namespace domus::runtime

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,9 +62,11 @@ public:
   /// Drops the pool `name` when it is gone: its actor, else nothing.
   caf::actor drop_gone(const std::string& name);
 
-  /// {pools: [...]} in name order, active ones and/or inactive ones; each entry as
-  /// info() answers it.
-  protocol::json list(bool active, bool inactive) const;
+  /// {pools: [...], next?} as JSON text: in name order, active ones and/or inactive
+  /// ones, each entry as pool.info answers it, those after the name `after` when
+  /// given; a page stops before `budget` bytes, `next` the name to go on after.
+  std::string list(bool active, bool inactive, const std::optional<std::string>& after,
+                   uint64_t budget) const;
   /// Every pool, being defined or defined (not the gone ones).
   std::vector<const entry*> all() const;
 

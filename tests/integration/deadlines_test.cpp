@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "daemon.hpp"
+#include "domain_calls.hpp"
 
 #include <domus/protocol/client.hpp>
 
@@ -30,7 +31,7 @@ std::string short_deadlines(const std::string& more = "") {
   return path;
 }
 
-struct fixture {
+struct fixture : domain_calls<fixture> {
   daemon_process d;
   domus::protocol::connection c{d.socket(), false};
   domus::protocol::subscriber sub{c, {"domain."}};
@@ -43,28 +44,8 @@ struct fixture {
 
   // Guests are child processes: stop the ones still running.
   // (Not throwing: a test that failed may leave a request unanswered.)
-  ~fixture() {
-    try {
-      for (auto u : {"probe:///one", "probe10:///one"}) {
-        auto r = c.call(u, "domain.list", json::object(), 5s);
-        if (!r.ok)
-          continue;
-        for (auto& dom : r.result["domains"])
-          if (!dom["id"].is_null())
-            c.call(u, "domain.destroy", {{"domain", dom["name"]}}, 5s);
-      }
-    } catch (const std::exception&) {
-    }
-  }
+  ~fixture() { destroy_running({"probe:///one", "probe10:///one"}); }
 
-  domus::protocol::reply call(const std::string& proc, const json& args) {
-    return c.call(uri, proc, args, 10s);
-  }
-  json ok(const std::string& proc, const json& args) {
-    auto r = call(proc, args);
-    BOOST_TEST_REQUIRE(r.ok, proc << ": " << r.message);
-    return r.result;
-  }
   // The next event of a topic, skipping others; its body.
   json next(const std::string& topic) {
     while (true) {

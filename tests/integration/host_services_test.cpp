@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "daemon.hpp"
+#include "domain_calls.hpp"
 
 #include <domus/protocol/client.hpp>
 
@@ -29,7 +30,7 @@ std::string roomy_config() {
   return path;
 }
 
-struct fixture {
+struct fixture : domain_calls<fixture> {
   daemon_process d{{"--plugin-dir", probe_plugin_dir(), "--config", roomy_config()}};
   std::string uri = "probe:///one";
   domus::protocol::connection c{d.socket(), false};
@@ -38,23 +39,8 @@ struct fixture {
   fixture() { sub.handshake(std::chrono::seconds(5)); }
 
   // Guests are child processes that outlive the daemon by design: stop them.
-  ~fixture() {
-    auto r = c.call(uri, "domain.list", json::object(), std::chrono::seconds(5));
-    if (!r.ok)
-      return;
-    for (auto& dom : r.result["domains"])
-      if (!dom["id"].is_null())
-        c.call(uri, "domain.destroy", {{"domain", dom["name"]}}, std::chrono::seconds(5));
-  }
+  ~fixture() { destroy_running({uri}); }
 
-  domus::protocol::reply call(const std::string& proc, const json& args) {
-    return c.call(uri, proc, args, std::chrono::seconds(10));
-  }
-  json ok(const std::string& proc, const json& args) {
-    auto r = call(proc, args);
-    BOOST_TEST_REQUIRE(r.ok, proc << ": " << r.message);
-    return r.result;
-  }
   std::string next_event() {
     auto m = sub.next(std::chrono::seconds(10));
     BOOST_TEST_REQUIRE(m.has_value(), "no event within 10 s");

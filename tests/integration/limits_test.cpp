@@ -6,6 +6,7 @@
 #include <domus/protocol/client.hpp>
 #include <domus/protocol/codec.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <thread>
+#include <tuple>
 #include <unistd.h>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
@@ -518,6 +520,42 @@ BOOST_AUTO_TEST_CASE(every_size_bound_at_and_past_its_limit) {
     BOOST_TEST(names.find("list-" + std::to_string(1000 + i) + "\n") !=
                std::string::npos);
   BOOST_TEST(count_of(names, "list-") == 120u, names);
+  // Pools and volumes too (a directory may hold 100,000 images).
+  cmds.clear();
+  for (int i = 0; i < 60; ++i) {
+    std::string n = std::to_string(1000 + i);
+    cmds += "pool-define-as pool-" + n + " dir --target " + dir + "/p" + n +
+            "; vol-create-as default-pool vol-" + n + " 1M; ";
+  }
+  BOOST_TEST(d.domsh({cmds}).status == 0);
+  for (auto [proc, args, field] :
+       {std::tuple{"pool.list", json::object(), "pools"},
+        std::tuple{"vol.list", json{{"pool", "default-pool"}}, "volumes"}}) {
+    BOOST_TEST_CONTEXT(proc) {
+      auto page = c.call("test:///default", proc, args, 5s);
+      BOOST_TEST_REQUIRE(page.ok, page.message);
+      BOOST_TEST_REQUIRE(page.result.contains("next"));
+      BOOST_TEST(domus::protocol::json_text(page.result).size() <= 8192u);
+      // Pages follow each other without a gap or a repeat, and end.
+      std::vector<std::string> seen;
+      for (int n = 0; n < 100; ++n) {
+        for (auto& row : page.result[field])
+          seen.push_back(row["name"]);
+        if (!page.result.contains("next"))
+          break;
+        args["after"] = page.result["next"];
+        page = c.call("test:///default", proc, args, 5s);
+        BOOST_TEST_REQUIRE(page.ok, page.message);
+      }
+      BOOST_TEST(!page.result.contains("next"));
+      BOOST_TEST(std::is_sorted(seen.begin(), seen.end()));
+      BOOST_TEST((std::adjacent_find(seen.begin(), seen.end()) == seen.end()));
+      BOOST_TEST(seen.size() >= 60u);
+    }
+  }
+  names = d.domsh({"pool-list --all --name; vol-list default-pool"}).out;
+  BOOST_TEST(count_of(names, "pool-1") == 60u, names);
+  BOOST_TEST(count_of(names, "\n vol-1") == 60u, names); // a row each
 }
 
 // A connection may have max_client_requests in flight; past it, limit-exceeded. The

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "daemon.hpp"
+#include "domain_calls.hpp"
 
 #include <domus/protocol/client.hpp>
 
@@ -34,7 +35,7 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-struct fixture {
+struct fixture : domain_calls<fixture> {
   std::string dir = temp_dir("lj");
   daemon_process d{{"--plugin-dir", probe_plugin_dir(), "--config", config(dir)}};
   domus::protocol::connection c{d.socket(), false};
@@ -44,25 +45,10 @@ struct fixture {
 
   fixture() { start("dumpy"); }
   ~fixture() {
-    if (stopped)
-      return;
-    try {
-      auto r = c.call(uri, "domain.list", json::object(), 5s);
-      for (auto& dom : r.ok ? r.result["domains"] : json::array())
-        if (!dom["id"].is_null())
-          c.call(uri, "domain.destroy", {{"domain", dom["name"]}}, 5s);
-    } catch (const std::exception&) {
-    }
+    if (!stopped)
+      destroy_running({uri});
   }
 
-  domus::protocol::reply call(const std::string& proc, const json& args) {
-    return c.call(uri, proc, args, 10s);
-  }
-  json ok(const std::string& proc, const json& args) {
-    auto r = call(proc, args);
-    BOOST_TEST_REQUIRE(r.ok, proc << ": " << r.message);
-    return r.result;
-  }
   void start(const std::string& name) {
     ok("domain.define", {{"xml", probe_xml(name)}});
     ok("domain.start", {{"domain", name}});
@@ -174,8 +160,8 @@ BOOST_AUTO_TEST_CASE(a_stopping_daemon_aborts_its_dumps) {
   stopped = true;
   BOOST_TEST(d.stop() == 0);
   auto r = wait(id);
-  BOOST_TEST((r.code == errc::shutting_down),
-             domus::protocol::to_string(r.code) << ": " << r.message);
+  BOOST_TEST((r.code == errc::shutting_down), domus::protocol::to_string(r.code)
+                                                  << ": " << r.message);
   BOOST_TEST(r.message.find("was aborted by the daemon stopping") != std::string::npos,
              r.message);
   BOOST_TEST(!exists(core));

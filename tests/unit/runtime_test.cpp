@@ -513,7 +513,7 @@ BOOST_AUTO_TEST_CASE(summary_text_is_summary_json) {
   for (const auto& s : {a, b}) {
     std::string text;
     append_summary_json(text, s);
-    BOOST_TEST(text == summary_json(s).dump() + ",");
+    BOOST_TEST(text == summary_json(s).dump());
   }
 }
 
