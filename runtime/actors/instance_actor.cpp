@@ -4,6 +4,7 @@
 
 #include "actors/args.hpp"
 #include "actors/domain_actor.hpp"
+#include "actors/domain_index.hpp"
 #include "actors/domain_json.hpp"
 #include "actors/instance_pools.hpp"
 #include "actors/messages.hpp"
@@ -59,6 +60,8 @@ struct instance_state {
   pending_calls calls;
   std::unordered_map<caf::actor_id, record> records;
   std::unordered_map<std::string, caf::actor_id> by_name, by_uuid;
+  /// The same domains for other threads (host users_of).
+  std::shared_ptr<domain_index> shared = std::make_shared<domain_index>();
   std::unique_ptr<instance_pools> pools; ///< its storage pools and their actors
   /// A host-wide storage driver's instance for this URI, when the pools are another
   /// driver's (nullptr otherwise), and the objects its open reported.
@@ -214,6 +217,9 @@ public:
           out = *v;
           return int32_t{0};
         });
+    // And users_of the domains that use a pool, a volume or a network, through the
+    // domains' slots.
+    seed.host->set_users_lookup(users_lookup());
     if (!seed.pool_plugin || seed.pool_plugin == seed.plugin)
       st().pools->set_context(ctx);
     std::shared_ptr<open_arguments> args;
@@ -276,6 +282,7 @@ public:
     st().pool_ctx = pctx;
     st().pools->set_context(pctx);
     const auto& p = seed.pool_driver;
+    p.host->set_users_lookup(users_lookup()); // the storage driver's, for these domains
     auto unavailable = [this, objects](const std::string& why) mutable {
       std::string name = st().pool_ctx->driver().name;
       log_error(uri() + ": the " + name + " driver (storage pools) could not open it: " +
@@ -579,13 +586,15 @@ public:
     rec.summary.persistent_def = seed.persistent_def;
     rec.summary.live_def = seed.live_def;
     rec.summary.private_data = seed.private_data;
-    index(a.id(), rec.summary);
+    index(a.id(), rec.summary, rec.slot);
     return st().records[a.id()] = std::move(rec);
   }
 
-  void index(caf::actor_id id, const domain_summary& s) {
+  void index(caf::actor_id id, const domain_summary& s,
+             const std::shared_ptr<domain_slot>& slot) {
     st().by_name[s.name] = id;
     st().by_uuid[s.uuid] = id;
+    st().shared->put(id, s.name, slot);
   }
 
   void unindex(caf::actor_id id, const domain_summary& s) {
@@ -596,6 +605,7 @@ public:
     };
     drop(st().by_name, s.name);
     drop(st().by_uuid, s.uuid);
+    st().shared->drop(id);
   }
 
   record* find(const std::unordered_map<std::string, caf::actor_id>& map,
@@ -608,6 +618,34 @@ public:
   }
 
   // The domains whose persistent or live definition has a disk on `v`, in name order.
+  // host users_of: the domains of this instance that use a pool, a volume or a network,
+  // read from any thread through the domains' and the pools' shared indexes.
+  host_services::users_lookup users_lookup() {
+    return [domains = st().shared, pools = st().pools->registry().index()](
+               int32_t kind, const std::string& name, const std::string* volume,
+               bool running) {
+      std::vector<std::string> out;
+      volume_ref ref{name, volume ? *volume : "", ""};
+      if (volume) // the volume's path too, when its pool lists it
+        if (auto slot = pools->find(name); slot && !slot->gone() && slot->defined()) {
+          pool_facts f = slot->read();
+          if (const driver_volume* v = f.volume(*volume))
+            ref.path = v->path;
+        }
+      auto uses = [&](const model::domain_def& def) {
+        if (kind == DOMUS_OBJECT_NETWORK)
+          return uses_network(def, name);
+        return volume ? uses_volume(def, ref) : uses_pool(def, name);
+      };
+      domains->each([&](const std::string& domain, const domain_summary& s) {
+        if ((!running && s.persistent_def && uses(*s.persistent_def)) ||
+            (s.live_def && uses(*s.live_def)))
+          out.push_back(domain);
+      });
+      return out;
+    };
+  }
+
   std::vector<std::string> volume_users(const volume_ref& v, bool running) {
     std::vector<std::string> out;
     for (auto& [id, rec] : st().records) {
@@ -996,7 +1034,7 @@ public:
     unindex(id, it->second.summary);
     it->second.summary = std::move(s);
     it->second.defined = true;
-    index(id, it->second.summary);
+    index(id, it->second.summary, it->second.slot);
     // From now on the slot holds the definitions and driver data (read on a restart):
     // no second reference keeps an old definition alive.
     it->second.summary.persistent_def.reset();

@@ -2,6 +2,8 @@
 
 #include <domus/model/xml_tree.hpp>
 
+#include <initializer_list>
+
 namespace domus::runtime {
 
 namespace {
@@ -45,33 +47,59 @@ bool disk_uses(const model::xml_node& disk, const volume_ref& v) {
          (path_is(*source, "file", plain) || path_is(*source, "dev", plain));
 }
 
-bool devices_use(const model::xml_node& root, const volume_ref& v) {
+// Whether a device of `root` (<devices>' children) is one `uses` accepts.
+template <class Uses> bool any_device(const model::xml_node& root, Uses&& uses) {
   const model::xml_node* devices = root.child("devices");
   if (!devices)
     return false;
   for (const auto& d : devices->children)
-    if (!d.is_text && d.name == "disk" && disk_uses(d, v))
+    if (!d.is_text && uses(d))
       return true;
   return false;
+}
+
+// The same over a definition, read again only when it is compacted and its text holds
+// one of `names` (attribute values are escaped there): most definitions name none.
+template <class Uses>
+bool any_device(const model::domain_def& def, std::initializer_list<std::string> names,
+                Uses&& uses) {
+  if (!def.compact())
+    return any_device(def.root(), uses);
+  bool named = false;
+  for (const auto& n : names)
+    named = named ||
+            (!n.empty() && def.text.find(model::escaped_xml(n)) != std::string::npos);
+  if (!named)
+    return false;
+  try {
+    return any_device(model::parse_xml(def.text, "a stored definition"), uses);
+  } catch (const std::exception&) {
+    return false; // Domus's own output: it parses
+  }
 }
 
 } // namespace
 
 bool uses_volume(const model::domain_def& def, const volume_ref& v) {
-  if (!def.compact())
-    return devices_use(def.root(), v);
-  // The text of most definitions names neither: no parse for them. The text holds
-  // attribute values escaped.
-  bool named =
-      def.text.find(model::escaped_xml(v.volume)) != std::string::npos ||
-      (!v.path.empty() && def.text.find(model::escaped_xml(v.path)) != std::string::npos);
-  if (!named)
-    return false;
-  try {
-    return devices_use(model::parse_xml(def.text, "a stored definition"), v);
-  } catch (const std::exception&) {
-    return false; // Domus's own output: it parses
-  }
+  return any_device(def, {v.volume, v.path}, [&](const model::xml_node& d) {
+    return d.name == "disk" && disk_uses(d, v);
+  });
+}
+
+bool uses_pool(const model::domain_def& def, const std::string& pool) {
+  return any_device(def, {pool}, [&](const model::xml_node& d) {
+    const model::xml_node* source = d.child("source");
+    return d.name == "disk" && attr_is(d, "type", "volume") && source &&
+           attr_is(*source, "pool", pool);
+  });
+}
+
+bool uses_network(const model::domain_def& def, const std::string& network) {
+  return any_device(def, {network}, [&](const model::xml_node& d) {
+    const model::xml_node* source = d.child("source");
+    return d.name == "interface" && attr_is(d, "type", "network") && source &&
+           attr_is(*source, "network", network);
+  });
 }
 
 } // namespace domus::runtime

@@ -1,6 +1,7 @@
 // Which domains use a storage volume: the check behind refusing to delete or wipe a
 // volume a defined or running guest has as a disk (libvirt's storage driver does not
-// look; a guest that loses its disk under it is worse than an error).
+// look; a guest that loses its disk under it is worse than an error); and a pool or a
+// network (host users_of, for the drivers that serve them).
 #pragma once
 
 #include <domus/model/domain_def.hpp>
@@ -20,5 +21,11 @@ struct volume_ref {
 /// and volume, or a disk whose <source> file or dev is its path. A compacted definition
 /// is read again only when its text holds the volume's name or path.
 bool uses_volume(const model::domain_def& def, const volume_ref& v);
+
+/// Whether `def` has a <disk type='volume'> on a volume of the pool `pool`.
+bool uses_pool(const model::domain_def& def, const std::string& pool);
+
+/// Whether `def` has an <interface type='network'> on the network `network`.
+bool uses_network(const model::domain_def& def, const std::string& network);
 
 } // namespace domus::runtime

@@ -14,6 +14,7 @@
 
 #include <caf/send.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -54,6 +55,8 @@ struct host_services::impl {
   std::atomic<bool> work_stuck{false};
   // resolve_volume's way to the pools (set before the driver opens, then only read).
   host_services::volume_lookup volumes;
+  // users_of's way to the domains (set before the driver opens, then only read).
+  host_services::users_lookup users;
   // Loop thread only: the instance is closed, and no callback reaches the driver any
   // more (a child it killed in its close exits after it freed what its callback uses).
   bool closed = false;
@@ -207,6 +210,25 @@ int32_t host_resolve_volume(void* ctx, const char* pool, const char* volume,
   e.backing_path = v.backing_path.empty() ? nullptr : v.backing_path.c_str();
   e.backing_format = v.backing_format.empty() ? nullptr : v.backing_format.c_str();
   take(arg, &e);
+  return 0;
+}
+
+int32_t host_users_of(void* ctx, int32_t kind, const char* name, const char* volume,
+                      uint32_t flags, void (*take)(void*, const char*), void* arg) {
+  impl& h = self(ctx);
+  bool known_kind =
+      kind == DOMUS_OBJECT_POOL || (kind == DOMUS_OBJECT_NETWORK && !volume);
+  if (!known_kind || !name || !take || (flags & ~uint32_t{DOMUS_USERS_RUNNING}))
+    return DOMUS_E_INVALID_ARGUMENT;
+  if (!h.users)
+    return 0; // an instance without domains (a host-wide storage driver's)
+  std::string v = volume ? volume : "";
+  std::vector<std::string> names =
+      h.users(kind, name, volume ? &v : nullptr, (flags & DOMUS_USERS_RUNNING) != 0);
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  for (const auto& n : names)
+    take(arg, n.c_str());
   return 0;
 }
 
@@ -577,6 +599,7 @@ host_services::host_services(event_loop& loop, std::string uri)
   t.job_progress = host_job_progress;
   t.stream_send_hole = host_stream_send_hole;
   t.resolve_volume = host_resolve_volume;
+  t.users_of = host_users_of;
 }
 
 host_services::~host_services() = default;
@@ -597,6 +620,10 @@ void host_services::unbind(domus_dom* dom) {
 
 void host_services::set_volume_lookup(volume_lookup fn) {
   impl_->volumes = std::move(fn);
+}
+
+void host_services::set_users_lookup(users_lookup fn) {
+  impl_->users = std::move(fn);
 }
 
 void host_services::set_opened(const domus_driver_v1* driver, domus_instance* inst) {

@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace domus::runtime {
 
@@ -38,6 +39,13 @@ public:
   using volume_lookup = std::function<int32_t(
       const std::string& pool, const std::string& volume, driver_volume& out)>;
   void set_volume_lookup(volume_lookup fn);
+
+  /// How users_of finds the domains that use a pool (`volume` null), a volume or a
+  /// network (`kind` DOMUS_OBJECT_*): their names, in any order. Called from any
+  /// thread. Set before the driver opens.
+  using users_lookup = std::function<std::vector<std::string>(
+      int32_t kind, const std::string& name, const std::string* volume, bool running)>;
+  void set_users_lookup(users_lookup fn);
 
   /// The driver instance these services belong to, once it is open.
   void set_opened(const domus_driver_v1* driver, domus_instance* inst);

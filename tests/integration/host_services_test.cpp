@@ -233,6 +233,54 @@ BOOST_FIXTURE_TEST_CASE(a_failure_nobody_asked_for_is_the_last_error, fixture) {
   BOOST_TEST(ok("domain.info", {{"domain", "fine-1"}})["last_error"].is_null());
 }
 
+// users_of (ABI 1.4): the domains whose definitions use a pool, one of its volumes
+// (named, or by path) or a network, every domain or the running ones. The probe's
+// "users-of-*" guest fails its reboot with what the host service said.
+BOOST_FIXTURE_TEST_CASE(users_of_names_the_domains_that_use_a_pool_or_a_network,
+                        fixture) {
+  auto guest = [](const std::string& name, const std::string& devices) {
+    return "<domain type='probe'><name>" + name +
+           "</name><memory>1024</memory><os><type>hvm</type></os><devices>" + devices +
+           "</devices></domain>";
+  };
+  auto disk = [](const std::string& pool, const std::string& volume,
+                 const std::string& dev) {
+    return "<disk type='volume' device='disk'><source pool='" + pool + "' volume='" +
+           volume + "'/><target dev='" + dev + "' bus='virtio'/></disk>";
+  };
+  std::string net = "<interface type='network'><source network='n1'/></interface>";
+  ok("domain.define", {{"xml", guest("a-disk", disk("p1", "v1", "vda"))}});
+  ok("domain.define", {{"xml", guest("b-net", net)}});
+  ok("domain.define",
+     {{"xml", guest("c-both", disk("p1", "v2", "vda") + disk("p2", "v1", "vdb") + net)}});
+  ok("domain.define", {{"xml", guest("d-file", "<disk type='file' device='disk'><source "
+                                               "file='/srv/other.img'/><target dev='vda' "
+                                               "bus='virtio'/></disk>")}});
+  auto users = [&](const std::string& what) {
+    std::string name = "users-of-" + what;
+    ok("domain.define", {{"xml", probe_xml(name)}});
+    ok("domain.start", {{"domain", name}});
+    auto r = call("domain.reboot", {{"domain", name}});
+    BOOST_TEST(!r.ok);
+    ok("domain.destroy", {{"domain", name}});
+    ok("domain.undefine", {{"domain", name}});
+    return r.message;
+  };
+  BOOST_TEST(users("pool-p1") == "probe: users of pool p1 (0): a-disk c-both");
+  BOOST_TEST(users("pool-p2") == "probe: users of pool p2 (0): c-both");
+  BOOST_TEST(users("pool-p3") == "probe: users of pool p3 (0):");
+  BOOST_TEST(users("vol-p1.v1") == "probe: users of vol p1.v1 (0): a-disk");
+  BOOST_TEST(users("vol-p1.v2") == "probe: users of vol p1.v2 (0): c-both");
+  BOOST_TEST(users("net-n1") == "probe: users of net n1 (0): b-net c-both");
+  BOOST_TEST(users("running-pool-p1") == "probe: users of running-pool p1 (0):");
+  ok("domain.start", {{"domain", "a-disk"}});
+  BOOST_TEST(users("running-pool-p1") == "probe: users of running-pool p1 (0): a-disk");
+  // Undefined, a domain no longer counts.
+  ok("domain.destroy", {{"domain", "a-disk"}});
+  ok("domain.undefine", {{"domain", "a-disk"}});
+  BOOST_TEST(users("pool-p1") == "probe: users of pool p1 (0): c-both");
+}
+
 // domxml-to-native (ABI 1.2): the driver's format, changing nothing; an unknown format
 // named; a driver built against 1.1 has none; the read-only socket may not ask.
 BOOST_FIXTURE_TEST_CASE(a_definition_converts_to_the_drivers_native_format, fixture) {

@@ -121,9 +121,13 @@ struct echo {
 
 namespace {
 
-#if DOMUS_DRIVER_ABI_MINOR >= 3
+#if DOMUS_DRIVER_ABI_MINOR >= 4
 const char* const schemes[] = {"probe", "broken", nullptr};
 const char* const driver_name = "probe";
+#elif DOMUS_DRIVER_ABI_MINOR == 3
+// Built against the frozen 1.3 header (tests/abi/1.3).
+const char* const schemes[] = {"probe13", nullptr};
+const char* const driver_name = "probe13";
 #elif DOMUS_DRIVER_ABI_MINOR == 2
 // Built against the frozen 1.2 header (tests/abi/1.2).
 const char* const schemes[] = {"probe12", nullptr};
@@ -753,12 +757,46 @@ void probe_shutdown(domus_instance* inst, domus_dom* d, uint32_t, domus_complete
     do_destroy(inst, d, done, user);
 }
 
+#if DOMUS_DRIVER_ABI_MINOR >= 4
+// A reboot of "users-of-KIND-NAME" fails with what host users_of says (1.4): KIND pool,
+// running-pool (running domains only), vol (NAME is POOL.VOLUME) or net.
+bool users_of(domus_instance* inst, const std::string& guest, domus_complete_fn done,
+              void* user) {
+  const std::string prefix = "users-of-";
+  if (guest.rfind(prefix, 0) != 0)
+    return false;
+  std::string rest = guest.substr(prefix.size());
+  auto dash = rest.find('-', rest.rfind("running-", 0) == 0 ? 8 : 0);
+  std::string kind = rest.substr(0, dash), name = rest.substr(dash + 1), volume;
+  if (kind == "vol") {
+    volume = name.substr(name.find('.') + 1);
+    name = name.substr(0, name.find('.'));
+  }
+  std::string found;
+  auto take = [](void* arg, const char* domain) {
+    *static_cast<std::string*>(arg) += std::string(" ") + domain;
+  };
+  int32_t rc = inst->host->users_of(
+      inst->host->ctx, kind == "net" ? DOMUS_OBJECT_NETWORK : DOMUS_OBJECT_POOL,
+      name.c_str(), kind == "vol" ? volume.c_str() : nullptr,
+      kind == "running-pool" ? DOMUS_USERS_RUNNING : 0u, take, &found);
+  fail(done, user, DOMUS_E_OPERATION_FAILED,
+       "probe: users of " + kind + " " + rest.substr(dash + 1) + " (" +
+           std::to_string(rc) + "):" + found);
+  return true;
+}
+#endif
+
 void probe_reboot(domus_instance* inst, domus_dom* d, uint32_t, domus_complete_fn done,
                   void* user) {
   if (d->name.rfind("crash-", 0) == 0)
     return fail(done, user, DOMUS_E_INTERNAL,
                 "probe: the hypervisor lost track of '" + d->name +
                     "' (a test of supervision)");
+#if DOMUS_DRIVER_ABI_MINOR >= 4
+  if (users_of(inst, d->name, done, user))
+    return;
+#endif
   auto real = [=] { complete_state(done, user, d->state, {}); };
   if (!park(inst, d, d->name, "reboot", done, user, real))
     real();

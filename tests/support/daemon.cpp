@@ -24,7 +24,8 @@ std::string probe_plugin_dir(const std::vector<std::string>& more,
               (dir + "/" + name).c_str());
   ::symlink((std::string(DOMUS_PLUGIN_DIR) + "/test.so").c_str(),
             (dir + "/test.so").c_str());
-  std::vector<std::string> names = {"probe.so", "probe10.so", "probe11.so", "probe12.so"};
+  std::vector<std::string> names = {"probe.so", "probe10.so", "probe11.so", "probe12.so",
+                                    "probe13.so"};
   names.insert(names.end(), more.begin(), more.end());
   for (auto& name : names) {
     std::string base = name.substr(name.rfind('/') + 1);

@@ -142,6 +142,8 @@ PIN(domus_host_v1, job_progress, 168);
 /* 1.3 */
 PIN(domus_host_v1, stream_send_hole, 176);
 PIN(domus_host_v1, resolve_volume, 184);
+/* 1.4 */
+PIN(domus_host_v1, users_of, 192);
 PIN(domus_job_progress_v1, processed, 8);
 PIN(domus_job_progress_v1, total, 16);
 PIN(domus_stream_cbs_v1, on_data, 8);
@@ -222,6 +224,7 @@ typedef char pin_chunk[(DOMUS_STREAM_CHUNK_BYTES == 262144 &&
                         DOMUS_CONSOLE_FORCE == 0x1 && DOMUS_CONSOLE_SAFE == 0x2)
                            ? 1
                            : -1];
+typedef char pin_users[(DOMUS_USERS_RUNNING == 0x1) ? 1 : -1];
 typedef char pin_device[(DOMUS_DEVICE_LIVE == 0x1 && DOMUS_DEVICE_CONFIG == 0x2 &&
                          DOMUS_DEVICE_FORCE == 0x4)
                             ? 1
@@ -233,11 +236,11 @@ int main(void) {
   return sizeof(domus_driver_v1) == 136 && sizeof(domus_domain_ops_v1) == 192 &&
                  sizeof(domus_result_v1) == 160 && sizeof(domus_domcaps_query_v1) == 40 &&
                  sizeof(domus_open_args_v1) == 104 && sizeof(domus_setting_v1) == 24 &&
-                 sizeof(domus_host_v1) == 192 && sizeof(domus_job_progress_v1) == 24 &&
+                 sizeof(domus_host_v1) == 200 && sizeof(domus_job_progress_v1) == 24 &&
                  sizeof(domus_object_v1) == 72 && sizeof(domus_pool_info_v1) == 32 &&
                  sizeof(domus_pool_ops_v1) == 64 && sizeof(domus_volume_v1) == 96 &&
                  sizeof(domus_volume_ops_v1) == 80 && sizeof(domus_report_v1) == 64 &&
-                 sizeof(domus_stream_cbs_v1) == 48 && DOMUS_DRIVER_ABI_MINOR == 3
+                 sizeof(domus_stream_cbs_v1) == 48 && DOMUS_DRIVER_ABI_MINOR == 4
              ? 0
              : 1;
 }

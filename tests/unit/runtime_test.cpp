@@ -458,7 +458,7 @@ BOOST_AUTO_TEST_CASE(bad_plugins_are_refused_and_the_rest_load) {
   BOOST_TEST(!drivers.find("future"));
   BOOST_TEST(!drivers.find("tiny"));
   BOOST_TEST(drivers.load_directory(std::string(DOMUS_TEST_PLUGIN_DIR)) ==
-             4u); // probe.so, probe10.so, probe11.so, probe12.so
+             5u); // probe.so, probe10.so, probe11.so, probe12.so, probe13.so
   BOOST_TEST(drivers.find("probe") != nullptr);
   BOOST_TEST_REQUIRE(drivers.find("probe10") != nullptr);
   BOOST_TEST(drivers.find("probe10")->driver->abi_minor == 0u);
@@ -466,6 +466,8 @@ BOOST_AUTO_TEST_CASE(bad_plugins_are_refused_and_the_rest_load) {
   BOOST_TEST(drivers.find("probe11")->driver->abi_minor == 1u);
   BOOST_TEST_REQUIRE(drivers.find("probe12") != nullptr);
   BOOST_TEST(drivers.find("probe12")->driver->abi_minor == 2u);
+  BOOST_TEST_REQUIRE(drivers.find("probe13") != nullptr);
+  BOOST_TEST(drivers.find("probe13")->driver->abi_minor == 3u);
   BOOST_TEST(drivers.find("broken") != nullptr);
   BOOST_TEST(drivers.load_directory("/nonexistent") == 0u);
 }
@@ -476,7 +478,7 @@ BOOST_AUTO_TEST_CASE(bad_plugins_are_refused_and_the_rest_load) {
 BOOST_AUTO_TEST_CASE(objects_are_served_by_kind) {
   driver_table drivers;
   BOOST_TEST(drivers.load_file(std::string(DOMUS_PLUGIN_DIR) + "/test.so"));
-  BOOST_TEST(drivers.load_directory(std::string(DOMUS_TEST_PLUGIN_DIR)) == 4u);
+  BOOST_TEST(drivers.load_directory(std::string(DOMUS_TEST_PLUGIN_DIR)) == 5u);
   std::string kinds = std::string(DOMUS_TEST_PLUGIN_DIR) + "/kinds";
   BOOST_TEST(drivers.load_directory(kinds) == 1u); // host_storage; zz_second_storage no
   auto name = [&](const std::string& scheme, int32_t kind) {
@@ -977,6 +979,51 @@ BOOST_AUTO_TEST_CASE(spawn_copies_the_drivers_descriptors_before_it_returns) {
   spec.pass_fds = many.data();
   spec.n_pass_fds = many.size();
   BOOST_TEST(t->spawn(t->ctx, &spec, on_child, &seen) == 0u);
+  loop.stop();
+}
+
+// users_of (ABI 1.4) checks what the driver asks before the runtime looks: a kind it
+// knows, a name, a take, no volume with a network, only defined flags; it hands over
+// the lookup's names sorted, once each, and what the driver asked for.
+BOOST_AUTO_TEST_CASE(users_of_checks_its_arguments_and_sorts_the_names) {
+  event_loop loop;
+  loop.start();
+  host_services host(loop, "test:///users");
+  const domus_host_v1* t = host.table();
+  std::vector<std::string> got;
+  auto take = [](void* arg, const char* domain) {
+    static_cast<std::vector<std::string>*>(arg)->push_back(domain);
+  };
+  // Nothing to look in yet (an instance without domains): none, and no error.
+  BOOST_TEST(t->users_of(t->ctx, DOMUS_OBJECT_POOL, "p", nullptr, 0, take, &got) == 0);
+  BOOST_TEST(got.empty());
+  std::string asked;
+  host.set_users_lookup([&](int32_t kind, const std::string& name,
+                            const std::string* volume, bool running) {
+    asked = std::to_string(kind) + " " + name + " " + (volume ? *volume : "-") + " " +
+            (running ? "running" : "all");
+    return std::vector<std::string>{"web", "db", "web"};
+  });
+  for (auto [kind, name, volume, flags] :
+       {std::tuple{int32_t{DOMUS_OBJECT_DOMAIN}, "x", (const char*)nullptr, 0u},
+        std::tuple{int32_t{99}, "x", (const char*)nullptr, 0u},
+        std::tuple{int32_t{DOMUS_OBJECT_NETWORK}, "n", "v", 0u},
+        std::tuple{int32_t{DOMUS_OBJECT_POOL}, (const char*)nullptr, (const char*)nullptr,
+                   0u},
+        std::tuple{int32_t{DOMUS_OBJECT_POOL}, "p", (const char*)nullptr, 2u}})
+    BOOST_TEST(t->users_of(t->ctx, kind, name, volume, flags, take, &got) ==
+               DOMUS_E_INVALID_ARGUMENT);
+  BOOST_TEST(t->users_of(t->ctx, DOMUS_OBJECT_POOL, "p", nullptr, 0, nullptr, &got) ==
+             DOMUS_E_INVALID_ARGUMENT);
+  BOOST_TEST(got.empty());
+  BOOST_TEST(asked.empty()); // refused before the lookup
+  BOOST_TEST(t->users_of(t->ctx, DOMUS_OBJECT_POOL, "p", "v", DOMUS_USERS_RUNNING, take,
+                         &got) == 0);
+  BOOST_TEST(asked == std::to_string(DOMUS_OBJECT_POOL) + " p v running");
+  BOOST_TEST((got == std::vector<std::string>{"db", "web"}));
+  got.clear();
+  BOOST_TEST(t->users_of(t->ctx, DOMUS_OBJECT_NETWORK, "n", nullptr, 0, take, &got) == 0);
+  BOOST_TEST(asked == std::to_string(DOMUS_OBJECT_NETWORK) + " n - all");
   loop.stop();
 }
 

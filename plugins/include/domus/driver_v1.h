@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define DOMUS_DRIVER_ABI_MAJOR 1u
-#define DOMUS_DRIVER_ABI_MINOR 3u
+#define DOMUS_DRIVER_ABI_MINOR 4u
 
 #if defined(__GNUC__)
 #define DOMUS_DRIVER_EXPORT __attribute__((visibility("default")))
@@ -204,6 +204,13 @@ enum domus_object_kind_v1 {
   DOMUS_OBJECT_DOMAIN = 1,
   DOMUS_OBJECT_NETWORK = 2,
   DOMUS_OBJECT_POOL = 3
+};
+
+/** users_of's flags (since 1.4). */
+enum {
+  /** Only running domains, by their live definitions (else every domain, by its
+      persistent and its live definition). */
+  DOMUS_USERS_RUNNING = 1u << 0
 };
 
 /** Whether a struct handed over by the other side (struct_size first) reaches `field`
@@ -662,6 +669,21 @@ typedef struct domus_host_v1 {
   int32_t (*resolve_volume)(void* ctx, const char* pool, const char* volume,
                             void (*take)(void* arg, const domus_volume_v1* vol),
                             void* arg);
+  /* ---- 1.4 ---- */
+  /** The domains of this URI whose definitions use a storage pool, one of its volumes
+      or a virtual network, for a driver that must not take one away under a guest:
+      `kind` DOMUS_OBJECT_POOL with `name` a pool and `volume` NULL (a <disk
+      type='volume'> naming the pool) or one of its volumes (such a disk naming it, or a
+      disk whose source file or device is the volume's path), or DOMUS_OBJECT_NETWORK
+      with `name` a network (an <interface type='network'> naming it; `volume` NULL).
+      `flags`: DOMUS_USERS_*. `take(arg, domain)` is called once per domain, by name in
+      byte order, before it returns. Returns 0; DOMUS_E_INVALID_ARGUMENT for another
+      kind, a NULL name or take, a volume with a network, or a flag no version defines.
+      From any thread; it reads what each domain's actor last published and never waits
+      for a domain's changes. */
+  int32_t (*users_of)(void* ctx, int32_t kind, const char* name, const char* volume,
+                      uint32_t flags, void (*take)(void* arg, const char* domain),
+                      void* arg);
 } domus_host_v1;
 
 /* ---- the driver ------------------------------------------------------------------- */
