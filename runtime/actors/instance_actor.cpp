@@ -1056,6 +1056,8 @@ public:
     caf::actor_id id = dm.source.id();
     auto it = st().records.find(id);
     if (it == st().records.end()) {
+      // A pool's actor gone, however, ends its read of the volumes if one was out.
+      st().pools->volumes_read(id);
       // (A pool's actor that quit normally was stopped: it is gone from the registry.)
       if (!st().stopping && dm.reason && st().pools->on_down(id, reason_text(dm.reason)))
         return;
@@ -1140,6 +1142,7 @@ public:
           for (auto& [id, rec] : st().records)
             self_->send(rec.actor, stopping_atom::value);
         },
+        [this](volumes_atom, caf::actor_id pool) { st().pools->volumes_read(pool); },
         [this](done_atom, uint64_t generation, uint64_t id, driver_result& r) {
           on_done(generation, id, r);
         },

@@ -125,7 +125,10 @@ void instance_pools::adopt_reported(std::vector<driver_result::object>& objects)
           pool_request j;
           j.request.proc = proc::pool_refresh;
           j.internal = true;
-          self_->send(pools_.find(def.name, gone)->actor, call_atom::value, std::move(j));
+          j.notify = true;
+          caf::actor a = pools_.find(def.name, gone)->actor;
+          unread_.insert(a.id());
+          self_->send(a, call_atom::value, std::move(j));
         }
       }
     } catch (const protocol::error& e) {
@@ -349,6 +352,16 @@ void instance_pools::seed_default(pending_calls& calls, const std::string& dir,
       });
 }
 
+void instance_pools::volumes_read(caf::actor_id id) {
+  if (!unread_.erase(id) || !unread_.empty())
+    return;
+  // The volume requests that waited go again, in the order they came, through the
+  // instance actor's mailbox (behind what came since: each is answered on its own).
+  for (auto& r : waiting_)
+    self_->send(caf::actor_cast<caf::actor>(self_), call_atom::value, std::move(r));
+  waiting_.clear();
+}
+
 // -- requests ---------------------------------------------------------------------------
 
 void instance_pools::check_served() const {
@@ -361,6 +374,19 @@ void instance_pools::check_served() const {
 
 void instance_pools::handle(const rpc& r) {
   check_served();
+  bool volumes = r.proc == proc::vol_list || r.proc == proc::vol_info ||
+                 r.proc == proc::vol_xml || r.proc == proc::vol_create ||
+                 r.proc == proc::vol_create_from || r.proc == proc::vol_clone ||
+                 r.proc == proc::vol_delete || r.proc == proc::vol_resize ||
+                 r.proc == proc::vol_wipe || r.proc == proc::vol_upload ||
+                 r.proc == proc::vol_download || r.proc == proc::vol_jobinfo ||
+                 r.proc == proc::vol_jobabort;
+  if (volumes && !unread_.empty()) {
+    // An adopted pool's volumes are being read: a wait bounded by the read's deadline,
+    // and in size by the requests clients may have in flight (max_client_requests).
+    waiting_.push_back(r);
+    return;
+  }
   switch (r.proc) {
   case proc::pool_list:
   case proc::pool_info:
@@ -441,9 +467,12 @@ void instance_pools::volume_query(const rpc& r) {
     pool_view p = active_pool(required_string(r.args, "pool"), r.proc);
     auto after = optional_string(r.args, "after");
     paged_list page("volumes", page_budget(ctx_->max_reply_bytes));
-    std::vector<const driver_volume*> sorted;
-    if (p.facts.volumes)
-      sorted = p.facts.volumes->sorted();
+    if (!p.facts.volumes)
+      throw protocol::error(errc::operation_failed,
+                            "the volumes of storage pool '" + p.entry->slot->name() +
+                                "' are not known: reading them failed (the daemon's log "
+                                "says why); pool-refresh reads them again");
+    std::vector<const driver_volume*> sorted = p.facts.volumes->sorted();
     auto it = sorted.begin();
     if (after)
       it = std::upper_bound(

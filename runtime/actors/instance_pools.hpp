@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,8 +58,13 @@ public:
 
   /// Takes the pools among the objects the driver reported at open (kind POOL): each
   /// gets its actor. One that does not parse, or repeats another's name or UUID, is
-  /// logged and skipped.
+  /// logged and skipped. The volumes of the active ones are read (the runtime's own
+  /// refresh); until each read has ended, volume requests wait (no request sees an
+  /// active pool without its volumes), while the domains and pool queries go on.
   void adopt_reported(std::vector<driver_result::object>& objects);
+  /// The pool actor `id`'s own refresh, started by adopt_reported, ended (volumes_atom),
+  /// or the actor went down first.
+  void volumes_read(caf::actor_id id);
 
   /// The pools of a persisted instance as an earlier daemon left them: each is defined
   /// again, and started again when it was active, or when it is autostart and this is
@@ -120,6 +126,8 @@ private:
   std::string unavailable_; ///< why no pool request is served ("": they are)
   users_fn users_of_;
   pool_registry pools_;
+  std::set<caf::actor_id> unread_; ///< adopted pools whose volumes are being read
+  std::vector<rpc> waiting_;       ///< volume requests that came meanwhile
 };
 
 } // namespace domus::runtime

@@ -42,6 +42,9 @@ using progress_atom =
     caf::atom_constant<caf::atom("progress")>; ///< a long job's progress
 using stopping_atom = caf::atom_constant<caf::atom("stopping")>; ///< the daemon stops
 using stop_atom = caf::atom_constant<caf::atom("stop")>; ///< instance -> a gone pool
+/// pool -> instance: the runtime's own refresh of an adopted pool ended (its volumes are
+/// known, or logged as unreadable).
+using volumes_atom = caf::atom_constant<caf::atom("volumes")>;
 
 /// An unsolicited report from a driver, copied.
 struct report_data {
@@ -109,6 +112,7 @@ struct pool_request {
   std::string from_name;     ///< and its name, for messages
   std::string from_pool;     ///< and its pool's name
   bool internal = false;     ///< the runtime's own refresh: no reply, no event
+  bool notify = false;       ///< the instance actor hears volumes_atom once it ended
 };
 
 } // namespace domus::runtime

@@ -126,14 +126,22 @@ public:
 
   // -- the queue ------------------------------------------------------------------------
 
+  // A request that will not run: its caller hears why, and an adopted pool's own read
+  // of its volumes tells the instance it has ended all the same.
+  void refuse(const pool_request& j, errc code, const std::string& message) {
+    reply_error(j.request, code, message);
+    if (j.notify)
+      self_->send(ctx().registry, volumes_atom::value, self_->id());
+  }
+
   void enqueue(pool_request j) {
     if (st().gone)
-      return reply_error(j.request, errc::no_pool,
-                         "no storage pool with matching name or UUID '" + name() + "'");
+      return refuse(j, errc::no_pool,
+                    "no storage pool with matching name or UUID '" + name() + "'");
     if (!st().hung.empty())
-      return reply_error(j.request, errc::busy,
-                         what() + " is busy: its driver call '" + st().hung +
-                             "' passed its deadline and has not returned");
+      return refuse(j, errc::busy,
+                    what() + " is busy: its driver call '" + st().hung +
+                        "' passed its deadline and has not returned");
     st().queue.push_back(std::move(j));
     next();
   }
@@ -143,21 +151,21 @@ public:
       pool_request j = std::move(st().queue.front());
       st().queue.pop_front();
       if (st().gone) {
-        reply_error(j.request, errc::no_pool,
-                    "no storage pool with matching name or UUID '" + name() + "'");
+        refuse(j, errc::no_pool,
+               "no storage pool with matching name or UUID '" + name() + "'");
         continue;
       }
       if (!st().hung.empty()) {
-        reply_error(j.request, errc::busy,
-                    what() + " is busy: its driver call '" + st().hung +
-                        "' passed its deadline and has not returned");
+        refuse(j, errc::busy,
+               what() + " is busy: its driver call '" + st().hung +
+                   "' passed its deadline and has not returned");
         continue;
       }
       st().running = true;
       try {
         run(j);
       } catch (const protocol::error& e) {
-        reply_error(j.request, e.code(), e.what());
+        refuse(j, e.code(), e.what());
         finish();
       }
     }
@@ -206,7 +214,7 @@ public:
     case proc::pool_delete:
       return storage_op(r);
     case proc::pool_refresh:
-      return refresh(r, j.internal);
+      return refresh(r, j.internal, j.notify);
     case proc::vol_create:
     case proc::vol_create_from:
     case proc::vol_clone:
@@ -502,29 +510,35 @@ public:
   }
 
   // pool.refresh; `internal`: the runtime's own, to learn the volumes of a pool the
-  // driver reported active at open (no reply, no event).
-  void refresh(const rpc& r, bool internal) {
+  // driver reported active at open (no reply, no event; with `notify` the instance
+  // actor hears volumes_atom once it has ended, read or not).
+  void refresh(const rpc& r, bool internal, bool notify = false) {
     auto fn = need(DOMUS_POOL_OP(ctx(), refresh), "refresh");
     auto* inst = ctx().inst;
     auto* handle = slot().read().handle;
     st().calls.drive(
         driver_op::pool_refresh,
         [=](domus_complete_fn done, void* user) { fn(inst, handle, done, user); },
-        [this, r, internal](driver_result& res) {
+        [this, r, internal, notify](driver_result& res) {
+          auto ended = [this, &notify] {
+            if (notify)
+              self_->send(ctx().registry, volumes_atom::value, self_->id());
+            finish();
+          };
           if (!res.ok()) {
             if (internal)
               log_error(ctx().uri + ": cannot read the volumes of " + what() + ": " +
                         res.message);
             else
               reply_driver_error(r, res, "refresh");
-            return finish();
+            return ended();
           }
           pool_facts f = slot().read();
           apply_info(f, res);
           take_volumes(f, res);
           slot().write(f);
           if (internal)
-            return finish();
+            return ended();
           save_status(f, [this, r] {
             gw().publish(std::string(protocol::topic_pool_refresh),
                          pool_refresh_body(ctx().uri, slot()));

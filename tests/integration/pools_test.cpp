@@ -290,6 +290,40 @@ BOOST_AUTO_TEST_CASE(a_hung_pool_call_holds_only_its_pool) {
   BOOST_TEST(!r.ok);
 }
 
+// The volumes of a pool the driver reports active at open are read by the runtime's own
+// refresh: until it has ended, volume requests wait (none sees the pool empty, as one
+// did in CI when vol-list was the first request of a node file's instance), while the
+// domains go on. A read that fails is said so, never shown as no volumes.
+BOOST_AUTO_TEST_CASE(volume_requests_wait_for_an_adopted_pools_volumes) {
+  std::string root = temp_dir("pv");
+  ::mkdir((root + "/etc").c_str(), 0755);
+  ::mkdir((root + "/etc/domus").c_str(), 0755);
+  write_file(root + "/etc/domus/domusd.conf", "deadline_pool_refresh_ms = 3000\n");
+  std::string node = root + "/node.xml";
+  write_file(node,
+             "<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n"
+             "  <test:fault operation='pool_refresh' action='hang' pool='slowpool'/>\n"
+             "  <pool type='dir'><name>slowpool</name>"
+             "<uuid>35bb2ad9-388a-cdfe-461a-b8907f6e53ff</uuid>"
+             "<target><path>/slowpool</path></target>"
+             "<volume><name>v1</name><capacity>1000</capacity><target/></volume>"
+             "</pool>\n</node>\n");
+  daemon_process d(std::vector<std::string>{}, root);
+  domus::protocol::connection c(d.socket(), false);
+  std::string uri = "test://" + node;
+  // The first request opens the instance; the read of slowpool's volumes hangs.
+  int64_t listing = c.send(uri, "vol.list", {{"pool", "slowpool"}});
+  BOOST_TEST(call(c, uri, "domain.list").ok);
+  BOOST_TEST(call(c, uri, "pool.info", {{"pool", "slowpool"}}).ok);
+  BOOST_TEST(!c.receive(0ms).has_value()); // the listing still waits
+  auto r = c.wait_for(listing, 20s);
+  BOOST_TEST(!r.ok);
+  BOOST_TEST(r.message == "the volumes of storage pool 'slowpool' are not known: reading "
+                          "them failed (the daemon's log says why); pool-refresh reads "
+                          "them again",
+             r.message);
+}
+
 // A fault on a pool operation names a pool; a domain attribute there is refused.
 BOOST_AUTO_TEST_CASE(pool_faults_name_a_pool) {
   std::string dir = temp_dir("pf");
@@ -354,10 +388,11 @@ BOOST_AUTO_TEST_CASE(volumes_are_made_found_and_announced) {
   std::string all;
   for (auto& x : seen)
     all += x + "; ";
-  BOOST_TEST((seen == std::vector<std::string>{
-                          "default-pool v1.qcow2 created", "default-pool v2 created",
-                          "other c created", "default-pool v2 deleted"}),
-             all);
+  BOOST_TEST(
+      (seen == std::vector<std::string>{"default-pool v1.qcow2 created",
+                                        "default-pool v2 created", "other c created",
+                                        "default-pool v2 deleted"}),
+      all);
   // A volume survives its pool's stop, as libvirt's mock keeps it, and is listed again
   // once the pool runs.
   ok(c, "pool.destroy", {{"pool", "default-pool"}});
@@ -477,8 +512,8 @@ BOOST_AUTO_TEST_CASE(a_volume_in_use_is_not_deleted) {
   ok(c, "domain.create",
      {{"xml", guest("running", "<disk type='file' device='disk'><source "
                                "file='/default-pool/v2'/>")}});
-  auto refused = call(c, "test:///default", "vol.delete",
-                      {{"pool", "default-pool"}, {"vol", "v1"}});
+  auto refused =
+      call(c, "test:///default", "vol.delete", {{"pool", "default-pool"}, {"vol", "v1"}});
   BOOST_TEST((refused.code == errc::invalid_operation), refused.message);
   BOOST_TEST(refused.message == "storage volume 'v1' of pool 'default-pool' cannot be "
                                 "deleted: domains 'by-path', 'by-volume' use it");
