@@ -605,7 +605,8 @@ public:
     };
     drop(st().by_name, s.name);
     drop(st().by_uuid, s.uuid);
-    st().shared->drop(id);
+    // (Not from `shared`: index() replaces an id's entry, so a reader there never sees
+    // a domain missing between the two; a domain that goes is dropped where it goes.)
   }
 
   record* find(const std::unordered_map<std::string, caf::actor_id>& map,
@@ -1047,6 +1048,7 @@ public:
     if (it == st().records.end())
       return;
     unindex(id, it->second.summary);
+    st().shared->drop(id);
     st().records.erase(it);
   }
 
@@ -1081,6 +1083,7 @@ public:
                           reason + "); the request was not completed";
     if (!rec.defined || !rec.summary.dom) {
       // It never got defined: nothing to restart.
+      st().shared->drop(id);
       gw().actor_gone(uri(), id, errc::internal, failure);
       return;
     }
@@ -1109,6 +1112,7 @@ public:
                   std::to_string(st().policy.window_seconds) + " s)");
     }
     record& fresh = adopt(seed, rec.defined);
+    st().shared->drop(id); // only now: the replacement is in the index already
     fresh.restarts = std::move(rec.restarts);
     // The new actor takes the routes before the requests of the old one are failed.
     gw().actor_replaced(

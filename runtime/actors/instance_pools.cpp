@@ -118,10 +118,13 @@ void instance_pools::adopt_reported(std::vector<driver_result::object>& objects)
         f.persistent = o.persistent;
         f.autostart = o.autostart;
         f.handle = o.pool;
-        bool active = f.active();
+        // Its volumes come with a refresh, the runtime's own (no reply, no event); a
+        // driver without one has none to tell.
+        bool read = f.active() && DOMUS_POOL_OP(*ctx_, refresh);
+        if (f.active() && !read)
+          f.volumes = std::make_shared<volume_table>(std::vector<driver_volume>{});
         adopt(def, std::move(f), true);
-        // Its volumes come with a refresh, the runtime's own (no reply, no event).
-        if (active) {
+        if (read) {
           pool_request j;
           j.request.proc = proc::pool_refresh;
           j.internal = true;
@@ -355,11 +358,18 @@ void instance_pools::seed_default(pending_calls& calls, const std::string& dir,
 void instance_pools::volumes_read(caf::actor_id id) {
   if (!unread_.erase(id) || !unread_.empty())
     return;
-  // The volume requests that waited go again, in the order they came, through the
-  // instance actor's mailbox (behind what came since: each is answered on its own).
-  for (auto& r : waiting_)
-    self_->send(caf::actor_cast<caf::actor>(self_), call_atom::value, std::move(r));
+  // The volume requests that waited go now, in the order they came, before anything
+  // that comes after them in the mailbox (a client's pipelined create then delete of a
+  // volume stay in that order).
+  std::vector<rpc> waiting = std::move(waiting_);
   waiting_.clear();
+  for (auto& r : waiting) {
+    try {
+      handle(r);
+    } catch (const protocol::error& e) {
+      ctx_->gw->reply(r.serial, protocol::encode_error(r.id, e.code(), e.what()));
+    }
+  }
 }
 
 // -- requests ---------------------------------------------------------------------------
@@ -466,25 +476,40 @@ void instance_pools::volume_query(const rpc& r) {
     // files), each after the name `after` when given.
     pool_view p = active_pool(required_string(r.args, "pool"), r.proc);
     auto after = optional_string(r.args, "after");
-    paged_list page("volumes", page_budget(ctx_->max_reply_bytes));
     if (!p.facts.volumes)
       throw protocol::error(errc::operation_failed,
                             "the volumes of storage pool '" + p.entry->slot->name() +
                                 "' are not known: reading them failed (the daemon's log "
                                 "says why); pool-refresh reads them again");
-    std::vector<const driver_volume*> sorted = p.facts.volumes->sorted();
-    auto it = sorted.begin();
-    if (after)
-      it = std::upper_bound(
-          sorted.begin(), sorted.end(), *after,
-          [](const std::string& name, const driver_volume* v) { return name < v->name; });
-    bool more = false;
-    for (; it != sorted.end() && !more; ++it) {
-      json row = volume_entry(**it);
-      more = !page.add([&](std::string& text) { text += protocol::json_text(row); },
-                       (*it)->name);
+    // Only the rows that can fit a page are sorted (a row is at least 64 bytes), so
+    // that paging through 100,000 volumes does not sort them all for every page.
+    uint64_t budget = page_budget(ctx_->max_reply_bytes);
+    size_t fit = static_cast<size_t>(budget / 64) + 1;
+    std::vector<const driver_volume*> rows;
+    p.facts.volumes->any_of([&](const driver_volume& v) {
+      if (!after || v.name > *after)
+        rows.push_back(&v);
+      return false;
+    });
+    size_t candidates = rows.size();
+    auto by_name = [](const driver_volume* a, const driver_volume* b) {
+      return a->name < b->name;
+    };
+    if (rows.size() > fit) {
+      std::nth_element(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(fit),
+                       rows.end(), by_name);
+      rows.resize(fit);
     }
-    return gw.reply(r.serial, protocol::encode_reply_text(r.id, page.finish(more)));
+    std::sort(rows.begin(), rows.end(), by_name);
+    paged_list page("volumes", budget);
+    for (const driver_volume* v : rows) {
+      json row = volume_entry(*v);
+      if (!page.add([&](std::string& text) { text += protocol::json_text(row); },
+                    v->name))
+        break;
+    }
+    return gw.reply(r.serial, protocol::encode_reply_text(
+                                  r.id, page.finish(page.rows() < candidates)));
   } else {
     volume_view v = find_volume(r.args, r.proc);
     if (r.proc == proc::vol_xml) {

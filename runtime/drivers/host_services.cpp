@@ -362,18 +362,31 @@ void end_watch(pidfd_watch* w) {
     std::lock_guard<std::mutex> lock(w->host->pids_mutex);
     w->host->watched.erase(w->handle);
   }
-  uv_poll_stop(w->poll);
-  event_loop::close_and_delete(w->poll);
+  if (w->poll) {
+    uv_poll_stop(w->poll);
+    event_loop::close_and_delete(w->poll);
+  }
   ::close(w->pidfd);
   delete w;
 }
 
 // Watches `w`'s pidfd on the loop thread; `on_exit` runs when it becomes readable.
-void start_watch(impl& h, pidfd_watch* w, uv_poll_cb on_exit) {
+// False (logged, `w` left without a poll) when libuv cannot watch it: the exit then
+// goes unheard.
+bool start_watch(impl& h, pidfd_watch* w, uv_poll_cb on_exit) {
   w->poll = new uv_poll_t;
   w->poll->data = w;
-  uv_poll_init(h.loop.uv(), w->poll, w->pidfd);
-  uv_poll_start(w->poll, UV_READABLE, on_exit);
+  int rc = uv_poll_init(h.loop.uv(), w->poll, w->pidfd);
+  if (rc == 0 && (rc = uv_poll_start(w->poll, UV_READABLE, on_exit)) != 0)
+    event_loop::close_and_delete(w->poll); // initialized: closed through the loop
+  else if (rc != 0)
+    delete w->poll;
+  if (rc == 0)
+    return true;
+  w->poll = nullptr;
+  log_error(h.uri + ": cannot watch process " + std::to_string(w->pid) + " (" +
+            uv_strerror(rc) + "); its exit will not be reported");
+  return false;
 }
 
 // The child's pidfd is readable: it exited. Reaped here (its own pid only, never
@@ -483,7 +496,10 @@ uint64_t host_spawn(void* ctx, const domus_spawn_v1* spec, domus_child_fn fn, vo
       std::lock_guard<std::mutex> lock(h.pids_mutex);
       h.watched[handle] = w;
     }
-    start_watch(h, w, on_child_exit);
+    // Unwatched, the child is left to the orphan reaper, which would otherwise stop
+    // at it for good (reap_orphans).
+    if (!start_watch(h, w, on_child_exit))
+      disown_child(c.pid);
     child_event(fn, arg, DOMUS_CHILD_SPAWNED, c.pid, 0, 0);
   });
   return handle;

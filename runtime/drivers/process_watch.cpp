@@ -114,9 +114,16 @@ int reap_orphans() {
         return reaped; // its owner reaps it, then calls again for those behind it
     }
     int status;
-    if (::waitpid(pid, &status, WNOHANG) != pid)
+    pid_t got;
+    do
+      got = ::waitpid(pid, &status, WNOHANG);
+    while (got < 0 && errno == EINTR);
+    if (got == pid)
+      ++reaped;
+    else if (got < 0 && errno == ECHILD)
+      continue; // reaped by another thread meanwhile: those behind it are still ours
+    else
       return reaped;
-    ++reaped;
   }
 }
 
