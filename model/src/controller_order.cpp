@@ -1,31 +1,15 @@
-// The order libvirt keeps a domain's controllers in. Its parser, and each implicit
-// controller it adds, inserts a controller among those of its type: before the first
-// with a greater index, else after the last of its type (always there when it has no
-// index yet), else after every controller. Types thus stay together in the order they
-// first appear, each sorted by index with ties as written.
+// The order libvirt keeps a domain's controllers in. Its parser inserts each controller
+// it reads among those of its type: before the first with a greater index, else after
+// the last of its type (always there when it has no index yet), else after every
+// controller. Types thus stay together in the order they first appear, each sorted by
+// index with ties as written. (The controllers it implies later it appends.)
 #include "domain_rules.hpp"
 
-#include <cerrno>
-#include <cstdlib>
 #include <iterator>
 #include <list>
 #include <map>
 
 namespace domus::model {
-
-namespace {
-
-// The index, or -1 when none is given (or not a number the schema would pass).
-long index_of(const xml_node& c) {
-  const std::string* v = c.attr("index");
-  if (!v || v->empty() || (*v)[0] < '0' || (*v)[0] > '9')
-    return -1;
-  errno = 0;
-  unsigned long long x = std::strtoull(v->c_str(), nullptr, 0);
-  return errno || x > 0x7fffffffULL ? -1 : static_cast<long>(x);
-}
-
-} // namespace
 
 void order_controllers(xml_node& devices) {
   auto& k = devices.children;
@@ -47,7 +31,7 @@ void order_controllers(xml_node& devices) {
   for (size_t n = 0; n < at.size(); ++n) {
     const xml_node& c = k[at[n]];
     const std::string* type = c.attr("type");
-    long index = index_of(c);
+    long index = attr_number(&c, "index"); // -1: none given
     auto [it, first] = types.try_emplace(type ? *type : std::string());
     of_type& t = it->second;
     place p;

@@ -35,6 +35,10 @@ struct drive_address {
 };
 std::optional<drive_address> drive_address_of(std::string_view bus, long index);
 
+/// The attribute `name` of `n` as a number (decimal or 0x hex), or -1 when `n` or the
+/// attribute is absent, not a number, or past 2^31 (the schema checked the syntax).
+long attr_number(const xml_node* n, std::string_view name);
+
 /// Controllers without an index get the lowest one their type does not use (a PCI root
 /// is always 0), at parse as libvirt does, before any driver looks for a controller by
 /// index (implied_devices.cpp).

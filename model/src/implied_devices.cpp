@@ -37,17 +37,6 @@ std::string attr_or(const xml_node* n, std::string_view name, std::string fallba
   return v ? *v : fallback;
 }
 
-// A number attribute (decimal or 0x hex), or -1 when absent, not a number or past
-// 2^31 (the schema checked the syntax).
-long number(const xml_node* n, std::string_view name) {
-  const std::string* v = n ? n->attr(name) : nullptr;
-  if (!v || v->empty() || (*v)[0] < '0' || (*v)[0] > '9')
-    return -1;
-  errno = 0;
-  unsigned long long x = std::strtoull(v->c_str(), nullptr, 0);
-  return errno || x > 0x7fffffffULL ? -1 : static_cast<long>(x);
-}
-
 // The controllers a definition implies, each (type, index) once, appended after the
 // last controller as libvirt appends them (its parser alone orders controllers by
 // index, order_controllers): gathered first and inserted at once, so that
@@ -59,7 +48,7 @@ struct implied_set {
   explicit implied_set(const xml_node& devices) {
     for (auto& c : devices.children)
       if (is(c, "controller"))
-        present.insert({attr_or(&c, "type"), number(&c, "index")});
+        present.insert({attr_or(&c, "type"), attr_number(&c, "index")});
   }
   void want(std::string_view type, long index) {
     if (!present.insert({std::string(type), index}).second)
@@ -88,6 +77,15 @@ struct implied_set {
 };
 
 } // namespace
+
+long attr_number(const xml_node* n, std::string_view name) {
+  const std::string* v = n ? n->attr(name) : nullptr;
+  if (!v || v->empty() || (*v)[0] < '0' || (*v)[0] > '9')
+    return -1;
+  errno = 0;
+  unsigned long long x = std::strtoull(v->c_str(), nullptr, 0);
+  return errno || x > 0x7fffffffULL ? -1 : static_cast<long>(x);
+}
 
 std::optional<drive_address> drive_address_of(std::string_view bus, long index) {
   // How many units a bus has and how many buses a controller has (ide: 2 buses of 2
@@ -131,9 +129,9 @@ void controller_indexes(xml_node& devices) {
   std::map<long, std::set<std::string>> usb_models;
   for (auto& c : devices.children)
     if (is(c, "controller") && c.attr("index")) {
-      used[attr_or(&c, "type")].insert(number(&c, "index"));
+      used[attr_or(&c, "type")].insert(attr_number(&c, "index"));
       if (attr_or(&c, "type") == "usb")
-        usb_models[number(&c, "index")].insert(attr_or(&c, "model"));
+        usb_models[attr_number(&c, "index")].insert(attr_or(&c, "model"));
     }
   const xml_node* previous = nullptr; // the controller before, in document order
   for (auto& c : devices.children) {
@@ -151,7 +149,7 @@ void controller_indexes(xml_node& devices) {
       if (type == "usb" && in_ehci_group(model) && previous &&
           attr_or(previous, "type") == "usb" &&
           in_ehci_group(attr_or(previous, "model"))) {
-        long theirs = number(previous, "index");
+        long theirs = attr_number(previous, "index");
         if (!usb_models[theirs].count(model)) {
           index = theirs;
           joined = true;
@@ -221,7 +219,7 @@ void implied_controllers(xml_node& devices) {
         continue;
       const xml_node* a = d.child("address");
       if (attr_or(a, "type") == "drive")
-        max = std::max(max, std::max(0L, number(a, "controller")));
+        max = std::max(max, std::max(0L, attr_number(a, "controller")));
     }
     implied.want_up_to(bus, max);
   }
@@ -232,7 +230,8 @@ void implied_controllers(xml_node& devices) {
       if (!is(d, kind) || attr_or(d.child("target"), "type") != "virtio")
         continue;
       const xml_node* a = d.child("address");
-      long index = attr_or(a, "type") == "virtio-serial" ? number(a, "controller") : 0;
+      long index =
+          attr_or(a, "type") == "virtio-serial" ? attr_number(a, "controller") : 0;
       named.push_back(std::max(0L, index));
     }
   for (long index : named)
@@ -243,8 +242,8 @@ void implied_controllers(xml_node& devices) {
   std::vector<long> ccid;
   for (auto& d : devices.children)
     if (is(d, "smartcard") && attr_or(d.child("address"), "type") == "ccid" &&
-        number(d.child("address"), "controller") == 0)
-      slots.insert(number(d.child("address"), "slot"));
+        attr_number(d.child("address"), "controller") == 0)
+      slots.insert(attr_number(d.child("address"), "slot"));
   for (auto& d : devices.children) {
     if (!is(d, "smartcard"))
       continue;
@@ -260,7 +259,7 @@ void implied_controllers(xml_node& devices) {
     }
     const xml_node* a = d.child("address");
     if (attr_or(a, "type") == "ccid")
-      ccid.push_back(std::max(0L, number(a, "controller")));
+      ccid.push_back(std::max(0L, attr_number(a, "controller")));
   }
   for (long index : ccid)
     implied.want("ccid", index);
@@ -275,7 +274,7 @@ void chardev_ports(xml_node& devices) {
     long next_port = 0;
     for (auto& d : devices.children)
       if (is(d, kind))
-        if (long p = number(d.child("target"), "port"); p >= 0)
+        if (long p = attr_number(d.child("target"), "port"); p >= 0)
           used.insert(p);
     for (auto& d : devices.children) {
       if (!is(d, kind))

@@ -618,7 +618,6 @@ public:
     return r == st().records.end() ? nullptr : &r->second;
   }
 
-  // The domains whose persistent or live definition has a disk on `v`, in name order.
   // host users_of: the domains of this instance that use a pool, a volume or a network,
   // read from any thread through the domains' and the pools' shared indexes.
   host_services::users_lookup users_lookup() {
@@ -647,6 +646,7 @@ public:
     };
   }
 
+  // The domains whose persistent or live definition has a disk on `v`, in name order.
   std::vector<std::string> volume_users(const volume_ref& v, bool running) {
     std::vector<std::string> out;
     for (auto& [id, rec] : st().records) {

@@ -384,13 +384,8 @@ void instance_pools::check_served() const {
 
 void instance_pools::handle(const rpc& r) {
   check_served();
-  bool volumes = r.proc == proc::vol_list || r.proc == proc::vol_info ||
-                 r.proc == proc::vol_xml || r.proc == proc::vol_create ||
-                 r.proc == proc::vol_create_from || r.proc == proc::vol_clone ||
-                 r.proc == proc::vol_delete || r.proc == proc::vol_resize ||
-                 r.proc == proc::vol_wipe || r.proc == proc::vol_upload ||
-                 r.proc == proc::vol_download || r.proc == proc::vol_jobinfo ||
-                 r.proc == proc::vol_jobabort;
+  // Every volume procedure (the catalogue's vol.*) reads a pool's volumes.
+  bool volumes = protocol::entry(r.proc).name.rfind("vol.", 0) == 0;
   if (volumes && !unread_.empty()) {
     // An adopted pool's volumes are being read: a wait bounded by the read's deadline,
     // and in size by the requests clients may have in flight (max_client_requests).

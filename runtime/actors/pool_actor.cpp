@@ -131,7 +131,12 @@ public:
   void refuse(const pool_request& j, errc code, const std::string& message) {
     reply_error(j.request, code, message);
     if (j.notify)
-      self_->send(ctx().registry, volumes_atom::value, self_->id());
+      tell_volumes_read();
+  }
+
+  // The instance actor hears that this pool's own read of its volumes has ended.
+  void tell_volumes_read() {
+    self_->send(ctx().registry, volumes_atom::value, self_->id());
   }
 
   void enqueue(pool_request j) {
@@ -522,7 +527,7 @@ public:
         [this, r, internal, notify](driver_result& res) {
           auto ended = [this, &notify] {
             if (notify)
-              self_->send(ctx().registry, volumes_atom::value, self_->id());
+              tell_volumes_read();
             finish();
           };
           if (!res.ok()) {
